@@ -1,0 +1,1 @@
+"""SpikeCore compiler: assembler, disassembler, binary image format, and (later) the model compiler."""

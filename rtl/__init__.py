@@ -1,0 +1,1 @@
+"""SpikeCore rtl."""

@@ -1,0 +1,80 @@
+"""The chip's size parameters, validated once and shared by every package.
+
+A :class:`ChipConfig` is carried inside every binary image (its header), used to elaborate the RTL
+and to size the golden model, so a program, a simulator and a netlist can always be checked to agree.
+The defaults are the product configuration: 128 cores with 256 bytes of int8 weights each.
+
+>>> ChipConfig(cores=4).cores
+4
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from spikecore import isa
+from spikecore.errors import SpikeCoreError
+
+
+def _is_power_of_two(value: int) -> bool:
+    return value > 0 and value & (value - 1) == 0
+
+
+@dataclass(frozen=True)
+class ChipConfig:
+    """Sizes of one SpikeCore chip.
+
+    Parameters
+    ----------
+    cores:
+        Number of neuron cores in the array (1 to ``isa.MAX_CORES``).
+    neurons:
+        Neurons (int32 membrane/accumulator registers) per core, a power of two.
+    weight_bytes:
+        Bytes of int8 weight memory per core, a power of two; ACC addresses wrap modulo this size.
+    imem_depth:
+        Instruction words per core.
+    event_depth:
+        Entries of each core's input event buffer; events beyond it are dropped (``DROP`` record).
+    fanout_depth:
+        Entries of each core's fan-out table; also the depth of its out-queue.
+    """
+
+    cores: int = 128
+    neurons: int = 32
+    weight_bytes: int = 256
+    imem_depth: int = 64
+    event_depth: int = 64
+    fanout_depth: int = 64
+
+    def __post_init__(self) -> None:
+        limits = {
+            "cores": (1, isa.MAX_CORES),
+            "neurons": (1, isa.MAX_NEURONS),
+            "weight_bytes": (1, isa.MAX_WEIGHT_BYTES),
+            "imem_depth": (2, isa.MAX_IMEM_DEPTH),
+            "event_depth": (1, isa.MAX_EVENT_DEPTH),
+            "fanout_depth": (1, isa.MAX_FANOUT_DEPTH),
+        }
+        for name, (low, high) in limits.items():
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+                raise SpikeCoreError(f"chip config: {name} must be an integer from {low} to {high}, not {value!r}")
+        for name in ("neurons", "weight_bytes"):
+            if not _is_power_of_two(getattr(self, name)):
+                raise SpikeCoreError(f"chip config: {name} must be a power of two, not {getattr(self, name)!r}")
+
+    @property
+    def outq_depth(self) -> int:
+        """Deliveries one core may queue in one step (the out-queue holds one per fan-out entry)."""
+        return self.fanout_depth
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+    def describe(self) -> str:
+        return (f"{self.cores} cores x {self.neurons} neurons, {self.weight_bytes} B weights, "
+                f"{self.imem_depth} instructions, {self.event_depth} events, {self.fanout_depth} fan-out entries")
+
+
+PRODUCT = ChipConfig()

@@ -1,0 +1,256 @@
+"""The SpikeCore ISA: every number of the instruction set, defined once.
+
+``docs/spec.md`` is the prose contract; this module is its executable table. The assembler, the
+disassembler, the binary image writer and loader, the golden model, the RTL decoder, the trace port and
+the scoreboard all import from here, so a field moved in this file moves everywhere at once.
+
+An instruction is one 32-bit word. Its opcode is in bits 31..28; the other fields depend on the opcode
+(:data:`FIELDS`)::
+
+    >>> word = encode(Instruction(Opcode.ACC, neuron=0, count=4, wbase=16))
+    >>> hex(word)
+    '0x20003010'
+    >>> decode(word)
+    Instruction(opcode=<Opcode.ACC: 2>, neuron=0, count=4, wbase=16, shift=0, reset=<ResetMode.NONE: 0>, graded=False)
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+from spikecore.errors import SpikeCoreError
+
+# --- word and number formats -------------------------------------------------------------------
+
+WORD_BITS = 32
+ACC_BITS = 32          # membrane / accumulator registers: signed, saturating
+WEIGHT_BITS = 8        # weights: signed int8
+PAYLOAD_BITS = 8       # spike payloads: signed int8 (binary spikes carry 1)
+AXON_BITS = 8          # an event names one of 256 axons (weight rows) of its core
+DECAY_FRAC_BITS = 16   # decay factor: unsigned Q0.16, 0 .. 65535/65536
+SHIFT_BITS = 5         # FIRE's requantising right shift: 0 .. 31
+CORE_ID_BITS = 8       # fan-out destination core; HOST_CORE is the host's output port
+
+ACC_MIN, ACC_MAX = -(1 << (ACC_BITS - 1)), (1 << (ACC_BITS - 1)) - 1
+WEIGHT_MIN, WEIGHT_MAX = -(1 << (WEIGHT_BITS - 1)), (1 << (WEIGHT_BITS - 1)) - 1
+PAYLOAD_MIN, PAYLOAD_MAX = -(1 << (PAYLOAD_BITS - 1)), (1 << (PAYLOAD_BITS - 1)) - 1
+DECAY_MAX = (1 << DECAY_FRAC_BITS) - 1
+SHIFT_MAX = (1 << SHIFT_BITS) - 1
+AXON_MAX = (1 << AXON_BITS) - 1
+BINARY_PAYLOAD = 1
+HOST_CORE = (1 << CORE_ID_BITS) - 1
+
+# --- configuration limits (what the field widths can address) -----------------------------------
+
+MAX_CORES = HOST_CORE          # core ids 0..254; 255 names the host
+MAX_NEURONS = 256              # neuron field is 8 bits, count is 1..256
+MAX_WEIGHT_BYTES = 4096        # wbase field is 12 bits
+MAX_IMEM_DEPTH = 4096
+MAX_EVENT_DEPTH = 1024
+MAX_FANOUT_DEPTH = 256         # fanout_start is 8 bits in the neuron parameters
+
+# --- timing (docs/spec.md, "Timing") -------------------------------------------------------------
+
+ISSUE_CYCLES = 1        # every instruction: fetch is overlapped, decode + address setup take one cycle
+MAC_CYCLES = 1          # ACC: one (event, neuron) multiply-accumulate per cycle
+NEURON_CYCLES = 1       # FIRE / LEAK: one neuron per cycle
+FANOUT_CYCLES = 1       # FIRE: one out-queue push per fan-out entry of a neuron that fired
+BARRIER_CYCLES = 1      # after the last core halts: input buffers cleared, router armed
+DELIVERY_CYCLES = 1     # router: one delivery per cycle over the whole array
+
+
+class Opcode(enum.IntEnum):
+    NOP = 0
+    HALT = 1
+    ACC = 2
+    FIRE = 3
+    LEAK = 4
+
+
+class ResetMode(enum.IntEnum):
+    """What FIRE does to a membrane (docs/spec.md, "FIRE")."""
+
+    NONE = 0     # never reset (readout / integrator neurons)
+    VALUE = 1    # if fired: membrane := reset value
+    SUB = 2      # if fired: membrane := membrane - threshold (saturating)
+    ALWAYS = 3   # fired or not: membrane := reset value (stateless requantising ReLU)
+
+
+class TraceKind(enum.IntEnum):
+    """Trace record kinds, in the order records of one (cycle, core) are listed."""
+
+    ACC = 0      # accumulator written: index = neuron, value = new membrane
+    SPIKE = 1    # neuron fired: index = neuron, value = payload
+    EVENT = 2    # routed event written to the input buffer: index = axon, value = payload
+    DROP = 3     # routed event dropped, input buffer full: index = axon, value = payload
+    OUT = 4      # spike delivered to the host: core = source core, index = axon, value = payload
+
+
+OPCODE_BITS = 4
+OPCODE_LSB = WORD_BITS - OPCODE_BITS
+
+
+@dataclass(frozen=True)
+class Field:
+    """One instruction field: bits ``lsb .. lsb+width-1`` of the word.
+
+    ``bias`` is subtracted before encoding (COUNT is stored as count-1 so that 1..256 fits 8 bits).
+    """
+
+    name: str
+    lsb: int
+    width: int
+    bias: int = 0
+
+    @property
+    def mask(self) -> int:
+        return (1 << self.width) - 1
+
+    @property
+    def low(self) -> int:
+        return self.bias
+
+    @property
+    def high(self) -> int:
+        return self.mask + self.bias
+
+
+NEURON = Field("neuron", 20, 8)
+COUNT = Field("count", 12, 8, bias=1)
+WBASE = Field("wbase", 0, 12)
+SHIFT = Field("shift", 7, SHIFT_BITS)
+RESET = Field("reset", 5, 2)
+GRADED = Field("graded", 4, 1)
+
+#: The operand fields of every opcode; every bit outside opcode and these fields is reserved (zero).
+FIELDS: dict[Opcode, tuple[Field, ...]] = {
+    Opcode.NOP: (),
+    Opcode.HALT: (),
+    Opcode.ACC: (NEURON, COUNT, WBASE),
+    Opcode.FIRE: (NEURON, COUNT, SHIFT, RESET, GRADED),
+    Opcode.LEAK: (NEURON, COUNT),
+}
+
+
+def reserved_mask(opcode: Opcode) -> int:
+    used = ((1 << OPCODE_BITS) - 1) << OPCODE_LSB
+    for f in FIELDS[opcode]:
+        used |= f.mask << f.lsb
+    return ((1 << WORD_BITS) - 1) & ~used
+
+
+@dataclass(frozen=True)
+class Instruction:
+    """A decoded instruction. Fields an opcode does not use keep their defaults."""
+
+    opcode: Opcode
+    neuron: int = 0
+    count: int = 1
+    wbase: int = 0
+    shift: int = 0
+    reset: ResetMode = ResetMode.NONE
+    graded: bool = False
+
+    def operands(self) -> dict[str, int]:
+        return {f.name: int(getattr(self, f.name)) for f in FIELDS[self.opcode]}
+
+    @property
+    def neurons(self) -> range:
+        return range(self.neuron, self.neuron + self.count)
+
+
+def encode(instr: Instruction) -> int:
+    """The 32-bit word of ``instr``; a field out of range raises :class:`SpikeCoreError`."""
+    word = int(instr.opcode) << OPCODE_LSB
+    for f in FIELDS[instr.opcode]:
+        value = int(getattr(instr, f.name))
+        if not f.low <= value <= f.high:
+            raise SpikeCoreError(f"{instr.opcode.name}: {f.name} must be {f.low}..{f.high}, not {value}")
+        word |= (value - f.bias) << f.lsb
+    return word
+
+
+def decode(word: int) -> Instruction:
+    """The instruction of a 32-bit word; an unknown opcode or a set reserved bit raises."""
+    if not 0 <= word < 1 << WORD_BITS:
+        raise SpikeCoreError(f"instruction word must be 0..0xffffffff, not {word!r}")
+    raw_op = word >> OPCODE_LSB
+    try:
+        opcode = Opcode(raw_op)
+    except ValueError:
+        raise SpikeCoreError(f"instruction 0x{word:08x}: unknown opcode {raw_op}") from None
+    if word & reserved_mask(opcode):
+        raise SpikeCoreError(f"instruction 0x{word:08x}: {opcode.name} has reserved bits set")
+    values = {f.name: ((word >> f.lsb) & f.mask) + f.bias for f in FIELDS[opcode]}
+    if "reset" in values:
+        values["reset"] = ResetMode(values["reset"])
+    if "graded" in values:
+        values["graded"] = bool(values["graded"])
+    return Instruction(opcode, **values)
+
+
+# --- integer semantics shared by the golden model and the compiler's integer reference ---------
+
+
+def saturate(value: int, bits: int) -> int:
+    """Clamp ``value`` to the signed ``bits``-bit range."""
+    low, high = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+    return low if value < low else high if value > high else value
+
+
+def round_shift(value: int, shift: int) -> int:
+    """``value / 2**shift`` rounded half up (towards +inf), computed exactly on wide integers."""
+    if shift == 0:
+        return value
+    return (value + (1 << (shift - 1))) >> shift
+
+
+def graded_payload(membrane: int, shift: int) -> int:
+    """The payload FIRE emits in graded mode: the rounded shift, saturated to int8."""
+    return saturate(round_shift(membrane, shift), PAYLOAD_BITS)
+
+
+def leak(membrane: int, decay: int) -> int:
+    """LEAK of one membrane: ``membrane * decay / 2**16`` rounded half up. Never overflows."""
+    return round_shift(membrane * decay, DECAY_FRAC_BITS)
+
+
+# --- binary image ---------------------------------------------------------------------------------
+
+IMAGE_MAGIC = b"SPKC"
+IMAGE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class NeuronParams:
+    """Per-neuron parameters held in a core's parameter memory (docs/spec.md, "Core resources")."""
+
+    threshold: int = ACC_MAX
+    reset: int = 0
+    init: int = 0
+    decay: int = 0
+    fanout_start: int = 0
+    fanout_count: int = 0
+
+
+@dataclass(frozen=True)
+class FanoutEntry:
+    """One destination of a spike: ``core`` (or ``HOST_CORE``) and the axon it arrives on."""
+
+    core: int
+    axon: int
+
+    @property
+    def to_host(self) -> bool:
+        return self.core == HOST_CORE
+
+
+@dataclass
+class CoreImage:
+    """Everything loaded into one core: program words, weights, neuron parameters, fan-out table."""
+
+    program: list[int] = field(default_factory=lambda: [encode(Instruction(Opcode.HALT))])
+    weights: list[int] = field(default_factory=list)
+    neurons: list[NeuronParams] = field(default_factory=list)
+    fanout: list[FanoutEntry] = field(default_factory=list)
