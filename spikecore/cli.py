@@ -1,0 +1,206 @@
+"""The ``spikecore`` command line: one sub-command per job, each registered from one function.
+
+    spikecore asm prog.s -o prog.bin          assemble (docs/spec.md §9) to a binary image (§7)
+    spikecore disasm prog.bin [-o prog.s]     disassemble an image back to assembly
+    spikecore run prog.bin|prog.s --steps N [--inputs stim.csv] [--trace out.csv|out.jsonl] [--functional]
+
+A sub-command is a function ``register(subparsers)`` that adds its parser and sets ``handler`` (a
+function ``(args) -> int``) as a default. :data:`COMMANDS` lists every registrar as ``"module:function"``;
+a package adds a command by adding one line there. Registrars are imported only when the parser is built.
+
+A user mistake (:class:`SpikeCoreError`, or an ``OSError`` such as a missing file) is printed as one line
+``spikecore: error: <message>`` on stderr and exits with status 2, never with a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from spikecore.errors import SpikeCoreError
+
+if TYPE_CHECKING:
+    from spikecore.compiler.image import Image
+
+# Command handlers import their packages when they run, so that `spikecore asm` never loads numpy or the
+# golden model, and a command whose package is still missing breaks only that command.
+
+#: Every sub-command's registrar, ``"module:function"``; each takes the argparse sub-parsers action.
+COMMANDS: list[str] = [
+    "spikecore.cli:register_asm",
+    "spikecore.cli:register_disasm",
+    "spikecore.cli:register_run",
+]
+
+#: Suffixes of assembly source files; every other file is read as a binary image.
+ASSEMBLY_SUFFIXES = (".s", ".asm")
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+# --- shared helpers -----------------------------------------------------------------------------------------
+
+
+def read_text(path: str | Path) -> str:
+    """A UTF-8 text file's contents; a binary file is a user mistake, not a traceback."""
+    data = Path(path).read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise SpikeCoreError(f"{path}: not UTF-8 text (byte 0x{data[err.start]:02x} at offset {err.start})") from None
+
+
+def load_program(path: str | Path) -> Image:
+    """The :class:`~spikecore.compiler.image.Image` in ``path``: assembled if it is ``.s``/``.asm``, else decoded."""
+    from spikecore.compiler.asm import assemble
+    from spikecore.compiler.image import load_image
+
+    if Path(path).suffix.lower() in ASSEMBLY_SUFFIXES:
+        return assemble(read_text(path), str(path))
+    return load_image(path)
+
+
+def write_output(text: str, path: str | None) -> None:
+    """Write ``text`` to ``path``, or to stdout when ``path`` is None or ``-``."""
+    if path is None or path == "-":
+        sys.stdout.write(text)
+    else:
+        Path(path).write_text(text)
+
+
+# --- asm ------------------------------------------------------------------------------------------------------
+
+
+def _asm(args: argparse.Namespace) -> int:
+    from spikecore.compiler.asm import assemble
+    from spikecore.compiler.image import encode_image
+
+    source = Path(args.source)
+    output = Path(args.output) if args.output else source.with_suffix(".bin")
+    image = assemble(read_text(source), str(source))
+    data = encode_image(image, str(output))
+    output.write_bytes(data)
+    sections = len(image.cores)
+    print(f"{output}: {len(data)} bytes, {sections} core section{'' if sections == 1 else 's'} "
+          f"({image.config.describe()})")
+    return 0
+
+
+def register_asm(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("asm", help="assemble a .s source into a binary image",
+                                   description="Assemble SpikeCore assembly (docs/spec.md §9) into a binary image.")
+    parser.add_argument("source", help="assembly source file")
+    parser.add_argument("-o", "--output", help="image file to write (default: the source with suffix .bin)")
+    parser.set_defaults(handler=_asm)
+
+
+# --- disasm ---------------------------------------------------------------------------------------------------
+
+
+def _disasm(args: argparse.Namespace) -> int:
+    from spikecore.compiler.disasm import disassemble_image
+    from spikecore.compiler.image import load_image
+
+    image = load_image(args.image)
+    write_output(disassemble_image(image, str(args.image)), args.output)
+    return 0
+
+
+def register_disasm(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("disasm", help="disassemble a binary image to assembly",
+                                   description="Disassemble a SpikeCore image; the text assembles back to the "
+                                               "identical image.")
+    parser.add_argument("image", help="binary image file")
+    parser.add_argument("-o", "--output", help="assembly file to write (default: stdout)")
+    parser.set_defaults(handler=_disasm)
+
+
+# --- run ------------------------------------------------------------------------------------------------------
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.steps < 0:
+        raise SpikeCoreError(f"--steps must be 0 or more, not {args.steps}")
+    if args.trace is not None:
+        suffix = Path(args.trace).suffix.lower()
+        if suffix not in (".csv", ".jsonl"):
+            raise SpikeCoreError(f"{args.trace}: trace file must end in .csv or .jsonl, not {suffix or '(none)'!r}")
+        if args.functional:
+            raise SpikeCoreError("--trace needs the cycle-accurate model; the functional model (--functional) "
+                                 "emits no trace records")
+    from spikecore.golden.run import run
+    from spikecore.golden.stimulus import Stimulus
+    from spikecore.golden.summary import summarize
+    from spikecore.golden.trace import write_trace
+
+    image = load_program(args.program)
+    stimulus = Stimulus.load(args.inputs) if args.inputs else None
+    result = run(image, stimulus, steps=args.steps, mode="functional" if args.functional else "cycle")
+    if args.trace is not None:
+        if result.trace is None:
+            raise SpikeCoreError(f"{args.trace}: the run produced no trace to write")
+        write_trace(args.trace, result.trace)
+    print(summarize(result))
+    return 0
+
+
+def register_run(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("run", help="run an image (or assembly source) on the golden model",
+                                   description="Run a program on the golden model and print a summary.")
+    parser.add_argument("program", help="binary image, or assembly source (.s, .asm)")
+    parser.add_argument("--steps", type=int, default=1, help="timesteps to run (default: 1)")
+    parser.add_argument("--inputs", metavar="STIM", help="stimulus file (.csv: step,core,axon,payload; or .json)")
+    parser.add_argument("--trace", metavar="OUT", help="write the trace records to OUT (.csv or .jsonl)")
+    parser.add_argument("--functional", action="store_true",
+                        help="use the fast functional model (same state, no cycle timing or trace)")
+    parser.set_defaults(handler=_run)
+
+
+# --- the entry point ------------------------------------------------------------------------------------------
+
+
+def _registrar(entry: str) -> Callable[[argparse._SubParsersAction], None]:
+    module_name, _, function_name = entry.partition(":")
+    return getattr(importlib.import_module(module_name), function_name)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``spikecore`` parser with every command of :data:`COMMANDS` registered."""
+    parser = argparse.ArgumentParser(prog="spikecore", description="SpikeCore toolchain: assembler, disassembler, "
+                                                                   "golden-model runner.")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for entry in COMMANDS:
+        _registrar(entry)(subparsers)
+    return parser
+
+
+def _os_error_message(err: OSError) -> str:
+    if err.filename is not None:
+        return f"{err.filename}: {err.strerror or err}"
+    return str(err)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; returns the exit status (0 ok, 2 user mistake or usage error)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # argparse has printed usage (status 2) or help (status 0)
+        return exit_.code if isinstance(exit_.code, int) else 2
+    handler: Handler = args.handler
+    try:
+        return handler(args)
+    except SpikeCoreError as err:
+        message = str(err)
+    except OSError as err:
+        message = _os_error_message(err)
+    print(f"spikecore: error: {message}", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
