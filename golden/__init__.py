@@ -9,3 +9,31 @@ Two paths over the same semantics, tested against each other:
 
 :func:`spikecore.golden.run.run` drives either over a stimulus for a number of steps.
 """
+
+from __future__ import annotations
+
+import importlib
+
+#: Public names, each loaded from its module on first use (so importing one submodule stays cheap and
+#: cannot create an import cycle with the compiler, which imports ``spikecore.golden.stimulus``).
+_EXPORTS = {
+    "CycleChip": "cycle",
+    "OutSpike": "cycle",
+    "LoadedImage": "cycle",
+    "load_image": "cycle",
+    "FunctionalChip": "functional",
+    "RunResult": "run",   # the function run() shares its module's name: import it from spikecore.golden.run
+    "Stimulus": "stimulus",
+    "summarize": "summary",
+    "TRACE_DTYPE": "trace",
+    "format_record": "trace",
+    "read_trace": "trace",
+    "write_trace": "trace",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> object:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,482 @@
+"""The cycle-accurate golden model: docs/spec.md §2-§6 as executable code.
+
+:class:`CycleChip` runs an :class:`~spikecore.compiler.image.Image` one timestep at a time and returns,
+for every step, the trace records (§6) the RTL must reproduce cycle for cycle. Read it beside the spec:
+
+- :func:`load_image` applies the loader rules (§7) to an in-memory image and lays it out as numpy arrays.
+- :class:`ChipState` is what the host sees (§2, "Host"): membranes, input buffers, drop counters, the
+  output list, and ``inject`` / ``reset_state``. It also holds the router (§2, DELIVER), because the
+  functional model (:mod:`spikecore.golden.functional`) routes exactly the same way.
+- :class:`CycleChip` adds EXEC: one method per instruction (§4), each computing its records' cycles
+  arithmetically from the timing table (§5).
+
+Speed comes from doing each instruction's work as whole numpy arrays (an ACC over ``E`` events and
+``count`` neurons is one ``E x count`` cumulative sum), and from sorting each step's records once.
+"""
+
+from __future__ import annotations
+
+import functools
+import numbers
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+
+from spikecore.compiler.image import Image, validate_image
+from spikecore.config import ChipConfig
+from spikecore.errors import SpikeCoreError
+from spikecore.golden.trace import TRACE_DTYPE, empty_trace
+from spikecore.isa import (
+    ACC_BITS,
+    ACC_MAX,
+    ACC_MIN,
+    AXON_MAX,
+    BARRIER_CYCLES,
+    BINARY_PAYLOAD,
+    DECAY_FRAC_BITS,
+    DELIVERY_CYCLES,
+    FANOUT_CYCLES,
+    HOST_CORE,
+    ISSUE_CYCLES,
+    MAC_CYCLES,
+    NEURON_CYCLES,
+    PAYLOAD_MAX,
+    PAYLOAD_MIN,
+    WEIGHT_MIN,
+    CoreImage,
+    Instruction,
+    NeuronParams,
+    Opcode,
+    ResetMode,
+    TraceKind,
+    decode,
+    encode,
+    saturate,
+)
+
+#: The largest |payload x weight| one MAC can add: no E-event ACC moves a membrane by more than E times this.
+MAX_ABS_PRODUCT = -PAYLOAD_MIN * -WEIGHT_MIN
+_U8_MAX = 255  # fanout_start and fanout_count are u8 in the neuron record (§7)
+
+
+class OutSpike(NamedTuple):
+    """A spike delivered to the host: fired in ``step`` by ``core``, on fan-out axon ``axon``."""
+
+    step: int
+    core: int
+    axon: int
+    payload: int
+
+
+# --- loading (§7): validate an in-memory image, lay it out as arrays ------------------------------------
+
+
+@dataclass(frozen=True)
+class LoadedImage:
+    """An image as the chip holds it after loading: every memory at full size, defaults filled in.
+
+    ``programs[c]`` is the part of core ``c``'s program that runs: address 0 up to and including the
+    first ``HALT``; ``words[c]`` are the same instructions as encoded words. Per-neuron arrays are
+    ``(cores, neurons)``, fan-out arrays ``(cores, fanout_depth)``, all int64 so that arithmetic on them
+    never wraps.
+    """
+
+    config: ChipConfig
+    programs: tuple[tuple[Instruction, ...], ...]
+    words: tuple[tuple[int, ...], ...]
+    weights: np.ndarray
+    threshold: np.ndarray
+    reset: np.ndarray
+    init: np.ndarray
+    decay: np.ndarray
+    fanout_start: np.ndarray
+    fanout_count: np.ndarray
+    fanout_core: np.ndarray
+    fanout_axon: np.ndarray
+
+
+_NEURON_FIELDS = ("threshold", "reset", "init", "decay", "fanout_start", "fanout_count")
+
+
+def _integer(value: object, low: int, high: int, what: str) -> int:
+    """``value`` as an int if it is one in ``low .. high``; otherwise a one-line :class:`SpikeCoreError`."""
+    if type(value) is int and low <= value <= high:  # the common case, checked cheaply
+        return value
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not low <= value <= high:
+        raise SpikeCoreError(f"{what} must be an integer {low}..{high}, not {value!r}")
+    return int(value)
+
+
+def _running_part(program: list[int]) -> tuple[Instruction, ...]:
+    """The instructions a core runs each step: address 0 up to and including the first HALT."""
+    running = []
+    for word in program:
+        running.append(decode(int(word)))
+        if running[-1].opcode == Opcode.HALT:
+            break
+    return tuple(running)
+
+
+def load_image(image: Image) -> LoadedImage:
+    """Check ``image`` against the loader rules of §7 and lay it out as arrays.
+
+    The rules are :func:`spikecore.compiler.image.validate_image`'s (one place for them); a broken image
+    raises its one-line :class:`SpikeCoreError`. Cores without a section run ``HALT`` with zero weights
+    and default neurons; weights and neurons past those a section lists take their defaults.
+    """
+    validate_image(image)
+    config = image.config
+    cores, neurons = config.cores, config.neurons
+    programs = [_running_part(CoreImage().program)] * cores
+    weights = np.zeros((cores, config.weight_bytes), dtype=np.int64)
+    default_neuron = np.array([getattr(NeuronParams(), f) for f in _NEURON_FIELDS], dtype=np.int64)
+    per_neuron = np.tile(default_neuron, (cores, neurons, 1))          # (cores, neurons, fields)
+    fanout_core = np.zeros((cores, config.fanout_depth), dtype=np.int64)
+    fanout_axon = np.zeros((cores, config.fanout_depth), dtype=np.int64)
+    for core, section in image.cores.items():
+        programs[core] = _running_part(section.program)
+        weights[core, : len(section.weights)] = section.weights
+        for n, params in enumerate(section.neurons):
+            per_neuron[core, n] = [getattr(params, f) for f in _NEURON_FIELDS]
+        for index, entry in enumerate(section.fanout):
+            fanout_core[core, index], fanout_axon[core, index] = entry.core, entry.axon
+    columns = {name: np.ascontiguousarray(per_neuron[:, :, i]) for i, name in enumerate(_NEURON_FIELDS)}
+    words = tuple(tuple(encode(ins) for ins in program) for program in programs)
+    return LoadedImage(config=config, programs=tuple(programs), words=words, weights=weights, fanout_core=fanout_core,
+                       fanout_axon=fanout_axon, **columns)
+
+
+# --- small cached index arrays: instruction ranges repeat every step -------------------------------------
+
+
+@functools.lru_cache(maxsize=4096)
+def _span(start: int, stop: int) -> np.ndarray:
+    """``np.arange(start, stop)``, cached and read-only."""
+    span = np.arange(start, stop, dtype=np.int64)
+    span.flags.writeable = False
+    return span
+
+
+@functools.lru_cache(maxsize=1024)
+def _mac_neurons(neuron: int, count: int, events: int) -> np.ndarray:
+    """The neuron of every MAC of an ACC, in MAC order: ``neuron .. neuron+count-1``, once per event."""
+    neurons = np.tile(_span(neuron, neuron + count), events)
+    neurons.flags.writeable = False
+    return neurons
+
+
+# --- integer semantics (§3) on arrays; the scalar versions are spikecore.isa's helpers ---------------------
+
+
+def round_shift_array(values: np.ndarray, shift: int) -> np.ndarray:
+    """``isa.round_shift`` elementwise: ``(v + 2^(s-1)) >> s`` (half up), ``v`` for ``s = 0``; int64, no overflow."""
+    return values if shift == 0 else (values + (1 << (shift - 1))) >> shift
+
+
+def graded_payloads(membranes: np.ndarray, shift: int) -> np.ndarray:
+    """``isa.graded_payload`` elementwise: ``saturate8(round_shift(v, shift))``."""
+    return np.minimum(np.maximum(round_shift_array(membranes, shift), PAYLOAD_MIN), PAYLOAD_MAX)
+
+
+def leak_array(membranes: np.ndarray, decay: np.ndarray) -> np.ndarray:
+    """``isa.leak`` elementwise: ``round_shift(v x decay, 16)``; |v x decay| < 2^47 fits int64."""
+    return round_shift_array(membranes * decay, DECAY_FRAC_BITS)
+
+
+def saturating_partial_sums(start: np.ndarray, products: np.ndarray) -> np.ndarray:
+    """The membrane after every MAC of an ACC: ``out[e, j]`` = neuron ``j`` after event ``e``.
+
+    ``start`` is ``(count,)``, ``products`` is ``(events, count)`` (payload x weight). Each MAC saturates
+    to int32 (§3). While no running sum leaves int32 a plain cumulative sum is exact; a neuron whose
+    running sum does leave it is redone one MAC at a time.
+    """
+    partial = np.cumsum(products, axis=0)
+    partial += start
+    reach = MAX_ABS_PRODUCT * len(products)
+    if start.min() - reach >= ACC_MIN and start.max() + reach <= ACC_MAX:
+        return partial  # no running sum can leave int32: the common case, decided without scanning
+    outside = ((partial < ACC_MIN) | (partial > ACC_MAX)).any(axis=0)
+    for j in np.flatnonzero(outside):
+        value = int(start[j])
+        for e, product in enumerate(products[:, j].tolist()):
+            value = saturate(value + product, ACC_BITS)
+            partial[e, j] = value
+    return partial
+
+
+def apply_reset(mode: ResetMode, membranes: np.ndarray, threshold: np.ndarray, reset_value: np.ndarray,
+                fired: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """FIRE's reset (§4.2): the new membranes and which of them were written (each write is an ACC record)."""
+    if mode == ResetMode.NONE:
+        return membranes, np.zeros(len(membranes), dtype=bool)
+    if mode == ResetMode.VALUE:
+        return np.where(fired, reset_value, membranes), fired
+    if mode == ResetMode.SUB:
+        return np.where(fired, np.minimum(membranes - threshold, ACC_MAX), membranes), fired  # v >= thr: no low end
+    return reset_value.copy(), np.ones(len(membranes), dtype=bool)  # ALWAYS: fired or not
+
+
+# --- the host's view of the chip, and the router -------------------------------------------------------
+
+
+Queue = tuple[int, np.ndarray, np.ndarray, np.ndarray]
+"""Out-queue pushes of one FIRE: (source core, destination cores, axons, payloads), in push order."""
+
+
+class ChipState:
+    """Chip state the host sees, the host interface (§2 "Host") and the router (§2 DELIVER).
+
+    :class:`CycleChip` and :class:`~spikecore.golden.functional.FunctionalChip` add EXEC on top.
+    """
+
+    def __init__(self, image: Image) -> None:
+        self.loaded = load_image(image)
+        self.config = image.config
+        cores, depth = self.config.cores, self.config.event_depth
+        self.membranes = self.loaded.init.copy()
+        self.drops = np.zeros(cores, dtype=np.int64)
+        self.spike_counts = np.zeros(cores, dtype=np.int64)
+        self.outputs: list[OutSpike] = []
+        # Input event buffers: core c holds events buffer_*[c, :buffer_fill[c]], in arrival order.
+        self.buffer_axon = np.zeros((cores, depth), dtype=np.int64)
+        self.buffer_payload = np.zeros((cores, depth), dtype=np.int64)
+        self.buffer_fill = np.zeros(cores, dtype=np.int64)
+        self.cycle = 0
+        self.step_index = 0
+        self.step_starts: list[int] = []
+
+    def inject(self, core: int, axon: int, payload: int) -> None:
+        """Append a host event to ``core``'s input buffer (after the routed events already there)."""
+        core = _integer(core, 0, self.config.cores - 1, "inject: core")
+        axon = _integer(axon, 0, AXON_MAX, f"inject into core {core}: axon")
+        payload = _integer(payload, PAYLOAD_MIN, PAYLOAD_MAX, f"inject into core {core}: payload")
+        fill = int(self.buffer_fill[core])
+        if fill >= self.config.event_depth:
+            raise SpikeCoreError(f"inject: core {core} input buffer is full ({self.config.event_depth} events)")
+        self.buffer_axon[core, fill] = axon
+        self.buffer_payload[core, fill] = payload
+        self.buffer_fill[core] = fill + 1
+
+    def reset_state(self) -> None:
+        """Host state reset: membranes := init; buffers, out-queues, drop and spike counters emptied.
+
+        The cycle counter, the step index and the host's output list are kept.
+        """
+        self.membranes[:] = self.loaded.init
+        self.buffer_fill[:] = 0
+        self.drops[:] = 0
+        self.spike_counts[:] = 0
+
+    def buffered_events(self, core: int) -> list[tuple[int, int]]:
+        """The ``(axon, payload)`` events in ``core``'s input buffer, in arrival order."""
+        fill = int(self.buffer_fill[core])
+        return list(zip(self.buffer_axon[core, :fill].tolist(), self.buffer_payload[core, :fill].tolist(),
+                        strict=True))
+
+    def _fanout_pushes(self, core: int, fired_neurons: np.ndarray, payloads: np.ndarray) -> Queue | None:
+        """The out-queue entries of the neurons that fired: each neuron's fan-out entries in table order."""
+        start = self.loaded.fanout_start[core, fired_neurons]
+        count = self.loaded.fanout_count[core, fired_neurons]
+        total = int(count.sum())
+        if total == 0:
+            return None
+        # Entry k of the flattened list belongs to neuron i: start[i] + (k - entries before neuron i).
+        before = np.cumsum(count) - count
+        entry = np.repeat(start - before, count) + np.arange(total)
+        loaded = self.loaded
+        return core, loaded.fanout_core[core, entry], loaded.fanout_axon[core, entry], np.repeat(payloads, count)
+
+    def _barrier(self) -> None:
+        """BARRIER: the events of this step have been consumed; every input buffer is emptied."""
+        self.buffer_fill[:] = 0
+
+    def _route(self, queues: list[Queue]) -> tuple[np.ndarray, ...]:
+        """DELIVER: deliver every out-queue entry (source cores ascending, push order), one per cycle.
+
+        Updates input buffers, drop counters and the host's outputs. Returns, per delivery in delivery
+        order, ``(source, destination, axon, payload, kind)`` where kind is EVENT, DROP or OUT.
+        """
+        if not queues:
+            nothing = np.zeros(0, dtype=np.int64)
+            return nothing, nothing, nothing, nothing, nothing
+        queues = sorted(queues, key=lambda q: q[0])  # stable: a core's FIREs stay in program order
+        source = np.concatenate([np.full(len(q[1]), q[0], dtype=np.int64) for q in queues])
+        dest, axon, payload = (np.concatenate([q[i] for q in queues]) for i in (1, 2, 3))
+        kind = np.full(len(dest), int(TraceKind.OUT), dtype=np.int64)
+
+        to_core = np.flatnonzero(dest != HOST_CORE)
+        # The slot a delivery takes in its destination's buffer = deliveries to that core before it (the
+        # barrier emptied every buffer); slots past event_depth are drops.
+        order = np.argsort(dest[to_core], kind="stable")
+        grouped = dest[to_core][order]
+        slot = np.empty(len(to_core), dtype=np.int64)
+        slot[order] = np.arange(len(to_core)) - np.searchsorted(grouped, grouped, side="left")
+        kept = slot < self.config.event_depth
+        kind[to_core] = np.where(kept, int(TraceKind.EVENT), int(TraceKind.DROP))
+
+        written = to_core[kept]
+        self.buffer_axon[dest[written], slot[kept]] = axon[written]
+        self.buffer_payload[dest[written], slot[kept]] = payload[written]
+        self.buffer_fill += np.bincount(dest[written], minlength=self.config.cores)
+        self.drops += np.bincount(dest[to_core[~kept]], minlength=self.config.cores)
+
+        to_host = np.flatnonzero(dest == HOST_CORE)
+        host = zip(source[to_host].tolist(), axon[to_host].tolist(), payload[to_host].tolist(), strict=True)
+        self.outputs.extend(OutSpike(self.step_index, s, a, p) for s, a, p in host)
+        return source, dest, axon, payload, kind
+
+    def _end_step(self, exec_cycles: int, deliveries: int) -> None:
+        """``C_{t+1} = C_t + E_t + 1 + D_t``."""
+        self.step_starts.append(self.cycle)
+        self.cycle += exec_cycles + BARRIER_CYCLES + deliveries * DELIVERY_CYCLES
+        self.step_index += 1
+
+
+# --- EXEC with trace records ---------------------------------------------------------------------------
+
+
+_KIND_BITS = 1  # EXEC emits ACC (0) and SPIKE (1) records only
+assert int(TraceKind.ACC) == 0 and int(TraceKind.SPIKE) == 1
+
+
+class _ExecRecords:
+    """The EXEC records of one step, collected instruction by instruction and sorted once.
+
+    A record is stored as a sort key ``cycle_in_step : core : kind`` (bit fields, most significant first)
+    plus its index and value; sorting the keys is sorting by (cycle, core, kind), the trace order of §6.
+    Keys are unique because a core emits at most one record of each kind per cycle. Each ``add`` is
+    already in cycle order, so a stable (run-merging) sort is fast.
+    """
+
+    def __init__(self, cores: int) -> None:
+        self.core_bits = max(1, (cores - 1).bit_length())
+        self.keys: list[np.ndarray] = []
+        self.index: list[np.ndarray] = []
+        self.value: list[np.ndarray] = []
+
+    def add(self, cycles: np.ndarray, core: int, kind: TraceKind, index: np.ndarray, value: np.ndarray) -> None:
+        """Records of one core and kind at step-relative ``cycles`` (increasing), with their indices and values."""
+        self.keys.append((cycles << (self.core_bits + _KIND_BITS)) | ((core << _KIND_BITS) | int(kind)))
+        self.index.append(index)
+        self.value.append(value)
+
+    def sorted(self, step_start: int) -> np.ndarray:
+        if not self.keys:
+            return empty_trace()
+        keys = np.concatenate(self.keys)
+        order = np.argsort(keys, kind="stable")
+        keys = keys[order]
+        records = np.empty(len(keys), dtype=TRACE_DTYPE)
+        records["cycle"] = (keys >> (self.core_bits + _KIND_BITS)) + step_start
+        records["core"] = (keys >> _KIND_BITS) & ((1 << self.core_bits) - 1)
+        records["kind"] = keys & ((1 << _KIND_BITS) - 1)
+        records["index"] = np.concatenate(self.index)[order]
+        records["value"] = np.concatenate(self.value)[order]
+        return records
+
+
+class CycleChip(ChipState):
+    """Cycle-accurate SpikeCore: ``step()`` runs one timestep and returns its trace records, sorted (§6).
+
+    ``last_issue_log`` lists ``(issue cycle, core, pc, word)`` of every instruction the last step issued,
+    core by core in program order: it lets a scoreboard name the instruction behind a mismatching record.
+
+    >>> from spikecore.config import ChipConfig
+    >>> from spikecore.compiler.image import Image
+    >>> chip = CycleChip(Image(ChipConfig(cores=1)))     # one core, running HALT only
+    >>> chip.step().size, chip.cycle                      # HALT's issue cycle, then the barrier
+    (0, 2)
+    """
+
+    last_issue_log: list[tuple[int, int, int, int]]
+
+    def step(self) -> np.ndarray:
+        start = self.cycle
+        log = _ExecRecords(self.config.cores)
+        queues: list[Queue] = []
+        self.last_issue_log = []
+        # EXEC: all cores start on C_t; the phase lasts as long as the longest program.
+        exec_cycles = 0
+        for core, program in enumerate(self.loaded.programs):
+            issue = 0  # issue cycle of the current instruction, relative to C_t
+            for pc, ins in enumerate(program):
+                self.last_issue_log.append((start + issue, core, pc, self.loaded.words[core][pc]))
+                if ins.opcode == Opcode.ACC:
+                    work = self._acc(core, ins, issue, log)
+                elif ins.opcode == Opcode.FIRE:
+                    work = self._fire(core, ins, issue, log, queues)
+                elif ins.opcode == Opcode.LEAK:
+                    work = self._leak(core, ins, issue, log)
+                else:
+                    work = 0  # NOP, HALT: the issue cycle only
+                issue += ISSUE_CYCLES + work
+            exec_cycles = max(exec_cycles, issue)
+        exec_records = log.sorted(start)
+
+        self._barrier()
+        source, dest, axon, payload, kind = self._route(queues)
+        deliveries = np.empty(len(dest), dtype=TRACE_DTYPE)
+        deliveries["cycle"] = start + exec_cycles + BARRIER_CYCLES + np.arange(len(dest)) * DELIVERY_CYCLES
+        deliveries["core"] = np.where(kind == int(TraceKind.OUT), source, dest)  # OUT names the source
+        deliveries["kind"] = kind
+        deliveries["index"] = axon
+        deliveries["value"] = payload
+
+        self._end_step(exec_cycles, len(dest))
+        return np.concatenate([exec_records, deliveries]) if len(deliveries) else exec_records
+
+    def _acc(self, core: int, ins: Instruction, issue: int, log: _ExecRecords) -> int:
+        """ACC (§4.1): MAC of event e into neuron j on cycle issue + 1 + e * count + j."""
+        events = int(self.buffer_fill[core])
+        if events == 0:
+            return 0
+        count = ins.count
+        axon = self.buffer_axon[core, :events, None]
+        payload = self.buffer_payload[core, :events, None]
+        # address = (wbase + axon * count + j) mod weight_bytes; weight_bytes is a power of two, so the mod
+        # is the address adder's carry-out being dropped: a mask.
+        address = (axon * count + _span(ins.wbase, ins.wbase + count)) & (self.config.weight_bytes - 1)
+        products = payload * self.loaded.weights[core][address]                     # (events, count)
+        neurons = slice(ins.neuron, ins.neuron + count)
+        after = saturating_partial_sums(self.membranes[core, neurons], products)
+        self.membranes[core, neurons] = after[-1]
+        macs = events * count
+        cycles = issue + ISSUE_CYCLES + MAC_CYCLES * _span(0, macs)                  # row-major = MAC order
+        log.add(cycles, core, TraceKind.ACC, _mac_neurons(ins.neuron, count, events), after.ravel())
+        return macs * MAC_CYCLES
+
+    def _fire(self, core: int, ins: Instruction, issue: int, log: _ExecRecords, queues: list[Queue]) -> int:
+        """FIRE (§4.2): neuron j on f_j = f_{j-1} + 1 + (pushes of neuron j-1); SPIKE then ACC records on f_j."""
+        neurons = slice(ins.neuron, ins.neuron + ins.count)
+        index = _span(ins.neuron, ins.neuron + ins.count)
+        membrane = self.membranes[core, neurons].copy()
+        threshold = self.loaded.threshold[core, neurons]
+        fired = membrane >= threshold
+        new, written = apply_reset(ins.reset, membrane, threshold, self.loaded.reset[core, neurons], fired)
+        evaluated = issue + ISSUE_CYCLES + NEURON_CYCLES * _span(0, ins.count)       # f_j while nothing fires
+        pushes = 0
+        if fired.any():
+            push_cycles = np.where(fired, self.loaded.fanout_count[core, neurons], 0) * FANOUT_CYCLES
+            pushes = int(push_cycles.sum())
+            evaluated = evaluated + np.cumsum(push_cycles) - push_cycles              # + pushes of neurons < j
+            payload = graded_payloads(membrane[fired], ins.shift) if ins.graded else np.full(
+                int(fired.sum()), BINARY_PAYLOAD, dtype=np.int64)
+            log.add(evaluated[fired], core, TraceKind.SPIKE, index[fired], payload)
+            self.spike_counts[core] += len(payload)
+            queue = self._fanout_pushes(core, index[fired], payload)
+            if queue is not None:
+                queues.append(queue)
+        if written.any():
+            log.add(evaluated[written], core, TraceKind.ACC, index[written], new[written])
+            self.membranes[core, neurons] = new
+        return ins.count * NEURON_CYCLES + pushes
+
+    def _leak(self, core: int, ins: Instruction, issue: int, log: _ExecRecords) -> int:
+        """LEAK (§4.3): neuron j := round_shift(v x decay, 16) on cycle issue + 1 + j."""
+        neurons = slice(ins.neuron, ins.neuron + ins.count)
+        new = leak_array(self.membranes[core, neurons], self.loaded.decay[core, neurons])
+        self.membranes[core, neurons] = new
+        cycles = issue + ISSUE_CYCLES + NEURON_CYCLES * _span(0, ins.count)
+        log.add(cycles, core, TraceKind.ACC, _span(ins.neuron, ins.neuron + ins.count), new)
+        return ins.count * NEURON_CYCLES

@@ -1,0 +1,107 @@
+"""The functional golden model: the same chip as :class:`~spikecore.golden.cycle.CycleChip`, without a trace.
+
+:class:`FunctionalChip` computes each instruction's final effect only (an ACC is one vector-matrix
+product instead of ``events x count`` records), so it is the path for long runs and large evaluations.
+It still counts array cycles, with the same timing table (docs/spec.md §5): an instruction's work
+cycles depend only on the events buffered and on which neurons fire, both of which it knows.
+
+Its membranes, drop counters, outputs, spike counts and cycle counter must equal the cycle-accurate
+model's after every step; ``tests/test_golden_equivalence.py`` checks that on random programs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from spikecore.golden.cycle import (
+    MAX_ABS_PRODUCT,
+    ChipState,
+    Queue,
+    apply_reset,
+    graded_payloads,
+    leak_array,
+)
+from spikecore.isa import (
+    ACC_BITS,
+    ACC_MAX,
+    ACC_MIN,
+    BINARY_PAYLOAD,
+    FANOUT_CYCLES,
+    ISSUE_CYCLES,
+    MAC_CYCLES,
+    NEURON_CYCLES,
+    Instruction,
+    Opcode,
+    saturate,
+)
+
+
+class FunctionalChip(ChipState):
+    """Fast SpikeCore model with the host interface of :class:`~spikecore.golden.cycle.CycleChip`.
+
+    ``step()`` runs one timestep and returns ``None`` (no trace records).
+    """
+
+    def step(self) -> None:
+        queues: list[Queue] = []
+        exec_cycles = 0
+        for core, program in enumerate(self.loaded.programs):
+            cycles = 0
+            for ins in program:
+                cycles += ISSUE_CYCLES
+                if ins.opcode == Opcode.ACC:
+                    cycles += self._acc(core, ins)
+                elif ins.opcode == Opcode.FIRE:
+                    cycles += self._fire(core, ins, queues)
+                elif ins.opcode == Opcode.LEAK:
+                    cycles += self._leak(core, ins)
+            exec_cycles = max(exec_cycles, cycles)
+        self._barrier()
+        source = self._route(queues)[0]
+        self._end_step(exec_cycles, len(source))
+
+    def _acc(self, core: int, ins: Instruction) -> int:
+        events = int(self.buffer_fill[core])
+        if events == 0:
+            return 0
+        axon = self.buffer_axon[core, :events, None]
+        payload = self.buffer_payload[core, :events]
+        address = (ins.wbase + axon * ins.count + np.arange(ins.count)) % self.config.weight_bytes
+        block = self.loaded.weights[core][address]                    # (events, count), row = event
+        neurons = slice(ins.neuron, ins.neuron + ins.count)
+        start = self.membranes[core, neurons]
+        total = start + payload @ block
+        # A neuron that starts within events x max|product| of an int32 limit might saturate on some MAC;
+        # only those are accumulated one MAC at a time, in buffer order.
+        reach = events * MAX_ABS_PRODUCT
+        for j in np.flatnonzero((start - reach < ACC_MIN) | (start + reach > ACC_MAX)):
+            value = int(start[j])
+            for product in (payload * block[:, j]).tolist():
+                value = saturate(value + product, ACC_BITS)
+            total[j] = value
+        self.membranes[core, neurons] = total
+        return events * ins.count * MAC_CYCLES
+
+    def _fire(self, core: int, ins: Instruction, queues: list[Queue]) -> int:
+        neurons = slice(ins.neuron, ins.neuron + ins.count)
+        membrane = self.membranes[core, neurons].copy()
+        threshold = self.loaded.threshold[core, neurons]
+        fired = membrane >= threshold
+        self.membranes[core, neurons] = apply_reset(ins.reset, membrane, threshold,
+                                                    self.loaded.reset[core, neurons], fired)[0]
+        fired_neurons = np.flatnonzero(fired) + ins.neuron
+        if len(fired_neurons) == 0:
+            return ins.count * NEURON_CYCLES
+        self.spike_counts[core] += len(fired_neurons)
+        payload = graded_payloads(membrane[fired], ins.shift) if ins.graded else np.full(
+            len(fired_neurons), BINARY_PAYLOAD, dtype=np.int64)
+        pushes = self._fanout_pushes(core, fired_neurons, payload)
+        if pushes is not None:
+            queues.append(pushes)
+        fanout = int(self.loaded.fanout_count[core, fired_neurons].sum())
+        return ins.count * NEURON_CYCLES + fanout * FANOUT_CYCLES
+
+    def _leak(self, core: int, ins: Instruction) -> int:
+        neurons = slice(ins.neuron, ins.neuron + ins.count)
+        self.membranes[core, neurons] = leak_array(self.membranes[core, neurons], self.loaded.decay[core, neurons])
+        return ins.count * NEURON_CYCLES

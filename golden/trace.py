@@ -1,0 +1,157 @@
+"""Trace records (docs/spec.md §6): the numpy layout, a one-line text form, and CSV / JSONL files.
+
+A trace is a 1-D numpy array of :data:`TRACE_DTYPE`, sorted by ``cycle``, then ``core``, then ``kind``.
+The golden model produces it, the RTL's trace port is converted into it, and the scoreboard compares two
+of them record by record. The files exist so that a failing run can be kept, diffed and replayed:
+
+- ``.csv``: header ``cycle,core,kind,index,value``; ``kind`` is written by name (``ACC``, ``SPIKE``, ...).
+- ``.jsonl``: one JSON object per line with the same five keys, ``kind`` by name.
+
+>>> rec = np.array([(12, 3, TraceKind.ACC, 5, -17)], dtype=TRACE_DTYPE)[0]
+>>> format_record(rec)
+'cycle 12 core 3 ACC n=5 value=-17'
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+from spikecore.errors import SpikeCoreError
+from spikecore.isa import TraceKind
+
+TRACE_DTYPE = np.dtype([("cycle", "<i8"), ("core", "<i2"), ("kind", "<i1"), ("index", "<i2"), ("value", "<i8")])
+TRACE_FIELDS = TRACE_DTYPE.names
+
+# ACC and SPIKE records index a neuron; EVENT, DROP and OUT records index an axon.
+_INDEX_LABEL = {
+    TraceKind.ACC: "n",
+    TraceKind.SPIKE: "n",
+    TraceKind.EVENT: "axon",
+    TraceKind.DROP: "axon",
+    TraceKind.OUT: "axon",
+}
+
+
+def empty_trace() -> np.ndarray:
+    """A trace with no records."""
+    return np.zeros(0, dtype=TRACE_DTYPE)
+
+
+def _as_tuple(rec) -> tuple[int, int, int, int, int]:
+    values = rec.item() if isinstance(rec, np.void) else tuple(rec)
+    if len(values) != len(TRACE_FIELDS):
+        raise SpikeCoreError(f"trace record must have {len(TRACE_FIELDS)} fields {TRACE_FIELDS}, not {values!r}")
+    return tuple(int(v) for v in values)  # type: ignore[return-value]
+
+
+def format_record(rec) -> str:
+    """One record as text, e.g. ``cycle 12 core 3 ACC n=5 value=-17`` (a row of a trace, or a 5-tuple)."""
+    cycle, core, kind, index, value = _as_tuple(rec)
+    try:
+        kind = TraceKind(kind)
+    except ValueError:
+        return f"cycle {cycle} core {core} kind={kind} index={index} value={value}"
+    return f"cycle {cycle} core {core} {kind.name} {_INDEX_LABEL[kind]}={index} value={value}"
+
+
+def _suffix(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".jsonl"):
+        raise SpikeCoreError(f"trace file {path}: unknown format {suffix or '(none)'!r}, expected .csv or .jsonl")
+    return suffix
+
+
+def write_trace(path: str | Path, records: np.ndarray) -> None:
+    """Write ``records`` (a :data:`TRACE_DTYPE` array) to ``path``; the format follows the suffix."""
+    path = Path(path)
+    suffix = _suffix(path)
+    rows = np.asarray(records, dtype=TRACE_DTYPE).tolist()
+    names = {int(k): k.name for k in TraceKind}
+    with path.open("w", newline="") as handle:
+        if suffix == ".csv":
+            handle.write(",".join(TRACE_FIELDS) + "\n")
+            handle.writelines(f"{c},{core},{names[k]},{i},{v}\n" for c, core, k, i, v in rows)
+        else:
+            handle.writelines(
+                json.dumps({"cycle": c, "core": core, "kind": names[k], "index": i, "value": v}) + "\n"
+                for c, core, k, i, v in rows
+            )
+
+
+def _parse_kind(text: object, where: str) -> int:
+    if isinstance(text, str):
+        try:
+            return int(TraceKind[text.strip().upper()])
+        except KeyError:
+            pass
+    names = ", ".join(k.name for k in TraceKind)
+    raise SpikeCoreError(f"{where}: kind must be one of {names}, not {text!r}")
+
+
+def _parse_int(text: object, name: str, where: str) -> int:
+    if isinstance(text, bool):
+        raise SpikeCoreError(f"{where}: {name} must be an integer, not {text!r}")
+    if isinstance(text, int):
+        return text
+    try:
+        return int(str(text).strip())
+    except ValueError:
+        raise SpikeCoreError(f"{where}: {name} must be an integer, not {text!r}") from None
+
+
+def _rows_from_csv(path: Path, handle: Iterable[str]) -> list[tuple[int, int, int, int, int]]:
+    reader = csv.reader(handle)
+    header = next(reader, None)
+    if header is None or [h.strip() for h in header] != list(TRACE_FIELDS):
+        raise SpikeCoreError(f"trace file {path}: header must be {','.join(TRACE_FIELDS)}, not {header!r}")
+    rows = []
+    for line_no, row in enumerate(reader, start=2):
+        where = f"trace file {path}:{line_no}"
+        if not row:
+            continue
+        if len(row) != len(TRACE_FIELDS):
+            raise SpikeCoreError(f"{where}: expected {len(TRACE_FIELDS)} fields, got {len(row)}")
+        cycle, core, kind, index, value = row
+        rows.append((_parse_int(cycle, "cycle", where), _parse_int(core, "core", where), _parse_kind(kind, where),
+                     _parse_int(index, "index", where), _parse_int(value, "value", where)))
+    return rows
+
+
+def _rows_from_jsonl(path: Path, handle: Iterable[str]) -> list[tuple[int, int, int, int, int]]:
+    rows = []
+    for line_no, line in enumerate(handle, start=1):
+        where = f"trace file {path}:{line_no}"
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise SpikeCoreError(f"{where}: not valid JSON ({err.msg})") from None
+        if not isinstance(obj, dict) or set(obj) != set(TRACE_FIELDS):
+            raise SpikeCoreError(f"{where}: expected an object with keys {', '.join(TRACE_FIELDS)}")
+        rows.append((_parse_int(obj["cycle"], "cycle", where), _parse_int(obj["core"], "core", where),
+                     _parse_kind(obj["kind"], where), _parse_int(obj["index"], "index", where),
+                     _parse_int(obj["value"], "value", where)))
+    return rows
+
+
+def read_trace(path: str | Path) -> np.ndarray:
+    """Read a trace written by :func:`write_trace`; a malformed file raises :class:`SpikeCoreError`."""
+    path = Path(path)
+    suffix = _suffix(path)
+    try:
+        with path.open(newline="") as handle:
+            rows = _rows_from_csv(path, handle) if suffix == ".csv" else _rows_from_jsonl(path, handle)
+    except OSError as err:
+        raise SpikeCoreError(f"trace file {path}: cannot read ({err.strerror})") from None
+    except UnicodeDecodeError:
+        raise SpikeCoreError(f"trace file {path}: not a text file") from None
+    try:
+        return np.array(rows, dtype=TRACE_DTYPE) if rows else empty_trace()
+    except OverflowError:
+        raise SpikeCoreError(f"trace file {path}: a field is out of range for its type") from None

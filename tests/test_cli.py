@@ -1,0 +1,163 @@
+"""The ``spikecore`` command line: asm -> disasm -> asm, run with a trace, and one-line errors (status 2)."""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from spikecore import cli
+from spikecore.compiler.asm import assemble
+from spikecore.compiler.image import encode_image
+
+PROGRAM = """\
+.chip cores=2 neurons=4 weight_bytes=16 imem_depth=8 event_depth=4 fanout_depth=4
+.core 0
+    acc  neuron=0, count=2, wbase=0
+    fire neuron=0, count=2, shift=0, reset=sub, graded=0
+    halt
+.weights 0: 3 1 5 2      ; axon 0 -> (3, 1); axon 1 -> (5, 2)
+.neuron 0 threshold=4 fanout_start=0 fanout_count=1
+.neuron 1 threshold=4 fanout_start=1 fanout_count=1
+.fanout 0: host:7 1:0
+.core 1
+    halt
+"""
+
+# Two events on core 0 before step 0: axon 0 payload 1, axon 1 payload 1.
+#   acc[0] = 3*1 + 5*1 = 8 >= 4: fires, 8 - 4 = 4 left;  acc[1] = 1*1 + 2*1 = 3 < 4: silent.
+STIMULUS = "step,core,axon,payload\n0,0,0,1\n0,0,1,1\n"
+
+
+def run_main(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    status = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def assert_one_line_error(status: int, err: str, message: str) -> None:
+    assert status == 2
+    assert "Traceback" not in err
+    assert err.count("\n") == 1 and err.endswith("\n")
+    assert err == f"spikecore: error: {message}\n"
+
+
+@pytest.fixture
+def source(tmp_path: Path) -> Path:
+    path = tmp_path / "prog.s"
+    path.write_text(PROGRAM)
+    return path
+
+
+def test_asm_disasm_asm_gives_identical_bytes(capsys, tmp_path: Path, source: Path) -> None:
+    binary = tmp_path / "prog.bin"
+    status, out, _ = run_main(capsys, "asm", str(source), "-o", str(binary))
+    assert status == 0 and str(binary) in out
+    assert binary.read_bytes() == encode_image(assemble(PROGRAM))
+    listing = tmp_path / "again.s"
+    assert run_main(capsys, "disasm", str(binary), "-o", str(listing))[0] == 0
+    again = tmp_path / "again.bin"
+    assert run_main(capsys, "asm", str(listing), "-o", str(again))[0] == 0
+    assert again.read_bytes() == binary.read_bytes()
+
+
+def test_asm_default_output_and_disasm_to_stdout(capsys, tmp_path: Path, source: Path) -> None:
+    assert run_main(capsys, "asm", str(source))[0] == 0
+    status, out, _ = run_main(capsys, "disasm", str(tmp_path / "prog.bin"))
+    assert status == 0
+    assert "fire neuron=0, count=2, shift=0, reset=sub, graded=0" in out
+    assert ".fanout 0: host:7 1:0" in out
+
+
+def test_run_writes_the_trace(capsys, tmp_path: Path, source: Path) -> None:
+    from spikecore.golden.trace import read_trace
+
+    stimulus = tmp_path / "stim.csv"
+    stimulus.write_text(STIMULUS)
+    trace = tmp_path / "out.csv"
+    status, out, err = run_main(capsys, "run", str(source), "--steps", "2", "--inputs", str(stimulus),
+                                "--trace", str(trace))
+    assert (status, err) == (0, "")
+    assert out.startswith("2 steps")
+    records = read_trace(trace)
+    assert len(records) > 0
+    # step 0: acc[0] = 8 >= 4 fires (binary payload 1), reset sub leaves 8 - 4 = 4;
+    # step 1: no events, acc[0] = 4 >= 4 fires again and drops to 0. Neuron 1 (3 < 4) never fires.
+    # Each spike of neuron 0 goes to its one fan-out entry, host axon 7.
+    spikes = [(int(r["core"]), int(r["index"]), int(r["value"])) for r in records if r["kind"] == 1]
+    outs = [(int(r["core"]), int(r["index"]), int(r["value"])) for r in records if r["kind"] == 4]
+    assert spikes == [(0, 0, 1), (0, 0, 1)]
+    assert outs == [(0, 7, 1), (0, 7, 1)]
+
+
+def test_run_image_functional_matches_cycle_summary_lines(capsys, tmp_path: Path, source: Path) -> None:
+    binary = tmp_path / "prog.bin"
+    assert run_main(capsys, "asm", str(source), "-o", str(binary))[0] == 0
+    stimulus = tmp_path / "stim.csv"
+    stimulus.write_text(STIMULUS)
+    _, cycle_out, _ = run_main(capsys, "run", str(binary), "--inputs", str(stimulus))
+    status, functional_out, _ = run_main(capsys, "run", str(binary), "--inputs", str(stimulus), "--functional")
+    assert status == 0
+    # the functional model has the same end state, only no trace line
+    assert [line for line in cycle_out.splitlines() if not line.startswith("trace:")] == functional_out.splitlines()
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["asm", "{tmp}/missing.s"], "{tmp}/missing.s: No such file or directory"),
+    (["disasm", "{tmp}/missing.bin"], "{tmp}/missing.bin: No such file or directory"),
+    (["asm", "{tmp}/bad.s"], "{tmp}/bad.s:2: unknown operand 'wbse' for acc (expected neuron, count, wbase)"),
+    (["asm", "{tmp}/binary.s"], "{tmp}/binary.s: not UTF-8 text (byte 0xff at offset 0)"),
+    (["disasm", "{tmp}/bad.s"], "{tmp}/bad.s: not a SpikeCore image (magic b'.cor', expected b'SPKC')"),
+    (["disasm", "{tmp}/short.bin"], "{tmp}/short.bin: truncated: header needs 28 bytes at offset 0, 4 remain"),
+    (["run", "{tmp}/bad.s"], "{tmp}/bad.s:2: unknown operand 'wbse' for acc (expected neuron, count, wbase)"),
+    (["run", "{tmp}/ok.s", "--steps", "-1"], "--steps must be 0 or more, not -1"),
+    (["run", "{tmp}/ok.s", "--trace", "{tmp}/t.txt"], "{tmp}/t.txt: trace file must end in .csv or .jsonl, not '.txt'"),
+    (["run", "{tmp}/ok.s", "--trace", "{tmp}/t.csv", "--functional"],
+     "--trace needs the cycle-accurate model; the functional model (--functional) emits no trace records"),
+])
+def test_errors_are_one_line_with_status_2(capsys, tmp_path: Path, argv: list[str], message: str) -> None:
+    (tmp_path / "bad.s").write_text(".core 0\nacc neuron=0, count=1, wbse=0\nhalt\n")
+    (tmp_path / "ok.s").write_text(".chip cores=1\n.core 0\nhalt\n")
+    (tmp_path / "binary.s").write_bytes(b"\xff\xfe")
+    (tmp_path / "short.bin").write_bytes(b"SPKC")
+    status, out, err = run_main(capsys, *(a.format(tmp=tmp_path) for a in argv))
+    assert_one_line_error(status, err, message.format(tmp=tmp_path))
+    assert out == ""
+
+
+def test_usage_error_returns_2_without_raising(capsys) -> None:
+    status, _, err = run_main(capsys, "asm")
+    assert status == 2 and "usage:" in err and "Traceback" not in err
+    assert run_main(capsys)[0] == 2           # no command at all
+
+
+def test_python_dash_m_spikecore_error_has_no_traceback(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.s"
+    bad.write_text(".core 0\nfire neuron=0\n")
+    proc = subprocess.run([sys.executable, "-m", "spikecore", "asm", str(bad)], capture_output=True, text=True,
+                          check=False)
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert proc.stderr == (f"spikecore: error: {bad}:2: missing operands count, shift, reset, graded for fire "
+                           "(expected neuron, count, shift, reset, graded)\n")
+
+
+def test_python_dash_m_spikecore_success(tmp_path: Path, source: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "spikecore", "asm", str(source), "-o", str(tmp_path / "p.bin")],
+                          capture_output=True, text=True, check=False)
+    assert (proc.returncode, proc.stderr) == (0, "")
+    assert (tmp_path / "p.bin").read_bytes() == encode_image(assemble(PROGRAM))
+
+
+def test_commands_are_registered_from_the_list(monkeypatch, capsys) -> None:
+    # A command module only needs register(subparsers); adding "module:function" to COMMANDS wires it in.
+    def register_hello(subparsers: argparse._SubParsersAction) -> None:
+        parser = subparsers.add_parser("hello")
+        parser.set_defaults(handler=lambda args: print("hi") or 0)
+
+    monkeypatch.setattr(sys.modules[__name__], "register_hello", register_hello, raising=False)
+    monkeypatch.setattr(cli, "COMMANDS", [*cli.COMMANDS, f"{__name__}:register_hello"])
+    assert run_main(capsys, "hello") == (0, "hi\n", "")
