@@ -30,7 +30,7 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 sim: $(STAMP)
-	$(RUN) $(PY) -m spikecore.cli sim-demo $(if $(SEED),--seed $(SEED))
+	$(RUN) $(PY) -m spikecore.demo
 
 test: $(STAMP)
 	$(RUN) $(PY) -m ruff check .
