@@ -34,6 +34,7 @@ COMMANDS: list[str] = [
     "spikecore.cli:register_asm",
     "spikecore.cli:register_disasm",
     "spikecore.cli:register_run",
+    "spikecore.compiler.cli_compile:register",
 ]
 
 #: Suffixes of assembly source files; every other file is read as a binary image.

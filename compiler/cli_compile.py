@@ -1,0 +1,138 @@
+"""``spikecore compile``: a saved PyTorch model to a SpikeCore image, listing and report.
+
+    spikecore compile model.pt --mode graded|rate [--T 32] [--out prog.bin] [--listing prog.s] [--report]
+                      [--dump-ir float|quant|placed|all] [--calib data.npy] [--chip "cores=16 weight_bytes=512"]
+
+``model.pt`` is a whole module saved with ``torch.save(model, path)`` (loaded with ``weights_only=False``:
+only compile files you trust) or an exported program saved with ``torch.export.save`` (``.pt2``).
+``--calib`` is a ``.npy`` float array ``(N, ...)`` of representative inputs; without it the compiler
+calibrates on uniform [0, 1) inputs and says so on stderr. Register with ``register(subparsers)``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from spikecore.compiler.ir import STAGES
+from spikecore.errors import SpikeCoreError
+
+UNIFORM_CALIBRATION_SAMPLES = 256
+
+
+def load_array(path: str | Path) -> np.ndarray:
+    """A float ``.npy`` array (no pickles)."""
+    try:
+        data = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise SpikeCoreError(f"calibration file {path}: not found") from None
+    except (ValueError, OSError) as err:
+        raise SpikeCoreError(f"calibration file {path}: not a .npy array ({err})") from None
+    if not isinstance(data, np.ndarray) or data.dtype.kind not in "fiub" or data.ndim < 2:
+        raise SpikeCoreError(f"calibration file {path}: expected a numeric array (N, features...), "
+                             f"got {getattr(data, 'dtype', type(data))} {getattr(data, 'shape', '')}")
+    return data.astype(np.float32)
+
+
+def parse_chip(text: str | None):
+    """A :class:`ChipConfig` from ``"cores=16 weight_bytes=512"`` (space or comma separated)."""
+    from spikecore.config import ChipConfig
+
+    if not text:
+        return ChipConfig()
+    values: dict[str, int] = {}
+    fields = ChipConfig().as_dict()
+    for item in text.replace(",", " ").split():
+        key, sep, value = item.partition("=")
+        if not sep or key not in fields:
+            raise SpikeCoreError(f"--chip: expected key=value with key one of {', '.join(fields)}, not {item!r}")
+        try:
+            values[key] = int(value, 0)
+        except ValueError:
+            raise SpikeCoreError(f"--chip: {key} must be an integer, not {value!r}") from None
+    return ChipConfig(**values)
+
+
+def _example_shape(model) -> tuple[int, ...] | None:
+    """The per-sample input shape of a module whose first layer is a Linear (others need --calib)."""
+    import torch
+
+    for module in model.modules():
+        if isinstance(module, torch.nn.Linear):
+            return (module.in_features,)
+        if isinstance(module, torch.nn.Conv2d):
+            return None
+    return None
+
+
+def _input_shape(model) -> tuple[int, ...] | None:
+    from torch.export import ExportedProgram
+
+    if isinstance(model, ExportedProgram):
+        for spec in model.graph_signature.input_specs:
+            if spec.kind.name == "USER_INPUT":
+                node = next(n for n in model.graph.nodes if n.name == spec.arg.name)
+                return tuple(int(d) for d in node.meta["val"].shape[1:])
+        return None
+    return _example_shape(model)
+
+
+def _compile(args: argparse.Namespace) -> int:
+    from spikecore.compiler.frontend_torch import load_model
+    from spikecore.compiler.image import encode_image
+    from spikecore.compiler.pipeline import compile_model
+
+    if args.T is not None and args.mode != "rate":
+        raise SpikeCoreError("--T applies to --mode rate only")
+    config = parse_chip(args.chip)
+    model = load_model(args.model)
+    shape = _input_shape(model)
+    if args.calib:
+        calibration = load_array(args.calib)
+        if shape is not None and calibration[0].size != int(np.prod(shape)):
+            raise SpikeCoreError(f"calibration file {args.calib}: samples of shape {calibration.shape[1:]} do not "
+                                 f"match the model input {shape}")
+    else:
+        if shape is None:
+            raise SpikeCoreError(f"{args.model}: cannot tell the input shape; give --calib data.npy")
+        calibration = np.random.default_rng(0).random((UNIFORM_CALIBRATION_SAMPLES, *shape), dtype=np.float32)
+        print("spikecore compile: no --calib given; calibrating on uniform [0, 1) inputs", file=sys.stderr)
+    compiled = compile_model(model, calibration[:1], calibration, mode=args.mode, T=args.T, config=config,
+                             percentile=args.percentile, title=Path(args.model).name)
+    out = Path(args.out) if args.out else Path(args.model).with_suffix(".bin")
+    data = encode_image(compiled.image, str(out))
+    out.write_bytes(data)
+    if args.listing:
+        Path(args.listing).write_text(compiled.listing)
+    for stage in args.dump_ir or []:
+        for name in STAGES if stage == "all" else (stage,):
+            print(compiled.dump(name))
+    if args.report:
+        print(compiled.report())
+    print(f"{out}: {len(data)} bytes, {len(compiled.image.cores)} cores, {compiled.mode} mode, "
+          f"{compiled.steps} steps per inference")
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``compile`` sub-command to the ``spikecore`` parser."""
+    parser = subparsers.add_parser("compile", help="compile a PyTorch model to a SpikeCore image",
+                                   description="Compile a saved PyTorch model (torch.save module or .pt2 exported "
+                                               "program) to a SpikeCore image, with listing and report.")
+    parser.add_argument("model", help="model file: torch.save(module) (.pt) or torch.export.save (.pt2)")
+    parser.add_argument("--mode", choices=("graded", "rate"), default="graded",
+                        help="graded: exact integer inference, one step per layer (default); rate: binary spikes")
+    parser.add_argument("--T", type=int, default=None, help="rate mode: presentation steps (default 32)")
+    parser.add_argument("--out", help="image file to write (default: the model path with suffix .bin)")
+    parser.add_argument("--listing", metavar="FILE", help="write the commented assembly listing to FILE")
+    parser.add_argument("--report", action="store_true", help="print utilisation and quantisation")
+    parser.add_argument("--dump-ir", action="append", choices=(*STAGES, "all"), metavar="STAGE",
+                        help="print the IR after a stage: float, quant, placed or all (repeatable)")
+    parser.add_argument("--calib", metavar="DATA", help="calibration inputs, a .npy float array (N, ...)")
+    parser.add_argument("--percentile", type=float, default=100.0,
+                        help="calibrated activation range as a percentile of the activations (default 100 = max)")
+    parser.add_argument("--chip", metavar="CONFIG", help='chip configuration, e.g. "cores=16 weight_bytes=512"')
+    parser.set_defaults(handler=_compile)

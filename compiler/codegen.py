@@ -1,0 +1,97 @@
+"""Code generation: a :class:`PlacedProgram` to the binary :class:`Image` and a readable assembly listing.
+
+The listing is valid assembly (docs/spec.md §9) for exactly the image — ``assemble(listing)`` gives it
+back — with comments naming, for every core, the layer slice it holds; for every instruction, what it
+does to which neurons; for every weight row, the source neuron whose events read it; for every neuron and
+fan-out entry, the layer neuron it is. Instruction text comes from the disassembler, so the listing and
+``spikecore disasm`` print instructions identically.
+"""
+
+from __future__ import annotations
+
+from spikecore.compiler.disasm import disassemble_word
+from spikecore.compiler.image import Image
+from spikecore.compiler.ir import PlacedCore, PlacedProgram, QuantDense
+from spikecore.isa import HOST_CORE, CoreImage, Instruction, Opcode, ResetMode, encode
+
+COMMENT_COLUMN = 56
+
+
+def instruction_text(ins: Instruction) -> str:
+    """One instruction as assembly (the disassembler's spelling)."""
+    return disassemble_word(encode(ins))
+
+
+def build_image(placed: PlacedProgram) -> Image:
+    """The loadable image: one section per used core."""
+    cores = {
+        pc.core: CoreImage(program=[encode(ins) for ins in pc.program],
+                           weights=[int(w) for w in pc.weights.reshape(-1)],
+                           neurons=list(pc.neurons), fanout=list(pc.fanout))
+        for pc in placed.cores
+    }
+    return Image(placed.config, cores)
+
+
+def _explain(ins: Instruction, layer: QuantDense, pc: PlacedCore) -> str:
+    neurons = f"{pc.layer}[{pc.start}..{pc.start + pc.count - 1}]"
+    if ins.opcode == Opcode.ACC:
+        return f"{neurons} += payload x weight[axon] for every buffered event"
+    if ins.opcode == Opcode.HALT:
+        return "end of this core's step"
+    if layer.role == "output":
+        return f"clear {neurons} to the bias each step (threshold never reached, nothing emitted)"
+    if ins.graded and ins.reset == ResetMode.ALWAYS:
+        return f"ReLU, payload = clamp(round(v / 2^{ins.shift}), 0, 127); membrane := bias"
+    return f"integrate-and-fire: spike (payload 1) when v >= {layer.threshold}, then v -= {layer.threshold}"
+
+
+def _line(text: str, comment: str) -> str:
+    return f"{text.ljust(COMMENT_COLUMN - 1)} ; {comment}" if comment else text
+
+
+def listing(placed: PlacedProgram, title: str = "model") -> str:
+    """Assembly text of the whole program, commented with layer and neuron names."""
+    cfg, graph = placed.config, placed.quant
+    layers = {layer.name: layer for layer in graph.layers}
+    names = [graph.input.name] + [layer.name for layer in graph.layers]
+    core_layer = {pc.core: pc.layer for pc in placed.cores}
+    lines = [
+        f"; SpikeCore program: {title}, {graph.mode} mode"
+        + (f" (T={graph.T})" if graph.mode == "rate" else "")
+        + f", {len(graph.layers)} layers on {len(placed.cores)} cores",
+        f"; {placed.io.steps} steps per inference; the host resets state, injects input events before steps "
+        f"{', '.join(map(str, placed.io.inject_steps[:3]))}{', ...' if len(placed.io.inject_steps) > 3 else ''} "
+        "and reads the output membranes after the last step",
+        ".chip " + " ".join(f"{key}={value}" for key, value in cfg.as_dict().items()),
+    ]
+    for pc in placed.cores:
+        layer = layers[pc.layer]
+        source = names[pc.layer_index]
+        partial = ", partial sums (the host adds the other groups)" if pc.partial else ""
+        lines += ["", _line(f".core {pc.core}", f"layer {pc.layer} [{layer.origin}] ({layer.role}): neurons "
+                            f"{pc.start}..{pc.start + pc.count - 1}, {len(pc.axons)} axons from {source}{partial}")]
+        for ins in pc.program:
+            lines.append(_line(f"    {instruction_text(ins)}", _explain(ins, layer, pc)))
+        for axon, src in enumerate(pc.axons):
+            row = " ".join(str(int(w)) for w in pc.weights[axon])
+            bias = f"bias current (host, payload {layer.bias_payload})"
+            feed = f"{source}[{src}]" if src < layer.in_features else bias
+            lines.append(_line(f".weights {axon * pc.count}: {row}", f"axon {axon} <- {feed}"))
+        for j, params in enumerate(pc.neurons):
+            text = (f".neuron {j} threshold={params.threshold} reset={params.reset} init={params.init} "
+                    f"decay={params.decay} fanout_start={params.fanout_start} fanout_count={params.fanout_count}")
+            lines.append(_line(text, f"{pc.layer}[{pc.start + j}]"))
+        for j, params in enumerate(pc.neurons):
+            if params.fanout_count:
+                entries = pc.fanout[params.fanout_start:params.fanout_start + params.fanout_count]
+                dests = " ".join(f"{'host' if e.core == HOST_CORE else e.core}:{e.axon}" for e in entries)
+                readers = sorted({core_layer[e.core] for e in entries if e.core in core_layer})
+                lines.append(_line(f".fanout {params.fanout_start}: {dests}",
+                                   f"{pc.layer}[{pc.start + j}] -> {', '.join(readers)}"))
+    return "\n".join(lines) + "\n"
+
+
+def codegen(placed: PlacedProgram, title: str = "model") -> tuple[Image, str]:
+    """The image and its listing."""
+    return build_image(placed), listing(placed, title)

@@ -1,0 +1,584 @@
+"""The compiler's intermediate representation: a small typed layer graph, printable after every stage.
+
+A model goes through three stages, each a plain data structure with ``check()`` and ``dump()``:
+
+``float`` (:class:`FloatGraph`)
+    What the frontend understood: one :class:`InputNode` and a chain of :class:`DenseNode` layers in float
+    (a Conv2d is already lowered to its Toeplitz matrix, ReLU is fused into the layer before it).
+``quant`` (:class:`QuantGraph`)
+    The same chain in integers: a :class:`QuantInput` (how the host turns features into int8 events) and
+    :class:`QuantDense` layers (int8 weights, biases and neuron parameters in accumulator units, and the
+    instructions each of their cores runs per step).
+``placed`` (:class:`PlacedProgram`)
+    Every core's contents (:class:`PlacedCore`: program, weight block, neuron parameters, fan-out table)
+    plus the :class:`IOMap` that says where each input feature enters and where each output is read.
+
+Every node is a dataclass that validates its own fields on construction; a bad field raises
+:class:`~spikecore.errors.SpikeCoreError` naming the node and the field (never a bare ``ValueError``), so a
+hand-built or user-extended graph fails at the line that built it, not somewhere in codegen.
+
+>>> import numpy as np
+>>> inp = InputNode("x", (2,))
+>>> fc = DenseNode("fc", "x", np.ones((2, 2), np.float32), np.zeros(2, np.float32), relu=False, origin="Linear 'fc'")
+>>> print(FloatGraph(inp, [fc]).dump())
+float graph: input 'x' shape (2,), 1 layer
+  fc: dense 2 -> 2 (output)  from x  [Linear 'fc']  |w| <= 1, |b| <= 0
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from spikecore import isa
+from spikecore.config import ChipConfig
+from spikecore.errors import SpikeCoreError
+from spikecore.isa import FanoutEntry, Instruction, NeuronParams, Opcode, ResetMode
+
+STAGES = ("float", "quant", "placed")
+MODES = ("graded", "rate")
+#: Instructions a layer's cores may run per step, in order; HALT is always appended.
+SCHEDULES = (("ACC", "FIRE"), ("FIRE", "ACC"), ("ACC",))
+ROLES = ("hidden", "output")
+
+
+def _bad(kind: str, name: str, field_name: str, problem: str) -> SpikeCoreError:
+    return SpikeCoreError(f"{kind} '{name}': field {field_name} {problem}")
+
+
+def _check_name(kind: str, name: object) -> None:
+    if not isinstance(name, str) or not name:
+        raise SpikeCoreError(f"{kind}: field name must be a non-empty string, not {name!r}")
+
+
+def _check_int(kind: str, name: str, field_name: str, value: object, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or not low <= value <= high:
+        raise _bad(kind, name, field_name, f"must be an integer {low}..{high}, not {value!r}")
+
+
+def _check_array(kind: str, name: str, field_name: str, value: object, shape: tuple[int, ...],
+                 dtype_kind: str) -> None:
+    if not isinstance(value, np.ndarray):
+        raise _bad(kind, name, field_name, f"must be a numpy array, not {type(value).__name__}")
+    if value.shape != shape:
+        raise _bad(kind, name, field_name, f"must have shape {shape}, not {value.shape}")
+    if value.dtype.kind not in dtype_kind:
+        raise _bad(kind, name, field_name, f"must have dtype kind {dtype_kind!r}, not {value.dtype}")
+
+
+def _check_range(kind: str, name: str, field_name: str, value: np.ndarray, low: int, high: int) -> None:
+    if value.size and (int(value.min()) < low or int(value.max()) > high):
+        raise _bad(kind, name, field_name, f"must lie in {low}..{high}, found {int(value.min())}..{int(value.max())}")
+
+
+def _check_scale(kind: str, name: str, field_name: str, value: object) -> None:
+    if not isinstance(value, float | int | np.floating) or not math.isfinite(value) or value <= 0:
+        raise _bad(kind, name, field_name, f"must be a finite positive number, not {value!r}")
+
+
+def _span(values: np.ndarray) -> str:
+    return f"[{int(values.min())}..{int(values.max())}]" if values.size else "[]"
+
+
+# --- stage 1: float graph -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class InputNode:
+    """The model input: one sample's shape (batch dimension excluded); features are its row-major flattening."""
+
+    name: str
+    shape: tuple[int, ...]
+
+    def __post_init__(self) -> None:
+        _check_name("InputNode", self.name)
+        if (not isinstance(self.shape, tuple) or not self.shape
+                or not all(isinstance(d, int) and d > 0 for d in self.shape)):
+            raise _bad("InputNode", self.name, "shape",
+                       f"must be a non-empty tuple of positive ints, not {self.shape!r}")
+
+    @property
+    def features(self) -> int:
+        return math.prod(self.shape)
+
+
+@dataclass(frozen=True, eq=False)
+class DenseNode:
+    """One fully connected layer ``y = W x + b`` (then ReLU when ``relu``), in float.
+
+    ``weight`` is ``(out, in)``; ``in`` indexes the source's features, ``out`` this layer's neurons, both in
+    row-major order of their shapes. ``out_shape`` is the per-sample shape of the output (``(out,)`` for a
+    Linear, ``(C, H, W)`` for a lowered Conv2d, so a later Conv2d or Flatten can read it). ``origin`` says
+    which module and op the layer came from, for listings and error messages.
+    """
+
+    name: str
+    source: str
+    weight: np.ndarray
+    bias: np.ndarray
+    relu: bool
+    origin: str
+    out_shape: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        _check_name("DenseNode", self.name)
+        if not isinstance(self.weight, np.ndarray) or self.weight.ndim != 2 or self.weight.dtype.kind != "f":
+            raise _bad("DenseNode", self.name, "weight", "must be a 2-D float array (out, in)")
+        if not np.isfinite(self.weight).all():
+            raise _bad("DenseNode", self.name, "weight", "holds NaN or infinity")
+        _check_array("DenseNode", self.name, "bias", self.bias, (self.weight.shape[0],), "f")
+        if not np.isfinite(self.bias).all():
+            raise _bad("DenseNode", self.name, "bias", "holds NaN or infinity")
+        if not isinstance(self.relu, bool):
+            raise _bad("DenseNode", self.name, "relu", f"must be a bool, not {self.relu!r}")
+        if not self.out_shape:
+            object.__setattr__(self, "out_shape", (self.weight.shape[0],))
+        if math.prod(self.out_shape) != self.weight.shape[0]:
+            raise _bad("DenseNode", self.name, "out_shape",
+                       f"{self.out_shape} does not hold {self.weight.shape[0]} neurons")
+
+    @property
+    def in_features(self) -> int:
+        return self.weight.shape[1]
+
+    @property
+    def out_features(self) -> int:
+        return self.weight.shape[0]
+
+
+@dataclass(eq=False)
+class FloatGraph:
+    """The frontend's result: an input and a chain of dense layers; the last layer is the output."""
+
+    input: InputNode
+    layers: list[DenseNode]
+    stage: str = field(default="float", init=False)
+
+    def check(self) -> None:
+        """Raise :class:`SpikeCoreError` unless the layers form a well-shaped chain from the input."""
+        _check_chain(self.input.name, self.input.features, self.layers, lambda layer: layer.in_features,
+                     lambda layer: layer.out_features)
+        for layer in self.layers[:-1]:
+            if not layer.relu:
+                raise SpikeCoreError(f"layer '{layer.name}' ({layer.origin}) is hidden but has no ReLU: SpikeCore "
+                                     "hidden layers emit rectified activations; add a ReLU or merge the two linear "
+                                     "layers")
+
+    def forward(self, x: np.ndarray) -> list[np.ndarray]:
+        """Every layer's float output for a batch ``x`` of shape ``(N, features)`` (float64)."""
+        values = []
+        h = np.asarray(x, dtype=np.float64).reshape(len(x), self.input.features)
+        for layer in self.layers:
+            h = h @ layer.weight.astype(np.float64).T + layer.bias.astype(np.float64)
+            if layer.relu:
+                h = np.maximum(h, 0.0)
+            values.append(h)
+        return values
+
+    def dump(self) -> str:
+        count = len(self.layers)
+        lines = [f"float graph: input '{self.input.name}' shape {self.input.shape}, {count} layer{'s' * (count != 1)}"]
+        for index, layer in enumerate(self.layers):
+            density = np.count_nonzero(layer.weight) / max(1, layer.weight.size)
+            tags = [("ReLU", layer.relu), ("output", index == count - 1), (f"{density:.0%} dense", density < 1)]
+            role = ", ".join(tag for tag, present in tags if present)
+            lines.append(f"  {layer.name}: dense {layer.in_features} -> {layer.out_features} ({role})  "
+                         f"from {layer.source}  [{layer.origin}]  |w| <= {np.abs(layer.weight).max():.4g}, "
+                         f"|b| <= {np.abs(layer.bias).max() if layer.bias.size else 0:.4g}")
+        return "\n".join(lines)
+
+
+def _check_chain(input_name: str, input_features: int, layers: Sequence, fan_in, fan_out) -> None:
+    if not layers:
+        raise SpikeCoreError("model has no layers: SpikeCore needs at least one Linear or Conv2d")
+    names = {input_name}
+    source, features = input_name, input_features
+    for layer in layers:
+        if layer.name in names:
+            raise SpikeCoreError(f"layer name '{layer.name}' is used twice")
+        names.add(layer.name)
+        if layer.source != source:
+            raise SpikeCoreError(f"layer '{layer.name}' reads '{layer.source}', expected '{source}' "
+                                 "(the graph is a chain)")
+        if fan_in(layer) != features:
+            raise SpikeCoreError(f"layer '{layer.name}' takes {fan_in(layer)} inputs but '{source}' has {features}")
+        source, features = layer.name, fan_out(layer)
+
+
+# --- stage 2: quantised graph ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class QuantInput:
+    """How the host turns one float sample into int8 input events: ``q = clamp(floor(x / scale + 1/2))``.
+
+    A feature whose ``q`` is 0 is not injected (it would add nothing to any membrane).
+    """
+
+    name: str
+    shape: tuple[int, ...]
+    scale: float
+    qmin: int = isa.PAYLOAD_MIN
+    qmax: int = isa.PAYLOAD_MAX
+
+    def __post_init__(self) -> None:
+        _check_name("QuantInput", self.name)
+        InputNode(self.name, self.shape)  # same shape rules
+        _check_scale("QuantInput", self.name, "scale", self.scale)
+        _check_int("QuantInput", self.name, "qmin", self.qmin, isa.PAYLOAD_MIN, isa.PAYLOAD_MAX)
+        _check_int("QuantInput", self.name, "qmax", self.qmax, self.qmin, isa.PAYLOAD_MAX)
+
+    @property
+    def features(self) -> int:
+        return math.prod(self.shape)
+
+    def quantize(self, x: np.ndarray) -> np.ndarray:
+        """int64 payloads ``(N, features)`` of a float batch (round half up, then clamp to ``qmin..qmax``)."""
+        x = np.asarray(x, dtype=np.float64)
+        if x.size % self.features or (x.ndim > 1 and x[0].size != self.features) or (x.ndim == 1):
+            dims = ", ".join(map(str, self.shape))
+            raise SpikeCoreError(f"input batch of shape {x.shape} does not match input '{self.name}' of shape "
+                                 f"{self.shape} (expected (N, {dims}) or (N, {self.features}))")
+        if not np.isfinite(x).all():
+            raise SpikeCoreError(f"input batch for '{self.name}' holds NaN or infinity")
+        q = np.floor(x.reshape(len(x), self.features) / self.scale + 0.5)
+        return np.clip(q, self.qmin, self.qmax).astype(np.int64)
+
+
+@dataclass(frozen=True, eq=False)
+class QuantDense:
+    """One layer in integers, with the neuron behaviour that implements it on SpikeCore.
+
+    Units: ``weight`` is int8 with ``w_float ≈ weight * weight_scale``; an input event of payload ``p`` stands
+    for ``p * input_scale``; so a membrane counts in ``acc_scale = input_scale * weight_scale``. ``bias`` is
+    the per-step bias in those units. ``threshold``, ``init`` and ``reset`` are the neuron parameters,
+    ``shift``/``reset_mode``/``graded`` the FIRE operands, ``schedule`` the instructions each core of the
+    layer runs per step (before its HALT). ``out_scale`` is the float value of one unit of what the layer
+    emits: a graded payload LSB, one binary spike per step, or (output layer) one membrane unit.
+
+    ``bias_weight`` (rate-mode hidden layers): the layer reads one extra *bias axon*, source index
+    ``in_features``, on which the host injects one event of payload ``bias_payload`` before each step of
+    the layer's presentation window; ``bias_weight[j]`` is its int8 weight row, so every step adds
+    ``bias_payload * bias_weight[j]`` (a constant current) and ``init`` holds the rounding remainder.
+    """
+
+    name: str
+    source: str
+    origin: str
+    role: str
+    weight: np.ndarray
+    bias: np.ndarray
+    input_scale: float
+    weight_scale: float
+    out_scale: float
+    threshold: int
+    init: np.ndarray
+    reset: np.ndarray
+    shift: int
+    reset_mode: ResetMode
+    graded: bool
+    schedule: tuple[str, ...]
+    relu: bool
+    out_shape: tuple[int, ...] = ()
+    bias_weight: np.ndarray | None = None
+    bias_payload: int = 0
+
+    def __post_init__(self) -> None:
+        kind, name = "QuantDense", self.name
+        _check_name(kind, name)
+        if self.role not in ROLES:
+            raise _bad(kind, name, "role", f"must be one of {', '.join(ROLES)}, not {self.role!r}")
+        if not isinstance(self.weight, np.ndarray) or self.weight.ndim != 2 or self.weight.dtype.kind != "i":
+            raise _bad(kind, name, "weight", "must be a 2-D integer array (out, in)")
+        _check_range(kind, name, "weight", self.weight, isa.WEIGHT_MIN, isa.WEIGHT_MAX)
+        out = self.weight.shape[0]
+        for field_name in ("bias", "init", "reset"):
+            _check_array(kind, name, field_name, getattr(self, field_name), (out,), "i")
+        for field_name in ("init", "reset"):
+            _check_range(kind, name, field_name, getattr(self, field_name), isa.ACC_MIN, isa.ACC_MAX)
+        for field_name in ("input_scale", "weight_scale", "out_scale"):
+            _check_scale(kind, name, field_name, getattr(self, field_name))
+        _check_int(kind, name, "threshold", self.threshold, isa.ACC_MIN, isa.ACC_MAX)
+        _check_int(kind, name, "shift", self.shift, 0, isa.SHIFT_MAX)
+        if not isinstance(self.reset_mode, ResetMode):
+            raise _bad(kind, name, "reset_mode", f"must be a ResetMode, not {self.reset_mode!r}")
+        if not isinstance(self.graded, bool):
+            raise _bad(kind, name, "graded", f"must be a bool, not {self.graded!r}")
+        if self.schedule not in SCHEDULES:
+            raise _bad(kind, name, "schedule", f"must be one of {SCHEDULES}, not {self.schedule!r}")
+        if self.role == "hidden" and "FIRE" not in self.schedule:
+            raise _bad(kind, name, "schedule", "of a hidden layer must contain FIRE (it must emit spikes)")
+        if not self.out_shape:
+            object.__setattr__(self, "out_shape", (out,))
+        if self.bias_weight is not None:
+            _check_array(kind, name, "bias_weight", self.bias_weight, (out,), "i")
+            _check_range(kind, name, "bias_weight", self.bias_weight, isa.WEIGHT_MIN, isa.WEIGHT_MAX)
+            _check_int(kind, name, "bias_payload", self.bias_payload, 1, isa.PAYLOAD_MAX)
+
+    @property
+    def in_features(self) -> int:
+        return self.weight.shape[1]
+
+    @property
+    def out_features(self) -> int:
+        return self.weight.shape[0]
+
+    @property
+    def sources(self) -> int:
+        """Source indices the layer reads: its inputs, plus the bias axon (index ``in_features``) if any."""
+        return self.in_features + (self.bias_weight is not None)
+
+    def weight_rows(self) -> np.ndarray:
+        """``(out, sources)`` int weights including the bias axon's column."""
+        if self.bias_weight is None:
+            return self.weight
+        return np.concatenate([self.weight, self.bias_weight[:, None]], axis=1)
+
+    @property
+    def acc_scale(self) -> float:
+        """Float value of one membrane unit."""
+        return self.input_scale * self.weight_scale
+
+
+@dataclass(eq=False)
+class QuantGraph:
+    """The integer network: what :mod:`~spikecore.compiler.reference` evaluates and placement lays out.
+
+    ``mode`` is ``graded`` (one step per layer, exact integer inference) or ``rate`` (binary spikes over
+    ``T`` presentation steps). ``steps`` is the number of chip steps one inference takes and
+    ``inject_steps`` the steps before which the host injects the input events.
+    """
+
+    mode: str
+    T: int
+    input: QuantInput
+    layers: list[QuantDense]
+    stage: str = field(default="quant", init=False)
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise SpikeCoreError(f"QuantGraph: field mode must be one of {', '.join(MODES)}, not {self.mode!r}")
+        if isinstance(self.T, bool) or not isinstance(self.T, int) or self.T < 1:
+            raise SpikeCoreError(f"QuantGraph: field T must be a positive integer, not {self.T!r}")
+
+    @property
+    def steps(self) -> int:
+        depth = len(self.layers)
+        return depth if self.mode == "graded" else self.T + depth - 1
+
+    @property
+    def inject_steps(self) -> tuple[int, ...]:
+        return (0,) if self.mode == "graded" else tuple(range(self.T))
+
+    def window(self, index: int) -> range:
+        """The steps in which layer ``index`` receives its (valid) input: it lags the input by ``index`` steps."""
+        return range(index, index + len(self.inject_steps))
+
+    def check(self) -> None:
+        _check_chain(self.input.name, self.input.features, self.layers, lambda layer: layer.in_features,
+                     lambda layer: layer.out_features)
+        for index, layer in enumerate(self.layers):
+            want = "output" if index == len(self.layers) - 1 else "hidden"
+            if layer.role != want:
+                raise SpikeCoreError(f"layer '{layer.name}' has role {layer.role!r}, expected {want!r}")
+
+    def dump(self) -> str:
+        q = self.input
+        head = f"quant graph ({self.mode}"
+        head += f", T={self.T}" if self.mode == "rate" else ""
+        lines = [f"{head}, {self.steps} steps per inference, input injected before steps "
+                 f"{_steps_text(self.inject_steps)})",
+                 f"  input '{q.name}' {q.features} features: int8 payload = clamp(round(x / {q.scale:.6g}), "
+                 f"{q.qmin}, {q.qmax})"]
+        for index, layer in enumerate(self.layers):
+            fire = ""
+            if "FIRE" in layer.schedule:
+                fire = (f"; FIRE {'graded' if layer.graded else 'binary'} shift={layer.shift} "
+                        f"threshold={layer.threshold} reset={layer.reset_mode.name.lower()}")
+            nz = np.count_nonzero(layer.weight)
+            if layer.bias_weight is not None:
+                fire += (f"\n      bias current: host event payload {layer.bias_payload} on a bias axon, weights "
+                         f"{_span(layer.bias_weight)}, each step of {_steps_text(tuple(self.window(index)))}")
+            lines.append(
+                f"  {layer.name} ({layer.role}): {layer.in_features} -> {layer.out_features}"
+                f"{' ReLU' if layer.relu else ''} [{layer.origin}]\n"
+                f"      weights int8 {_span(layer.weight)} scale {layer.weight_scale:.6g} ({nz} nonzero); "
+                f"input scale {layer.input_scale:.6g}; membrane unit {layer.acc_scale:.6g}\n"
+                f"      bias/step {_span(layer.bias)}; init {_span(layer.init)}; reset {_span(layer.reset)}; "
+                f"per step: {' '.join(layer.schedule)}{fire}; emits units of {layer.out_scale:.6g}")
+        return "\n".join(lines)
+
+
+def _steps_text(steps: tuple[int, ...]) -> str:
+    if len(steps) > 2:
+        return f"{steps[0]}..{steps[-1]}"
+    return ", ".join(map(str, steps))
+
+
+# --- stage 3: placed program ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class PlacedCore:
+    """One core's load, before encoding.
+
+    The core holds neurons ``start .. start+count-1`` of layer ``layer`` as its neurons ``0 .. count-1``.
+    ``axons[a]`` is the index (in the source layer, or the input features) of the neuron whose events
+    arrive on axon ``a`` (index ``in_features`` names the layer's bias axon); the weight block (at
+    address 0) is ``weights[a, j]``, row-major axon x count
+    as ACC reads it (docs/spec.md §4.1). ``partial``: an output-layer core that reads only a group of the
+    layer's sources; the host adds its membranes to those of the other groups.
+    """
+
+    core: int
+    layer: str
+    layer_index: int
+    start: int
+    count: int
+    axons: tuple[int, ...]
+    program: tuple[Instruction, ...]
+    weights: np.ndarray
+    neurons: tuple[NeuronParams, ...]
+    fanout: tuple[FanoutEntry, ...]
+    partial: bool = False
+
+    def __post_init__(self) -> None:
+        kind, name = "PlacedCore", f"{self.layer}@core{self.core}"
+        _check_int(kind, name, "core", self.core, 0, isa.MAX_CORES - 1)
+        _check_int(kind, name, "count", self.count, 1, isa.MAX_NEURONS)
+        _check_int(kind, name, "start", self.start, 0, 1 << 30)
+        if len(self.axons) > isa.AXON_MAX + 1:
+            raise _bad(kind, name, "axons", f"has {len(self.axons)} entries; an event names one of {isa.AXON_MAX + 1}")
+        if list(self.axons) != sorted(set(self.axons)):
+            raise _bad(kind, name, "axons", "must be strictly ascending source indices")
+        _check_array(kind, name, "weights", self.weights, (len(self.axons), self.count), "i")
+        _check_range(kind, name, "weights", self.weights, isa.WEIGHT_MIN, isa.WEIGHT_MAX)
+        if len(self.neurons) != self.count:
+            raise _bad(kind, name, "neurons", f"has {len(self.neurons)} entries for {self.count} neurons")
+        if not self.program or self.program[-1].opcode != Opcode.HALT:
+            raise _bad(kind, name, "program", "must end with HALT")
+
+    @property
+    def weight_bytes(self) -> int:
+        return self.weights.size
+
+
+@dataclass(frozen=True, eq=False)
+class IOMap:
+    """Where the host talks to the program.
+
+    ``inputs[i]`` lists the ``(core, axon)`` pairs input feature ``i`` is injected on (one per core of the
+    first layer that uses it; a feature no core uses has none). ``outputs[j]`` lists the ``(core, neuron)``
+    membranes whose sum is output ``j`` after the last step: one pair, or several when the output layer's
+    fan-in is split over cores (each holds a partial sum; see :meth:`read_outputs`). The host injects the
+    inputs before every step
+    in ``inject_steps``, and ``bias_events`` ``(step, core, axon, payload)`` (the same for every sample,
+    injected after that step's inputs), and runs ``steps`` steps per inference from a reset state.
+    """
+
+    inputs: tuple[tuple[tuple[int, int], ...], ...]
+    outputs: tuple[tuple[tuple[int, int], ...], ...]
+    steps: int
+    inject_steps: tuple[int, ...]
+    bias_events: tuple[tuple[int, int, int, int], ...] = ()
+
+    def __post_init__(self) -> None:
+        _check_int("IOMap", "io", "steps", self.steps, 1, 1 << 20)
+        if any(not 0 <= s < self.steps for s in self.inject_steps):
+            raise _bad("IOMap", "io", "inject_steps", f"must lie in 0..{self.steps - 1}")
+        if any(not 0 <= s < self.steps for s, *_ in self.bias_events):
+            raise _bad("IOMap", "io", "bias_events", f"steps must lie in 0..{self.steps - 1}")
+        if any(not pairs for pairs in self.outputs):
+            raise _bad("IOMap", "io", "outputs", "must give at least one membrane per output")
+
+    def read_outputs(self, membranes: np.ndarray) -> np.ndarray:
+        """The int64 outputs from the chip's ``(cores, neurons)`` membranes (partial sums added, no saturation)."""
+        return np.array([sum(int(membranes[core, neuron]) for core, neuron in pairs) for pairs in self.outputs],
+                        dtype=np.int64)
+
+
+@dataclass(eq=False)
+class PlacedProgram:
+    """Every core's contents plus the IO map: the last stage before encoding."""
+
+    config: ChipConfig
+    quant: QuantGraph
+    cores: list[PlacedCore]
+    io: IOMap
+    stage: str = field(default="placed", init=False)
+
+    def layer_cores(self, layer: str) -> list[PlacedCore]:
+        return [c for c in self.cores if c.layer == layer]
+
+    def check(self) -> None:
+        """Raise unless every core fits the chip and every fan-out entry names a real core and axon."""
+        cfg = self.config
+        by_id: dict[int, PlacedCore] = {}
+        for pc in self.cores:
+            where = f"core {pc.core} ({pc.layer})"
+            if pc.core >= cfg.cores or pc.core in by_id:
+                raise SpikeCoreError(f"{where}: core id out of range or used twice")
+            by_id[pc.core] = pc
+            if pc.count > cfg.neurons:
+                raise SpikeCoreError(f"{where}: {pc.count} neurons, a core has {cfg.neurons}")
+            if pc.weight_bytes > cfg.weight_bytes:
+                raise SpikeCoreError(f"{where}: {pc.weight_bytes} weight bytes, a core has {cfg.weight_bytes}")
+            if len(pc.axons) > cfg.event_depth:
+                raise SpikeCoreError(f"{where}: up to {len(pc.axons)} events per step, "
+                                     f"event_depth is {cfg.event_depth}")
+            if len(pc.fanout) > cfg.fanout_depth or len(pc.program) > cfg.imem_depth:
+                raise SpikeCoreError(f"{where}: fan-out table or program larger than the core's memory")
+        for pc in self.cores:
+            for j, params in enumerate(pc.neurons):
+                for entry in pc.fanout[params.fanout_start:params.fanout_start + params.fanout_count]:
+                    dest = by_id.get(entry.core)
+                    if dest is None or entry.axon >= len(dest.axons) or dest.axons[entry.axon] != pc.start + j:
+                        raise SpikeCoreError(f"core {pc.core} neuron {j}: fan-out entry {entry} does not reach an axon "
+                                             f"fed by {pc.layer}[{pc.start + j}]")
+        for feature, pairs in enumerate(self.io.inputs):
+            for core, axon in pairs:
+                if core not in by_id or axon >= len(by_id[core].axons) or by_id[core].axons[axon] != feature:
+                    raise SpikeCoreError(f"io map: input feature {feature} enters core {core} axon {axon}, "
+                                         "which is not fed by it")
+        for step, core, axon, _ in self.io.bias_events:
+            layer = self.quant.layers[by_id[core].layer_index] if core in by_id else None
+            if layer is None or axon >= len(by_id[core].axons) or by_id[core].axons[axon] != layer.in_features:
+                raise SpikeCoreError(f"io map: bias event before step {step} enters core {core} axon {axon}, "
+                                     "which is not a bias axon")
+        for j, pairs in enumerate(self.io.outputs):
+            for core, neuron in pairs:
+                pc = by_id.get(core)
+                last = len(self.quant.layers) - 1
+                if pc is None or neuron >= pc.count or pc.start + neuron != j or pc.layer_index != last:
+                    raise SpikeCoreError(f"io map: output {j} is read from core {core} neuron {neuron}, "
+                                         "which does not hold it")
+
+    def dump(self) -> str:
+        from spikecore.compiler.codegen import instruction_text  # codegen owns instruction formatting
+
+        cfg = self.config
+        lines = [f"placed program: {len(self.cores)} of {cfg.cores} cores ({cfg.describe()}); "
+                 f"{self.io.steps} steps per inference, inputs before steps {_steps_text(self.io.inject_steps)}"]
+        for pc in self.cores:
+            axons = f"{len(pc.axons)} axons" + (f" <- [{pc.axons[0]}..{pc.axons[-1]}]" if pc.axons else "")
+            part = " partial sums" if pc.partial else ""
+            lines.append(f"  core {pc.core}: {pc.layer}[{pc.start}..{pc.start + pc.count - 1}] "
+                         f"({pc.count} neurons{part}), "
+                         f"{axons}, {pc.weight_bytes} weight bytes, {len(pc.fanout)} fan-out entries")
+            lines.append("      " + "; ".join(instruction_text(ins) for ins in pc.program))
+        outs = sorted({core for pairs in self.io.outputs for core, _ in pairs})
+        parts = max(len(pairs) for pairs in self.io.outputs)
+        split = f", each the sum of {parts} partial membranes" if parts > 1 else ""
+        lines.append(f"  outputs: {len(self.io.outputs)} read from cores {outs}{split}")
+        return "\n".join(lines)
+
+
+AnyStage = FloatGraph | QuantGraph | PlacedProgram
+
+
+def dump(stage: AnyStage) -> str:
+    """The printable form of any stage."""
+    return stage.dump()

@@ -1,0 +1,292 @@
+"""Placement: the quantised layers onto cores (:class:`QuantGraph` → :class:`PlacedProgram`).
+
+Rules (docs/spec.md §1.2, §4.1)
+-------------------------------
+- **One layer per core.** ACC applies every buffered event to the neuron range it names, so a core's
+  events must all be inputs of the same neurons; each core holds a contiguous slice of one layer.
+- **Axons are compacted per core.** A core needs a weight row only for the sources its neurons have a
+  non-zero weight from. ``axons`` lists those sources in ascending order and a source's events reach the
+  core on its position in that list (for a dense layer that is simply the source's index in its layer; a
+  Conv2d slice needs only its receptive field). Sources the slice does not read never send it events.
+- **Capacity per core**: ``count ≤ neurons``; the weight block (rows × count, row-major, at address 0)
+  ``≤ weight_bytes``; rows ``≤ 256`` (axon is 8 bits) and ``≤ event_depth`` (every source may fire in
+  the same step, and each fires at most once per step); fan-out entries ``≤ fanout_depth`` (one entry
+  per neuron per next-layer core that reads it; a single FIRE per core makes this also the out-queue
+  bound of §1.2); program words ``≤ imem_depth``.
+- **Bias axon** (rate-mode hidden layers): the layer's extra source ``in_features``; a core whose
+  neurons have a non-zero bias weight gets it as its last axon, fed by the host (``IOMap.bias_events``).
+- **Fan-in is split only in the output layer**, whose membranes the host reads and can add up: a core
+  then holds a neuron slice over one *group* of the sources (a partial sum; only the first group starts
+  from the bias). It is used when the unsplit layer does not fit, or when it lets every source spike
+  reach fewer output cores (the router delivers one event per cycle array-wide, so this is what the
+  output layer costs), and only when no partial sum can saturate. A hidden neuron whose inputs alone
+  exceed a core is refused with one error naming the layer, the bytes or events needed and what would fit.
+
+Slicing: layers are sliced from the output backwards (a layer's fan-out table size depends on how the
+next layer is sliced). Each layer first takes the fewest cores a greedy fill allows, then, when that
+still fits, an even split (balanced slices shorten the busiest core's ACC, which sets the step time).
+Cores are numbered forwards, layer by layer, so events always arrive in ascending source order.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from spikecore import isa
+from spikecore.compiler.ir import IOMap, PlacedCore, PlacedProgram, QuantDense, QuantGraph
+from spikecore.config import ChipConfig
+from spikecore.errors import SpikeCoreError
+from spikecore.isa import FanoutEntry, Instruction, NeuronParams, Opcode
+
+
+@dataclass(frozen=True)
+class Slice:
+    """Neurons ``start .. start+count-1`` of a layer and the sources (ascending) this core reads for them.
+
+    ``partial``: the core reads only a group of the neurons' sources (output-layer fan-in split); only the
+    group with ``carries_bias`` starts from the bias, the others from 0.
+    """
+
+    start: int
+    count: int
+    axons: tuple[int, ...]
+    partial: bool = False
+    carries_bias: bool = True
+
+
+def program_for(layer: QuantDense, count: int) -> tuple[Instruction, ...]:
+    """The instructions each core of ``layer`` runs per step on its ``count`` neurons."""
+    ops = []
+    for name in layer.schedule:
+        if name == "ACC":
+            ops.append(Instruction(Opcode.ACC, neuron=0, count=count, wbase=0))
+        else:
+            ops.append(Instruction(Opcode.FIRE, neuron=0, count=count, shift=layer.shift, reset=layer.reset_mode,
+                                   graded=layer.graded))
+    return (*ops, Instruction(Opcode.HALT))
+
+
+def _sources(layer: QuantDense) -> list[np.ndarray]:
+    """Per neuron, the ascending sources it has a non-zero weight from (the bias axon is the last source)."""
+    return [np.flatnonzero(row) for row in layer.weight_rows()]
+
+
+class _Fit:
+    """Capacity checks of one candidate slice, with the message explaining a refusal."""
+
+    def __init__(self, layer: QuantDense, config: ChipConfig, fanout: np.ndarray | None) -> None:
+        self.layer, self.config, self.fanout = layer, config, fanout
+        self.program_words = len(program_for(layer, 1))
+
+    def problem(self, count: int, rows: int, fanout_entries: int) -> str | None:
+        cfg = self.config
+        if count > cfg.neurons:
+            return f"{count} neurons, a core has {cfg.neurons}"
+        if rows * count > cfg.weight_bytes:
+            return f"{rows * count} weight bytes ({rows} inputs x {count} neurons), a core has {cfg.weight_bytes}"
+        if rows > isa.AXON_MAX + 1:
+            return f"{rows} inputs, an event addresses at most {isa.AXON_MAX + 1} axons"
+        if rows > cfg.event_depth:
+            return f"up to {rows} input events per step, event_depth is {cfg.event_depth}"
+        if fanout_entries > cfg.fanout_depth:
+            return f"{fanout_entries} fan-out entries, fanout_depth is {cfg.fanout_depth}"
+        if self.program_words > cfg.imem_depth:
+            return f"{self.program_words} program words, imem_depth is {cfg.imem_depth}"
+        return None
+
+    def fanout_of(self, start: int, stop: int) -> int:
+        return 0 if self.fanout is None else int(self.fanout[start:stop].sum())
+
+
+def _union(sources: list[np.ndarray], start: int, stop: int) -> tuple[int, ...]:
+    if stop - start == 0:
+        return ()
+    return tuple(np.unique(np.concatenate(sources[start:stop])).tolist())
+
+
+def slice_layer(layer: QuantDense, config: ChipConfig, fanout: np.ndarray | None) -> list[Slice]:
+    """Contiguous slices of ``layer`` that each fit one core; ``fanout[n]`` = fan-out entries neuron n needs."""
+    fit = _Fit(layer, config, fanout)
+    sources = _sources(layer)
+    n = layer.out_features
+    greedy: list[Slice] = []
+    start = 0
+    while start < n:
+        stop, axons = start, ()
+        while stop < n:
+            candidate = tuple(sorted(set(axons) | set(sources[stop].tolist())))
+            if fit.problem(stop + 1 - start, len(candidate), fit.fanout_of(start, stop + 1)) is not None:
+                break
+            stop, axons = stop + 1, candidate
+        if stop == start:
+            problem = fit.problem(1, len(sources[start]), fit.fanout_of(start, start + 1))
+            raise SpikeCoreError(_refusal(layer, config, start, problem))
+        greedy.append(Slice(start, stop - start, axons))
+        start = stop
+    # Even split over the same number of cores, if every slice of it fits (it shortens the busiest core).
+    balanced = []
+    for lo, hi in _even_bounds(n, len(greedy)):
+        axons = _union(sources, lo, hi)
+        if fit.problem(hi - lo, len(axons), fit.fanout_of(lo, hi)) is not None:
+            return greedy
+        balanced.append(Slice(lo, hi - lo, axons))
+    return balanced
+
+
+def _even_bounds(total: int, parts: int) -> list[tuple[int, int]]:
+    bounds = [round(i * total / parts) for i in range(parts + 1)]
+    return list(itertools.pairwise(bounds))
+
+
+def _cannot_saturate(graph: QuantGraph, index: int, groups: list[tuple[int, ...]]) -> bool:
+    """True if no output membrane, partial or whole, can reach the int32 limits during a run.
+
+    Partial membranes are added by the host without saturation; that equals the chip's (and the
+    reference's) saturating sum only when nothing saturates, which this bounds: |start| + the largest
+    payload x Σ|w| per step x the steps the membrane accumulates over (1 in graded mode, where it is
+    cleared every step).
+    """
+    layer = graph.layers[index]
+    payload = -isa.PAYLOAD_MIN if index == 0 else (isa.PAYLOAD_MAX if graph.mode == "graded" else isa.BINARY_PAYLOAD)
+    steps = 1 if graph.mode == "graded" else graph.steps
+    magnitude = np.abs(layer.weight_rows()).astype(np.int64)
+    start = np.abs(layer.init).astype(np.int64)
+    for axons in [*groups, tuple(range(layer.sources))]:
+        reach = start + steps * payload * magnitude[:, list(axons)].sum(axis=1)
+        if reach.max(initial=0) > isa.ACC_MAX:
+            return False
+    return True
+
+
+def split_output(graph: QuantGraph, config: ChipConfig) -> list[Slice] | None:
+    """The output layer with its fan-in split: neuron slices as wide as a core allows, each over source groups.
+
+    Every source then reaches fewer cores (one per neuron slice instead of one per narrow slice), which
+    halves or better the router's deliveries into the output layer. ``None`` if no split fits or a
+    partial sum could saturate.
+    """
+    index = len(graph.layers) - 1
+    layer = graph.layers[index]
+    sources = _sources(layer)
+    width = min(config.neurons, isa.MAX_NEURONS, layer.out_features)
+    fit = _Fit(layer, config, None)
+    slices: list[Slice] = []
+    for lo, hi in _even_bounds(layer.out_features, -(-layer.out_features // width)):
+        count = hi - lo
+        rows_cap = min(config.weight_bytes // count, config.event_depth, isa.AXON_MAX + 1)
+        union = _union(sources, lo, hi)
+        if rows_cap < 1:
+            return None
+        groups = max(1, -(-len(union) // rows_cap))
+        parts = [tuple(union[a:b]) for a, b in _even_bounds(len(union), groups)] if union else [()]
+        for g, axons in enumerate(parts):
+            if fit.problem(count, len(axons), 0) is not None:
+                return None
+            slices.append(Slice(lo, count, axons, partial=len(parts) > 1, carries_bias=g == 0))
+    if not _cannot_saturate(graph, index, [s.axons for s in slices]):
+        return None
+    return slices
+
+
+def slice_output(graph: QuantGraph, config: ChipConfig) -> list[Slice]:
+    """The output layer's slices: split over its fan-in when that fits and needs fewer neuron slices
+    (so fewer deliveries per source spike) on no more cores, or when the unsplit layer does not fit."""
+    layer = graph.layers[-1]
+    try:
+        whole = slice_layer(layer, config, None)
+    except SpikeCoreError:
+        split = split_output(graph, config)
+        if split is None:
+            raise
+        return split
+    split = split_output(graph, config)
+    if split is not None and len({s.start for s in split}) < len(whole) and len(split) <= len(whole):
+        return split
+    return whole
+
+
+def _refusal(layer: QuantDense, config: ChipConfig, neuron: int, problem: str | None) -> str:
+    fan_in = int(np.count_nonzero(layer.weight_rows()[neuron]))
+    hint = ""
+    if fan_in > isa.AXON_MAX + 1:
+        hint = (f"; fan-in splitting is not supported: a hidden neuron reads at most {isa.AXON_MAX + 1} inputs "
+                "(8-bit axons)")
+    elif fan_in > config.weight_bytes:
+        need = 1 << math.ceil(math.log2(fan_in))
+        hint = (f"; fan-in splitting is not supported: reduce the layer's inputs to {config.weight_bytes} or use "
+                f"a chip with weight_bytes >= {need}")
+    elif fan_in > config.event_depth:
+        hint = (f"; fan-in splitting is not supported: reduce the layer's inputs to {config.event_depth} or use "
+                f"a chip with event_depth >= {fan_in}")
+    return (f"layer '{layer.name}' ({layer.origin}) does not fit a core: neuron {neuron} alone needs {problem}"
+            f" (it reads {fan_in} inputs){hint}")
+
+
+def place(graph: QuantGraph, config: ChipConfig) -> PlacedProgram:
+    """Lay ``graph`` out on ``config``'s cores (see the module docstring)."""
+    layers = graph.layers
+    slices: list[list[Slice]] = [[] for _ in layers]
+    readers: list[np.ndarray] = [np.zeros(0, dtype=np.int64)] * len(layers)  # per neuron: next-layer cores reading it
+    for k in reversed(range(len(layers))):
+        fanout = None
+        if k + 1 < len(layers):
+            counts = np.zeros(layers[k].out_features, dtype=np.int64)
+            for s in slices[k + 1]:
+                counts[[a for a in s.axons if a < len(counts)]] += 1   # (a bias axon has no source neuron)
+            if counts.max(initial=0) > 255:
+                raise SpikeCoreError(f"layer '{layers[k].name}': a neuron feeds {counts.max()} cores, a neuron's "
+                                     "fan-out count is at most 255")
+            fanout = readers[k] = counts
+        slices[k] = slice_layer(layers[k], config, fanout) if k + 1 < len(layers) else slice_output(graph, config)
+
+    total = sum(len(s) for s in slices)
+    if total > config.cores:
+        per_layer = ", ".join(f"{layer.name}: {len(s)}" for layer, s in zip(layers, slices, strict=True))
+        raise SpikeCoreError(f"model needs {total} cores ({per_layer}), the chip has {config.cores}")
+
+    core_ids: list[list[int]] = []
+    next_id = 0
+    for layer_slices in slices:
+        core_ids.append(list(range(next_id, next_id + len(layer_slices))))
+        next_id += len(layer_slices)
+
+    cores: list[PlacedCore] = []
+    for k, layer in enumerate(layers):
+        for core_id, s in zip(core_ids[k], slices[k], strict=True):
+            program = program_for(layer, s.count)
+            weights = layer.weight_rows()[s.start:s.start + s.count][:, list(s.axons)].T.astype(np.int64)
+            fanout: list[FanoutEntry] = []
+            neurons: list[NeuronParams] = []
+            for j in range(s.count):
+                neuron = s.start + j
+                first = len(fanout)
+                if k + 1 < len(layers):
+                    for dest_id, dest in zip(core_ids[k + 1], slices[k + 1], strict=True):
+                        if neuron in dest.axons:
+                            fanout.append(FanoutEntry(dest_id, dest.axons.index(neuron)))
+                count = len(fanout) - first
+                carried = 1 if s.carries_bias else 0   # a partial group without the bias starts from 0
+                neurons.append(NeuronParams(threshold=layer.threshold, reset=carried * int(layer.reset[neuron]),
+                                            init=carried * int(layer.init[neuron]), decay=0,
+                                            fanout_start=first if count else 0, fanout_count=count))
+            cores.append(PlacedCore(core_id, layer.name, k, s.start, s.count, s.axons, program, weights,
+                                    tuple(neurons), tuple(fanout), partial=s.partial))
+
+    first_layer = [c for c in cores if c.layer_index == 0]
+    inputs = tuple(tuple((c.core, c.axons.index(i)) for c in first_layer if i in c.axons)
+                   for i in range(graph.input.features))
+    last = len(layers) - 1
+    out_cores = [c for c in cores if c.layer_index == last]
+    outputs = tuple(tuple((c.core, j - c.start) for c in out_cores if c.start <= j < c.start + c.count)
+                    for j in range(layers[-1].out_features))
+    bias_events = tuple(sorted((step, c.core, len(c.axons) - 1, layers[c.layer_index].bias_payload)
+                               for c in cores if c.axons and c.axons[-1] == layers[c.layer_index].in_features
+                               for step in graph.window(c.layer_index)))
+    io = IOMap(inputs, outputs, graph.steps, graph.inject_steps, bias_events)
+    placed = PlacedProgram(config, graph, cores, io)
+    placed.check()
+    return placed

@@ -1,0 +1,140 @@
+"""Integer numpy reference of a quantised network: what the chip must compute, step by step.
+
+:func:`run_reference` runs a :class:`QuantGraph` on a batch of integer inputs with the chip's integer
+semantics (docs/spec.md §3–§4) at the level of *layers* rather than cores: per step, every layer runs its
+schedule (ACC of the events its sources emitted in the previous step, FIRE with the layer's threshold,
+shift and reset), and what it fires becomes the next layer's events in the next step. That is exactly
+what the placed program does, because
+
+- every core of a layer runs the same schedule on its slice of neurons, and a neuron's events are those
+  of its sources (placement gives each core exactly the axons its neurons' non-zero weights read; events
+  on other sources would multiply zero weights),
+- events reach a core in ascending source order (source cores ascend, each FIRE pushes in neuron order,
+  the host injects features in ascending order), which is the order this module accumulates in when a
+  sum could saturate (the only case where the order matters),
+- the host injects the non-zero quantised inputs before each step of ``inject_steps``, and a rate-mode
+  hidden layer's bias event (after its routed events) before each step of its window.
+
+So in graded mode the golden model's output membranes must equal :attr:`ReferenceResult.membranes`
+exactly, and the same holds in rate mode. Besides the outputs the result records every step's events and
+spikes, from which the runtime counts synaptic operations and the benchmark derives cycle bounds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from spikecore import isa
+from spikecore.compiler.ir import QuantDense, QuantGraph
+from spikecore.errors import SpikeCoreError
+from spikecore.isa import ResetMode
+
+
+@dataclass
+class ReferenceResult:
+    """Outputs and activity of a batch of ``N`` inferences.
+
+    ``membranes``: ``(N, outputs)`` output-layer membranes after the last step; ``logits`` the same with
+    the output ReLU applied when the model has one (what the host reports). ``events[k]``:
+    ``(N, steps, sources_k)`` bool, whether source ``i`` of layer ``k`` delivered an event to it in that
+    step (the last column is the bias axon when the layer has one).
+    ``fired[k]``: ``(N, steps, out_k)`` bool, which neurons of layer ``k`` fired (all False for a layer
+    without FIRE). ``payloads[k]``: ``(N, steps, out_k)`` the payloads they emitted (0 when not fired).
+    """
+
+    membranes: np.ndarray
+    logits: np.ndarray
+    events: list[np.ndarray]
+    fired: list[np.ndarray]
+    payloads: list[np.ndarray]
+
+    @property
+    def predictions(self) -> np.ndarray:
+        return np.argmax(self.logits, axis=1)
+
+
+def saturating_accumulate(start: np.ndarray, sent: np.ndarray, payload: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """``start + Σ_i payload_i * weight[:, i]`` over the sources that ``sent``, saturating after every MAC.
+
+    ``start`` is ``(N, out)``, ``sent``/``payload`` ``(N, in)``, ``weight`` ``(out, in)``. Sums that cannot
+    leave int32 (|start| + Σ|p w| within range) are one matrix product; the rest are redone one MAC at a
+    time in ascending source order, as the chip does.
+    """
+    p = np.where(sent, payload, 0).astype(np.int64)
+    w = weight.astype(np.int64)
+    total = start + p @ w.T
+    reach = np.abs(p) @ np.abs(w).T
+    for n, j in zip(*np.nonzero((start - reach < isa.ACC_MIN) | (start + reach > isa.ACC_MAX)), strict=True):
+        value = int(start[n, j])
+        for i in np.flatnonzero(sent[n]).tolist():
+            value = isa.saturate(value + int(p[n, i]) * int(w[j, i]), isa.ACC_BITS)
+        total[n, j] = value
+    return total
+
+
+def round_shift_array(values: np.ndarray, shift: int) -> np.ndarray:
+    """Vector :func:`spikecore.isa.round_shift` (half up) on int64."""
+    return values if shift == 0 else (values + (1 << (shift - 1))) >> shift
+
+
+def fire(layer: QuantDense, v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """FIRE over a whole layer: ``(fired, payloads, new membranes)`` (docs/spec.md §4.2)."""
+    threshold = np.int64(layer.threshold)
+    fired = v >= threshold
+    if layer.graded:
+        payload = np.clip(round_shift_array(v, layer.shift), isa.PAYLOAD_MIN, isa.PAYLOAD_MAX)
+    else:
+        payload = np.full_like(v, isa.BINARY_PAYLOAD)
+    payload = np.where(fired, payload, 0)
+    mode = layer.reset_mode
+    if mode == ResetMode.NONE:
+        after = v
+    elif mode == ResetMode.VALUE:
+        after = np.where(fired, layer.reset, v)
+    elif mode == ResetMode.SUB:
+        after = np.where(fired, np.clip(v - threshold, isa.ACC_MIN, isa.ACC_MAX), v)
+    else:
+        after = np.broadcast_to(layer.reset, v.shape).copy()
+    return fired, payload, after
+
+
+def run_reference(graph: QuantGraph, inputs: np.ndarray) -> ReferenceResult:
+    """Run ``graph`` on int payloads ``inputs`` of shape ``(N, features)`` (see :meth:`QuantInput.quantize`)."""
+    q = np.asarray(inputs)
+    if q.ndim != 2 or q.shape[1] != graph.input.features or q.dtype.kind not in "iu":
+        raise SpikeCoreError(f"reference inputs must be an integer array (N, {graph.input.features}), "
+                             f"not {q.dtype} {q.shape}")
+    if q.size and (q.min() < isa.PAYLOAD_MIN or q.max() > isa.PAYLOAD_MAX):
+        raise SpikeCoreError("reference inputs must be int8 payloads")
+    q = q.astype(np.int64)
+    n, steps = len(q), graph.steps
+    inject = set(graph.inject_steps)
+    membranes = [np.broadcast_to(layer.init, (n, layer.out_features)).astype(np.int64) for layer in graph.layers]
+    events = [np.zeros((n, steps, layer.sources), dtype=bool) for layer in graph.layers]
+    fired = [np.zeros((n, steps, layer.out_features), dtype=bool) for layer in graph.layers]
+    payloads = [np.zeros((n, steps, layer.out_features), dtype=np.int64) for layer in graph.layers]
+    for t in range(steps):
+        for k, layer in enumerate(graph.layers):
+            if k == 0:
+                sent = (q != 0) if t in inject else np.zeros_like(q, dtype=bool)
+                payload = q
+            else:  # what the source layer fired in the previous step (this step's values are not delivered yet)
+                sent = fired[k - 1][:, t - 1] if t > 0 else np.zeros((n, layer.in_features), dtype=bool)
+                payload = payloads[k - 1][:, t - 1] if t > 0 else np.zeros((n, layer.in_features), dtype=np.int64)
+            if layer.bias_weight is not None:  # the host's bias event, injected after the routed events
+                bias_sent = np.full((n, 1), t in graph.window(k))
+                sent = np.concatenate([sent, bias_sent], axis=1)
+                payload = np.concatenate([payload, np.full((n, 1), layer.bias_payload, dtype=np.int64)], axis=1)
+            events[k][:, t] = sent
+            v = membranes[k]
+            for op in layer.schedule:
+                if op == "ACC":
+                    v = saturating_accumulate(v, sent, payload, layer.weight_rows())
+                else:
+                    fired[k][:, t], payloads[k][:, t], v = fire(layer, v)
+            membranes[k] = v
+    out = membranes[-1]
+    logits = np.maximum(out, 0) if graph.layers[-1].relu else out.copy()
+    return ReferenceResult(out.copy(), logits, events, fired, payloads)

@@ -1,0 +1,66 @@
+"""Human-readable compile report: chip utilisation and the quantisation chosen per layer."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from spikecore.compiler.pipeline import CompiledModel
+from spikecore.compiler.ir import PlacedProgram, QuantGraph
+
+
+def utilisation(placed: PlacedProgram) -> str:
+    """Cores used, weight bytes, neurons per layer and per core, events, fan-out and program words."""
+    cfg = placed.config
+    used = len(placed.cores)
+    weight_total = sum(pc.weight_bytes for pc in placed.cores)
+    slots = sum(pc.count for pc in placed.cores)
+    lines = [
+        f"utilisation on {cfg.describe()}:",
+        f"  cores used      {used} of {cfg.cores} ({used / cfg.cores:.0%})",
+        f"  weight bytes    {weight_total} of {used * cfg.weight_bytes} on used cores "
+        f"({weight_total / max(1, used * cfg.weight_bytes):.0%})",
+        f"  neuron slots    {slots} of {used * cfg.neurons} on used cores (a split output neuron uses one per part)",
+        "  layer          cores  neurons  per core   weight bytes/core  axons/core  fan-out/core",
+    ]
+    for layer in placed.quant.layers:
+        cores = placed.layer_cores(layer.name)
+        wbytes = f"{_spread([pc.weight_bytes for pc in cores])}/{cfg.weight_bytes}"
+        lines.append(f"  {layer.name:<14} {len(cores):>5}  {layer.out_features:>7}  "
+                     f"{_spread([pc.count for pc in cores]):<9}  {wbytes:<17}  "
+                     f"{_spread([len(pc.axons) for pc in cores]):<10}  {_spread([len(pc.fanout) for pc in cores])}")
+    lines.append("  core  layer          neurons      weight bytes  axons  fan-out  program words")
+    for pc in placed.cores:
+        part = " (partial)" if pc.partial else ""
+        lines.append(f"  {pc.core:>4}  {pc.layer:<14} {pc.start:>4}..{pc.start + pc.count - 1:<5}  "
+                     f"{pc.weight_bytes:>5}/{cfg.weight_bytes:<6}  {len(pc.axons):>5}  {len(pc.fanout):>7}  "
+                     f"{len(pc.program):>13}{part}")
+    return "\n".join(lines)
+
+
+def quantisation(graph: QuantGraph) -> str:
+    """Per layer: scales, shift or threshold, and how much of the int8 weight range is used."""
+    q = graph.input
+    lines = [f"quantisation ({graph.mode}{f', T={graph.T}' if graph.mode == 'rate' else ''}, {graph.steps} steps "
+             f"per inference): input scale {q.scale:.6g}"]
+    for layer in graph.layers:
+        used = int(abs(layer.weight).max()) if layer.weight.size else 0
+        rule = (f"shift {layer.shift}" if layer.graded else
+                f"threshold {layer.threshold}" if "FIRE" in layer.schedule and layer.role == "hidden" else "readout")
+        lines.append(f"  {layer.name:<14} weight scale {layer.weight_scale:.4g} (|q| <= {used}), membrane unit "
+                     f"{layer.acc_scale:.4g}, {rule}, emits units of {layer.out_scale:.4g}")
+    return "\n".join(lines)
+
+
+def _spread(values: list[int]) -> str:
+    if not values:
+        return "-"
+    low, high = min(values), max(values)
+    return str(low) if low == high else f"{low}..{high}"
+
+
+def compile_report(compiled: CompiledModel) -> str:
+    """The full report printed by ``spikecore compile --report``."""
+    timing = ", ".join(f"{name} {seconds * 1000:.0f} ms" for name, seconds in compiled.timings.items())
+    return "\n".join([utilisation(compiled.placed), quantisation(compiled.quant),
+                      f"steps per inference: {compiled.steps}; compile time: {timing}"])

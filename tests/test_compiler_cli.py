@@ -1,0 +1,76 @@
+"""``spikecore compile``: files written, listing = image, IR dumps and report printed, clear errors."""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from spikecore.compiler import cli_compile
+from spikecore.compiler.asm import assemble
+from spikecore.compiler.image import encode_image, load_image
+from spikecore.errors import SpikeCoreError
+
+
+def run_compile(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="spikecore")
+    cli_compile.register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["compile", *argv])
+    return args.handler(args)
+
+
+@pytest.fixture
+def saved_model(tmp_path):
+    torch.manual_seed(1)
+    model = nn.Sequential(nn.Linear(12, 8), nn.ReLU(), nn.Linear(8, 3))
+    path = tmp_path / "model.pt"
+    torch.save(model, path)
+    calib = tmp_path / "calib.npy"
+    np.save(calib, np.random.default_rng(0).random((32, 12)).astype(np.float32))
+    return model, path, calib
+
+
+def test_compile_writes_image_listing_report_and_dumps(saved_model, tmp_path, capsys):
+    _, path, calib = saved_model
+    out, listing = tmp_path / "prog.bin", tmp_path / "prog.s"
+    status = run_compile([str(path), "--out", str(out), "--listing", str(listing), "--report", "--dump-ir", "all",
+                          "--calib", str(calib), "--chip", "cores=8"])
+    assert status == 0
+    printed = capsys.readouterr().out
+    for heading in ("float graph: input", "quant graph (graded", "placed program:", "utilisation on 8 cores",
+                    "quantisation (graded", f"{out}: "):
+        assert heading in printed
+    image = load_image(out)
+    assert image.config.cores == 8 and len(image.cores) == 2
+    assert encode_image(assemble(listing.read_text())) == out.read_bytes()
+
+
+def test_compile_rate_exported_program_without_calibration(saved_model, tmp_path, capsys):
+    model, _, _ = saved_model
+    pt2 = tmp_path / "model.pt2"
+    torch.export.save(torch.export.export(model, (torch.rand(1, 12),)), pt2)
+    assert run_compile([str(pt2), "--mode", "rate", "--T", "4", "--dump-ir", "quant"]) == 0
+    captured = capsys.readouterr()
+    assert "no --calib given" in captured.err
+    assert "quant graph (rate, T=4, 5 steps per inference" in captured.out
+    assert load_image(pt2.with_suffix(".bin")).config.cores == 128
+
+
+def test_compile_errors_are_one_line(saved_model, tmp_path):
+    _, path, calib = saved_model
+    with pytest.raises(SpikeCoreError, match="--T applies to --mode rate only"):
+        run_compile([str(path), "--T", "4"])
+    with pytest.raises(SpikeCoreError, match=r"model file .*missing.pt: not found"):
+        run_compile([str(tmp_path / "missing.pt"), "--calib", str(calib)])
+    with pytest.raises(SpikeCoreError, match="--chip: expected key=value"):
+        run_compile([str(path), "--chip", "corez=4"])
+    bad = tmp_path / "bad.npy"
+    np.save(bad, np.zeros((4, 5), dtype=np.float32))
+    wrong_shape = r"calibration file .*bad.npy: samples of shape \(5,\) do not match the model input \(12,\)$"
+    with pytest.raises(SpikeCoreError, match=wrong_shape):
+        run_compile([str(path), "--calib", str(bad), "--out", str(tmp_path / "x.bin")])
+    with pytest.raises(SpikeCoreError, match=r"model needs 2 cores .* the chip has 1"):
+        run_compile([str(path), "--calib", str(calib), "--chip", "cores=1", "--out", str(tmp_path / "y.bin")])
