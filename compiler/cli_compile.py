@@ -1,7 +1,11 @@
-"""``spikecore compile``: a saved PyTorch model to a SpikeCore image, listing and report.
+"""``spikecore compile``: a saved PyTorch model or a NIR graph to a SpikeCore image, listing and report.
 
     spikecore compile model.pt --mode graded|rate [--T 32] [--out prog.bin] [--listing prog.s] [--report]
                       [--dump-ir float|quant|placed|all] [--calib data.npy] [--chip "cores=16 weight_bytes=512"]
+    spikecore compile model.nir [--dt SECONDS] [--reset value|subtract] [--input-max X] [--out ...] [...]
+
+A ``.nir`` file is a NIR graph (docs/nir.md): read with ``nir.read``, discretised at ``dt`` (the graph's
+metadata ``dt``, else ``--dt``) and laid out by the same placement and codegen.
 
 ``model.pt`` is a whole module saved with ``torch.save(model, path)`` (loaded with ``weights_only=False``:
 only compile files you trust) or an exported program saved with ``torch.export.save`` (``.pt2``).
@@ -23,16 +27,16 @@ from spikecore.errors import SpikeCoreError
 UNIFORM_CALIBRATION_SAMPLES = 256
 
 
-def load_array(path: str | Path) -> np.ndarray:
-    """A float ``.npy`` array (no pickles)."""
+def load_array(path: str | Path, what: str = "calibration file") -> np.ndarray:
+    """A float ``.npy`` array (no pickles); ``what`` names the file in error messages."""
     try:
         data = np.load(path, allow_pickle=False)
     except FileNotFoundError:
-        raise SpikeCoreError(f"calibration file {path}: not found") from None
+        raise SpikeCoreError(f"{what} {path}: not found") from None
     except (ValueError, OSError) as err:
-        raise SpikeCoreError(f"calibration file {path}: not a .npy array ({err})") from None
+        raise SpikeCoreError(f"{what} {path}: not a .npy array ({err})") from None
     if not isinstance(data, np.ndarray) or data.dtype.kind not in "fiub" or data.ndim < 2:
-        raise SpikeCoreError(f"calibration file {path}: expected a numeric array (N, features...), "
+        raise SpikeCoreError(f"{what} {path}: expected a numeric array (N, features...), "
                              f"got {getattr(data, 'dtype', type(data))} {getattr(data, 'shape', '')}")
     return data.astype(np.float32)
 
@@ -80,11 +84,27 @@ def _input_shape(model) -> tuple[int, ...] | None:
     return _example_shape(model)
 
 
+NIR_ONLY = ("dt", "reset", "input_max")
+TORCH_ONLY = ("mode", "T", "calib", "percentile")
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-") if name != "T" else "--T"
+
+
 def _compile(args: argparse.Namespace) -> int:
+    is_nir = Path(args.model).suffix.lower() == ".nir"
+    for name in TORCH_ONLY if is_nir else NIR_ONLY:
+        if getattr(args, name) is not None:
+            kind = "PyTorch models" if is_nir else "NIR graphs (.nir)"
+            raise SpikeCoreError(f"{_flag(name)} applies to {kind} only")
+    if is_nir:
+        return _compile_nir(args)
     from spikecore.compiler.frontend_torch import load_model
-    from spikecore.compiler.image import encode_image
     from spikecore.compiler.pipeline import compile_model
 
+    args.mode = args.mode or "graded"
+    args.percentile = 100.0 if args.percentile is None else args.percentile
     if args.T is not None and args.mode != "rate":
         raise SpikeCoreError("--T applies to --mode rate only")
     config = parse_chip(args.chip)
@@ -102,6 +122,21 @@ def _compile(args: argparse.Namespace) -> int:
         print("spikecore compile: no --calib given; calibrating on uniform [0, 1) inputs", file=sys.stderr)
     compiled = compile_model(model, calibration[:1], calibration, mode=args.mode, T=args.T, config=config,
                              percentile=args.percentile, title=Path(args.model).name)
+    return _write_outputs(args, compiled)
+
+
+def _compile_nir(args: argparse.Namespace) -> int:
+    from spikecore.compiler.pipeline import compile_nir
+
+    config = parse_chip(args.chip) if args.chip else None
+    compiled = compile_nir(args.model, dt=args.dt, reset=args.reset, config=config, input_max=args.input_max,
+                           title=Path(args.model).name)
+    return _write_outputs(args, compiled)
+
+
+def _write_outputs(args: argparse.Namespace, compiled) -> int:
+    from spikecore.compiler.image import encode_image
+
     out = Path(args.out) if args.out else Path(args.model).with_suffix(".bin")
     data = encode_image(compiled.image, str(out))
     out.write_bytes(data)
@@ -110,20 +145,31 @@ def _compile(args: argparse.Namespace) -> int:
     for stage in args.dump_ir or []:
         for name in STAGES if stage == "all" else (stage,):
             print(compiled.dump(name))
-    if args.report:
+    if args.report and compiled.mode == "nir":
+        from spikecore.compiler.discretize import discretisation_report
+        from spikecore.compiler.report import utilisation
+
+        print(utilisation(compiled.placed))
+        print(discretisation_report(compiled.quant))
+    elif args.report:
         print(compiled.report())
-    print(f"{out}: {len(data)} bytes, {len(compiled.image.cores)} cores, {compiled.mode} mode, "
-          f"{compiled.steps} steps per inference")
+    if compiled.mode == "nir":
+        print(f"{out}: {len(data)} bytes, {len(compiled.image.cores)} cores, NIR graph at dt={compiled.quant.dt:g} s, "
+              f"{len(compiled.quant.layers)} layers (one chip step per dt; layer k lags the input by k steps)")
+    else:
+        print(f"{out}: {len(data)} bytes, {len(compiled.image.cores)} cores, {compiled.mode} mode, "
+              f"{compiled.steps} steps per inference")
     return 0
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``compile`` sub-command to the ``spikecore`` parser."""
-    parser = subparsers.add_parser("compile", help="compile a PyTorch model to a SpikeCore image",
+    parser = subparsers.add_parser("compile", help="compile a PyTorch model or a NIR graph to a SpikeCore image",
                                    description="Compile a saved PyTorch model (torch.save module or .pt2 exported "
-                                               "program) to a SpikeCore image, with listing and report.")
-    parser.add_argument("model", help="model file: torch.save(module) (.pt) or torch.export.save (.pt2)")
-    parser.add_argument("--mode", choices=("graded", "rate"), default="graded",
+                                               "program) or a NIR graph (.nir) to a SpikeCore image, with listing "
+                                               "and report.")
+    parser.add_argument("model", help="model file: torch.save(module) (.pt), torch.export.save (.pt2) or NIR (.nir)")
+    parser.add_argument("--mode", choices=("graded", "rate"), default=None,
                         help="graded: exact integer inference, one step per layer (default); rate: binary spikes")
     parser.add_argument("--T", type=int, default=None, help="rate mode: presentation steps (default 32)")
     parser.add_argument("--out", help="image file to write (default: the model path with suffix .bin)")
@@ -132,7 +178,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--dump-ir", action="append", choices=(*STAGES, "all"), metavar="STAGE",
                         help="print the IR after a stage: float, quant, placed or all (repeatable)")
     parser.add_argument("--calib", metavar="DATA", help="calibration inputs, a .npy float array (N, ...)")
-    parser.add_argument("--percentile", type=float, default=100.0,
+    parser.add_argument("--percentile", type=float, default=None,
                         help="calibrated activation range as a percentile of the activations (default 100 = max)")
-    parser.add_argument("--chip", metavar="CONFIG", help='chip configuration, e.g. "cores=16 weight_bytes=512"')
+    parser.add_argument("--chip", metavar="CONFIG", help='chip configuration, e.g. "cores=16 weight_bytes=512" '
+                                                        "(NIR: default the chip in the graph's metadata)")
+    nir_group = parser.add_argument_group("NIR graphs (.nir; docs/nir.md)")
+    nir_group.add_argument("--dt", type=float, default=None,
+                           help="seconds per chip step, when the graph's metadata has no dt (snnTorch: 1e-4)")
+    nir_group.add_argument("--reset", choices=("value", "subtract"), default=None,
+                           help="IF/LIF reset when the node's metadata does not say: value (v := v_reset, NIR; "
+                                "default) or subtract (v -= v_threshold - v_reset; snnTorch's default)")
+    nir_group.add_argument("--input-max", type=float, default=None, dest="input_max",
+                           help="largest input magnitude, injected as payload 127 (default 1: spikes)")
     parser.set_defaults(handler=_compile)

@@ -39,11 +39,26 @@ def _explain(ins: Instruction, layer: QuantDense, pc: PlacedCore) -> str:
         return f"{neurons} += payload x weight[axon] for every buffered event"
     if ins.opcode == Opcode.HALT:
         return "end of this core's step"
+    if ins.opcode == Opcode.LEAK:
+        return f"{neurons} := round(v x decay / 65536) (forward-Euler leak)"
+    if layer.nir_kind:
+        return _explain_nir_fire(ins, layer)
     if layer.role == "output":
         return f"clear {neurons} to the bias each step (threshold never reached, nothing emitted)"
     if ins.graded and ins.reset == ResetMode.ALWAYS:
         return f"ReLU, payload = clamp(round(v / 2^{ins.shift}), 0, 127); membrane := bias"
     return f"integrate-and-fire: spike (payload 1) when v >= {layer.threshold}, then v -= {layer.threshold}"
+
+
+def _explain_nir_fire(ins: Instruction, layer: QuantDense) -> str:
+    """FIRE of a NIR layer (docs/nir.md): which NIR neuron it implements and what a spike carries."""
+    if layer.nir_kind == "Affine":
+        return "clear to the bias each step (threshold never reached, nothing emitted)"
+    payload = "payload 127 (saturated graded)" if ins.graded else "payload 1"
+    then = {ResetMode.VALUE: "v := reset", ResetMode.SUB: "v -= threshold",
+            ResetMode.ALWAYS: "v := bias (stateless)"}.get(ins.reset, "no reset")
+    dest = " to the host" if layer.to_host else ""
+    return f"{layer.nir_kind}: spike ({payload}){dest} when v >= threshold (NIR v > v_threshold), then {then}"
 
 
 def _line(text: str, comment: str) -> str:
@@ -56,13 +71,17 @@ def listing(placed: PlacedProgram, title: str = "model") -> str:
     layers = {layer.name: layer for layer in graph.layers}
     names = [graph.input.name] + [layer.name for layer in graph.layers]
     core_layer = {pc.core: pc.layer for pc in placed.cores}
+    host = (f"; {placed.io.steps} steps per inference; the host resets state, injects input events before steps "
+            f"{', '.join(map(str, placed.io.inject_steps[:3]))}{', ...' if len(placed.io.inject_steps) > 3 else ''} "
+            "and reads the output membranes after the last step")
+    if graph.mode == "nir":
+        host = (f"; NIR graph, one step per dt = {graph.dt:g} s: the host injects input x[t] before step t; layer k "
+                "works on input time t in step t + k (docs/spec.md §11)")
     lines = [
         f"; SpikeCore program: {title}, {graph.mode} mode"
         + (f" (T={graph.T})" if graph.mode == "rate" else "")
         + f", {len(graph.layers)} layers on {len(placed.cores)} cores",
-        f"; {placed.io.steps} steps per inference; the host resets state, injects input events before steps "
-        f"{', '.join(map(str, placed.io.inject_steps[:3]))}{', ...' if len(placed.io.inject_steps) > 3 else ''} "
-        "and reads the output membranes after the last step",
+        host,
         ".chip " + " ".join(f"{key}={value}" for key, value in cfg.as_dict().items()),
     ]
     for pc in placed.cores:

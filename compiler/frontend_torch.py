@@ -36,6 +36,7 @@ import torch
 from torch.export import ExportedProgram
 
 from spikecore.compiler.ir import DenseNode, FloatGraph, InputNode
+from spikecore.compiler.toeplitz import toeplitz_conv2d
 from spikecore.errors import SpikeCoreError
 
 aten = torch.ops.aten
@@ -205,33 +206,6 @@ def lower_mm(ctx: Lowering, node: torch.fx.Node) -> Activation:
     if w_t.ndim != 2 or x.shape != (w_t.shape[0],):
         raise ctx.fail(node, f"mm shapes {x.shape} x {w_t.shape} are not a Linear layer")
     return ctx.add_dense(node, x, w_t.T, None, (w_t.shape[1],), "Linear")
-
-
-def toeplitz_conv2d(weight: np.ndarray, in_shape: tuple[int, int, int], stride: tuple[int, int],
-                    padding: tuple[int, int], dilation: tuple[int, int]) -> tuple[np.ndarray, tuple[int, int, int]]:
-    """The dense ``(O*Ho*Wo, C*H*W)`` matrix of a 2-D convolution (groups=1) on a ``(C, H, W)`` input.
-
-    Row ``(o, y, x)`` holds kernel ``o`` at the input positions output ``(y, x)`` reads; padded positions
-    simply have no column (they read zeros). Rows and columns are row-major, as ``torch.flatten`` orders them.
-    """
-    out_ch, in_ch, kh, kw = weight.shape
-    channels, height, width = in_shape
-    if in_ch != channels:
-        raise SpikeCoreError(f"Conv2d weight expects {in_ch} input channels, the input has {channels}")
-    out_h = (height + 2 * padding[0] - dilation[0] * (kh - 1) - 1) // stride[0] + 1
-    out_w = (width + 2 * padding[1] - dilation[1] * (kw - 1) - 1) // stride[1] + 1
-    if out_h < 1 or out_w < 1:
-        raise SpikeCoreError(f"Conv2d kernel {kh}x{kw} does not fit the {height}x{width} input")
-    matrix = np.zeros((out_ch, out_h, out_w, channels, height, width))
-    for y in range(out_h):
-        for x in range(out_w):
-            for i in range(kh):
-                for j in range(kw):
-                    row = y * stride[0] - padding[0] + i * dilation[0]
-                    col = x * stride[1] - padding[1] + j * dilation[1]
-                    if 0 <= row < height and 0 <= col < width:
-                        matrix[:, y, x, :, row, col] = weight[:, :, i, j]
-    return matrix.reshape(out_ch * out_h * out_w, channels * height * width), (out_ch, out_h, out_w)
 
 
 def _pair(value: Any, name: str, ctx: Lowering, node: torch.fx.Node) -> tuple[int, int]:

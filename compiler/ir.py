@@ -39,10 +39,17 @@ from spikecore.errors import SpikeCoreError
 from spikecore.isa import FanoutEntry, Instruction, NeuronParams, Opcode, ResetMode
 
 STAGES = ("float", "quant", "placed")
-MODES = ("graded", "rate")
-#: Instructions a layer's cores may run per step, in order; HALT is always appended.
-SCHEDULES = (("ACC", "FIRE"), ("FIRE", "ACC"), ("ACC",))
+#: ``graded`` and ``rate`` compile PyTorch models; ``nir`` compiles NIR graphs (docs/nir.md).
+MODES = ("graded", "rate", "nir")
+#: Instructions a layer's cores may run per step, in order; HALT is always appended. The LEAK schedules are
+#: the forward-Euler leaky neurons of NIR graphs (LIF: leak, integrate, fire; LI: leak, integrate).
+SCHEDULES = (("ACC", "FIRE"), ("FIRE", "ACC"), ("ACC",), ("LEAK", "ACC", "FIRE"), ("LEAK", "ACC"))
 ROLES = ("hidden", "output")
+#: Neuron models of NIR layers (:class:`NeuronModel`); ``Affine`` = no neuron, the layer emits its input current.
+NEURON_KINDS = ("IF", "LIF", "LI", "I", "Threshold", "Affine")
+#: The kinds that emit spikes (and so may feed another layer).
+SPIKING_KINDS = ("IF", "LIF", "Threshold")
+RESETS = ("value", "subtract")
 
 
 def _bad(kind: str, name: str, field_name: str, problem: str) -> SpikeCoreError:
@@ -106,13 +113,72 @@ class InputNode:
 
 
 @dataclass(frozen=True, eq=False)
+class NeuronModel:
+    """The continuous-time neurons a NIR graph puts after a layer's synapses, one value per neuron (float64).
+
+    ``kind`` is a NIR node type (:data:`NEURON_KINDS`); ``node`` the NIR node's name. The parameters are
+    NIR's: ``tau`` (LIF, LI), ``r`` (IF, LIF, LI, I), ``v_leak`` (LIF, LI), ``v_threshold`` (IF, LIF,
+    Threshold), ``v_reset`` (IF, LIF); a parameter the kind does not have is ``None``. ``reset`` says what a
+    spike does: ``value`` (NIR: v := v_reset) or ``subtract`` (v := v - (v_threshold - v_reset)).
+    ``membrane_unit``: the float value of one membrane LSB per neuron when the graph prescribes it (metadata
+    written by :mod:`~spikecore.compiler.nir_export`, so that a re-import reproduces the image); otherwise the
+    discretiser chooses it.
+    """
+
+    kind: str
+    node: str
+    r: np.ndarray | None = None
+    tau: np.ndarray | None = None
+    v_leak: np.ndarray | None = None
+    v_threshold: np.ndarray | None = None
+    v_reset: np.ndarray | None = None
+    reset: str = "value"
+    membrane_unit: np.ndarray | None = None
+
+    PARAMETERS = ("r", "tau", "v_leak", "v_threshold", "v_reset", "membrane_unit")
+
+    def __post_init__(self) -> None:
+        _check_name("NeuronModel", self.node)
+        if self.kind not in NEURON_KINDS:
+            raise _bad("NeuronModel", self.node, "kind", f"must be one of {', '.join(NEURON_KINDS)}, not {self.kind!r}")
+        if self.reset not in RESETS:
+            raise _bad("NeuronModel", self.node, "reset", f"must be one of {', '.join(RESETS)}, not {self.reset!r}")
+        sizes = set()
+        for name in self.PARAMETERS:
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if not isinstance(value, np.ndarray) or value.ndim != 1 or value.dtype.kind != "f":
+                raise _bad("NeuronModel", self.node, name, "must be a 1-D float array (one value per neuron)")
+            if np.isnan(value).any():
+                raise _bad("NeuronModel", self.node, name, "holds NaN")
+            sizes.add(value.size)
+        if len(sizes) > 1:
+            raise _bad("NeuronModel", self.node, "parameters", f"have different lengths {sorted(sizes)}")
+
+    @property
+    def spiking(self) -> bool:
+        return self.kind in SPIKING_KINDS
+
+    @property
+    def size(self) -> int | None:
+        """Number of neurons its parameters describe (None for a kind without parameters)."""
+        arrays = [getattr(self, name) for name in self.PARAMETERS if getattr(self, name) is not None]
+        return arrays[0].size if arrays else None
+
+    def describe(self) -> str:
+        return f"{self.kind} '{self.node}'" + (f", reset {self.reset}" if self.kind in ("IF", "LIF") else "")
+
+
+@dataclass(frozen=True, eq=False)
 class DenseNode:
     """One fully connected layer ``y = W x + b`` (then ReLU when ``relu``), in float.
 
     ``weight`` is ``(out, in)``; ``in`` indexes the source's features, ``out`` this layer's neurons, both in
     row-major order of their shapes. ``out_shape`` is the per-sample shape of the output (``(out,)`` for a
     Linear, ``(C, H, W)`` for a lowered Conv2d, so a later Conv2d or Flatten can read it). ``origin`` says
-    which module and op the layer came from, for listings and error messages.
+    which module and op the layer came from, for listings and error messages. ``neuron`` (NIR graphs only):
+    the neuron dynamics that integrate ``W x + b`` as their input current (``relu`` is then False).
     """
 
     name: str
@@ -122,6 +188,7 @@ class DenseNode:
     relu: bool
     origin: str
     out_shape: tuple[int, ...] = ()
+    neuron: NeuronModel | None = None
 
     def __post_init__(self) -> None:
         _check_name("DenseNode", self.name)
@@ -139,6 +206,15 @@ class DenseNode:
         if math.prod(self.out_shape) != self.weight.shape[0]:
             raise _bad("DenseNode", self.name, "out_shape",
                        f"{self.out_shape} does not hold {self.weight.shape[0]} neurons")
+        if self.neuron is not None:
+            if not isinstance(self.neuron, NeuronModel):
+                raise _bad("DenseNode", self.name, "neuron", f"must be a NeuronModel, not {type(self.neuron).__name__}")
+            size = self.neuron.size
+            if size is not None and size != self.weight.shape[0]:
+                raise _bad("DenseNode", self.name, "neuron", f"has {size} neurons, the layer has "
+                                                             f"{self.weight.shape[0]} outputs")
+            if self.relu:
+                raise _bad("DenseNode", self.name, "relu", "must be False for a layer of NIR neurons")
 
     @property
     def in_features(self) -> int:
@@ -162,7 +238,11 @@ class FloatGraph:
         _check_chain(self.input.name, self.input.features, self.layers, lambda layer: layer.in_features,
                      lambda layer: layer.out_features)
         for layer in self.layers[:-1]:
-            if not layer.relu:
+            if layer.neuron is not None and not layer.neuron.spiking:
+                raise SpikeCoreError(f"layer '{layer.name}' ({layer.origin}) feeds another layer, but its "
+                                     f"{layer.neuron.kind} neurons emit no spikes; a non-spiking layer (LI, I or "
+                                     "a plain Affine) can only be the graph output")
+            if not layer.relu and layer.neuron is None:
                 raise SpikeCoreError(f"layer '{layer.name}' ({layer.origin}) is hidden but has no ReLU: SpikeCore "
                                      "hidden layers emit rectified activations; add a ReLU or merge the two linear "
                                      "layers")
@@ -183,7 +263,9 @@ class FloatGraph:
         lines = [f"float graph: input '{self.input.name}' shape {self.input.shape}, {count} layer{'s' * (count != 1)}"]
         for index, layer in enumerate(self.layers):
             density = np.count_nonzero(layer.weight) / max(1, layer.weight.size)
-            tags = [("ReLU", layer.relu), ("output", index == count - 1), (f"{density:.0%} dense", density < 1)]
+            neuron = layer.neuron.describe() if layer.neuron is not None else ""
+            tags = [("ReLU", layer.relu), (neuron, bool(neuron)), ("output", index == count - 1),
+                    (f"{density:.0%} dense", density < 1)]
             role = ", ".join(tag for tag, present in tags if present)
             lines.append(f"  {layer.name}: dense {layer.in_features} -> {layer.out_features} ({role})  "
                          f"from {layer.source}  [{layer.origin}]  |w| <= {np.abs(layer.weight).max():.4g}, "
@@ -263,6 +345,11 @@ class QuantDense:
     ``in_features``, on which the host injects one event of payload ``bias_payload`` before each step of
     the layer's presentation window; ``bias_weight[j]`` is its int8 weight row, so every step adds
     ``bias_payload * bias_weight[j]`` (a constant current) and ``init`` holds the rounding remainder.
+
+    NIR layers (mode ``nir``) use a few more fields: ``threshold`` may be an int array (one per neuron),
+    ``decay`` the LEAK factors (u16 Q0.16, one per neuron), ``to_host`` says the layer's spikes go to the host
+    (fan-out entry ``(HOST_CORE, neuron index)``), ``membrane_unit``/``membrane_offset`` turn a membrane
+    back into the NIR voltage (``v = membrane * unit + offset``) and ``nir_kind`` names the NIR neuron type.
     """
 
     name: str
@@ -285,6 +372,11 @@ class QuantDense:
     out_shape: tuple[int, ...] = ()
     bias_weight: np.ndarray | None = None
     bias_payload: int = 0
+    decay: np.ndarray | None = None
+    to_host: bool = False
+    membrane_unit: np.ndarray | None = None
+    membrane_offset: np.ndarray | None = None
+    nir_kind: str = ""
 
     def __post_init__(self) -> None:
         kind, name = "QuantDense", self.name
@@ -301,7 +393,24 @@ class QuantDense:
             _check_range(kind, name, field_name, getattr(self, field_name), isa.ACC_MIN, isa.ACC_MAX)
         for field_name in ("input_scale", "weight_scale", "out_scale"):
             _check_scale(kind, name, field_name, getattr(self, field_name))
-        _check_int(kind, name, "threshold", self.threshold, isa.ACC_MIN, isa.ACC_MAX)
+        if isinstance(self.threshold, np.ndarray):
+            _check_array(kind, name, "threshold", self.threshold, (out,), "i")
+            _check_range(kind, name, "threshold", self.threshold, isa.ACC_MIN, isa.ACC_MAX)
+        else:
+            _check_int(kind, name, "threshold", self.threshold, isa.ACC_MIN, isa.ACC_MAX)
+        if self.decay is not None:
+            _check_array(kind, name, "decay", self.decay, (out,), "iu")
+            _check_range(kind, name, "decay", self.decay, 0, isa.DECAY_MAX)
+        for field_name in ("membrane_unit", "membrane_offset"):
+            if getattr(self, field_name) is not None:
+                _check_array(kind, name, field_name, getattr(self, field_name), (out,), "f")
+        if self.membrane_unit is not None and not (self.membrane_unit > 0).all():
+            raise _bad(kind, name, "membrane_unit", "must be positive")
+        if not isinstance(self.to_host, bool):
+            raise _bad(kind, name, "to_host", f"must be a bool, not {self.to_host!r}")
+        if self.to_host and ("FIRE" not in self.schedule or out > isa.AXON_MAX + 1):
+            raise _bad(kind, name, "to_host", f"needs a FIRE and at most {isa.AXON_MAX + 1} neurons (the host tells "
+                                              "them apart by the 8-bit axon of their spike)")
         _check_int(kind, name, "shift", self.shift, 0, isa.SHIFT_MAX)
         if not isinstance(self.reset_mode, ResetMode):
             raise _bad(kind, name, "reset_mode", f"must be a ResetMode, not {self.reset_mode!r}")
@@ -327,6 +436,18 @@ class QuantDense:
         return self.weight.shape[0]
 
     @property
+    def thresholds(self) -> np.ndarray:
+        """int64 ``(out,)``: every neuron's threshold (the scalar ``threshold`` repeated, or the array)."""
+        return np.broadcast_to(np.asarray(self.threshold, dtype=np.int64), (self.out_features,)).copy()
+
+    @property
+    def decays(self) -> np.ndarray:
+        """int64 ``(out,)``: every neuron's LEAK factor (0 when the layer has none)."""
+        if self.decay is None:
+            return np.zeros(self.out_features, dtype=np.int64)
+        return self.decay.astype(np.int64)
+
+    @property
     def sources(self) -> int:
         """Source indices the layer reads: its inputs, plus the bias axon (index ``in_features``) if any."""
         return self.in_features + (self.bias_weight is not None)
@@ -347,9 +468,13 @@ class QuantDense:
 class QuantGraph:
     """The integer network: what :mod:`~spikecore.compiler.reference` evaluates and placement lays out.
 
-    ``mode`` is ``graded`` (one step per layer, exact integer inference) or ``rate`` (binary spikes over
-    ``T`` presentation steps). ``steps`` is the number of chip steps one inference takes and
-    ``inject_steps`` the steps before which the host injects the input events.
+    ``mode`` is ``graded`` (one step per layer, exact integer inference), ``rate`` (binary spikes over
+    ``T`` presentation steps) or ``nir`` (a NIR graph discretised at time step ``dt``: one input vector per
+    step, for as many steps as the input lasts; ``steps`` and ``inject_steps`` then describe a one-step
+    input, see :mod:`~spikecore.compiler.nir_runtime`). ``steps`` is the number of chip steps one inference
+    takes and ``inject_steps`` the steps before which the host injects the input events. ``dense_input``:
+    every first-layer core reads input feature ``i`` on axon ``i`` (no compaction) when that needs no more
+    cores than compacting, so the image alone says where each input enters (NIR export relies on it).
     """
 
     mode: str
@@ -357,8 +482,12 @@ class QuantGraph:
     input: QuantInput
     layers: list[QuantDense]
     stage: str = field(default="quant", init=False)
+    dt: float | None = None
+    dense_input: bool = False
 
     def __post_init__(self) -> None:
+        if self.dt is not None:
+            _check_scale("QuantGraph", "graph", "dt", self.dt)
         if self.mode not in MODES:
             raise SpikeCoreError(f"QuantGraph: field mode must be one of {', '.join(MODES)}, not {self.mode!r}")
         if isinstance(self.T, bool) or not isinstance(self.T, int) or self.T < 1:
@@ -389,6 +518,7 @@ class QuantGraph:
         q = self.input
         head = f"quant graph ({self.mode}"
         head += f", T={self.T}" if self.mode == "rate" else ""
+        head += f", dt={self.dt:g} s per step" if self.dt is not None else ""
         lines = [f"{head}, {self.steps} steps per inference, input injected before steps "
                  f"{_steps_text(self.inject_steps)})",
                  f"  input '{q.name}' {q.features} features: int8 payload = clamp(round(x / {q.scale:.6g}), "
@@ -396,8 +526,12 @@ class QuantGraph:
         for index, layer in enumerate(self.layers):
             fire = ""
             if "FIRE" in layer.schedule:
+                threshold = _span(layer.thresholds) if isinstance(layer.threshold, np.ndarray) else layer.threshold
                 fire = (f"; FIRE {'graded' if layer.graded else 'binary'} shift={layer.shift} "
-                        f"threshold={layer.threshold} reset={layer.reset_mode.name.lower()}")
+                        f"threshold={threshold} reset={layer.reset_mode.name.lower()}"
+                        f"{' -> host' if layer.to_host else ''}")
+            if "LEAK" in layer.schedule:
+                fire += f"; LEAK decay {_span(layer.decays)}/65536"
             nz = np.count_nonzero(layer.weight)
             if layer.bias_weight is not None:
                 fire += (f"\n      bias current: host event payload {layer.bias_payload} on a bias axon, weights "
@@ -534,6 +668,11 @@ class PlacedProgram:
         for pc in self.cores:
             for j, params in enumerate(pc.neurons):
                 for entry in pc.fanout[params.fanout_start:params.fanout_start + params.fanout_count]:
+                    if entry.core == isa.HOST_CORE and self.quant.layers[pc.layer_index].to_host:
+                        if entry.axon != pc.start + j:
+                            raise SpikeCoreError(f"core {pc.core} neuron {j}: host fan-out entry {entry} should "
+                                                 f"carry axon {pc.start + j}")
+                        continue
                     dest = by_id.get(entry.core)
                     if dest is None or entry.axon >= len(dest.axons) or dest.axons[entry.axon] != pc.start + j:
                         raise SpikeCoreError(f"core {pc.core} neuron {j}: fan-out entry {entry} does not reach an axon "

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -139,6 +140,12 @@ def compile_model(model: Any, example_input: Any, calibration_data: Any, mode: s
     #    zero needs no axon) and needs the neuron parameters (bias -> init/reset, thresholds).
     quant = _timed(t, "quantize", quantize.quantize, float_graph, calibration, mode, T, percentile, config)
     quant.check()
+    return _lay_out(float_graph, quant, config, title, t)
+
+
+def _lay_out(float_graph: FloatGraph, quant: QuantGraph, config: ChipConfig, title: str,
+             t: dict[str, float]) -> CompiledModel:
+    """The passes every frontend shares: placement, then codegen."""
     # 3. Place before codegen: codegen only encodes; every capacity decision is made (and checked) here.
     placed = _timed(t, "place", place.place, quant, config)
     placed.check()
@@ -146,3 +153,36 @@ def compile_model(model: Any, example_input: Any, calibration_data: Any, mode: s
     image, text = _timed(t, "codegen", codegen.codegen, placed, title)
     return CompiledModel(image, text, {"float": float_graph, "quant": quant, "placed": placed}, placed.io,
                          placed.io.steps, quant.mode, quant.T, t)
+
+
+def compile_nir(graph: Any, dt: float | None = None, reset: str | None = None, config: ChipConfig | None = None,
+                input_max: float | None = None, title: str = "model") -> CompiledModel:
+    """Compile a NIR graph (a ``nir.NIRGraph`` or the path of a ``.nir`` file) for SpikeCore.
+
+    ``dt`` (seconds per step) is taken from the graph's metadata when it has one, else it must be given.
+    ``reset`` (``value``, NIR's default, or ``subtract``) applies to IF/LIF nodes whose metadata does not
+    say. ``config`` defaults to the chip named in the graph's metadata, else the product chip.
+    ``input_max`` (default: the graph's metadata, else 1 for spike inputs) is the largest input magnitude.
+    The discretisation is docs/spec.md §11; running the program is :mod:`~spikecore.compiler.nir_runtime`.
+    """
+    from spikecore.compiler import discretize, frontend_nir
+
+    if isinstance(graph, str | os.PathLike):
+        graph = frontend_nir.read_nir(graph)
+    if config is None:
+        stored = frontend_nir.graph_chip(graph)
+        config = _chip_from_text(stored) if stored else ChipConfig()
+    if not isinstance(config, ChipConfig):
+        raise SpikeCoreError(f"config must be a ChipConfig, not {type(config).__name__}")
+    step = frontend_nir.resolve_dt(graph, dt)
+    scale = frontend_nir.resolve_input_max(graph, input_max)
+    t: dict[str, float] = {}
+    float_graph = _timed(t, "frontend", frontend_nir.from_nir, graph, reset)
+    quant = _timed(t, "quantize", discretize.discretize, float_graph, step, scale, config)
+    return _lay_out(float_graph, quant, config, title, t)
+
+
+def _chip_from_text(text: str) -> ChipConfig:
+    from spikecore.compiler.cli_compile import parse_chip
+
+    return parse_chip(text)

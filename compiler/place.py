@@ -15,6 +15,12 @@ Rules (docs/spec.md §1.2, §4.1)
   bound of §1.2); program words ``≤ imem_depth``.
 - **Bias axon** (rate-mode hidden layers): the layer's extra source ``in_features``; a core whose
   neurons have a non-zero bias weight gets it as its last axon, fed by the host (``IOMap.bias_events``).
+- **Dense input** (``QuantGraph.dense_input``, NIR graphs): every first-layer core reads every source of
+  the layer, input feature ``i`` on axon ``i`` (zero weights included), so the image alone says where
+  each input enters (:mod:`~spikecore.compiler.nir_export` reads it back that way) — when that takes no
+  more cores than compacting; a convolution's receptive fields stay compacted.
+- **Spikes to the host** (``QuantDense.to_host``, a NIR graph ending in spiking neurons): each output
+  neuron gets one fan-out entry ``(HOST_CORE, its index in the layer)``.
 - **Fan-in is split only in the output layer**, whose membranes the host reads and can add up: a core
   then holds a neuron slice over one *group* of the sources (a partial sum; only the first group starts
   from the bias). It is used when the unsplit layer does not fit, or when it lets every source spike
@@ -64,14 +70,20 @@ def program_for(layer: QuantDense, count: int) -> tuple[Instruction, ...]:
     for name in layer.schedule:
         if name == "ACC":
             ops.append(Instruction(Opcode.ACC, neuron=0, count=count, wbase=0))
+        elif name == "LEAK":
+            ops.append(Instruction(Opcode.LEAK, neuron=0, count=count))
         else:
             ops.append(Instruction(Opcode.FIRE, neuron=0, count=count, shift=layer.shift, reset=layer.reset_mode,
                                    graded=layer.graded))
     return (*ops, Instruction(Opcode.HALT))
 
 
-def _sources(layer: QuantDense) -> list[np.ndarray]:
-    """Per neuron, the ascending sources it has a non-zero weight from (the bias axon is the last source)."""
+def _sources(layer: QuantDense, dense: bool = False) -> list[np.ndarray]:
+    """Per neuron, the ascending sources it has a non-zero weight from (the bias axon is the last source).
+
+    ``dense``: every source, whatever the weight (a dense-input first layer)."""
+    if dense:
+        return [np.arange(layer.sources)] * layer.out_features
     return [np.flatnonzero(row) for row in layer.weight_rows()]
 
 
@@ -108,10 +120,12 @@ def _union(sources: list[np.ndarray], start: int, stop: int) -> tuple[int, ...]:
     return tuple(np.unique(np.concatenate(sources[start:stop])).tolist())
 
 
-def slice_layer(layer: QuantDense, config: ChipConfig, fanout: np.ndarray | None) -> list[Slice]:
-    """Contiguous slices of ``layer`` that each fit one core; ``fanout[n]`` = fan-out entries neuron n needs."""
+def slice_layer(layer: QuantDense, config: ChipConfig, fanout: np.ndarray | None, dense: bool = False) -> list[Slice]:
+    """Contiguous slices of ``layer`` that each fit one core; ``fanout[n]`` = fan-out entries neuron n needs.
+
+    ``dense``: every slice reads every source of the layer (see ``QuantGraph.dense_input``)."""
     fit = _Fit(layer, config, fanout)
-    sources = _sources(layer)
+    sources = _sources(layer, dense)
     n = layer.out_features
     greedy: list[Slice] = []
     start = 0
@@ -124,7 +138,7 @@ def slice_layer(layer: QuantDense, config: ChipConfig, fanout: np.ndarray | None
             stop, axons = stop + 1, candidate
         if stop == start:
             problem = fit.problem(1, len(sources[start]), fit.fanout_of(start, start + 1))
-            raise SpikeCoreError(_refusal(layer, config, start, problem))
+            raise SpikeCoreError(_refusal(layer, config, start, problem, dense))
         greedy.append(Slice(start, stop - start, axons))
         start = stop
     # Even split over the same number of cores, if every slice of it fits (it shortens the busiest core).
@@ -194,8 +208,13 @@ def split_output(graph: QuantGraph, config: ChipConfig) -> list[Slice] | None:
 
 def slice_output(graph: QuantGraph, config: ChipConfig) -> list[Slice]:
     """The output layer's slices: split over its fan-in when that fits and needs fewer neuron slices
-    (so fewer deliveries per source spike) on no more cores, or when the unsplit layer does not fit."""
+    (so fewer deliveries per source spike) on no more cores, or when the unsplit layer does not fit.
+
+    NIR layers are never split: their neurons leak, fire or reset, which partial sums cannot do."""
     layer = graph.layers[-1]
+    fanout = np.ones(layer.out_features, dtype=np.int64) if layer.to_host else None
+    if graph.mode == "nir":
+        return slice_layer(layer, config, fanout)
     try:
         whole = slice_layer(layer, config, None)
     except SpikeCoreError:
@@ -209,8 +228,18 @@ def slice_output(graph: QuantGraph, config: ChipConfig) -> list[Slice]:
     return whole
 
 
-def _refusal(layer: QuantDense, config: ChipConfig, neuron: int, problem: str | None) -> str:
-    fan_in = int(np.count_nonzero(layer.weight_rows()[neuron]))
+def _dense_if_free(layer: QuantDense, config: ChipConfig, fanout: np.ndarray | None,
+                   compact: list[Slice]) -> list[Slice]:
+    """The dense-input slicing of a first layer if it fits on as few cores as ``compact``, else ``compact``."""
+    try:
+        dense = slice_layer(layer, config, fanout, dense=True)
+    except SpikeCoreError:
+        return compact
+    return dense if len(dense) <= len(compact) else compact
+
+
+def _refusal(layer: QuantDense, config: ChipConfig, neuron: int, problem: str | None, dense: bool = False) -> str:
+    fan_in = layer.sources if dense else int(np.count_nonzero(layer.weight_rows()[neuron]))
     hint = ""
     if fan_in > isa.AXON_MAX + 1:
         hint = (f"; fan-in splitting is not supported: a hidden neuron reads at most {isa.AXON_MAX + 1} inputs "
@@ -241,7 +270,12 @@ def place(graph: QuantGraph, config: ChipConfig) -> PlacedProgram:
                 raise SpikeCoreError(f"layer '{layers[k].name}': a neuron feeds {counts.max()} cores, a neuron's "
                                      "fan-out count is at most 255")
             fanout = readers[k] = counts
-        slices[k] = slice_layer(layers[k], config, fanout) if k + 1 < len(layers) else slice_output(graph, config)
+        if k + 1 < len(layers):
+            slices[k] = slice_layer(layers[k], config, fanout)
+        else:
+            slices[k] = slice_output(graph, config)
+        if k == 0 and graph.dense_input:
+            slices[k] = _dense_if_free(layers[k], config, fanout, slices[k])
 
     total = sum(len(s) for s in slices)
     if total > config.cores:
@@ -256,6 +290,7 @@ def place(graph: QuantGraph, config: ChipConfig) -> PlacedProgram:
 
     cores: list[PlacedCore] = []
     for k, layer in enumerate(layers):
+        thresholds, decays = layer.thresholds, layer.decays
         for core_id, s in zip(core_ids[k], slices[k], strict=True):
             program = program_for(layer, s.count)
             weights = layer.weight_rows()[s.start:s.start + s.count][:, list(s.axons)].T.astype(np.int64)
@@ -268,10 +303,12 @@ def place(graph: QuantGraph, config: ChipConfig) -> PlacedProgram:
                     for dest_id, dest in zip(core_ids[k + 1], slices[k + 1], strict=True):
                         if neuron in dest.axons:
                             fanout.append(FanoutEntry(dest_id, dest.axons.index(neuron)))
+                elif layer.to_host:
+                    fanout.append(FanoutEntry(isa.HOST_CORE, neuron))
                 count = len(fanout) - first
                 carried = 1 if s.carries_bias else 0   # a partial group without the bias starts from 0
-                neurons.append(NeuronParams(threshold=layer.threshold, reset=carried * int(layer.reset[neuron]),
-                                            init=carried * int(layer.init[neuron]), decay=0,
+                neurons.append(NeuronParams(threshold=int(thresholds[neuron]), reset=carried * int(layer.reset[neuron]),
+                                            init=carried * int(layer.init[neuron]), decay=int(decays[neuron]),
                                             fanout_start=first if count else 0, fanout_count=count))
             cores.append(PlacedCore(core_id, layer.name, k, s.start, s.count, s.axons, program, weights,
                                     tuple(neurons), tuple(fanout), partial=s.partial))

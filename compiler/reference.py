@@ -16,8 +16,13 @@ what the placed program does, because
   hidden layer's bias event (after its routed events) before each step of its window.
 
 So in graded mode the golden model's output membranes must equal :attr:`ReferenceResult.membranes`
-exactly, and the same holds in rate mode. Besides the outputs the result records every step's events and
-spikes, from which the runtime counts synaptic operations and the benchmark derives cycle bounds.
+exactly, and the same holds in rate mode. Besides the outputs the result records every step's events,
+spikes and membranes, from which the runtime counts synaptic operations and the benchmark derives cycle
+bounds.
+
+NIR programs (mode ``nir``) take a different input per step: ``inputs`` of shape ``(N, T, features)``
+runs ``T + layers - 1`` steps, injecting ``inputs[:, t]`` before step ``t`` and layer ``k``'s bias event
+before each of steps ``k .. k+T-1`` (the steps in which that layer sees input times ``0 .. T-1``).
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ class ReferenceResult:
     step (the last column is the bias axon when the layer has one).
     ``fired[k]``: ``(N, steps, out_k)`` bool, which neurons of layer ``k`` fired (all False for a layer
     without FIRE). ``payloads[k]``: ``(N, steps, out_k)`` the payloads they emitted (0 when not fired).
+    ``trace[k]``: ``(N, steps, out_k)`` int64, layer ``k``'s membranes at the end of each step.
     """
 
     membranes: np.ndarray
@@ -49,6 +55,7 @@ class ReferenceResult:
     events: list[np.ndarray]
     fired: list[np.ndarray]
     payloads: list[np.ndarray]
+    trace: list[np.ndarray] | None = None
 
     @property
     def predictions(self) -> np.ndarray:
@@ -79,9 +86,14 @@ def round_shift_array(values: np.ndarray, shift: int) -> np.ndarray:
     return values if shift == 0 else (values + (1 << (shift - 1))) >> shift
 
 
+def leak(layer: QuantDense, v: np.ndarray) -> np.ndarray:
+    """LEAK over a whole layer: ``round_shift(v * decay, 16)`` (docs/spec.md §4.3); never overflows."""
+    return round_shift_array(v * layer.decays, isa.DECAY_FRAC_BITS)
+
+
 def fire(layer: QuantDense, v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """FIRE over a whole layer: ``(fired, payloads, new membranes)`` (docs/spec.md §4.2)."""
-    threshold = np.int64(layer.threshold)
+    threshold = layer.thresholds
     fired = v >= threshold
     if layer.graded:
         payload = np.clip(round_shift_array(v, layer.shift), isa.PAYLOAD_MIN, isa.PAYLOAD_MAX)
@@ -101,30 +113,40 @@ def fire(layer: QuantDense, v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.n
 
 
 def run_reference(graph: QuantGraph, inputs: np.ndarray) -> ReferenceResult:
-    """Run ``graph`` on int payloads ``inputs`` of shape ``(N, features)`` (see :meth:`QuantInput.quantize`)."""
+    """Run ``graph`` on int payloads ``inputs`` of shape ``(N, features)`` (see :meth:`QuantInput.quantize`),
+    or ``(N, T, features)`` for one input vector per step (NIR programs; see the module docstring)."""
     q = np.asarray(inputs)
-    if q.ndim != 2 or q.shape[1] != graph.input.features or q.dtype.kind not in "iu":
-        raise SpikeCoreError(f"reference inputs must be an integer array (N, {graph.input.features}), "
+    features = graph.input.features
+    if q.ndim not in (2, 3) or q.shape[-1] != features or q.dtype.kind not in "iu":
+        raise SpikeCoreError(f"reference inputs must be an integer array (N, {features}) or (N, T, {features}), "
                              f"not {q.dtype} {q.shape}")
     if q.size and (q.min() < isa.PAYLOAD_MIN or q.max() > isa.PAYLOAD_MAX):
         raise SpikeCoreError("reference inputs must be int8 payloads")
     q = q.astype(np.int64)
-    n, steps = len(q), graph.steps
-    inject = set(graph.inject_steps)
+    if q.ndim == 3:   # one input vector per step: layer k works on input time t in step t + k
+        per_step, length = q, q.shape[1]
+        steps = length + len(graph.layers) - 1
+        windows = [range(k, k + length) for k in range(len(graph.layers))]
+    else:
+        per_step = np.repeat(q[:, None], len(graph.inject_steps), axis=1)
+        steps, windows = graph.steps, [graph.window(k) for k in range(len(graph.layers))]
+    inject = {step: i for i, step in enumerate(windows[0])}
+    n = len(q)
     membranes = [np.broadcast_to(layer.init, (n, layer.out_features)).astype(np.int64) for layer in graph.layers]
     events = [np.zeros((n, steps, layer.sources), dtype=bool) for layer in graph.layers]
     fired = [np.zeros((n, steps, layer.out_features), dtype=bool) for layer in graph.layers]
     payloads = [np.zeros((n, steps, layer.out_features), dtype=np.int64) for layer in graph.layers]
+    trace = [np.zeros((n, steps, layer.out_features), dtype=np.int64) for layer in graph.layers]
     for t in range(steps):
         for k, layer in enumerate(graph.layers):
             if k == 0:
-                sent = (q != 0) if t in inject else np.zeros_like(q, dtype=bool)
-                payload = q
+                payload = per_step[:, inject[t]] if t in inject else np.zeros((n, features), dtype=np.int64)
+                sent = payload != 0
             else:  # what the source layer fired in the previous step (this step's values are not delivered yet)
                 sent = fired[k - 1][:, t - 1] if t > 0 else np.zeros((n, layer.in_features), dtype=bool)
                 payload = payloads[k - 1][:, t - 1] if t > 0 else np.zeros((n, layer.in_features), dtype=np.int64)
             if layer.bias_weight is not None:  # the host's bias event, injected after the routed events
-                bias_sent = np.full((n, 1), t in graph.window(k))
+                bias_sent = np.full((n, 1), t in windows[k])
                 sent = np.concatenate([sent, bias_sent], axis=1)
                 payload = np.concatenate([payload, np.full((n, 1), layer.bias_payload, dtype=np.int64)], axis=1)
             events[k][:, t] = sent
@@ -132,9 +154,11 @@ def run_reference(graph: QuantGraph, inputs: np.ndarray) -> ReferenceResult:
             for op in layer.schedule:
                 if op == "ACC":
                     v = saturating_accumulate(v, sent, payload, layer.weight_rows())
+                elif op == "LEAK":
+                    v = leak(layer, v)
                 else:
                     fired[k][:, t], payloads[k][:, t], v = fire(layer, v)
-            membranes[k] = v
+            membranes[k] = trace[k][:, t] = v
     out = membranes[-1]
     logits = np.maximum(out, 0) if graph.layers[-1].relu else out.copy()
-    return ReferenceResult(out.copy(), logits, events, fired, payloads)
+    return ReferenceResult(out.copy(), logits, events, fired, payloads, trace)

@@ -35,6 +35,8 @@ COMMANDS: list[str] = [
     "spikecore.cli:register_disasm",
     "spikecore.cli:register_run",
     "spikecore.compiler.cli_compile:register",
+    "spikecore.compiler.nir_export:register",
+    "spikecore.compiler.nir_compare:register",
 ]
 
 #: Suffixes of assembly source files; every other file is read as a binary image.

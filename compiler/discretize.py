@@ -1,0 +1,263 @@
+"""Discretisation of NIR neurons: continuous time to SpikeCore steps, float to fixed point (docs/spec.md §11).
+
+Input: the float IR of a NIR graph (:func:`~spikecore.compiler.frontend_nir.from_nir`), the step ``dt``
+in seconds and the largest input magnitude. Output: a :class:`QuantGraph` of mode ``nir`` that placement
+and codegen lay out exactly like a PyTorch model.
+
+Forward Euler, one chip step per ``dt``
+---------------------------------------
+For a neuron with input current ``I = W x + b`` (``x``: what the previous layer emitted this step):
+
+========= =============================================== =========================== ==============
+kind      update per step                                 SpikeCore schedule          origin ``o``
+========= =============================================== =========================== ==============
+LIF       ``v += dt/τ (v_leak − v) + dt/τ R I``           LEAK, ACC, FIRE             ``v_leak``
+LI        the same, no spike                              LEAK, ACC                   ``v_leak``
+IF        ``v += dt R I``                                 ACC, FIRE                   ``v_reset``
+I         ``v += dt R I``                                 ACC                         0
+Threshold ``z = [W x + b > θ]`` (stateless)               ACC, FIRE reset=always      0
+Affine    ``y = W x + b`` (a last linear node)            FIRE reset=always, ACC      0
+========= =============================================== =========================== ==============
+
+The membrane register holds ``u = (v − o) / unit``. With ``o = v_leak`` the LIF update is
+``u := (1 − dt/τ) u + (dt/τ R / unit) I``: LEAK with ``decay = round((1 − dt/τ) · 2^16)`` (Q0.16), then ACC
+with the weights ``c W`` (``c = dt R/τ``, or ``dt R`` without leak). A spike is checked after the update
+(FIRE) and resets at once: ``value`` mode ``v := v_reset``; ``subtract`` mode ``v := v − (v_thr − v_reset)``
+(snnTorch's reset-by-subtraction, which it exports as ``v_reset = 0``).
+
+Fixed point
+-----------
+- Every event carries an int8 payload. A hidden spiking layer emits payload 127 when every threshold
+  register is at least 127: FIRE ``graded=1, shift=0`` then emits ``saturate8(v) = 127`` for any
+  ``v ≥ threshold``, a binary spike worth 127 input units (7 more bits of membrane resolution than payload
+  1). Otherwise it emits payload 1. Inputs are injected as ``round(x / (input_max/127))``.
+- Per neuron ``j``, the weight LSB ``σ_j = max_i |c W_ji| / 127`` (or the power of two that represents
+  every weight of the row exactly, when there is one); the membrane LSB is ``unit_j = σ_j e_in`` where
+  ``e_in`` is the value of one input payload unit, so an input spike adds ``payload × w_int`` LSBs.
+- ``threshold = floor((v_thr − o) / unit) + 1``: FIRE tests ``u ≥ threshold``, which on integers is
+  exactly NIR's strict ``v > v_thr``. ``reset = round((v_reset − o) / unit)``. In ``subtract`` mode FIRE
+  subtracts that threshold register, i.e. up to one LSB more than ``v_thr − v_reset``.
+- The state starts at rest: ``v = v_leak`` (LIF, LI; so ``u = 0`` and LEAK keeps it there while the
+  layer waits for its first input) or ``v = 0`` (IF, I).
+- A per-step bias current ``c b`` (an Affine bias) is a host event on a *bias axon* each step
+  (payload ``P``, int8 weights ``≈ c b / (P unit)``, as rate mode does); a stateless layer (Threshold,
+  Affine) holds its bias exactly in its reset value instead.
+
+Timing: a spike emitted in step ``t`` reaches the next layer in step ``t + 1`` (docs/spec.md §2), so layer
+``k`` works on input time ``t`` in chip step ``t + k``; the host injects input ``x_t`` before step ``t`` and
+layer ``k``'s bias event before steps ``k .. k+T−1``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from spikecore import isa
+from spikecore.compiler.ir import DenseNode, FloatGraph, QuantDense, QuantGraph, QuantInput
+from spikecore.compiler.quantize import bias_current
+from spikecore.config import ChipConfig
+from spikecore.errors import SpikeCoreError
+from spikecore.isa import ResetMode
+
+LEVELS = isa.WEIGHT_MAX                  # int8 weights use -127..127
+SPIKE_PAYLOAD = isa.PAYLOAD_MAX          # saturated graded spike: payload 127
+SCHEDULE = {"LIF": ("LEAK", "ACC", "FIRE"), "LI": ("LEAK", "ACC"), "IF": ("ACC", "FIRE"), "I": ("ACC",),
+            "Threshold": ("ACC", "FIRE"), "Affine": ("FIRE", "ACC")}
+DEFAULT_INPUT_MAX = 1.0
+
+
+def decay_factor(dt: float, tau: np.ndarray, what: str) -> np.ndarray:
+    """The Q0.16 LEAK factors ``round((1 - dt/τ) · 2^16)``; refused where forward Euler or Q0.16 cannot hold them."""
+    if not (np.isfinite(tau) & (tau > 0)).all():
+        raise SpikeCoreError(f"{what}: tau must be finite and positive (snnTorch exports beta = 1 as tau = inf: use "
+                             f"IF), found {tau[~(np.isfinite(tau) & (tau > 0))][0]!r}")
+    ratio = dt / tau
+    if (ratio > 1 + 1e-12).any():
+        raise SpikeCoreError(f"{what}: tau = {tau.min():g} s is shorter than dt = {dt:g} s; forward Euler needs "
+                             "dt <= tau (use a smaller --dt)")
+    decay = np.rint(np.clip(1.0 - ratio, 0.0, 1.0) * (1 << isa.DECAY_FRAC_BITS)).astype(np.int64)
+    if (decay > isa.DECAY_MAX).any():
+        raise SpikeCoreError(f"{what}: decay 1 - dt/tau = {1 - ratio.min():.7f} rounds to 1.0, but the LEAK factor "
+                             f"is at most {isa.DECAY_MAX}/65536 (tau <= {1 << isa.DECAY_FRAC_BITS} dt); use IF "
+                             "for a neuron that does not leak")
+    return decay
+
+
+def weight_lsb(row: np.ndarray, fallback: float) -> float:
+    """Value of one int8 weight step for a neuron whose effective weights are ``row``.
+
+    ``max|row| / 127``, unless a power of two represents every weight exactly within int8 (then that power
+    of two, so exactly representable networks compute exactly). ``fallback`` for a neuron without inputs.
+
+    >>> weight_lsb(np.array([0.5, -0.25]), 1.0), weight_lsb(np.array([0.3]), 1.0) == 0.3 / 127
+    (0.00390625, True)
+    """
+    largest = float(np.abs(row).max(initial=0.0))
+    if largest == 0:
+        return fallback
+    power = 2.0 ** math.ceil(math.log2(largest / LEVELS))
+    steps = row / power
+    if np.allclose(steps, np.rint(steps), rtol=0, atol=1e-6):
+        return power
+    return largest / LEVELS
+
+
+def _int32(values: np.ndarray, what: str) -> np.ndarray:
+    if values.size and (values.min() < isa.ACC_MIN or values.max() > isa.ACC_MAX):
+        raise SpikeCoreError(f"{what} reaches {values[np.abs(values).argmax()]:.4g} membrane units, outside the "
+                             "int32 membrane; the parameter is too large for the weight resolution")
+    return values.astype(np.int64)
+
+
+class _Neurons:
+    """Per-neuron continuous parameters of one layer, in the membrane's frame ``u = v - origin``."""
+
+    def __init__(self, layer: DenseNode, dt: float) -> None:
+        neuron = layer.neuron
+        n = layer.out_features
+        self.kind, self.where = neuron.kind, f"layer '{layer.name}' ({neuron.kind} '{neuron.node}')"
+        zeros = np.zeros(n)
+        self.decay = None
+        self.gain = np.ones(n)        # c: input current -> membrane change per step
+        self.origin = zeros
+        self.start = zeros             # v(0) - origin
+        self.threshold = None          # v_thr - origin
+        self.reset = zeros             # v_reset - origin
+        self.subtract = neuron.reset == "subtract"
+        for name in ("r", "v_threshold", "v_reset", "v_leak"):
+            value = getattr(neuron, name)
+            if value is not None and not np.isfinite(value).all():
+                raise SpikeCoreError(f"{self.where}: {name} must be finite")
+        if self.kind in ("LIF", "LI"):
+            self.decay = decay_factor(dt, neuron.tau, self.where)
+            self.gain = dt * neuron.r / neuron.tau
+            self.origin = neuron.v_leak
+        elif self.kind in ("IF", "I"):
+            self.gain = dt * neuron.r
+            self.origin = neuron.v_reset if self.kind == "IF" else zeros
+            self.start = -self.origin
+        if self.kind in ("LIF", "IF", "Threshold"):
+            self.threshold = neuron.v_threshold - self.origin
+        if self.kind in ("LIF", "IF"):
+            self.reset = neuron.v_reset - self.origin
+            if self.subtract and self.kind == "LIF" and not np.allclose(neuron.v_reset, neuron.v_leak):
+                raise SpikeCoreError(f"{self.where}: reset by subtraction needs v_reset = v_leak (LEAK decays towards "
+                                     "the level the subtraction is measured from)")
+
+    @property
+    def stateless(self) -> bool:
+        return self.kind in ("Threshold", "Affine")
+
+
+def _quantize_layer(layer: DenseNode, index: int, count: int, dt: float, in_unit: float,
+                    config: ChipConfig) -> tuple[QuantDense, int]:
+    """One NIR layer in integers; returns it and the payload its spikes carry (0 for a non-spiking layer)."""
+    cells = _Neurons(layer, dt)
+    role = "output" if index == count - 1 else "hidden"
+    weight = cells.gain[:, None] * layer.weight.astype(np.float64)
+    current = cells.gain * layer.bias.astype(np.float64)
+    hint = layer.neuron.membrane_unit
+    if hint is not None:
+        unit = hint.astype(np.float64)
+    else:
+        scale_of = np.abs(np.stack([current, cells.start, cells.reset,
+                                    cells.threshold if cells.threshold is not None else cells.reset])).max(axis=0)
+        unit = np.array([weight_lsb(row, (big or 1.0) / LEVELS) for row, big in zip(weight, scale_of, strict=True)])
+        unit = unit * in_unit
+    w_int = np.rint(weight * in_unit / unit[:, None])
+    if np.abs(w_int).max(initial=0) > LEVELS:
+        raise SpikeCoreError(f"{cells.where}: weights reach {np.abs(w_int).max():.0f} weight steps of the metadata "
+                             f"membrane unit, int8 holds {LEVELS}")
+    w_int = w_int.astype(np.int64)
+    where = cells.where
+    bias_int = _int32(np.rint(current / unit), f"{where}: the bias current")
+    init = _int32(np.rint(cells.start / unit), f"{where}: the initial membrane")
+    reset = _int32(np.rint(cells.reset / unit), f"{where}: the reset value")
+    threshold: np.ndarray | int = isa.ACC_MAX
+    if cells.threshold is not None:
+        threshold = _int32(np.floor(np.round(cells.threshold / unit, 6)) + 1, f"{where}: the threshold")
+    bias_payload, bias_weight = 0, None
+    if cells.stateless:
+        init = reset = bias_int
+    elif bias_int.any():
+        bias_payload, bias_weight = bias_current(bias_int)
+        rows = int(np.count_nonzero(w_int, axis=1).max(initial=0))
+        if rows + 1 > min(config.event_depth, isa.AXON_MAX + 1, config.weight_bytes):
+            raise SpikeCoreError(f"{where}: its bias current needs a bias axon, but its neurons already read {rows} "
+                                 f"inputs (a core takes {min(config.event_depth, isa.AXON_MAX + 1)} per step)")
+    spiking = cells.kind in ("LIF", "IF", "Threshold")
+    if spiking and role == "output" and layer.out_features > isa.AXON_MAX + 1:
+        raise SpikeCoreError(f"{where}: a spiking output layer has at most {isa.AXON_MAX + 1} neurons (the host tells "
+                             f"them apart by the 8-bit axon of their spikes), this one has {layer.out_features}")
+    if spiking:
+        fires_at_rest = np.flatnonzero(init >= threshold)
+        if fires_at_rest.size:
+            j = int(fires_at_rest[0])
+            raise SpikeCoreError(f"{where}: neuron {j} fires without input (its rest state is not below "
+                                 "v_threshold); SpikeCore needs neurons that rest below threshold")
+    graded = spiking and int(np.min(threshold)) >= SPIKE_PAYLOAD
+    payload = (SPIKE_PAYLOAD if graded else isa.BINARY_PAYLOAD) if spiking else 0
+    reset_mode = {"LIF": ResetMode.SUB if cells.subtract else ResetMode.VALUE,
+                  "IF": ResetMode.SUB if cells.subtract else ResetMode.VALUE,
+                  "Threshold": ResetMode.ALWAYS, "Affine": ResetMode.ALWAYS}.get(cells.kind, ResetMode.NONE)
+    out_scale = 1.0 / payload if spiking else float(unit.max())
+    quant = QuantDense(layer.name, layer.source, layer.origin, role, w_int, bias_int, in_unit,
+                       float((unit / in_unit).max()), out_scale, threshold=threshold, init=init, reset=reset,
+                       shift=0, reset_mode=reset_mode, graded=graded, schedule=SCHEDULE[cells.kind], relu=False,
+                       out_shape=layer.out_shape, bias_weight=bias_weight, bias_payload=bias_payload,
+                       decay=cells.decay, to_host=spiking and role == "output", membrane_unit=unit,
+                       membrane_offset=cells.origin.astype(np.float64), nir_kind=cells.kind)
+    return quant, payload
+
+
+def discretize(graph: FloatGraph, dt: float, input_max: float = DEFAULT_INPUT_MAX,
+               config: ChipConfig | None = None) -> QuantGraph:
+    """The integer program of a NIR float graph at step ``dt`` seconds (see the module docstring).
+
+    ``input_max``: the largest input magnitude (1 for spike inputs); an input ``x`` is injected as payload
+    ``round(127 x / input_max)``. ``config`` only decides whether a bias axon still fits a core.
+    """
+    config = config if config is not None else ChipConfig()
+    if not (isinstance(dt, float | int) and math.isfinite(dt) and dt > 0):
+        raise SpikeCoreError(f"dt must be a finite positive number of seconds, not {dt!r}")
+    if not (isinstance(input_max, float | int) and math.isfinite(input_max) and input_max > 0):
+        raise SpikeCoreError(f"input_max must be a finite positive number, not {input_max!r}")
+    if any(layer.neuron is None for layer in graph.layers):
+        raise SpikeCoreError("discretize takes the float graph of a NIR model (every layer has a neuron model)")
+    in_unit = float(input_max) / isa.PAYLOAD_MAX
+    q_input = QuantInput(graph.input.name, graph.input.shape, in_unit)
+    layers = []
+    for index, layer in enumerate(graph.layers):
+        quant, payload = _quantize_layer(layer, index, len(graph.layers), float(dt), in_unit, config)
+        layers.append(quant)
+        in_unit = 1.0 / payload if payload else in_unit
+    qgraph = QuantGraph("nir", 1, q_input, layers, dt=float(dt), dense_input=True)
+    qgraph.check()
+    return qgraph
+
+
+def discretisation_report(graph: QuantGraph) -> str:
+    """Per layer: the NIR neuron, its LEAK factors, units, thresholds, reset and what its spikes carry."""
+    lines = [f"NIR discretisation: dt = {graph.dt:g} s per step, input payload unit {graph.input.scale:.6g} "
+             f"(payload 127 = {graph.input.scale * isa.PAYLOAD_MAX:g})"]
+    for index, layer in enumerate(graph.layers):
+        parts = [f"  {layer.name:<14} {layer.nir_kind:<9} {layer.out_features:>4} neurons, lags input by {index}"]
+        if layer.decay is not None:
+            parts.append(f"decay {_spread(layer.decays)}/65536")
+        parts.append(f"membrane unit {layer.membrane_unit.min():.4g}..{layer.membrane_unit.max():.4g}")
+        if "FIRE" in layer.schedule and layer.nir_kind != "Affine":
+            payload = "127 (saturated graded)" if layer.graded else "1"
+            parts.append(f"threshold {_spread(layer.thresholds)} (v > v_threshold), reset "
+                         f"{layer.reset_mode.name.lower()}, spike payload {payload}"
+                         f"{' to the host' if layer.to_host else ''}")
+        if layer.bias_weight is not None:
+            parts.append(f"bias axon payload {layer.bias_payload}, weights {_spread(layer.bias_weight)}")
+        lines.append(", ".join(parts))
+    return "\n".join(lines)
+
+
+def _spread(values: np.ndarray) -> str:
+    low, high = int(values.min()), int(values.max())
+    return str(low) if low == high else f"{low}..{high}"

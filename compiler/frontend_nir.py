@@ -1,0 +1,405 @@
+"""NIR frontend: a NIR graph (``nir.NIRGraph`` or a ``.nir`` file) to the float IR (:class:`FloatGraph`).
+
+NIR (the Neuromorphic Intermediate Representation) describes a spiking network as a graph of
+continuous-time nodes. SpikeCore compiles *chains*: one ``Input``, then linear nodes and neuron nodes in
+any order, then one ``Output``. The walk keeps one pending affine map ``y = M x + b`` of the signal since
+the last neuron (or the input) and folds every linear node into it:
+
+- ``Affine`` (``W x + b``), ``Linear`` (``W x``), ``Scale`` (``s ⊙ x``): compose with ``M`` and ``b``;
+- ``Conv2d``, ``SumPool2d``, ``AvgPool2d``: their dense (Toeplitz) matrices (:mod:`~spikecore.compiler.toeplitz`);
+  whether they fit the chip is decided by placement, which gives each core only its receptive fields;
+- ``Flatten``: relabels the shape (row-major order is unchanged).
+
+A neuron node (``IF``, ``LIF``, ``LI``, ``I``, ``Threshold``) closes the map: it becomes one
+:class:`DenseNode` with weight ``M``, bias ``b`` and a :class:`NeuronModel` holding its parameters. A
+neuron right after another (or after the input) gets the identity matrix. Linear nodes left before the
+``Output`` become a last layer of kind ``Affine``: the host reads its current ``W x + b`` each step.
+
+Anything else is one :class:`SpikeCoreError` line naming the node and its type: an unsupported node
+(``CubaLIF``, ``CubaLI``, ``Delay``, ``Conv1d``, a nested ``NIRGraph``), a recurrent edge, a branch or a merge.
+The discretisation (``dt``, fixed point) is :mod:`~spikecore.compiler.discretize`'s job.
+
+Settings a graph can carry in its metadata (written by :mod:`~spikecore.compiler.nir_export`, honoured here):
+graph ``dt`` (seconds per step), ``spikecore_input_max`` (the largest input magnitude) and
+``spikecore_chip`` (a ``--chip`` string); neuron node ``reset``
+(``value`` or ``subtract``) and ``spikecore_membrane_unit`` (float per neuron).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from spikecore.compiler.ir import RESETS, DenseNode, FloatGraph, InputNode, NeuronModel
+from spikecore.compiler.toeplitz import sum_pool2d_matrix, toeplitz_conv2d
+from spikecore.errors import SpikeCoreError
+
+LINEAR_TYPES = ("Affine", "Linear", "Scale", "Flatten", "Conv2d", "SumPool2d", "AvgPool2d")
+NEURON_TYPES = ("IF", "LIF", "LI", "I", "Threshold")
+SUPPORTED_TYPES = ("Input", "Output", *LINEAR_TYPES, *NEURON_TYPES)
+#: Metadata keys (graph level, then node level).
+DT_KEY, CHIP_KEY, INPUT_MAX_KEY = "dt", "spikecore_chip", "spikecore_input_max"
+RESET_KEY, UNIT_KEY = "reset", "spikecore_membrane_unit"
+DEFAULT_INPUT_MAX = 1.0
+
+
+def type_name(node: Any) -> str:
+    return type(node).__name__
+
+
+def read_nir(path: str | os.PathLike[str]):
+    """``nir.read`` of ``path`` (without NIR's own type inference: this frontend checks shapes itself)."""
+    import nir
+
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise SpikeCoreError(f"NIR file {path}: not found")
+    try:
+        return nir.read(path, type_check=False)
+    except Exception as err:  # h5py and nir raise many types; one line says which
+        raise SpikeCoreError(f"NIR file {path}: cannot read ({type(err).__name__}: {err})") from None
+
+
+def _metadata_value(metadata: Any, key: str) -> Any:
+    return metadata.get(key) if isinstance(metadata, dict) else None
+
+
+def _scalar(value: Any, what: str) -> float:
+    try:
+        number = float(np.asarray(value, dtype=np.float64).reshape(-1)[0]) if np.size(value) == 1 else math.nan
+    except (TypeError, ValueError):
+        number = math.nan
+    if not math.isfinite(number) or number <= 0:
+        raise SpikeCoreError(f"{what} must be one finite positive number, not {value!r}")
+    return number
+
+
+def resolve_dt(graph, dt: float | None) -> float:
+    """The step ``dt`` in seconds: the graph's metadata ``dt`` when present, else the ``dt`` given.
+
+    Both present and different is an error (the graph was made for its own dt); neither is an error too.
+    """
+    stored = _metadata_value(graph.metadata, DT_KEY)
+    if stored is not None:
+        value = _scalar(stored, "the graph's metadata dt")
+        if dt is not None and not math.isclose(dt, value, rel_tol=1e-9):
+            raise SpikeCoreError(f"--dt {dt:g} contradicts the graph's metadata dt {value:g}; drop --dt")
+        return value
+    if dt is None:
+        raise SpikeCoreError("the NIR graph has no 'dt' in its metadata: give the step with --dt SECONDS "
+                             "(graphs exported by snnTorch use dt = 1e-4)")
+    return _scalar(dt, "--dt")
+
+
+def resolve_input_max(graph, input_max: float | None) -> float:
+    """The largest input magnitude: the graph's metadata value when present (a different ``input_max`` is an
+    error), else ``input_max``, else 1 (spike inputs)."""
+    stored = _metadata_value(graph.metadata, INPUT_MAX_KEY)
+    if stored is not None:
+        value = _scalar(stored, f"the graph's metadata {INPUT_MAX_KEY}")
+        if input_max is not None and not math.isclose(input_max, value, rel_tol=1e-9):
+            raise SpikeCoreError(f"--input-max {input_max:g} contradicts the graph's metadata {INPUT_MAX_KEY} "
+                                 f"{value:g}; drop --input-max")
+        return value
+    return DEFAULT_INPUT_MAX if input_max is None else _scalar(input_max, "--input-max")
+
+
+def graph_chip(graph) -> str | None:
+    """The ``--chip`` string stored in the graph's metadata by the exporter, if any."""
+    value = _metadata_value(graph.metadata, CHIP_KEY)
+    return None if value is None else str(value)
+
+
+@dataclass
+class _Pending:
+    """The affine map from the last neuron's (or the input's) output to the current signal."""
+
+    shape: tuple[int, ...]
+    matrix: np.ndarray | None   # None = identity over ``features_in``
+    bias: np.ndarray
+    nodes: list[str]            # "Type 'name'" of the folded linear nodes
+    last: str | None = None     # name of the last linear node folded
+
+    def apply(self, matrix: np.ndarray, bias: np.ndarray | None, shape: tuple[int, ...], label: str, name: str) -> None:
+        self.matrix = matrix if self.matrix is None else matrix @ self.matrix
+        self.bias = matrix @ self.bias + (0.0 if bias is None else bias)
+        self.shape = shape
+        self.nodes.append(label)
+        self.last = name
+
+
+def _chain(graph) -> list[str]:
+    """Node names from the Input to the Output; one clear error for anything that is not such a chain."""
+    nodes = graph.nodes
+    for name, node in nodes.items():
+        kind = type_name(node)
+        if kind not in SUPPORTED_TYPES:
+            extra = " (a subgraph; snnTorch exports recurrent layers this way)" if kind == "NIRGraph" else ""
+            raise SpikeCoreError(f"node '{name}' of type {kind}{extra} is not supported; supported node types: "
+                                 f"{', '.join(SUPPORTED_TYPES)}")
+    succ: dict[str, list[str]] = {name: [] for name in nodes}
+    pred: dict[str, list[str]] = {name: [] for name in nodes}
+    for edge in graph.edges:
+        src, dst = (str(x) for x in edge)
+        for end in (src, dst):
+            if end not in nodes:
+                raise SpikeCoreError(f"edge '{src}' -> '{dst}' names node '{end}', which the graph does not have")
+        succ[src].append(dst)
+        pred[dst].append(src)
+    _refuse_cycles(graph, succ)
+    inputs = [n for n, node in nodes.items() if type_name(node) == "Input"]
+    outputs = [n for n, node in nodes.items() if type_name(node) == "Output"]
+    if len(inputs) != 1 or len(outputs) != 1:
+        raise SpikeCoreError(f"the graph has {len(inputs)} Input and {len(outputs)} Output nodes; SpikeCore compiles "
+                             "graphs with exactly one of each")
+    for name in nodes:
+        if len(succ[name]) > 1:
+            raise SpikeCoreError(f"node '{name}' ({type_name(nodes[name])}) feeds {len(succ[name])} nodes "
+                                 f"({', '.join(repr(s) for s in succ[name])}); SpikeCore compiles chains")
+        if len(pred[name]) > 1:
+            raise SpikeCoreError(f"node '{name}' ({type_name(nodes[name])}) reads {len(pred[name])} nodes "
+                                 f"({', '.join(repr(p) for p in pred[name])}); SpikeCore compiles chains")
+    path = [inputs[0]]
+    while succ[path[-1]]:
+        path.append(succ[path[-1]][0])
+    if path[-1] != outputs[0]:
+        raise SpikeCoreError(f"the path from input '{inputs[0]}' ends at node '{path[-1]}' "
+                             f"({type_name(nodes[path[-1]])}), not at the output '{outputs[0]}'")
+    stray = [n for n in nodes if n not in path]
+    if stray:
+        raise SpikeCoreError(f"node '{stray[0]}' ({type_name(nodes[stray[0]])}) is not on the path from the input "
+                             "to the output")
+    return path
+
+
+def _refuse_cycles(graph, succ: dict[str, list[str]]) -> None:
+    """Depth-first search; the first edge that closes a cycle is the recurrent edge reported."""
+    state: dict[str, int] = {}   # 1 = on the stack, 2 = done
+    for root in graph.nodes:
+        if root in state:
+            continue
+        stack = [(root, iter(succ[root]))]
+        state[root] = 1
+        while stack:
+            name, children = stack[-1]
+            child = next(children, None)
+            if child is None:
+                state[name] = 2
+                stack.pop()
+            elif state.get(child) == 1:
+                kinds = f"{type_name(graph.nodes[name])} -> {type_name(graph.nodes[child])}"
+                raise SpikeCoreError(f"recurrent edge '{name}' -> '{child}' ({kinds}): SpikeCore compiles "
+                                     "feed-forward chains; recurrent connections are not supported yet")
+            elif child not in state:
+                state[child] = 1
+                stack.append((child, iter(succ[child])))
+
+
+def _array(node: Any, name: str, field_name: str) -> np.ndarray:
+    value = getattr(node, field_name, None)
+    if value is None:
+        raise SpikeCoreError(f"{type_name(node)} '{name}': field {field_name} is missing")
+    array = np.asarray(value.detach().cpu().numpy() if hasattr(value, "detach") else value, dtype=np.float64)
+    return array
+
+
+def _per_neuron(node: Any, name: str, field_name: str, shape: tuple[int, ...]) -> np.ndarray:
+    """A neuron parameter as one float per neuron (a scalar is broadcast; a shaped array is flattened)."""
+    array = _array(node, name, field_name)
+    features = math.prod(shape)
+    if array.size == 1:
+        return np.full(features, float(array.reshape(-1)[0]))
+    if array.size != features:
+        raise SpikeCoreError(f"{type_name(node)} '{name}': field {field_name} has {array.size} values for "
+                             f"{features} neurons (its input has shape {shape})")
+    return array.reshape(-1).copy()
+
+
+def _pair(value: Any, name: str, node: Any, field_name: str) -> tuple[int, int]:
+    values = np.asarray(value).reshape(-1).tolist()
+    if len(values) == 1:
+        values = values * 2
+    if len(values) != 2 or any(float(v) != int(v) or int(v) < 0 for v in values):
+        raise SpikeCoreError(f"{type_name(node)} '{name}': {field_name}={value!r} must be one or two "
+                             "non-negative integers")
+    return int(values[0]), int(values[1])
+
+
+def _conv_padding(node: Any, name: str, kernel: tuple[int, int], dilation: tuple[int, int]) -> tuple[int, int]:
+    padding = node.padding
+    if isinstance(padding, bytes):
+        padding = padding.decode()
+    if isinstance(padding, str):
+        if padding == "valid":
+            return 0, 0
+        span = [d * (k - 1) for k, d in zip(kernel, dilation, strict=True)]
+        if padding != "same" or any(s % 2 for s in span):
+            raise SpikeCoreError(f"Conv2d '{name}': padding={padding!r} is supported only as 'valid', or 'same' with "
+                                 "an odd (dilated) kernel")
+        return span[0] // 2, span[1] // 2
+    return _pair(padding, name, node, "padding")
+
+
+def _image_shape(pending: _Pending, node: Any, name: str) -> tuple[int, int, int]:
+    if len(pending.shape) != 3:
+        raise SpikeCoreError(f"{type_name(node)} '{name}' needs a (channels, height, width) input, its input has "
+                             f"shape {pending.shape}")
+    return pending.shape  # type: ignore[return-value]
+
+
+def _fold_linear(pending: _Pending, node: Any, name: str) -> None:
+    kind = type_name(node)
+    label = f"{kind} '{name}'"
+    features = math.prod(pending.shape)
+    if kind in ("Affine", "Linear"):
+        weight = _array(node, name, "weight")
+        if weight.ndim != 2:
+            raise SpikeCoreError(f"{label}: weight of shape {weight.shape} is not a 2-D (out, in) matrix")
+        if len(pending.shape) != 1:
+            raise SpikeCoreError(f"{label} reads shape {pending.shape}; add a Flatten before it")
+        if weight.shape[1] != features:
+            raise SpikeCoreError(f"{label} takes {weight.shape[1]} inputs, its input has {features} features")
+        bias = _array(node, name, "bias").reshape(-1) if kind == "Affine" else None
+        if bias is not None and bias.size != weight.shape[0]:
+            raise SpikeCoreError(f"{label}: bias has {bias.size} values for {weight.shape[0]} outputs")
+        pending.apply(weight, bias, (weight.shape[0],), label, name)
+    elif kind == "Scale":
+        scale = _per_neuron(node, name, "scale", pending.shape)
+        pending.apply(np.diag(scale), None, pending.shape, label, name)
+    elif kind == "Flatten":
+        pending.shape, pending.last = _flatten(pending.shape, node, name), name
+        pending.nodes.append(label)
+    elif kind == "Conv2d":
+        in_shape = _image_shape(pending, node, name)
+        weight = _array(node, name, "weight")
+        if weight.ndim != 4:
+            raise SpikeCoreError(f"{label}: weight of shape {weight.shape} is not (out, in/groups, kh, kw)")
+        declared = getattr(node, "input_shape", None)
+        if declared is not None and tuple(int(d) for d in np.asarray(declared).reshape(-1)) != in_shape[1:]:
+            raise SpikeCoreError(f"{label}: input_shape {tuple(np.asarray(declared).tolist())} does not match its "
+                                 f"input {in_shape[1:]}")
+        kernel = (weight.shape[2], weight.shape[3])
+        dilation = _pair(node.dilation, name, node, "dilation")
+        stride = _pair(node.stride, name, node, "stride")
+        padding = _conv_padding(node, name, kernel, dilation)
+        groups = int(np.asarray(node.groups).reshape(-1)[0])
+        try:
+            matrix, out_shape = toeplitz_conv2d(weight, in_shape, stride, padding, dilation, groups)
+        except SpikeCoreError as err:
+            raise SpikeCoreError(f"{label}: {err}") from None
+        bias = np.repeat(_array(node, name, "bias").reshape(-1), out_shape[1] * out_shape[2])
+        if bias.size != matrix.shape[0]:
+            raise SpikeCoreError(f"{label}: bias must have one value per output channel ({out_shape[0]})")
+        pending.apply(matrix, bias, out_shape, label, name)
+    elif kind in ("SumPool2d", "AvgPool2d"):
+        in_shape = _image_shape(pending, node, name)
+        kernel = _pair(node.kernel_size, name, node, "kernel_size")
+        stride = _pair(node.stride, name, node, "stride")
+        padding = _pair(node.padding, name, node, "padding")
+        try:
+            matrix, out_shape = sum_pool2d_matrix(in_shape, kernel, stride, padding)
+        except SpikeCoreError as err:
+            raise SpikeCoreError(f"{label}: {err}") from None
+        if kind == "AvgPool2d":
+            matrix = matrix / (kernel[0] * kernel[1])
+        pending.apply(matrix, None, out_shape, label, name)
+    else:  # pragma: no cover - _chain only lets supported types through
+        raise SpikeCoreError(f"node '{name}' of type {kind} is not supported")
+
+
+def _flatten(shape: tuple[int, ...], node: Any, name: str) -> tuple[int, ...]:
+    """NIR Flatten (dimensions count without the batch, as NIR stores them)."""
+    rank = len(shape)
+    start = int(np.asarray(getattr(node, "start_dim", 0)).reshape(-1)[0])
+    end = int(np.asarray(getattr(node, "end_dim", -1)).reshape(-1)[0])
+    start, end = start + rank if start < 0 else start, end + rank if end < 0 else end
+    if not 0 <= start <= end < rank:
+        raise SpikeCoreError(f"Flatten '{name}': dims {start}..{end} do not fit its input of shape {shape}")
+    return (*shape[:start], math.prod(shape[start:end + 1]), *shape[end + 1:])
+
+
+def _reset_of(node: Any, name: str, reset: str | None) -> str:
+    """Reset mode of a neuron node: its metadata ``reset`` if any, else ``reset``, else NIR's ``value``."""
+    stored = _metadata_value(getattr(node, "metadata", None), RESET_KEY)
+    if stored is not None:
+        stored = stored.decode() if isinstance(stored, bytes) else str(stored)
+        if stored not in RESETS:
+            raise SpikeCoreError(f"{type_name(node)} '{name}': metadata reset {stored!r} must be one of "
+                                 f"{', '.join(RESETS)}")
+        if reset is not None and reset != stored:
+            raise SpikeCoreError(f"--reset {reset} contradicts {type_name(node)} '{name}' metadata reset {stored}; "
+                                 "drop --reset")
+        return stored
+    return reset or "value"
+
+
+def _unit_of(node: Any, name: str, features: int) -> np.ndarray | None:
+    stored = _metadata_value(getattr(node, "metadata", None), UNIT_KEY)
+    if stored is None:
+        return None
+    unit = np.asarray(stored, dtype=np.float64).reshape(-1)
+    if unit.size != features or not (np.isfinite(unit) & (unit > 0)).all():
+        raise SpikeCoreError(f"{type_name(node)} '{name}': metadata {UNIT_KEY} must hold {features} finite positive "
+                             "numbers")
+    return unit
+
+
+def _neuron_model(node: Any, name: str, shape: tuple[int, ...], reset: str | None) -> NeuronModel:
+    kind = type_name(node)
+    fields = {"IF": ("r", "v_threshold", "v_reset"), "LIF": ("tau", "r", "v_leak", "v_threshold", "v_reset"),
+              "LI": ("tau", "r", "v_leak"), "I": ("r",), "Threshold": ("threshold",)}[kind]
+    values = {f: _per_neuron(node, name, f, shape) for f in fields}
+    if "threshold" in values:
+        values["v_threshold"] = values.pop("threshold")
+    mode = _reset_of(node, name, reset) if kind in ("IF", "LIF") else "value"
+    return NeuronModel(kind, name, reset=mode, membrane_unit=_unit_of(node, name, math.prod(shape)), **values)
+
+
+def from_nir(graph, reset: str | None = None) -> FloatGraph:
+    """The float IR of a NIR graph (``nir.NIRGraph``); ``reset`` (``value``/``subtract``) applies to IF and
+    LIF nodes whose metadata does not say (see the module docstring)."""
+    if reset is not None and reset not in RESETS:
+        raise SpikeCoreError(f"reset must be one of {', '.join(RESETS)}, not {reset!r}")
+    if type_name(graph) != "NIRGraph":
+        raise SpikeCoreError(f"expected a NIR graph (nir.NIRGraph), not {type_name(graph)}")
+    path = _chain(graph)
+    nodes = graph.nodes
+    input_name = path[0]
+    shape_value = nodes[input_name].input_type.get("input") if isinstance(nodes[input_name].input_type, dict) else None
+    if shape_value is None:
+        raise SpikeCoreError(f"Input '{input_name}' has no shape")
+    shape = tuple(int(d) for d in np.asarray(shape_value).reshape(-1))
+    input_node = InputNode(input_name, shape)
+    layers: list[DenseNode] = []
+    source = input_name
+    pending = _Pending(shape, None, np.zeros(math.prod(shape)), [])
+    for name in path[1:-1]:
+        node = nodes[name]
+        kind = type_name(node)
+        if kind in LINEAR_TYPES:
+            _fold_linear(pending, node, name)
+            continue
+        features = math.prod(pending.shape)
+        matrix = np.eye(features) if pending.matrix is None else pending.matrix
+        neuron = _neuron_model(node, name, pending.shape, reset)
+        origin = " + ".join([*pending.nodes, f"{kind} '{name}'"])
+        layers.append(DenseNode(name, source, matrix.astype(np.float64), pending.bias.astype(np.float64),
+                                relu=False, origin=origin, out_shape=pending.shape, neuron=neuron))
+        source = name
+        pending = _Pending(pending.shape, None, np.zeros(features), [])
+    if pending.matrix is not None:   # linear nodes before the Output: the host reads their current
+        last = pending.last
+        unit = _unit_of(nodes[last], last, math.prod(pending.shape))
+        layers.append(DenseNode(last, source, pending.matrix.astype(np.float64), pending.bias.astype(np.float64),
+                                relu=False, origin=" + ".join(pending.nodes), out_shape=pending.shape,
+                                neuron=NeuronModel("Affine", last, membrane_unit=unit)))
+    if not layers:
+        raise SpikeCoreError("the NIR graph has no layers between its Input and Output; SpikeCore needs at least one "
+                             "neuron or linear node")
+    float_graph = FloatGraph(input_node, layers)
+    float_graph.check()
+    return float_graph

@@ -1,0 +1,208 @@
+"""``spikecore compare model.nir``: the float NIR reference against SpikeCore (golden, and RTL when asked).
+
+    spikecore compare model.nir [--dt S] [--reset value|subtract] [--steps T] [--rate P] [--seed N]
+                                [--inputs x.npy] [--chip "cores=16"] [--rtl]
+
+Compiles the graph, draws a random input (Bernoulli spikes of probability ``--rate`` per feature and step,
+or the float ``(T, *input_shape)`` array of ``--inputs``), then runs
+
+- the float reference (:mod:`~spikecore.compiler.nir_reference`: numpy, forward Euler at the same dt),
+- the golden model (cycle-accurate, every spike recorded) and the integer reference, which must agree
+  bit for bit,
+- with ``--rtl``, the Verilator-built array under the cocotb scoreboard (:func:`spikecore.verif.sim.cosimulate`),
+  which checks every trace record of the same image and stimulus against the golden model; it prints
+  "not available" when the RTL toolchain cannot run here.
+
+and prints per spiking layer the raster agreement (the fraction of (step, neuron) cells where both
+spiked or both did not), the spike-time differences (spikes paired in order per neuron: mean and largest
+|Δt| in steps, and how many spikes one side has more), and the output agreement.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from spikecore.errors import SpikeCoreError
+
+
+@dataclass
+class LayerAgreement:
+    """Spikes of one layer: float reference vs chip, both ``(T, neurons)``."""
+
+    name: str
+    cells: int
+    agreement: float
+    reference_spikes: int
+    chip_spikes: int
+    mean_shift: float
+    max_shift: int
+    unmatched: int
+
+    def line(self) -> str:
+        return (f"  {self.name}: raster agreement {self.agreement:.2%} of {self.cells} cells; spikes reference "
+                f"{self.reference_spikes}, SpikeCore {self.chip_spikes}; spike-time difference mean "
+                f"{self.mean_shift:.2f} max {self.max_shift} steps; {self.unmatched} unmatched")
+
+
+def layer_agreement(name: str, reference: np.ndarray, chip: np.ndarray) -> LayerAgreement:
+    """Compare two ``(T, neurons)`` rasters; spikes of each neuron are paired in order of time."""
+    reference, chip = np.asarray(reference, dtype=bool), np.asarray(chip, dtype=bool)
+    if reference.shape != chip.shape or reference.size == 0:
+        raise SpikeCoreError(f"layer '{name}': rasters of shapes {reference.shape} and {chip.shape} cannot be compared")
+    shifts, unmatched = [], 0
+    for j in range(reference.shape[1]):
+        a, b = np.flatnonzero(reference[:, j]), np.flatnonzero(chip[:, j])
+        paired = min(len(a), len(b))
+        shifts.extend(np.abs(a[:paired] - b[:paired]).tolist())
+        unmatched += abs(len(a) - len(b))
+    return LayerAgreement(name, reference.size, float((reference == chip).mean()), int(reference.sum()),
+                          int(chip.sum()), float(np.mean(shifts)) if shifts else 0.0, max(shifts, default=0),
+                          unmatched)
+
+
+@dataclass
+class Comparison:
+    """Everything ``spikecore compare`` prints."""
+
+    steps: int
+    layers: list[LayerAgreement]
+    output_kind: str
+    output_agreement: float
+    output_error: float
+    golden_equals_integer: bool
+    rtl: str = "not run (give --rtl)"
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def raster_agreement(self) -> float:
+        cells = sum(layer.cells for layer in self.layers)
+        return sum(layer.agreement * layer.cells for layer in self.layers) / cells if cells else 1.0
+
+    def text(self) -> str:
+        lines = [f"{self.steps} input steps; float NIR reference vs SpikeCore golden model"]
+        lines += [layer.line() for layer in self.layers]
+        if self.layers:
+            lines.append(f"  all spiking layers: raster agreement {self.raster_agreement:.2%}")
+        if self.output_kind == "spikes":
+            lines.append(f"  output: spike counts equal for {self.output_agreement:.2%} of the output neurons")
+        else:
+            lines.append(f"  output ({self.output_kind}): largest |difference| {self.output_error:.4g} "
+                         f"({self.output_agreement:.2%} of steps have the same largest output)")
+        lines.append(f"golden model == integer reference (every spike, every output): "
+                     f"{'yes' if self.golden_equals_integer else 'NO'}")
+        lines.append(f"RTL: {self.rtl}")
+        return "\n".join(lines + self.notes)
+
+
+def random_spikes(shape: tuple[int, ...], steps: int, rate: float, seed: int) -> np.ndarray:
+    """Bernoulli input spikes ``(steps, *shape)`` with probability ``rate`` each."""
+    if not 0 <= rate <= 1:
+        raise SpikeCoreError(f"--rate must lie in 0..1, not {rate}")
+    if steps < 1:
+        raise SpikeCoreError(f"--steps must be at least 1, not {steps}")
+    return (np.random.default_rng(seed).random((steps, *shape)) < rate).astype(np.float64)
+
+
+def compare(graph: Any, x: np.ndarray, dt: float | None = None, reset: str | None = None, config=None,
+            rtl: bool = False) -> Comparison:
+    """Compile ``graph`` (a ``nir.NIRGraph`` or a path) and compare its runs on ``x`` ``(T, *input_shape)``."""
+    from spikecore.compiler import frontend_nir
+    from spikecore.compiler.nir_reference import simulate
+    from spikecore.compiler.nir_runtime import reference_nir, run_nir
+    from spikecore.compiler.pipeline import compile_nir
+
+    if not hasattr(graph, "nodes"):
+        graph = frontend_nir.read_nir(graph)
+    compiled = compile_nir(graph, dt=dt, reset=reset, config=config)
+    step = compiled.quant.dt
+    x = np.asarray(x, dtype=np.float64)
+    golden = run_nir(compiled, x, chip="cycle")
+    integer = reference_nir(compiled, x)
+    default_reset = reset or "value"
+    floats = simulate(graph, x, step, default_reset)
+    layers = [layer_agreement(name, floats.outputs[name].reshape(len(x), -1), golden.rasters[name])
+              for name in golden.rasters]
+    same = all(np.array_equal(golden.rasters[n], integer.rasters[n]) for n in golden.rasters) and np.array_equal(
+        golden.output_int, integer.output_int)
+    last = compiled.quant.layers[-1]
+    reference_out = floats.output.reshape(len(x), -1)
+    if last.to_host:
+        counts_ref, counts_chip = reference_out.sum(axis=0), golden.output.sum(axis=0)
+        kind, agreement, error = "spikes", float((counts_ref == counts_chip).mean()), 0.0
+    else:
+        kind = f"{last.nir_kind} membranes"
+        error = float(np.abs(golden.output - reference_out).max())
+        agreement = float((golden.output.argmax(axis=1) == reference_out.argmax(axis=1)).mean())
+    result = Comparison(len(x), layers, kind, agreement, error, same)
+    if rtl:
+        result.rtl = run_rtl(compiled, x)
+    return result
+
+
+def run_rtl(compiled, x: np.ndarray) -> str:
+    """Co-simulate the image and stimulus on the RTL with the scoreboard; a sentence saying how it went."""
+    from spikecore.compiler.image import save_image
+    from spikecore.compiler.nir_runtime import nir_stimulus
+
+    try:
+        from spikecore.verif.cocotb_array import RunSpec
+        from spikecore.verif.sim import cosimulate
+    except Exception as err:   # the verif package or cocotb missing: a sentence, not a traceback
+        return f"not available ({type(err).__name__}: {err})"
+    stimulus, steps = nir_stimulus(compiled, x)
+    with tempfile.TemporaryDirectory(prefix="spikecore-compare-") as folder:
+        path = Path(folder)
+        save_image(compiled.image, path / "image.bin")
+        stimulus.save(path / "stimulus.json")
+        spec = RunSpec(image=str(path / "image.bin"), stimulus=str(path / "stimulus.json"), steps=steps,
+                       result=str(path / "result.json"), mode="fast")
+        try:
+            (result,) = cosimulate([spec], compiled.image.config, path / "sim", log=lambda *_: None)
+        except Exception as err:   # no Verilator, build failure, ...: report, do not crash the comparison
+            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            return f"not available ({first})"
+    verdict = "RTL == golden" if result.get("passed") else "RTL DIFFERS from golden"
+    return (f"{verdict}: {result.get('records_matched', 0)} of {result.get('records_compared', 0)} trace records "
+            f"matched over {result.get('cycles', 0)} cycles")
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from spikecore.compiler import frontend_nir
+    from spikecore.compiler.cli_compile import load_array, parse_chip
+
+    graph = frontend_nir.read_nir(args.model)
+    if args.inputs:
+        x = load_array(args.inputs, "input file")
+    else:
+        shape = tuple(int(d) for d in np.asarray(
+            next(node for node in graph.nodes.values() if type(node).__name__ == "Input").input_type["input"]
+        ).reshape(-1))
+        x = random_spikes(shape, args.steps, args.rate, args.seed)
+    config = parse_chip(args.chip) if args.chip else None
+    print(compare(graph, x, dt=args.dt, reset=args.reset, config=config, rtl=args.rtl).text())
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``compare`` sub-command to the ``spikecore`` parser."""
+    parser = subparsers.add_parser("compare", help="compare a NIR graph's float reference with SpikeCore",
+                                   description="Compile a NIR graph and print raster agreement, spike-time "
+                                               "differences and output agreement between the float NIR reference "
+                                               "and SpikeCore (golden model; RTL with --rtl).")
+    parser.add_argument("model", help="NIR graph (.nir)")
+    parser.add_argument("--dt", type=float, default=None, help="seconds per step, if the graph's metadata has none")
+    parser.add_argument("--reset", choices=("value", "subtract"), default=None,
+                        help="IF/LIF reset when the graph does not say: value (NIR, default) or subtract (snnTorch)")
+    parser.add_argument("--steps", type=int, default=100, help="input steps of the random input (default 100)")
+    parser.add_argument("--rate", type=float, default=0.2, help="spike probability per input and step (default 0.2)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random input (default 0)")
+    parser.add_argument("--inputs", metavar="X", help="a .npy float array (T, *input_shape) instead of random spikes")
+    parser.add_argument("--chip", metavar="CONFIG", help='chip configuration, e.g. "cores=16 weight_bytes=512"')
+    parser.add_argument("--rtl", action="store_true", help="also co-simulate the RTL against the golden model")
+    parser.set_defaults(handler=_compare)

@@ -1,0 +1,382 @@
+"""NIR export: a SpikeCore program back to a NIR graph that re-imports to the identical image.
+
+    spikecore export prog.bin --nir out.nir [--dt SECONDS]
+
+Two sources, one writer (:func:`to_graph`):
+
+- :func:`export_compiled` — from the compiler's IR (a :class:`CompiledModel` of a NIR graph). The graph
+  keeps the layer names, the input shape, every neuron's voltage offset (``v_leak``, ``v_reset``), the
+  bias currents and the input scale: it is the discretised model, in NIR's float units.
+- :func:`export_image` — from an image alone (``prog.bin``). The image holds the integers but not the
+  host's side: where inputs enter (the NIR compiler's *dense input* rule puts feature ``i`` on axon ``i``
+  of every first-layer core, docs/nir.md), the payload of bias events, the input scale and the voltage
+  offsets. So a first-layer bias axon comes back as one more input feature, a deeper layer's bias as a
+  current of payload 1 per step, offsets as 0 and the input scale as 1. The graph still re-imports to the
+  same bytes, which :func:`check_round_trip` verifies (the command refuses to write a graph that does not).
+
+The float parameters are chosen so that the importer's rules (docs/spec.md §11) give back the same
+integers: ``R = τ/dt`` (LIF, LI) or ``1/dt`` (IF, I) so that the input gain ``c`` is 1; ``τ = dt/(1 −
+decay/65536)``; weights ``w_int × unit / e_in``; ``v_threshold = offset + (threshold − 1) × unit``. Each
+neuron node's metadata ``spikecore_membrane_unit`` holds ``unit`` and ``reset`` its reset mode; the graph's
+metadata holds ``dt``, ``spikecore_chip`` and ``spikecore_input_max``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from spikecore import isa
+from spikecore.compiler.frontend_nir import CHIP_KEY, DT_KEY, INPUT_MAX_KEY, RESET_KEY, UNIT_KEY
+from spikecore.compiler.image import Image, encode_image
+from spikecore.config import ChipConfig
+from spikecore.errors import SpikeCoreError
+from spikecore.isa import HOST_CORE, Opcode, ResetMode, decode
+
+DEFAULT_DT = 1e-3
+#: schedule (instruction names before HALT) and FIRE reset mode -> NIR kind
+KINDS = {(("LEAK", "ACC", "FIRE"), ResetMode.VALUE): "LIF", (("LEAK", "ACC", "FIRE"), ResetMode.SUB): "LIF",
+         (("ACC", "FIRE"), ResetMode.VALUE): "IF", (("ACC", "FIRE"), ResetMode.SUB): "IF",
+         (("ACC", "FIRE"), ResetMode.ALWAYS): "Threshold", (("LEAK", "ACC"), None): "LI", (("ACC",), None): "I",
+         (("FIRE", "ACC"), ResetMode.ALWAYS): "Affine"}
+
+
+@dataclass
+class ExportLayer:
+    """One layer in the integers the chip holds, plus the units that turn them into NIR floats.
+
+    ``weight``: ``(out, in)`` int, ``in`` = the previous layer's neurons (or the input features).
+    ``bias``: per-step input current in membrane units (the bias axon's ``payload x weight``, or the reset
+    value of a stateless layer). ``unit``/``offset``: ``v = membrane x unit + offset``. ``in_unit``: the value
+    of one input payload unit.
+    """
+
+    name: str
+    kind: str
+    weight: np.ndarray
+    bias: np.ndarray
+    threshold: np.ndarray
+    reset: np.ndarray
+    init: np.ndarray
+    decay: np.ndarray
+    subtract: bool
+    unit: np.ndarray
+    offset: np.ndarray
+    in_unit: float
+
+
+# --- from the compiler's IR ---------------------------------------------------------------------------------
+
+
+def export_compiled(compiled, dt: float | None = None):
+    """The NIR graph of a program compiled from NIR (:func:`~spikecore.compiler.pipeline.compile_nir`)."""
+    quant = compiled.quant
+    if quant.mode != "nir":
+        raise SpikeCoreError(f"only programs compiled from NIR graphs export to NIR; this one is {quant.mode} mode "
+                             "(NIR has no ReLU node)")
+    layers = []
+    for layer in quant.layers:
+        if layer.nir_kind in ("Threshold", "Affine"):
+            bias = layer.init.astype(np.int64)
+        elif layer.bias_weight is not None:
+            bias = layer.bias_payload * layer.bias_weight.astype(np.int64)
+        else:
+            bias = np.zeros(layer.out_features, dtype=np.int64)
+        layers.append(ExportLayer(layer.name, layer.nir_kind, layer.weight, bias, layer.thresholds, layer.reset,
+                                  layer.init, layer.decays, layer.reset_mode == ResetMode.SUB, layer.membrane_unit,
+                                  layer.membrane_offset, layer.input_scale))
+    input_max = quant.input.scale * isa.PAYLOAD_MAX
+    return to_graph(quant.input.name, quant.input.shape, layers, dt or quant.dt, compiled.image.config, input_max)
+
+
+# --- from an image ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Core:
+    core: int
+    schedule: tuple[str, ...]
+    count: int
+    fire: isa.Instruction | None
+    rows: int
+    weights: np.ndarray          # (rows, count)
+    params: list[isa.NeuronParams]
+    targets: list[list[isa.FanoutEntry]]
+
+
+def _read_core(core_id: int, section: isa.CoreImage) -> _Core:
+    where = f"core {core_id}"
+    program = []
+    for word in section.program:
+        ins = decode(word)
+        if ins.opcode == Opcode.HALT:
+            break
+        if ins.opcode != Opcode.NOP:
+            program.append(ins)
+    if not program:
+        raise SpikeCoreError(f"{where} runs no instruction; NIR export needs one layer slice per core")
+    count = program[0].count
+    if any(ins.neuron != 0 or ins.count != count for ins in program) or any(
+            ins.opcode == Opcode.ACC and ins.wbase != 0 for ins in program):
+        raise SpikeCoreError(f"{where}: its instructions do not all cover neurons 0..{count - 1} (weights at 0), as "
+                             "the NIR compiler lays out a layer slice")
+    fire = next((ins for ins in program if ins.opcode == Opcode.FIRE), None)
+    if fire is not None and (fire.shift != 0 or (fire.graded and fire.reset != ResetMode.ALWAYS
+                                                 and min(p.threshold for p in section.neurons[:count]) < 127)):
+        raise SpikeCoreError(f"{where}: FIRE with shift {fire.shift} emits graded values (a quantised ReLU); NIR "
+                             "neurons emit spikes, so this program does not export to NIR")
+    if len(section.weights) % count:
+        raise SpikeCoreError(f"{where}: {len(section.weights)} weights are not whole rows of {count} neurons")
+    params = list(section.neurons) + [isa.NeuronParams()] * max(0, count - len(section.neurons))
+    targets = [section.fanout[p.fanout_start:p.fanout_start + p.fanout_count] for p in params[:count]]
+    rows = len(section.weights) // count
+    weights = np.array(section.weights, dtype=np.int64).reshape(rows, count)
+    return _Core(core_id, tuple(ins.opcode.name for ins in program), count, fire, rows, weights, params[:count],
+                 targets)
+
+
+def _layers_of(cores: dict[int, _Core]) -> list[list[_Core]]:
+    """Group cores into layers: the first reads only host events; layer k+1 is what layer k's fan-out reaches."""
+    fed_by: dict[int, set[int]] = {c: set() for c in cores}
+    for core in cores.values():
+        for entries in core.targets:
+            for entry in entries:
+                if entry.core != HOST_CORE:
+                    if entry.core not in cores:
+                        raise SpikeCoreError(f"core {core.core}: a fan-out entry reaches core {entry.core}, which has "
+                                             "no section")
+                    fed_by[entry.core].add(core.core)
+    current = sorted(c for c, sources in fed_by.items() if not sources)
+    layers, placed = [], set()
+    while current:
+        layers.append([cores[c] for c in current])
+        placed.update(current)
+        nxt = sorted({e.core for c in current for entries in cores[c].targets for e in entries if e.core != HOST_CORE})
+        for c in nxt:
+            if c in placed or not fed_by[c] <= set(current):
+                raise SpikeCoreError(f"core {c} reads cores {sorted(fed_by[c])}, not only the previous layer's: NIR "
+                                     "export handles feed-forward chains of layers")
+        current = nxt
+    if placed != set(cores):
+        raise SpikeCoreError(f"cores {sorted(set(cores) - placed)} are not reached from the input layer")
+    return layers
+
+
+def _layer_from_cores(index: int, group: list[_Core], previous: list[_Core] | None, in_unit: float,
+                      last: bool) -> ExportLayer:
+    first = group[0]
+    where = f"layer {index} (cores {[c.core for c in group]})"
+    if any(c.schedule != first.schedule or (c.fire is not None and (c.fire.reset, c.fire.graded) !=
+                                            (first.fire.reset, first.fire.graded)) for c in group):
+        raise SpikeCoreError(f"{where}: its cores run different programs")
+    kind = KINDS.get((first.schedule, first.fire.reset if first.fire is not None else None))
+    if kind is None or (kind == "Affine" and not last):
+        program = "; ".join(first.schedule).lower()
+        raise SpikeCoreError(f"{where}: the program '{program}' is no NIR neuron (NIR export knows LIF, LI, IF, I, "
+                             "Threshold and a last plain Affine layer)")
+    out = sum(c.count for c in group)
+    if previous is None:
+        rows = {c.rows for c in group}
+        if len(rows) != 1:
+            raise SpikeCoreError(f"{where}: first-layer cores read {sorted(rows)} axons; NIR export needs every one to "
+                                 "read every input feature on axon = feature (the NIR compiler's dense input)")
+        sources = rows.pop()
+    else:
+        sources = sum(c.count for c in previous)
+        source_of = {}
+        start = 0
+        for c in previous:
+            for j, entries in enumerate(c.targets):
+                for entry in entries:
+                    source_of[(entry.core, entry.axon)] = start + j
+            start += c.count
+    weight = np.zeros((out, sources), dtype=np.int64)
+    bias = np.zeros(out, dtype=np.int64)
+    start = 0
+    for c in group:
+        for axon in range(c.rows):
+            row = c.weights[axon]
+            if previous is None:
+                weight[start:start + c.count, axon] = row
+            elif (c.core, axon) in source_of:
+                weight[start:start + c.count, source_of[(c.core, axon)]] = row
+            elif axon == c.rows - 1:   # a host-fed bias axon (its payload is not in the image: taken as 1)
+                bias[start:start + c.count] = row
+            else:
+                raise SpikeCoreError(f"core {c.core}: axon {axon} is fed by no neuron of the previous layer and is not "
+                                     "the last (bias) axon")
+        start += c.count
+    params = [p for c in group for p in c.params]
+    field = {name: np.array([getattr(p, name) for p in params], dtype=np.int64)
+             for name in ("threshold", "reset", "init", "decay")}
+    if kind in ("Threshold", "Affine"):
+        bias = field["init"].copy()
+    unit = np.full(out, in_unit / isa.WEIGHT_MAX)
+    offset = np.zeros(out)
+    if kind == "IF":
+        offset = -field["init"] * unit       # v(0) = 0 sits at membrane init
+    subtract = first.fire is not None and first.fire.reset == ResetMode.SUB
+    return ExportLayer(f"layer{index}", kind, weight, bias, field["threshold"], field["reset"], field["init"],
+                       field["decay"], subtract, unit, offset, in_unit)
+
+
+def layers_from_image(image: Image) -> list[ExportLayer]:
+    """The layers of an image laid out by the NIR compiler (see the module docstring for what is assumed)."""
+    cores = {core_id: _read_core(core_id, section) for core_id, section in sorted(image.cores.items())}
+    if not cores:
+        raise SpikeCoreError("the image has no core sections")
+    groups = _layers_of(cores)
+    layers, in_unit, previous = [], 1.0 / isa.PAYLOAD_MAX, None
+    for index, group in enumerate(groups):
+        layer = _layer_from_cores(index, group, previous, in_unit, index == len(groups) - 1)
+        layers.append(layer)
+        fire = group[0].fire
+        in_unit = 1.0 / (isa.PAYLOAD_MAX if fire is not None and fire.graded else isa.BINARY_PAYLOAD)
+        previous = group
+    return layers
+
+
+def export_image(image: Image, dt: float | None = None):
+    """The NIR graph of an image laid out by the NIR compiler (host-side facts as in the module docstring)."""
+    layers = layers_from_image(image)
+    features = layers[0].weight.shape[1]
+    return to_graph("input", (features,), layers, dt or DEFAULT_DT, image.config, 1.0)
+
+
+# --- the writer -----------------------------------------------------------------------------------------
+
+
+def _check_rest(layer: ExportLayer, what: str, values: np.ndarray, expected: np.ndarray | int) -> None:
+    if not np.array_equal(values, np.broadcast_to(expected, values.shape)):
+        raise SpikeCoreError(f"layer '{layer.name}' ({layer.kind}): {what} differ from what the NIR discretisation "
+                             "gives; this program does not export to NIR")
+
+
+def _neuron_node(layer: ExportLayer, dt: float):
+    import nir
+
+    unit, offset = layer.unit, layer.offset
+    meta = {UNIT_KEY: unit.copy()}
+    threshold = offset + (layer.threshold - 1) * unit
+    if layer.kind in ("LIF", "LI"):
+        tau = dt / (1.0 - layer.decay / float(1 << isa.DECAY_FRAC_BITS))
+        _check_rest(layer, "initial membranes", layer.init, 0)
+        if layer.kind == "LI":
+            return nir.LI(tau=tau, r=tau / dt, v_leak=offset.copy(), metadata=meta)
+        meta[RESET_KEY] = "subtract" if layer.subtract else "value"
+        if layer.subtract:
+            _check_rest(layer, "reset values (subtraction needs v_reset = v_leak)", layer.reset, 0)
+        return nir.LIF(tau=tau, r=tau / dt, v_leak=offset.copy(), v_threshold=threshold,
+                       v_reset=offset + layer.reset * unit, metadata=meta)
+    _check_rest(layer, "LEAK factors of a layer without LEAK", layer.decay, 0)
+    if layer.kind == "IF":
+        _check_rest(layer, "reset values", layer.reset, 0)
+        meta[RESET_KEY] = "subtract" if layer.subtract else "value"
+        return nir.IF(r=np.full(unit.size, 1.0 / dt), v_threshold=threshold, v_reset=offset.copy(), metadata=meta)
+    if layer.kind == "I":
+        _check_rest(layer, "initial membranes", layer.init, 0)
+        return nir.I(r=np.full(unit.size, 1.0 / dt), metadata=meta)
+    _check_rest(layer, "stateless initial and reset values", layer.reset, layer.init)
+    return nir.Threshold(threshold=threshold, metadata=meta)
+
+
+def to_graph(input_name: str, input_shape: tuple[int, ...], layers: list[ExportLayer], dt: float,
+             config: ChipConfig, input_max: float):
+    """A ``nir.NIRGraph``: Input, then per layer its synapses (Affine, or Linear without bias) and its
+    neuron node, then Output (see the module docstring for the parameter mapping)."""
+    import nir
+
+    if not (isinstance(dt, float | int) and 0 < dt < float("inf")):
+        raise SpikeCoreError(f"dt must be a finite positive number of seconds, not {dt!r}")
+    nodes = {input_name: nir.Input(input_type=np.array(input_shape))}
+    edges = []
+    previous = input_name
+    if len(input_shape) > 1:
+        nodes["flatten"] = nir.Flatten(input_type=np.array(input_shape), start_dim=0, end_dim=-1)
+        edges.append((previous, "flatten"))
+        previous = "flatten"
+    for layer in layers:
+        scale = layer.unit[:, None] / layer.in_unit
+        weight = layer.weight * scale
+        bias = layer.bias * layer.unit
+        synapse = f"{layer.name}_syn" if layer.kind != "Affine" else layer.name
+        meta = {UNIT_KEY: layer.unit.copy()} if layer.kind == "Affine" else {}
+        if bias.any():
+            nodes[synapse] = nir.Affine(weight=weight, bias=bias, metadata=meta)
+        else:
+            nodes[synapse] = nir.Linear(weight=weight, metadata=meta)
+        edges.append((previous, synapse))
+        previous = synapse
+        if layer.kind != "Affine":
+            nodes[layer.name] = _neuron_node(layer, dt)
+            edges.append((synapse, layer.name))
+            previous = layer.name
+    nodes["output"] = nir.Output(output_type=np.array([layers[-1].weight.shape[0]]))
+    edges.append((previous, "output"))
+    chip = " ".join(f"{key}={value}" for key, value in config.as_dict().items())
+    metadata = {DT_KEY: float(dt), CHIP_KEY: chip, INPUT_MAX_KEY: float(input_max)}
+    return nir.NIRGraph(nodes=nodes, edges=edges, metadata=metadata, type_check=False)
+
+
+def check_round_trip(image: Image, path: str | os.PathLike[str]) -> None:
+    """Raise unless the NIR file at ``path`` compiles back to exactly ``image``'s bytes."""
+    from spikecore.compiler.pipeline import compile_nir
+
+    expected = encode_image(image)
+    try:
+        again = encode_image(compile_nir(path).image)
+    except SpikeCoreError as err:
+        raise SpikeCoreError(f"the exported graph does not compile back ({err}); this image does not follow the NIR "
+                             "compiler's conventions") from None
+    if again != expected:
+        size = min(len(again), len(expected))
+        first = next((i for i in range(size) if again[i] != expected[i]), size)
+        raise SpikeCoreError(f"the exported graph compiles to a different image (first differing byte at offset "
+                             f"{first}); this image does not follow the NIR compiler's conventions")
+
+
+def write_nir(graph, path: str | os.PathLike[str]) -> None:
+    import nir
+
+    nir.write(os.fspath(path), graph)
+
+
+# --- command line -----------------------------------------------------------------------------------------
+
+
+def _export(args: argparse.Namespace) -> int:
+    from spikecore.cli import load_program
+
+    if args.dt is not None and not args.dt > 0:
+        raise SpikeCoreError(f"--dt must be a positive number of seconds, not {args.dt}")
+    image = load_program(args.program)
+    graph = export_image(image, args.dt)
+    out = Path(args.nir)
+    write_nir(graph, out)
+    try:
+        check_round_trip(image, out)
+    except SpikeCoreError as err:
+        out.unlink(missing_ok=True)
+        raise SpikeCoreError(f"{args.program}: {err}") from None
+    neurons = sum(int(np.prod(node.output_type["output"])) for name, node in graph.nodes.items()
+                  if type(node).__name__ in ("LIF", "LI", "IF", "I", "Threshold"))
+    print(f"{out}: {len(graph.nodes)} NIR nodes, {neurons} neurons, dt={graph.metadata[DT_KEY]:g} s; "
+          "re-imports to the identical image")
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``export`` sub-command to the ``spikecore`` parser."""
+    parser = subparsers.add_parser("export", help="export a program compiled from NIR back to a NIR graph",
+                                   description="Write a NIR graph (.nir, HDF5) that nir.read accepts and that "
+                                               "'spikecore compile' turns back into the identical image.")
+    parser.add_argument("program", help="binary image (or assembly source) laid out by the NIR compiler")
+    parser.add_argument("--nir", required=True, metavar="OUT", help="NIR file to write")
+    parser.add_argument("--dt", type=float, default=None,
+                        help=f"seconds per step stored in the graph (default {DEFAULT_DT:g}); sets the time "
+                             "constants, not the image")
+    parser.set_defaults(handler=_export)

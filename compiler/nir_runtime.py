@@ -1,0 +1,147 @@
+"""Running a compiled NIR program: a time series in, spike rasters and output traces out (aligned to input time).
+
+A NIR program takes one input vector per step. Layer ``k`` sees the spikes layer ``k-1`` emitted one
+step earlier (docs/spec.md §2), so it works on input time ``t`` in chip step ``t + k``, and a run of
+``T`` input steps takes ``T + L - 1`` chip steps for ``L`` layers. The host, per chip step ``s``:
+
+    inject input x[s] (non-zero payloads, features ascending)          if s < T
+    inject layer k's bias event (io.bias_events)                        if k <= s < k + T
+    step
+    read the output layer's membranes -> output time s - (L - 1)        if s >= L - 1
+
+:func:`run_nir` does that on a golden chip and returns everything re-indexed by input time;
+:func:`reference_nir` returns the same from the integer reference (:mod:`~spikecore.compiler.reference`),
+which the golden model must equal bit for bit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from spikecore.compiler.pipeline import CompiledModel
+from spikecore.compiler.reference import run_reference
+from spikecore.errors import SpikeCoreError
+from spikecore.golden.stimulus import Stimulus
+from spikecore.isa import TraceKind
+
+
+@dataclass
+class NirRun:
+    """One run of ``T`` input steps, indexed by input time.
+
+    ``rasters[name]``: ``(T, out)`` bool, which neurons of spiking layer ``name`` fired (``None`` when the
+    chip model does not report hidden spikes: the functional model only sees the output layer's).
+    ``output``: ``(T, out)`` float, the output layer in NIR units: 0/1 spikes of a spiking output layer, or
+    the membrane ``v = u * unit + offset`` of an LI, I or Affine output. ``output_int``: the same as
+    integers (spikes, or raw membranes). ``cycles``: array cycles of the run (0 for the reference).
+    """
+
+    rasters: dict[str, np.ndarray | None]
+    output: np.ndarray
+    output_int: np.ndarray
+    steps: int
+    cycles: int
+
+
+def _check(compiled: CompiledModel) -> None:
+    if compiled.mode != "nir":
+        raise SpikeCoreError(f"this is a {compiled.mode}-mode program; the NIR runtime runs programs compiled from "
+                             "NIR graphs")
+
+
+def input_payloads(compiled: CompiledModel, x: Any) -> np.ndarray:
+    """``(T, features)`` int payloads of a float time series ``x`` of shape ``(T, *input_shape)``."""
+    _check(compiled)
+    x = np.asarray(x, dtype=np.float64)
+    features = compiled.quant.input.features
+    if x.ndim < 2 or x[0].size != features:
+        shape = compiled.quant.input.shape
+        raise SpikeCoreError(f"NIR input of shape {x.shape} does not match the graph input {shape} "
+                             f"(expected (T, {', '.join(map(str, shape))}))")
+    return compiled.quant.input.quantize(x.reshape(len(x), features))
+
+
+def nir_stimulus(compiled: CompiledModel, x: Any, quantized: bool = False) -> tuple[Stimulus, int]:
+    """The host's injections for a time series ``x`` (float, or int payloads ``(T, features)`` when
+    ``quantized``) and the number of chip steps to run."""
+    q = np.asarray(x, dtype=np.int64) if quantized else input_payloads(compiled, x)
+    length, depth = len(q), len(compiled.quant.layers)
+    events: dict[int, list[tuple[int, int, int]]] = {}
+    for t, row in enumerate(q.tolist()):
+        events[t] = [(core, axon, p) for p, pairs in zip(row, compiled.io.inputs, strict=True) if p
+                     for core, axon in pairs]
+    for first, core, axon, payload in compiled.io.bias_events:   # first = the layer's index (its first step)
+        for step in range(first, first + length):
+            events.setdefault(step, []).append((core, axon, payload))
+    return Stimulus({s: e for s, e in events.items() if e}), length + depth - 1
+
+
+def _decode(compiled: CompiledModel, values: np.ndarray) -> np.ndarray:
+    layer = compiled.quant.layers[-1]
+    if layer.to_host:
+        return values.astype(np.float64)
+    return values * layer.membrane_unit + layer.membrane_offset
+
+
+def run_nir(compiled: CompiledModel, x: Any, chip: str = "cycle", quantized: bool = False) -> NirRun:
+    """Run a time series on the golden model (``cycle``: every layer's raster; ``functional``: faster, output only)."""
+    from spikecore.golden.cycle import CycleChip
+    from spikecore.golden.functional import FunctionalChip
+
+    models = {"cycle": CycleChip, "functional": FunctionalChip}
+    if chip not in models:
+        raise SpikeCoreError(f"chip must be one of {', '.join(models)}, not {chip!r}")
+    stimulus, steps = nir_stimulus(compiled, x, quantized)
+    layers = compiled.quant.layers
+    depth, length = len(layers), steps - len(layers) + 1
+    where = {pc.core: pc for pc in compiled.placed.cores}
+    rasters: dict[str, np.ndarray | None] = {
+        layer.name: np.zeros((length, layer.out_features), dtype=bool) if "FIRE" in layer.schedule and
+        (chip == "cycle" or layer.to_host) else None
+        for layer in layers if layer.nir_kind in ("IF", "LIF", "Threshold")}
+    last = layers[-1]
+    output_int = np.zeros((length, last.out_features), dtype=np.int64)
+    model = models[chip](compiled.image)
+    model.reset_state()
+    start = model.cycle
+    for step in range(steps):
+        for core, axon, payload in stimulus.at(step):
+            model.inject(core, axon, payload)
+        records = model.step()
+        if records is not None:
+            for rec in records[records["kind"] == TraceKind.SPIKE]:
+                pc = where[int(rec["core"])]
+                t = step - pc.layer_index
+                if pc.layer in rasters and 0 <= t < length:
+                    rasters[pc.layer][t, pc.start + int(rec["index"])] = True
+        if step >= depth - 1 and not last.to_host:
+            output_int[step - depth + 1] = compiled.io.read_outputs(model.membranes)
+    if last.to_host:
+        spikes = np.zeros((length, last.out_features), dtype=bool)
+        for out in model.outputs:
+            t = out.step - (depth - 1)
+            if 0 <= t < length:
+                spikes[t, out.axon] = True
+        rasters[last.name] = spikes
+        output_int = spikes.astype(np.int64)
+    return NirRun(rasters, _decode(compiled, output_int), output_int, steps, int(model.cycle - start))
+
+
+def reference_nir(compiled: CompiledModel, x: Any, quantized: bool = False) -> NirRun:
+    """The integer reference of the same run (what the golden model must equal exactly)."""
+    q = np.asarray(x, dtype=np.int64) if quantized else input_payloads(compiled, x)
+    layers = compiled.quant.layers
+    depth, length = len(layers), len(q)
+    ref = run_reference(compiled.quant, q[None])
+    rasters: dict[str, np.ndarray | None] = {
+        layer.name: ref.fired[k][0, k:k + length].copy()
+        for k, layer in enumerate(layers) if layer.nir_kind in ("IF", "LIF", "Threshold")}
+    last = layers[-1]
+    if last.to_host:
+        output_int = rasters[last.name].astype(np.int64)
+    else:
+        output_int = ref.trace[-1][0, depth - 1:depth - 1 + length].copy()
+    return NirRun(rasters, _decode(compiled, output_int), output_int, length + depth - 1, 0)

@@ -1,0 +1,76 @@
+"""``spikecore compile model.nir``, ``spikecore compare`` and their one-line errors."""
+
+from __future__ import annotations
+
+import sys
+
+import nir
+import numpy as np
+import pytest
+
+from spikecore.cli import main
+from spikecore.compiler.asm import assemble
+from spikecore.compiler.image import encode_image, load_image
+
+
+@pytest.fixture
+def model(tmp_path):
+    rng = np.random.default_rng(0)
+    graph = nir.NIRGraph.from_list(
+        nir.Affine(rng.normal(0.2, 0.5, (8, 6)), np.zeros(8)),
+        nir.LIF(tau=np.full(8, 5e-3), r=np.full(8, 5.0), v_leak=np.zeros(8), v_threshold=np.ones(8),
+                v_reset=np.zeros(8)),
+        nir.Linear(rng.normal(0.2, 0.5, (3, 8))), nir.LI(tau=np.full(3, 4e-3), r=np.full(3, 4.0), v_leak=np.zeros(3)))
+    path = tmp_path / "model.nir"
+    nir.write(path, graph)          # no dt in the metadata: --dt is required
+    return path
+
+
+def test_compile_nir_writes_image_and_listing(model, tmp_path, capsys):
+    out, listing = tmp_path / "prog.bin", tmp_path / "prog.s"
+    assert main(["compile", str(model), "--dt", "1e-3", "--chip", "cores=4", "--out", str(out),
+                 "--listing", str(listing), "--report", "--dump-ir", "quant"]) == 0
+    text = capsys.readouterr().out
+    assert "NIR graph at dt=0.001 s, 2 layers" in text and "LEAK decay [52429..52429]/65536" in text
+    # dt/tau = 0.2: decay round(0.8 * 65536) = 52429
+    assert "lif            LIF          8 neurons, lags input by 0, decay 52429/65536" in text
+    image = load_image(out)
+    assert encode_image(assemble(listing.read_text(), str(listing))) == encode_image(image)
+    assert sorted(image.cores) == [0, 1]
+
+
+def test_compile_nir_errors(model, tmp_path, capsys):
+    assert main(["compile", str(model)]) == 2
+    assert "no 'dt' in its metadata: give the step with --dt SECONDS" in capsys.readouterr().err
+    assert main(["compile", str(model), "--dt", "1e-3", "--mode", "rate"]) == 2
+    assert "--mode applies to PyTorch models only" in capsys.readouterr().err
+    import torch
+
+    torch.save(torch.nn.Sequential(torch.nn.Linear(2, 2)), tmp_path / "m.pt")
+    assert main(["compile", str(tmp_path / "m.pt"), "--reset", "subtract"]) == 2
+    assert "--reset applies to NIR graphs (.nir) only" in capsys.readouterr().err
+
+
+def test_compare_prints_agreement(model, capsys):
+    assert main(["compare", str(model), "--dt", "1e-3", "--steps", "60", "--rate", "0.3", "--chip", "cores=4"]) == 0
+    text = capsys.readouterr().out
+    assert "60 input steps" in text and "lif: raster agreement" in text
+    assert "output (LI membranes): largest |difference|" in text
+    assert "golden model == integer reference (every spike, every output): yes" in text
+    assert "RTL: not run (give --rtl)" in text
+
+
+def test_compare_rtl_not_available(model, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "spikecore.verif.sim", None)     # as if verif had no co-simulation
+    assert main(["compare", str(model), "--dt", "1e-3", "--steps", "10", "--chip", "cores=4", "--rtl"]) == 0
+    assert "RTL: not available (ModuleNotFoundError" in capsys.readouterr().out
+
+
+def test_compare_inputs_file(model, tmp_path, capsys):
+    x = (np.random.default_rng(3).random((30, 6)) < 0.3).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    assert main(["compare", str(model), "--dt", "1e-3", "--inputs", str(tmp_path / "x.npy"), "--chip", "cores=4"]) == 0
+    assert "30 input steps" in capsys.readouterr().out
+    np.save(tmp_path / "bad.npy", np.zeros((30, 5), dtype=np.float32))
+    assert main(["compare", str(model), "--dt", "1e-3", "--inputs", str(tmp_path / "bad.npy")]) == 2
+    assert "does not match the graph input (6,)" in capsys.readouterr().err

@@ -1,0 +1,128 @@
+"""NIR discretisation (docs/spec.md §11): registers computed by hand, dt handling, reset modes, clear errors."""
+
+from __future__ import annotations
+
+import nir
+import numpy as np
+import pytest
+
+from spikecore import isa
+from spikecore.compiler.pipeline import compile_nir
+from spikecore.config import ChipConfig
+from spikecore.errors import SpikeCoreError
+from spikecore.isa import HOST_CORE, FanoutEntry, Opcode, ResetMode, decode
+
+CHIP = ChipConfig(cores=8)
+
+
+def lif(n, tau, r, v_thr=1.0, v_reset=0.0, v_leak=0.0, **kw):
+    full = lambda v: np.full(n, float(v))  # noqa: E731
+    return nir.LIF(tau=full(tau), r=full(r), v_leak=full(v_leak), v_threshold=full(v_thr), v_reset=full(v_reset), **kw)
+
+
+def graph(*nodes, dt=1e-3):
+    g = nir.NIRGraph.from_list(*nodes)
+    if dt is not None:
+        g.metadata = {"dt": dt}
+    return g
+
+
+def test_lif_registers_by_hand():
+    # dt = 1 ms, tau = 4 ms, R = 4: input gain c = dt R / tau = 1; decay = (1 - dt/tau) * 2^16 = 0.75 * 65536 = 49152.
+    # Weights [0.5, -0.25]: max 0.5 -> the power of two 2^ceil(log2(0.5/127)) = 2^-7 holds both exactly: 64, -32.
+    # Input spikes are payload 127, so one membrane LSB is 2^-7 / 127 and v_thr = 1 is 128 * 127 = 16256 LSBs;
+    # FIRE tests u >= threshold, so NIR's strict v > 1 is threshold 16256 + 1 = 16257. Reset 0, rest (init) 0.
+    compiled = compile_nir(graph(nir.Affine(np.array([[0.5, -0.25]]), np.zeros(1)), lif(1, 4e-3, 4.0)), config=CHIP)
+    core = compiled.image.cores[0]
+    assert core.weights == [64, -32]
+    n = core.neurons[0]
+    assert (n.threshold, n.reset, n.init, n.decay) == (16257, 0, 0, 49152)
+    assert [decode(w).opcode for w in core.program] == [Opcode.LEAK, Opcode.ACC, Opcode.FIRE, Opcode.HALT]
+    fire = decode(core.program[2])
+    # every threshold >= 127, so the spike is FIRE graded=1 shift=0: payload saturate8(v) = 127 for v >= 16257
+    assert (fire.shift, fire.reset, fire.graded) == (0, ResetMode.VALUE, True)
+    # a spiking output layer sends its spikes to the host, axon = neuron index
+    assert core.fanout == [FanoutEntry(HOST_CORE, 0)]
+    # an input of 1.0 is payload round(1.0 / (1/127)) = 127
+    assert compiled.quant.input.quantize(np.array([[1.0, 0.5]])).tolist() == [[127, 64]]
+
+
+def test_if_offsets_by_hand():
+    # IF, dt = 1 ms, R = 1000: c = dt R = 1. The membrane origin is v_reset = -0.5, so the register holds
+    # u = (v + 0.5) / unit: threshold v_thr = 0.5 is 1.0 above the origin and v(0) = 0 is 0.5 above it.
+    # Weight 0.25 = 64 steps of 2^-8 (the finest power of two with at most 127 steps); unit = 2^-8 / 127.
+    # threshold = 1.0 / unit + 1 = 256 * 127 + 1 = 32513; init = 0.5 / unit = 128 * 127 = 16256; reset = 0.
+    node = nir.IF(r=np.array([1000.0]), v_threshold=np.array([0.5]), v_reset=np.array([-0.5]))
+    compiled = compile_nir(graph(nir.Linear(np.array([[0.25]])), node), config=CHIP)
+    n = compiled.image.cores[0].neurons[0]
+    assert compiled.image.cores[0].weights == [64]
+    assert (n.threshold, n.init, n.reset, n.decay) == (32513, 16256, 0, 0)
+    assert [decode(w).opcode for w in compiled.image.cores[0].program] == [Opcode.ACC, Opcode.FIRE, Opcode.HALT]
+
+
+def test_stateless_layers_hold_their_bias_exactly():
+    # Threshold: z = [W x + b > 0.5], W = [[0.5]], b = 0.25: unit 2^-7/127 (as above), bias 0.25 = 32 * 127 = 4064,
+    # threshold 0.5 -> 64 * 127 + 1 = 8129; FIRE reset=always to the bias, init = bias (stateless).
+    thr = graph(nir.Affine(np.array([[0.5]]), np.array([0.25])), nir.Threshold(np.array([0.5])))
+    n = compile_nir(thr, config=CHIP).image.cores[0].neurons[0]
+    assert (n.threshold, n.init, n.reset) == (8129, 4064, 4064)
+    # A graph ending in Affine: the host reads W x + b; FIRE reset=always (threshold ACC_MAX) then ACC, per step.
+    out = compile_nir(graph(nir.Affine(np.array([[0.5]]), np.array([0.25]))), config=CHIP)
+    core = out.image.cores[0]
+    assert [decode(w).opcode for w in core.program] == [Opcode.FIRE, Opcode.ACC, Opcode.HALT]
+    assert (core.neurons[0].threshold, core.neurons[0].init, core.neurons[0].reset) == (isa.ACC_MAX, 4064, 4064)
+
+
+def test_lif_bias_becomes_a_bias_axon_fed_every_step():
+    # b = 0.25 per step (c = 1): 4064 LSBs (unit 2^-7/127). bias_current picks the smallest payload whose int8
+    # weight holds it, ceil(4064/127) = 32, and weight round(4064/32) = 127 (32 * 127 = 4064: exact here).
+    compiled = compile_nir(graph(nir.Affine(np.array([[0.5]]), np.array([0.25])), lif(1, 4e-3, 4.0)), config=CHIP)
+    layer = compiled.quant.layers[0]
+    assert (layer.bias_payload, layer.bias_weight.tolist()) == (32, [127])
+    assert compiled.io.bias_events == ((0, 0, 1, 32),)     # step of the layer's first input, core, axon, payload
+    assert compiled.image.cores[0].weights == [64, 127]
+
+
+def test_small_thresholds_fall_back_to_binary_spikes():
+    # Weight 1.0 = 64 steps of 2^-6 (the finest power of two with at most 127 steps), unit = 2^-6 / 127;
+    # threshold 0.001 = 0.001 * 64 * 127 = 8.128 LSBs -> floor + 1 = 9 < 127: a saturated graded payload would
+    # need a membrane of 127, so the layer emits binary payload 1.
+    g = graph(nir.Linear(np.array([[1.0]])), lif(1, 4e-3, 4.0, v_thr=0.001), nir.Linear(np.array([[1.0]])))
+    compiled = compile_nir(g, config=CHIP)
+    assert compiled.quant.layers[0].thresholds.tolist() == [9] and not compiled.quant.layers[0].graded
+    assert compiled.quant.layers[1].input_scale == 1.0   # the next layer counts one spike as one input unit
+
+
+def test_dt_from_metadata_flag_or_error():
+    nodes = (nir.Linear(np.array([[0.5]])), lif(1, 4e-3, 4.0))
+    assert compile_nir(graph(*nodes, dt=1e-3), config=CHIP).quant.dt == 1e-3
+    assert compile_nir(graph(*nodes, dt=None), dt=2e-3, config=CHIP).quant.dt == 2e-3
+    # dt = 2 ms, tau = 4 ms: decay 0.5 -> 32768 (the flag changes the program)
+    assert compile_nir(graph(*nodes, dt=None), dt=2e-3, config=CHIP).image.cores[0].neurons[0].decay == 32768
+    with pytest.raises(SpikeCoreError, match="no 'dt' in its metadata: give the step with --dt"):
+        compile_nir(graph(*nodes, dt=None), config=CHIP)
+    with pytest.raises(SpikeCoreError, match=r"--dt 0\.002 contradicts the graph's metadata dt 0\.001"):
+        compile_nir(graph(*nodes, dt=1e-3), dt=2e-3, config=CHIP)
+    with pytest.raises(SpikeCoreError, match="shorter than dt"):
+        compile_nir(graph(*nodes, dt=None), dt=5e-3, config=CHIP)
+    with pytest.raises(SpikeCoreError, match=r"rounds to 1\.0"):
+        compile_nir(graph(nodes[0], lif(1, 1e3, 1e6), dt=1e-3), config=CHIP)
+
+
+def test_reset_modes_flag_metadata_and_conflicts():
+    nodes = lambda meta: (nir.Linear(np.array([[0.5]])), lif(1, 4e-3, 4.0, metadata=meta))  # noqa: E731
+    fire = lambda c: decode(c.image.cores[0].program[2])  # noqa: E731
+    assert fire(compile_nir(graph(*nodes({})), config=CHIP)).reset == ResetMode.VALUE        # NIR's definition
+    assert fire(compile_nir(graph(*nodes({})), reset="subtract", config=CHIP)).reset == ResetMode.SUB
+    assert fire(compile_nir(graph(*nodes({"reset": "subtract"})), config=CHIP)).reset == ResetMode.SUB
+    with pytest.raises(SpikeCoreError, match="--reset value contradicts LIF 'lif' metadata reset subtract"):
+        compile_nir(graph(*nodes({"reset": "subtract"})), reset="value", config=CHIP)
+    bad = graph(nir.Linear(np.array([[0.5]])), lif(1, 4e-3, 4.0, v_reset=-0.5))
+    with pytest.raises(SpikeCoreError, match="reset by subtraction needs v_reset = v_leak"):
+        compile_nir(bad, reset="subtract", config=CHIP)
+
+
+def test_neuron_firing_at_rest_is_refused():
+    g = graph(nir.Linear(np.array([[0.5]])), lif(1, 4e-3, 4.0, v_thr=-0.1))
+    with pytest.raises(SpikeCoreError, match="layer 'lif' \\(LIF 'lif'\\): neuron 0 fires without input"):
+        compile_nir(g, config=CHIP)

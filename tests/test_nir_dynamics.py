@@ -1,0 +1,160 @@
+"""IF/LIF/LI dynamics on SpikeCore against the float NIR reference: exact cases by hand, random networks."""
+
+from __future__ import annotations
+
+import nir
+import numpy as np
+import pytest
+
+from spikecore.compiler.nir_compare import compare
+from spikecore.compiler.nir_reference import simulate
+from spikecore.compiler.nir_runtime import reference_nir, run_nir
+from spikecore.compiler.pipeline import compile_nir
+from spikecore.config import ChipConfig
+
+CHIP = ChipConfig(cores=16)
+
+
+def full(n, value):
+    return np.full(n, float(value))
+
+
+def with_dt(g, dt=1e-3):
+    g.metadata = {"dt": dt}
+    return g
+
+
+def single(neuron, weight):
+    return with_dt(nir.NIRGraph.from_list(nir.Linear(np.array([[weight]])), neuron))
+
+
+def spike_times(raster):
+    return np.flatnonzero(np.asarray(raster).reshape(len(raster), -1)[:, 0]).tolist()
+
+
+def test_if_reset_modes_by_hand():
+    """IF, weight 0.75, threshold 1, input spike every step (dt R = 1)."""
+    node = lambda: nir.IF(r=full(1, 1e3), v_threshold=full(1, 1), v_reset=full(1, 0))  # noqa: E731
+    x = np.ones((8, 1))
+    # value:    0.75 | 1.5 > 1 spike -> 0 | 0.75 | 1.5 spike | ...           spikes at 1, 3, 5, 7
+    # subtract: 0.75 | 1.5 spike -> 0.5 | 1.25 spike -> 0.25 | 1.0 (not > 1) | 1.75 spike -> 0.75 | 1.5 spike
+    #           -> 0.5 | 1.25 spike -> 0.25 | 1.0                             spikes at 1, 2, 4, 5, 6
+    for reset, expected in (("value", [1, 3, 5, 7]), ("subtract", [1, 2, 4, 5, 6])):
+        compiled = compile_nir(single(node(), 0.75), reset=reset, config=CHIP)
+        assert spike_times(run_nir(compiled, x).output) == expected
+        assert spike_times(simulate(single(node(), 0.75), x, 1e-3, reset).output) == expected
+
+
+def test_single_lif_exact_parameters_identical_spike_times():
+    """LIF with tau = 8 dt (decay 0.875 = 57344/65536), R = tau/dt, weight 0.375, threshold 1: all exactly
+    representable. The chip only rounds in LEAK (at most 1/2 LSB per step, so at most 1/2 / (1 - 0.875) = 4
+    LSBs of accumulated error; 1 LSB = 2^-8/127 here). Wherever the float membrane stays farther than that
+    from the threshold, the spike times must be identical; the seeds below are checked to do so."""
+    lsb = 2.0 ** -8 / 127            # weight 0.375 = 96 steps of 2^-8; input payload 127
+    checked = 0
+    for seed in range(6):
+        rng = np.random.default_rng(seed)
+        x = (rng.random((200, 1)) < 0.5).astype(float)
+        node = lambda: nir.LIF(tau=full(1, 8e-3), r=full(1, 8.0), v_leak=full(1, 0), v_threshold=full(1, 1),  # noqa
+                               v_reset=full(1, 0))
+        ref = simulate(single(node(), 0.375), x, 1e-3)
+        v, before_fire, expected = 0.0, [], []     # the same neuron by hand: v := 0.875 v + 0.375 x; v > 1 fires
+        for t, spike in enumerate(x[:, 0]):
+            v = 0.875 * v + 0.375 * spike
+            before_fire.append(v)
+            if v > 1:
+                expected.append(t)
+                v = 0.0
+        assert spike_times(ref.output) == expected
+        if np.abs(np.array(before_fire) - 1.0).min() <= 4 * lsb:
+            continue
+        compiled = compile_nir(single(node(), 0.375), config=CHIP)
+        assert compiled.image.cores[0].neurons[0].decay == 57344 and compiled.image.cores[0].weights == [96]
+        chip = run_nir(compiled, x)
+        assert spike_times(chip.output) == expected and len(expected) > 5
+        checked += 1
+    assert checked >= 4
+
+
+def test_li_output_is_decoded_to_volts():
+    """LI readout with v_leak = 0.25: the membrane register holds v - 0.25; the host adds the offset back.
+    tau = 2 dt (decay 0.5), R = tau/dt: v_1 = 0.25 + 0.5 * (0 - 0) + 0.5 * 2 * 0.5 * ... computed below by hand:
+    input spike at step 0 only, weight 0.5: u_0 = 0.5 * 0 + 0.5 * (R=2) * 0.5 = 0.5, u_1 = 0.25, u_2 = 0.125."""
+    node = nir.LI(tau=full(1, 2e-3), r=full(1, 2.0), v_leak=full(1, 0.25))
+    compiled = compile_nir(single(node, 0.5), config=CHIP)
+    x = np.array([[1.0], [0.0], [0.0], [0.0]])
+    out = run_nir(compiled, x).output[:, 0]
+    np.testing.assert_allclose(out, [0.75, 0.5, 0.375, 0.3125], atol=1e-12)
+
+
+def random_network(seed: int, sizes: list[int], kinds: list[str], mean: float = 0.1, gain: float = 2.5):
+    """A random feed-forward chain: Affine (small bias) + LIF/IF per layer, thresholds 1, time constants 3..20 dt.
+
+    Weights ~ N(mean, 0.5) / sqrt(fan_in), times ``gain`` after the first layer (its inputs are sparser): with
+    input spikes at rate 0.15 every layer fires at 2..6 % of its steps, the sparse activity of typical SNNs.
+    """
+    rng = np.random.default_rng(seed)
+    nodes = []
+    for k, (fan_in, fan_out, kind) in enumerate(zip(sizes, sizes[1:], kinds, strict=False)):
+        weight = rng.normal(mean, 0.5, (fan_out, fan_in)) * (1.0 if k == 0 else gain) / np.sqrt(fan_in)
+        nodes.append(nir.Affine(weight, rng.normal(0, 0.02, fan_out)))
+        if kind == "LIF":
+            tau = rng.uniform(3e-3, 20e-3, fan_out)
+            nodes.append(nir.LIF(tau=tau, r=tau / 1e-3, v_leak=np.zeros(fan_out), v_threshold=np.ones(fan_out),
+                                 v_reset=np.zeros(fan_out)))
+        else:
+            nodes.append(nir.IF(r=full(fan_out, 1e3), v_threshold=np.ones(fan_out), v_reset=np.zeros(fan_out)))
+    return with_dt(nir.NIRGraph.from_list(*nodes))
+
+
+NETWORKS = [
+    (0, [8, 16, 4], ["LIF", "LIF"], "value"),
+    (1, [20, 32, 10], ["LIF", "IF"], "subtract"),
+    (2, [16, 24, 24, 6], ["IF", "LIF", "LIF"], "value"),
+    (3, [12, 40, 8], ["LIF", "LIF"], "subtract"),
+    (4, [30, 48, 16], ["LIF", "LIF"], "value"),
+    (5, [10, 20, 20, 5], ["LIF", "IF", "LIF"], "subtract"),
+]
+
+
+@pytest.mark.parametrize("seed, sizes, kinds, reset", NETWORKS)
+def test_random_networks_agree_with_the_float_reference(seed, sizes, kinds, reset):
+    g = random_network(seed, sizes, kinds)
+    x = (np.random.default_rng(100 + seed).random((100, sizes[0])) < 0.15).astype(float)
+    result = compare(g, x, reset=reset, config=CHIP)
+    assert len(result.layers) == len(kinds)
+    assert all(layer.reference_spikes >= 10 for layer in result.layers), result.text()   # never a silent layer
+    assert result.raster_agreement >= 0.99, result.text()
+    assert result.golden_equals_integer
+
+
+@pytest.mark.parametrize("seed", [1, 3])
+def test_strongly_driven_networks_differ_only_by_int8_weights(seed):
+    """At 10..30 % firing, int8 weights alone move some spikes (agreement ~98 %): the float model whose weights are
+    the chip's int8 weights (the exported graph) matches the chip's every spike."""
+    from spikecore.compiler.nir_export import export_compiled
+
+    _, sizes, kinds, reset = NETWORKS[seed]
+    g = random_network(seed, sizes, kinds, mean=0.2, gain=2.5)
+    x = (np.random.default_rng(100 + seed).random((100, sizes[0])) < 0.2).astype(float)
+    compiled = compile_nir(g, reset=reset, config=CHIP)
+    quantized = export_compiled(compiled)
+    original, rounded = compare(g, x, reset=reset, config=CHIP), compare(quantized, x, config=CHIP)
+    assert original.raster_agreement < 0.995 and sum(layer.reference_spikes for layer in original.layers) > 300
+    assert rounded.raster_agreement == 1.0, rounded.text()
+
+
+def test_golden_equals_integer_reference_bit_exactly_on_membranes():
+    """Beyond spikes: an LI readout's raw membranes every step, golden (cycle and functional) vs integer reference."""
+    g = random_network(5, [10, 20], ["LIF"])
+    g = with_dt(nir.NIRGraph.from_list(*[n for name, n in g.nodes.items() if name not in ("input", "output")],
+                                       nir.Linear(np.random.default_rng(5).normal(0, 0.5, (3, 20))),
+                                       nir.LI(tau=full(3, 5e-3), r=full(3, 5.0), v_leak=full(3, -0.1))))
+    compiled = compile_nir(g, config=CHIP)
+    x = (np.random.default_rng(6).random((60, 10)) < 0.3).astype(float)
+    integer = reference_nir(compiled, x)
+    for chip in ("cycle", "functional"):
+        golden = run_nir(compiled, x, chip=chip)
+        np.testing.assert_array_equal(golden.output_int, integer.output_int)
+    assert np.abs(integer.output_int).max() > 1000     # the membranes moved: not a comparison of zeros
+    assert np.array_equal(run_nir(compiled, x).rasters["lif"], integer.rasters["lif"])
