@@ -1,38 +1,264 @@
-"""``make sim``: run SpikeCore end to end and print what happened.
+"""``make sim``: the product end to end on real handwritten digits.
 
-For now it assembles the bundled example ``examples/graded_mlp.s`` and runs it on the golden model.
+The data path reads top to bottom, as :func:`main` runs it:
+
+1. data: scikit-learn's bundled ``load_digits`` (8x8, no download), or MNIST IDX files from a local folder
+   (``--mnist``), average-pooled to the same 8x8 so that the same 64-input network fits a core's 256 B;
+2. model: a seeded 64→32→10 MLP trained here (under a second), or a saved module (``--model``);
+3. compile: quantise, place and generate the SpikeCore image (:func:`compile_model`);
+4. golden: every held-out sample on the fast functional golden model, checked against the compiler's
+   integer reference;
+5. RTL: the first ``--rtl-samples`` held-out samples on the 128-core array under Verilator, every
+   cycle's records scoreboarded against the cycle-accurate golden model (:mod:`spikecore.verif.sim`);
+6. report: one table on stdout, ``build/sim/report.json``, three PNGs and a VCD + ``.gtkw`` of one sample.
+
+``--example NAME`` instead runs one of ``examples/*.s`` on the golden model and prints its summary.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+import time
 from pathlib import Path
 
-from spikecore.compiler.asm import assemble
-from spikecore.errors import SpikeCoreError
-from spikecore.golden.run import run
-from spikecore.golden.stimulus import Stimulus
-from spikecore.golden.summary import summarize
+import numpy as np
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+from spikecore.config import ChipConfig
+from spikecore.errors import SpikeCoreError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = REPO_ROOT / "examples"
+REPORT_VERSION = 1
+
+
+def progress(message: str) -> None:
+    print(f"[sim] {message}", flush=True)
+
+
+# --- 1. data -----------------------------------------------------------------------------------------------
+
+
+def load_data(mnist: str | None, seed: int):
+    from spikecore.digits import Dataset, load_digits_split, load_mnist
+
+    if not mnist:
+        return load_digits_split(seed), "sklearn load_digits (8x8)"
+    full = load_mnist(mnist)
+    pooled = [pool_to_8x8(x) for x in (full.x_train, full.x_test)]
+    return Dataset(pooled[0], full.y_train, pooled[1], full.y_test), f"MNIST from {mnist}, pooled 28x28 -> 8x8"
+
+
+def pool_to_8x8(x: np.ndarray) -> np.ndarray:
+    """28x28 images → 8x8 by zero-padding to 32x32 and averaging 4x4 blocks (the digits' resolution)."""
+    images = x.reshape(len(x), 28, 28)
+    padded = np.zeros((len(x), 32, 32), dtype=np.float32)
+    padded[:, 2:30, 2:30] = images
+    return padded.reshape(len(x), 8, 4, 8, 4).mean(axis=(2, 4)).reshape(len(x), 64)
+
+
+# --- 2. model ----------------------------------------------------------------------------------------------
+
+
+def load_or_train(model_path: str | None, data, seed: int):
+    import torch
+
+    from spikecore.digits import train_digits_mlp
+
+    if model_path:
+        try:
+            model = torch.load(model_path, weights_only=False)
+        except (OSError, RuntimeError, EOFError) as error:
+            raise SpikeCoreError(f"model {model_path}: cannot load: {error}") from None
+        if not isinstance(model, torch.nn.Module):
+            raise SpikeCoreError(f"model {model_path}: expected a saved torch.nn.Module, found {type(model).__name__}")
+        return model.eval(), f"loaded from {model_path}"
+    model, _ = train_digits_mlp(seed=seed, data=data)
+    return model, f"64-32-10 MLP trained with seed {seed}"
+
+
+# --- 5. RTL ------------------------------------------------------------------------------------------------
+
+
+def run_rtl(compiled, x_q: np.ndarray, out_dir: Path, waves: bool) -> dict:
+    """Co-simulate each sample on the 128-core array: a fresh load and reset per sample, full scoreboard."""
+    from spikecore.compiler.image import save_image
+    from spikecore.verif.cocotb_array import RunSpec
+    from spikecore.verif.sim import cosimulate
+
+    rtl_dir = out_dir / "rtl"
+    rtl_dir.mkdir(parents=True, exist_ok=True)
+    image_path = rtl_dir / "image.bin"
+    save_image(compiled.image, image_path)
+    runs = []
+    for i, sample in enumerate(x_q):
+        stimulus_path = rtl_dir / f"sample{i:03d}.stimulus.json"
+        compiled.stimulus(sample, quantized=True).save(stimulus_path)
+        runs.append(RunSpec(image=str(image_path), steps=compiled.steps, result=str(rtl_dir / f"sample{i:03d}.json"),
+                            stimulus=str(stimulus_path), seed=i, mode="full",
+                            reproduce=f"make sim RTL_SAMPLES={i + 1}"))
+    started = time.perf_counter()
+    results = cosimulate(runs, compiled.image.config, rtl_dir, waves=False, log=progress)
+    wave_files = {}
+    if waves:
+        progress("re-running sample 0 with waves")
+        wave_dir = out_dir / "waves"
+        wave_runs = [RunSpec(image=runs[0].image, steps=runs[0].steps, result=str(wave_dir / "sample000.json"),
+                             stimulus=runs[0].stimulus, seed=0, mode="full")]
+        wave_result = cosimulate(wave_runs, compiled.image.config, wave_dir, waves=True, log=progress)[0]
+        wave_files = {"vcd": wave_result.get("vcd"), "gtkw": wave_result.get("gtkw")}
+    return {
+        "samples": len(results),
+        "passed": sum(bool(r["passed"]) for r in results),
+        "records_compared": int(sum(r["records_compared"] for r in results)),
+        "mismatches": int(sum(r["mismatches"] for r in results)),
+        "cycles": int(sum(r["cycles"] for r in results)),
+        "wall_seconds": round(time.perf_counter() - started, 1),
+        "failures": [r.get("report", r.get("reason", "")) for r in results if not r["passed"]],
+        **wave_files,
+    }
+
+
+# --- 6. report ---------------------------------------------------------------------------------------------
+
+
+def table(rows: list[tuple[str, str]]) -> str:
+    width = max(len(k) for k, _ in rows)
+    return "\n".join(f"  {k:<{width}}  {v}" for k, v in rows)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="make sim", description=__doc__)
-    parser.add_argument("--example", default="graded_mlp", help="example name in examples/ (default graded_mlp)")
-    parser.add_argument("--steps", type=int, default=2)
+    parser = argparse.ArgumentParser(prog="make sim", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", help="a saved torch.nn.Module (torch.save) taking 64 features; default: train one")
+    parser.add_argument("--mode", choices=("graded", "rate"), default="graded")
+    parser.add_argument("--T", type=int, default=None, help="rate mode: timesteps per inference")
+    parser.add_argument("--rtl-samples", type=int, default=20, help="held-out samples run on the RTL (0: none)")
+    parser.add_argument("--waves", action=argparse.BooleanOptionalAction, default=True,
+                        help="write a VCD + .gtkw of sample 0 (default on)")
+    parser.add_argument("--mnist", help="folder with MNIST IDX files (nothing is downloaded)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default=str(REPO_ROOT / "build" / "sim"))
+    parser.add_argument("--example", help="instead: run examples/NAME.s on the golden model")
     args = parser.parse_args(argv)
     try:
-        source = EXAMPLES / f"{args.example}.s"
-        image = assemble(source.read_text(), name=source.name)
-        stimulus_path = EXAMPLES / f"{args.example}.stim.csv"
-        stimulus = Stimulus.load(stimulus_path) if stimulus_path.exists() else None
-        result = run(image, stimulus, steps=args.steps)
+        if args.example:
+            return run_example(args.example)
+        if args.rtl_samples < 0:
+            raise SpikeCoreError(f"--rtl-samples must be 0 or more, not {args.rtl_samples}")
+        return run_flow(args)
     except (SpikeCoreError, OSError) as error:
         print(f"make sim: error: {error}", file=sys.stderr)
         return 2
-    print(f"{source.relative_to(EXAMPLES.parent)} on the golden model ({image.config.describe()})")
+
+
+def run_flow(args: argparse.Namespace) -> int:
+    from spikecore.compiler.pipeline import compile_model
+    from spikecore.compiler.runtime import run_batch
+    from spikecore.demo_plots import plot_all
+    from spikecore.digits import predict
+
+    out_dir = Path(args.out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+
+    progress("loading data")
+    data, data_name = load_data(args.mnist, args.seed)
+    progress("training / loading the model")
+    model, model_name = load_or_train(args.model, data, args.seed)
+    float_pred = predict(model, data.x_test)
+
+    progress(f"compiling ({args.mode} mode)")
+    t0 = time.perf_counter()
+    compiled = compile_model(model, data.x_train[:1], data.x_train, mode=args.mode, T=args.T, config=ChipConfig())
+    compile_seconds = time.perf_counter() - t0
+
+    progress(f"golden model: {len(data.x_test)} held-out samples")
+    x_q = compiled.quantize_input(data.x_test)
+    golden = run_batch(compiled, x_q, quantized=True)
+    reference = compiled.reference(x_q, quantized=True)
+    golden_equals_reference = bool(np.array_equal(golden.logits, reference.logits))
+
+    rtl = None
+    if args.rtl_samples:
+        n = min(args.rtl_samples, len(x_q))
+        cores = compiled.image.config.cores
+        progress(f"RTL: {n} samples on the {cores}-core array (Verilator; the first build takes minutes)")
+        rtl = run_rtl(compiled, x_q[:n], out_dir, args.waves)
+
+    float_acc = float(np.mean(float_pred == data.y_test))
+    golden_acc = float(np.mean(golden.predictions == data.y_test))
+    agreement = float(np.mean(golden.predictions == float_pred))
+    placed = compiled.placed
+    report = {
+        "version": REPORT_VERSION,
+        "data": data_name, "model": model_name, "mode": args.mode, "steps_per_inference": compiled.steps,
+        "held_out_samples": len(data.x_test),
+        "float_accuracy": float_acc, "spikecore_accuracy": golden_acc, "top1_agreement": agreement,
+        "golden_equals_integer_reference": golden_equals_reference,
+        "cycles_per_inference": float(golden.cycles.mean()),
+        "spikes_per_inference": float(golden.spikes.mean()),
+        "synops_per_inference": float(golden.synops.mean()),
+        "cores_used": len(placed.cores),
+        "weight_bytes_used": int(sum(np.asarray(c.weights).size for c in placed.cores)),
+        "compile_seconds": round(compile_seconds, 3),
+        "rtl": rtl,
+        "files": {},
+        "wall_seconds": None,
+    }
+    progress("writing plots")
+    report["files"] = plot_all(out_dir, compiled, model, data, float_pred, golden, x_q)
+    if rtl and rtl.get("vcd"):
+        report["files"].update({"vcd": rtl["vcd"], "gtkw": rtl["gtkw"]})
+    report["wall_seconds"] = round(time.perf_counter() - started, 1)
+    (out_dir / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+
+    rows = [
+        ("data / model", f"{data_name}; {model_name}"),
+        ("mode", f"{args.mode}, {compiled.steps} steps per inference"),
+        ("float accuracy", f"{float_acc:.2%}"),
+        ("SpikeCore accuracy (golden)", f"{golden_acc:.2%}  ({len(data.x_test)} held-out samples)"),
+        ("top-1 agreement with float", f"{agreement:.2%}"),
+        ("golden == integer reference", "yes" if golden_equals_reference else "NO"),
+    ]
+    if rtl:
+        rows.append(("RTL vs golden (128 cores)",
+                     f"{rtl['mismatches']} mismatches, {rtl['records_compared']} records compared, "
+                     f"{rtl['passed']}/{rtl['samples']} samples pass"))
+    else:
+        rows.append(("RTL vs golden", "not run (--rtl-samples 0)"))
+    rows += [
+        ("cycles per inference", f"{golden.cycles.mean():.1f}"),
+        ("spikes per inference", f"{golden.spikes.mean():.1f}"),
+        ("synaptic ops per inference", f"{golden.synops.mean():.1f}"),
+        ("cores / weight bytes used", f"{report['cores_used']} / {report['weight_bytes_used']}"),
+        ("report", str(out_dir / "report.json")),
+    ]
+    print(table(rows))
+    for failure in (rtl or {}).get("failures", []):
+        print(failure, file=sys.stderr)
+    ok = golden_equals_reference and (rtl is None or (rtl["mismatches"] == 0 and rtl["passed"] == rtl["samples"]
+                                                       and rtl["records_compared"] > 0))
+    return 0 if ok else 1
+
+
+def run_example(name: str) -> int:
+    from spikecore.compiler.asm import assemble
+    from spikecore.golden.run import run
+    from spikecore.golden.stimulus import Stimulus
+    from spikecore.golden.summary import summarize
+
+    source = EXAMPLES / f"{name}.s"
+    if not source.exists():
+        names = ", ".join(sorted(p.stem for p in EXAMPLES.glob("*.s")))
+        raise SpikeCoreError(f"--example {name}: no examples/{name}.s (have: {names})")
+    image = assemble(source.read_text(), name=source.name)
+    stimulus_path = EXAMPLES / f"{name}.stim.csv"
+    stimulus = Stimulus.load(stimulus_path) if stimulus_path.exists() else None
+    steps = 1 + max(stimulus.events, default=0) if stimulus else 1
+    result = run(image, stimulus, steps=max(steps, 2))
+    print(f"examples/{name}.s on the golden model ({image.config.describe()})")
     print(summarize(result))
     return 0
 
