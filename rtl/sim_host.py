@@ -2,7 +2,7 @@
 
 :class:`SimHost` speaks the host interface of docs/spec.md §8 from inside an Amaranth async testbench:
 it loads an :class:`~spikecore.compiler.image.Image` through the configuration bus (and reads every
-memory back), injects events, runs steps while collecting every trace record from the ``trace`` port
+memory back), injects events, runs steps while collecting every trace record from the ``trace_port`` port
 and every per-cycle signature from the ``sig_*`` ports, and reads membranes and counters.
 :func:`simulate` runs any async scenario against a fresh array; :func:`run_rtl` is the one-call
 equivalent of :func:`spikecore.golden.run.run` for the RTL.
@@ -118,7 +118,7 @@ class SimHost:
         self.step_starts: list[int] = []
         self.step_index = 0
         self.signatures: dict[int, tuple[int, int]] = {}
-        self._trace_signal = dut.trace.as_value()
+        self._trace_signal = dut.trace_port.as_value()
 
     # --- configuration bus ---------------------------------------------------------------------
 

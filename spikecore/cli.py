@@ -35,6 +35,7 @@ COMMANDS: list[str] = [
     "spikecore.cli:register_disasm",
     "spikecore.cli:register_run",
     "spikecore.compiler.cli_compile:register",
+    "spikecore.verif.cli_sim:register",
     "spikecore.compiler.nir_export:register",
     "spikecore.compiler.nir_compare:register",
 ]

@@ -1,0 +1,107 @@
+"""GTKWave save files (spikecore.verif.waves) and the offline VCD checker (spikecore.verif.vcd_check).
+
+The VCDs here are written with pyvcd in the layout the Verilator build produces (top scope
+``spikecore``, the packed ``trace_port``, ``core<N>.*``); their trace port values are encoded
+with the RTL's own TraceDecoder from the hand trace of the IF neuron (see test_verif_scoreboard.py).
+A VCD recorded by a real Verilator run is checked in test_verif_cosim.py.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from test_verif_scoreboard import HAND_TRACE, STEPS
+from vcd import VCDWriter
+
+from spikecore.compiler.asm import assemble
+from spikecore.golden.stimulus import Stimulus
+from spikecore.isa import TraceKind
+from spikecore.rtl.trace_port import TraceDecoder, trace_layout
+from spikecore.verif.build import TOPLEVEL, TRACE_PORT
+from spikecore.verif.vcd_check import check_vcd, records_from_vcd
+from spikecore.verif.waves import write_gtkw
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def write_vcd(path: Path, rows: list[tuple[int, int, int, int, int]], cycles: int, passes: int = 1) -> None:
+    """A VCD whose trace port shows every cycle 0..cycles-1 (its records from ``rows``), ``passes`` times."""
+    decoder = TraceDecoder(cores=1)
+    with path.open("w") as handle, VCDWriter(handle, timescale="1 ps", date="today") as writer:
+        port = writer.register_var(TOPLEVEL, TRACE_PORT, "wire", size=trace_layout(1).size)
+        clk = writer.register_var(TOPLEVEL, "clk", "wire", size=1)
+        state = writer.register_var(f"{TOPLEVEL}.core0", "state", "wire", size=3)
+        kind = writer.register_var(f"{TOPLEVEL}.router.record", "kind", "wire", size=3)
+        time = 0
+        for _ in range(passes):
+            for cycle in range(cycles):
+                records = [(core, kind_, index, value) for c, core, kind_, index, value in rows if c == cycle]
+                time += 10_000
+                writer.change(clk, time, 1)
+                writer.change(port, time, decoder.encode(cycle=cycle, records=records))
+                writer.change(state, time, cycle % 4)
+                writer.change(kind, time, 0)
+                writer.change(clk, time + 5_000, 0)
+
+
+def if_neuron():
+    image = assemble((EXAMPLES / "if_neuron.s").read_text(), "if_neuron.s")
+    return image, Stimulus({s: [(0, 0, 1)] for s in range(STEPS)})
+
+
+def test_vcd_check_matches_the_hand_trace(tmp_path):
+    write_vcd(tmp_path / "dump.vcd", HAND_TRACE, cycles=26)
+    image, stimulus = if_neuron()
+    check = check_vcd(tmp_path / "dump.vcd", image, stimulus, STEPS)
+    assert check.passed and check.matched == 7 and check.cycles == 26
+    assert check.lines() == ["matched 7 records"]
+
+
+def test_vcd_check_reports_a_wrong_record(tmp_path):
+    rows = list(HAND_TRACE)
+    rows[3] = (19, 0, int(TraceKind.ACC), 0, 119)
+    write_vcd(tmp_path / "dump.vcd", rows, cycles=26)
+    image, stimulus = if_neuron()
+    check = check_vcd(tmp_path / "dump.vcd", image, stimulus, STEPS)
+    assert not check.passed
+    assert check.lines()[0] == ("ACC mismatch, DUT: cycle 19 core 0 ACC n=0 value=119 "
+                                "expected: cycle 19 core 0 ACC n=0 value=120")
+
+
+def test_vcd_passes_and_truncated_runs(tmp_path):
+    # two passes (a FAST run and its FULL re-run); the first stops after cycle 13: only golden records up
+    # to cycle 13 are expected of it (cycles 1, 7, 13).
+    write_vcd(tmp_path / "dump.vcd", HAND_TRACE, cycles=14, passes=2)
+    passes = records_from_vcd(tmp_path / "dump.vcd", cores=1)
+    assert [len(r) for r, _ in passes] == [3, 3] and [end for _, end in passes] == [13, 13]
+    image, stimulus = if_neuron()
+    check = check_vcd(tmp_path / "dump.vcd", image, stimulus, STEPS, segment=1)
+    assert check.passed and check.matched == 3 and check.passes == 2
+
+
+def test_gtkw_groups_present_signals_with_translation_filters(tmp_path):
+    write_vcd(tmp_path / "dump.vcd", HAND_TRACE, cycles=4)
+    image, _ = if_neuron()
+    gtkw = write_gtkw(tmp_path / "dump.vcd", tmp_path / "waves.gtkw", image=image, marker_ps=123_000)
+    text = gtkw.read_text()
+    assert f'[dumpfile] "{(tmp_path / "dump.vcd").resolve()}"' in text
+    assert "-host" in text and "-router" in text and "-core 0" in text
+    assert f"{TOPLEVEL}.clk" in text and f"{TOPLEVEL}.core0.state" in text
+    assert f"{TOPLEVEL}.step" not in text                          # not in this VCD: left out
+    assert "core_state.filter" in text and "trace_kind.filter" in text
+    assert "*-8.000000 123000 " in text                              # GTKWave's marker at 123 ns
+    state_filter = (tmp_path / "core_state.filter").read_text().splitlines()
+    assert "2 ACC" in state_filter and "3 FIRE" in state_filter and "1 ISSUE" in state_filter
+    assert "4 OUT" in (tmp_path / "trace_kind.filter").read_text().splitlines()
+    words = (tmp_path / "instructions.filter").read_text().splitlines()
+    acc_word = image.cores[0].program[0]
+    assert f"{acc_word:08x} acc neuron=0, count=1, wbase=0" in words
+
+
+def test_gtkw_without_image_has_no_instruction_filter(tmp_path):
+    write_vcd(tmp_path / "dump.vcd", [], cycles=2)
+    text = write_gtkw(tmp_path / "dump.vcd", tmp_path / "w.gtkw").read_text()
+    assert "instructions.filter" not in text
+    with pytest.raises(FileNotFoundError):
+        write_gtkw(tmp_path / "missing.vcd", tmp_path / "x.gtkw")

@@ -1,0 +1,228 @@
+"""Verilator builds of the generated SpikeCore array, made once per configuration and reused.
+
+A build lives in ``build/verilator/<name>/`` where ``<name>`` is ``array<cores>`` (``-waves`` for a build
+with VCD tracing). It is keyed by a SHA-256 of the generated Verilog, the Verilator control files and the
+build flags, stored in ``build.json``; a later call with the same key reuses the simulator binary. To avoid
+re-running Amaranth (10 s for 128 cores) just to compute that key, a second, cheaper key — a hash of every
+Python source the Verilog is generated from, plus the configuration — is stored beside it: when it still
+matches, not even the Verilog is regenerated.
+
+Concurrent builders (pytest-xdist workers, regression jobs) serialise on a lock file per build, so two
+processes never run Verilator into the same folder.
+
+Two deviations from cocotb's stock Verilator runner, both measured: ``--public-flat-rw`` is dropped (it
+makes every internal signal VPI-visible and slows the simulation several times over); a generated
+control file makes only the top module's ports public instead. The RTL's own waiver file (``rtl/*.vlt``)
+is passed as well, so Verilator's lint warnings are waived by rule name in one place.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from spikecore.config import ChipConfig
+from spikecore.errors import SpikeCoreError
+from spikecore.rtl import generate as rtl_generate
+from spikecore.rtl.generate import TOP_MODULE
+from spikecore.verif.toolchain import configure_environment
+
+#: Name of the simulated top-level module: the array itself.
+TOPLEVEL = TOP_MODULE
+#: The packed trace port the testbench reads (spec §8.5).
+TRACE_PORT = "trace_port"
+#: Default root of all Verilator builds (relative to the repository root).
+REPO_ROOT = Path(__file__).resolve().parent.parent
+BUILD_ROOT = REPO_ROOT / "build" / "verilator"
+#: Scope levels kept in a VCD: the top ports, each core's ports and its direct internals. Deeper levels
+#: (memories, arithmetic helpers) would make the VCD of a 128-core array gigabytes long.
+TRACE_DEPTH = 2
+#: Python sources whose change changes the generated Verilog (the cheap cache key).
+SOURCE_GLOBS = ("rtl/*.py", "rtl/*.vlt", "spikecore/isa.py", "spikecore/config.py", "golden/signature.py",
+                "verif/build.py")
+
+#: Scopes and signals left out of VCDs (Verilator ``tracing_off``; patterns match ``scope.signal``): the
+#: signature unit and its 1024-bit histories change every cycle and are checked by the testbench anyway;
+#: the parameter memory only changes while loading; ``$``-names are Amaranth's anonymous temporaries.
+WAVES_VLT = """`verilator_config
+tracing_off -scope "*.signature*"
+tracing_off -scope "*history*"
+tracing_off -scope "*$*"
+tracing_off -scope "*.params*"
+tracing_off -scope "*.p_rd__*"
+tracing_off -scope "*.p_wr__*"
+"""
+
+PUBLIC_VLT = """`verilator_config
+// Only the top module's ports are visible to cocotb (see spikecore/verif/build.py).
+public_flat_rw -module "{top}" -var "*"
+"""
+
+
+@dataclass(frozen=True)
+class Build:
+    """A finished Verilator build: what cocotb_tools.runner.test() needs to run it."""
+
+    name: str
+    directory: Path
+    toplevel: str
+    config: ChipConfig
+    waves: bool
+    verilog: Path
+    key: str
+
+    @property
+    def binary(self) -> Path:
+        return self.directory / self.toplevel
+
+
+def build_name(config: ChipConfig, waves: bool) -> str:
+    """``array<cores>``, plus the non-product sizes, plus ``-waves``: one folder per distinct build."""
+    product = ChipConfig(cores=config.cores)
+    sizes = "".join(f"-{k}{v}" for k, v in config.as_dict().items() if k != "cores" and v != getattr(product, k))
+    return f"array{config.cores}{sizes}" + ("-waves" if waves else "")
+
+
+def waiver_files() -> list[Path]:
+    """The RTL's Verilator waiver files (``rtl/*.vlt``), which name each lint rule they waive."""
+    return sorted((REPO_ROOT / "rtl").glob("*.vlt"))
+
+
+def generate_verilog(config: ChipConfig) -> str:
+    """The Verilog of the array for ``config``, top module :data:`TOPLEVEL` (the same as ``make rtl``)."""
+    return rtl_generate.generate_verilog(config)
+
+
+def source_key(config: ChipConfig, flags: list[str]) -> str:
+    """Hash of every source the Verilog is generated from, the configuration and the build flags."""
+    digest = hashlib.sha256(json.dumps([config.as_dict(), flags]).encode())
+    for pattern in SOURCE_GLOBS:
+        for path in sorted(REPO_ROOT.glob(pattern)):
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def verilog_key(verilog: str, controls: list[str], flags: list[str]) -> str:
+    """Hash of the Verilog, the control files' text and the flags: equal keys, identical simulators."""
+    digest = hashlib.sha256(verilog.encode())
+    for text in controls:
+        digest.update(b"\0" + text.encode())
+    digest.update(json.dumps(flags).encode())
+    return digest.hexdigest()
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _runner():
+    """cocotb's Verilator runner without ``--public-flat-rw`` (see the module docstring)."""
+    from cocotb_tools.runner import Verilator
+
+    class PortsOnlyVerilator(Verilator):
+        def _build_command(self):
+            commands = super()._build_command()
+            commands[0] = [arg for arg in commands[0] if arg != "--public-flat-rw"]
+            return commands
+
+    return PortsOnlyVerilator()
+
+
+def runner():
+    """A runner for :meth:`run <cocotb_tools.runner.Runner.test>` on an existing build."""
+    configure_environment()
+    return _runner()
+
+
+def build_flags(waves: bool, trace_depth: int = TRACE_DEPTH) -> list[str]:
+    """Verilator flags of a build (the runner adds ``--trace`` itself when ``waves``)."""
+    # --output-split-cfuncs: Verilator inlines every core into a few giant C++ functions; unsplit, gcc spent
+    # over 20 minutes on one of them for the 128-core array (split: the whole build compiles in ~80 s).
+    flags = ["--x-assign", "fast", "--x-initial", "fast", "--output-split-cfuncs", "2000"]
+    if waves:
+        flags += ["--trace-depth", str(trace_depth)]
+    return flags
+
+
+def build_array(config: ChipConfig, *, waves: bool = False, root: Path = BUILD_ROOT,
+                trace_depth: int = TRACE_DEPTH, log=print) -> Build:
+    """Build (or reuse) the Verilator simulator of the array for ``config``; returns the :class:`Build`.
+
+    ``log`` receives one line saying whether the build was reused or how long it took.
+    """
+    configure_environment()
+    name = build_name(config, waves)
+    directory = Path(root) / name
+    flags = build_flags(waves, trace_depth)
+    stamp_path = directory / "build.json"
+    cheap_key = source_key(config, flags)
+    with _locked(Path(root) / f"{name}.lock"):
+        stamp = json.loads(stamp_path.read_text()) if stamp_path.exists() else {}
+        binary = directory / TOPLEVEL
+        verilog_path = rtl_generate.verilog_path(directory, config.cores)
+        if stamp.get("source_key") == cheap_key and binary.exists() and verilog_path.exists():
+            log(f"verilator build {name}: reused (sources unchanged)")
+            return Build(name, directory, TOPLEVEL, config, waves, verilog_path, stamp["verilog_key"])
+        started = time.monotonic()
+        verilog = generate_verilog(config)
+        controls = [PUBLIC_VLT.format(top=TOPLEVEL)] + ([WAVES_VLT] if waves else []) + [
+            p.read_text() for p in waiver_files()]
+        key = verilog_key(verilog, controls, flags)
+        if stamp.get("verilog_key") == key and binary.exists():
+            stamp["source_key"] = cheap_key
+            stamp_path.write_text(json.dumps(stamp, indent=1))
+            log(f"verilator build {name}: reused (Verilog unchanged)")
+            return Build(name, directory, TOPLEVEL, config, waves, verilog_path, key)
+        directory.mkdir(parents=True, exist_ok=True)
+        stamp_path.unlink(missing_ok=True)
+        verilog_path.write_text(verilog)
+        public = directory / "public.vlt"
+        public.write_text(controls[0])
+        sources = [verilog_path, public, *waiver_files()]
+        if waves:
+            (directory / "waves.vlt").write_text(WAVES_VLT)
+            sources.append(directory / "waves.vlt")
+        build_log = directory / "build.log"
+        try:
+            _runner().build(sources=sources, hdl_toplevel=TOPLEVEL, build_dir=directory, build_args=flags,
+                            waves=waves, always=True, log_file=build_log)
+        except (RuntimeError, SystemExit) as err:
+            tail = build_log.read_text().splitlines()[-15:] if build_log.exists() else []
+            raise SpikeCoreError(f"verilator build {name} failed ({err}); see {build_log}:\n"
+                                 + "\n".join(tail)) from None
+        stamp = {"name": name, "config": config.as_dict(), "waves": waves, "flags": flags, "verilog_key": key,
+                 "source_key": cheap_key, "seconds": round(time.monotonic() - started, 1),
+                 "verilog_bytes": len(verilog), "built": time.strftime("%Y-%m-%d %H:%M:%S")}
+        stamp_path.write_text(json.dumps(stamp, indent=1))
+        log(f"verilator build {name}: built in {stamp['seconds']} s")
+        return Build(name, directory, TOPLEVEL, config, waves, verilog_path, key)
+
+
+def main() -> None:
+    """``python -m spikecore.verif.build --cores 4 [--waves]``: build (or report the reuse of) one array."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--cores", type=int, default=4)
+    parser.add_argument("--waves", action="store_true")
+    args = parser.parse_args()
+    build = build_array(ChipConfig(cores=args.cores), waves=args.waves or os.environ.get("WAVES") == "1")
+    print(build.binary)
+
+
+if __name__ == "__main__":
+    main()

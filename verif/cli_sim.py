@@ -1,0 +1,34 @@
+"""``spikecore sim prog.bin``: run an image on the Verilator-built RTL array with the cycle-by-cycle scoreboard.
+
+A thin front over :func:`spikecore.verif.sim.main` so the toolchain has one command for every stage.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "sim", help="run an image on the RTL array (Verilator) scoreboarded against the golden model",
+        description="Build (or reuse) the Verilator model of the image's chip config, run the image with the "
+                    "stimulus, and compare every trace record, the final membranes and the host outputs with "
+                    "the golden model.")
+    parser.add_argument("image", help="binary image (.bin)")
+    parser.add_argument("--inputs", metavar="STIM", help="stimulus file (.csv: step,core,axon,payload; or .json)")
+    parser.add_argument("--steps", type=int, default=1, help="timesteps to run (default: 1)")
+    parser.add_argument("--mode", choices=("fast", "full"), default="full",
+                        help="full: every record every cycle (default); fast: per-cycle signatures")
+    parser.add_argument("--waves", action="store_true", help="write dump.vcd and waves.gtkw")
+    parser.add_argument("--out", help="output folder (default build/sim/<image name>)")
+    parser.set_defaults(handler=_sim)
+
+
+def _sim(args: argparse.Namespace) -> int:
+    from spikecore.verif.sim import main
+
+    argv = ["--image", args.image, "--steps", str(args.steps), "--mode", args.mode]
+    argv += ["--stimulus", args.inputs] if args.inputs else []
+    argv += ["--waves"] if args.waves else []
+    argv += ["--out", args.out] if args.out else []
+    return main(argv)

@@ -1,0 +1,297 @@
+"""The cocotb test of the SpikeCore array: every step of a program checked against the golden model.
+
+Run by :mod:`spikecore.verif.sim` through ``cocotb_tools.runner`` (never imported by pytest directly).
+What to run comes from the environment (:func:`runs_from_environment`):
+
+- one run: ``SPIKECORE_IMAGE`` (.bin), ``SPIKECORE_STIMULUS`` (.json/.csv, optional), ``SPIKECORE_STEPS``,
+  ``SPIKECORE_SEED``, ``SPIKECORE_MODE`` (``full`` or ``fast``), ``SPIKECORE_RESULT`` (JSON result path),
+  plus optional ``SPIKECORE_VARIANT``, ``SPIKECORE_REPRODUCE``, ``SPIKECORE_VCD``, ``SPIKECORE_FAULT``;
+- a batch (regressions): ``SPIKECORE_BATCH``, a JSON file holding a list of runs with the same keys in
+  lower case; one simulator process runs them all (the array is reset and re-loaded between runs).
+
+Per run: reset the array, load the image through the configuration bus (only words that differ from
+what the memories hold), state reset; then per step the golden model runs the step first
+(:meth:`~spikecore.verif.scoreboard.Scoreboard.expect_step`), the driver injects the same host events
+and strobes ``step``, and the monitor checks the DUT — FULL mode record by record, FAST mode by
+signature with a FULL re-run of a failing step. Finally membranes, drop counters and host outputs are
+compared. The run stops at its first failing step (later state has diverged). A result JSON is written
+for every run, and the test fails with the mismatch report.
+
+``SPIKECORE_FAULT`` injects a fault into what the *DUT* is given, to prove the scoreboard catches it:
+``weight:<core>:<address>:<value>`` loads a different weight; ``golden:<index>:<delta>`` adds ``delta``
+to the value of golden record ``index`` of the run (counted over all steps) before comparison.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import cocotb
+import numpy as np
+from cocotb.clock import Clock
+from cocotb.simtime import get_sim_time
+from cocotb.triggers import ClockCycles, FallingEdge, Timer
+
+from spikecore.compiler.image import Image, load_image
+from spikecore.errors import SpikeCoreError
+from spikecore.golden.stimulus import Stimulus
+from spikecore.verif.build import TRACE_PORT
+from spikecore.verif.coverage import FunctionalCoverage
+from spikecore.verif.scoreboard import Mismatch, Scoreboard
+from spikecore.verif.tb.driver import ArrayDriver
+from spikecore.verif.tb.monitor import CLOCK_NS, HostOutputs, TraceUnpacker, fast_step, full_step
+from spikecore.verif.tb.report import RunInfo, explain, format_explanation, result_dict, write_json
+
+#: Clocks after the golden step length before a correct DUT has signed its last cycle (trace register,
+#: signature register, busy falling).
+PIPELINE_CLOCKS = 2
+#: A step may take this many times its golden length (plus slack) before it is declared hung.
+TIMEOUT_FACTOR = 4
+TIMEOUT_SLACK = 200
+
+
+@dataclass
+class RunSpec:
+    """One program to co-simulate (see the module docstring for the keys)."""
+
+    image: str
+    steps: int
+    result: str
+    stimulus: str = ""
+    seed: int | None = None
+    mode: str = "fast"
+    variant: str = ""
+    reproduce: str = ""
+    vcd: str = ""
+    fault: str = ""
+
+
+def runs_from_environment(env: dict[str, str] | None = None) -> list[RunSpec]:
+    env = dict(os.environ if env is None else env)
+    if env.get("SPIKECORE_BATCH"):
+        return [RunSpec(**entry) for entry in json.loads(Path(env["SPIKECORE_BATCH"]).read_text())]
+    seed = env.get("SPIKECORE_SEED", "")
+    return [RunSpec(image=env["SPIKECORE_IMAGE"], steps=int(env["SPIKECORE_STEPS"]), result=env["SPIKECORE_RESULT"],
+                    stimulus=env.get("SPIKECORE_STIMULUS", ""), seed=int(seed) if seed else None,
+                    mode=env.get("SPIKECORE_MODE", "fast"), variant=env.get("SPIKECORE_VARIANT", ""),
+                    reproduce=env.get("SPIKECORE_REPRODUCE", ""), vcd=env.get("SPIKECORE_VCD", ""),
+                    fault=env.get("SPIKECORE_FAULT", ""))]
+
+
+def apply_weight_fault(image: Image, fault: str) -> Image:
+    """The image the DUT gets under ``weight:<core>:<address>:<value>`` (the golden model keeps ``image``)."""
+    _, core, address, value = fault.split(":")
+    core, address, value = int(core), int(address), int(value)
+    cores = dict(image.cores)
+    section = cores[core]
+    weights = list(section.weights) + [0] * max(0, address + 1 - len(section.weights))
+    weights[address] = value
+    cores[core] = replace(section, weights=weights)
+    return Image(image.config, cores)
+
+
+class GoldenFault:
+    """``golden:<index>:<delta>``: corrupt one golden record before it is compared."""
+
+    def __init__(self, fault: str) -> None:
+        _, index, delta = fault.split(":")
+        self.index, self.delta, self.seen = int(index), int(delta), 0
+
+    def apply(self, records: np.ndarray) -> None:
+        if self.seen <= self.index < self.seen + len(records):
+            records["value"][self.index - self.seen] += self.delta
+        self.seen += len(records)
+
+
+class ArrayBench:
+    """The testbench components of one simulator process, shared by the runs of a batch."""
+
+    def __init__(self, dut) -> None:
+        self.dut = dut
+        self.driver = ArrayDriver(dut)
+        self.outputs = HostOutputs(dut)
+        self.trace = getattr(dut, TRACE_PORT)
+        self.unpacker: TraceUnpacker | None = None
+
+    async def start(self) -> None:
+        Clock(self.dut.clk, CLOCK_NS, unit="ns").start()
+        await self.driver.reset()
+        config = await self.driver.read_config()
+        self.unpacker = TraceUnpacker(config["cores"])
+        cocotb.start_soon(self.outputs.run())
+
+    async def run_step(self, board: Scoreboard, events, mode: str, golden_fault: GoldenFault | None,
+                       times: dict[int, int]) -> str:
+        """Inject, strobe and check one step; returns "" or why the run must stop."""
+        exp = board.current
+        refused = await self.driver.inject(events)
+        if refused:
+            core, axon, payload = refused[0]
+            board.note([Mismatch("inject", f"core {core} refused event (axon {axon}, payload {payload})",
+                                  "accepted (the golden buffer had room)", core=core)])
+            return "injection refused"
+        self.outputs.step = exp.step
+        if golden_fault is not None:
+            golden_fault.apply(exp.records)
+        timeout = TIMEOUT_FACTOR * exp.cycles + TIMEOUT_SLACK
+        await self.driver.start_step()
+        if mode == "full":
+            capture = await full_step(self.dut, self.unpacker, timeout, port=self.trace)
+            times.update(capture.cycle_times(self.unpacker))
+            found = board.check_step(self.unpacker.decode(capture.raws))
+            if not capture.finished:
+                board.note([Mismatch("step", f"still busy after {timeout} clocks", f"{exp.cycles} cycles")])
+                return "step did not finish"
+            return "mismatch" if found else ""
+        capture = await fast_step(self.dut, exp.cycles + PIPELINE_CLOCKS, timeout)
+        snapshots = [(s.cycles, s.history, s.records) for s in capture.snapshots]
+        verdict = board.check_signatures(snapshots)
+        return "" if verdict.ok and capture.finished else f"signature: {verdict.reason or 'step did not finish'}"
+
+    async def rerun_full(self, board: Scoreboard, image: Image, injections: list, times: dict[int, int]) -> None:
+        """Replay the run from reset (re-loading ``image``) up to the failing (current) step, that step in
+        FULL mode."""
+        exp = board.current
+        await self.driver.reset()
+        await self.driver.load_image(image)
+        await self.driver.reset_state()
+        for events in injections[:-1]:
+            await self.driver.inject(events)
+            await self.driver.start_step()
+            await fast_step(self.dut, 1, 10_000_000)
+        self.outputs.outputs.clear()
+        await self.driver.inject(injections[-1])
+        await self.driver.start_step()
+        capture = await full_step(self.dut, self.unpacker, TIMEOUT_FACTOR * exp.cycles + TIMEOUT_SLACK, port=self.trace)
+        times.update(capture.cycle_times(self.unpacker))
+        found = board.check_records(exp.records, self.unpacker.decode(capture.raws))
+        if not capture.finished:
+            board.note([Mismatch("step", f"step {exp.step} still busy after its records", f"{exp.cycles} cycles")])
+        elif not found:
+            board.note([Mismatch("signature", "FAST mode saw a wrong signature", "FULL re-run of the step "
+                                  "matched every record (a signature unit fault?)")])
+
+    async def run(self, spec: RunSpec) -> dict[str, object]:
+        started = time.monotonic()
+        image = load_image(spec.image)
+        stimulus = Stimulus.load(spec.stimulus) if spec.stimulus else Stimulus()
+        board = Scoreboard(image, stimulus, seed=spec.seed)
+        coverage = FunctionalCoverage(image.config)
+        dut_image = apply_weight_fault(image, spec.fault) if spec.fault.startswith("weight:") else image
+        golden_fault = GoldenFault(spec.fault) if spec.fault.startswith("golden:") else None
+        await self.driver.reset()
+        await self.driver.load_image(dut_image)
+        await self.driver.reset_state()
+        self.outputs.outputs.clear()
+        self.outputs.enabled = spec.mode == "full"
+        times: dict[int, int] = {}
+        injections: list[list[tuple[int, int, int]]] = []
+        stop = ""
+        stepping = time.perf_counter()
+        sim_start = get_sim_time("ns")
+        matched_steps = []
+        for _ in range(spec.steps):
+            exp = board.expect_step()
+            injections.append(exp.injections)
+            stop = await self.run_step(board, exp.injections, spec.mode, golden_fault, times)
+            if stop.startswith("signature"):
+                await self.rerun_full(board, dut_image, injections, times)
+            if stop:
+                break
+            matched_steps.append(exp)
+        stepping = time.perf_counter() - stepping
+        clocks = (get_sim_time("ns") - sim_start) / CLOCK_NS
+        if not stop:
+            cfg = image.config
+            membranes = await self.driver.read_membranes(cfg.cores, cfg.neurons)
+            drops = await self.driver.read_drops(cfg.cores)
+            # FULL mode watched the out_* ports every cycle; FAST mode proved the OUT records by signature.
+            outputs = self.outputs.outputs if spec.mode == "full" else None
+            board.check_final(np.array(membranes), np.array(drops), outputs)
+        # Coverage of the steps the DUT matched, sampled after the run (off the simulation's critical path).
+        sampling = time.perf_counter()
+        for exp in matched_steps:
+            coverage.sample_step(exp, board.golden.loaded)
+        sampling = time.perf_counter() - sampling
+        result = board.finish()
+        if stop and result.passed:   # cannot happen: every stop reason notes a mismatch; keep the guard
+            result.passed, result.reason = False, stop
+        info = RunInfo(seed=spec.seed, cores=image.config.cores, mode=spec.mode, variant=spec.variant,
+                       image=spec.image, stimulus=spec.stimulus, steps=spec.steps, vcd=spec.vcd,
+                       reproduce=spec.reproduce, wall_seconds=time.monotonic() - started, clock_period_ns=CLOCK_NS,
+                       extra={"fault": spec.fault} if spec.fault else {})
+        first = explain(board, result.mismatches[0], info, times.get) if result.mismatches else None
+        data = result_dict(result, info, first)
+        data["coverage"] = coverage.to_dict()
+        # Speed of the stepping phase alone (no image load, no final read-back): the benchmark's figure.
+        data["stepping"] = {"seconds": round(stepping, 4), "clocks": int(clocks),
+                            "array_cycles_per_second": round(result.cycles / stepping, 1) if stepping else None,
+                            "clocks_per_second": round(clocks / stepping, 1) if stepping else None,
+                            "coverage_seconds": round(sampling, 4)}
+        data["text"] = data["report"] = "\n".join(result.lines() + ([format_explanation(first)] if first else []))
+        write_json(spec.result, data)
+        return data
+
+
+@cocotb.test(skip=bool(os.environ.get("SPIKECORE_BENCH")))
+async def array_matches_golden(dut) -> None:
+    """Every run of the environment's list matches the golden model (see the module docstring)."""
+    runs = runs_from_environment()
+    if not runs:
+        raise SpikeCoreError("no runs given (set SPIKECORE_IMAGE or SPIKECORE_BATCH)")
+    bench = ArrayBench(dut)
+    await bench.start()
+    failures = []
+    for spec in runs:
+        try:
+            data = await bench.run(spec)
+        except Exception as err:   # the testbench itself broke: leave a result, go on with the next run
+            dut._log.exception("testbench error in seed %s", spec.seed)
+            data = {"passed": False, "reason": f"testbench error: {err!r}", "seed": spec.seed, "variant": spec.variant,
+                    "mode": spec.mode, "text": f"testbench error: {err!r}\nreproduce: {spec.reproduce}"}
+            write_json(spec.result, data)
+        dut._log.info("seed %s %s: %s", spec.seed, spec.variant, data["text"].splitlines()[-1] if data["passed"]
+                      else data["text"])
+        if not data["passed"]:
+            failures.append(data["text"])
+    assert not failures, "\n\n".join(failures)
+
+
+@cocotb.test(skip=not os.environ.get("SPIKECORE_BENCH"))
+async def bench_speeds(dut) -> None:
+    """Speeds of one build, measured in one simulator run (``SPIKECORE_BENCH`` = JSON output path):
+    the clock alone (one Timer, no Python per cycle), the clock awaited edge by edge from Python, then
+    the environment's program scoreboarded in FAST and in FULL mode (its stepping phase only).
+    ``SPIKECORE_PROFILE=<prefix>`` also writes a cProfile of each run to ``<prefix><mode>``."""
+    runs = runs_from_environment()
+    bench = ArrayBench(dut)
+    await bench.start()
+    clocks = int(os.environ.get("SPIKECORE_BENCH_CLOCKS", "20000"))
+    await FallingEdge(dut.clk)
+    started = time.perf_counter()
+    await Timer(clocks * CLOCK_NS, unit="ns")
+    clock_only = clocks / (time.perf_counter() - started)
+    started = time.perf_counter()
+    await ClockCycles(dut.clk, clocks // 4, rising=False)
+    clock_awaited = (clocks // 4) / (time.perf_counter() - started)
+    speeds = {"clock_only_cycles_per_second": round(clock_only, 1),
+              "clock_edges_awaited_cycles_per_second": round(clock_awaited, 1), "runs": []}
+    for spec in runs:
+        if os.environ.get("SPIKECORE_PROFILE"):
+            import cProfile
+            import pstats
+            profiler = cProfile.Profile()
+            profiler.enable()
+            data = await bench.run(spec)
+            profiler.disable()
+            pstats.Stats(profiler).sort_stats("tottime").dump_stats(os.environ["SPIKECORE_PROFILE"] + spec.mode)
+        else:
+            data = await bench.run(spec)
+        speeds["runs"].append({"mode": spec.mode, "passed": data["passed"], "cycles": data["cycles"],
+                               "records_compared": data["records_compared"], **data["stepping"]})
+    write_json(os.environ["SPIKECORE_BENCH"], speeds)
+    assert all(run["passed"] for run in speeds["runs"]), speeds

@@ -1,0 +1,199 @@
+"""The host side of the testbench: configuration bus, event injection, steps, state read-back.
+
+Every port is a top-level port of the generated array (docs/spec.md §8, ``rtl/array.py``). Timing
+convention of this module: inputs are changed just after a **falling** clock edge and outputs are read
+at a falling edge, so every value is stable half a cycle before and after the rising edge that uses it
+(reading right after ``RisingEdge`` would race the registers that just changed).
+
+Loading writes every non-default word of the image; :class:`ArrayDriver` remembers what it wrote, so that
+loading a second image into the same simulation (a regression batch) also writes the default back where the
+new image has none.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterable
+
+from cocotb.triggers import FallingEdge, RisingEdge
+
+from spikecore.compiler.image import HALT_WORD, NEURON_RECORD, Image
+from spikecore.errors import SpikeCoreError
+from spikecore.isa import HOST_CORE, NeuronParams
+from spikecore.rtl.layout import (
+    PARAM_WORDS,
+    ArrayRegister,
+    ConfigSpace,
+    CoreStatus,
+    config_address,
+)
+
+MASK32 = 0xFFFF_FFFF
+
+
+def neuron_words(params: NeuronParams) -> tuple[int, ...]:
+    """The configuration words of one neuron: its 16-byte image record read as little-endian u32s."""
+    record = NEURON_RECORD.pack(params.threshold, params.reset, params.init, params.decay, params.fanout_start,
+                                params.fanout_count)
+    return struct.unpack(f"<{PARAM_WORDS}I", record)
+
+
+def image_words(image: Image) -> dict[int, int]:
+    """Every configuration word ``image`` defines, by address; words it leaves out hold their defaults."""
+    words: dict[int, int] = {}
+    for core, section in image.cores.items():
+        for index, word in enumerate(section.program):
+            words[config_address(core, ConfigSpace.IMEM, index)] = word
+        for index, weight in enumerate(section.weights):
+            words[config_address(core, ConfigSpace.WEIGHT, index)] = weight & MASK32
+        for n, params in enumerate(section.neurons):
+            for w, word in enumerate(neuron_words(params)):
+                words[config_address(core, ConfigSpace.PARAM, n * PARAM_WORDS + w)] = word
+        for index, entry in enumerate(section.fanout):
+            words[config_address(core, ConfigSpace.FANOUT, index)] = entry.core | entry.axon << 8
+    return words
+
+
+def default_word(address: int) -> int:
+    """The word an address holds after power-on (instruction memory: HALT; parameters: the default neuron)."""
+    space = ConfigSpace((address >> 16) & 0xF)
+    index = address & 0xFFFF
+    if space == ConfigSpace.IMEM:
+        return HALT_WORD
+    if space == ConfigSpace.PARAM:
+        return neuron_words(NeuronParams())[index % PARAM_WORDS]
+    return 0
+
+
+def _to_signed32(value: int) -> int:
+    return value - (1 << 32) if value >> 31 else value
+
+
+class ArrayDriver:
+    """Drives the host ports of one array instance (``dut``)."""
+
+    def __init__(self, dut) -> None:
+        self.dut = dut
+        self.clk = dut.clk
+        self.written: dict[int, int] = {}      # what the DUT memories hold where it differs from power-on
+
+    async def reset(self, cycles: int = 2) -> None:
+        """Synchronous reset of every register (the memories keep their contents)."""
+        dut = self.dut
+        for port in ("cfg_write", "cfg_read", "inj_valid", "step", "reset_state"):
+            getattr(dut, port).value = 0
+        dut.rst.value = 1
+        for _ in range(cycles):
+            await RisingEdge(self.clk)
+        await FallingEdge(self.clk)
+        dut.rst.value = 0
+        await FallingEdge(self.clk)
+
+    # --- configuration bus ---------------------------------------------------------------------------
+
+    async def write_words(self, words: Iterable[tuple[int, int]]) -> int:
+        """Write ``(address, word)`` pairs, one per cycle; returns how many were written."""
+        dut = self.dut
+        count = 0
+        await FallingEdge(self.clk)
+        for address, word in words:
+            dut.cfg_addr.value = address
+            dut.cfg_wdata.value = word & MASK32
+            dut.cfg_write.value = 1
+            await FallingEdge(self.clk)
+            count += 1
+        dut.cfg_write.value = 0
+        return count
+
+    async def read_words(self, addresses: list[int]) -> list[int]:
+        """Read words, pipelined: an address per cycle, its data one cycle later (unsigned 32-bit)."""
+        dut = self.dut
+        values: list[int] = []
+        await FallingEdge(self.clk)
+        for address in addresses:
+            dut.cfg_addr.value = address
+            dut.cfg_read.value = 1
+            await FallingEdge(self.clk)
+            values.append(dut.cfg_rdata.value.to_unsigned())
+        dut.cfg_read.value = 0
+        return values
+
+    async def load_image(self, image: Image) -> int:
+        """Load ``image``; returns the number of words written.
+
+        Writes every word of the image that is not its power-on default, and the default back wherever an
+        earlier load of this simulation left a word the new image does not set. This is right whether or
+        not ``rst`` clears the memories (Amaranth memories keep their contents through a reset).
+        """
+        config = await self.read_config()
+        if config != image.config.as_dict():
+            raise SpikeCoreError(f"the simulated array is {config}, the image needs {image.config.as_dict()}")
+        wanted = image_words(image)
+        writes = [(a, w) for a, w in wanted.items() if w != default_word(a) or a in self.written]
+        writes += [(a, default_word(a)) for a in self.written if a not in wanted]
+        count = await self.write_words(sorted(writes))
+        self.written = {a: w for a, w in wanted.items() if w != default_word(a)}
+        return count
+
+    async def read_config(self) -> dict[str, int]:
+        """The chip configuration the array reports in its array registers."""
+        names = {"cores": ArrayRegister.CORES, "neurons": ArrayRegister.NEURONS,
+                 "weight_bytes": ArrayRegister.WEIGHT_BYTES, "imem_depth": ArrayRegister.IMEM_DEPTH,
+                 "event_depth": ArrayRegister.EVENT_DEPTH, "fanout_depth": ArrayRegister.FANOUT_DEPTH}
+        values = await self.read_words([config_address(HOST_CORE, ConfigSpace.STATUS, int(r)) for r in names.values()])
+        return dict(zip(names, values, strict=True))
+
+    # --- control ---------------------------------------------------------------------------------------
+
+    async def pulse(self, port: str) -> None:
+        """Hold ``port`` high for one rising edge."""
+        await FallingEdge(self.clk)
+        getattr(self.dut, port).value = 1
+        await FallingEdge(self.clk)
+        getattr(self.dut, port).value = 0
+
+    async def wait_idle(self, limit: int = 1_000_000) -> None:
+        """Wait (reading ``busy`` every cycle) until the array is idle."""
+        for _ in range(limit):
+            if not int(self.dut.busy.value):
+                return
+            await FallingEdge(self.clk)
+        raise SpikeCoreError(f"the array stayed busy for {limit} cycles")
+
+    async def reset_state(self) -> None:
+        """The host's state reset (§2): membranes := init; buffers, out-queues and counters emptied."""
+        await self.pulse("reset_state")
+        await self.wait_idle()
+
+    async def inject(self, events: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
+        """Inject ``(core, axon, payload)`` events, one per cycle; returns the events the array refused."""
+        dut = self.dut
+        refused: list[tuple[int, int, int]] = []
+        await FallingEdge(self.clk)
+        for event in events:
+            core, axon, payload = event
+            dut.inj_core.value = core
+            dut.inj_axon.value = axon
+            dut.inj_payload.value = payload & 0xFF
+            dut.inj_valid.value = 1
+            await FallingEdge(self.clk)
+            # inj_accepted is registered by the rising edge that took the event: visible now.
+            if not int(dut.inj_accepted.value):
+                refused.append(event)
+        dut.inj_valid.value = 0
+        return refused
+
+    async def start_step(self) -> None:
+        """Pulse ``step``; the first EXEC cycle follows the strobe's rising edge."""
+        await self.pulse("step")
+
+    # --- state read-back ------------------------------------------------------------------------------
+
+    async def read_membranes(self, cores: int, neurons: int) -> list[list[int]]:
+        values = await self.read_words([config_address(c, ConfigSpace.MEMBRANE, n)
+                                        for c in range(cores) for n in range(neurons)])
+        return [[_to_signed32(v) for v in values[c * neurons:(c + 1) * neurons]] for c in range(cores)]
+
+    async def read_drops(self, cores: int) -> list[int]:
+        return await self.read_words([config_address(c, ConfigSpace.STATUS, int(CoreStatus.DROP_COUNT))
+                                      for c in range(cores)])

@@ -1,0 +1,142 @@
+"""Offline check of a VCD: re-derive the trace records from the waveform and compare them with the golden model.
+
+    python -m spikecore.verif.vcd_check build/sim/seed9-c1            # a run folder (image, stimulus, result)
+    python -m spikecore.verif.vcd_check dump.vcd --image p.bin --stimulus p.json --steps 4
+
+The array's packed trace port (``trace_port`` of the co-simulation top) carries every counted cycle's
+number and records, so its value changes are the trace: no clock sampling is needed. Each value with the
+``active`` bit set is decoded with the testbench's own :class:`~spikecore.verif.tb.monitor.TraceUnpacker`.
+A testbench that re-ran part of a program (FAST mode's FULL re-run, or a batch of programs) leaves several
+passes in one VCD; a pass starts wherever the cycle number goes backwards, and ``--segment`` picks one
+(default: the first). The records are compared with the golden trace of the same image and stimulus by
+:func:`spikecore.verif.scoreboard.compare_records`, which prints the same mismatch lines as the live run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from spikecore.compiler.image import Image, load_image
+from spikecore.errors import SpikeCoreError
+from spikecore.golden.stimulus import Stimulus
+from spikecore.golden.trace import empty_trace
+from spikecore.verif.build import TOPLEVEL, TRACE_PORT
+from spikecore.verif.scoreboard import Mismatch, Scoreboard, compare_records
+from spikecore.verif.tb.monitor import TraceUnpacker
+
+_RANGE = re.compile(r"\[\d+:\d+\]$")
+
+
+def trace_port_changes(vcd: str | Path) -> list[tuple[int, int]]:
+    """``(time, value)`` of every change of the trace port in ``vcd`` (time in the VCD's unit)."""
+    from vcdvcd import VCDVCD
+
+    wanted = f"{TOPLEVEL}.{TRACE_PORT}"
+    names = [n for n in VCDVCD(str(vcd), only_sigs=True).signals if _RANGE.sub("", n) == wanted]
+    if not names:
+        raise SpikeCoreError(f"{vcd}: no signal {wanted} (was it written by spikecore.verif.sim --waves?)")
+    data = VCDVCD(str(vcd), signals=names, store_tvs=True)
+    changes = []
+    for time, value in data[names[0]].tv:
+        if any(c in value for c in "xXzZ"):
+            continue       # before reset the port is undefined: no records there
+        changes.append((int(time), int(value, 2)))
+    return changes
+
+
+def records_from_vcd(vcd: str | Path, cores: int) -> list[tuple[np.ndarray, int]]:
+    """Per pass of ``vcd`` (a pass restarts when the cycle goes back): its sorted records and its last cycle."""
+    unpacker = TraceUnpacker(cores)
+    passes: list[list[int]] = [[]]
+    ends: list[int] = [-1]
+    for _, raw in trace_port_changes(vcd):
+        cycle = unpacker.cycle_of(raw)
+        if cycle is None:
+            continue
+        if cycle <= ends[-1]:
+            passes.append([])
+            ends.append(-1)
+        passes[-1].append(raw)
+        ends[-1] = cycle
+    return [(unpacker.decode(raws) if raws else empty_trace(), end) for raws, end in zip(passes, ends, strict=True)]
+
+
+@dataclass
+class VcdCheck:
+    matched: int
+    mismatches: list[Mismatch]
+    passes: int
+    cycles: int           # cycles the checked pass reached
+
+    @property
+    def passed(self) -> bool:
+        return not self.mismatches and self.matched > 0
+
+    def lines(self) -> list[str]:
+        out = [m.message for m in self.mismatches[:50]]
+        if len(self.mismatches) > 50:
+            out.append(f"... {len(self.mismatches) - 50} more mismatches")
+        out.append(f"matched {self.matched} records")
+        if self.matched == 0 and not self.mismatches:
+            out.append("FAIL: zero trace records were compared")
+        return out
+
+
+def check_vcd(vcd: str | Path, image: Image, stimulus: Stimulus | None, steps: int, segment: int = 0) -> VcdCheck:
+    """Compare pass ``segment`` of the VCD's trace with the golden trace of ``steps`` steps.
+
+    Only the golden records up to the last cycle the pass reached are expected (a run stopped at its first
+    failing step leaves the rest of the program unsimulated).
+    """
+    passes = records_from_vcd(vcd, image.config.cores)
+    if not 0 <= segment < len(passes):
+        raise SpikeCoreError(f"{vcd}: has {len(passes)} passes, no pass {segment}")
+    actual, last_cycle = passes[segment]
+    board = Scoreboard(image, stimulus)
+    golden = [board.expect_step().records for _ in range(steps)]
+    expected = np.concatenate(golden) if golden else empty_trace()
+    expected = expected[expected["cycle"] <= last_cycle]
+    cycles = last_cycle + 1
+    matched, mismatches = compare_records(expected, actual)
+    return VcdCheck(matched, mismatches, len(passes), cycles)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m spikecore.verif.vcd_check", description=__doc__.splitlines()[0])
+    parser.add_argument("path", help="a run folder (dump.vcd, image.bin, stimulus.json, result.json) or a VCD")
+    parser.add_argument("--image")
+    parser.add_argument("--stimulus")
+    parser.add_argument("--steps", type=int)
+    parser.add_argument("--segment", type=int, default=0, help="which pass of the VCD to check (default 0)")
+    args = parser.parse_args(argv)
+    path = Path(args.path)
+    try:
+        folder = path if path.is_dir() else path.parent
+        vcd = path / "dump.vcd" if path.is_dir() else path
+        image = load_image(args.image or folder / "image.bin")
+        stim_path = Path(args.stimulus) if args.stimulus else folder / "stimulus.json"
+        stimulus = Stimulus.load(stim_path) if stim_path.exists() else None
+        steps = args.steps
+        if steps is None:
+            result = folder / "result.json"
+            if not result.exists():
+                raise SpikeCoreError(f"give --steps (no {result} to read it from)")
+            steps = int(json.loads(result.read_text())["run"]["steps"])
+        check = check_vcd(vcd, image, stimulus, steps, args.segment)
+    except (SpikeCoreError, OSError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print("\n".join(check.lines()))
+    print(f"{'PASS' if check.passed else 'FAIL'}: {vcd} pass {args.segment} of {check.passes}")
+    return 0 if check.passed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
