@@ -1,0 +1,74 @@
+"""``make sim``'s flow (spikecore/demo.py): MNIST input handling, errors, and a small end-to-end run through
+compiler, golden model and RTL with the scoreboard."""
+
+import gzip
+import struct
+
+import numpy as np
+import pytest
+
+from spikecore.compiler.pipeline import compile_model
+from spikecore.compiler.runtime import run_batch
+from spikecore.config import ChipConfig
+from spikecore.demo import load_data, main, pool_to_8x8, run_rtl
+from spikecore.digits import load_digits_split, predict, train_digits_mlp
+
+
+def test_pool_to_8x8_averages_4x4_blocks_of_the_padded_image():
+    image = np.zeros((1, 28, 28), dtype=np.float32)
+    image[0, 2:6, 2:6] = 1.0      # padded by 2: exactly block (1, 1) of the 32x32 image -> mean 1
+    image[0, 0:2, 0:2] = 1.0      # padded to rows/cols 2..3: the lower-right quarter of block (0, 0) -> 4/16
+    pooled = pool_to_8x8(image.reshape(1, 784)).reshape(8, 8)
+    expected = np.zeros((8, 8), dtype=np.float32)
+    expected[1, 1] = 1.0
+    expected[0, 0] = 0.25
+    np.testing.assert_allclose(pooled, expected)
+
+
+def _write_idx(path, array: np.ndarray, compress: bool) -> None:
+    header = struct.pack(">BBBB", 0, 0, 0x08, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
+    data = header + array.astype(np.uint8).tobytes()
+    if compress:
+        path = path.with_name(path.name + ".gz")
+        data = gzip.compress(data)
+    path.write_bytes(data)
+
+
+def test_mnist_folder_is_read_and_pooled_to_the_digits_resolution(tmp_path):
+    rng = np.random.default_rng(3)
+    for split, n in (("train", 5), ("t10k", 3)):
+        _write_idx(tmp_path / f"{split}-images-idx3-ubyte", rng.integers(0, 256, (n, 28, 28)), compress=split == "t10k")
+        _write_idx(tmp_path / f"{split}-labels-idx1-ubyte", np.arange(n) % 10, compress=False)
+    data, name = load_data(str(tmp_path), seed=0)
+    assert data.x_train.shape == (5, 64) and data.x_test.shape == (3, 64)
+    assert data.y_test.tolist() == [0, 1, 2]
+    assert data.x_train.min() >= 0.0 and data.x_train.max() <= 1.0
+    assert "MNIST" in name
+
+
+def test_missing_mnist_folder_is_one_line_error(tmp_path, capsys):
+    assert main(["--mnist", str(tmp_path / "absent"), "--rtl-samples", "0", "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "absent" in err[0] and "nothing is downloaded" in err[0]
+
+
+def test_unknown_example_names_the_ones_that_exist(capsys):
+    assert main(["--example", "nope"]) == 2
+    err = capsys.readouterr().err
+    assert "examples/nope.s" in err and "if_neuron" in err
+
+
+@pytest.mark.rtl
+@pytest.mark.xdist_group("verilator")
+def test_small_mlp_end_to_end_golden_and_rtl_agree(tmp_path):
+    data = load_digits_split(seed=1)
+    model, _ = train_digits_mlp(seed=1, sizes=(64, 8, 10), iterations=150, data=data)
+    compiled = compile_model(model, data.x_train[:1], data.x_train, mode="graded", config=ChipConfig(cores=4))
+    x_q = compiled.quantize_input(data.x_test)
+    golden = run_batch(compiled, x_q, quantized=True)
+    assert np.array_equal(golden.logits, compiled.reference(x_q, quantized=True).logits)
+    assert np.mean(golden.predictions == predict(model, data.x_test)) >= 0.97
+    rtl = run_rtl(compiled, x_q[:3], tmp_path, waves=False)
+    assert rtl["samples"] == 3 and rtl["passed"] == 3, rtl["failures"]
+    assert rtl["mismatches"] == 0
+    assert rtl["records_compared"] > 100
