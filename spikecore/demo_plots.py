@@ -37,8 +37,9 @@ def spike_raster(path: Path, compiled, sample_q: np.ndarray) -> None:
     fig, ax = plt.subplots(figsize=(9, 4.5))
     for layer in sorted(set(layer_of_core.values())):
         mask = np.array([layer_of_core.get(int(c), -1) == layer for c in spikes["core"]], dtype=bool)
+        label = f"layer {layer}: {int(mask.sum())} spikes" if mask.any() else f"layer {layer}: read from membranes"
         ax.scatter(spikes["cycle"][mask], spikes["core"][mask] * neurons + spikes["index"][mask], s=14,
-                   label=f"layer {layer}", marker="|")
+                   label=label, marker="|")
     for start in chip.step_starts:
         ax.axvline(start, color="grey", lw=0.6, ls=":")
     ax.set_xlabel("array cycle (dotted: step starts)")
