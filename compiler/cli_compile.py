@@ -2,7 +2,8 @@
 
     spikecore compile model.pt --mode graded|rate [--T 32] [--out prog.bin] [--listing prog.s] [--report]
                       [--dump-ir float|quant|placed|all] [--calib data.npy] [--chip "cores=16 weight_bytes=512"]
-    spikecore compile model.nir [--dt SECONDS] [--reset value|subtract] [--input-max X] [--out ...] [...]
+    spikecore compile model.nir [--dt SECONDS] [--reset value|subtract] [--input-max X] [--fine-weights]
+                      [--out ...] [...]
 
 A ``.nir`` file is a NIR graph (docs/nir.md): read with ``nir.read``, discretised at ``dt`` (the graph's
 metadata ``dt``, else ``--dt``) and laid out by the same placement and codegen.
@@ -38,7 +39,12 @@ def load_array(path: str | Path, what: str = "calibration file") -> np.ndarray:
     if not isinstance(data, np.ndarray) or data.dtype.kind not in "fiub" or data.ndim < 2:
         raise SpikeCoreError(f"{what} {path}: expected a numeric array (N, features...), "
                              f"got {getattr(data, 'dtype', type(data))} {getattr(data, 'shape', '')}")
-    return data.astype(np.float32)
+    if len(data) == 0 or data[0].size == 0:
+        raise SpikeCoreError(f"{what} {path}: holds no samples (shape {data.shape})")
+    data = data.astype(np.float32)
+    if not np.isfinite(data).all():
+        raise SpikeCoreError(f"{what} {path}: holds NaN or infinity")
+    return data
 
 
 def parse_chip(text: str | None):
@@ -53,6 +59,8 @@ def parse_chip(text: str | None):
         key, sep, value = item.partition("=")
         if not sep or key not in fields:
             raise SpikeCoreError(f"--chip: expected key=value with key one of {', '.join(fields)}, not {item!r}")
+        if key in values:
+            raise SpikeCoreError(f"--chip: {key} given twice in {text!r}")
         try:
             values[key] = int(value, 0)
         except ValueError:
@@ -84,7 +92,7 @@ def _input_shape(model) -> tuple[int, ...] | None:
     return _example_shape(model)
 
 
-NIR_ONLY = ("dt", "reset", "input_max")
+NIR_ONLY = ("dt", "reset", "input_max", "fine_weights")
 TORCH_ONLY = ("mode", "T", "calib", "percentile")
 
 
@@ -130,7 +138,7 @@ def _compile_nir(args: argparse.Namespace) -> int:
 
     config = parse_chip(args.chip) if args.chip else None
     compiled = compile_nir(args.model, dt=args.dt, reset=args.reset, config=config, input_max=args.input_max,
-                           title=Path(args.model).name)
+                           title=Path(args.model).name, fine_weights=args.fine_weights)
     return _write_outputs(args, compiled)
 
 
@@ -190,4 +198,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                 "default) or subtract (v -= v_threshold - v_reset; snnTorch's default)")
     nir_group.add_argument("--input-max", type=float, default=None, dest="input_max",
                            help="largest input magnitude, injected as payload 127 (default 1: spikes)")
+    nir_group.add_argument("--fine-weights", action="store_true", default=None, dest="fine_weights",
+                           help="~15-bit weights and exact biases through payload-1 twin spikes, at twice the "
+                                "axons and source neurons (densely firing networks; docs/nir.md)")
     parser.set_defaults(handler=_compile)

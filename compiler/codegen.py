@@ -35,6 +35,11 @@ def build_image(placed: PlacedProgram) -> Image:
 
 def _explain(ins: Instruction, layer: QuantDense, pc: PlacedCore) -> str:
     neurons = f"{pc.layer}[{pc.start}..{pc.start + pc.count - 1}]"
+    if pc.twins:
+        neurons = {(0, pc.count): neurons, (pc.count, pc.count): f"the twins of {neurons}",
+                   (0, 2 * pc.count): f"{neurons} and their twins"}.get((ins.neuron, ins.count), neurons)
+    if pc.twins and ins.opcode == Opcode.FIRE and ins.neuron == pc.count:
+        return f"{neurons}: the same spikes with payload 1 (fine weights)"
     if ins.opcode == Opcode.ACC:
         return f"{neurons} += payload x weight[axon] for every buffered event"
     if ins.opcode == Opcode.HALT:
@@ -92,22 +97,27 @@ def listing(placed: PlacedProgram, title: str = "model") -> str:
                             f"{pc.start}..{pc.start + pc.count - 1}, {len(pc.axons)} axons from {source}{partial}")]
         for ins in pc.program:
             lines.append(_line(f"    {instruction_text(ins)}", _explain(ins, layer, pc)))
+        emitted = graph.input.features if pc.layer_index == 0 else graph.layers[pc.layer_index - 1].out_features
         for axon, src in enumerate(pc.axons):
             row = " ".join(str(int(w)) for w in pc.weights[axon])
-            bias = f"bias current (host, payload {layer.bias_payload})"
-            feed = f"{source}[{src}]" if src < layer.in_features else bias
+            if src >= layer.in_features:
+                payload = layer.bias_payloads()[src - layer.in_features]
+                feed = f"bias current (host, payload {payload})"
+            else:
+                feed = f"{source}[{src % emitted}]" + (" twin (payload 1, fine weight)" if src >= emitted else "")
             lines.append(_line(f".weights {axon * pc.count}: {row}", f"axon {axon} <- {feed}"))
+        labels = [f"{pc.layer}[{pc.start + j % pc.count}]" + (" twin" if j >= pc.count else "")
+                  for j in range(len(pc.neurons))]
         for j, params in enumerate(pc.neurons):
             text = (f".neuron {j} threshold={params.threshold} reset={params.reset} init={params.init} "
                     f"decay={params.decay} fanout_start={params.fanout_start} fanout_count={params.fanout_count}")
-            lines.append(_line(text, f"{pc.layer}[{pc.start + j}]"))
+            lines.append(_line(text, labels[j]))
         for j, params in enumerate(pc.neurons):
             if params.fanout_count:
                 entries = pc.fanout[params.fanout_start:params.fanout_start + params.fanout_count]
                 dests = " ".join(f"{'host' if e.core == HOST_CORE else e.core}:{e.axon}" for e in entries)
                 readers = sorted({core_layer[e.core] for e in entries if e.core in core_layer})
-                lines.append(_line(f".fanout {params.fanout_start}: {dests}",
-                                   f"{pc.layer}[{pc.start + j}] -> {', '.join(readers)}"))
+                lines.append(_line(f".fanout {params.fanout_start}: {dests}", f"{labels[j]} -> {', '.join(readers)}"))
     return "\n".join(lines) + "\n"
 
 

@@ -43,6 +43,19 @@ Fixed point
   (payload ``P``, int8 weights ``≈ c b / (P unit)``, as rate mode does); a stateless layer (Threshold,
   Affine) holds its bias exactly in its reset value instead.
 
+Fine weights (``fine_weights=True``)
+------------------------------------
+int8 weights are the accuracy limit of densely firing networks: a spike of payload 127 adds ``127 w``
+membrane units, so the effective weight moves in steps of 127 units (1/127 of the row's largest weight),
+and a network firing at 10–30 % amplifies those errors into moved spikes. With fine weights a synapse is
+``ω = round(127 c W e_in / unit)`` units per spike (up to ``127²``), delivered as ``127 a + b``:
+``a = round(ω / 127)`` on the spike (payload 127) and ``b = ω − 127 a`` (``|b| ≤ 63``) on a *twin* spike of
+payload 1. The source layer gets twins (``QuantDense.twins``: same parameters and weights, FIRE
+``graded=0``), the host injects each input's twin payload ``round(q/127)`` (exact for spikes), and the bias
+gets a second axon of payload 1 carrying ``B − P w`` (``P = 127``), so the bias current is exact too. Only
+sources whose fine weights are not all zero need twins; a layer whose weights are exact in int8 (the
+power-of-two rule) compiles as without the option. It costs twice the axons and source neurons.
+
 Timing: a spike emitted in step ``t`` reaches the next layer in step ``t + 1`` (docs/spec.md §2), so layer
 ``k`` works on input time ``t`` in chip step ``t + k``; the host injects input ``x_t`` before step ``t`` and
 layer ``k``'s bias event before steps ``k .. k+T−1``.
@@ -50,6 +63,7 @@ layer ``k``'s bias event before steps ``k .. k+T−1``.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -92,7 +106,7 @@ def weight_lsb(row: np.ndarray, fallback: float) -> float:
     of two, so exactly representable networks compute exactly). ``fallback`` for a neuron without inputs.
 
     >>> weight_lsb(np.array([0.5, -0.25]), 1.0), weight_lsb(np.array([0.3]), 1.0) == 0.3 / 127
-    (0.00390625, True)
+    (0.0078125, True)
     """
     largest = float(np.abs(row).max(initial=0.0))
     if largest == 0:
@@ -151,9 +165,25 @@ class _Neurons:
         return self.kind in ("Threshold", "Affine")
 
 
+def split_weights(omega: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Fine weights ``ω`` (membrane units per spike of payload 127) as ``(a, b)`` with ``ω = 127 a + b``.
+
+    ``a = round(ω / 127)`` (half up) rides on the spike, ``b`` (``|b| ≤ 63``) on its payload-1 twin.
+
+    >>> split_weights(np.array([16129, 200, -200, 63, 64]))
+    (array([127,   2,  -2,   0,   1]), array([  0, -54,  54,  63, -63]))
+    """
+    omega = np.asarray(omega, dtype=np.int64)
+    coarse = np.floor_divide(2 * omega + SPIKE_PAYLOAD, 2 * SPIKE_PAYLOAD)
+    return coarse, omega - SPIKE_PAYLOAD * coarse
+
+
 def _quantize_layer(layer: DenseNode, index: int, count: int, dt: float, in_unit: float,
-                    config: ChipConfig) -> tuple[QuantDense, int]:
-    """One NIR layer in integers; returns it and the payload its spikes carry (0 for a non-spiking layer)."""
+                    config: ChipConfig, fine_bias: bool = False,
+                    fine_sources: bool = False) -> tuple[QuantDense, int, np.ndarray | None]:
+    """One NIR layer in integers; returns it, the payload its spikes carry (0 for a non-spiking layer) and,
+    when ``fine_sources``, the fine weights ``b`` of its sources' twins (the layer's ``weight`` holds ``a``).
+    ``fine_bias``: the bias current on two axons (payload 127 and 1), exactly."""
     cells = _Neurons(layer, dt)
     role = "output" if index == count - 1 else "hidden"
     weight = cells.gain[:, None] * layer.weight.astype(np.float64)
@@ -166,7 +196,11 @@ def _quantize_layer(layer: DenseNode, index: int, count: int, dt: float, in_unit
                                     cells.threshold if cells.threshold is not None else cells.reset])).max(axis=0)
         unit = np.array([weight_lsb(row, (big or 1.0) / LEVELS) for row, big in zip(weight, scale_of, strict=True)])
         unit = unit * in_unit
-    w_int = np.rint(weight * in_unit / unit[:, None])
+    w_fine = None
+    if fine_sources:   # ω = 127 a + b: a on the payload-127 spike, b on its payload-1 twin (module docstring)
+        w_int, w_fine = split_weights(np.rint(SPIKE_PAYLOAD * weight * in_unit / unit[:, None]))
+    else:
+        w_int = np.rint(weight * in_unit / unit[:, None])
     if np.abs(w_int).max(initial=0) > LEVELS:
         raise SpikeCoreError(f"{cells.where}: weights reach {np.abs(w_int).max():.0f} weight steps of the metadata "
                              f"membrane unit, int8 holds {LEVELS}")
@@ -178,15 +212,25 @@ def _quantize_layer(layer: DenseNode, index: int, count: int, dt: float, in_unit
     threshold: np.ndarray | int = isa.ACC_MAX
     if cells.threshold is not None:
         threshold = _int32(np.floor(np.round(cells.threshold / unit, 6)) + 1, f"{where}: the threshold")
-    bias_payload, bias_weight = 0, None
+    bias_payload, bias_weight, bias_fine = 0, None, None
     if cells.stateless:
         init = reset = bias_int
+    elif bias_int.any() and fine_bias:   # B = 127 w + r: the coarse axon (payload 127) and the remainder (payload 1)
+        if np.abs(bias_int).max() > LEVELS * SPIKE_PAYLOAD + LEVELS // 2:
+            raise SpikeCoreError(f"{where}: the bias current reaches {np.abs(bias_int).max()} membrane units, two bias "
+                                 f"axons hold {LEVELS * SPIKE_PAYLOAD + LEVELS // 2}")
+        bias_weight, remainder = split_weights(bias_int)
+        bias_payload = SPIKE_PAYLOAD
+        bias_fine = remainder if remainder.any() else None
     elif bias_int.any():
         bias_payload, bias_weight = bias_current(bias_int)
-        rows = int(np.count_nonzero(w_int, axis=1).max(initial=0))
-        if rows + 1 > min(config.event_depth, isa.AXON_MAX + 1, config.weight_bytes):
-            raise SpikeCoreError(f"{where}: its bias current needs a bias axon, but its neurons already read {rows} "
-                                 f"inputs (a core takes {min(config.event_depth, isa.AXON_MAX + 1)} per step)")
+    if bias_weight is not None:
+        reads = w_int if w_fine is None else np.concatenate([w_int, w_fine], axis=1)
+        rows = int(np.count_nonzero(reads, axis=1).max(initial=0))
+        axons, per_step = 1 + (bias_fine is not None), min(config.event_depth, isa.AXON_MAX + 1)
+        if rows + axons > min(per_step, config.weight_bytes):
+            raise SpikeCoreError(f"{where}: its bias current needs {axons} bias axon{'s' * (axons > 1)}, but its "
+                                 f"neurons already read {rows} inputs (a core takes {per_step} per step)")
     spiking = cells.kind in ("LIF", "IF", "Threshold")
     if spiking and role == "output" and layer.out_features > isa.AXON_MAX + 1:
         raise SpikeCoreError(f"{where}: a spiking output layer has at most {isa.AXON_MAX + 1} neurons (the host tells "
@@ -208,16 +252,17 @@ def _quantize_layer(layer: DenseNode, index: int, count: int, dt: float, in_unit
                        shift=0, reset_mode=reset_mode, graded=graded, schedule=SCHEDULE[cells.kind], relu=False,
                        out_shape=layer.out_shape, bias_weight=bias_weight, bias_payload=bias_payload,
                        decay=cells.decay, to_host=spiking and role == "output", membrane_unit=unit,
-                       membrane_offset=cells.origin.astype(np.float64), nir_kind=cells.kind)
-    return quant, payload
+                       membrane_offset=cells.origin.astype(np.float64), nir_kind=cells.kind, bias_fine=bias_fine)
+    return quant, payload, w_fine
 
 
 def discretize(graph: FloatGraph, dt: float, input_max: float = DEFAULT_INPUT_MAX,
-               config: ChipConfig | None = None) -> QuantGraph:
+               config: ChipConfig | None = None, fine_weights: bool = False) -> QuantGraph:
     """The integer program of a NIR float graph at step ``dt`` seconds (see the module docstring).
 
     ``input_max``: the largest input magnitude (1 for spike inputs); an input ``x`` is injected as payload
     ``round(127 x / input_max)``. ``config`` only decides whether a bias axon still fits a core.
+    ``fine_weights``: ~15-bit weights and exact biases through payload-1 twins (module docstring).
     """
     config = config if config is not None else ChipConfig()
     if not (isinstance(dt, float | int) and math.isfinite(dt) and dt > 0):
@@ -226,13 +271,24 @@ def discretize(graph: FloatGraph, dt: float, input_max: float = DEFAULT_INPUT_MA
         raise SpikeCoreError(f"input_max must be a finite positive number, not {input_max!r}")
     if any(layer.neuron is None for layer in graph.layers):
         raise SpikeCoreError("discretize takes the float graph of a NIR model (every layer has a neuron model)")
+    if not isinstance(fine_weights, bool):
+        raise SpikeCoreError(f"fine_weights must be True or False, not {fine_weights!r}")
     in_unit = float(input_max) / isa.PAYLOAD_MAX
     q_input = QuantInput(graph.input.name, graph.input.shape, in_unit)
-    layers = []
+    layers: list[QuantDense] = []
+    twins_possible = True          # the host can send twins; a layer can when its spikes carry payload 127
     for index, layer in enumerate(graph.layers):
-        quant, payload = _quantize_layer(layer, index, len(graph.layers), float(dt), in_unit, config)
+        quant, payload, w_fine = _quantize_layer(layer, index, len(graph.layers), float(dt), in_unit, config,
+                                                 fine_weights, fine_weights and twins_possible)
+        if w_fine is not None and w_fine.any():   # the sources get twins; this layer reads them after the sources
+            quant = dataclasses.replace(quant, weight=np.concatenate([quant.weight, w_fine], axis=1))
+            if index == 0:
+                q_input = dataclasses.replace(q_input, twins=True)
+            else:
+                layers[-1] = dataclasses.replace(layers[-1], twins=True)
         layers.append(quant)
         in_unit = 1.0 / payload if payload else in_unit
+        twins_possible = payload == SPIKE_PAYLOAD and index < len(graph.layers) - 1
     qgraph = QuantGraph("nir", 1, q_input, layers, dt=float(dt), dense_input=True)
     qgraph.check()
     return qgraph
@@ -252,8 +308,12 @@ def discretisation_report(graph: QuantGraph) -> str:
             parts.append(f"threshold {_spread(layer.thresholds)} (v > v_threshold), reset "
                          f"{layer.reset_mode.name.lower()}, spike payload {payload}"
                          f"{' to the host' if layer.to_host else ''}")
+        if layer.twins:
+            parts.append("twins (payload 1) for fine weights")
         if layer.bias_weight is not None:
             parts.append(f"bias axon payload {layer.bias_payload}, weights {_spread(layer.bias_weight)}")
+        if layer.bias_fine is not None:
+            parts.append(f"fine bias axon payload 1, weights {_spread(layer.bias_fine)}")
         lines.append(", ".join(parts))
     return "\n".join(lines)
 

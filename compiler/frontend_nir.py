@@ -20,8 +20,9 @@ Anything else is one :class:`SpikeCoreError` line naming the node and its type: 
 The discretisation (``dt``, fixed point) is :mod:`~spikecore.compiler.discretize`'s job.
 
 Settings a graph can carry in its metadata (written by :mod:`~spikecore.compiler.nir_export`, honoured here):
-graph ``dt`` (seconds per step), ``spikecore_input_max`` (the largest input magnitude) and
-``spikecore_chip`` (a ``--chip`` string); neuron node ``reset``
+graph ``dt`` (seconds per step), ``spikecore_input_max`` (the largest input magnitude),
+``spikecore_chip`` (a ``--chip`` string) and ``spikecore_fine_weights`` (compile with fine weights); neuron
+node ``reset``
 (``value`` or ``subtract``) and ``spikecore_membrane_unit`` (float per neuron).
 """
 
@@ -42,7 +43,7 @@ LINEAR_TYPES = ("Affine", "Linear", "Scale", "Flatten", "Conv2d", "SumPool2d", "
 NEURON_TYPES = ("IF", "LIF", "LI", "I", "Threshold")
 SUPPORTED_TYPES = ("Input", "Output", *LINEAR_TYPES, *NEURON_TYPES)
 #: Metadata keys (graph level, then node level).
-DT_KEY, CHIP_KEY, INPUT_MAX_KEY = "dt", "spikecore_chip", "spikecore_input_max"
+DT_KEY, CHIP_KEY, INPUT_MAX_KEY, FINE_KEY = "dt", "spikecore_chip", "spikecore_input_max", "spikecore_fine_weights"
 RESET_KEY, UNIT_KEY = "reset", "spikecore_membrane_unit"
 DEFAULT_INPUT_MAX = 1.0
 
@@ -106,6 +107,22 @@ def resolve_input_max(graph, input_max: float | None) -> float:
                                  f"{value:g}; drop --input-max")
         return value
     return DEFAULT_INPUT_MAX if input_max is None else _scalar(input_max, "--input-max")
+
+
+def resolve_fine_weights(graph, fine_weights: bool | None) -> bool:
+    """Whether to compile with fine weights: the graph's metadata when it says (a different ``fine_weights``
+    is an error), else ``fine_weights``, else no."""
+    stored = _metadata_value(graph.metadata, FINE_KEY)
+    if stored is not None:
+        array = np.asarray(stored).reshape(-1)
+        if array.size != 1 or array.dtype.kind not in "biu" or array[0] not in (0, 1):
+            raise SpikeCoreError(f"the graph's metadata {FINE_KEY} must be one boolean, not {stored!r}")
+        value = bool(array[0])
+        if fine_weights is not None and fine_weights != value:
+            raise SpikeCoreError(f"fine_weights={fine_weights} contradicts the graph's metadata {FINE_KEY}={value}; "
+                                 "leave it out")
+        return value
+    return bool(fine_weights)
 
 
 def graph_chip(graph) -> str | None:

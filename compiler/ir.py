@@ -297,7 +297,9 @@ def _check_chain(input_name: str, input_features: int, layers: Sequence, fan_in,
 class QuantInput:
     """How the host turns one float sample into int8 input events: ``q = clamp(floor(x / scale + 1/2))``.
 
-    A feature whose ``q`` is 0 is not injected (it would add nothing to any membrane).
+    A feature whose ``q`` is 0 is not injected (it would add nothing to any membrane). ``twins`` (NIR fine
+    weights, docs/spec.md §11): the host also injects feature ``i``'s fine payload :meth:`fine_payloads`
+    as source ``features + i``, so the first layer reads ``2 × features`` sources.
     """
 
     name: str
@@ -305,6 +307,7 @@ class QuantInput:
     scale: float
     qmin: int = isa.PAYLOAD_MIN
     qmax: int = isa.PAYLOAD_MAX
+    twins: bool = False
 
     def __post_init__(self) -> None:
         _check_name("QuantInput", self.name)
@@ -312,10 +315,28 @@ class QuantInput:
         _check_scale("QuantInput", self.name, "scale", self.scale)
         _check_int("QuantInput", self.name, "qmin", self.qmin, isa.PAYLOAD_MIN, isa.PAYLOAD_MAX)
         _check_int("QuantInput", self.name, "qmax", self.qmax, self.qmin, isa.PAYLOAD_MAX)
+        if not isinstance(self.twins, bool):
+            raise _bad("QuantInput", self.name, "twins", f"must be a bool, not {self.twins!r}")
 
     @property
     def features(self) -> int:
         return math.prod(self.shape)
+
+    @property
+    def sources(self) -> int:
+        """Sources the first layer reads from the host: the features, and their fine twins when ``twins``."""
+        return self.features * (2 if self.twins else 1)
+
+    @staticmethod
+    def fine_payloads(q: np.ndarray) -> np.ndarray:
+        """The twin payloads of coarse payloads ``q``: ``round(q / 127)`` (half up), so -1, 0 or 1.
+
+        A spike input (payload 127) has twin payload 1: its two events add ``127 a + b``, the fine weight.
+
+        >>> QuantInput.fine_payloads(np.array([127, 64, 63, 0, -63, -64, -128]))
+        array([ 1,  1,  0,  0,  0, -1, -1])
+        """
+        return np.floor_divide(2 * np.asarray(q, dtype=np.int64) + isa.PAYLOAD_MAX, 2 * isa.PAYLOAD_MAX)
 
     def quantize(self, x: np.ndarray) -> np.ndarray:
         """int64 payloads ``(N, features)`` of a float batch (round half up, then clamp to ``qmin..qmax``)."""
@@ -350,6 +371,13 @@ class QuantDense:
     ``decay`` the LEAK factors (u16 Q0.16, one per neuron), ``to_host`` says the layer's spikes go to the host
     (fan-out entry ``(HOST_CORE, neuron index)``), ``membrane_unit``/``membrane_offset`` turn a membrane
     back into the NIR voltage (``v = membrane * unit + offset``) and ``nir_kind`` names the NIR neuron type.
+
+    Fine weights (NIR, docs/spec.md §11): ``twins`` gives every neuron a twin with the same parameters and
+    weights that emits payload 1 where the neuron emits payload 127 (``graded``), so the layer *emits*
+    ``2 × out`` sources: neuron ``i`` as source ``i``, its twin as source ``out + i``. The next layer weighs
+    the two with a coarse and a fine int8 weight (``127 a + b``: ~15-bit weights). ``bias_fine``: a second
+    bias axon (source ``in_features + 1``) of payload 1 that adds the remainder the ``bias_payload`` event
+    cannot, so the bias current is exact.
     """
 
     name: str
@@ -377,6 +405,8 @@ class QuantDense:
     membrane_unit: np.ndarray | None = None
     membrane_offset: np.ndarray | None = None
     nir_kind: str = ""
+    twins: bool = False
+    bias_fine: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         kind, name = "QuantDense", self.name
@@ -426,10 +456,24 @@ class QuantDense:
             _check_array(kind, name, "bias_weight", self.bias_weight, (out,), "i")
             _check_range(kind, name, "bias_weight", self.bias_weight, isa.WEIGHT_MIN, isa.WEIGHT_MAX)
             _check_int(kind, name, "bias_payload", self.bias_payload, 1, isa.PAYLOAD_MAX)
+        if self.bias_fine is not None:
+            if self.bias_weight is None:
+                raise _bad(kind, name, "bias_fine", "needs a coarse bias axon (bias_weight) before it")
+            _check_array(kind, name, "bias_fine", self.bias_fine, (out,), "i")
+            _check_range(kind, name, "bias_fine", self.bias_fine, isa.WEIGHT_MIN, isa.WEIGHT_MAX)
+        if not isinstance(self.twins, bool):
+            raise _bad(kind, name, "twins", f"must be a bool, not {self.twins!r}")
+        if self.twins and (self.role != "hidden" or not self.graded or self.to_host):
+            raise _bad(kind, name, "twins", "needs a hidden layer with graded (payload 127) spikes")
 
     @property
     def in_features(self) -> int:
         return self.weight.shape[1]
+
+    @property
+    def emits(self) -> int:
+        """Sources the next layer reads from this one: its neurons, and their twins when ``twins``."""
+        return self.out_features * (2 if self.twins else 1)
 
     @property
     def out_features(self) -> int:
@@ -449,14 +493,18 @@ class QuantDense:
 
     @property
     def sources(self) -> int:
-        """Source indices the layer reads: its inputs, plus the bias axon (index ``in_features``) if any."""
-        return self.in_features + (self.bias_weight is not None)
+        """Source indices the layer reads: its inputs, plus the bias axons (``in_features``, then the fine one)."""
+        return self.in_features + (self.bias_weight is not None) + (self.bias_fine is not None)
+
+    def bias_payloads(self) -> tuple[int, ...]:
+        """The host's payload on each bias axon, in source order (sources ``in_features``, ``in_features + 1``)."""
+        return tuple(p for p, w in ((self.bias_payload, self.bias_weight), (isa.BINARY_PAYLOAD, self.bias_fine))
+                     if w is not None)
 
     def weight_rows(self) -> np.ndarray:
-        """``(out, sources)`` int weights including the bias axon's column."""
-        if self.bias_weight is None:
-            return self.weight
-        return np.concatenate([self.weight, self.bias_weight[:, None]], axis=1)
+        """``(out, sources)`` int weights including the bias axons' columns."""
+        columns = [w[:, None] for w in (self.bias_weight, self.bias_fine) if w is not None]
+        return np.concatenate([self.weight, *columns], axis=1) if columns else self.weight
 
     @property
     def acc_scale(self) -> float:
@@ -507,8 +555,8 @@ class QuantGraph:
         return range(index, index + len(self.inject_steps))
 
     def check(self) -> None:
-        _check_chain(self.input.name, self.input.features, self.layers, lambda layer: layer.in_features,
-                     lambda layer: layer.out_features)
+        _check_chain(self.input.name, self.input.sources, self.layers, lambda layer: layer.in_features,
+                     lambda layer: layer.emits)
         for index, layer in enumerate(self.layers):
             want = "output" if index == len(self.layers) - 1 else "hidden"
             if layer.role != want:
@@ -522,7 +570,7 @@ class QuantGraph:
         lines = [f"{head}, {self.steps} steps per inference, input injected before steps "
                  f"{_steps_text(self.inject_steps)})",
                  f"  input '{q.name}' {q.features} features: int8 payload = clamp(round(x / {q.scale:.6g}), "
-                 f"{q.qmin}, {q.qmax})"]
+                 f"{q.qmin}, {q.qmax})" + ("; twins: round(payload / 127) as features after them" if q.twins else "")]
         for index, layer in enumerate(self.layers):
             fire = ""
             if "FIRE" in layer.schedule:
@@ -533,9 +581,13 @@ class QuantGraph:
             if "LEAK" in layer.schedule:
                 fire += f"; LEAK decay {_span(layer.decays)}/65536"
             nz = np.count_nonzero(layer.weight)
+            if layer.twins:
+                fire += "; twins emit the same spikes with payload 1 (fine weights)"
             if layer.bias_weight is not None:
                 fire += (f"\n      bias current: host event payload {layer.bias_payload} on a bias axon, weights "
                          f"{_span(layer.bias_weight)}, each step of {_steps_text(tuple(self.window(index)))}")
+            if layer.bias_fine is not None:
+                fire += f", plus payload 1 on a fine bias axon, weights {_span(layer.bias_fine)}"
             lines.append(
                 f"  {layer.name} ({layer.role}): {layer.in_features} -> {layer.out_features}"
                 f"{' ReLU' if layer.relu else ''} [{layer.origin}]\n"
@@ -564,7 +616,9 @@ class PlacedCore:
     arrive on axon ``a`` (index ``in_features`` names the layer's bias axon); the weight block (at
     address 0) is ``weights[a, j]``, row-major axon x count
     as ACC reads it (docs/spec.md §4.1). ``partial``: an output-layer core that reads only a group of the
-    layer's sources; the host adds its membranes to those of the other groups.
+    layer's sources; the host adds its membranes to those of the other groups. ``twins`` (a layer with
+    ``QuantDense.twins``): the core also holds the slice's twins as its neurons ``count .. 2 count - 1``
+    (``neurons`` has ``2 count`` entries), which read the same weight block.
     """
 
     core: int
@@ -578,6 +632,7 @@ class PlacedCore:
     neurons: tuple[NeuronParams, ...]
     fanout: tuple[FanoutEntry, ...]
     partial: bool = False
+    twins: bool = False
 
     def __post_init__(self) -> None:
         kind, name = "PlacedCore", f"{self.layer}@core{self.core}"
@@ -590,14 +645,19 @@ class PlacedCore:
             raise _bad(kind, name, "axons", "must be strictly ascending source indices")
         _check_array(kind, name, "weights", self.weights, (len(self.axons), self.count), "i")
         _check_range(kind, name, "weights", self.weights, isa.WEIGHT_MIN, isa.WEIGHT_MAX)
-        if len(self.neurons) != self.count:
-            raise _bad(kind, name, "neurons", f"has {len(self.neurons)} entries for {self.count} neurons")
+        if len(self.neurons) != self.count * (2 if self.twins else 1):
+            raise _bad(kind, name, "neurons", f"has {len(self.neurons)} entries for {self.count} neurons"
+                       f"{' and their twins' if self.twins else ''}")
         if not self.program or self.program[-1].opcode != Opcode.HALT:
             raise _bad(kind, name, "program", "must end with HALT")
 
     @property
     def weight_bytes(self) -> int:
         return self.weights.size
+
+    def source_of(self, neuron: int, layer_size: int) -> int:
+        """The source index (in what the layer emits) of the core's ``neuron``: a twin is ``layer_size`` on."""
+        return self.start + neuron if neuron < self.count else layer_size + self.start + neuron - self.count
 
 
 @dataclass(frozen=True, eq=False)
@@ -611,6 +671,8 @@ class IOMap:
     inputs before every step
     in ``inject_steps``, and ``bias_events`` ``(step, core, axon, payload)`` (the same for every sample,
     injected after that step's inputs), and runs ``steps`` steps per inference from a reset state.
+    ``fine_inputs[i]`` (NIR fine weights): the ``(core, axon)`` pairs that take feature ``i``'s fine payload
+    (:meth:`QuantInput.fine_payloads`), injected after every feature's coarse events.
     """
 
     inputs: tuple[tuple[tuple[int, int], ...], ...]
@@ -618,6 +680,7 @@ class IOMap:
     steps: int
     inject_steps: tuple[int, ...]
     bias_events: tuple[tuple[int, int, int, int], ...] = ()
+    fine_inputs: tuple[tuple[tuple[int, int], ...], ...] = ()
 
     def __post_init__(self) -> None:
         _check_int("IOMap", "io", "steps", self.steps, 1, 1 << 20)
@@ -666,7 +729,9 @@ class PlacedProgram:
             if len(pc.fanout) > cfg.fanout_depth or len(pc.program) > cfg.imem_depth:
                 raise SpikeCoreError(f"{where}: fan-out table or program larger than the core's memory")
         for pc in self.cores:
+            size = self.quant.layers[pc.layer_index].out_features
             for j, params in enumerate(pc.neurons):
+                source = pc.source_of(j, size)
                 for entry in pc.fanout[params.fanout_start:params.fanout_start + params.fanout_count]:
                     if entry.core == isa.HOST_CORE and self.quant.layers[pc.layer_index].to_host:
                         if entry.axon != pc.start + j:
@@ -674,17 +739,21 @@ class PlacedProgram:
                                                  f"carry axon {pc.start + j}")
                         continue
                     dest = by_id.get(entry.core)
-                    if dest is None or entry.axon >= len(dest.axons) or dest.axons[entry.axon] != pc.start + j:
+                    if dest is None or entry.axon >= len(dest.axons) or dest.axons[entry.axon] != source:
+                        twin = " (twin)" if j >= pc.count else ""
                         raise SpikeCoreError(f"core {pc.core} neuron {j}: fan-out entry {entry} does not reach an axon "
-                                             f"fed by {pc.layer}[{pc.start + j}]")
-        for feature, pairs in enumerate(self.io.inputs):
-            for core, axon in pairs:
-                if core not in by_id or axon >= len(by_id[core].axons) or by_id[core].axons[axon] != feature:
-                    raise SpikeCoreError(f"io map: input feature {feature} enters core {core} axon {axon}, "
-                                         "which is not fed by it")
+                                             f"fed by {pc.layer}[{pc.start + j % pc.count}]{twin}")
+        features = self.quant.input.features
+        for offset, table in ((0, self.io.inputs), (features, self.io.fine_inputs)):
+            for feature, pairs in enumerate(table):
+                for core, axon in pairs:
+                    axons = by_id[core].axons if core in by_id else ()
+                    if axon >= len(axons) or axons[axon] != offset + feature:
+                        raise SpikeCoreError(f"io map: input feature {feature}{' (fine)' if offset else ''} enters "
+                                             f"core {core} axon {axon}, which is not fed by it")
         for step, core, axon, _ in self.io.bias_events:
             layer = self.quant.layers[by_id[core].layer_index] if core in by_id else None
-            if layer is None or axon >= len(by_id[core].axons) or by_id[core].axons[axon] != layer.in_features:
+            if layer is None or axon >= len(by_id[core].axons) or by_id[core].axons[axon] < layer.in_features:
                 raise SpikeCoreError(f"io map: bias event before step {step} enters core {core} axon {axon}, "
                                      "which is not a bias axon")
         for j, pairs in enumerate(self.io.outputs):
@@ -705,7 +774,7 @@ class PlacedProgram:
             axons = f"{len(pc.axons)} axons" + (f" <- [{pc.axons[0]}..{pc.axons[-1]}]" if pc.axons else "")
             part = " partial sums" if pc.partial else ""
             lines.append(f"  core {pc.core}: {pc.layer}[{pc.start}..{pc.start + pc.count - 1}] "
-                         f"({pc.count} neurons{part}), "
+                         f"({pc.count} neurons{' and their twins' if pc.twins else ''}{part}), "
                          f"{axons}, {pc.weight_bytes} weight bytes, {len(pc.fanout)} fan-out entries")
             lines.append("      " + "; ".join(instruction_text(ins) for ins in pc.program))
         outs = sorted({core for pairs in self.io.outputs for core, _ in pairs})

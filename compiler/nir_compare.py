@@ -1,7 +1,7 @@
 """``spikecore compare model.nir``: the float NIR reference against SpikeCore (golden, and RTL when asked).
 
     spikecore compare model.nir [--dt S] [--reset value|subtract] [--steps T] [--rate P] [--seed N]
-                                [--inputs x.npy] [--chip "cores=16"] [--rtl]
+                                [--inputs x.npy] [--chip "cores=16"] [--fine-weights] [--rtl]
 
 Compiles the graph, draws a random input (Bernoulli spikes of probability ``--rate`` per feature and step,
 or the float ``(T, *input_shape)`` array of ``--inputs``), then runs
@@ -110,8 +110,10 @@ def random_spikes(shape: tuple[int, ...], steps: int, rate: float, seed: int) ->
 
 
 def compare(graph: Any, x: np.ndarray, dt: float | None = None, reset: str | None = None, config=None,
-            rtl: bool = False) -> Comparison:
-    """Compile ``graph`` (a ``nir.NIRGraph`` or a path) and compare its runs on ``x`` ``(T, *input_shape)``."""
+            rtl: bool = False, fine_weights: bool | None = None) -> Comparison:
+    """Compile ``graph`` (a ``nir.NIRGraph`` or a path) and compare its runs on ``x`` ``(T, *input_shape)``.
+
+    ``fine_weights``: compile with fine weights (:func:`~spikecore.compiler.pipeline.compile_nir`)."""
     from spikecore.compiler import frontend_nir
     from spikecore.compiler.nir_reference import simulate
     from spikecore.compiler.nir_runtime import reference_nir, run_nir
@@ -119,7 +121,7 @@ def compare(graph: Any, x: np.ndarray, dt: float | None = None, reset: str | Non
 
     if not hasattr(graph, "nodes"):
         graph = frontend_nir.read_nir(graph)
-    compiled = compile_nir(graph, dt=dt, reset=reset, config=config)
+    compiled = compile_nir(graph, dt=dt, reset=reset, config=config, fine_weights=fine_weights)
     step = compiled.quant.dt
     x = np.asarray(x, dtype=np.float64)
     golden = run_nir(compiled, x, chip="cycle")
@@ -185,7 +187,8 @@ def _compare(args: argparse.Namespace) -> int:
         ).reshape(-1))
         x = random_spikes(shape, args.steps, args.rate, args.seed)
     config = parse_chip(args.chip) if args.chip else None
-    print(compare(graph, x, dt=args.dt, reset=args.reset, config=config, rtl=args.rtl).text())
+    fine = True if args.fine_weights else None
+    print(compare(graph, x, dt=args.dt, reset=args.reset, config=config, rtl=args.rtl, fine_weights=fine).text())
     return 0
 
 
@@ -204,5 +207,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the random input (default 0)")
     parser.add_argument("--inputs", metavar="X", help="a .npy float array (T, *input_shape) instead of random spikes")
     parser.add_argument("--chip", metavar="CONFIG", help='chip configuration, e.g. "cores=16 weight_bytes=512"')
+    parser.add_argument("--fine-weights", action="store_true", dest="fine_weights",
+                        help="compile with fine weights (~15-bit, twice the axons; docs/nir.md)")
     parser.add_argument("--rtl", action="store_true", help="also co-simulate the RTL against the golden model")
     parser.set_defaults(handler=_compare)

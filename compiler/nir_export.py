@@ -19,6 +19,12 @@ integers: ``R = τ/dt`` (LIF, LI) or ``1/dt`` (IF, I) so that the input gain ``c
 decay/65536)``; weights ``w_int × unit / e_in``; ``v_threshold = offset + (threshold − 1) × unit``. Each
 neuron node's metadata ``spikecore_membrane_unit`` holds ``unit`` and ``reset`` its reset mode; the graph's
 metadata holds ``dt``, ``spikecore_chip`` and ``spikecore_input_max``.
+
+Fine weights (docs/spec.md §11): a source and its payload-1 twin are one NIR synapse of weight
+``(a + b/127) × unit / e_in`` and the two bias axons one bias ``(127 w + r) × unit``; the graph's metadata
+``spikecore_fine_weights`` makes the importer split them again. From an image, a core running
+``ACC 0,c; ACC c,c; FIRE 0,c; FIRE c,c`` holds neurons and their twins, and two host-fed axons after a
+layer's inputs are the two bias axons (payloads 127 and 1).
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from spikecore import isa
-from spikecore.compiler.frontend_nir import CHIP_KEY, DT_KEY, INPUT_MAX_KEY, RESET_KEY, UNIT_KEY
+from spikecore.compiler.frontend_nir import CHIP_KEY, DT_KEY, FINE_KEY, INPUT_MAX_KEY, RESET_KEY, UNIT_KEY
 from spikecore.compiler.image import Image, encode_image
 from spikecore.config import ChipConfig
 from spikecore.errors import SpikeCoreError
@@ -49,7 +55,8 @@ KINDS = {(("LEAK", "ACC", "FIRE"), ResetMode.VALUE): "LIF", (("LEAK", "ACC", "FI
 class ExportLayer:
     """One layer in the integers the chip holds, plus the units that turn them into NIR floats.
 
-    ``weight``: ``(out, in)`` int, ``in`` = the previous layer's neurons (or the input features).
+    ``weight``: ``(out, in)``, ``in`` = the previous layer's neurons (or the input features), in int8 weight
+    steps (with fine weights ``a + b/127``, so not always integers).
     ``bias``: per-step input current in membrane units (the bias axon's ``payload x weight``, or the reset
     value of a stateless layer). ``unit``/``offset``: ``v = membrane x unit + offset``. ``in_unit``: the value
     of one input payload unit.
@@ -67,6 +74,7 @@ class ExportLayer:
     unit: np.ndarray
     offset: np.ndarray
     in_unit: float
+    fine: bool = False           # reads twins or a fine bias axon: the graph needs the fine-weights metadata
 
 
 # --- from the compiler's IR ---------------------------------------------------------------------------------
@@ -79,18 +87,28 @@ def export_compiled(compiled, dt: float | None = None):
         raise SpikeCoreError(f"only programs compiled from NIR graphs export to NIR; this one is {quant.mode} mode "
                              "(NIR has no ReLU node)")
     layers = []
-    for layer in quant.layers:
+    twins = [quant.input.twins] + [layer.twins for layer in quant.layers]
+    for index, layer in enumerate(quant.layers):
         if layer.nir_kind in ("Threshold", "Affine"):
             bias = layer.init.astype(np.int64)
         elif layer.bias_weight is not None:
-            bias = layer.bias_payload * layer.bias_weight.astype(np.int64)
+            bias = sum(p * w.astype(np.int64) for p, w in zip(layer.bias_payloads(), (layer.bias_weight,
+                                                                                      layer.bias_fine), strict=False))
         else:
             bias = np.zeros(layer.out_features, dtype=np.int64)
-        layers.append(ExportLayer(layer.name, layer.nir_kind, layer.weight, bias, layer.thresholds, layer.reset,
+        weight = merge_twins(layer.weight) if twins[index] else layer.weight
+        layers.append(ExportLayer(layer.name, layer.nir_kind, weight, bias, layer.thresholds, layer.reset,
                                   layer.init, layer.decays, layer.reset_mode == ResetMode.SUB, layer.membrane_unit,
-                                  layer.membrane_offset, layer.input_scale))
+                                  layer.membrane_offset, layer.input_scale,
+                                  fine=twins[index] or layer.bias_fine is not None))
     input_max = quant.input.scale * isa.PAYLOAD_MAX
     return to_graph(quant.input.name, quant.input.shape, layers, dt or quant.dt, compiled.image.config, input_max)
+
+
+def merge_twins(weight: np.ndarray) -> np.ndarray:
+    """``(out, 2 n)`` weights from ``n`` sources and their twins as ``(out, n)`` float weights ``a + b/127``."""
+    half = weight.shape[1] // 2
+    return weight[:, :half] + weight[:, half:] / isa.PAYLOAD_MAX
 
 
 # --- from an image ------------------------------------------------------------------------------------------
@@ -106,6 +124,22 @@ class _Core:
     weights: np.ndarray          # (rows, count)
     params: list[isa.NeuronParams]
     targets: list[list[isa.FanoutEntry]]
+    twin_targets: list[list[isa.FanoutEntry]] | None = None    # the twins' fan-out (fine weights)
+
+
+def _twin_program(program: list[isa.Instruction]) -> int | None:
+    """``c`` if ``program`` is a slice of ``c`` neurons with twins (module docstring), else ``None``."""
+    acc = [ins for ins in program if ins.opcode == Opcode.ACC]
+    fire = [ins for ins in program if ins.opcode == Opcode.FIRE]
+    if len(acc) != 2 or len(fire) != 2:
+        return None
+    count = acc[0].count
+    ranges = [(ins.neuron, ins.count) for ins in acc + fire]
+    leak = [(ins.neuron, ins.count) for ins in program if ins.opcode == Opcode.LEAK]
+    if (ranges != [(0, count), (count, count)] * 2 or leak not in ([], [(0, 2 * count)]) or acc[1].wbase != 0
+            or not fire[0].graded or fire[1].graded or fire[1].shift or fire[0].reset != fire[1].reset):
+        return None
+    return count
 
 
 def _read_core(core_id: int, section: isa.CoreImage) -> _Core:
@@ -120,7 +154,12 @@ def _read_core(core_id: int, section: isa.CoreImage) -> _Core:
     if not program:
         raise SpikeCoreError(f"{where} runs no instruction; NIR export needs one layer slice per core")
     count = program[0].count
-    if any(ins.neuron != 0 or ins.count != count for ins in program) or any(
+    twins = _twin_program(program)
+    if twins is not None:    # neurons 0..c-1 and their twins c..2c-1: one entry per instruction kind
+        count = twins
+        program = [ins for ins in program if ins.neuron == 0]
+    ranged = [ins for ins in program if twins is None or ins.opcode != Opcode.LEAK]   # (a twin LEAK covers 2c)
+    if any(ins.neuron != 0 or ins.count != count for ins in ranged) or any(
             ins.opcode == Opcode.ACC and ins.wbase != 0 for ins in program):
         raise SpikeCoreError(f"{where}: its instructions do not all cover neurons 0..{count - 1} (weights at 0), as "
                              "the NIR compiler lays out a layer slice")
@@ -131,19 +170,24 @@ def _read_core(core_id: int, section: isa.CoreImage) -> _Core:
                              "neurons emit spikes, so this program does not export to NIR")
     if len(section.weights) % count:
         raise SpikeCoreError(f"{where}: {len(section.weights)} weights are not whole rows of {count} neurons")
-    params = list(section.neurons) + [isa.NeuronParams()] * max(0, count - len(section.neurons))
-    targets = [section.fanout[p.fanout_start:p.fanout_start + p.fanout_count] for p in params[:count]]
+    slots = count * (2 if twins else 1)
+    params = list(section.neurons) + [isa.NeuronParams()] * max(0, slots - len(section.neurons))
+    targets = [section.fanout[p.fanout_start:p.fanout_start + p.fanout_count] for p in params[:slots]]
+    if twins and any((p.threshold, p.reset, p.init, p.decay) != (t.threshold, t.reset, t.init, t.decay)
+                     for p, t in zip(params[:count], params[count:slots], strict=True)):
+        raise SpikeCoreError(f"{where}: neurons {count}..{slots - 1} run as twins of 0..{count - 1} but have other "
+                             "parameters")
     rows = len(section.weights) // count
     weights = np.array(section.weights, dtype=np.int64).reshape(rows, count)
     return _Core(core_id, tuple(ins.opcode.name for ins in program), count, fire, rows, weights, params[:count],
-                 targets)
+                 targets[:count], targets[count:] if twins else None)
 
 
 def _layers_of(cores: dict[int, _Core]) -> list[list[_Core]]:
     """Group cores into layers: the first reads only host events; layer k+1 is what layer k's fan-out reaches."""
     fed_by: dict[int, set[int]] = {c: set() for c in cores}
     for core in cores.values():
-        for entries in core.targets:
+        for entries in core.targets + (core.twin_targets or []):
             for entry in entries:
                 if entry.core != HOST_CORE:
                     if entry.core not in cores:
@@ -155,7 +199,8 @@ def _layers_of(cores: dict[int, _Core]) -> list[list[_Core]]:
     while current:
         layers.append([cores[c] for c in current])
         placed.update(current)
-        nxt = sorted({e.core for c in current for entries in cores[c].targets for e in entries if e.core != HOST_CORE})
+        nxt = sorted({e.core for c in current for entries in cores[c].targets + (cores[c].twin_targets or [])
+                      for e in entries if e.core != HOST_CORE})
         for c in nxt:
             if c in placed or not fed_by[c] <= set(current):
                 raise SpikeCoreError(f"core {c} reads cores {sorted(fed_by[c])}, not only the previous layer's: NIR "
@@ -171,7 +216,8 @@ def _layer_from_cores(index: int, group: list[_Core], previous: list[_Core] | No
     first = group[0]
     where = f"layer {index} (cores {[c.core for c in group]})"
     if any(c.schedule != first.schedule or (c.fire is not None and (c.fire.reset, c.fire.graded) !=
-                                            (first.fire.reset, first.fire.graded)) for c in group):
+                                            (first.fire.reset, first.fire.graded))
+           or (c.twin_targets is None) != (first.twin_targets is None) for c in group):
         raise SpikeCoreError(f"{where}: its cores run different programs")
     kind = KINDS.get((first.schedule, first.fire.reset if first.fire is not None else None))
     if kind is None or (kind == "Affine" and not last):
@@ -186,30 +232,41 @@ def _layer_from_cores(index: int, group: list[_Core], previous: list[_Core] | No
                                  "read every input feature on axon = feature (the NIR compiler's dense input)")
         sources = rows.pop()
     else:
-        sources = sum(c.count for c in previous)
+        neurons = sum(c.count for c in previous)
+        twins = previous[0].twin_targets is not None
+        sources = neurons * (2 if twins else 1)
         source_of = {}
         start = 0
         for c in previous:
-            for j, entries in enumerate(c.targets):
-                for entry in entries:
-                    source_of[(entry.core, entry.axon)] = start + j
+            for offset, table in ((0, c.targets), (neurons, c.twin_targets or [])):
+                for j, entries in enumerate(table):
+                    for entry in entries:
+                        source_of[(entry.core, entry.axon)] = offset + start + j
             start += c.count
     weight = np.zeros((out, sources), dtype=np.int64)
     bias = np.zeros(out, dtype=np.int64)
-    start = 0
+    start, fed_by_host = 0, []
     for c in group:
+        host_fed = [axon for axon in range(c.rows) if previous is not None and (c.core, axon) not in source_of]
+        fed_by_host.append(host_fed)
+        if host_fed and (host_fed != list(range(c.rows - len(host_fed), c.rows)) or len(host_fed) > 2):
+            raise SpikeCoreError(f"core {c.core}: axon {host_fed[0]} is fed by no neuron of the previous layer and is "
+                                 "not one of the last (bias) axons")
+        # bias axons: their payloads are not in the image; one is taken as payload 1, two as the fine-weight
+        # pair (127, 1)
+        payloads = {1: (isa.BINARY_PAYLOAD,), 2: (isa.PAYLOAD_MAX, isa.BINARY_PAYLOAD)}.get(len(host_fed), ())
         for axon in range(c.rows):
             row = c.weights[axon]
             if previous is None:
                 weight[start:start + c.count, axon] = row
             elif (c.core, axon) in source_of:
                 weight[start:start + c.count, source_of[(c.core, axon)]] = row
-            elif axon == c.rows - 1:   # a host-fed bias axon (its payload is not in the image: taken as 1)
-                bias[start:start + c.count] = row
             else:
-                raise SpikeCoreError(f"core {c.core}: axon {axon} is fed by no neuron of the previous layer and is not "
-                                     "the last (bias) axon")
+                bias[start:start + c.count] += payloads[host_fed.index(axon)] * row
         start += c.count
+    fine = previous is not None and previous[0].twin_targets is not None
+    if fine:
+        weight = merge_twins(weight)
     params = [p for c in group for p in c.params]
     field = {name: np.array([getattr(p, name) for p in params], dtype=np.int64)
              for name in ("threshold", "reset", "init", "decay")}
@@ -220,8 +277,9 @@ def _layer_from_cores(index: int, group: list[_Core], previous: list[_Core] | No
     if kind == "IF":
         offset = -field["init"] * unit       # v(0) = 0 sits at membrane init
     subtract = first.fire is not None and first.fire.reset == ResetMode.SUB
+    fine = fine or any(len(axons) == 2 for axons in fed_by_host)
     return ExportLayer(f"layer{index}", kind, weight, bias, field["threshold"], field["reset"], field["init"],
-                       field["decay"], subtract, unit, offset, in_unit)
+                       field["decay"], subtract, unit, offset, in_unit, fine)
 
 
 def layers_from_image(image: Image) -> list[ExportLayer]:
@@ -287,7 +345,8 @@ def _neuron_node(layer: ExportLayer, dt: float):
 def to_graph(input_name: str, input_shape: tuple[int, ...], layers: list[ExportLayer], dt: float,
              config: ChipConfig, input_max: float):
     """A ``nir.NIRGraph``: Input, then per layer its synapses (Affine, or Linear without bias) and its
-    neuron node, then Output (see the module docstring for the parameter mapping)."""
+    neuron node, then Output (see the module docstring for the parameter mapping). A layer with fine
+    weights puts ``spikecore_fine_weights`` in the metadata, so that the importer splits them again."""
     import nir
 
     if not (isinstance(dt, float | int) and 0 < dt < float("inf")):
@@ -319,6 +378,8 @@ def to_graph(input_name: str, input_shape: tuple[int, ...], layers: list[ExportL
     edges.append((previous, "output"))
     chip = " ".join(f"{key}={value}" for key, value in config.as_dict().items())
     metadata = {DT_KEY: float(dt), CHIP_KEY: chip, INPUT_MAX_KEY: float(input_max)}
+    if any(layer.fine for layer in layers):
+        metadata[FINE_KEY] = True
     return nir.NIRGraph(nodes=nodes, edges=edges, metadata=metadata, type_check=False)
 
 

@@ -5,7 +5,8 @@ step earlier (docs/spec.md §2), so it works on input time ``t`` in chip step ``
 ``T`` input steps takes ``T + L - 1`` chip steps for ``L`` layers. The host, per chip step ``s``:
 
     inject input x[s] (non-zero payloads, features ascending)          if s < T
-    inject layer k's bias event (io.bias_events)                        if k <= s < k + T
+      and, with fine weights, their twin payloads (io.fine_inputs)
+    inject layer k's bias events (io.bias_events)                       if k <= s < k + T
     step
     read the output layer's membranes -> output time s - (L - 1)        if s >= L - 1
 
@@ -69,10 +70,13 @@ def nir_stimulus(compiled: CompiledModel, x: Any, quantized: bool = False) -> tu
     ``quantized``) and the number of chip steps to run."""
     q = np.asarray(x, dtype=np.int64) if quantized else input_payloads(compiled, x)
     length, depth = len(q), len(compiled.quant.layers)
+    tables = [(compiled.io.inputs, q)]
+    if compiled.io.fine_inputs:   # every feature's twin payload, after all the coarse events
+        tables.append((compiled.io.fine_inputs, compiled.quant.input.fine_payloads(q)))
     events: dict[int, list[tuple[int, int, int]]] = {}
-    for t, row in enumerate(q.tolist()):
-        events[t] = [(core, axon, p) for p, pairs in zip(row, compiled.io.inputs, strict=True) if p
-                     for core, axon in pairs]
+    for t in range(length):
+        events[t] = [(core, axon, p) for table, payloads in tables
+                     for p, pairs in zip(payloads[t].tolist(), table, strict=True) if p for core, axon in pairs]
     for first, core, axon, payload in compiled.io.bias_events:   # first = the layer's index (its first step)
         for step in range(first, first + length):
             events.setdefault(step, []).append((core, axon, payload))
@@ -115,7 +119,7 @@ def run_nir(compiled: CompiledModel, x: Any, chip: str = "cycle", quantized: boo
             for rec in records[records["kind"] == TraceKind.SPIKE]:
                 pc = where[int(rec["core"])]
                 t = step - pc.layer_index
-                if pc.layer in rasters and 0 <= t < length:
+                if pc.layer in rasters and 0 <= t < length and int(rec["index"]) < pc.count:   # (not a twin)
                     rasters[pc.layer][t, pc.start + int(rec["index"])] = True
         if step >= depth - 1 and not last.to_host:
             output_int[step - depth + 1] = compiled.io.read_outputs(model.membranes)
@@ -130,12 +134,29 @@ def run_nir(compiled: CompiledModel, x: Any, chip: str = "cycle", quantized: boo
     return NirRun(rasters, _decode(compiled, output_int), output_int, steps, int(model.cycle - start))
 
 
+def delivery_orders(compiled: CompiledModel) -> list[np.ndarray | None]:
+    """Per layer, the order its sources arrive in (docs/spec.md §2: source cores ascending, each core's
+    neurons before its twins; bias events last), or ``None`` when that is ascending."""
+    placed, layers = compiled.placed, compiled.quant.layers
+    orders: list[np.ndarray | None] = [None]
+    for k in range(1, len(layers)):
+        source = layers[k - 1]
+        if not source.twins:
+            orders.append(None)
+            continue
+        routed = [pc.source_of(j, source.out_features) for pc in sorted(placed.layer_cores(source.name),
+                                                                        key=lambda pc: pc.core)
+                  for j in range(len(pc.neurons))]
+        orders.append(np.array(routed + list(range(source.emits, layers[k].sources)), dtype=np.int64))
+    return orders
+
+
 def reference_nir(compiled: CompiledModel, x: Any, quantized: bool = False) -> NirRun:
     """The integer reference of the same run (what the golden model must equal exactly)."""
     q = np.asarray(x, dtype=np.int64) if quantized else input_payloads(compiled, x)
     layers = compiled.quant.layers
     depth, length = len(layers), len(q)
-    ref = run_reference(compiled.quant, q[None])
+    ref = run_reference(compiled.quant, q[None], delivery_orders(compiled))
     rasters: dict[str, np.ndarray | None] = {
         layer.name: ref.fired[k][0, k:k + length].copy()
         for k, layer in enumerate(layers) if layer.nir_kind in ("IF", "LIF", "Threshold")}

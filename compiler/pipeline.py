@@ -156,13 +156,16 @@ def _lay_out(float_graph: FloatGraph, quant: QuantGraph, config: ChipConfig, tit
 
 
 def compile_nir(graph: Any, dt: float | None = None, reset: str | None = None, config: ChipConfig | None = None,
-                input_max: float | None = None, title: str = "model") -> CompiledModel:
+                input_max: float | None = None, title: str = "model", fine_weights: bool | None = None
+                ) -> CompiledModel:
     """Compile a NIR graph (a ``nir.NIRGraph`` or the path of a ``.nir`` file) for SpikeCore.
 
     ``dt`` (seconds per step) is taken from the graph's metadata when it has one, else it must be given.
     ``reset`` (``value``, NIR's default, or ``subtract``) applies to IF/LIF nodes whose metadata does not
     say. ``config`` defaults to the chip named in the graph's metadata, else the product chip.
     ``input_max`` (default: the graph's metadata, else 1 for spike inputs) is the largest input magnitude.
+    ``fine_weights`` (default: the graph's metadata, else no): ~15-bit weights and exact bias currents through
+    payload-1 twin spikes, at twice the axons and source neurons (docs/nir.md, "Accuracy").
     The discretisation is docs/spec.md §11; running the program is :mod:`~spikecore.compiler.nir_runtime`.
     """
     from spikecore.compiler import discretize, frontend_nir
@@ -176,9 +179,10 @@ def compile_nir(graph: Any, dt: float | None = None, reset: str | None = None, c
         raise SpikeCoreError(f"config must be a ChipConfig, not {type(config).__name__}")
     step = frontend_nir.resolve_dt(graph, dt)
     scale = frontend_nir.resolve_input_max(graph, input_max)
+    fine = frontend_nir.resolve_fine_weights(graph, fine_weights)
     t: dict[str, float] = {}
     float_graph = _timed(t, "frontend", frontend_nir.from_nir, graph, reset)
-    quant = _timed(t, "quantize", discretize.discretize, float_graph, step, scale, config)
+    quant = _timed(t, "quantize", discretize.discretize, float_graph, step, scale, config, fine)
     return _lay_out(float_graph, quant, config, title, t)
 
 

@@ -21,6 +21,11 @@ Rules (docs/spec.md §1.2, §4.1)
   more cores than compacting; a convolution's receptive fields stay compacted.
 - **Spikes to the host** (``QuantDense.to_host``, a NIR graph ending in spiking neurons): each output
   neuron gets one fan-out entry ``(HOST_CORE, its index in the layer)``.
+- **Twins** (``QuantDense.twins``, NIR fine weights): a core holding neurons ``start .. start+c−1`` holds
+  their twins as its neurons ``c .. 2c−1`` with the same parameters; a second ``ACC c, c`` reads the same
+  weight block (no extra weight bytes) and a second FIRE (``graded=0``) emits payload 1. The program is
+  ``[LEAK 0,2c] ACC 0,c ACC c,c FIRE 0,c FIRE c,c HALT``; a twin fans out to the axons of its own source
+  index (``out + start + j``), and the host injects an input's twin payload on ``IOMap.fine_inputs``.
 - **Fan-in is split only in the output layer**, whose membranes the host reads and can add up: a core
   then holds a neuron slice over one *group* of the sources (a partial sum; only the first group starts
   from the bias). It is used when the unsplit layer does not fit, or when it lets every source spike
@@ -65,16 +70,21 @@ class Slice:
 
 
 def program_for(layer: QuantDense, count: int) -> tuple[Instruction, ...]:
-    """The instructions each core of ``layer`` runs per step on its ``count`` neurons."""
+    """The instructions each core of ``layer`` runs per step on its ``count`` neurons (and their twins)."""
     ops = []
     for name in layer.schedule:
         if name == "ACC":
             ops.append(Instruction(Opcode.ACC, neuron=0, count=count, wbase=0))
+            if layer.twins:   # the twins read the same weight block
+                ops.append(Instruction(Opcode.ACC, neuron=count, count=count, wbase=0))
         elif name == "LEAK":
-            ops.append(Instruction(Opcode.LEAK, neuron=0, count=count))
+            ops.append(Instruction(Opcode.LEAK, neuron=0, count=count * (2 if layer.twins else 1)))
         else:
             ops.append(Instruction(Opcode.FIRE, neuron=0, count=count, shift=layer.shift, reset=layer.reset_mode,
                                    graded=layer.graded))
+            if layer.twins:   # the same spikes with payload 1
+                ops.append(Instruction(Opcode.FIRE, neuron=count, count=count, shift=0, reset=layer.reset_mode,
+                                       graded=False))
     return (*ops, Instruction(Opcode.HALT))
 
 
@@ -96,8 +106,9 @@ class _Fit:
 
     def problem(self, count: int, rows: int, fanout_entries: int) -> str | None:
         cfg = self.config
-        if count > cfg.neurons:
-            return f"{count} neurons, a core has {cfg.neurons}"
+        if count * (2 if self.layer.twins else 1) > cfg.neurons:
+            twins = " and their twins" if self.layer.twins else ""
+            return f"{count} neurons{twins}, a core has {cfg.neurons}"
         if rows * count > cfg.weight_bytes:
             return f"{rows * count} weight bytes ({rows} inputs x {count} neurons), a core has {cfg.weight_bytes}"
         if rows > isa.AXON_MAX + 1:
@@ -255,6 +266,11 @@ def _refusal(layer: QuantDense, config: ChipConfig, neuron: int, problem: str | 
             f" (it reads {fan_in} inputs){hint}")
 
 
+def _bias_payload(layer: QuantDense, source: int) -> int:
+    """The host's payload on bias source ``source`` (``in_features``: the bias axon, then the fine one)."""
+    return layer.bias_payloads()[source - layer.in_features]
+
+
 def place(graph: QuantGraph, config: ChipConfig) -> PlacedProgram:
     """Lay ``graph`` out on ``config``'s cores (see the module docstring)."""
     layers = graph.layers
@@ -263,13 +279,15 @@ def place(graph: QuantGraph, config: ChipConfig) -> PlacedProgram:
     for k in reversed(range(len(layers))):
         fanout = None
         if k + 1 < len(layers):
-            counts = np.zeros(layers[k].out_features, dtype=np.int64)
+            counts = np.zeros(layers[k].emits, dtype=np.int64)   # per source: the next-layer cores reading it
             for s in slices[k + 1]:
                 counts[[a for a in s.axons if a < len(counts)]] += 1   # (a bias axon has no source neuron)
             if counts.max(initial=0) > 255:
                 raise SpikeCoreError(f"layer '{layers[k].name}': a neuron feeds {counts.max()} cores, a neuron's "
                                      "fan-out count is at most 255")
-            fanout = readers[k] = counts
+            readers[k] = counts
+            # a core's fan-out table holds its neurons' entries and their twins'
+            fanout = counts.reshape(-1, layers[k].out_features).sum(axis=0)
         if k + 1 < len(layers):
             slices[k] = slice_layer(layers[k], config, fanout)
         else:
@@ -296,13 +314,14 @@ def place(graph: QuantGraph, config: ChipConfig) -> PlacedProgram:
             weights = layer.weight_rows()[s.start:s.start + s.count][:, list(s.axons)].T.astype(np.int64)
             fanout: list[FanoutEntry] = []
             neurons: list[NeuronParams] = []
-            for j in range(s.count):
-                neuron = s.start + j
+            for j in range(s.count * (2 if layer.twins else 1)):
+                neuron = s.start + j % s.count                       # a twin has its neuron's parameters
+                source = neuron + (layer.out_features if j >= s.count else 0)
                 first = len(fanout)
                 if k + 1 < len(layers):
                     for dest_id, dest in zip(core_ids[k + 1], slices[k + 1], strict=True):
-                        if neuron in dest.axons:
-                            fanout.append(FanoutEntry(dest_id, dest.axons.index(neuron)))
+                        if source in dest.axons:
+                            fanout.append(FanoutEntry(dest_id, dest.axons.index(source)))
                 elif layer.to_host:
                     fanout.append(FanoutEntry(isa.HOST_CORE, neuron))
                 count = len(fanout) - first
@@ -311,19 +330,23 @@ def place(graph: QuantGraph, config: ChipConfig) -> PlacedProgram:
                                             init=carried * int(layer.init[neuron]), decay=int(decays[neuron]),
                                             fanout_start=first if count else 0, fanout_count=count))
             cores.append(PlacedCore(core_id, layer.name, k, s.start, s.count, s.axons, program, weights,
-                                    tuple(neurons), tuple(fanout), partial=s.partial))
+                                    tuple(neurons), tuple(fanout), partial=s.partial, twins=layer.twins))
 
     first_layer = [c for c in cores if c.layer_index == 0]
-    inputs = tuple(tuple((c.core, c.axons.index(i)) for c in first_layer if i in c.axons)
-                   for i in range(graph.input.features))
+    features = graph.input.features
+    inputs, fine_inputs = (tuple(tuple((c.core, c.axons.index(i)) for c in first_layer if i in c.axons)
+                                 for i in range(start, start + features))
+                           for start in (0, features))
     last = len(layers) - 1
     out_cores = [c for c in cores if c.layer_index == last]
     outputs = tuple(tuple((c.core, j - c.start) for c in out_cores if c.start <= j < c.start + c.count)
                     for j in range(layers[-1].out_features))
-    bias_events = tuple(sorted((step, c.core, len(c.axons) - 1, layers[c.layer_index].bias_payload)
-                               for c in cores if c.axons and c.axons[-1] == layers[c.layer_index].in_features
+    bias_events = tuple(sorted((step, c.core, axon, _bias_payload(layers[c.layer_index], source))
+                               for c in cores for axon, source in enumerate(c.axons)
+                               if source >= layers[c.layer_index].in_features
                                for step in graph.window(c.layer_index)))
-    io = IOMap(inputs, outputs, graph.steps, graph.inject_steps, bias_events)
+    io = IOMap(inputs, outputs, graph.steps, graph.inject_steps, bias_events,
+               fine_inputs if graph.input.twins else ())
     placed = PlacedProgram(config, graph, cores, io)
     placed.check()
     return placed

@@ -23,6 +23,10 @@ bounds.
 NIR programs (mode ``nir``) take a different input per step: ``inputs`` of shape ``(N, T, features)``
 runs ``T + layers - 1`` steps, injecting ``inputs[:, t]`` before step ``t`` and layer ``k``'s bias event
 before each of steps ``k .. k+T-1`` (the steps in which that layer sees input times ``0 .. T-1``).
+With fine weights a layer with ``twins`` emits every spike twice, as source ``i`` (its payload) and
+source ``out + i`` (payload 1), and the input's twins carry :meth:`QuantInput.fine_payloads`. A core
+delivers its neurons' events before its twins', so the order in which a layer receives its sources is not
+ascending; where a sum could saturate, pass that order (``orders``, see :func:`run_reference`).
 """
 
 from __future__ import annotations
@@ -44,7 +48,7 @@ class ReferenceResult:
     ``membranes``: ``(N, outputs)`` output-layer membranes after the last step; ``logits`` the same with
     the output ReLU applied when the model has one (what the host reports). ``events[k]``:
     ``(N, steps, sources_k)`` bool, whether source ``i`` of layer ``k`` delivered an event to it in that
-    step (the last column is the bias axon when the layer has one).
+    step (the last columns are the bias axons when the layer has them).
     ``fired[k]``: ``(N, steps, out_k)`` bool, which neurons of layer ``k`` fired (all False for a layer
     without FIRE). ``payloads[k]``: ``(N, steps, out_k)`` the payloads they emitted (0 when not fired).
     ``trace[k]``: ``(N, steps, out_k)`` int64, layer ``k``'s membranes at the end of each step.
@@ -62,12 +66,14 @@ class ReferenceResult:
         return np.argmax(self.logits, axis=1)
 
 
-def saturating_accumulate(start: np.ndarray, sent: np.ndarray, payload: np.ndarray, weight: np.ndarray) -> np.ndarray:
+def saturating_accumulate(start: np.ndarray, sent: np.ndarray, payload: np.ndarray, weight: np.ndarray,
+                          order: np.ndarray | None = None) -> np.ndarray:
     """``start + Σ_i payload_i * weight[:, i]`` over the sources that ``sent``, saturating after every MAC.
 
     ``start`` is ``(N, out)``, ``sent``/``payload`` ``(N, in)``, ``weight`` ``(out, in)``. Sums that cannot
     leave int32 (|start| + Σ|p w| within range) are one matrix product; the rest are redone one MAC at a
-    time in ascending source order, as the chip does.
+    time in the order the chip receives the sources: ``order`` (a permutation of the sources), by default
+    ascending.
     """
     p = np.where(sent, payload, 0).astype(np.int64)
     w = weight.astype(np.int64)
@@ -75,7 +81,7 @@ def saturating_accumulate(start: np.ndarray, sent: np.ndarray, payload: np.ndarr
     reach = np.abs(p) @ np.abs(w).T
     for n, j in zip(*np.nonzero((start - reach < isa.ACC_MIN) | (start + reach > isa.ACC_MAX)), strict=True):
         value = int(start[n, j])
-        for i in np.flatnonzero(sent[n]).tolist():
+        for i in (np.flatnonzero(sent[n]) if order is None else order[sent[n][order]]).tolist():
             value = isa.saturate(value + int(p[n, i]) * int(w[j, i]), isa.ACC_BITS)
         total[n, j] = value
     return total
@@ -112,9 +118,13 @@ def fire(layer: QuantDense, v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.n
     return fired, payload, after
 
 
-def run_reference(graph: QuantGraph, inputs: np.ndarray) -> ReferenceResult:
+def run_reference(graph: QuantGraph, inputs: np.ndarray, orders: list[np.ndarray | None] | None = None
+                  ) -> ReferenceResult:
     """Run ``graph`` on int payloads ``inputs`` of shape ``(N, features)`` (see :meth:`QuantInput.quantize`),
-    or ``(N, T, features)`` for one input vector per step (NIR programs; see the module docstring)."""
+    or ``(N, T, features)`` for one input vector per step (NIR programs; see the module docstring).
+
+    ``orders[k]``: the order in which layer ``k`` receives its sources (bias axons last), when it is not
+    ascending; it only matters to a sum that saturates."""
     q = np.asarray(inputs)
     features = graph.input.features
     if q.ndim not in (2, 3) or q.shape[-1] != features or q.dtype.kind not in "iu":
@@ -141,19 +151,27 @@ def run_reference(graph: QuantGraph, inputs: np.ndarray) -> ReferenceResult:
         for k, layer in enumerate(graph.layers):
             if k == 0:
                 payload = per_step[:, inject[t]] if t in inject else np.zeros((n, features), dtype=np.int64)
+                if graph.input.twins:   # each feature's fine twin, after every coarse event
+                    payload = np.concatenate([payload, graph.input.fine_payloads(payload)], axis=1)
                 sent = payload != 0
             else:  # what the source layer fired in the previous step (this step's values are not delivered yet)
-                sent = fired[k - 1][:, t - 1] if t > 0 else np.zeros((n, layer.in_features), dtype=bool)
-                payload = payloads[k - 1][:, t - 1] if t > 0 else np.zeros((n, layer.in_features), dtype=np.int64)
-            if layer.bias_weight is not None:  # the host's bias event, injected after the routed events
-                bias_sent = np.full((n, 1), t in windows[k])
-                sent = np.concatenate([sent, bias_sent], axis=1)
-                payload = np.concatenate([payload, np.full((n, 1), layer.bias_payload, dtype=np.int64)], axis=1)
+                source = graph.layers[k - 1]
+                sent = fired[k - 1][:, t - 1] if t > 0 else np.zeros((n, source.out_features), dtype=bool)
+                payload = payloads[k - 1][:, t - 1] if t > 0 else np.zeros((n, source.out_features), dtype=np.int64)
+                if source.twins:        # every spike again from its twin, payload 1
+                    sent = np.concatenate([sent, sent], axis=1)
+                    payload = np.concatenate([payload, sent[:, source.out_features:].astype(np.int64)], axis=1)
+            bias = layer.bias_payloads()
+            if bias:  # the host's bias events, injected after the routed events
+                sent = np.concatenate([sent, np.full((n, len(bias)), t in windows[k])], axis=1)
+                payload = np.concatenate([payload, np.broadcast_to(np.array(bias, dtype=np.int64), (n, len(bias)))],
+                                         axis=1)
             events[k][:, t] = sent
             v = membranes[k]
+            order = orders[k] if orders is not None else None
             for op in layer.schedule:
                 if op == "ACC":
-                    v = saturating_accumulate(v, sent, payload, layer.weight_rows())
+                    v = saturating_accumulate(v, sent, payload, layer.weight_rows(), order)
                 elif op == "LEAK":
                     v = leak(layer, v)
                 else:

@@ -14,13 +14,14 @@ def utilisation(placed: PlacedProgram) -> str:
     cfg = placed.config
     used = len(placed.cores)
     weight_total = sum(pc.weight_bytes for pc in placed.cores)
-    slots = sum(pc.count for pc in placed.cores)
+    slots = sum(len(pc.neurons) for pc in placed.cores)
     lines = [
         f"utilisation on {cfg.describe()}:",
         f"  cores used      {used} of {cfg.cores} ({used / cfg.cores:.0%})",
         f"  weight bytes    {weight_total} of {used * cfg.weight_bytes} on used cores "
         f"({weight_total / max(1, used * cfg.weight_bytes):.0%})",
-        f"  neuron slots    {slots} of {used * cfg.neurons} on used cores (a split output neuron uses one per part)",
+        f"  neuron slots    {slots} of {used * cfg.neurons} on used cores (a split output neuron uses one per part, "
+        "a neuron with a fine-weight twin two)",
         "  layer          cores  neurons  per core   weight bytes/core  axons/core  fan-out/core",
     ]
     for layer in placed.quant.layers:

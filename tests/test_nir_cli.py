@@ -74,3 +74,19 @@ def test_compare_inputs_file(model, tmp_path, capsys):
     np.save(tmp_path / "bad.npy", np.zeros((30, 5), dtype=np.float32))
     assert main(["compare", str(model), "--dt", "1e-3", "--inputs", str(tmp_path / "bad.npy")]) == 2
     assert "does not match the graph input (6,)" in capsys.readouterr().err
+
+
+def test_fine_weights_flag(model, tmp_path, capsys):
+    """--fine-weights: the listing assembles back to the image, twins and fine bias are reported, compare agrees."""
+    out, listing = tmp_path / "fine.bin", tmp_path / "fine.s"
+    chip = "cores=16 weight_bytes=1024"
+    assert main(["compile", str(model), "--dt", "1e-3", "--chip", chip, "--fine-weights", "--out", str(out),
+                 "--listing", str(listing), "--report"]) == 0
+    text = capsys.readouterr().out
+    assert "spike payload 127 (saturated graded), twins (payload 1) for fine weights" in text
+    assert "twin (payload 1, fine weight)" in listing.read_text()
+    assert encode_image(assemble(listing.read_text(), str(listing))) == encode_image(load_image(out))
+    assert main(["compare", str(model), "--dt", "1e-3", "--steps", "40", "--chip", chip, "--fine-weights"]) == 0
+    assert "golden model == integer reference (every spike, every output): yes" in capsys.readouterr().out
+    assert main(["compile", str(tmp_path / "m.pt"), "--fine-weights"]) == 2
+    assert "--fine-weights applies to NIR graphs (.nir) only" in capsys.readouterr().err

@@ -7,6 +7,9 @@ import numpy as np
 import pytest
 
 from spikecore import isa
+from spikecore.compiler.discretize import discretize
+from spikecore.compiler.frontend_nir import from_nir
+from spikecore.compiler.nir_runtime import reference_nir, run_nir
 from spikecore.compiler.pipeline import compile_nir
 from spikecore.config import ChipConfig
 from spikecore.errors import SpikeCoreError
@@ -126,3 +129,52 @@ def test_neuron_firing_at_rest_is_refused():
     g = graph(nir.Linear(np.array([[0.5]])), lif(1, 4e-3, 4.0, v_thr=-0.1))
     with pytest.raises(SpikeCoreError, match="layer 'lif' \\(LIF 'lif'\\): neuron 0 fires without input"):
         compile_nir(g, config=CHIP)
+
+
+def test_fine_weights_by_hand():
+    """Fine weights (docs/spec.md §11): a synapse is ω = round(c W / unit) membrane units per spike, sent as 127 a + b.
+
+    Weights [1.0, 0.3] (c = dt R = 1): no power of two holds 0.3, so σ = 1/127 and unit = σ/127 = 1/16129.
+    ω = round(16129 W) = [16129, round(4838.7) = 4839] -> a = round(ω/127) = [127, 38], b = ω - 127 a = [0, 13].
+    Bias 0.01: B = round(161.29) = 161 -> 127 x 1 (payload 127) + 34 (payload 1). int8 weights would give
+    38 x 127 = 4826 for the 0.3 weight (12.7 units short) and a bias of 2 x round(161/2) = 162."""
+    single = graph(nir.Affine(np.array([[1.0, 0.3]]), np.array([0.01])), nir.I(r=np.full(1, 1e3)))
+    compiled = compile_nir(single, config=CHIP, fine_weights=True)
+    # dense input: axons 0, 1 = features, 2, 3 = their twins (payload round(q/127): 1 for a spike), 4, 5 = bias
+    assert compiled.image.cores[0].weights == [127, 38, 0, 13, 1, 34]
+    assert compiled.io.fine_inputs == (((0, 2),), ((0, 3),))
+    assert sorted({(axon, payload) for _, _, axon, payload in compiled.io.bias_events}) == [(4, 127), (5, 1)]
+    x = np.array([[0.0, 1.0], [1.0, 1.0], [0.0, 0.0]])
+    # t0: 127*38 + 1*13 + 127*1 + 34 = 5000; t1: + 127*127 + 0 + 4839 + 161 = 26129; t2: + 161 = 26290
+    assert run_nir(compiled, x).output_int[:, 0].tolist() == [5000, 26129, 26290]
+    assert reference_nir(compiled, x).output_int[:, 0].tolist() == [5000, 26129, 26290]
+    coarse = compile_nir(single, config=CHIP)
+    assert coarse.image.cores[0].weights == [127, 38, 81] and not coarse.io.fine_inputs   # P = 2: 2 x 81 = 162
+
+    # A hidden layer gets twins: IF(eye) fires whenever its input spikes (weight 1 = 64 x 2^-6, exact, so the
+    # input needs no twins: u = 127 x 64 = 8128 >= floor(0.5 x 64 x 127) + 1 = 4065), and the readout weighs
+    # it as above. Only the twin of neuron 1 has a non-zero fine weight, so only it fans out.
+    deep = graph(nir.Linear(np.eye(2)), nir.IF(r=np.full(2, 1e3), v_threshold=np.full(2, 0.5), v_reset=np.zeros(2)),
+                 nir.Linear(np.array([[1.0, 0.3]])), nir.I(r=np.full(1, 1e3)))
+    compiled = compile_nir(deep, config=CHIP, fine_weights=True)
+    hidden, readout = compiled.image.cores[0], compiled.image.cores[1]
+    assert [(i.opcode, i.neuron, i.count, i.graded) for i in map(decode, hidden.program)][:4] == [
+        (Opcode.ACC, 0, 2, False), (Opcode.ACC, 2, 2, False), (Opcode.FIRE, 0, 2, True), (Opcode.FIRE, 2, 2, False)]
+    assert hidden.weights == [64, 0, 0, 64] and not compiled.quant.input.twins
+    assert readout.weights == [127, 38, 13]                      # axons: neuron 0, neuron 1, the twin of neuron 1
+    assert [n.fanout_count for n in hidden.neurons] == [1, 1, 0, 1]
+    assert hidden.fanout[hidden.neurons[3].fanout_start] == FanoutEntry(1, 2)
+    # t0: neuron 1 spikes: 127*38 + 13 = 4839; t1: both: + 127*127 + 4839 = 25807; t2: nothing
+    assert run_nir(compiled, x).output_int[:, 0].tolist() == [4839, 25807, 25807]
+    assert run_nir(compiled, x).rasters["if"].tolist() == [[False, True], [True, True], [False, False]]
+
+
+def test_fine_weights_flag_and_metadata():
+    g = graph(nir.Affine(np.array([[1.0, 0.3]]), np.array([0.01])), nir.I(r=np.full(1, 1e3)))
+    g.metadata["spikecore_fine_weights"] = True
+    assert compile_nir(g, config=CHIP).quant.input.twins          # the metadata says so
+    with pytest.raises(SpikeCoreError, match="fine_weights=False contradicts the graph's metadata "
+                                             "spikecore_fine_weights=True"):
+        compile_nir(g, config=CHIP, fine_weights=False)
+    with pytest.raises(SpikeCoreError, match="fine_weights must be True or False"):
+        discretize(from_nir(g), 1e-3, fine_weights="yes")

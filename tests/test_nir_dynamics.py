@@ -6,11 +6,14 @@ import nir
 import numpy as np
 import pytest
 
+from spikecore import isa
 from spikecore.compiler.nir_compare import compare
 from spikecore.compiler.nir_reference import simulate
-from spikecore.compiler.nir_runtime import reference_nir, run_nir
+from spikecore.compiler.nir_runtime import delivery_orders, nir_stimulus, reference_nir, run_nir
 from spikecore.compiler.pipeline import compile_nir
+from spikecore.compiler.reference import run_reference, saturating_accumulate
 from spikecore.config import ChipConfig
+from spikecore.golden.cycle import CycleChip
 
 CHIP = ChipConfig(cores=16)
 
@@ -142,6 +145,70 @@ def test_strongly_driven_networks_differ_only_by_int8_weights(seed):
     original, rounded = compare(g, x, reset=reset, config=CHIP), compare(quantized, x, config=CHIP)
     assert original.raster_agreement < 0.995 and sum(layer.reference_spikes for layer in original.layers) > 300
     assert rounded.raster_agreement == 1.0, rounded.text()
+
+
+#: Strongly driven versions of NETWORKS (weight mean, input rate), every one firing at 10..30 % of its cells.
+DENSE = [(0, 0.15, 0.3), (1, 0.2, 0.2), (1, 0.15, 0.3), (2, 0.2, 0.2), (2, 0.15, 0.3), (3, 0.2, 0.2),
+         (3, 0.15, 0.3), (4, 0.2, 0.2), (4, 0.15, 0.3), (5, 0.2, 0.2), (5, 0.15, 0.3)]
+#: Fine weights double a layer's axons and its source neurons: a chip with room for them.
+ROOMY = ChipConfig(cores=64, neurons=64, weight_bytes=4096, event_depth=128, fanout_depth=128)
+
+
+@pytest.mark.parametrize("seed, mean, rate", DENSE)
+def test_fine_weights_reach_99_percent_on_densely_firing_networks(seed, mean, rate):
+    """Issue 6's target at 10..30 % firing: int8 weights give 94..100 % here (a moved threshold crossing
+    cascades through the layers); fine weights (~15 bits, exact biases) give >= 99 % on every network."""
+    _, sizes, kinds, reset = NETWORKS[seed]
+    g = random_network(seed, sizes, kinds, mean=mean)
+    x = (np.random.default_rng(100 + seed).random((100, sizes[0])) < rate).astype(float)
+    fine = compare(g, x, reset=reset, config=ROOMY, fine_weights=True)
+    firing = sum(layer.reference_spikes for layer in fine.layers) / sum(layer.cells for layer in fine.layers)
+    assert 0.10 <= firing <= 0.30, f"firing rate {firing:.1%} is outside the band this test is about"
+    assert fine.raster_agreement >= 0.99, fine.text()
+    assert fine.golden_equals_integer
+    assert fine.raster_agreement >= compare(g, x, reset=reset, config=ROOMY).raster_agreement
+
+
+def test_saturating_sums_follow_the_delivery_order():
+    """With twins a layer's sources arrive out of ascending order; a sum that saturates depends on the order.
+    Membrane ACC_MAX - 10, events of payload 1 on sources 0 (weight 20) and 1 (weight -20):
+    ascending: ACC_MAX - 10 + 20 saturates to ACC_MAX, then - 20 = ACC_MAX - 20;
+    order [1, 0]: ACC_MAX - 30, then + 20 = ACC_MAX - 10."""
+    start, sent, payload = np.array([[isa.ACC_MAX - 10]]), np.array([[True, True]]), np.array([[1, 1]])
+    weight = np.array([[20, -20]])
+    assert saturating_accumulate(start, sent, payload, weight).tolist() == [[isa.ACC_MAX - 20]]
+    assert saturating_accumulate(start, sent, payload, weight, np.array([1, 0])).tolist() == [[isa.ACC_MAX - 10]]
+
+
+def test_twins_saturating_membranes_golden_equals_reference():
+    """End to end: an IF readout that starts 2^31 - 283648 below zero (v_reset far above 0) and is driven down by
+    twin-carrying hidden spikes saturates at ACC_MIN; its membrane then depends on the order the sources arrive
+    in (4 hidden cores, each sending its neurons, then its twins). The reference in delivery order equals the
+    cycle model's membrane every step; in ascending source order it does not."""
+    rng = np.random.default_rng(0)
+    readout = -rng.uniform(0.3, 1.0, (1, 8))
+    readout[0, [1, 5]] = [0.77, 0.93]
+    unit = np.abs(readout).max() / 127 ** 2                   # the readout's membrane unit (one input spike = 127)
+    g = with_dt(nir.NIRGraph.from_list(
+        nir.Linear(np.eye(8)), nir.IF(r=full(8, 1e3), v_threshold=full(8, 0.5), v_reset=full(8, 0)),
+        nir.Linear(readout), nir.IF(r=full(1, 1e3), v_threshold=full(1, 1), v_reset=full(1, 2.1472e9 * unit))))
+    compiled = compile_nir(g, config=ChipConfig(cores=8, neurons=4), fine_weights=True)
+    assert [pc.twins for pc in compiled.placed.cores] == [True] * 4 + [False]
+    x = (rng.random((60, 8)) < 0.7).astype(float)
+    stimulus, steps = nir_stimulus(compiled, x)
+    chip = CycleChip(compiled.image)
+    chip.reset_state()
+    membrane = []
+    for step in range(steps):
+        for core, axon, payload in stimulus.at(step):
+            chip.inject(core, axon, payload)
+        chip.step()
+        membrane.append(int(chip.membranes[4, 0]))
+    q = compiled.quant.input.quantize(x)[None]
+    ordered = run_reference(compiled.quant, q, delivery_orders(compiled)).trace[1][0, :, 0]
+    ascending = run_reference(compiled.quant, q).trace[1][0, :, 0]
+    assert min(membrane) < isa.ACC_MIN + 1000                  # it did saturate
+    assert membrane == ordered.tolist() and membrane != ascending.tolist()
 
 
 def test_golden_equals_integer_reference_bit_exactly_on_membranes():

@@ -15,6 +15,7 @@ from spikecore.config import ChipConfig
 from spikecore.errors import SpikeCoreError
 
 CHIP = ChipConfig(cores=8)
+ROOMY = ChipConfig(cores=32, neurons=64, weight_bytes=4096, event_depth=128, fanout_depth=128)   # fine weights
 
 
 def full(n, value):
@@ -96,3 +97,25 @@ def test_programs_that_are_not_nir_are_refused(tmp_path, capsys):
     assert main(["export", str(tmp_path / "relu.bin"), "--nir", str(tmp_path / "relu.nir")]) == 2
     assert "emits graded values (a quantised ReLU)" in capsys.readouterr().err
     assert not (tmp_path / "relu.nir").exists()
+
+
+@pytest.mark.parametrize("name, graph, reset", list(graphs()), ids=[g[0] for g in graphs()])
+def test_fine_weights_export_from_ir_and_image_to_the_same_bytes(tmp_path, name, graph, reset):
+    """A source and its twin export as one synapse (a + b/127), the two bias axons as one bias; the metadata
+    spikecore_fine_weights makes the importer split them again, from the IR and from the bare image."""
+    graph.metadata = {"dt": 1e-3}
+    compiled = compile_nir(graph, reset=reset, config=ROOMY, fine_weights=True)
+    assert any(layer.twins for layer in compiled.quant.layers)       # the case this test is about
+    again = {}
+    for how, exported in (("ir", export_compiled(compiled)), ("image", export_image(compiled.image))):
+        path = tmp_path / f"{name}-{how}.nir"
+        write_nir(exported, path)
+        assert nir.read(path).metadata["spikecore_fine_weights"]
+        again[how] = compile_nir(path)
+        assert encode_image(again[how].image) == encode_image(compiled.image), how
+    inputs = lambda c: (c.io.inputs, c.io.fine_inputs)  # noqa: E731
+    assert inputs(again["ir"]) == inputs(compiled)
+    assert inputs(again["image"]) != inputs(compiled)   # from the image alone, the input twins come back as features
+    x = (np.random.default_rng(1).random((50, *compiled.quant.input.shape)) < 0.3).astype(float)
+    result = compare(nir.read(tmp_path / f"{name}-ir.nir"), x, config=ROOMY)
+    assert result.golden_equals_integer and result.raster_agreement == 1.0, result.text()
