@@ -106,6 +106,8 @@ def random_spikes(shape: tuple[int, ...], steps: int, rate: float, seed: int) ->
         raise SpikeCoreError(f"--rate must lie in 0..1, not {rate}")
     if steps < 1:
         raise SpikeCoreError(f"--steps must be at least 1, not {steps}")
+    if seed < 0:
+        raise SpikeCoreError(f"--seed must be 0 or more, not {seed}")
     return (np.random.default_rng(seed).random((steps, *shape)) < rate).astype(np.float64)
 
 

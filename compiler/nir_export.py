@@ -403,7 +403,12 @@ def check_round_trip(image: Image, path: str | os.PathLike[str]) -> None:
 def write_nir(graph, path: str | os.PathLike[str]) -> None:
     import nir
 
-    nir.write(os.fspath(path), graph)
+    try:
+        nir.write(os.fspath(path), graph)
+    except OSError as error:
+        # h5py's message is several lines and names no file; say which file and why, in one line.
+        reason = error.strerror or str(error).splitlines()[0]
+        raise SpikeCoreError(f"{os.fspath(path)}: cannot write the NIR file ({reason})") from None
 
 
 # --- command line -----------------------------------------------------------------------------------------

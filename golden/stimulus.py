@@ -103,7 +103,8 @@ class Stimulus:
         reader = csv.reader(text.splitlines())
         header = next(reader, None)
         if header is None or tuple(h.strip() for h in header) != CSV_HEADER:
-            raise SpikeCoreError(f"stimulus file {path}: header must be {','.join(CSV_HEADER)}, not {header!r}")
+            found = "an empty file" if header is None else repr(",".join(header))
+            raise SpikeCoreError(f"stimulus file {path}: header must be {','.join(CSV_HEADER)}, not {found}")
         stim = cls()
         for line_no, row in enumerate(reader, start=2):
             where = f"stimulus file {path}:{line_no}"

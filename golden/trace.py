@@ -108,7 +108,8 @@ def _rows_from_csv(path: Path, handle: Iterable[str]) -> list[tuple[int, int, in
     reader = csv.reader(handle)
     header = next(reader, None)
     if header is None or [h.strip() for h in header] != list(TRACE_FIELDS):
-        raise SpikeCoreError(f"trace file {path}: header must be {','.join(TRACE_FIELDS)}, not {header!r}")
+        found = "an empty file" if header is None else repr(",".join(header))
+        raise SpikeCoreError(f"trace file {path}: header must be {','.join(TRACE_FIELDS)}, not {found}")
     rows = []
     for line_no, row in enumerate(reader, start=2):
         where = f"trace file {path}:{line_no}"

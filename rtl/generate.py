@@ -11,7 +11,6 @@ build product: it lives under ``build/`` and is never committed.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from dataclasses import replace
@@ -19,6 +18,7 @@ from pathlib import Path
 
 from amaranth.back import verilog
 
+from spikecore.cli_support import USER_ERRORS, ArgumentParser, report_error
 from spikecore.config import PRODUCT, ChipConfig
 from spikecore.errors import SpikeCoreError
 from spikecore.rtl.array import SpikeCoreArray
@@ -59,7 +59,7 @@ def _core_counts(text: str) -> list[int]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m spikecore.rtl.generate", description=__doc__.splitlines()[0])
+    parser = ArgumentParser(prog="python -m spikecore.rtl.generate", description=__doc__.splitlines()[0])
     parser.add_argument("--cores", default="1,4,16,128", help="comma-separated core counts (default 1,4,16,128)")
     parser.add_argument("--out", default="build/rtl", help="output folder (default build/rtl)")
     for name in ("neurons", "weight_bytes", "imem_depth", "event_depth", "fanout_depth"):
@@ -76,9 +76,8 @@ def main(argv: list[str] | None = None) -> int:
             path = write_verilog(config, args.out, emit_src=args.emit_src)
             seconds = time.perf_counter() - started
             print(f"{path}: {path.stat().st_size / 1e6:.2f} MB in {seconds:.1f} s ({config.describe()})")
-    except SpikeCoreError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    except USER_ERRORS as error:
+        return report_error(parser.prog, error)
     return 0
 
 

@@ -16,7 +16,6 @@ configuration (or the sizes given as options). That Yosys is a reduced build wit
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from collections import Counter
@@ -25,6 +24,7 @@ from dataclasses import dataclass
 from amaranth._toolchain.yosys import YosysError, find_yosys
 from amaranth.back import rtlil
 
+from spikecore.cli_support import USER_ERRORS, ArgumentParser, report_error
 from spikecore.config import PRODUCT, ChipConfig
 from spikecore.errors import SpikeCoreError
 from spikecore.rtl.core import Core
@@ -83,7 +83,7 @@ def synthesize_core(config: ChipConfig) -> SynthReport:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m spikecore.rtl.synth", description=__doc__.splitlines()[0])
+    parser = ArgumentParser(prog="python -m spikecore.rtl.synth", description=__doc__.splitlines()[0])
     for name in ("neurons", "weight_bytes", "imem_depth", "event_depth", "fanout_depth"):
         parser.add_argument(f"--{name.replace('_', '-')}", type=int, default=getattr(PRODUCT, name),
                             help=f"default {getattr(PRODUCT, name)}")
@@ -93,9 +93,8 @@ def main(argv: list[str] | None = None) -> int:
                             imem_depth=args.imem_depth, event_depth=args.event_depth, fanout_depth=args.fanout_depth)
         print(f"one core of {config.describe()}")
         print(synthesize_core(config).format())
-    except SpikeCoreError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    except USER_ERRORS as error:
+        return report_error(parser.prog, error)
     return 0
 
 

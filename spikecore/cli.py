@@ -9,7 +9,8 @@ function ``(args) -> int``) as a default. :data:`COMMANDS` lists every registrar
 a package adds a command by adding one line there. Registrars are imported only when the parser is built.
 
 A user mistake (:class:`SpikeCoreError`, or an ``OSError`` such as a missing file) is printed as one line
-``spikecore: error: <message>`` on stderr and exits with status 2, never with a traceback.
+``spikecore: error: <message>`` on stderr and exits with status 2, never with a traceback; so is a usage
+error (``spikecore run: error: argument --steps: ...``, :mod:`spikecore.cli_support`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from spikecore.cli_support import USER_ERRORS, ArgumentParser, report_error
 from spikecore.errors import SpikeCoreError
 
 if TYPE_CHECKING:
@@ -174,18 +176,12 @@ def _registrar(entry: str) -> Callable[[argparse._SubParsersAction], None]:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``spikecore`` parser with every command of :data:`COMMANDS` registered."""
-    parser = argparse.ArgumentParser(prog="spikecore", description="SpikeCore toolchain: assembler, disassembler, "
+    parser = ArgumentParser(prog="spikecore", description="SpikeCore toolchain: assembler, disassembler, "
                                                                    "golden-model runner.")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for entry in COMMANDS:
         _registrar(entry)(subparsers)
     return parser
-
-
-def _os_error_message(err: OSError) -> str:
-    if err.filename is not None:
-        return f"{err.filename}: {err.strerror or err}"
-    return str(err)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -198,12 +194,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Handler = args.handler
     try:
         return handler(args)
-    except SpikeCoreError as err:
-        message = str(err)
-    except OSError as err:
-        message = _os_error_message(err)
-    print(f"spikecore: error: {message}", file=sys.stderr)
-    return 2
+    except USER_ERRORS as err:
+        return report_error(parser.prog, err)
 
 
 if __name__ == "__main__":

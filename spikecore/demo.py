@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from spikecore.cli_support import USER_ERRORS, ArgumentParser, report_error
 from spikecore.config import ChipConfig
 from spikecore.errors import SpikeCoreError
 
@@ -67,15 +68,35 @@ def load_or_train(model_path: str | None, data, seed: int):
     from spikecore.digits import train_digits_mlp
 
     if model_path:
-        try:
-            model = torch.load(model_path, weights_only=False)
-        except (OSError, RuntimeError, EOFError) as error:
-            raise SpikeCoreError(f"model {model_path}: cannot load: {error}") from None
+        from spikecore.compiler.frontend_torch import load_model
+
+        model = load_model(model_path)
         if not isinstance(model, torch.nn.Module):
-            raise SpikeCoreError(f"model {model_path}: expected a saved torch.nn.Module, found {type(model).__name__}")
-        return model.eval(), f"loaded from {model_path}"
+            raise SpikeCoreError(f"model file {model_path}: expected a saved torch.nn.Module, found "
+                                 f"{type(model).__name__}")
+        check_digits_model(model.eval(), data, model_path)
+        return model, f"loaded from {model_path}"
     model, _ = train_digits_mlp(seed=seed, data=data)
     return model, f"64-32-10 MLP trained with seed {seed}"
+
+
+def check_digits_model(model, data, model_path: str) -> None:
+    """Refuse, in one line, a model that does not map the data's features to one score per digit."""
+    import torch
+
+    features = data.x_train.shape[1]
+    classes = int(max(data.y_train.max(), data.y_test.max())) + 1
+    try:
+        with torch.no_grad():
+            scores = model(torch.as_tensor(data.x_train[:1], dtype=torch.float32))
+    except (RuntimeError, TypeError, ValueError) as error:
+        first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise SpikeCoreError(f"model file {model_path}: does not take the {features} input features of the data "
+                             f"({first_line})") from None
+    if not isinstance(scores, torch.Tensor) or tuple(scores.shape) != (1, classes):
+        shape = tuple(scores.shape) if isinstance(scores, torch.Tensor) else type(scores).__name__
+        raise SpikeCoreError(f"model file {model_path}: returns {shape} for one sample, expected (1, {classes}): "
+                             "one score per digit")
 
 
 # --- 5. RTL ------------------------------------------------------------------------------------------------
@@ -129,8 +150,7 @@ def table(rows: list[tuple[str, str]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="make sim", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(prog="make sim", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", help="a saved torch.nn.Module (torch.save) taking 64 features; default: train one")
     parser.add_argument("--mode", choices=("graded", "rate"), default="graded")
     parser.add_argument("--T", type=int, default=None, help="rate mode: timesteps per inference")
@@ -147,10 +167,11 @@ def main(argv: list[str] | None = None) -> int:
             return run_example(args.example)
         if args.rtl_samples < 0:
             raise SpikeCoreError(f"--rtl-samples must be 0 or more, not {args.rtl_samples}")
+        if not 0 <= args.seed < 1 << 32:
+            raise SpikeCoreError(f"--seed must be 0..{(1 << 32) - 1}, not {args.seed}")
         return run_flow(args)
-    except (SpikeCoreError, OSError) as error:
-        print(f"make sim: error: {error}", file=sys.stderr)
-        return 2
+    except USER_ERRORS as error:
+        return report_error(parser.prog, error)
 
 
 def run_flow(args: argparse.Namespace) -> int:

@@ -45,7 +45,9 @@ def test_graded_digits_on_the_golden_chip(digits, graded):
     np.testing.assert_array_equal(result.cycles, costs.cycles)              # the §5 timing model predicts the chip
     np.testing.assert_array_equal(result.spikes, costs.spikes)
     assert not result.drops.any() and result.synops.min() > 0
-    assert graded.steps == 2 and len(graded.image.cores) == 10
+    # 64 -> 32 -> 10 on the product core (256 weight bytes): hidden 64 inputs x 4 neurons = 256 B -> 32 / 4 = 8
+    # cores; output 32 x 10 = 320 B > 256 -> fan-in split into 2 cores of 16 sources. One step per layer.
+    assert graded.steps == 2 and len(graded.image.cores) == 8 + 2
 
 
 def test_cycle_chip_trace_agrees_with_the_counters(digits, graded):

@@ -55,5 +55,10 @@ def test_generate_command_line(tmp_path, capsys):
     assert main(["--cores", "1", "--out", str(tmp_path), "--neurons", "8", "--imem-depth", "4"]) == 0
     assert (tmp_path / "spikecore_1c.v").is_file()
     assert "spikecore_1c.v" in capsys.readouterr().out
+    capsys.readouterr()
     assert main(["--cores", "1,x", "--out", str(tmp_path)]) == 2
+    assert capsys.readouterr().err == ("python -m spikecore.rtl.generate: error: --cores: expected comma-separated "
+                                       "integers, not '1,x'\n")
     assert main(["--cores", "1", "--out", str(tmp_path), "--neurons", "3"]) == 2
+    assert capsys.readouterr().err == ("python -m spikecore.rtl.generate: error: chip config: neurons must be a "
+                                       "power of two, not 3\n")

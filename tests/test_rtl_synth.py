@@ -28,3 +28,5 @@ def test_synth_command_line(capsys):
     assert main(["--neurons", "8", "--weight-bytes", "16"]) == 0
     assert "flip-flops:" in capsys.readouterr().out
     assert main(["--neurons", "3"]) == 2
+    assert capsys.readouterr().err == ("python -m spikecore.rtl.synth: error: chip config: neurons must be a power "
+                                       "of two, not 3\n")

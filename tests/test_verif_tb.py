@@ -119,7 +119,8 @@ def test_edge_variants_are_valid_and_reproducible(variant):
         image, stimulus, steps = edge_image(seed, config, variant)
         validate_image(image)
         again = edge_image(seed, config, variant)
-        assert again[1] == stimulus and again[2] == steps
+        assert again[0] == image and again[1] == stimulus and again[2] == steps
+        assert steps >= 1 and image.cores, f"{variant} seed {seed}: an empty program proves nothing"
         board = Scoreboard(image, stimulus)       # the stimulus never overfills a buffer
         for _ in range(steps):
             board.expect_step()
@@ -127,11 +128,14 @@ def test_edge_variants_are_valid_and_reproducible(variant):
 
 def test_threshold_equal_makes_first_fire_compare_equal():
     config = ChipConfig(cores=4)
+    compared = 0
     for seed in range(5):
         image, stimulus, _ = edge_image(seed, config, "threshold_equal")
         values = first_fire_membranes(image, stimulus)
         for (core, n), v in values.items():
             assert image.cores[core].neurons[n].threshold == v
+        compared += len(values)
+    assert compared >= 5, "no FIRE neuron was compared: the check above would pass on nothing"
 
 
 def test_variant_cycle_mixes_plain_and_edges():

@@ -22,6 +22,7 @@ import fcntl
 import hashlib
 import json
 import os
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -212,17 +213,21 @@ def build_array(config: ChipConfig, *, waves: bool = False, root: Path = BUILD_R
         return Build(name, directory, TOPLEVEL, config, waves, verilog_path, key)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
     """``python -m spikecore.verif.build --cores 4 [--waves]``: build (or report the reuse of) one array."""
-    import argparse
+    from spikecore.cli_support import USER_ERRORS, ArgumentParser, report_error
 
-    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser = ArgumentParser(prog="python -m spikecore.verif.build", description=main.__doc__)
     parser.add_argument("--cores", type=int, default=4)
     parser.add_argument("--waves", action="store_true")
-    args = parser.parse_args()
-    build = build_array(ChipConfig(cores=args.cores), waves=args.waves or os.environ.get("WAVES") == "1")
+    args = parser.parse_args(argv)
+    try:
+        build = build_array(ChipConfig(cores=args.cores), waves=args.waves or os.environ.get("WAVES") == "1")
+    except USER_ERRORS as err:
+        return report_error(parser.prog, err)
     print(build.binary)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,6 +1,7 @@
 """``spikecore sim prog.bin``: run an image on the Verilator-built RTL array with the cycle-by-cycle scoreboard.
 
-A thin front over :func:`spikecore.verif.sim.main` so the toolchain has one command for every stage.
+A thin front over :func:`spikecore.verif.sim.execute` so the toolchain has one command for every stage; its
+errors reach ``spikecore``'s own handler, so they read ``spikecore: error: ...`` like every other command's.
 """
 
 from __future__ import annotations
@@ -25,10 +26,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _sim(args: argparse.Namespace) -> int:
-    from spikecore.verif.sim import main
+    from spikecore.verif.sim import build_parser, execute
 
     argv = ["--image", args.image, "--steps", str(args.steps), "--mode", args.mode]
     argv += ["--stimulus", args.inputs] if args.inputs else []
     argv += ["--waves"] if args.waves else []
     argv += ["--out", args.out] if args.out else []
-    return main(argv)
+    return execute(build_parser().parse_args(argv), argv)

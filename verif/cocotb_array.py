@@ -37,8 +37,10 @@ from cocotb.simtime import get_sim_time
 from cocotb.triggers import ClockCycles, FallingEdge, Timer
 
 from spikecore.compiler.image import Image, load_image
+from spikecore.config import ChipConfig
 from spikecore.errors import SpikeCoreError
 from spikecore.golden.stimulus import Stimulus
+from spikecore.isa import WEIGHT_MAX, WEIGHT_MIN
 from spikecore.verif.build import TRACE_PORT
 from spikecore.verif.coverage import FunctionalCoverage
 from spikecore.verif.scoreboard import Mismatch, Scoreboard
@@ -82,12 +84,41 @@ def runs_from_environment(env: dict[str, str] | None = None) -> list[RunSpec]:
                     fault=env.get("SPIKECORE_FAULT", ""))]
 
 
+FAULT_FORMS = "weight:<core>:<address>:<value> or golden:<record>:<delta>"
+
+
+def check_fault(fault: str, config: ChipConfig) -> None:
+    """Refuse, in one line naming it, a fault that is malformed or outside ``config`` ('' is no fault).
+
+    Checked before the simulator starts, so that a typo is a clear error, not a crash inside the cocotb process.
+    """
+    if not fault:
+        return
+    kind, *fields = fault.split(":")
+    if kind not in ("weight", "golden") or len(fields) != (3 if kind == "weight" else 2):
+        raise SpikeCoreError(f"fault {fault!r}: expected {FAULT_FORMS}")
+    try:
+        numbers = [int(field) for field in fields]
+    except ValueError:
+        raise SpikeCoreError(f"fault {fault!r}: every field after '{kind}:' must be an integer") from None
+    if kind == "golden":
+        if numbers[0] < 0:
+            raise SpikeCoreError(f"fault {fault!r}: record index must be 0 or more, not {numbers[0]}")
+        return
+    core, address, value = numbers
+    for name, number, low, high in (("core", core, 0, config.cores - 1),
+                                    ("address", address, 0, config.weight_bytes - 1),
+                                    ("value", value, WEIGHT_MIN, WEIGHT_MAX)):
+        if not low <= number <= high:
+            raise SpikeCoreError(f"fault {fault!r}: {name} must be {low}..{high}, not {number}")
+
+
 def apply_weight_fault(image: Image, fault: str) -> Image:
     """The image the DUT gets under ``weight:<core>:<address>:<value>`` (the golden model keeps ``image``)."""
     _, core, address, value = fault.split(":")
     core, address, value = int(core), int(address), int(value)
     cores = dict(image.cores)
-    section = cores[core]
+    section = image.core(core)
     weights = list(section.weights) + [0] * max(0, address + 1 - len(section.weights))
     weights[address] = value
     cores[core] = replace(section, weights=weights)

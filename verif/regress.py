@@ -17,12 +17,12 @@ Exit status 0 only when every program matched.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from spikecore.cli_support import USER_ERRORS, ArgumentParser, report_error
 from spikecore.config import ChipConfig
 from spikecore.errors import SpikeCoreError
 from spikecore.verif.build import REPO_ROOT, build_array
@@ -43,7 +43,18 @@ def _batches(seeds: list[int], jobs: int, batch: int) -> list[list[int]]:
 
 def run_regression(seeds: list[int], config: ChipConfig, out: Path, *, jobs: int = 2, mode: str = "fast",
                    variant: str | None = None, batch: int = BATCH, log=print) -> dict:
-    """Co-simulate every seed; returns (and writes) the summary dict."""
+    """Co-simulate every seed; returns (and writes) the summary dict.
+
+    The summary passes only when every program matched and at least one record was compared: a regression
+    of nothing proves nothing.
+    """
+    if not seeds:
+        raise SpikeCoreError("regression: no seeds to run")
+    if min(seeds) < 0:
+        raise SpikeCoreError(f"regression: seeds must be 0 or more, not {min(seeds)}")
+    for name, value in (("jobs", jobs), ("batch", batch)):
+        if value < 1:
+            raise SpikeCoreError(f"regression: {name} must be 1 or more, not {value}")
     started = time.monotonic()
     out.mkdir(parents=True, exist_ok=True)
     build = build_array(config, log=log)
@@ -69,13 +80,14 @@ def run_regression(seeds: list[int], config: ChipConfig, out: Path, *, jobs: int
         if "coverage" in result:
             coverage.merge(FunctionalCoverage.from_dict(config, result["coverage"]))
     failures = [r for r in results if not r["passed"]]
+    records_compared = sum(r.get("records_compared", 0) for r in results)
     summary = {
-        "passed": not failures,
+        "passed": not failures and records_compared > 0,
         "programs": len(results),
         "cores": config.cores,
         "mode": mode,
         "array_cycles": sum(r.get("cycles", 0) for r in results),
-        "records_compared": sum(r.get("records_compared", 0) for r in results),
+        "records_compared": records_compared,
         "mismatches": sum(r.get("mismatches", 0) for r in results),
         "failed_programs": len(failures),
         "failures": [{"seed": r["seed"], "variant": r.get("variant"), "reason": r.get("reason"),
@@ -94,9 +106,9 @@ def run_regression(seeds: list[int], config: ChipConfig, out: Path, *, jobs: int
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m spikecore.verif.regress", description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=20, help="number of seeds (default 20)")
-    parser.add_argument("--first", type=int, default=0, help="first seed (default 0)")
+    parser = ArgumentParser(prog="python -m spikecore.verif.regress", description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=20, help="number of seeds, 1 or more (default 20)")
+    parser.add_argument("--first", type=int, default=0, help="first seed, 0 or more (default 0)")
     parser.add_argument("--cores", type=int, default=4)
     parser.add_argument("--jobs", type=int, default=2, help="simulator processes at a time (default 2)")
     parser.add_argument("--mode", choices=("fast", "full"), default="fast")
@@ -105,12 +117,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=str(REGRESS_ROOT))
     args = parser.parse_args(argv)
     try:
+        if args.seeds < 1:
+            raise SpikeCoreError(f"--seeds must be 1 or more, not {args.seeds}")
+        for flag, value, low in (("--first", args.first, 0), ("--jobs", args.jobs, 1), ("--batch", args.batch, 1)):
+            if value < low:
+                raise SpikeCoreError(f"{flag} must be {low} or more, not {value}")
         summary = run_regression(list(range(args.first, args.first + args.seeds)), ChipConfig(cores=args.cores),
                                  Path(args.out), jobs=args.jobs, mode=args.mode, variant=args.variant,
                                  batch=args.batch)
-    except (SpikeCoreError, OSError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    except USER_ERRORS as err:
+        return report_error(parser.prog, err)
     cov = FunctionalCoverage.from_dict(ChipConfig(cores=args.cores), summary["coverage"])
     print("\n".join(cov.report_lines()))
     print(f"{summary['programs']} programs, {summary['array_cycles']} array cycles, {summary['records_compared']} "

@@ -14,8 +14,6 @@ passes in one VCD; a pass starts wherever the cycle number goes backwards, and `
 
 from __future__ import annotations
 
-import argparse
-import json
 import re
 import sys
 from dataclasses import dataclass
@@ -23,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from spikecore.cli_support import USER_ERRORS, ArgumentParser, report_error
 from spikecore.compiler.image import Image, load_image
 from spikecore.errors import SpikeCoreError
 from spikecore.golden.stimulus import Stimulus
@@ -30,6 +29,7 @@ from spikecore.golden.trace import empty_trace
 from spikecore.verif.build import TOPLEVEL, TRACE_PORT
 from spikecore.verif.scoreboard import Mismatch, Scoreboard, compare_records
 from spikecore.verif.tb.monitor import TraceUnpacker
+from spikecore.verif.tb.report import read_result
 
 _RANGE = re.compile(r"\[\d+:\d+\]$")
 
@@ -109,7 +109,7 @@ def check_vcd(vcd: str | Path, image: Image, stimulus: Stimulus | None, steps: i
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m spikecore.verif.vcd_check", description=__doc__.splitlines()[0])
+    parser = ArgumentParser(prog="python -m spikecore.verif.vcd_check", description=__doc__.splitlines()[0])
     parser.add_argument("path", help="a run folder (dump.vcd, image.bin, stimulus.json, result.json) or a VCD")
     parser.add_argument("--image")
     parser.add_argument("--stimulus")
@@ -118,6 +118,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     path = Path(args.path)
     try:
+        if not path.exists():
+            raise SpikeCoreError(f"{path}: no such run folder or VCD file")
+        if args.steps is not None and args.steps < 1:
+            raise SpikeCoreError(f"--steps must be 1 or more, not {args.steps}")
+        if args.segment < 0:
+            raise SpikeCoreError(f"--segment must be 0 or more, not {args.segment}")
         folder = path if path.is_dir() else path.parent
         vcd = path / "dump.vcd" if path.is_dir() else path
         image = load_image(args.image or folder / "image.bin")
@@ -128,11 +134,13 @@ def main(argv: list[str] | None = None) -> int:
             result = folder / "result.json"
             if not result.exists():
                 raise SpikeCoreError(f"give --steps (no {result} to read it from)")
-            steps = int(json.loads(result.read_text())["run"]["steps"])
+            run_info = read_result(result).get("run")
+            steps = run_info.get("steps") if isinstance(run_info, dict) else None
+            if not isinstance(steps, int) or steps < 1:
+                raise SpikeCoreError(f"{result}: names no step count (run.steps); give --steps")
         check = check_vcd(vcd, image, stimulus, steps, args.segment)
-    except (SpikeCoreError, OSError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    except USER_ERRORS as err:
+        return report_error(parser.prog, err)
     print("\n".join(check.lines()))
     print(f"{'PASS' if check.passed else 'FAIL'}: {vcd} pass {args.segment} of {check.passes}")
     return 0 if check.passed else 1

@@ -18,8 +18,6 @@ exact command to run.
 
 from __future__ import annotations
 
-import argparse
-import json
 import re
 import shutil
 import subprocess
@@ -28,12 +26,14 @@ from pathlib import Path
 
 from vcd.gtkw import GTKWSave, make_translation_filter
 
+from spikecore.cli_support import USER_ERRORS, ArgumentParser, report_error
 from spikecore.compiler.disasm import disassemble_word
 from spikecore.compiler.image import Image, load_image
 from spikecore.errors import SpikeCoreError
 from spikecore.isa import TraceKind
 from spikecore.rtl.core import CoreState
 from spikecore.verif.build import TOPLEVEL, TRACE_PORT
+from spikecore.verif.tb.report import read_result
 
 SIM_ROOT = Path(__file__).resolve().parent.parent / "build" / "sim"
 #: Core groups shown expanded when GTKWave opens (the others start closed: a 128-core view stays usable).
@@ -97,6 +97,9 @@ def write_gtkw(vcd: str | Path, gtkw: str | Path, cores: int | None = None, imag
     """Write the save file ``gtkw`` for ``vcd``; ``marker_ps`` puts GTKWave's marker at that time (ps)."""
     vcd, gtkw = Path(vcd), Path(gtkw)
     present = vcd_signals(vcd)
+    if not any(name.startswith(f"{TOPLEVEL}.") for name in present):
+        raise SpikeCoreError(f"{vcd}: declares no {TOPLEVEL}.* signal (not a VCD written by "
+                             "'python -m spikecore.verif.sim --waves')")
     filters = write_filters(gtkw.parent, image)
     top = TOPLEVEL
     array = top   # the cores and the router are direct children of the top module
@@ -141,12 +144,14 @@ def newest_run(root: Path = SIM_ROOT) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m spikecore.verif.waves", description=__doc__.splitlines()[0])
+    parser = ArgumentParser(prog="python -m spikecore.verif.waves", description=__doc__.splitlines()[0])
     parser.add_argument("run", nargs="?", help="run folder holding dump.vcd (default: the newest under build/sim)")
     parser.add_argument("--no-open", action="store_true", help="only write the save file")
     args = parser.parse_args(argv)
     try:
         run = Path(args.run) if args.run else newest_run()
+        if not run.is_dir():
+            raise SpikeCoreError(f"{run}: no such run folder (give the folder a simulation with --waves wrote)")
         vcd = run / "dump.vcd"
         if not vcd.exists():
             raise SpikeCoreError(f"{vcd}: no such VCD (run the simulation with --waves)")
@@ -154,13 +159,12 @@ def main(argv: list[str] | None = None) -> int:
         marker = None
         result = run / "result.json"
         if result.exists():
-            first = json.loads(result.read_text()).get("first_mismatch") or {}
+            first = read_result(result).get("first_mismatch") or {}
             if first.get("sim_time_ns") is not None:
                 marker = int(first["sim_time_ns"]) * 1000
         gtkw = write_gtkw(vcd, run / "waves.gtkw", image=image, marker_ps=marker)
-    except (SpikeCoreError, OSError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    except USER_ERRORS as err:
+        return report_error(parser.prog, err)
     viewer = shutil.which("gtkwave")
     command = f"gtkwave {gtkw}"
     if viewer and not args.no_open:

@@ -141,6 +141,17 @@ def write_json(path: str | Path, data: dict[str, object]) -> None:
     Path(path).write_text(json.dumps(data, indent=1, default=str) + "\n")
 
 
+def read_result(path: str | Path) -> dict:
+    """A run's ``result.json`` (as :func:`write_json` wrote it); anything else is a one-line error naming it."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except (ValueError, UnicodeDecodeError) as err:
+        raise SpikeCoreError(f"{path}: not a run result (invalid JSON: {err})") from None
+    if not isinstance(data, dict):
+        raise SpikeCoreError(f"{path}: not a run result (expected a JSON object, found {type(data).__name__})")
+    return data
+
+
 def write_junit(path: str | Path, results: list[dict[str, object]], suite: str = "spikecore.cosim") -> None:
     """JUnit XML with one test case per run result (as returned by :func:`result_dict`)."""
     failures = sum(not r["passed"] for r in results)

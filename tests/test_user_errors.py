@@ -1,0 +1,306 @@
+"""Every command line meets bad input with one line on stderr naming the input, exit status 2, no traceback.
+
+Each case below was a traceback, a multi-line usage dump, an unclear message or a silent pass before it was
+fixed; the exact line is pinned so that it cannot drift back. None of these needs Verilator: the checks
+all happen before a simulator is built or started.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from spikecore import cli, demo
+from spikecore.cli_support import ArgumentParser, error_message
+from spikecore.compiler.asm import assemble
+from spikecore.compiler.image import save_image
+from spikecore.config import ChipConfig
+from spikecore.errors import SpikeCoreError
+from spikecore.rtl import generate, synth
+from spikecore.verif import regress, sim, vcd_check, waves
+from spikecore.verif.cocotb_array import RunSpec, check_fault
+
+OK_SOURCE = ".chip cores=1\n.core 0\nhalt\n"
+
+
+def one_line(capsys: pytest.CaptureFixture[str], status: int, expected: str) -> None:
+    """``status`` is 2, stdout holds no error, and stderr is exactly the one line ``expected``."""
+    err = capsys.readouterr().err
+    assert status == 2
+    assert "Traceback" not in err
+    assert err == expected + "\n"
+
+
+@pytest.fixture
+def files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A working folder (the cwd, so messages show short relative names) with good and bad inputs."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "ok.s").write_text(OK_SOURCE)
+    save_image(assemble(OK_SOURCE), tmp_path / "ok.bin")
+    (tmp_path / "zero.csv").write_text("")
+    (tmp_path / "garbage.pt").write_bytes(b"\xff\xfe\x00garbage")
+    np.save(tmp_path / "empty.npy", np.zeros((0, 4), dtype=np.float32))
+    np.save(tmp_path / "nan.npy", np.full((3, 4), np.nan, dtype=np.float32))
+    np.save(tmp_path / "calib4.npy", np.random.default_rng(0).random((8, 4)).astype(np.float32))
+    torch.save(nn.Sequential(nn.Linear(4, 4), nn.ReLU(), nn.Linear(4, 2)), tmp_path / "m4.pt")
+    torch.save(nn.Sequential(nn.Linear(64, 3)), tmp_path / "m3out.pt")
+    (tmp_path / "folder").mkdir()
+    return tmp_path
+
+
+# --- usage errors: one line, for every parser built from cli_support.ArgumentParser ---------------------------
+
+
+@pytest.mark.parametrize(("argv", "expected"), [
+    (["run", "ok.s", "--steps", "abc"],
+     "spikecore run: error: argument --steps: invalid int value: 'abc' (see spikecore run --help)"),
+    (["compile", "m4.pt", "--mode", "bogus"],
+     "spikecore compile: error: argument --mode: invalid choice: 'bogus' (choose from 'graded', 'rate') "
+     "(see spikecore compile --help)"),
+    (["sim", "ok.bin", "--steps", "x"],
+     "spikecore sim: error: argument --steps: invalid int value: 'x' (see spikecore sim --help)"),
+    ([], "spikecore: error: the following arguments are required: COMMAND (see spikecore --help)"),
+])
+def test_spikecore_usage_errors_are_one_line(capsys, files, argv, expected):
+    one_line(capsys, cli.main(argv), expected)
+
+
+@pytest.mark.parametrize(("main", "argv", "expected"), [
+    (demo.main, ["--rtl-samples", "abc"],
+     "make sim: error: argument --rtl-samples: invalid int value: 'abc' (see make sim --help)"),
+    (sim.main, ["--cores", "abc"], "python -m spikecore.verif.sim: error: argument --cores: invalid int value: "
+                                   "'abc' (see python -m spikecore.verif.sim --help)"),
+    (regress.main, ["--seeds", "abc"], "python -m spikecore.verif.regress: error: argument --seeds: invalid int "
+                                       "value: 'abc' (see python -m spikecore.verif.regress --help)"),
+    (generate.main, ["--neurons", "abc"], "python -m spikecore.rtl.generate: error: argument --neurons: invalid int "
+                                          "value: 'abc' (see python -m spikecore.rtl.generate --help)"),
+])
+def test_module_usage_errors_are_one_line(capsys, main, argv, expected):
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    one_line(capsys, info.value.code, expected)
+
+
+def test_help_still_prints_usage_and_exits_0(capsys):
+    with pytest.raises(SystemExit) as info:
+        ArgumentParser(prog="p").parse_args(["--help"])
+    assert info.value.code == 0 and capsys.readouterr().out.startswith("usage: p")
+
+
+def test_error_message_names_the_file_and_joins_lines():
+    missing = FileNotFoundError(2, "No such file or directory", "x.bin")
+    assert error_message(missing) == "x.bin: No such file or directory"
+    assert error_message(SpikeCoreError("first\n  second\n")) == "first second"
+
+
+# --- spikecore ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("argv", "expected"), [
+    (["run", "ok.s", "--inputs", "zero.csv"],
+     "stimulus file zero.csv: header must be step,core,axon,payload, not an empty file"),
+    (["compile", "m4.pt", "--calib", "empty.npy", "--out", "e.bin"],
+     "calibration file empty.npy: holds no samples (shape (0, 4))"),
+    (["compile", "m4.pt", "--calib", "nan.npy", "--out", "n.bin"], "calibration file nan.npy: holds NaN or infinity"),
+    (["compile", "m4.pt", "--calib", "calib4.npy", "--chip", "cores=4 cores=5"],
+     "--chip: cores given twice in 'cores=4 cores=5'"),
+    (["sim", "ok.bin", "--steps", "-1"], "--steps must be 1 or more, not -1"),
+    (["sim", "ok.bin", "--steps", "0"], "--steps must be 1 or more, not 0"),
+    (["sim", "missing.bin"], "missing.bin: No such file or directory"),
+    (["sim", "folder"], "folder: Is a directory"),
+])
+def test_spikecore_errors(capsys, files, argv, expected):
+    one_line(capsys, cli.main(argv), f"spikecore: error: {expected}")
+    for written in ("e.bin", "n.bin"):
+        assert not (files / written).exists()      # nothing half-done is left behind
+
+
+# --- python -m spikecore.verif.sim, regress, waves, vcd_check; rtl.generate, rtl.synth --------------------------
+
+SIM = "python -m spikecore.verif.sim: error: "
+
+
+@pytest.mark.parametrize(("argv", "expected"), [
+    ([], "give either --seed N or --image FILE"),
+    (["--cores", "4"], "give either --seed N or --image FILE"),
+    (["--seed", "3", "--image", "ok.bin"], "give either --seed or --image, not both"),
+    (["--seed", "-1"], "--seed must be 0 or more, not -1"),
+    (["--seed", "3", "--steps", "2"], "--steps applies to --image only, not to --seed"),
+    (["--image", "ok.bin", "--cores", "4"], "--cores applies to --seed only, not to --image"),
+    (["--image", "ok.bin", "--steps", "-1"], "--steps must be 1 or more, not -1"),
+    (["--image", "missing.bin"], "missing.bin: No such file or directory"),
+    (["--seed", "3", "--cores", "0"], "chip config: cores must be an integer from 1 to 255, not 0"),
+    (["--seed", "3", "--cores", "1", "--fault", "bogus"],
+     "fault 'bogus': expected weight:<core>:<address>:<value> or golden:<record>:<delta>"),
+    (["--seed", "3", "--cores", "1", "--fault", "weight:9:0:1"], "fault 'weight:9:0:1': core must be 0..0, not 9"),
+    (["--image", "ok.bin", "--fault", "weight:0:0:128"], "fault 'weight:0:0:128': value must be -128..127, not 128"),
+])
+def test_verif_sim_errors(capsys, files, argv, expected):
+    one_line(capsys, sim.main(argv), SIM + expected)
+
+
+@pytest.mark.parametrize(("fault", "message"), [
+    ("", None), ("weight:0:255:-128", None), ("golden:0:1", None),
+    ("weight:0:256:1", "fault 'weight:0:256:1': address must be 0..255, not 256"),
+    ("weight:0:x:1", "fault 'weight:0:x:1': every field after 'weight:' must be an integer"),
+    ("golden:-1:1", "fault 'golden:-1:1': record index must be 0 or more, not -1"),
+    ("golden:1", "fault 'golden:1': expected weight:<core>:<address>:<value> or golden:<record>:<delta>"),
+])
+def test_check_fault(fault, message):
+    if message is None:
+        check_fault(fault, ChipConfig(cores=1))
+        return
+    with pytest.raises(SpikeCoreError) as info:
+        check_fault(fault, ChipConfig(cores=1))
+    assert str(info.value) == message
+
+
+def test_cosimulate_resolves_relative_paths_before_the_simulator_changes_directory(files, monkeypatch):
+    """The simulator runs with its test folder as the working directory; a relative result path given by the
+    caller must still be where the caller looks afterwards (it used to land under the test folder)."""
+    seen = {}
+
+    class FakeRunner:
+        def test(self, *, test_dir, extra_env, **_):
+            seen.update(extra_env)
+            # what the cocotb process does with SPIKECORE_RESULT, from its own working directory
+            (Path(test_dir) / extra_env["SPIKECORE_RESULT"]).write_text(json.dumps({"passed": True}))
+
+    monkeypatch.setattr(sim, "runner", FakeRunner)
+    spec = RunSpec(image="ok.bin", steps=1, result="run/result.json", stimulus="")
+    (files / "run").mkdir()
+    results = sim.cosimulate([spec], ChipConfig(cores=1), Path("run"), build=_FakeBuild())
+    assert results == [{"passed": True}]
+    assert seen["SPIKECORE_RESULT"] == str(files / "run" / "result.json")
+    assert seen["SPIKECORE_IMAGE"] == str(files / "ok.bin")
+
+
+class _FakeBuild:
+    toplevel = "spikecore"
+    directory = Path("unused")
+
+
+REGRESS = "python -m spikecore.verif.regress: error: "
+
+
+@pytest.mark.parametrize(("argv", "expected"), [
+    (["--seeds", "0"], "--seeds must be 1 or more, not 0"),
+    (["--seeds", "-3"], "--seeds must be 1 or more, not -3"),
+    (["--seeds", "1", "--first", "-5"], "--first must be 0 or more, not -5"),
+    (["--seeds", "1", "--jobs", "0"], "--jobs must be 1 or more, not 0"),
+    (["--seeds", "1", "--batch", "0"], "--batch must be 1 or more, not 0"),
+])
+def test_regress_errors(capsys, argv, expected):
+    one_line(capsys, regress.main(argv), REGRESS + expected)
+
+
+def test_regression_of_nothing_does_not_pass(files, monkeypatch):
+    # Every program "passed" but none compared a record: the summary must not pass (and no seeds is an error).
+    with pytest.raises(SpikeCoreError, match=r"^regression: no seeds to run$"):
+        regress.run_regression([], ChipConfig(cores=1), files / "r")
+    monkeypatch.setattr(regress, "build_array", lambda config, log: None)
+    monkeypatch.setattr(regress, "prepare_seed", lambda seed, *a, **k: seed)
+    monkeypatch.setattr(regress, "cosimulate", lambda specs, *a, **k: [
+        {"passed": True, "seed": s, "records_compared": 0, "cycles": 0, "text": ""} for s in specs])
+    summary = regress.run_regression([0, 1], ChipConfig(cores=1), files / "r", log=lambda line: None)
+    assert summary["programs"] == 2 and summary["records_compared"] == 0
+    assert summary["passed"] is False
+
+
+def test_generate_and_synth_errors(capsys, files):
+    one_line(capsys, generate.main(["--cores", "0,abc", "--out", "g"]),
+             "python -m spikecore.rtl.generate: error: --cores: expected comma-separated integers, not '0,abc'")
+    one_line(capsys, generate.main(["--cores", "1", "--out", "ok.bin"]),
+             "python -m spikecore.rtl.generate: error: ok.bin: File exists")
+    one_line(capsys, synth.main(["--neurons", "3"]),
+             "python -m spikecore.rtl.synth: error: chip config: neurons must be a power of two, not 3")
+
+
+def test_waves_and_vcd_check_errors(capsys, files):
+    run = files / "run"
+    run.mkdir()
+    (run / "dump.vcd").write_text("not a vcd\n")
+    one_line(capsys, waves.main(["/nonexistent", "--no-open"]), "python -m spikecore.verif.waves: error: "
+             "/nonexistent: no such run folder (give the folder a simulation with --waves wrote)")
+    one_line(capsys, waves.main(["run", "--no-open"]), "python -m spikecore.verif.waves: error: run/dump.vcd: "
+             "declares no spikecore.* signal (not a VCD written by 'python -m spikecore.verif.sim --waves')")
+    (run / "result.json").write_text("{bad")
+    expected_json = ("run/result.json: not a run result (invalid JSON: Expecting property name enclosed in double "
+                     "quotes: line 1 column 2 (char 1))")
+    one_line(capsys, waves.main(["run", "--no-open"]), f"python -m spikecore.verif.waves: error: {expected_json}")
+    save_image(assemble(OK_SOURCE), run / "image.bin")
+    one_line(capsys, vcd_check.main(["run"]), f"python -m spikecore.verif.vcd_check: error: {expected_json}")
+    one_line(capsys, vcd_check.main(["/nonexistent"]),
+             "python -m spikecore.verif.vcd_check: error: /nonexistent: no such run folder or VCD file")
+    one_line(capsys, vcd_check.main(["run", "--steps", "-1"]),
+             "python -m spikecore.verif.vcd_check: error: --steps must be 1 or more, not -1")
+
+
+# --- make sim (spikecore.demo) ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("argv", "expected"), [
+    (["--seed", "-1"], "--seed must be 0..4294967295, not -1"),
+    (["--model", "garbage.pt"], "model file garbage.pt: cannot load (UnpicklingError: invalid load key, '\\xff'.)"),
+    (["--model", "missing.pt"], "model file missing.pt: not found"),
+    (["--model", "m4.pt"], "model file m4.pt: does not take the 64 input features of the data (mat1 and mat2 "
+                           "shapes cannot be multiplied (1x64 and 4x4))"),
+    (["--model", "m3out.pt"], "model file m3out.pt: returns (1, 3) for one sample, expected (1, 10): one score "
+                              "per digit"),
+])
+def test_demo_errors(capsys, files, argv, expected):
+    status = demo.main([*argv, "--rtl-samples", "0", "--out", str(files / "out")])
+    err = capsys.readouterr().err
+    assert status == 2 and err == f"make sim: error: {expected}\n"
+
+
+# --- end to end: a real process prints one line and no traceback -----------------------------------------------
+
+
+@pytest.mark.parametrize(("module", "argv", "expected"), [
+    ("spikecore.verif.regress", ["--seeds", "0"], f"{REGRESS}--seeds must be 1 or more, not 0"),
+    ("spikecore.verif.sim", ["--seed", "1", "--cores", "1", "--fault", "weight:0:0"],
+     f"{SIM}fault 'weight:0:0': expected weight:<core>:<address>:<value> or golden:<record>:<delta>"),
+])
+def test_python_dash_m_errors_have_no_traceback(tmp_path, module, argv, expected):
+    proc = subprocess.run([sys.executable, "-m", module, *argv], capture_output=True, text=True, check=False,
+                          cwd=tmp_path)
+    assert (proc.returncode, proc.stderr, proc.stdout) == (2, expected + "\n", "")
+
+
+# --- known, in files owned by the NIR work (compiler/nir_*.py): pinned here, to be fixed there ------------------
+# strict: when the owner fixes one, its test XPASSes and fails, so the mark is removed and the message pinned.
+
+
+@pytest.fixture
+def nir_model(files: Path) -> Path:
+    import nir
+
+    rng = np.random.default_rng(0)
+    graph = nir.NIRGraph.from_list(
+        nir.Affine(rng.normal(0.2, 0.5, (4, 3)), np.zeros(4)),
+        nir.LIF(tau=np.full(4, 5e-3), r=np.full(4, 5.0), v_leak=np.zeros(4), v_threshold=np.ones(4),
+                v_reset=np.zeros(4)),
+        nir.Linear(rng.normal(0.2, 0.5, (2, 4))), nir.LI(tau=np.full(2, 4e-3), r=np.full(2, 4.0), v_leak=np.zeros(2)))
+    nir.write(files / "model.nir", graph)
+    return files / "model.nir"
+
+
+def test_compare_negative_seed(capsys, nir_model):
+    status = cli.main(["compare", "model.nir", "--dt", "1e-3", "--seed", "-1", "--chip", "cores=4"])
+    one_line(capsys, status, "spikecore: error: --seed must be 0 or more, not -1")
+
+
+def test_export_to_a_folder(capsys, nir_model):
+    assert cli.main(["compile", "model.nir", "--dt", "1e-3", "--chip", "cores=4", "--out", "prog.bin"]) == 0
+    capsys.readouterr()
+    status = cli.main(["export", "prog.bin", "--nir", "folder"])
+    err = capsys.readouterr().err
+    assert status == 2 and err.startswith("spikecore: error: folder: ") and "[Errno" not in err
