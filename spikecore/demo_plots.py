@@ -20,16 +20,10 @@ def _pyplot():
 
 def spike_raster(path: Path, compiled, sample_q: np.ndarray) -> None:
     """Every SPIKE record of one inference on the cycle-accurate golden model, per core and neuron."""
-    from spikecore.golden.cycle import CycleChip
+    from spikecore.golden.run import run
 
-    chip = CycleChip(compiled.image)
-    stimulus = compiled.stimulus(sample_q, quantized=True)
-    traces = []
-    for step in range(compiled.steps):
-        for core, axon, payload in stimulus.at(step):
-            chip.inject(core, axon, payload)
-        traces.append(chip.step())
-    trace = np.concatenate(traces)
+    result = run(compiled.image, compiled.stimulus(sample_q, quantized=True), steps=compiled.steps)
+    trace = result.trace
     spikes = trace[trace["kind"] == TraceKind.SPIKE]
     neurons = compiled.image.config.neurons
     layer_of_core = {pc.core: pc.layer_index for pc in compiled.placed.cores}
@@ -40,11 +34,11 @@ def spike_raster(path: Path, compiled, sample_q: np.ndarray) -> None:
         label = f"layer {layer}: {int(mask.sum())} spikes" if mask.any() else f"layer {layer}: read from membranes"
         ax.scatter(spikes["cycle"][mask], spikes["core"][mask] * neurons + spikes["index"][mask], s=14,
                    label=label, marker="|")
-    for start in chip.step_starts:
+    for start in result.step_starts:
         ax.axvline(start, color="grey", lw=0.6, ls=":")
     ax.set_xlabel("array cycle (dotted: step starts)")
     ax.set_ylabel("core x neurons + neuron")
-    ax.set_title(f"Spike raster of one inference ({len(spikes)} spikes, {chip.cycle - chip.step_starts[0]} cycles)")
+    ax.set_title(f"Spike raster of one inference ({len(spikes)} spikes, {result.cycles} cycles)")
     ax.legend(loc="upper right", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)

@@ -34,6 +34,7 @@ from spikecore.compiler.image import HALT_WORD, Image, out_queue_bound, validate
 from spikecore.config import ChipConfig
 from spikecore.errors import SpikeCoreError
 from spikecore.golden.cycle import CycleChip
+from spikecore.golden.run import run
 from spikecore.golden.stimulus import Stimulus
 from spikecore.isa import (
     ACC_MAX,
@@ -267,13 +268,7 @@ def edge_image(seed: int, config: ChipConfig, variant: str, **knobs: object) -> 
 
 def golden_record_count(image: Image, stimulus: Stimulus, steps: int) -> int:
     """How many trace records the golden model emits for the run."""
-    chip = CycleChip(image)
-    total = 0
-    for step in range(steps):
-        for event in stimulus.at(step):
-            chip.inject(*event)
-        total += len(chip.step())
-    return total
+    return len(run(image, stimulus, steps).trace)
 
 
 def program_for_seed(seed: int, config: ChipConfig, variant: str | None = None, **knobs: object) -> tuple[
