@@ -1,5 +1,5 @@
 # SpikeCore: everything runs inside .venv, which this Makefile creates and fills itself.
-#   make sim    the main job (see README)      make test   lint + the whole test suite
+#   make sim    the main job (see README)      make test   lint (ruff, import layers) + the whole test suite
 SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV := $(CURDIR)/.venv
@@ -39,30 +39,32 @@ $(STAMP): pyproject.toml
 
 sim: $(STAMP)
 ifneq ($(SEED),)
-	$(RUN) $(PY) -m spikecore.verif.sim --seed $(SEED) --cores $(CORES) $(if $(filter 1,$(WAVES)),--waves)
+	$(RUN) $(PY) -m spikecore.app.sim --seed $(SEED) --cores $(CORES) $(if $(filter 1,$(WAVES)),--waves)
 else
-	$(RUN) $(PY) -m spikecore.demo --mode $(MODE) --rtl-samples $(RTL_SAMPLES) \
+	$(RUN) $(PY) -m spikecore.app.demo --mode $(MODE) --rtl-samples $(RTL_SAMPLES) \
 		$(if $(MODEL),--model $(MODEL)) $(if $(MNIST),--mnist $(MNIST)) $(if $(filter 0,$(WAVES)),--no-waves)
 endif
 
 regress: $(STAMP)
-	$(RUN) $(PY) -m spikecore.verif.regress --seeds $(SEEDS) --cores $(CORES) --jobs 2
+	$(RUN) $(PY) -m spikecore.app.regress --seeds $(SEEDS) --cores $(CORES) --jobs 2
 
 waves: $(STAMP)
-	$(RUN) $(PY) -m spikecore.verif.waves $(RUN_DIR)
+	$(RUN) $(PY) -m spikecore.app.waves $(RUN_DIR)
 
 test: $(STAMP)
 	$(RUN) $(PY) -m ruff check .
+	$(RUN) $(PY) tools/lint_imports.py
 	$(RUN) $(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(RUN) $(PY) -m ruff check .
+	$(RUN) $(PY) tools/lint_imports.py
 
 rtl: $(STAMP)
-	$(RUN) $(PY) -m spikecore.rtl.generate --cores $(CONFIG) --out build/rtl
+	$(RUN) $(PY) -m spikecore.app.generate --cores $(CONFIG) --out build/rtl
 
 synth: $(STAMP)
-	$(RUN) $(PY) -m spikecore.rtl.synth
+	$(RUN) $(PY) -m spikecore.app.synth
 
 bench: $(STAMP)
 	$(RUN) $(PY) bench/run_all.py

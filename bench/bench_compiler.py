@@ -19,9 +19,9 @@ import time
 
 import numpy as np
 
+from spikecore.app.digits import predict, train_digits_mlp
+from spikecore.app.runtime import activity, run_batch, run_stream, stream_lower_bound
 from spikecore.compiler.pipeline import compile_model
-from spikecore.compiler.runtime import activity, run_batch, run_stream, stream_lower_bound
-from spikecore.digits import predict, train_digits_mlp
 
 COMPILE_GOAL_S = 2.0
 CYCLE_GOAL = 1.25

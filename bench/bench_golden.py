@@ -13,10 +13,10 @@ import argparse
 import random
 import time
 
-from spikecore.compiler.image import Image
 from spikecore.config import ChipConfig
 from spikecore.golden.cycle import CycleChip
 from spikecore.golden.functional import FunctionalChip
+from spikecore.image import Image
 from spikecore.isa import CoreImage, FanoutEntry, Instruction, NeuronParams, Opcode, ResetMode, TraceKind, encode
 
 TARGET_CYCLES_PER_S = 50_000

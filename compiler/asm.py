@@ -34,7 +34,9 @@ import re
 from dataclasses import dataclass, field
 
 from spikecore import isa
-from spikecore.compiler.image import (
+from spikecore.config import ChipConfig
+from spikecore.errors import SpikeCoreError
+from spikecore.image import (
     CONFIG_FIELDS,
     HALT_WORD,
     NEURON_FIELDS,
@@ -44,8 +46,6 @@ from spikecore.compiler.image import (
     check_instruction,
     out_queue_bound,
 )
-from spikecore.config import ChipConfig
-from spikecore.errors import SpikeCoreError
 from spikecore.isa import CoreImage, FanoutEntry, Instruction, NeuronParams, Opcode, ResetMode
 
 # --- the syntax tables (shared with the disassembler) -------------------------------------------------

@@ -9,17 +9,13 @@ fan-out entry, the layer neuron it is. Instruction text comes from the disassemb
 
 from __future__ import annotations
 
-from spikecore.compiler.disasm import disassemble_word
-from spikecore.compiler.image import Image
+from spikecore.compiler.disasm import instruction_text
 from spikecore.compiler.ir import PlacedCore, PlacedProgram, QuantDense
+from spikecore.config import format_chip
+from spikecore.image import Image
 from spikecore.isa import HOST_CORE, CoreImage, Instruction, Opcode, ResetMode, encode
 
 COMMENT_COLUMN = 56
-
-
-def instruction_text(ins: Instruction) -> str:
-    """One instruction as assembly (the disassembler's spelling)."""
-    return disassemble_word(encode(ins))
 
 
 def build_image(placed: PlacedProgram) -> Image:
@@ -87,7 +83,7 @@ def listing(placed: PlacedProgram, title: str = "model") -> str:
         + (f" (T={graph.T})" if graph.mode == "rate" else "")
         + f", {len(graph.layers)} layers on {len(placed.cores)} cores",
         host,
-        ".chip " + " ".join(f"{key}={value}" for key, value in cfg.as_dict().items()),
+        ".chip " + format_chip(cfg),
     ]
     for pc in placed.cores:
         layer = layers[pc.layer]

@@ -17,7 +17,8 @@ from collections.abc import Iterable
 
 from spikecore import isa
 from spikecore.compiler.asm import HOST_KEYWORD, format_operand, mnemonic, operand_names
-from spikecore.compiler.image import CONFIG_FIELDS, NEURON_FIELDS, Image, validate_image
+from spikecore.config import format_chip
+from spikecore.image import NEURON_FIELDS, Image, validate_image
 
 #: Weights and fan-out entries printed per line.
 ITEMS_PER_LINE = 16
@@ -49,7 +50,7 @@ def disassemble_image(image: Image, name: str = "image") -> str:
     config = image.config
     lines = [
         f"; SpikeCore image: {config.describe()}",
-        ".chip " + " ".join(f"{key}={getattr(config, key)}" for key in CONFIG_FIELDS),
+        ".chip " + format_chip(config),
     ]
     for core_id in sorted(image.cores):
         core = image.cores[core_id]
@@ -64,3 +65,8 @@ def disassemble_image(image: Image, name: str = "image") -> str:
         for index, row in _rows(entries):
             lines.append(f".fanout {index}: " + " ".join(row))
     return "\n".join(lines) + "\n"
+
+
+def instruction_text(ins: isa.Instruction) -> str:
+    """One instruction as assembly (the disassembler's spelling of its encoded word)."""
+    return disassemble_word(isa.encode(ins))

@@ -121,7 +121,7 @@ class NeuronModel:
     Threshold), ``v_reset`` (IF, LIF); a parameter the kind does not have is ``None``. ``reset`` says what a
     spike does: ``value`` (NIR: v := v_reset) or ``subtract`` (v := v - (v_threshold - v_reset)).
     ``membrane_unit``: the float value of one membrane LSB per neuron when the graph prescribes it (metadata
-    written by :mod:`~spikecore.compiler.nir_export`, so that a re-import reproduces the image); otherwise the
+    written by :mod:`~spikecore.compiler.nir.export`, so that a re-import reproduces the image); otherwise the
     discretiser chooses it.
     """
 
@@ -519,7 +519,7 @@ class QuantGraph:
     ``mode`` is ``graded`` (one step per layer, exact integer inference), ``rate`` (binary spikes over
     ``T`` presentation steps) or ``nir`` (a NIR graph discretised at time step ``dt``: one input vector per
     step, for as many steps as the input lasts; ``steps`` and ``inject_steps`` then describe a one-step
-    input, see :mod:`~spikecore.compiler.nir_runtime`). ``steps`` is the number of chip steps one inference
+    input, see :mod:`~spikecore.app.nir_runtime`). ``steps`` is the number of chip steps one inference
     takes and ``inject_steps`` the steps before which the host injects the input events. ``dense_input``:
     every first-layer core reads input feature ``i`` on axon ``i`` (no compaction) when that needs no more
     cores than compacting, so the image alone says where each input enters (NIR export relies on it).
@@ -765,7 +765,7 @@ class PlacedProgram:
                                          "which does not hold it")
 
     def dump(self) -> str:
-        from spikecore.compiler.codegen import instruction_text  # codegen owns instruction formatting
+        from spikecore.compiler.disasm import instruction_text
 
         cfg = self.config
         lines = [f"placed program: {len(self.cores)} of {cfg.cores} cores ({cfg.describe()}); "

@@ -18,13 +18,14 @@ from typing import Any
 
 import numpy as np
 
-from spikecore.compiler import codegen, frontend_torch, place, quantize
-from spikecore.compiler.image import Image
+from spikecore.compiler import codegen, place, quantize
+from spikecore.compiler.frontends import torch as frontend_torch
 from spikecore.compiler.ir import STAGES, FloatGraph, IOMap, PlacedProgram, QuantGraph
 from spikecore.compiler.reference import ReferenceResult, run_reference
-from spikecore.config import ChipConfig
+from spikecore.config import ChipConfig, parse_chip
 from spikecore.errors import SpikeCoreError
-from spikecore.golden.stimulus import Stimulus
+from spikecore.image import Image, encode_image
+from spikecore.stimulus import Stimulus
 
 
 @dataclass
@@ -33,7 +34,7 @@ class CompiledModel:
 
     ``io`` says where each input feature is injected and where each output is read; one inference is:
     reset state, then for each of ``steps`` steps inject :meth:`stimulus`'s events for that step and run
-    the step, then read the output membranes (``io.outputs``). :mod:`spikecore.compiler.runtime` does this.
+    the step, then read the output membranes (``io.outputs``). :mod:`spikecore.app.runtime` does this.
     """
 
     image: Image
@@ -166,15 +167,16 @@ def compile_nir(graph: Any, dt: float | None = None, reset: str | None = None, c
     ``input_max`` (default: the graph's metadata, else 1 for spike inputs) is the largest input magnitude.
     ``fine_weights`` (default: the graph's metadata, else no): ~15-bit weights and exact bias currents through
     payload-1 twin spikes, at twice the axons and source neurons (docs/nir.md, "Accuracy").
-    The discretisation is docs/spec.md §11; running the program is :mod:`~spikecore.compiler.nir_runtime`.
+    The discretisation is docs/spec.md §11; running the program is :mod:`~spikecore.app.nir_runtime`.
     """
-    from spikecore.compiler import discretize, frontend_nir
+    from spikecore.compiler.frontends import nir as frontend_nir
+    from spikecore.compiler.nir import discretize
 
     if isinstance(graph, str | os.PathLike):
         graph = frontend_nir.read_nir(graph)
     if config is None:
         stored = frontend_nir.graph_chip(graph)
-        config = _chip_from_text(stored) if stored else ChipConfig()
+        config = parse_chip(stored)
     if not isinstance(config, ChipConfig):
         raise SpikeCoreError(f"config must be a ChipConfig, not {type(config).__name__}")
     step = frontend_nir.resolve_dt(graph, dt)
@@ -186,7 +188,16 @@ def compile_nir(graph: Any, dt: float | None = None, reset: str | None = None, c
     return _lay_out(float_graph, quant, config, title, t)
 
 
-def _chip_from_text(text: str) -> ChipConfig:
-    from spikecore.compiler.cli_compile import parse_chip
-
-    return parse_chip(text)
+def check_round_trip(image: Image, path: str | os.PathLike[str]) -> None:
+    """Raise unless the NIR file at ``path`` compiles back to exactly ``image``'s bytes."""
+    expected = encode_image(image)
+    try:
+        again = encode_image(compile_nir(path).image)
+    except SpikeCoreError as err:
+        raise SpikeCoreError(f"the exported graph does not compile back ({err}); this image does not follow the NIR "
+                             "compiler's conventions") from None
+    if again != expected:
+        size = min(len(again), len(expected))
+        first = next((i for i in range(size) if again[i] != expected[i]), size)
+        raise SpikeCoreError(f"the exported graph compiles to a different image (first differing byte at offset "
+                             f"{first}); this image does not follow the NIR compiler's conventions")

@@ -17,7 +17,7 @@ Rules (docs/spec.md §1.2, §4.1)
   neurons have a non-zero bias weight gets it as its last axon, fed by the host (``IOMap.bias_events``).
 - **Dense input** (``QuantGraph.dense_input``, NIR graphs): every first-layer core reads every source of
   the layer, input feature ``i`` on axon ``i`` (zero weights included), so the image alone says where
-  each input enters (:mod:`~spikecore.compiler.nir_export` reads it back that way) — when that takes no
+  each input enters (:mod:`~spikecore.compiler.nir.export` reads it back that way) — when that takes no
   more cores than compacting; a convolution's receptive fields stay compacted.
 - **Spikes to the host** (``QuantDense.to_host``, a NIR graph ending in spiking neurons): each output
   neuron gets one fan-out entry ``(HOST_CORE, its index in the layer)``.

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import importlib
 
-#: Public names, each loaded from its module on first use (so importing one submodule stays cheap and
-#: cannot create an import cycle with the compiler, which imports ``spikecore.golden.stimulus``).
+#: Public names, each loaded from its module on first use (importing one submodule stays cheap). The formats
+#: the golden model reads and writes (stimulus, trace records, signatures) are the ground's:
+#: :mod:`spikecore.stimulus`, :mod:`spikecore.trace`, :mod:`spikecore.signature`.
 _EXPORTS = {
     "CycleChip": "cycle",
     "OutSpike": "cycle",
@@ -23,12 +24,7 @@ _EXPORTS = {
     "load_image": "cycle",
     "FunctionalChip": "functional",
     "RunResult": "run",   # the function run() shares its module's name: import it from spikecore.golden.run
-    "Stimulus": "stimulus",
     "summarize": "summary",
-    "TRACE_DTYPE": "trace",
-    "format_record": "trace",
-    "read_trace": "trace",
-    "write_trace": "trace",
 }
 __all__ = sorted(_EXPORTS)
 

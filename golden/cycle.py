@@ -1,6 +1,6 @@
 """The cycle-accurate golden model: docs/spec.md §2-§6 as executable code.
 
-:class:`CycleChip` runs an :class:`~spikecore.compiler.image.Image` one timestep at a time and returns,
+:class:`CycleChip` runs an :class:`~spikecore.image.Image` one timestep at a time and returns,
 for every step, the trace records (§6) the RTL must reproduce cycle for cycle. Read it beside the spec:
 
 - :func:`load_image` applies the loader rules (§7) to an in-memory image and lays it out as numpy arrays.
@@ -23,10 +23,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from spikecore.compiler.image import Image, validate_image
 from spikecore.config import ChipConfig
 from spikecore.errors import SpikeCoreError
-from spikecore.golden.trace import TRACE_DTYPE, empty_trace
+from spikecore.image import Image, validate_image
 from spikecore.isa import (
     ACC_BITS,
     ACC_MAX,
@@ -54,6 +53,7 @@ from spikecore.isa import (
     encode,
     saturate,
 )
+from spikecore.trace import TRACE_DTYPE, empty_trace
 
 #: The largest |payload x weight| one MAC can add: no E-event ACC moves a membrane by more than E times this.
 MAX_ABS_PRODUCT = -PAYLOAD_MIN * -WEIGHT_MIN
@@ -121,7 +121,7 @@ def _running_part(program: list[int]) -> tuple[Instruction, ...]:
 def load_image(image: Image) -> LoadedImage:
     """Check ``image`` against the loader rules of §7 and lay it out as arrays.
 
-    The rules are :func:`spikecore.compiler.image.validate_image`'s (one place for them); a broken image
+    The rules are :func:`spikecore.image.validate_image`'s (one place for them); a broken image
     raises its one-line :class:`SpikeCoreError`. Cores without a section run ``HALT`` with zero weights
     and default neurons; weights and neurons past those a section lists take their defaults.
     """
@@ -383,7 +383,7 @@ class CycleChip(ChipState):
     core by core in program order: it lets a scoreboard name the instruction behind a mismatching record.
 
     >>> from spikecore.config import ChipConfig
-    >>> from spikecore.compiler.image import Image
+    >>> from spikecore.image import Image
     >>> chip = CycleChip(Image(ChipConfig(cores=1)))     # one core, running HALT only
     >>> chip.step().size, chip.cycle                      # HALT's issue cycle, then the barrier
     (0, 2)

@@ -1,7 +1,7 @@
 """Drive a golden model over a stimulus: the one call the CLI, the scoreboards and the benchmarks use.
 
 >>> from spikecore.config import ChipConfig
->>> from spikecore.compiler.image import Image
+>>> from spikecore.image import Image
 >>> result = run(Image(ChipConfig(cores=2)), steps=3)
 >>> result.cycles, result.step_starts, len(result.trace)
 (6, [0, 2, 4], 0)
@@ -13,12 +13,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from spikecore.compiler.image import Image
 from spikecore.errors import SpikeCoreError
 from spikecore.golden.cycle import CycleChip, OutSpike
 from spikecore.golden.functional import FunctionalChip
-from spikecore.golden.stimulus import Stimulus
-from spikecore.golden.trace import empty_trace
+from spikecore.image import Image
+from spikecore.stimulus import Stimulus
+from spikecore.trace import empty_trace
 
 MODES = ("cycle", "functional")
 

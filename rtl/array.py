@@ -25,9 +25,9 @@ from amaranth.lib import data, enum, wiring
 from amaranth.lib.wiring import In, Out
 
 from spikecore import isa
+from spikecore import signature as sigref
 from spikecore.config import ChipConfig
 from spikecore.errors import SpikeCoreError
-from spikecore.golden import signature as sigref
 from spikecore.rtl.core import Core
 from spikecore.rtl.layout import CONFIG_ADDRESS, MAGIC_WORD, ArrayRegister
 from spikecore.rtl.router import Router

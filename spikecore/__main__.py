@@ -1,7 +1,7 @@
-"""``python -m spikecore``: the command line (:mod:`spikecore.cli`)."""
+"""``python -m spikecore``: the command line (:mod:`spikecore.app.cli`)."""
 
 import sys
 
-from spikecore.cli import main
+from spikecore.app.cli import main
 
 sys.exit(main())

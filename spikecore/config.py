@@ -10,7 +10,7 @@ The defaults are the product configuration: 128 cores with 256 bytes of int8 wei
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 
 from spikecore import isa
 from spikecore.errors import SpikeCoreError
@@ -78,3 +78,39 @@ class ChipConfig:
 
 
 PRODUCT = ChipConfig()
+
+#: The chip's size fields in their fixed order: the image header's order and the chip text form's.
+CONFIG_FIELDS: tuple[str, ...] = tuple(field.name for field in fields(ChipConfig))
+
+
+def format_chip(config: ChipConfig) -> str:
+    """The chip text form: every size as ``key=value``, space separated, in :data:`CONFIG_FIELDS` order.
+
+    >>> format_chip(ChipConfig(cores=4))
+    'cores=4 neurons=32 weight_bytes=256 imem_depth=64 event_depth=64 fanout_depth=64'
+    """
+    return " ".join(f"{key}={getattr(config, key)}" for key in CONFIG_FIELDS)
+
+
+def parse_chip(text: str | None, what: str = "--chip") -> ChipConfig:
+    """A :class:`ChipConfig` from the chip text form (``"cores=16 weight_bytes=512"``; space or comma separated).
+
+    Keys not given keep the product value; empty or ``None`` text is the product chip. Values are integers in
+    any base Python's ``int(value, 0)`` reads. Raises :class:`SpikeCoreError`, prefixed with ``what``, on an
+    unknown or repeated key, a non-integer value or a size :class:`ChipConfig` refuses.
+    """
+    if not text:
+        return ChipConfig()
+    values: dict[str, int] = {}
+    for item in text.replace(",", " ").split():
+        key, sep, value = item.partition("=")
+        if not sep or key not in CONFIG_FIELDS:
+            raise SpikeCoreError(f"{what}: expected key=value with key one of {', '.join(CONFIG_FIELDS)}, "
+                                 f"not {item!r}")
+        if key in values:
+            raise SpikeCoreError(f"{what}: {key} given twice in {text!r}")
+        try:
+            values[key] = int(value, 0)
+        except ValueError:
+            raise SpikeCoreError(f"{what}: {key} must be an integer, not {value!r}") from None
+    return ChipConfig(**values)

@@ -22,9 +22,9 @@ from spikecore.compiler.asm import (
     operand_names,
 )
 from spikecore.compiler.disasm import disassemble_image, disassemble_program, disassemble_word
-from spikecore.compiler.image import Image, encode_image
 from spikecore.config import ChipConfig
 from spikecore.errors import SpikeCoreError
+from spikecore.image import Image, encode_image
 from spikecore.isa import CoreImage, FanoutEntry, NeuronParams, Opcode
 
 SPEC_EXAMPLE = """\

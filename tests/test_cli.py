@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from spikecore import cli
+from spikecore.app import cli
 from spikecore.compiler.asm import assemble
-from spikecore.compiler.image import encode_image
+from spikecore.image import encode_image
 
 PROGRAM = """\
 .chip cores=2 neurons=4 weight_bytes=16 imem_depth=8 event_depth=4 fanout_depth=4
@@ -73,7 +73,7 @@ def test_asm_default_output_and_disasm_to_stdout(capsys, tmp_path: Path, source:
 
 
 def test_run_writes_the_trace(capsys, tmp_path: Path, source: Path) -> None:
-    from spikecore.golden.trace import read_trace
+    from spikecore.trace import read_trace
 
     stimulus = tmp_path / "stim.csv"
     stimulus.write_text(STIMULUS)

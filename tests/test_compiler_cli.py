@@ -9,10 +9,10 @@ import pytest
 import torch
 from torch import nn
 
-from spikecore.compiler import cli_compile
+from spikecore.app import cli_compile
 from spikecore.compiler.asm import assemble
-from spikecore.compiler.image import encode_image, load_image
 from spikecore.errors import SpikeCoreError
+from spikecore.image import encode_image, load_image
 
 
 def run_compile(argv: list[str]) -> int:

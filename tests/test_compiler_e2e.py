@@ -8,13 +8,13 @@ import torch
 from torch import nn
 
 from spikecore import isa
+from spikecore.app.digits import predict, train_digits_mlp
+from spikecore.app.runtime import activity, run_batch, run_stream
 from spikecore.compiler.asm import assemble
-from spikecore.compiler.image import encode_image
 from spikecore.compiler.pipeline import compile_model
-from spikecore.compiler.runtime import activity, run_batch, run_stream
 from spikecore.config import ChipConfig
-from spikecore.digits import predict, train_digits_mlp
 from spikecore.golden.run import run
+from spikecore.image import encode_image
 from spikecore.isa import TraceKind
 
 

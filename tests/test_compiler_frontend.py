@@ -9,8 +9,8 @@ import pytest
 import torch
 from torch import nn
 
-from spikecore.compiler import frontend_torch
-from spikecore.compiler.frontend_torch import (
+from spikecore.compiler.frontends import torch as frontend_torch
+from spikecore.compiler.frontends.torch import (
     LOWERINGS,
     from_torch,
     load_model,

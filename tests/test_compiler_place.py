@@ -11,12 +11,12 @@ import pytest
 from spikecore import isa
 from spikecore.compiler.asm import assemble
 from spikecore.compiler.codegen import codegen
-from spikecore.compiler.image import encode_image
 from spikecore.compiler.ir import DenseNode, FloatGraph, InputNode
 from spikecore.compiler.place import place
 from spikecore.compiler.quantize import quantize
 from spikecore.config import ChipConfig
 from spikecore.errors import SpikeCoreError
+from spikecore.image import encode_image
 
 PRODUCT = ChipConfig()
 SMALL = ChipConfig(cores=32, neurons=8, weight_bytes=128, imem_depth=8, event_depth=32, fanout_depth=16)
@@ -130,7 +130,7 @@ def test_a_conv2d_that_does_not_fit_gives_the_clear_error():
     import torch
     from torch import nn
 
-    from spikecore.compiler.frontend_torch import from_torch
+    from spikecore.compiler.frontends.torch import from_torch
 
     def conv_graph(channels: int, kernel: int, size: int):
         model = nn.Sequential(nn.Conv2d(channels, 2, kernel), nn.ReLU(), nn.Flatten(),

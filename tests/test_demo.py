@@ -7,11 +7,11 @@ import struct
 import numpy as np
 import pytest
 
+from spikecore.app.demo import load_data, main, pool_to_8x8, run_rtl
+from spikecore.app.digits import load_digits_split, predict, train_digits_mlp
+from spikecore.app.runtime import run_batch
 from spikecore.compiler.pipeline import compile_model
-from spikecore.compiler.runtime import run_batch
 from spikecore.config import ChipConfig
-from spikecore.demo import load_data, main, pool_to_8x8, run_rtl
-from spikecore.digits import load_digits_split, predict, train_digits_mlp
 
 
 def test_pool_to_8x8_averages_4x4_blocks_of_the_padded_image():

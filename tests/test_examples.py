@@ -11,8 +11,8 @@ import pytest
 
 from spikecore.compiler.asm import assemble
 from spikecore.golden.run import run
-from spikecore.golden.stimulus import Stimulus
 from spikecore.isa import TraceKind
+from spikecore.stimulus import Stimulus
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 

@@ -16,13 +16,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from spikecore.compiler.image import Image, decode_image, encode_image, validate_image
 from spikecore.config import ChipConfig
 from spikecore.errors import SpikeCoreError
 from spikecore.golden import cycle as golden_cycle
 from spikecore.golden.cycle import CycleChip, apply_reset
 from spikecore.golden.functional import FunctionalChip
 from spikecore.golden.run import run
+from spikecore.image import Image, decode_image, encode_image, validate_image
 from spikecore.isa import (
     ACC_MAX,
     ACC_MIN,

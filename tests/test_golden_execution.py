@@ -9,14 +9,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from spikecore.compiler.image import Image
 from spikecore.config import ChipConfig
 from spikecore.errors import SpikeCoreError
 from spikecore.golden.cycle import CycleChip, OutSpike
 from spikecore.golden.functional import FunctionalChip
 from spikecore.golden.run import RunResult, run
-from spikecore.golden.stimulus import Stimulus
 from spikecore.golden.summary import summarize
+from spikecore.image import Image
 from spikecore.isa import (
     HOST_CORE,
     CoreImage,
@@ -28,6 +27,7 @@ from spikecore.isa import (
     TraceKind,
     encode,
 )
+from spikecore.stimulus import Stimulus
 from spikecore.verif.random_program import random_image
 
 CFG = ChipConfig(cores=4, neurons=8, weight_bytes=16, imem_depth=16, event_depth=4, fanout_depth=8)

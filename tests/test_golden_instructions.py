@@ -14,11 +14,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from spikecore.compiler.image import Image
 from spikecore.config import ChipConfig
 from spikecore.errors import SpikeCoreError
 from spikecore.golden.cycle import CycleChip, OutSpike
 from spikecore.golden.functional import FunctionalChip
+from spikecore.image import Image
 from spikecore.isa import (
     ACC_MAX,
     ACC_MIN,

@@ -17,9 +17,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from spikecore import isa
-from spikecore.compiler.image import Image, decode_image, encode_image, load_image, save_image, validate_image
 from spikecore.config import ChipConfig
 from spikecore.errors import SpikeCoreError
+from spikecore.image import Image, decode_image, encode_image, load_image, save_image, validate_image
 from spikecore.isa import CoreImage, FanoutEntry, Instruction, NeuronParams, Opcode, ResetMode
 
 HALT = 0x1000_0000   # opcode 1 << 28, no operands

@@ -8,9 +8,9 @@ import nir
 import numpy as np
 import pytest
 
-from spikecore.cli import main
+from spikecore.app.cli import main
 from spikecore.compiler.asm import assemble
-from spikecore.compiler.image import encode_image, load_image
+from spikecore.image import encode_image, load_image
 
 
 @pytest.fixture

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from spikecore import isa
-from spikecore.compiler.discretize import discretize
-from spikecore.compiler.frontend_nir import from_nir
-from spikecore.compiler.nir_runtime import reference_nir, run_nir
+from spikecore.app.nir_runtime import reference_nir, run_nir
+from spikecore.compiler.frontends.nir import from_nir
+from spikecore.compiler.nir.discretize import discretize
 from spikecore.compiler.pipeline import compile_nir
 from spikecore.config import ChipConfig
 from spikecore.errors import SpikeCoreError

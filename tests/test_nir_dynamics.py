@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from spikecore import isa
-from spikecore.compiler.nir_compare import compare
-from spikecore.compiler.nir_reference import simulate
-from spikecore.compiler.nir_runtime import delivery_orders, nir_stimulus, reference_nir, run_nir
+from spikecore.app.nir_compare import compare
+from spikecore.app.nir_runtime import delivery_orders, nir_stimulus, reference_nir, run_nir
+from spikecore.compiler.nir.reference import simulate
 from spikecore.compiler.pipeline import compile_nir
 from spikecore.compiler.reference import run_reference, saturating_accumulate
 from spikecore.config import ChipConfig
@@ -135,7 +135,7 @@ def test_random_networks_agree_with_the_float_reference(seed, sizes, kinds, rese
 def test_strongly_driven_networks_differ_only_by_int8_weights(seed):
     """At 10..30 % firing, int8 weights alone move some spikes (agreement ~98 %): the float model whose weights are
     the chip's int8 weights (the exported graph) matches the chip's every spike."""
-    from spikecore.compiler.nir_export import export_compiled
+    from spikecore.compiler.nir.export import export_compiled
 
     _, sizes, kinds, reset = NETWORKS[seed]
     g = random_network(seed, sizes, kinds, mean=0.2, gain=2.5)

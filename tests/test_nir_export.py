@@ -6,13 +6,13 @@ import nir
 import numpy as np
 import pytest
 
-from spikecore.cli import main
-from spikecore.compiler.image import encode_image, save_image
-from spikecore.compiler.nir_compare import compare
-from spikecore.compiler.nir_export import export_compiled, export_image, write_nir
+from spikecore.app.cli import main
+from spikecore.app.nir_compare import compare
+from spikecore.compiler.nir.export import export_compiled, export_image, write_nir
 from spikecore.compiler.pipeline import compile_nir
 from spikecore.config import ChipConfig
 from spikecore.errors import SpikeCoreError
+from spikecore.image import encode_image, save_image
 
 CHIP = ChipConfig(cores=8)
 ROOMY = ChipConfig(cores=32, neurons=64, weight_bytes=4096, event_depth=128, fanout_depth=128)   # fine weights

@@ -7,8 +7,8 @@ import nir
 import numpy as np
 import pytest
 
-from spikecore.compiler.frontend_nir import from_nir
-from spikecore.compiler.nir_compare import compare
+from spikecore.app.nir_compare import compare
+from spikecore.compiler.frontends.nir import from_nir
 from spikecore.compiler.pipeline import compile_nir
 from spikecore.config import ChipConfig
 from spikecore.errors import SpikeCoreError

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from test_nir_dynamics import random_network
 
-from spikecore.compiler.nir_compare import compare
+from spikecore.app.nir_compare import compare
 from spikecore.config import ChipConfig
 
 pytestmark = [pytest.mark.rtl, pytest.mark.xdist_group("verilator")]

@@ -18,8 +18,8 @@ torch = pytest.importorskip("torch")
 
 from snntorch.export_nir import export_to_nir  # noqa: E402
 
-from spikecore.compiler.nir_reference import simulate  # noqa: E402
-from spikecore.compiler.nir_runtime import run_nir  # noqa: E402
+from spikecore.app.nir_runtime import run_nir  # noqa: E402
+from spikecore.compiler.nir.reference import simulate  # noqa: E402
 from spikecore.compiler.pipeline import compile_nir  # noqa: E402
 from spikecore.config import ChipConfig  # noqa: E402
 

@@ -3,7 +3,7 @@
 Multi-core runs are compared with the golden CycleChip by :func:`crosscheck` (trace record for record
 and cycle for cycle, final state, outputs, per-cycle signatures and the signature history); the
 signature unit is also driven directly with dense random records and compared with
-:mod:`spikecore.golden.signature`.
+:mod:`spikecore.signature`.
 """
 
 from __future__ import annotations
@@ -15,16 +15,16 @@ import numpy as np
 import pytest
 from amaranth.sim import Simulator
 
-from spikecore.compiler.image import Image
 from spikecore.config import ChipConfig
 from spikecore.golden.run import run
-from spikecore.golden.signature import cycle_record_counts, cycle_signatures
-from spikecore.golden.trace import TRACE_DTYPE
+from spikecore.image import Image
 from spikecore.isa import HOST_CORE, CoreImage, FanoutEntry, Instruction, NeuronParams, Opcode, TraceKind, encode
-from spikecore.rtl.crosscheck import RtlMismatch, compare_runs, crosscheck
-from spikecore.rtl.sim_host import run_rtl
 from spikecore.rtl.trace_port import SignatureUnit, TraceDecoder, decode_history
+from spikecore.signature import cycle_record_counts, cycle_signatures
+from spikecore.trace import TRACE_DTYPE
+from spikecore.verif.crosscheck import RtlMismatch, compare_runs, crosscheck
 from spikecore.verif.random_program import random_image
+from spikecore.verif.sim_host import run_rtl
 
 pytestmark = pytest.mark.rtl
 
@@ -116,7 +116,7 @@ def test_crosscheck_reports_a_wrong_record_a_missing_record_and_a_wrong_signatur
 
 def test_run_signatures_and_history_equal_the_reference():
     # The routing image runs 24 cycles in two steps: every per-cycle signature and record count from the
-    # sig_* ports equals golden/signature.py on the golden trace; the history holds the last 24 newest first.
+    # sig_* ports equals spikecore/signature.py on the golden trace; the history holds the last 24 newest first.
     result = crosscheck(routing_image(), steps=2)
     trace = result.golden.trace
     assert result.rtl.cycles == 24

@@ -15,8 +15,8 @@ from spikecore.config import ChipConfig
 from spikecore.errors import SpikeCoreError
 from spikecore.isa import ACC_MAX, HOST_CORE, IMAGE_VERSION, FanoutEntry, Instruction, NeuronParams, Opcode, encode
 from spikecore.rtl.layout import ArrayRegister, ConfigSpace, CoreStatus, config_address
-from spikecore.rtl.sim_host import SimHost, simulate
 from spikecore.verif.random_program import random_image
+from spikecore.verif.sim_host import SimHost, simulate
 
 pytestmark = pytest.mark.rtl
 

@@ -13,11 +13,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from spikecore.compiler.image import Image
 from spikecore.config import ChipConfig
 from spikecore.errors import SpikeCoreError
 from spikecore.golden.cycle import CycleChip
-from spikecore.golden.stimulus import Stimulus
+from spikecore.image import Image
 from spikecore.isa import (
     ACC_MAX,
     ACC_MIN,
@@ -32,8 +31,9 @@ from spikecore.isa import (
     TraceKind,
     encode,
 )
-from spikecore.rtl.crosscheck import crosscheck
-from spikecore.rtl.sim_host import SimHost, simulate
+from spikecore.stimulus import Stimulus
+from spikecore.verif.crosscheck import crosscheck
+from spikecore.verif.sim_host import SimHost, simulate
 
 pytestmark = pytest.mark.rtl
 

@@ -6,10 +6,11 @@ import re
 
 import pytest
 
+from spikecore.app.generate import main
 from spikecore.config import ChipConfig
 from spikecore.errors import SpikeCoreError
-from spikecore.rtl.generate import TOP_MODULE, main, write_verilog
-from spikecore.rtl.lint import WAIVERS, lint
+from spikecore.rtl.generate import TOP_MODULE, write_verilog
+from spikecore.verif.lint import WAIVERS, lint
 
 pytestmark = pytest.mark.rtl
 
@@ -57,8 +58,8 @@ def test_generate_command_line(tmp_path, capsys):
     assert "spikecore_1c.v" in capsys.readouterr().out
     capsys.readouterr()
     assert main(["--cores", "1,x", "--out", str(tmp_path)]) == 2
-    assert capsys.readouterr().err == ("python -m spikecore.rtl.generate: error: --cores: expected comma-separated "
+    assert capsys.readouterr().err == ("python -m spikecore.app.generate: error: --cores: expected comma-separated "
                                        "integers, not '1,x'\n")
     assert main(["--cores", "1", "--out", str(tmp_path), "--neurons", "3"]) == 2
-    assert capsys.readouterr().err == ("python -m spikecore.rtl.generate: error: chip config: neurons must be a "
+    assert capsys.readouterr().err == ("python -m spikecore.app.generate: error: chip config: neurons must be a "
                                        "power of two, not 3\n")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from spikecore.app.synth import main
 from spikecore.config import ChipConfig
-from spikecore.rtl.synth import main, synthesize_core
+from spikecore.rtl.synth import synthesize_core
 
 pytestmark = pytest.mark.rtl
 
@@ -28,5 +29,5 @@ def test_synth_command_line(capsys):
     assert main(["--neurons", "8", "--weight-bytes", "16"]) == 0
     assert "flip-flops:" in capsys.readouterr().out
     assert main(["--neurons", "3"]) == 2
-    assert capsys.readouterr().err == ("python -m spikecore.rtl.synth: error: chip config: neurons must be a power "
+    assert capsys.readouterr().err == ("python -m spikecore.app.synth: error: chip config: neurons must be a power "
                                        "of two, not 3\n")

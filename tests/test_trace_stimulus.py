@@ -10,9 +10,9 @@ import pytest
 from spikecore.config import ChipConfig
 from spikecore.errors import SpikeCoreError
 from spikecore.golden.run import run
-from spikecore.golden.stimulus import Stimulus
-from spikecore.golden.trace import TRACE_DTYPE, format_record, read_trace, write_trace
 from spikecore.isa import ACC_MAX, ACC_MIN, TraceKind
+from spikecore.stimulus import Stimulus
+from spikecore.trace import TRACE_DTYPE, format_record, read_trace, write_trace
 from spikecore.verif.random_program import random_image
 
 ACC, SPIKE, EVENT, DROP, OUT = (int(k) for k in TraceKind)

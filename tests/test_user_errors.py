@@ -17,14 +17,14 @@ import pytest
 import torch
 from torch import nn
 
-from spikecore import cli, demo
-from spikecore.cli_support import ArgumentParser, error_message
+from spikecore.app import cli, demo, generate, regress, sim, synth, vcd_check, waves
+from spikecore.app.cli_support import ArgumentParser, error_message
 from spikecore.compiler.asm import assemble
-from spikecore.compiler.image import save_image
 from spikecore.config import ChipConfig
 from spikecore.errors import SpikeCoreError
-from spikecore.rtl import generate, synth
-from spikecore.verif import regress, sim, vcd_check, waves
+from spikecore.image import save_image
+from spikecore.verif import regress as regress_lib
+from spikecore.verif import sim as sim_lib
 from spikecore.verif.cocotb_array import RunSpec, check_fault
 
 OK_SOURCE = ".chip cores=1\n.core 0\nhalt\n"
@@ -75,12 +75,12 @@ def test_spikecore_usage_errors_are_one_line(capsys, files, argv, expected):
 @pytest.mark.parametrize(("main", "argv", "expected"), [
     (demo.main, ["--rtl-samples", "abc"],
      "make sim: error: argument --rtl-samples: invalid int value: 'abc' (see make sim --help)"),
-    (sim.main, ["--cores", "abc"], "python -m spikecore.verif.sim: error: argument --cores: invalid int value: "
-                                   "'abc' (see python -m spikecore.verif.sim --help)"),
-    (regress.main, ["--seeds", "abc"], "python -m spikecore.verif.regress: error: argument --seeds: invalid int "
-                                       "value: 'abc' (see python -m spikecore.verif.regress --help)"),
-    (generate.main, ["--neurons", "abc"], "python -m spikecore.rtl.generate: error: argument --neurons: invalid int "
-                                          "value: 'abc' (see python -m spikecore.rtl.generate --help)"),
+    (sim.main, ["--cores", "abc"], "python -m spikecore.app.sim: error: argument --cores: invalid int value: "
+                                   "'abc' (see python -m spikecore.app.sim --help)"),
+    (regress.main, ["--seeds", "abc"], "python -m spikecore.app.regress: error: argument --seeds: invalid int "
+                                       "value: 'abc' (see python -m spikecore.app.regress --help)"),
+    (generate.main, ["--neurons", "abc"], "python -m spikecore.app.generate: error: argument --neurons: invalid int "
+                                          "value: 'abc' (see python -m spikecore.app.generate --help)"),
 ])
 def test_module_usage_errors_are_one_line(capsys, main, argv, expected):
     with pytest.raises(SystemExit) as info:
@@ -122,9 +122,9 @@ def test_spikecore_errors(capsys, files, argv, expected):
         assert not (files / written).exists()      # nothing half-done is left behind
 
 
-# --- python -m spikecore.verif.sim, regress, waves, vcd_check; rtl.generate, rtl.synth --------------------------
+# --- python -m spikecore.app.sim, regress, waves, vcd_check; rtl.generate, rtl.synth --------------------------
 
-SIM = "python -m spikecore.verif.sim: error: "
+SIM = "python -m spikecore.app.sim: error: "
 
 
 @pytest.mark.parametrize(("argv", "expected"), [
@@ -173,10 +173,10 @@ def test_cosimulate_resolves_relative_paths_before_the_simulator_changes_directo
             # what the cocotb process does with SPIKECORE_RESULT, from its own working directory
             (Path(test_dir) / extra_env["SPIKECORE_RESULT"]).write_text(json.dumps({"passed": True}))
 
-    monkeypatch.setattr(sim, "runner", FakeRunner)
+    monkeypatch.setattr(sim_lib, "runner", FakeRunner)
     spec = RunSpec(image="ok.bin", steps=1, result="run/result.json", stimulus="")
     (files / "run").mkdir()
-    results = sim.cosimulate([spec], ChipConfig(cores=1), Path("run"), build=_FakeBuild())
+    results = sim_lib.cosimulate([spec], ChipConfig(cores=1), Path("run"), build=_FakeBuild())
     assert results == [{"passed": True}]
     assert seen["SPIKECORE_RESULT"] == str(files / "run" / "result.json")
     assert seen["SPIKECORE_IMAGE"] == str(files / "ok.bin")
@@ -187,7 +187,7 @@ class _FakeBuild:
     directory = Path("unused")
 
 
-REGRESS = "python -m spikecore.verif.regress: error: "
+REGRESS = "python -m spikecore.app.regress: error: "
 
 
 @pytest.mark.parametrize(("argv", "expected"), [
@@ -204,46 +204,46 @@ def test_regress_errors(capsys, argv, expected):
 def test_regression_of_nothing_does_not_pass(files, monkeypatch):
     # Every program "passed" but none compared a record: the summary must not pass (and no seeds is an error).
     with pytest.raises(SpikeCoreError, match=r"^regression: no seeds to run$"):
-        regress.run_regression([], ChipConfig(cores=1), files / "r")
-    monkeypatch.setattr(regress, "build_array", lambda config, log: None)
-    monkeypatch.setattr(regress, "prepare_seed", lambda seed, *a, **k: seed)
-    monkeypatch.setattr(regress, "cosimulate", lambda specs, *a, **k: [
+        regress_lib.run_regression([], ChipConfig(cores=1), files / "r")
+    monkeypatch.setattr(regress_lib, "build_array", lambda config, log: None)
+    monkeypatch.setattr(regress_lib, "prepare_seed", lambda seed, *a, **k: seed)
+    monkeypatch.setattr(regress_lib, "cosimulate", lambda specs, *a, **k: [
         {"passed": True, "seed": s, "records_compared": 0, "cycles": 0, "text": ""} for s in specs])
-    summary = regress.run_regression([0, 1], ChipConfig(cores=1), files / "r", log=lambda line: None)
+    summary = regress_lib.run_regression([0, 1], ChipConfig(cores=1), files / "r", log=lambda line: None)
     assert summary["programs"] == 2 and summary["records_compared"] == 0
     assert summary["passed"] is False
 
 
 def test_generate_and_synth_errors(capsys, files):
     one_line(capsys, generate.main(["--cores", "0,abc", "--out", "g"]),
-             "python -m spikecore.rtl.generate: error: --cores: expected comma-separated integers, not '0,abc'")
+             "python -m spikecore.app.generate: error: --cores: expected comma-separated integers, not '0,abc'")
     one_line(capsys, generate.main(["--cores", "1", "--out", "ok.bin"]),
-             "python -m spikecore.rtl.generate: error: ok.bin: File exists")
+             "python -m spikecore.app.generate: error: ok.bin: File exists")
     one_line(capsys, synth.main(["--neurons", "3"]),
-             "python -m spikecore.rtl.synth: error: chip config: neurons must be a power of two, not 3")
+             "python -m spikecore.app.synth: error: chip config: neurons must be a power of two, not 3")
 
 
 def test_waves_and_vcd_check_errors(capsys, files):
     run = files / "run"
     run.mkdir()
     (run / "dump.vcd").write_text("not a vcd\n")
-    one_line(capsys, waves.main(["/nonexistent", "--no-open"]), "python -m spikecore.verif.waves: error: "
+    one_line(capsys, waves.main(["/nonexistent", "--no-open"]), "python -m spikecore.app.waves: error: "
              "/nonexistent: no such run folder (give the folder a simulation with --waves wrote)")
-    one_line(capsys, waves.main(["run", "--no-open"]), "python -m spikecore.verif.waves: error: run/dump.vcd: "
-             "declares no spikecore.* signal (not a VCD written by 'python -m spikecore.verif.sim --waves')")
+    one_line(capsys, waves.main(["run", "--no-open"]), "python -m spikecore.app.waves: error: run/dump.vcd: "
+             "declares no spikecore.* signal (not a VCD written by 'python -m spikecore.app.sim --waves')")
     (run / "result.json").write_text("{bad")
     expected_json = ("run/result.json: not a run result (invalid JSON: Expecting property name enclosed in double "
                      "quotes: line 1 column 2 (char 1))")
-    one_line(capsys, waves.main(["run", "--no-open"]), f"python -m spikecore.verif.waves: error: {expected_json}")
+    one_line(capsys, waves.main(["run", "--no-open"]), f"python -m spikecore.app.waves: error: {expected_json}")
     save_image(assemble(OK_SOURCE), run / "image.bin")
-    one_line(capsys, vcd_check.main(["run"]), f"python -m spikecore.verif.vcd_check: error: {expected_json}")
+    one_line(capsys, vcd_check.main(["run"]), f"python -m spikecore.app.vcd_check: error: {expected_json}")
     one_line(capsys, vcd_check.main(["/nonexistent"]),
-             "python -m spikecore.verif.vcd_check: error: /nonexistent: no such run folder or VCD file")
+             "python -m spikecore.app.vcd_check: error: /nonexistent: no such run folder or VCD file")
     one_line(capsys, vcd_check.main(["run", "--steps", "-1"]),
-             "python -m spikecore.verif.vcd_check: error: --steps must be 1 or more, not -1")
+             "python -m spikecore.app.vcd_check: error: --steps must be 1 or more, not -1")
 
 
-# --- make sim (spikecore.demo) ---------------------------------------------------------------------------------
+# --- make sim (spikecore.app.demo) ---------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(("argv", "expected"), [
@@ -265,8 +265,8 @@ def test_demo_errors(capsys, files, argv, expected):
 
 
 @pytest.mark.parametrize(("module", "argv", "expected"), [
-    ("spikecore.verif.regress", ["--seeds", "0"], f"{REGRESS}--seeds must be 1 or more, not 0"),
-    ("spikecore.verif.sim", ["--seed", "1", "--cores", "1", "--fault", "weight:0:0"],
+    ("spikecore.app.regress", ["--seeds", "0"], f"{REGRESS}--seeds must be 1 or more, not 0"),
+    ("spikecore.app.sim", ["--seed", "1", "--cores", "1", "--fault", "weight:0:0"],
      f"{SIM}fault 'weight:0:0': expected weight:<core>:<address>:<value> or golden:<record>:<delta>"),
 ])
 def test_python_dash_m_errors_have_no_traceback(tmp_path, module, argv, expected):

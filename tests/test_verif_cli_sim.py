@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from spikecore.cli import main
+from spikecore.app.cli import main
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from spikecore.compiler.asm import assemble
-from spikecore.compiler.image import save_image
 from spikecore.config import ChipConfig
-from spikecore.golden.stimulus import Stimulus
+from spikecore.image import save_image
+from spikecore.stimulus import Stimulus
 from spikecore.verif.build import build_array
 from spikecore.verif.cocotb_array import RunSpec
 from spikecore.verif.regress import run_regression
@@ -45,7 +45,7 @@ def if_neuron_run(directory: Path, mode: str, fault: str = "") -> RunSpec:
     Stimulus({s: [(0, 0, 1)] for s in range(4)}).save(directory / "stimulus.json")
     return RunSpec(image=str(directory / "image.bin"), stimulus=str(directory / "stimulus.json"), steps=4,
                    result=str(directory / "result.json"), seed=None, mode=mode, fault=fault,
-                   reproduce="python -m spikecore.verif.sim --image image.bin --stimulus stimulus.json --steps 4")
+                   reproduce="python -m spikecore.app.sim --image image.bin --stimulus stimulus.json --steps 4")
 
 
 def assert_clean(results: list[dict]) -> None:
@@ -82,7 +82,7 @@ def test_weight_fault_in_dut_image_is_caught_and_explained(build1, tmp_path, mod
     assert (first["cycle"], first["step"], first["core"], first["index"]) == (1, 0, 0, 0)
     assert (first["expected"], first["actual"]) == (30, 31)
     assert first["instruction"].startswith("pc 0: acc neuron=0, count=1, wbase=0")
-    assert first["sim_time_ns"] is not None and first["reproduce"].startswith("python -m spikecore.verif.sim")
+    assert first["sim_time_ns"] is not None and first["reproduce"].startswith("python -m spikecore.app.sim")
     assert "FIRST MISMATCH: ACC mismatch" in result["text"] and "instruction: pc 0: acc" in result["text"]
 
 
@@ -106,7 +106,7 @@ def test_recorded_vcd_checks_clean_offline(build1, tmp_path):
 
 
 def _program(spec: RunSpec):
-    from spikecore.compiler.image import load_image
+    from spikecore.image import load_image
 
     return load_image(spec.image), Stimulus.load(spec.stimulus), spec.steps
 

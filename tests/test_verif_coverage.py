@@ -9,10 +9,10 @@ from __future__ import annotations
 import pytest
 
 from spikecore.compiler.asm import assemble
-from spikecore.compiler.image import encode_image
 from spikecore.config import ChipConfig
-from spikecore.golden.stimulus import Stimulus
+from spikecore.image import encode_image
 from spikecore.isa import ACC_MAX
+from spikecore.stimulus import Stimulus
 from spikecore.verif.coverage import FunctionalCoverage, TraceWalkError, coverpoints, export_cocotb_xml
 from spikecore.verif.edge_programs import program_for_seed
 from spikecore.verif.scoreboard import Scoreboard

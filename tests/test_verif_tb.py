@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 
 from spikecore.compiler.asm import assemble
-from spikecore.compiler.image import validate_image
 from spikecore.config import ChipConfig
-from spikecore.golden.signature import HISTORY_DEPTH, cycle_signatures
-from spikecore.golden.stimulus import Stimulus
+from spikecore.image import validate_image
 from spikecore.isa import ACC_MAX, NeuronParams, TraceKind
 from spikecore.rtl.layout import ConfigSpace, config_address
 from spikecore.rtl.trace_port import TraceDecoder
+from spikecore.signature import HISTORY_DEPTH, cycle_signatures
+from spikecore.stimulus import Stimulus
 from spikecore.verif.edge_programs import VARIANTS, edge_image, first_fire_membranes, variant_of_seed
 from spikecore.verif.scoreboard import Scoreboard
 from spikecore.verif.tb.driver import image_words, neuron_words

@@ -21,8 +21,6 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
-import os
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -46,7 +44,8 @@ BUILD_ROOT = REPO_ROOT / "build" / "verilator"
 #: (memories, arithmetic helpers) would make the VCD of a 128-core array gigabytes long.
 TRACE_DEPTH = 2
 #: Python sources whose change changes the generated Verilog (the cheap cache key).
-SOURCE_GLOBS = ("rtl/*.py", "rtl/*.vlt", "spikecore/isa.py", "spikecore/config.py", "golden/signature.py",
+SOURCE_GLOBS = ("rtl/*.py", "rtl/*.vlt", "spikecore/isa.py", "spikecore/config.py", "spikecore/signature.py",
+                "spikecore/trace.py",
                 "verif/build.py")
 
 #: Scopes and signals left out of VCDs (Verilator ``tracing_off``; patterns match ``scope.signal``): the
@@ -211,23 +210,3 @@ def build_array(config: ChipConfig, *, waves: bool = False, root: Path = BUILD_R
         stamp_path.write_text(json.dumps(stamp, indent=1))
         log(f"verilator build {name}: built in {stamp['seconds']} s")
         return Build(name, directory, TOPLEVEL, config, waves, verilog_path, key)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m spikecore.verif.build --cores 4 [--waves]``: build (or report the reuse of) one array."""
-    from spikecore.cli_support import USER_ERRORS, ArgumentParser, report_error
-
-    parser = ArgumentParser(prog="python -m spikecore.verif.build", description=main.__doc__)
-    parser.add_argument("--cores", type=int, default=4)
-    parser.add_argument("--waves", action="store_true")
-    args = parser.parse_args(argv)
-    try:
-        build = build_array(ChipConfig(cores=args.cores), waves=args.waves or os.environ.get("WAVES") == "1")
-    except USER_ERRORS as err:
-        return report_error(parser.prog, err)
-    print(build.binary)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -36,11 +36,11 @@ from cocotb.clock import Clock
 from cocotb.simtime import get_sim_time
 from cocotb.triggers import ClockCycles, FallingEdge, Timer
 
-from spikecore.compiler.image import Image, load_image
 from spikecore.config import ChipConfig
 from spikecore.errors import SpikeCoreError
-from spikecore.golden.stimulus import Stimulus
+from spikecore.image import Image, load_image
 from spikecore.isa import WEIGHT_MAX, WEIGHT_MIN
+from spikecore.stimulus import Stimulus
 from spikecore.verif.build import TRACE_PORT
 from spikecore.verif.coverage import FunctionalCoverage
 from spikecore.verif.scoreboard import Mismatch, Scoreboard

@@ -30,12 +30,11 @@ import random
 from collections.abc import Callable
 from dataclasses import replace
 
-from spikecore.compiler.image import HALT_WORD, Image, out_queue_bound, validate_image
 from spikecore.config import ChipConfig
 from spikecore.errors import SpikeCoreError
 from spikecore.golden.cycle import CycleChip
 from spikecore.golden.run import run
-from spikecore.golden.stimulus import Stimulus
+from spikecore.image import HALT_WORD, Image, out_queue_bound, validate_image
 from spikecore.isa import (
     ACC_MAX,
     ACC_MIN,
@@ -54,6 +53,7 @@ from spikecore.isa import (
     decode,
     encode,
 )
+from spikecore.stimulus import Stimulus
 from spikecore.verif.random_program import random_image
 
 Program = tuple[Image, Stimulus, int]

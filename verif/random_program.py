@@ -1,7 +1,7 @@
 """Seeded constrained-random SpikeCore images: the shared stimulus generator of every verification suite.
 
-``random_image(seed, config)`` returns an :class:`~spikecore.compiler.image.Image` that passes every
-loader rule of docs/spec.md §7, a :class:`~spikecore.golden.stimulus.Stimulus` that never injects into
+``random_image(seed, config)`` returns an :class:`~spikecore.image.Image` that passes every
+loader rule of docs/spec.md §7, a :class:`~spikecore.stimulus.Stimulus` that never injects into
 a full buffer, and a number of steps. The same seed and config always give the same triple, so a
 failing seed is a complete bug report.
 
@@ -28,10 +28,9 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, replace
 
-from spikecore.compiler.image import Image
 from spikecore.config import ChipConfig
 from spikecore.errors import SpikeCoreError
-from spikecore.golden.stimulus import Stimulus
+from spikecore.image import Image
 from spikecore.isa import (
     ACC_BITS,
     ACC_MAX,
@@ -54,6 +53,7 @@ from spikecore.isa import (
     leak,
     saturate,
 )
+from spikecore.stimulus import Stimulus
 
 _U8_MAX = 255          # fanout_start / fanout_count are u8 (§7)
 _ATTEMPTS = 8          # redraws with shrinking knobs before the smallest draw is returned

@@ -1,6 +1,6 @@
 """Constrained-random regression: many seeds co-simulated against the golden model, in parallel.
 
-    python -m spikecore.verif.regress --seeds 200 --cores 4 --jobs 2
+    python -m spikecore.app.regress --seeds 200 --cores 4 --jobs 2
 
 Seeds ``first .. first+seeds-1`` are turned into programs by
 :func:`spikecore.verif.edge_programs.program_for_seed` (plain random programs mixed with the edge variants),
@@ -17,12 +17,10 @@ Exit status 0 only when every program matched.
 
 from __future__ import annotations
 
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from spikecore.cli_support import USER_ERRORS, ArgumentParser, report_error
 from spikecore.config import ChipConfig
 from spikecore.errors import SpikeCoreError
 from spikecore.verif.build import REPO_ROOT, build_array
@@ -92,7 +90,7 @@ def run_regression(seeds: list[int], config: ChipConfig, out: Path, *, jobs: int
         "failed_programs": len(failures),
         "failures": [{"seed": r["seed"], "variant": r.get("variant"), "reason": r.get("reason"),
                       "reproduce": (r.get("first_mismatch") or {}).get("reproduce")
-                      or f"python -m spikecore.verif.sim --seed {r['seed']} --cores {config.cores} --waves"}
+                      or f"python -m spikecore.app.sim --seed {r['seed']} --cores {config.cores} --waves"}
                      for r in failures],
         "variants": {v: sum(r.get("variant") == v for r in results) for v in VARIANTS},
         "wall_seconds": round(time.monotonic() - started, 1),
@@ -103,40 +101,3 @@ def run_regression(seeds: list[int], config: ChipConfig, out: Path, *, jobs: int
     write_junit(out / "junit.xml", [r for r in results if "records_matched" in r], suite="spikecore.regress")
     export_cocotb_xml([coverage], out / "coverage.xml")
     return summary
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = ArgumentParser(prog="python -m spikecore.verif.regress", description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=20, help="number of seeds, 1 or more (default 20)")
-    parser.add_argument("--first", type=int, default=0, help="first seed, 0 or more (default 0)")
-    parser.add_argument("--cores", type=int, default=4)
-    parser.add_argument("--jobs", type=int, default=2, help="simulator processes at a time (default 2)")
-    parser.add_argument("--mode", choices=("fast", "full"), default="fast")
-    parser.add_argument("--variant", choices=list(VARIANTS), help="one edge variant for every seed")
-    parser.add_argument("--batch", type=int, default=BATCH, help=f"programs per simulator process (default {BATCH})")
-    parser.add_argument("--out", default=str(REGRESS_ROOT))
-    args = parser.parse_args(argv)
-    try:
-        if args.seeds < 1:
-            raise SpikeCoreError(f"--seeds must be 1 or more, not {args.seeds}")
-        for flag, value, low in (("--first", args.first, 0), ("--jobs", args.jobs, 1), ("--batch", args.batch, 1)):
-            if value < low:
-                raise SpikeCoreError(f"{flag} must be {low} or more, not {value}")
-        summary = run_regression(list(range(args.first, args.first + args.seeds)), ChipConfig(cores=args.cores),
-                                 Path(args.out), jobs=args.jobs, mode=args.mode, variant=args.variant,
-                                 batch=args.batch)
-    except USER_ERRORS as err:
-        return report_error(parser.prog, err)
-    cov = FunctionalCoverage.from_dict(ChipConfig(cores=args.cores), summary["coverage"])
-    print("\n".join(cov.report_lines()))
-    print(f"{summary['programs']} programs, {summary['array_cycles']} array cycles, {summary['records_compared']} "
-          f"records compared, {summary['mismatches']} mismatches, {summary['failed_programs']} failed, "
-          f"coverage {summary['coverage']['average_percent']}% in {summary['wall_seconds']} s "
-          f"({args.jobs} jobs); summary: {Path(args.out) / 'summary.json'}")
-    for failure in summary["failures"]:
-        print(f"FAIL seed {failure['seed']}: {failure['reason']}\n  reproduce: {failure['reproduce']}")
-    return 0 if summary["passed"] else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -5,7 +5,7 @@ Pure Python (numpy only), so it runs inside the cocotb process, offline on two t
 
 Two layers:
 
-- :func:`compare_records` — compares two :data:`~spikecore.golden.trace.TRACE_DTYPE` arrays. A record's
+- :func:`compare_records` — compares two :data:`~spikecore.trace.TRACE_DTYPE` arrays. A record's
   key is ``(cycle, core, kind)``: the trace port carries at most one record of each kind per core per cycle
   (docs/spec.md §6), so a key present on one side only is a *missing* or an *extra* record, and a key on
   both sides with a different ``index`` or ``value`` is a *wrong* record.
@@ -28,12 +28,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from spikecore.compiler.image import Image
 from spikecore.golden.cycle import CycleChip
-from spikecore.golden.signature import cycle_signatures
-from spikecore.golden.stimulus import Stimulus
-from spikecore.golden.trace import TRACE_DTYPE, empty_trace, format_record
+from spikecore.image import Image
 from spikecore.isa import TraceKind
+from spikecore.signature import cycle_signatures
+from spikecore.stimulus import Stimulus
+from spikecore.trace import TRACE_DTYPE, empty_trace, format_record
 
 #: What a side without a record prints.
 NO_RECORD = "no record"
@@ -282,7 +282,7 @@ class Scoreboard:
         ``history[k]`` signs cycle ``cycles - 1 - k`` and ``records`` counts every record signed since
         reset. Every cycle of the step must be seen in some snapshot, the DUT must sign exactly the
         step's cycles, and its record total must match. When all holds, the step's records count as
-        matched (a 32-bit signature per cycle; see golden/signature.py for what a signature detects);
+        matched (a 32-bit signature per cycle; see spikecore/signature.py for what a signature detects);
         otherwise nothing is counted and the verdict names the first bad cycle, to be re-run in FULL mode.
         """
         if self.current is None:

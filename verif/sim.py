@@ -1,7 +1,7 @@
 """Co-simulate programs on the Verilator-built array against the golden model (one or many runs).
 
-    python -m spikecore.verif.sim --seed 17 --cores 4 [--waves] [--mode full]
-    python -m spikecore.verif.sim --image prog.bin --stimulus prog.json --steps 10   (the image holds its chip)
+    python -m spikecore.app.sim --seed 17 --cores 4 [--waves] [--mode full]
+    python -m spikecore.app.sim --image prog.bin --stimulus prog.json --steps 10   (the image holds its chip)
 
 A seed names a complete run: :func:`spikecore.verif.edge_programs.program_for_seed` turns it into an image,
 a stimulus and a step count (the variant follows from the seed unless ``--variant`` is given). The run's
@@ -16,23 +16,17 @@ environment variables (one run) or a batch file (several).
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
-import sys
-import time
 from dataclasses import asdict
 from pathlib import Path
 
-from spikecore.cli_support import USER_ERRORS, ArgumentParser, report_error
-from spikecore.compiler.image import load_image, save_image
 from spikecore.config import ChipConfig
 from spikecore.errors import SpikeCoreError
-from spikecore.golden.stimulus import Stimulus
+from spikecore.image import load_image, save_image
 from spikecore.verif.build import REPO_ROOT, Build, build_array, runner
 from spikecore.verif.cocotb_array import RunSpec, check_fault
-from spikecore.verif.edge_programs import VARIANTS, program_for_seed
-from spikecore.verif.tb.report import write_junit
+from spikecore.verif.edge_programs import program_for_seed
 
 SIM_ROOT = REPO_ROOT / "build" / "sim"
 TEST_MODULE = "spikecore.verif.cocotb_array"
@@ -41,7 +35,7 @@ TEST_MODULE = "spikecore.verif.cocotb_array"
 def reproduce_command(seed: int, cores: int, variant: str | None = None) -> str:
     """The one line that re-runs a seed with waves (printed with every failure)."""
     extra = f" --variant {variant}" if variant else ""
-    return f"python -m spikecore.verif.sim --seed {seed} --cores {cores}{extra} --waves"
+    return f"python -m spikecore.app.sim --seed {seed} --cores {cores}{extra} --waves"
 
 
 def prepare_seed(seed: int, config: ChipConfig, directory: Path, *, variant: str | None = None, mode: str = "fast",
@@ -129,89 +123,3 @@ def cosimulate(runs: list[RunSpec], config: ChipConfig, test_dir: Path, *, waves
         for result in results:
             result["vcd"], result["gtkw"] = str(vcd), str(gtkw)
     return results
-
-
-PROG = "python -m spikecore.verif.sim"
-
-
-def build_parser(prog: str = PROG) -> ArgumentParser:
-    parser = ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
-    parser.add_argument("--seed", type=int, help="generate the program of this seed (0 or more)")
-    parser.add_argument("--variant", choices=list(VARIANTS), help="with --seed: edge variant (default: by the seed)")
-    parser.add_argument("--cores", type=int, help="with --seed: array size (default 4)")
-    parser.add_argument("--image", help="an image file instead of a seed")
-    parser.add_argument("--stimulus", help="with --image: stimulus file (.json/.csv)")
-    parser.add_argument("--steps", type=int, help="with --image: steps to run (default 1)")
-    parser.add_argument("--mode", choices=("fast", "full"), default="fast",
-                        help="fast: per-cycle signatures, full: every record every cycle (default fast)")
-    parser.add_argument("--waves", action="store_true", help="write dump.vcd and waves.gtkw (also WAVES=1)")
-    parser.add_argument("--out", help="output folder (default build/sim/<name>)")
-    parser.add_argument("--fault", default="", help="plant a fault to see a failure report: "
-                        "weight:<core>:<address>:<value> (the DUT's image) or golden:<record>:<delta>")
-    return parser
-
-
-def _check_arguments(args: argparse.Namespace) -> None:
-    """One run is either a seed or an image; refuse a flag of the other kind instead of ignoring it."""
-    if (args.seed is None) == (args.image is None):
-        raise SpikeCoreError("give either --seed N or --image FILE" if args.seed is None
-                             else "give either --seed or --image, not both")
-    given, other, foreign = ("--image", "--seed", ("variant", "cores")) if args.image else \
-        ("--seed", "--image", ("stimulus", "steps"))
-    for name in foreign:
-        if getattr(args, name) is not None:
-            raise SpikeCoreError(f"--{name} applies to {other} only, not to {given}")
-    if args.seed is not None and args.seed < 0:
-        raise SpikeCoreError(f"--seed must be 0 or more, not {args.seed}")
-    if args.steps is not None and args.steps < 1:
-        raise SpikeCoreError(f"--steps must be 1 or more, not {args.steps}")
-
-
-def execute(args: argparse.Namespace, argv: list[str] | None = None) -> int:
-    """Run what the parsed ``args`` ask; a user mistake raises (:data:`~spikecore.cli_support.USER_ERRORS`)."""
-    _check_arguments(args)
-    waves = args.waves or os.environ.get("WAVES", "") not in ("", "0")
-    started = time.monotonic()
-    if args.image:
-        # The run folder gets its own copies, so that it is complete for vcd_check and waves.
-        image = load_image(args.image)
-        config = image.config
-        check_fault(args.fault, config)
-        stimulus = Stimulus.load(args.stimulus) if args.stimulus else Stimulus()
-        out = Path(args.out or SIM_ROOT / Path(args.image).stem).resolve()
-        out.mkdir(parents=True, exist_ok=True)
-        save_image(image, out / "image.bin")
-        stimulus.save(out / "stimulus.json")
-        spec = RunSpec(image=str(out / "image.bin"), steps=args.steps or 1, result=str(out / "result.json"),
-                       stimulus=str(out / "stimulus.json"), mode=args.mode,
-                       reproduce=" ".join([PROG, *(argv if argv is not None else sys.argv[1:])]), fault=args.fault)
-    else:
-        cores = 4 if args.cores is None else args.cores
-        config = ChipConfig(cores=cores)
-        check_fault(args.fault, config)
-        out = Path(args.out or SIM_ROOT / f"seed{args.seed}-c{cores}").resolve()
-        spec = prepare_seed(args.seed, config, out, variant=args.variant, mode=args.mode, fault=args.fault)
-    (result,) = cosimulate([spec], config, out, waves=waves)
-    write_junit(out / "junit.xml", [result])
-    print(result["text"])
-    label = f"seed {result['seed']} {result['variant']}" if result["seed"] is not None else Path(args.image).name
-    print(f"{'PASS' if result['passed'] else 'FAIL'}: {label}, "
-          f"{result['cores']} cores, {result['steps']} steps checked, {result['cycles']} cycles, "
-          f"{result['records_compared']} records compared in {time.monotonic() - started:.1f} s; "
-          f"results in {out}")
-    if waves:
-        print(f"waves: {out / 'dump.vcd'}  view: gtkwave {out / 'waves.gtkw'}")
-    return 0 if result["passed"] else 1
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        return execute(args, argv)
-    except USER_ERRORS as err:
-        return report_error(parser.prog, err)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

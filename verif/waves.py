@@ -11,7 +11,7 @@ Three translation filter files are written beside it, so values read as names: t
 ``DROP``, ``OUT``, from ``isa.TraceKind``), and — when the image is given — every instruction word of
 the program shown as its disassembly (``acc neuron=0, count=4, wbase=16``).
 
-``python -m spikecore.verif.waves [RUN_DIR]`` (``make waves``) rewrites the save file of a run folder
+``python -m spikecore.app.waves [RUN_DIR]`` (``make waves``) rewrites the save file of a run folder
 (default: the newest ``build/sim/*/dump.vcd``) and opens GTKWave if it is installed, else prints the
 exact command to run.
 """
@@ -19,21 +19,16 @@ exact command to run.
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 from vcd.gtkw import GTKWSave, make_translation_filter
 
-from spikecore.cli_support import USER_ERRORS, ArgumentParser, report_error
 from spikecore.compiler.disasm import disassemble_word
-from spikecore.compiler.image import Image, load_image
 from spikecore.errors import SpikeCoreError
+from spikecore.image import Image
 from spikecore.isa import TraceKind
 from spikecore.rtl.core import CoreState
 from spikecore.verif.build import TOPLEVEL, TRACE_PORT
-from spikecore.verif.tb.report import read_result
 
 SIM_ROOT = Path(__file__).resolve().parent.parent / "build" / "sim"
 #: Core groups shown expanded when GTKWave opens (the others start closed: a 128-core view stays usable).
@@ -99,7 +94,7 @@ def write_gtkw(vcd: str | Path, gtkw: str | Path, cores: int | None = None, imag
     present = vcd_signals(vcd)
     if not any(name.startswith(f"{TOPLEVEL}.") for name in present):
         raise SpikeCoreError(f"{vcd}: declares no {TOPLEVEL}.* signal (not a VCD written by "
-                             "'python -m spikecore.verif.sim --waves')")
+                             "'python -m spikecore.app.sim --waves')")
     filters = write_filters(gtkw.parent, image)
     top = TOPLEVEL
     array = top   # the cores and the router are direct children of the top module
@@ -139,41 +134,5 @@ def write_gtkw(vcd: str | Path, gtkw: str | Path, cores: int | None = None, imag
 def newest_run(root: Path = SIM_ROOT) -> Path:
     runs = sorted(root.glob("*/dump.vcd"), key=lambda p: p.stat().st_mtime)
     if not runs:
-        raise SpikeCoreError(f"no VCD under {root}; run e.g. 'python -m spikecore.verif.sim --seed 1 --waves' first")
+        raise SpikeCoreError(f"no VCD under {root}; run e.g. 'python -m spikecore.app.sim --seed 1 --waves' first")
     return runs[-1].parent
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = ArgumentParser(prog="python -m spikecore.verif.waves", description=__doc__.splitlines()[0])
-    parser.add_argument("run", nargs="?", help="run folder holding dump.vcd (default: the newest under build/sim)")
-    parser.add_argument("--no-open", action="store_true", help="only write the save file")
-    args = parser.parse_args(argv)
-    try:
-        run = Path(args.run) if args.run else newest_run()
-        if not run.is_dir():
-            raise SpikeCoreError(f"{run}: no such run folder (give the folder a simulation with --waves wrote)")
-        vcd = run / "dump.vcd"
-        if not vcd.exists():
-            raise SpikeCoreError(f"{vcd}: no such VCD (run the simulation with --waves)")
-        image = load_image(run / "image.bin") if (run / "image.bin").exists() else None
-        marker = None
-        result = run / "result.json"
-        if result.exists():
-            first = read_result(result).get("first_mismatch") or {}
-            if first.get("sim_time_ns") is not None:
-                marker = int(first["sim_time_ns"]) * 1000
-        gtkw = write_gtkw(vcd, run / "waves.gtkw", image=image, marker_ps=marker)
-    except USER_ERRORS as err:
-        return report_error(parser.prog, err)
-    viewer = shutil.which("gtkwave")
-    command = f"gtkwave {gtkw}"
-    if viewer and not args.no_open:
-        subprocess.Popen([viewer, str(gtkw)])
-        print(f"opened: {command}")
-    else:
-        print(f"GTKWave is not installed here; on a machine with it run:\n  {command}" if not viewer else command)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -17,8 +17,8 @@ from collections.abc import Iterable
 
 from cocotb.triggers import FallingEdge, RisingEdge
 
-from spikecore.compiler.image import HALT_WORD, NEURON_RECORD, Image
 from spikecore.errors import SpikeCoreError
+from spikecore.image import HALT_WORD, NEURON_RECORD, Image
 from spikecore.isa import HOST_CORE, NeuronParams
 from spikecore.rtl.layout import (
     PARAM_WORDS,

@@ -2,10 +2,10 @@
 
 FULL mode reads the packed ``trace`` port once per clock (one VPI access per cycle, the cheapest way
 to see every record) and keeps the raw integers; :class:`TraceUnpacker` turns a whole step's worth of
-them into :data:`~spikecore.golden.trace.TRACE_DTYPE` records at numpy speed afterwards.
+them into :data:`~spikecore.trace.TRACE_DTYPE` records at numpy speed afterwards.
 
 FAST mode does not look at the DUT every cycle. The array signs each counted cycle
-(:mod:`spikecore.golden.signature`) into a 32-deep history; :func:`fast_step` lets the simulator run 32
+(:mod:`spikecore.signature`) into a 32-deep history; :func:`fast_step` lets the simulator run 32
 clocks on its own (one ``Timer``, no Python per cycle), then reads ``sig_cycles`` and ``sig_history``
 once. 32 clocks count at most 32 array cycles, so consecutive reads see every cycle's signature.
 
@@ -21,10 +21,10 @@ import numpy as np
 from cocotb.simtime import get_sim_time
 from cocotb.triggers import FallingEdge, RisingEdge, Timer
 
-from spikecore.golden.signature import HISTORY_DEPTH, MASK32
-from spikecore.golden.trace import TRACE_DTYPE, empty_trace
 from spikecore.isa import TraceKind
 from spikecore.rtl.trace_port import CORE_RECORD, ROUTE_RECORD, trace_layout
+from spikecore.signature import HISTORY_DEPTH, MASK32
+from spikecore.trace import TRACE_DTYPE, empty_trace
 
 #: Clock period of the testbench's clock, in ns.
 CLOCK_NS = 10

@@ -1,6 +1,6 @@
 """Discretisation of NIR neurons: continuous time to SpikeCore steps, float to fixed point (docs/spec.md §11).
 
-Input: the float IR of a NIR graph (:func:`~spikecore.compiler.frontend_nir.from_nir`), the step ``dt``
+Input: the float IR of a NIR graph (:func:`~spikecore.compiler.frontends.nir.from_nir`), the step ``dt``
 in seconds and the largest input magnitude. Output: a :class:`QuantGraph` of mode ``nir`` that placement
 and codegen lay out exactly like a PyTorch model.
 

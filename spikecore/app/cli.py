@@ -10,7 +10,7 @@ a package adds a command by adding one line there. Registrars are imported only 
 
 A user mistake (:class:`SpikeCoreError`, or an ``OSError`` such as a missing file) is printed as one line
 ``spikecore: error: <message>`` on stderr and exits with status 2, never with a traceback; so is a usage
-error (``spikecore run: error: argument --steps: ...``, :mod:`spikecore.cli_support`).
+error (``spikecore run: error: argument --steps: ...``, :mod:`spikecore.app.cli_support`).
 """
 
 from __future__ import annotations
@@ -22,24 +22,24 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from spikecore.cli_support import USER_ERRORS, ArgumentParser, report_error
+from spikecore.app.cli_support import USER_ERRORS, ArgumentParser, report_error
 from spikecore.errors import SpikeCoreError
 
 if TYPE_CHECKING:
-    from spikecore.compiler.image import Image
+    from spikecore.image import Image
 
 # Command handlers import their packages when they run, so that `spikecore asm` never loads numpy or the
 # golden model, and a command whose package is still missing breaks only that command.
 
 #: Every sub-command's registrar, ``"module:function"``; each takes the argparse sub-parsers action.
 COMMANDS: list[str] = [
-    "spikecore.cli:register_asm",
-    "spikecore.cli:register_disasm",
-    "spikecore.cli:register_run",
-    "spikecore.compiler.cli_compile:register",
-    "spikecore.verif.cli_sim:register",
-    "spikecore.compiler.nir_export:register",
-    "spikecore.compiler.nir_compare:register",
+    "spikecore.app.cli:register_asm",
+    "spikecore.app.cli:register_disasm",
+    "spikecore.app.cli:register_run",
+    "spikecore.app.cli_compile:register",
+    "spikecore.app.cli_sim:register",
+    "spikecore.app.cli_export:register",
+    "spikecore.app.nir_compare:register",
 ]
 
 #: Suffixes of assembly source files; every other file is read as a binary image.
@@ -61,9 +61,9 @@ def read_text(path: str | Path) -> str:
 
 
 def load_program(path: str | Path) -> Image:
-    """The :class:`~spikecore.compiler.image.Image` in ``path``: assembled if it is ``.s``/``.asm``, else decoded."""
+    """The :class:`~spikecore.image.Image` in ``path``: assembled if it is ``.s``/``.asm``, else decoded."""
     from spikecore.compiler.asm import assemble
-    from spikecore.compiler.image import load_image
+    from spikecore.image import load_image
 
     if Path(path).suffix.lower() in ASSEMBLY_SUFFIXES:
         return assemble(read_text(path), str(path))
@@ -83,7 +83,7 @@ def write_output(text: str, path: str | None) -> None:
 
 def _asm(args: argparse.Namespace) -> int:
     from spikecore.compiler.asm import assemble
-    from spikecore.compiler.image import encode_image
+    from spikecore.image import encode_image
 
     source = Path(args.source)
     output = Path(args.output) if args.output else source.with_suffix(".bin")
@@ -109,7 +109,7 @@ def register_asm(subparsers: argparse._SubParsersAction) -> None:
 
 def _disasm(args: argparse.Namespace) -> int:
     from spikecore.compiler.disasm import disassemble_image
-    from spikecore.compiler.image import load_image
+    from spikecore.image import load_image
 
     image = load_image(args.image)
     write_output(disassemble_image(image, str(args.image)), args.output)
@@ -139,9 +139,9 @@ def _run(args: argparse.Namespace) -> int:
             raise SpikeCoreError("--trace needs the cycle-accurate model; the functional model (--functional) "
                                  "emits no trace records")
     from spikecore.golden.run import run
-    from spikecore.golden.stimulus import Stimulus
     from spikecore.golden.summary import summarize
-    from spikecore.golden.trace import write_trace
+    from spikecore.stimulus import Stimulus
+    from spikecore.trace import write_trace
 
     image = load_program(args.program)
     stimulus = Stimulus.load(args.inputs) if args.inputs else None

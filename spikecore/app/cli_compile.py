@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from spikecore.compiler.ir import STAGES
+from spikecore.config import parse_chip
 from spikecore.errors import SpikeCoreError
 
 UNIFORM_CALIBRATION_SAMPLES = 256
@@ -45,27 +46,6 @@ def load_array(path: str | Path, what: str = "calibration file") -> np.ndarray:
     if not np.isfinite(data).all():
         raise SpikeCoreError(f"{what} {path}: holds NaN or infinity")
     return data
-
-
-def parse_chip(text: str | None):
-    """A :class:`ChipConfig` from ``"cores=16 weight_bytes=512"`` (space or comma separated)."""
-    from spikecore.config import ChipConfig
-
-    if not text:
-        return ChipConfig()
-    values: dict[str, int] = {}
-    fields = ChipConfig().as_dict()
-    for item in text.replace(",", " ").split():
-        key, sep, value = item.partition("=")
-        if not sep or key not in fields:
-            raise SpikeCoreError(f"--chip: expected key=value with key one of {', '.join(fields)}, not {item!r}")
-        if key in values:
-            raise SpikeCoreError(f"--chip: {key} given twice in {text!r}")
-        try:
-            values[key] = int(value, 0)
-        except ValueError:
-            raise SpikeCoreError(f"--chip: {key} must be an integer, not {value!r}") from None
-    return ChipConfig(**values)
 
 
 def _example_shape(model) -> tuple[int, ...] | None:
@@ -108,7 +88,7 @@ def _compile(args: argparse.Namespace) -> int:
             raise SpikeCoreError(f"{_flag(name)} applies to {kind} only")
     if is_nir:
         return _compile_nir(args)
-    from spikecore.compiler.frontend_torch import load_model
+    from spikecore.compiler.frontends.torch import load_model
     from spikecore.compiler.pipeline import compile_model
 
     args.mode = args.mode or "graded"
@@ -143,7 +123,7 @@ def _compile_nir(args: argparse.Namespace) -> int:
 
 
 def _write_outputs(args: argparse.Namespace, compiled) -> int:
-    from spikecore.compiler.image import encode_image
+    from spikecore.image import encode_image
 
     out = Path(args.out) if args.out else Path(args.model).with_suffix(".bin")
     data = encode_image(compiled.image, str(out))
@@ -154,7 +134,7 @@ def _write_outputs(args: argparse.Namespace, compiled) -> int:
         for name in STAGES if stage == "all" else (stage,):
             print(compiled.dump(name))
     if args.report and compiled.mode == "nir":
-        from spikecore.compiler.discretize import discretisation_report
+        from spikecore.compiler.nir.discretize import discretisation_report
         from spikecore.compiler.report import utilisation
 
         print(utilisation(compiled.placed))

@@ -1,6 +1,6 @@
 """NIR export: a SpikeCore program back to a NIR graph that re-imports to the identical image.
 
-    spikecore export prog.bin --nir out.nir [--dt SECONDS]
+The command ``spikecore export prog.bin --nir out.nir [--dt SECONDS]`` is :mod:`spikecore.app.cli_export`.
 
 Two sources, one writer (:func:`to_graph`):
 
@@ -12,7 +12,8 @@ Two sources, one writer (:func:`to_graph`):
   of every first-layer core, docs/nir.md), the payload of bias events, the input scale and the voltage
   offsets. So a first-layer bias axon comes back as one more input feature, a deeper layer's bias as a
   current of payload 1 per step, offsets as 0 and the input scale as 1. The graph still re-imports to the
-  same bytes, which :func:`check_round_trip` verifies (the command refuses to write a graph that does not).
+  same bytes, which :func:`spikecore.compiler.pipeline.check_round_trip` verifies (the command refuses to
+  write a graph that does not).
 
 The float parameters are chosen so that the importer's rules (docs/spec.md §11) give back the same
 integers: ``R = τ/dt`` (LIF, LI) or ``1/dt`` (IF, I) so that the input gain ``c`` is 1; ``τ = dt/(1 −
@@ -29,18 +30,16 @@ layer's inputs are the two bias axons (payloads 127 and 1).
 
 from __future__ import annotations
 
-import argparse
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from spikecore import isa
-from spikecore.compiler.frontend_nir import CHIP_KEY, DT_KEY, FINE_KEY, INPUT_MAX_KEY, RESET_KEY, UNIT_KEY
-from spikecore.compiler.image import Image, encode_image
-from spikecore.config import ChipConfig
+from spikecore.compiler.frontends.nir import CHIP_KEY, DT_KEY, FINE_KEY, INPUT_MAX_KEY, RESET_KEY, UNIT_KEY
+from spikecore.config import ChipConfig, format_chip
 from spikecore.errors import SpikeCoreError
+from spikecore.image import Image
 from spikecore.isa import HOST_CORE, Opcode, ResetMode, decode
 
 DEFAULT_DT = 1e-3
@@ -376,28 +375,11 @@ def to_graph(input_name: str, input_shape: tuple[int, ...], layers: list[ExportL
             previous = layer.name
     nodes["output"] = nir.Output(output_type=np.array([layers[-1].weight.shape[0]]))
     edges.append((previous, "output"))
-    chip = " ".join(f"{key}={value}" for key, value in config.as_dict().items())
+    chip = format_chip(config)
     metadata = {DT_KEY: float(dt), CHIP_KEY: chip, INPUT_MAX_KEY: float(input_max)}
     if any(layer.fine for layer in layers):
         metadata[FINE_KEY] = True
     return nir.NIRGraph(nodes=nodes, edges=edges, metadata=metadata, type_check=False)
-
-
-def check_round_trip(image: Image, path: str | os.PathLike[str]) -> None:
-    """Raise unless the NIR file at ``path`` compiles back to exactly ``image``'s bytes."""
-    from spikecore.compiler.pipeline import compile_nir
-
-    expected = encode_image(image)
-    try:
-        again = encode_image(compile_nir(path).image)
-    except SpikeCoreError as err:
-        raise SpikeCoreError(f"the exported graph does not compile back ({err}); this image does not follow the NIR "
-                             "compiler's conventions") from None
-    if again != expected:
-        size = min(len(again), len(expected))
-        first = next((i for i in range(size) if again[i] != expected[i]), size)
-        raise SpikeCoreError(f"the exported graph compiles to a different image (first differing byte at offset "
-                             f"{first}); this image does not follow the NIR compiler's conventions")
 
 
 def write_nir(graph, path: str | os.PathLike[str]) -> None:
@@ -409,40 +391,3 @@ def write_nir(graph, path: str | os.PathLike[str]) -> None:
         # h5py's message is several lines and names no file; say which file and why, in one line.
         reason = error.strerror or str(error).splitlines()[0]
         raise SpikeCoreError(f"{os.fspath(path)}: cannot write the NIR file ({reason})") from None
-
-
-# --- command line -----------------------------------------------------------------------------------------
-
-
-def _export(args: argparse.Namespace) -> int:
-    from spikecore.cli import load_program
-
-    if args.dt is not None and not args.dt > 0:
-        raise SpikeCoreError(f"--dt must be a positive number of seconds, not {args.dt}")
-    image = load_program(args.program)
-    graph = export_image(image, args.dt)
-    out = Path(args.nir)
-    write_nir(graph, out)
-    try:
-        check_round_trip(image, out)
-    except SpikeCoreError as err:
-        out.unlink(missing_ok=True)
-        raise SpikeCoreError(f"{args.program}: {err}") from None
-    neurons = sum(int(np.prod(node.output_type["output"])) for name, node in graph.nodes.items()
-                  if type(node).__name__ in ("LIF", "LI", "IF", "I", "Threshold"))
-    print(f"{out}: {len(graph.nodes)} NIR nodes, {neurons} neurons, dt={graph.metadata[DT_KEY]:g} s; "
-          "re-imports to the identical image")
-    return 0
-
-
-def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add the ``export`` sub-command to the ``spikecore`` parser."""
-    parser = subparsers.add_parser("export", help="export a program compiled from NIR back to a NIR graph",
-                                   description="Write a NIR graph (.nir, HDF5) that nir.read accepts and that "
-                                               "'spikecore compile' turns back into the identical image.")
-    parser.add_argument("program", help="binary image (or assembly source) laid out by the NIR compiler")
-    parser.add_argument("--nir", required=True, metavar="OUT", help="NIR file to write")
-    parser.add_argument("--dt", type=float, default=None,
-                        help=f"seconds per step stored in the graph (default {DEFAULT_DT:g}); sets the time "
-                             "constants, not the image")
-    parser.set_defaults(handler=_export)

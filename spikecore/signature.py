@@ -23,7 +23,7 @@ constants, so its rotation and most of its ``mix`` are wiring; only the router's
 5-bit barrel rotator.
 
 >>> import numpy as np
->>> from spikecore.golden.trace import TRACE_DTYPE
+>>> from spikecore.trace import TRACE_DTYPE
 >>> trace = np.array([(1, 0, 0, 2, -5)], dtype=TRACE_DTYPE)   # cycle 1: core 0 ACC n=2 value=-5
 >>> [hex(s) for s in cycle_signatures(trace, 0, 2)]
 ['0x5eedc0de', '0xa0127f26']
@@ -34,7 +34,7 @@ from __future__ import annotations
 import numpy as np
 
 from spikecore.errors import SpikeCoreError
-from spikecore.golden.trace import TRACE_DTYPE
+from spikecore.trace import TRACE_DTYPE
 
 #: Signature of "no records" before the cycle number is mixed in.
 SEED = 0x5EEDC0DE

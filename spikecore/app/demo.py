@@ -25,11 +25,11 @@ from pathlib import Path
 
 import numpy as np
 
-from spikecore.cli_support import USER_ERRORS, ArgumentParser, report_error
+from spikecore.app.cli_support import USER_ERRORS, ArgumentParser, report_error
 from spikecore.config import ChipConfig
 from spikecore.errors import SpikeCoreError
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO_ROOT / "examples"
 REPORT_VERSION = 1
 
@@ -42,7 +42,7 @@ def progress(message: str) -> None:
 
 
 def load_data(mnist: str | None, seed: int):
-    from spikecore.digits import Dataset, load_digits_split, load_mnist
+    from spikecore.app.digits import Dataset, load_digits_split, load_mnist
 
     if not mnist:
         return load_digits_split(seed), "sklearn load_digits (8x8)"
@@ -65,10 +65,10 @@ def pool_to_8x8(x: np.ndarray) -> np.ndarray:
 def load_or_train(model_path: str | None, data, seed: int):
     import torch
 
-    from spikecore.digits import train_digits_mlp
+    from spikecore.app.digits import train_digits_mlp
 
     if model_path:
-        from spikecore.compiler.frontend_torch import load_model
+        from spikecore.compiler.frontends.torch import load_model
 
         model = load_model(model_path)
         if not isinstance(model, torch.nn.Module):
@@ -104,7 +104,7 @@ def check_digits_model(model, data, model_path: str) -> None:
 
 def run_rtl(compiled, x_q: np.ndarray, out_dir: Path, waves: bool) -> dict:
     """Co-simulate each sample on the 128-core array: a fresh load and reset per sample, full scoreboard."""
-    from spikecore.compiler.image import save_image
+    from spikecore.image import save_image
     from spikecore.verif.cocotb_array import RunSpec
     from spikecore.verif.sim import cosimulate
 
@@ -175,10 +175,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_flow(args: argparse.Namespace) -> int:
+    from spikecore.app.demo_plots import plot_all
+    from spikecore.app.digits import predict
+    from spikecore.app.runtime import run_batch
     from spikecore.compiler.pipeline import compile_model
-    from spikecore.compiler.runtime import run_batch
-    from spikecore.demo_plots import plot_all
-    from spikecore.digits import predict
 
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -267,8 +267,8 @@ def run_flow(args: argparse.Namespace) -> int:
 def run_example(name: str) -> int:
     from spikecore.compiler.asm import assemble
     from spikecore.golden.run import run
-    from spikecore.golden.stimulus import Stimulus
     from spikecore.golden.summary import summarize
+    from spikecore.stimulus import Stimulus
 
     source = EXAMPLES / f"{name}.s"
     if not source.exists():

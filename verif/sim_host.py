@@ -1,14 +1,14 @@
 """Host driver of the RTL array in Amaranth's own simulator: load, inject, step, observe.
 
 :class:`SimHost` speaks the host interface of docs/spec.md §8 from inside an Amaranth async testbench:
-it loads an :class:`~spikecore.compiler.image.Image` through the configuration bus (and reads every
+it loads an :class:`~spikecore.image.Image` through the configuration bus (and reads every
 memory back), injects events, runs steps while collecting every trace record from the ``trace_port`` port
 and every per-cycle signature from the ``sig_*`` ports, and reads membranes and counters.
 :func:`simulate` runs any async scenario against a fresh array; :func:`run_rtl` is the one-call
 equivalent of :func:`spikecore.golden.run.run` for the RTL.
 
 >>> from spikecore.config import ChipConfig
->>> from spikecore.compiler.image import Image
+>>> from spikecore.image import Image
 >>> result = run_rtl(Image(ChipConfig(cores=1, neurons=4, weight_bytes=4, imem_depth=2, event_depth=1,
 ...                                   fanout_depth=1)), steps=2)
 >>> result.step_starts, len(result.trace)    # HALT (1 cycle) + barrier (1 cycle) per step, no records
@@ -24,11 +24,9 @@ import numpy as np
 from amaranth.sim import Simulator
 
 from spikecore import isa
-from spikecore.compiler.image import Image
 from spikecore.config import ChipConfig
 from spikecore.errors import SpikeCoreError
-from spikecore.golden.signature import HISTORY_DEPTH
-from spikecore.golden.trace import TRACE_DTYPE
+from spikecore.image import Image
 from spikecore.rtl.array import SpikeCoreArray
 from spikecore.rtl.layout import (
     MAGIC_WORD,
@@ -40,6 +38,8 @@ from spikecore.rtl.layout import (
     config_address,
 )
 from spikecore.rtl.trace_port import TraceDecoder, decode_history
+from spikecore.signature import HISTORY_DEPTH
+from spikecore.trace import TRACE_DTYPE
 
 #: Simulated clock period (only matters for waveform files).
 CLOCK_PERIOD = 1e-6
@@ -344,7 +344,7 @@ class RtlRun:
 def run_rtl(image: Image, stimulus=None, steps: int = 1, *, vcd: str | None = None) -> RtlRun:
     """Load ``image``, then per step inject that step's stimulus and run it; return everything observed.
 
-    ``stimulus`` is a :class:`spikecore.golden.stimulus.Stimulus` (or ``None``).
+    ``stimulus`` is a :class:`spikecore.stimulus.Stimulus` (or ``None``).
     """
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
         raise SpikeCoreError(f"run_rtl: steps must be a non-negative integer, not {steps!r}")

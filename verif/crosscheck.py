@@ -4,16 +4,16 @@
 record and cycle for cycle, and so must the step start cycles, the final membranes, drop and spike
 counters, the host's output spikes, and the trace port's signatures (every per-cycle signature and
 record count, the final 32-entry history and the running record total) against
-:mod:`spikecore.golden.signature`. A run that compared no record at all fails unless the caller says
+:mod:`spikecore.signature`. A run that compared no record at all fails unless the caller says
 it expects none. Failures raise :class:`RtlMismatch` listing up to :data:`MAX_REPORTED` lines
 ``"<what> mismatch, DUT: <actual> expected: <expected>"``.
 
 >>> from spikecore.config import ChipConfig
->>> from spikecore.compiler.image import Image
+>>> from spikecore.image import Image
 >>> crosscheck(Image(ChipConfig(cores=1)), steps=1).records  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-spikecore.rtl.crosscheck.RtlMismatch: no trace record was compared (DUT and golden both empty); ...
+spikecore.verif.crosscheck.RtlMismatch: no trace record was compared (DUT and golden both empty); ...
 """
 
 from __future__ import annotations
@@ -22,11 +22,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from spikecore.compiler.image import Image
 from spikecore.golden.run import RunResult, run
-from spikecore.golden.signature import HISTORY_DEPTH, cycle_record_counts, cycle_signatures
-from spikecore.golden.trace import format_record
-from spikecore.rtl.sim_host import RtlRun, run_rtl
+from spikecore.image import Image
+from spikecore.signature import HISTORY_DEPTH, cycle_record_counts, cycle_signatures
+from spikecore.trace import format_record
+from spikecore.verif.sim_host import RtlRun, run_rtl
 
 #: Mismatch lines kept in the exception message.
 MAX_REPORTED = 10

@@ -4,7 +4,7 @@ This is what a compiled NIR program is *meant* to compute, in float64 and withou
 fixed point or pipeline. It works on the ``nir.NIRGraph`` itself (not on the compiler's IR), evaluating
 nodes in topological order with its own convolution and pooling loops, so a compiler mistake does not
 cancel out. Per step ``t`` every node reads its predecessors' outputs of the *same* step (NIR's
-instantaneous edges; the chip delays each layer by one step, which :mod:`~spikecore.compiler.nir_compare`
+instantaneous edges; the chip delays each layer by one step, which :mod:`~spikecore.app.nir_compare`
 aligns). Several inputs to one node are summed.
 
 Neurons (docs/spec.md §11, forward Euler at step ``dt``; state starts at rest: ``v_leak`` for LIF and LI,

@@ -17,9 +17,9 @@ neuron right after another (or after the input) gets the identity matrix. Linear
 
 Anything else is one :class:`SpikeCoreError` line naming the node and its type: an unsupported node
 (``CubaLIF``, ``CubaLI``, ``Delay``, ``Conv1d``, a nested ``NIRGraph``), a recurrent edge, a branch or a merge.
-The discretisation (``dt``, fixed point) is :mod:`~spikecore.compiler.discretize`'s job.
+The discretisation (``dt``, fixed point) is :mod:`~spikecore.compiler.nir.discretize`'s job.
 
-Settings a graph can carry in its metadata (written by :mod:`~spikecore.compiler.nir_export`, honoured here):
+Settings a graph can carry in its metadata (written by :mod:`~spikecore.compiler.nir.export`, honoured here):
 graph ``dt`` (seconds per step), ``spikecore_input_max`` (the largest input magnitude),
 ``spikecore_chip`` (a ``--chip`` string) and ``spikecore_fine_weights`` (compile with fine weights); neuron
 node ``reset``

@@ -25,8 +25,8 @@ import numpy as np
 from spikecore.compiler.pipeline import CompiledModel
 from spikecore.compiler.reference import run_reference
 from spikecore.errors import SpikeCoreError
-from spikecore.golden.stimulus import Stimulus
 from spikecore.isa import TraceKind
+from spikecore.stimulus import Stimulus
 
 
 @dataclass

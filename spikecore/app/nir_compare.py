@@ -6,7 +6,7 @@
 Compiles the graph, draws a random input (Bernoulli spikes of probability ``--rate`` per feature and step,
 or the float ``(T, *input_shape)`` array of ``--inputs``), then runs
 
-- the float reference (:mod:`~spikecore.compiler.nir_reference`: numpy, forward Euler at the same dt),
+- the float reference (:mod:`~spikecore.compiler.nir.reference`: numpy, forward Euler at the same dt),
 - the golden model (cycle-accurate, every spike recorded) and the integer reference, which must agree
   bit for bit,
 - with ``--rtl``, the Verilator-built array under the cocotb scoreboard (:func:`spikecore.verif.sim.cosimulate`),
@@ -116,9 +116,9 @@ def compare(graph: Any, x: np.ndarray, dt: float | None = None, reset: str | Non
     """Compile ``graph`` (a ``nir.NIRGraph`` or a path) and compare its runs on ``x`` ``(T, *input_shape)``.
 
     ``fine_weights``: compile with fine weights (:func:`~spikecore.compiler.pipeline.compile_nir`)."""
-    from spikecore.compiler import frontend_nir
-    from spikecore.compiler.nir_reference import simulate
-    from spikecore.compiler.nir_runtime import reference_nir, run_nir
+    from spikecore.app.nir_runtime import reference_nir, run_nir
+    from spikecore.compiler.frontends import nir as frontend_nir
+    from spikecore.compiler.nir.reference import simulate
     from spikecore.compiler.pipeline import compile_nir
 
     if not hasattr(graph, "nodes"):
@@ -151,8 +151,8 @@ def compare(graph: Any, x: np.ndarray, dt: float | None = None, reset: str | Non
 
 def run_rtl(compiled, x: np.ndarray) -> str:
     """Co-simulate the image and stimulus on the RTL with the scoreboard; a sentence saying how it went."""
-    from spikecore.compiler.image import save_image
-    from spikecore.compiler.nir_runtime import nir_stimulus
+    from spikecore.app.nir_runtime import nir_stimulus
+    from spikecore.image import save_image
 
     try:
         from spikecore.verif.cocotb_array import RunSpec
@@ -177,8 +177,9 @@ def run_rtl(compiled, x: np.ndarray) -> str:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from spikecore.compiler import frontend_nir
-    from spikecore.compiler.cli_compile import load_array, parse_chip
+    from spikecore.app.cli_compile import load_array
+    from spikecore.compiler.frontends import nir as frontend_nir
+    from spikecore.config import parse_chip
 
     graph = frontend_nir.read_nir(args.model)
     if args.inputs:

@@ -26,7 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _sim(args: argparse.Namespace) -> int:
-    from spikecore.verif.sim import build_parser, execute
+    from spikecore.app.sim import build_parser, execute
 
     argv = ["--image", args.image, "--steps", str(args.steps), "--mode", args.mode]
     argv += ["--stimulus", args.inputs] if args.inputs else []

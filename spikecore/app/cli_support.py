@@ -5,7 +5,7 @@
 :func:`report_error`::
 
     spikecore run: error: argument --steps: invalid int value: 'abc' (see spikecore run --help)
-    python -m spikecore.verif.sim: error: missing.bin: No such file or directory
+    python -m spikecore.app.sim: error: missing.bin: No such file or directory
 
 Anything else (a bug) still ends in a traceback, on purpose: only the user's mistakes are one line.
 """
