@@ -34,13 +34,9 @@ import re
 from dataclasses import dataclass, field
 
 from spikecore import isa
-from spikecore.config import ChipConfig
+from spikecore.config import CONFIG_FIELDS, ChipConfig
 from spikecore.errors import SpikeCoreError
 from spikecore.image import (
-    CONFIG_FIELDS,
-    HALT_WORD,
-    NEURON_FIELDS,
-    NEURON_LIMITS,
     Image,
     check_core,
     check_instruction,
@@ -375,8 +371,8 @@ class _Assembler:
         if index in draft.neurons:
             raise self.error(f"neuron {index} already defined at line {draft.neuron_lines[index]}")
         values = {}
-        for key, token in self.pairs(params_text, ".neuron", NEURON_FIELDS).items():
-            low, high = NEURON_LIMITS[key]
+        for key, token in self.pairs(params_text, ".neuron", isa.NEURON_FIELDS).items():
+            low, high = isa.NEURON_LIMITS[key]
             values[key] = self.ranged(token, f".neuron {key}", low, high)
         draft.neurons[index] = NeuronParams(**values)
         draft.neuron_lines[index] = self.line
@@ -416,7 +412,7 @@ class _Assembler:
         draft = self.draft
         assert draft is not None and self.config is not None
         where = f"core {draft.core_id}"
-        if HALT_WORD not in draft.program:
+        if isa.HALT_WORD not in draft.program:
             raise self.error(f"{where} program has no halt", draft.line)
         table_size = max(draft.fanout, default=-1) + 1
         holes = [index for index in range(table_size) if index not in draft.fanout]

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from spikecore import isa
 from spikecore.compiler.asm import HOST_KEYWORD, format_operand, mnemonic, operand_names
 from spikecore.config import format_chip
-from spikecore.image import NEURON_FIELDS, Image, validate_image
+from spikecore.image import Image, validate_image
 
 #: Weights and fan-out entries printed per line.
 ITEMS_PER_LINE = 16
@@ -60,7 +60,7 @@ def disassemble_image(image: Image, name: str = "image") -> str:
         for address, row in _rows([str(w) for w in core.weights]):
             lines.append(f".weights {address}: " + " ".join(row))
         for index, params in enumerate(core.neurons):
-            lines.append(f".neuron {index} " + " ".join(f"{key}={getattr(params, key)}" for key in NEURON_FIELDS))
+            lines.append(f".neuron {index} " + " ".join(f"{key}={getattr(params, key)}" for key in isa.NEURON_FIELDS))
         entries = [f"{HOST_KEYWORD if e.to_host else e.core}:{e.axon}" for e in core.fanout]
         for index, row in _rows(entries):
             lines.append(f".fanout {index}: " + " ".join(row))

@@ -80,6 +80,14 @@ def activation_range(values: np.ndarray, percentile: float) -> float:
     return float(np.percentile(values, percentile)) if values.size else 0.0
 
 
+def symmetric_scale(largest: float) -> float:
+    """The scale that maps ``±largest`` onto ``±127`` (``largest / 127``); 1.0 for an all-zero tensor.
+
+    Used for every weight tensor and for the input (``largest`` = max|W| or max|x| over the calibration data).
+    """
+    return largest / INT8_LEVELS if largest > 0 else 1.0
+
+
 def choose_shift(input_scale: float, max_weight: float, out_range: float) -> tuple[int, float, float]:
     """``(shift, weight_scale, out_scale)`` with ``out_scale = input_scale * weight_scale * 2**shift`` exactly.
 
@@ -90,7 +98,7 @@ def choose_shift(input_scale: float, max_weight: float, out_range: float) -> tup
     >>> choose_shift(1.0, 127.0, 127.0 * 8)      # ideal ratio exactly 8 = 2**3
     (3, 1.0, 8.0)
     """
-    weight_scale = max_weight / INT8_LEVELS if max_weight > 0 else 1.0
+    weight_scale = symmetric_scale(max_weight)
     if out_range <= 0:  # a dead layer: any exact scale will do
         return 0, weight_scale, input_scale * weight_scale
     target = out_range / INT8_LEVELS
@@ -136,7 +144,7 @@ def quantize(graph: FloatGraph, calibration_data: np.ndarray, mode: str = "grade
     activations = graph.forward(x)
 
     in_range = float(np.abs(x).max())
-    input_scale = in_range / INT8_LEVELS if in_range > 0 else 1.0
+    input_scale = symmetric_scale(in_range)
     q_input = QuantInput(graph.input.name, graph.input.shape, input_scale)
 
     layers: list[QuantDense] = []
@@ -180,7 +188,7 @@ def _room_for_bias_axon(weight: np.ndarray, config: ChipConfig) -> bool:
 def _rate_hidden(layer: DenseNode, input_scale: float, out_range: float, T: int, config: ChipConfig) -> QuantDense:
     """Integrate-and-fire, binary spikes, reset by subtraction; one spike per step stands for ``λ``."""
     max_weight = float(np.abs(layer.weight).max())
-    weight_scale = max_weight / INT8_LEVELS if max_weight > 0 else 1.0
+    weight_scale = symmetric_scale(max_weight)
     acc_scale = input_scale * weight_scale
     threshold = max(1, round(out_range / acc_scale)) if out_range > 0 else 1
     if threshold > isa.ACC_MAX:
@@ -225,7 +233,7 @@ def _output_layer(layer: DenseNode, input_scale: float, mode: str, T: int) -> Qu
     ``T * bias``, so the membranes integrate the whole presentation.
     """
     max_weight = float(np.abs(layer.weight).max())
-    weight_scale = max_weight / INT8_LEVELS if max_weight > 0 else 1.0
+    weight_scale = symmetric_scale(max_weight)
     acc_scale = input_scale * weight_scale
     bias = _acc_values(layer, "bias", layer.bias / acc_scale)
     weight = quantize_weights(layer.weight, weight_scale)

@@ -87,14 +87,9 @@ def saturating_accumulate(start: np.ndarray, sent: np.ndarray, payload: np.ndarr
     return total
 
 
-def round_shift_array(values: np.ndarray, shift: int) -> np.ndarray:
-    """Vector :func:`spikecore.isa.round_shift` (half up) on int64."""
-    return values if shift == 0 else (values + (1 << (shift - 1))) >> shift
-
-
 def leak(layer: QuantDense, v: np.ndarray) -> np.ndarray:
     """LEAK over a whole layer: ``round_shift(v * decay, 16)`` (docs/spec.md §4.3); never overflows."""
-    return round_shift_array(v * layer.decays, isa.DECAY_FRAC_BITS)
+    return isa.leak(v, layer.decays)
 
 
 def fire(layer: QuantDense, v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -102,7 +97,7 @@ def fire(layer: QuantDense, v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.n
     threshold = layer.thresholds
     fired = v >= threshold
     if layer.graded:
-        payload = np.clip(round_shift_array(v, layer.shift), isa.PAYLOAD_MIN, isa.PAYLOAD_MAX)
+        payload = np.clip(isa.round_shift(v, layer.shift), isa.PAYLOAD_MIN, isa.PAYLOAD_MAX)
     else:
         payload = np.full_like(v, isa.BINARY_PAYLOAD)
     payload = np.where(fired, payload, 0)

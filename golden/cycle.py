@@ -33,13 +33,13 @@ from spikecore.isa import (
     AXON_MAX,
     BARRIER_CYCLES,
     BINARY_PAYLOAD,
-    DECAY_FRAC_BITS,
     DELIVERY_CYCLES,
     FANOUT_CYCLES,
     HOST_CORE,
     ISSUE_CYCLES,
     MAC_CYCLES,
     NEURON_CYCLES,
+    NEURON_FIELDS,
     PAYLOAD_MAX,
     PAYLOAD_MIN,
     WEIGHT_MIN,
@@ -51,13 +51,15 @@ from spikecore.isa import (
     TraceKind,
     decode,
     encode,
+    leak,
+    round_shift,
     saturate,
+    weight_address,
 )
 from spikecore.trace import TRACE_DTYPE, empty_trace
 
 #: The largest |payload x weight| one MAC can add: no E-event ACC moves a membrane by more than E times this.
 MAX_ABS_PRODUCT = -PAYLOAD_MIN * -WEIGHT_MIN
-_U8_MAX = 255  # fanout_start and fanout_count are u8 in the neuron record (§7)
 
 
 class OutSpike(NamedTuple):
@@ -96,7 +98,6 @@ class LoadedImage:
     fanout_axon: np.ndarray
 
 
-_NEURON_FIELDS = ("threshold", "reset", "init", "decay", "fanout_start", "fanout_count")
 
 
 def _integer(value: object, low: int, high: int, what: str) -> int:
@@ -130,7 +131,7 @@ def load_image(image: Image) -> LoadedImage:
     cores, neurons = config.cores, config.neurons
     programs = [_running_part(CoreImage().program)] * cores
     weights = np.zeros((cores, config.weight_bytes), dtype=np.int64)
-    default_neuron = np.array([getattr(NeuronParams(), f) for f in _NEURON_FIELDS], dtype=np.int64)
+    default_neuron = np.array([getattr(NeuronParams(), f) for f in NEURON_FIELDS], dtype=np.int64)
     per_neuron = np.tile(default_neuron, (cores, neurons, 1))          # (cores, neurons, fields)
     fanout_core = np.zeros((cores, config.fanout_depth), dtype=np.int64)
     fanout_axon = np.zeros((cores, config.fanout_depth), dtype=np.int64)
@@ -138,10 +139,10 @@ def load_image(image: Image) -> LoadedImage:
         programs[core] = _running_part(section.program)
         weights[core, : len(section.weights)] = section.weights
         for n, params in enumerate(section.neurons):
-            per_neuron[core, n] = [getattr(params, f) for f in _NEURON_FIELDS]
+            per_neuron[core, n] = [getattr(params, f) for f in NEURON_FIELDS]
         for index, entry in enumerate(section.fanout):
             fanout_core[core, index], fanout_axon[core, index] = entry.core, entry.axon
-    columns = {name: np.ascontiguousarray(per_neuron[:, :, i]) for i, name in enumerate(_NEURON_FIELDS)}
+    columns = {name: np.ascontiguousarray(per_neuron[:, :, i]) for i, name in enumerate(NEURON_FIELDS)}
     words = tuple(tuple(encode(ins) for ins in program) for program in programs)
     return LoadedImage(config=config, programs=tuple(programs), words=words, weights=weights, fanout_core=fanout_core,
                        fanout_axon=fanout_axon, **columns)
@@ -169,19 +170,9 @@ def _mac_neurons(neuron: int, count: int, events: int) -> np.ndarray:
 # --- integer semantics (§3) on arrays; the scalar versions are spikecore.isa's helpers ---------------------
 
 
-def round_shift_array(values: np.ndarray, shift: int) -> np.ndarray:
-    """``isa.round_shift`` elementwise: ``(v + 2^(s-1)) >> s`` (half up), ``v`` for ``s = 0``; int64, no overflow."""
-    return values if shift == 0 else (values + (1 << (shift - 1))) >> shift
-
-
 def graded_payloads(membranes: np.ndarray, shift: int) -> np.ndarray:
     """``isa.graded_payload`` elementwise: ``saturate8(round_shift(v, shift))``."""
-    return np.minimum(np.maximum(round_shift_array(membranes, shift), PAYLOAD_MIN), PAYLOAD_MAX)
-
-
-def leak_array(membranes: np.ndarray, decay: np.ndarray) -> np.ndarray:
-    """``isa.leak`` elementwise: ``round_shift(v x decay, 16)``; |v x decay| < 2^47 fits int64."""
-    return round_shift_array(membranes * decay, DECAY_FRAC_BITS)
+    return np.minimum(np.maximum(round_shift(membranes, shift), PAYLOAD_MIN), PAYLOAD_MAX)
 
 
 def saturating_partial_sums(start: np.ndarray, products: np.ndarray) -> np.ndarray:
@@ -434,9 +425,7 @@ class CycleChip(ChipState):
         count = ins.count
         axon = self.buffer_axon[core, :events, None]
         payload = self.buffer_payload[core, :events, None]
-        # address = (wbase + axon * count + j) mod weight_bytes; weight_bytes is a power of two, so the mod
-        # is the address adder's carry-out being dropped: a mask.
-        address = (axon * count + _span(ins.wbase, ins.wbase + count)) & (self.config.weight_bytes - 1)
+        address = weight_address(ins.wbase, axon, count, _span(0, count), self.config.weight_bytes)
         products = payload * self.loaded.weights[core][address]                     # (events, count)
         neurons = slice(ins.neuron, ins.neuron + count)
         after = saturating_partial_sums(self.membranes[core, neurons], products)
@@ -475,7 +464,7 @@ class CycleChip(ChipState):
     def _leak(self, core: int, ins: Instruction, issue: int, log: _ExecRecords) -> int:
         """LEAK (§4.3): neuron j := round_shift(v x decay, 16) on cycle issue + 1 + j."""
         neurons = slice(ins.neuron, ins.neuron + ins.count)
-        new = leak_array(self.membranes[core, neurons], self.loaded.decay[core, neurons])
+        new = leak(self.membranes[core, neurons], self.loaded.decay[core, neurons])
         self.membranes[core, neurons] = new
         cycles = issue + ISSUE_CYCLES + NEURON_CYCLES * _span(0, ins.count)
         log.add(cycles, core, TraceKind.ACC, _span(ins.neuron, ins.neuron + ins.count), new)

@@ -19,7 +19,6 @@ from spikecore.golden.cycle import (
     Queue,
     apply_reset,
     graded_payloads,
-    leak_array,
 )
 from spikecore.isa import (
     ACC_BITS,
@@ -32,7 +31,9 @@ from spikecore.isa import (
     NEURON_CYCLES,
     Instruction,
     Opcode,
+    leak,
     saturate,
+    weight_address,
 )
 
 
@@ -66,7 +67,7 @@ class FunctionalChip(ChipState):
             return 0
         axon = self.buffer_axon[core, :events, None]
         payload = self.buffer_payload[core, :events]
-        address = (ins.wbase + axon * ins.count + np.arange(ins.count)) % self.config.weight_bytes
+        address = weight_address(ins.wbase, axon, ins.count, np.arange(ins.count), self.config.weight_bytes)
         block = self.loaded.weights[core][address]                    # (events, count), row = event
         neurons = slice(ins.neuron, ins.neuron + ins.count)
         start = self.membranes[core, neurons]
@@ -103,5 +104,5 @@ class FunctionalChip(ChipState):
 
     def _leak(self, core: int, ins: Instruction) -> int:
         neurons = slice(ins.neuron, ins.neuron + ins.count)
-        self.membranes[core, neurons] = leak_array(self.membranes[core, neurons], self.loaded.decay[core, neurons])
+        self.membranes[core, neurons] = leak(self.membranes[core, neurons], self.loaded.decay[core, neurons])
         return ins.count * NEURON_CYCLES

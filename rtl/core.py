@@ -40,7 +40,6 @@ from spikecore.rtl.layout import (
 from spikecore.rtl.trace_port import CORE_RECORD
 
 #: The word every instruction-memory row holds after reset: a core without a program halts at once.
-HALT_WORD = isa.encode(isa.Instruction(isa.Opcode.HALT))
 #: Width of the drop and spike counters (they wrap; docs/spec.md §8).
 COUNTER_BITS = 32
 
@@ -138,7 +137,7 @@ class Core(wiring.Component):
 
         # --- storage ---------------------------------------------------------------------------
         m.submodules.imem = imem = Memory(shape=unsigned(isa.WORD_BITS), depth=cfg.imem_depth,
-                                          init=[HALT_WORD] * cfg.imem_depth)
+                                          init=[isa.HALT_WORD] * cfg.imem_depth)
         m.submodules.weights = weights = Memory(shape=signed(isa.WEIGHT_BITS), depth=cfg.weight_bytes, init=[])
         m.submodules.params = params = Memory(shape=unsigned(NEURON_PARAMS.size), depth=cfg.neurons,
                                               init=[default_params_word()] * cfg.neurons)
@@ -221,8 +220,8 @@ class Core(wiring.Component):
         leaked = round_shift_const(membrane * param.decay, isa.DECAY_FRAC_BITS)[:isa.ACC_BITS].as_signed()
 
         def row_start(axon, block, length):
-            """First weight address of ``axon``'s row; the adder is log2(weight_bytes) bits wide."""
-            return block + axon * length
+            """First weight address of ``axon``'s row; the adder is log2(weight_bytes) bits wide (the wrap)."""
+            return isa.weight_row(block, axon, length)
 
         def record_acc(value):
             m.d.comb += [

@@ -50,14 +50,8 @@ FANOUT_INDEX_BITS = bits_for(isa.MAX_FANOUT_DEPTH - 1)
 KIND_BITS = bits_for(max(isa.TraceKind))
 
 #: One row of the neuron parameter memory, identical to the image's neuron record (little-endian).
-NEURON_PARAMS = data.StructLayout({
-    "threshold": signed(isa.ACC_BITS),
-    "reset": signed(isa.ACC_BITS),
-    "init": signed(isa.ACC_BITS),
-    "decay": unsigned(isa.DECAY_FRAC_BITS),
-    "fanout_start": unsigned(FANOUT_INDEX_BITS),
-    "fanout_count": unsigned(FANOUT_INDEX_BITS),
-})
+NEURON_PARAMS = data.StructLayout({name: (signed if is_signed else unsigned)(bits)
+                                   for name, (bits, is_signed) in isa.NEURON_WIDTHS.items()})
 #: Configuration-bus words per neuron (the parameter row is written and read 32 bits at a time).
 PARAM_WORDS = NEURON_PARAMS.size // isa.WORD_BITS
 

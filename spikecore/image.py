@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from spikecore import isa
-from spikecore.config import ChipConfig
+from spikecore.config import CONFIG_FIELDS, ChipConfig
 from spikecore.errors import SpikeCoreError
 from spikecore.isa import CoreImage, FanoutEntry, NeuronParams, Opcode
 
@@ -51,26 +51,12 @@ HEADER = struct.Struct("<4sHH6HH3H")
 #: core, n_program, n_weights, n_neurons, n_fanout, reserved.
 SECTION_HEADER = struct.Struct("<6H")
 WORD = struct.Struct("<I")
-#: threshold, reset, init, decay, fanout_start, fanout_count.
-NEURON_RECORD = struct.Struct("<iiiHBB")
+#: The neuron record: the fields of :class:`~spikecore.isa.NeuronParams`, little-endian, at their widths
+#: (``<iiiHBB``: threshold, reset, init, decay, fanout_start, fanout_count).
+_STRUCT_CODES = {(32, True): "i", (16, False): "H", (8, False): "B"}
+NEURON_RECORD = struct.Struct("<" + "".join(_STRUCT_CODES[isa.NEURON_WIDTHS[name]] for name in isa.NEURON_FIELDS))
 FANOUT_RECORD = struct.Struct("<BB")
 TRAILER = struct.Struct("<I")
-#: The ChipConfig fields in header order.
-CONFIG_FIELDS = ("cores", "neurons", "weight_bytes", "imem_depth", "event_depth", "fanout_depth")
-
-#: HALT has no operands, so exactly one word encodes it.
-HALT_WORD = isa.encode(isa.Instruction(Opcode.HALT))
-
-#: NeuronParams fields in neuron-record order, and the range each may hold.
-NEURON_FIELDS = ("threshold", "reset", "init", "decay", "fanout_start", "fanout_count")
-NEURON_LIMITS = {
-    "threshold": (isa.ACC_MIN, isa.ACC_MAX),
-    "reset": (isa.ACC_MIN, isa.ACC_MAX),
-    "init": (isa.ACC_MIN, isa.ACC_MAX),
-    "decay": (0, isa.DECAY_MAX),
-    "fanout_start": (0, isa.MAX_FANOUT_DEPTH - 1),
-    "fanout_count": (0, isa.MAX_FANOUT_DEPTH - 1),
-}
 
 
 def section_size(n_program: int, n_weights: int, n_neurons: int, n_fanout: int) -> int:
@@ -108,7 +94,7 @@ def _check_section_sizes(config: ChipConfig, n_program: int, n_weights: int, n_n
 
 def executed_words(program: list[int]) -> list[int]:
     """The words a core runs each step: address 0 up to and including its first HALT."""
-    return program[:program.index(HALT_WORD) + 1] if HALT_WORD in program else list(program)
+    return program[:program.index(isa.HALT_WORD) + 1] if isa.HALT_WORD in program else list(program)
 
 
 def out_queue_bound(config: ChipConfig, core: CoreImage) -> int:
@@ -147,7 +133,7 @@ def _check_program(config: ChipConfig, program: list[int]) -> None:
             check_instruction(config, instr)
         except SpikeCoreError as err:
             raise SpikeCoreError(f"program word {address} ({instr.opcode.name}): {err}") from None
-    if HALT_WORD not in program:
+    if isa.HALT_WORD not in program:
         raise SpikeCoreError("program has no HALT")
 
 
@@ -173,8 +159,8 @@ def _check_core(config: ChipConfig, core: CoreImage) -> None:
     for index, params in enumerate(core.neurons):
         if not isinstance(params, NeuronParams):
             raise SpikeCoreError(f"neuron {index} is a {type(params).__name__}, not NeuronParams")
-        for name in NEURON_FIELDS:
-            low, high = NEURON_LIMITS[name]
+        for name in isa.NEURON_FIELDS:
+            low, high = isa.NEURON_LIMITS[name]
             _check_int(getattr(params, name), low, high, f"neuron {index} {name}")
         end = params.fanout_start + params.fanout_count
         if params.fanout_count and end > len(core.fanout):   # an empty range names no entry
@@ -223,7 +209,7 @@ def _section_bytes(core_id: int, core: CoreImage) -> Iterator[bytes]:
         yield WORD.pack(word)
     yield struct.pack(f"<{len(core.weights)}b", *core.weights)
     for p in core.neurons:
-        yield NEURON_RECORD.pack(p.threshold, p.reset, p.init, p.decay, p.fanout_start, p.fanout_count)
+        yield NEURON_RECORD.pack(*(getattr(p, name) for name in isa.NEURON_FIELDS))
     for entry in core.fanout:
         yield FANOUT_RECORD.pack(entry.core, entry.axon)
 

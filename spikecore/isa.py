@@ -17,7 +17,7 @@ An instruction is one 32-bit word. Its opcode is in bits 31..28; the other field
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from spikecore.errors import SpikeCoreError
 
@@ -190,6 +190,10 @@ def decode(word: int) -> Instruction:
     return Instruction(opcode, **values)
 
 
+#: The word of HALT: it has no operands, so exactly one word encodes it. Instruction memories power up full of it.
+HALT_WORD = encode(Instruction(Opcode.HALT))
+
+
 # --- integer semantics shared by the golden model and the compiler's integer reference ---------
 
 
@@ -199,11 +203,32 @@ def saturate(value: int, bits: int) -> int:
     return low if value < low else high if value > high else value
 
 
-def round_shift(value: int, shift: int) -> int:
-    """``value / 2**shift`` rounded half up (towards +inf), computed exactly on wide integers."""
+def round_shift(value, shift: int):
+    """``value / 2**shift`` rounded half up (towards +inf), computed exactly on wide integers.
+
+    ``value`` is an ``int`` or an integer numpy array (elementwise; int64 holds every product the chip forms).
+    """
     if shift == 0:
         return value
     return (value + (1 << (shift - 1))) >> shift
+
+
+def weight_row(wbase, axon, count):
+    """First weight address of ``axon``'s row in an ACC's weight block, before wrapping: ``wbase + axon * count``.
+
+    The block of ``ACC neuron, count, wbase`` is row-major, one row of ``count`` weights per axon (docs/spec.md
+    §4.1). Works on ints, numpy arrays (broadcast) and Amaranth values (whose adder width does the wrapping).
+    """
+    return wbase + axon * count
+
+
+def weight_address(wbase, axon, count, j, weight_bytes: int):
+    """The weight byte that MAC ``j`` of ``ACC .., count, wbase`` reads for an event on ``axon``:
+    ``(wbase + axon * count + j) mod weight_bytes`` (docs/spec.md §4.1). Ints or numpy arrays (broadcast).
+
+    A compiler block laid out at ``wbase = 0`` as a ``(rows, count)`` array is this address for every axon < rows.
+    """
+    return (weight_row(wbase, axon, count) + j) % weight_bytes
 
 
 def graded_payload(membrane: int, shift: int) -> int:
@@ -211,8 +236,11 @@ def graded_payload(membrane: int, shift: int) -> int:
     return saturate(round_shift(membrane, shift), PAYLOAD_BITS)
 
 
-def leak(membrane: int, decay: int) -> int:
-    """LEAK of one membrane: ``membrane * decay / 2**16`` rounded half up. Never overflows."""
+def leak(membrane, decay):
+    """LEAK of a membrane: ``membrane * decay / 2**16`` rounded half up. Never overflows.
+
+    Scalars or int64 numpy arrays (elementwise): ``|membrane * decay| < 2**47``.
+    """
     return round_shift(membrane * decay, DECAY_FRAC_BITS)
 
 
@@ -222,16 +250,39 @@ IMAGE_MAGIC = b"SPKC"
 IMAGE_VERSION = 1
 
 
+def _record_field(default: int, bits: int, signed: bool):
+    return field(default=default, metadata={"bits": bits, "signed": signed})
+
+
 @dataclass(frozen=True)
 class NeuronParams:
-    """Per-neuron parameters held in a core's parameter memory (docs/spec.md, "Core resources")."""
+    """Per-neuron parameters held in a core's parameter memory (docs/spec.md, "Core resources").
 
-    threshold: int = ACC_MAX
-    reset: int = 0
-    init: int = 0
-    decay: int = 0
-    fanout_start: int = 0
-    fanout_count: int = 0
+    This class is the one definition of the neuron record (docs/spec.md §7): its fields in order, each with
+    its width in bits and signedness (the field's ``metadata``). :data:`NEURON_FIELDS`, :data:`NEURON_WIDTHS`
+    and :data:`NEURON_LIMITS` derive from it, and from those the image's 16-byte record
+    (``spikecore.image.NEURON_RECORD``), the golden model's per-neuron arrays and the RTL's parameter row
+    (``spikecore.rtl.layout.NEURON_PARAMS``).
+    """
+
+    threshold: int = _record_field(ACC_MAX, ACC_BITS, True)
+    reset: int = _record_field(0, ACC_BITS, True)
+    init: int = _record_field(0, ACC_BITS, True)
+    decay: int = _record_field(0, DECAY_FRAC_BITS, False)      # Q0.16
+    fanout_start: int = _record_field(0, 8, False)             # index into the fan-out table
+    fanout_count: int = _record_field(0, 8, False)
+
+
+#: NeuronParams fields in neuron-record order.
+NEURON_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(NeuronParams))
+#: Each neuron-record field's (width in bits, signed).
+NEURON_WIDTHS: dict[str, tuple[int, bool]] = {f.name: (f.metadata["bits"], f.metadata["signed"])
+                                              for f in fields(NeuronParams)}
+#: The range of values each neuron-record field holds, from its width.
+NEURON_LIMITS: dict[str, tuple[int, int]] = {
+    name: ((-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if is_signed else (0, (1 << bits) - 1))
+    for name, (bits, is_signed) in NEURON_WIDTHS.items()
+}
 
 
 @dataclass(frozen=True)
@@ -250,7 +301,7 @@ class FanoutEntry:
 class CoreImage:
     """Everything loaded into one core: program words, weights, neuron parameters, fan-out table."""
 
-    program: list[int] = field(default_factory=lambda: [encode(Instruction(Opcode.HALT))])
+    program: list[int] = field(default_factory=lambda: [HALT_WORD])
     weights: list[int] = field(default_factory=list)
     neurons: list[NeuronParams] = field(default_factory=list)
     fanout: list[FanoutEntry] = field(default_factory=list)

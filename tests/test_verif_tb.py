@@ -15,9 +15,9 @@ from spikecore.rtl.layout import ConfigSpace, config_address
 from spikecore.rtl.trace_port import TraceDecoder
 from spikecore.signature import HISTORY_DEPTH, cycle_signatures
 from spikecore.stimulus import Stimulus
+from spikecore.verif.config_bus import image_words, neuron_words
 from spikecore.verif.edge_programs import VARIANTS, edge_image, first_fire_membranes, variant_of_seed
 from spikecore.verif.scoreboard import Scoreboard
-from spikecore.verif.tb.driver import image_words, neuron_words
 from spikecore.verif.tb.monitor import TraceUnpacker
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"

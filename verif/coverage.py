@@ -40,6 +40,8 @@ from spikecore.isa import (
     ResetMode,
     TraceKind,
     round_shift,
+    weight_address,
+    weight_row,
 )
 from spikecore.verif.scoreboard import ExpectedStep
 
@@ -267,8 +269,9 @@ def walk_core(cov: FunctionalCoverage, loaded: LoadedImage, step: ExpectedStep, 
                 _expect(block, cycle + ISSUE_CYCLES, TraceKind.ACC, core, step.step)
                 after = block["value"].reshape(fill, ins.count)
                 before = np.vstack([membrane[neurons][None, :], after[:-1]])
-                raw = ins.wbase + axon * ins.count + np.arange(ins.count)
-                weight = loaded.weights[core, raw % config.weight_bytes]
+                raw = weight_row(ins.wbase, axon, ins.count) + np.arange(ins.count)       # before wrapping
+                weight = loaded.weights[core, weight_address(ins.wbase, axon, ins.count, np.arange(ins.count),
+                                                             config.weight_bytes)]
                 exact = before + payload * weight
                 used_weight = weight[np.broadcast_to(payload != 0, weight.shape)]
                 _hit_if(cov, "acc_operands", "address_wrap", (raw >= config.weight_bytes).any())

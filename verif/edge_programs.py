@@ -34,11 +34,12 @@ from spikecore.config import ChipConfig
 from spikecore.errors import SpikeCoreError
 from spikecore.golden.cycle import CycleChip
 from spikecore.golden.run import run
-from spikecore.image import HALT_WORD, Image, out_queue_bound, validate_image
+from spikecore.image import Image, out_queue_bound, validate_image
 from spikecore.isa import (
     ACC_MAX,
     ACC_MIN,
     AXON_MAX,
+    HALT_WORD,
     HOST_CORE,
     PAYLOAD_MAX,
     PAYLOAD_MIN,

@@ -52,6 +52,7 @@ from spikecore.isa import (
     encode,
     leak,
     saturate,
+    weight_address,
 )
 from spikecore.stimulus import Stimulus
 
@@ -343,7 +344,7 @@ class _Draw:
             if ins.opcode == Opcode.ACC:
                 for axon, payload in events:
                     for j, n in enumerate(neurons):
-                        address = (ins.wbase + axon * ins.count + j) % cfg.weight_bytes
+                        address = weight_address(ins.wbase, axon, ins.count, j, cfg.weight_bytes)
                         weight = section.weights[address] if address < len(section.weights) else 0
                         acc[n] = saturate(acc[n] + payload * weight, ACC_BITS)
             elif ins.opcode == Opcode.LEAK:

@@ -30,7 +30,6 @@ from spikecore.image import Image
 from spikecore.rtl.array import SpikeCoreArray
 from spikecore.rtl.layout import (
     MAGIC_WORD,
-    NEURON_PARAMS,
     PARAM_WORDS,
     ArrayRegister,
     ConfigSpace,
@@ -40,6 +39,13 @@ from spikecore.rtl.layout import (
 from spikecore.rtl.trace_port import TraceDecoder, decode_history
 from spikecore.signature import HISTORY_DEPTH
 from spikecore.trace import TRACE_DTYPE
+from spikecore.verif.config_bus import (
+    core_memory_words,
+    fanout_from_word,
+    neuron_from_words,
+    signed,
+    weight_from_word,
+)
 
 #: Simulated clock period (only matters for waveform files).
 CLOCK_PERIOD = 1e-6
@@ -54,48 +60,6 @@ _CONFIG_REGISTERS = {
     "event_depth": ArrayRegister.EVENT_DEPTH,
     "fanout_depth": ArrayRegister.FANOUT_DEPTH,
 }
-
-
-def _signed(value: int, bits: int) -> int:
-    value &= (1 << bits) - 1
-    return value - (1 << bits) if value >> (bits - 1) else value
-
-
-def _params_words(params: isa.NeuronParams) -> list[int]:
-    """The four configuration words of one neuron (the image's 16-byte record as little-endian u32)."""
-    row = NEURON_PARAMS.const({name: getattr(params, name) for name in NEURON_PARAMS.members}).as_value().value
-    return [(row >> (32 * w)) & 0xFFFF_FFFF for w in range(PARAM_WORDS)]
-
-
-def _params_from_words(words: list[int]) -> isa.NeuronParams:
-    row = sum(word << (32 * w) for w, word in enumerate(words))
-    values = {}
-    for name in NEURON_PARAMS.members:
-        member = NEURON_PARAMS[name]
-        raw = (row >> member.offset) & ((1 << member.width) - 1)
-        values[name] = _signed(raw, member.width) if member.shape.signed else raw
-    return isa.NeuronParams(**values)
-
-
-def core_memory_words(config: ChipConfig, core: isa.CoreImage) -> dict[ConfigSpace, list[int]]:
-    """Every configuration word of one core's memories for ``core``'s section, defaults included.
-
-    IMEM past the program holds HALT (the reset contents); weights past those listed are 0, neurons
-    past those listed take :class:`~spikecore.isa.NeuronParams` defaults, fan-out entries are 0.
-    """
-    halt = isa.encode(isa.Instruction(isa.Opcode.HALT))
-    program = list(core.program) + [halt] * (config.imem_depth - len(core.program))
-    weights = [w & 0xFF for w in core.weights] + [0] * (config.weight_bytes - len(core.weights))
-    neurons = list(core.neurons) + [isa.NeuronParams()] * (config.neurons - len(core.neurons))
-    params = [word for neuron in neurons for word in _params_words(neuron)]
-    fanout = [entry.core | entry.axon << 8 for entry in core.fanout]
-    fanout += [0] * (config.fanout_depth - len(core.fanout))
-    for name, words, depth in (("program", program, config.imem_depth), ("weights", weights, config.weight_bytes),
-                               ("neurons", neurons, config.neurons), ("fanout", fanout, config.fanout_depth)):
-        if len(words) > depth:
-            raise SpikeCoreError(f"image: {name} has {len(words)} entries, the core holds {depth}")
-    return {ConfigSpace.IMEM: program, ConfigSpace.WEIGHT: weights, ConfigSpace.PARAM: params,
-            ConfigSpace.FANOUT: fanout}
 
 
 class SimHost:
@@ -184,7 +148,7 @@ class SimHost:
         result = {}
         for space, depth in depths.items():
             result[space] = await self.read_words([config_address(core, space, i) for i in range(depth)])
-        result[ConfigSpace.WEIGHT] = [_signed(w, isa.WEIGHT_BITS) for w in result[ConfigSpace.WEIGHT]]
+        result[ConfigSpace.WEIGHT] = [weight_from_word(w) for w in result[ConfigSpace.WEIGHT]]
         return result
 
     async def read_image(self) -> Image:
@@ -196,9 +160,9 @@ class SimHost:
             cores[core_id] = isa.CoreImage(
                 program=words[ConfigSpace.IMEM],
                 weights=words[ConfigSpace.WEIGHT],
-                neurons=[_params_from_words(params[n * PARAM_WORDS:(n + 1) * PARAM_WORDS])
+                neurons=[neuron_from_words(params[n * PARAM_WORDS:(n + 1) * PARAM_WORDS])
                          for n in range(self.config.neurons)],
-                fanout=[isa.FanoutEntry(w & 0xFF, (w >> 8) & 0xFF) for w in words[ConfigSpace.FANOUT]],
+                fanout=[fanout_from_word(w) for w in words[ConfigSpace.FANOUT]],
             )
         return Image(self.config, cores)
 
@@ -209,7 +173,7 @@ class SimHost:
         addresses = [config_address(c, ConfigSpace.MEMBRANE, n)
                      for c in range(self.config.cores) for n in range(self.config.neurons)]
         words = await self.read_words(addresses)
-        values = [_signed(w, isa.ACC_BITS) for w in words]
+        values = [signed(w, isa.ACC_BITS) for w in words]
         return np.array(values, dtype=np.int64).reshape(self.config.cores, self.config.neurons)
 
     async def status(self, which: CoreStatus) -> np.ndarray:
@@ -228,7 +192,7 @@ class SimHost:
         """The ``(axon, payload)`` events in ``core``'s input buffer."""
         count = await self.read(core, ConfigSpace.STATUS, int(CoreStatus.EVENT_COUNT))
         words = await self.read_words([config_address(core, ConfigSpace.EVENT, i) for i in range(count)])
-        return [(w & 0xFF, _signed(w >> 8, isa.PAYLOAD_BITS)) for w in words]
+        return [(w & 0xFF, signed(w >> 8, isa.PAYLOAD_BITS)) for w in words]
 
     async def cycle(self) -> int:
         lo, hi = await self.read_words([config_address(isa.HOST_CORE, ConfigSpace.IMEM, int(r))

@@ -12,57 +12,20 @@ new image has none.
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Iterable
 
 from cocotb.triggers import FallingEdge, RisingEdge
 
 from spikecore.errors import SpikeCoreError
-from spikecore.image import HALT_WORD, NEURON_RECORD, Image
-from spikecore.isa import HOST_CORE, NeuronParams
+from spikecore.image import Image
+from spikecore.isa import HOST_CORE
 from spikecore.rtl.layout import (
-    PARAM_WORDS,
     ArrayRegister,
     ConfigSpace,
     CoreStatus,
     config_address,
 )
-
-MASK32 = 0xFFFF_FFFF
-
-
-def neuron_words(params: NeuronParams) -> tuple[int, ...]:
-    """The configuration words of one neuron: its 16-byte image record read as little-endian u32s."""
-    record = NEURON_RECORD.pack(params.threshold, params.reset, params.init, params.decay, params.fanout_start,
-                                params.fanout_count)
-    return struct.unpack(f"<{PARAM_WORDS}I", record)
-
-
-def image_words(image: Image) -> dict[int, int]:
-    """Every configuration word ``image`` defines, by address; words it leaves out hold their defaults."""
-    words: dict[int, int] = {}
-    for core, section in image.cores.items():
-        for index, word in enumerate(section.program):
-            words[config_address(core, ConfigSpace.IMEM, index)] = word
-        for index, weight in enumerate(section.weights):
-            words[config_address(core, ConfigSpace.WEIGHT, index)] = weight & MASK32
-        for n, params in enumerate(section.neurons):
-            for w, word in enumerate(neuron_words(params)):
-                words[config_address(core, ConfigSpace.PARAM, n * PARAM_WORDS + w)] = word
-        for index, entry in enumerate(section.fanout):
-            words[config_address(core, ConfigSpace.FANOUT, index)] = entry.core | entry.axon << 8
-    return words
-
-
-def default_word(address: int) -> int:
-    """The word an address holds after power-on (instruction memory: HALT; parameters: the default neuron)."""
-    space = ConfigSpace((address >> 16) & 0xF)
-    index = address & 0xFFFF
-    if space == ConfigSpace.IMEM:
-        return HALT_WORD
-    if space == ConfigSpace.PARAM:
-        return neuron_words(NeuronParams())[index % PARAM_WORDS]
-    return 0
+from spikecore.verif.config_bus import MASK32, default_word, image_words
 
 
 def _to_signed32(value: int) -> int:
