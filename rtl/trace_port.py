@@ -5,26 +5,19 @@ A testbench can observe the array in two ways (docs/spec.md §8):
 - **Full records.** The ``trace`` port (layout :func:`trace_layout`) carries, one cycle after the array
   cycle they belong to, that cycle's number, an ``active`` bit (the cycle was counted), the router's
   record and each core's ACC and SPIKE records. It is one packed vector, so a cocotb testbench reads it
-  with one handle access per cycle; :class:`TraceDecoder` turns the integer into :data:`TRACE_DTYPE`
-  records.
+  with one handle access per cycle; :class:`spikecore.verif.trace_decode.TraceDecoder` turns the integer
+  into :data:`~spikecore.trace.TRACE_DTYPE` records.
 - **Signatures.** :class:`SignatureUnit` folds the records of each counted cycle into a 32-bit
   signature (the hash of :mod:`spikecore.signature`) and a record count, and shifts the signature
   into a 32-entry history. Reading ``history`` once every 32 cycles lets a testbench check the whole
   trace at clock speed and locate the first wrong cycle.
-
->>> decoder = TraceDecoder(cores=2)
->>> raw = decoder.encode(cycle=7, records=[(0, 0, 3, -9), (1, 1, 4, 2)])
->>> decoder.decode(raw).tolist()
-[(7, 0, 0, 3, -9), (7, 1, 1, 4, 2)]
 """
 
 from __future__ import annotations
 
-import functools
 import operator
 
-import numpy as np
-from amaranth.hdl import Cat, Const, Module, Shape, Signal, Value, signed, unsigned
+from amaranth.hdl import Cat, Const, Module, Signal, Value, signed, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -32,7 +25,6 @@ from spikecore import isa
 from spikecore import signature as ref
 from spikecore.errors import SpikeCoreError
 from spikecore.rtl.layout import KIND_BITS, NEURON_BITS
-from spikecore.trace import TRACE_DTYPE
 
 #: Width of the array cycle counter and of every cycle number on the trace port.
 CYCLE_BITS = 64
@@ -174,104 +166,3 @@ class SignatureUnit(wiring.Component):
             ]
         m.d.sync += self.valid.eq(active)
         return m
-
-
-class TraceDecoder:
-    """Turns the integer value of the ``trace`` port into :data:`TRACE_DTYPE` records.
-
-    The decoder precomputes bit offsets from :func:`trace_layout`; ``decode`` returns the records of the
-    one cycle the value shows, sorted by core then kind (empty when nothing happened). ``encode`` is
-    the inverse for tests.
-    """
-
-    def __init__(self, cores: int) -> None:
-        self.cores = cores
-        self.layout = trace_layout(cores)
-        self._cycle = self._field(self.layout, "cycle")
-        self._active = self._field(self.layout, "active")
-        route = self.layout["route"].offset
-        self._route = {name: self._field(ROUTE_RECORD, name, route) for name in ROUTE_RECORD.members}
-        cores_offset = self.layout["cores"].offset
-        self._core_offsets = [cores_offset + i * CORE_RECORD.size for i in range(cores)]
-        self._core = {name: self._field(CORE_RECORD, name) for name in CORE_RECORD.members}
-        core_bits = (1 << CORE_RECORD.size) - 1
-        valid_bits = (1 << self._core["acc_valid"][0]) | (1 << self._core["spike_valid"][0])
-        self._any_core_valid = functools.reduce(
-            operator.or_, (valid_bits << offset for offset in self._core_offsets), 0)
-        self._core_mask = core_bits
-
-    @staticmethod
-    def _field(layout, name, base: int = 0) -> tuple[int, int, bool]:
-        field = layout[name]
-        return base + field.offset, field.width, Shape.cast(field.shape).signed
-
-    @staticmethod
-    def _get(raw: int, field: tuple[int, int, bool]) -> int:
-        offset, width, is_signed = field
-        value = (raw >> offset) & ((1 << width) - 1)
-        if is_signed and value >> (width - 1):
-            value -= 1 << width
-        return value
-
-    def active(self, raw: int) -> bool:
-        """Whether the value shows a counted array cycle."""
-        return bool(self._get(raw, self._active))
-
-    def cycle(self, raw: int) -> int:
-        return self._get(raw, self._cycle)
-
-    def decode(self, raw: int) -> np.ndarray:
-        """The records of the cycle ``raw`` shows, as a sorted :data:`TRACE_DTYPE` array."""
-        rows = []
-        cycle = self._get(raw, self._cycle)
-        route_valid = self._get(raw, self._route["valid"])
-        route_core = self._get(raw, self._route["core"]) if route_valid else -1
-        route_row = None
-        if route_valid:
-            route_row = (cycle, route_core, self._get(raw, self._route["kind"]),
-                         self._get(raw, self._route["axon"]), self._get(raw, self._route["payload"]))
-        if raw & self._any_core_valid:
-            core_field = self._core
-            for core_id, offset in enumerate(self._core_offsets):
-                bits = (raw >> offset) & self._core_mask
-                if not bits:
-                    continue
-                if self._get(bits, core_field["acc_valid"]):
-                    rows.append((cycle, core_id, int(isa.TraceKind.ACC), self._get(bits, core_field["acc_neuron"]),
-                                 self._get(bits, core_field["acc_value"])))
-                if self._get(bits, core_field["spike_valid"]):
-                    rows.append((cycle, core_id, int(isa.TraceKind.SPIKE),
-                                 self._get(bits, core_field["spike_neuron"]),
-                                 self._get(bits, core_field["spike_payload"])))
-        if route_row is not None:
-            rows.append(route_row)
-            rows.sort(key=lambda row: (row[1], row[2]))
-        return np.array(rows, dtype=TRACE_DTYPE)
-
-    def encode(self, cycle: int, records: list[tuple[int, int, int, int]], active: bool = True) -> int:
-        """The port value showing ``records`` ``(core, kind, index, value)`` of ``cycle`` (for tests)."""
-        raw = (cycle << self._cycle[0]) | (int(active) << self._active[0])
-
-        def put(field, value):
-            offset, width, _ = field
-            return (value & ((1 << width) - 1)) << offset
-
-        for core, kind, index, value in records:
-            kind = isa.TraceKind(kind)
-            if kind in (isa.TraceKind.ACC, isa.TraceKind.SPIKE):
-                prefix = "acc" if kind == isa.TraceKind.ACC else "spike"
-                value_name = "acc_value" if kind == isa.TraceKind.ACC else "spike_payload"
-                base = self._core_offsets[core]
-                for name, field_value in ((f"{prefix}_valid", 1), (f"{prefix}_neuron", index), (value_name, value)):
-                    offset, width, is_signed = self._core[name]
-                    raw |= put((base + offset, width, is_signed), field_value)
-            else:
-                for name, field_value in (("valid", 1), ("kind", int(kind)), ("core", core), ("axon", index),
-                                          ("payload", value)):
-                    raw |= put(self._route[name], field_value)
-        return raw
-
-
-def decode_history(raw: int, depth: int = ref.HISTORY_DEPTH) -> np.ndarray:
-    """The integer value of the ``sig_history`` port as ``uint32[depth]``, entry 0 the newest cycle."""
-    return np.array([(raw >> (32 * k)) & ref.MASK32 for k in range(depth)], dtype=np.uint32)

@@ -19,12 +19,13 @@ from spikecore.config import ChipConfig
 from spikecore.golden.run import run
 from spikecore.image import Image
 from spikecore.isa import HOST_CORE, CoreImage, FanoutEntry, Instruction, NeuronParams, Opcode, TraceKind, encode
-from spikecore.rtl.trace_port import SignatureUnit, TraceDecoder, decode_history
+from spikecore.rtl.trace_port import SignatureUnit
 from spikecore.signature import cycle_record_counts, cycle_signatures
 from spikecore.trace import TRACE_DTYPE
 from spikecore.verif.crosscheck import RtlMismatch, compare_runs, crosscheck
 from spikecore.verif.random_program import random_image
 from spikecore.verif.sim_host import run_rtl
+from spikecore.verif.trace_decode import TraceDecoder, decode_history
 
 pytestmark = pytest.mark.rtl
 
@@ -157,7 +158,7 @@ def test_signature_unit_equals_the_reference_on_dense_random_records():
     async def testbench(ctx):
         for cycle, records in enumerate(per_cycle):
             raw = decoder.encode(cycle, records)
-            assert decoder.decode(raw).tolist() == trace[trace["cycle"] == cycle].tolist()
+            assert decoder.decode([raw]).tolist() == trace[trace["cycle"] == cycle].tolist()
             ctx.set(unit.trace.as_value(), raw)
             await ctx.tick()
             seen[cycle] = (ctx.get(unit.valid), ctx.get(unit.cycle), ctx.get(unit.value), ctx.get(unit.count))

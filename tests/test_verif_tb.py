@@ -12,13 +12,12 @@ from spikecore.config import ChipConfig
 from spikecore.image import validate_image
 from spikecore.isa import ACC_MAX, NeuronParams, TraceKind
 from spikecore.rtl.layout import ConfigSpace, config_address
-from spikecore.rtl.trace_port import TraceDecoder
 from spikecore.signature import HISTORY_DEPTH, cycle_signatures
 from spikecore.stimulus import Stimulus
 from spikecore.verif.config_bus import image_words, neuron_words
 from spikecore.verif.edge_programs import VARIANTS, edge_image, first_fire_membranes, variant_of_seed
 from spikecore.verif.scoreboard import Scoreboard
-from spikecore.verif.tb.monitor import TraceUnpacker
+from spikecore.verif.trace_decode import TraceDecoder
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 ACC, SPIKE, EVENT, OUT = (int(k) for k in (TraceKind.ACC, TraceKind.SPIKE, TraceKind.EVENT, TraceKind.OUT))
@@ -32,12 +31,12 @@ def test_unpacker_decodes_what_the_rtl_decoder_encodes():
         encoder.encode(cycle=9, records=[(1, ACC, 0, ACC_MAX)], active=False),     # not counted: ignored
         encoder.encode(cycle=10, records=[(2, OUT, 4, 1), (2, ACC, 1, -2**31)]),
     ]
-    records = TraceUnpacker(3).decode(raws)
+    records = TraceDecoder(3).decode(raws)
     assert records.tolist() == [
         (7, 0, ACC, 3, -9), (7, 1, EVENT, 255, 127), (7, 2, SPIKE, 31, -128),
         (10, 2, ACC, 1, -2**31), (10, 2, OUT, 4, 1),
     ]
-    assert TraceUnpacker(3).cycle_of(raws[2]) is None and TraceUnpacker(3).cycle_of(raws[1]) == 8
+    assert TraceDecoder(3).cycle_of(raws[2]) is None and TraceDecoder(3).cycle_of(raws[1]) == 8
 
 
 def test_neuron_configuration_words_are_the_image_record():

@@ -16,9 +16,10 @@ from vcd import VCDWriter
 
 from spikecore.compiler.asm import assemble
 from spikecore.isa import TraceKind
-from spikecore.rtl.trace_port import TraceDecoder, trace_layout
+from spikecore.rtl.trace_port import trace_layout
 from spikecore.stimulus import Stimulus
 from spikecore.verif.build import TOPLEVEL, TRACE_PORT
+from spikecore.verif.trace_decode import TraceDecoder
 from spikecore.verif.vcd_check import check_vcd, records_from_vcd
 from spikecore.verif.waves import write_gtkw
 

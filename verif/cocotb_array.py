@@ -45,8 +45,9 @@ from spikecore.verif.build import TRACE_PORT
 from spikecore.verif.coverage import FunctionalCoverage
 from spikecore.verif.scoreboard import Mismatch, Scoreboard
 from spikecore.verif.tb.driver import ArrayDriver
-from spikecore.verif.tb.monitor import CLOCK_NS, HostOutputs, TraceUnpacker, fast_step, full_step
+from spikecore.verif.tb.monitor import CLOCK_NS, HostOutputs, fast_step, full_step
 from spikecore.verif.tb.report import RunInfo, explain, format_explanation, result_dict, write_json
+from spikecore.verif.trace_decode import TraceDecoder
 
 #: Clocks after the golden step length before a correct DUT has signed its last cycle (trace register,
 #: signature register, busy falling).
@@ -146,13 +147,13 @@ class ArrayBench:
         self.driver = ArrayDriver(dut)
         self.outputs = HostOutputs(dut)
         self.trace = getattr(dut, TRACE_PORT)
-        self.unpacker: TraceUnpacker | None = None
+        self.unpacker: TraceDecoder | None = None
 
     async def start(self) -> None:
         Clock(self.dut.clk, CLOCK_NS, unit="ns").start()
         await self.driver.reset()
         config = await self.driver.read_config()
-        self.unpacker = TraceUnpacker(config["cores"])
+        self.unpacker = TraceDecoder(config["cores"])
         cocotb.start_soon(self.outputs.run())
 
     async def run_step(self, board: Scoreboard, events, mode: str, golden_fault: GoldenFault | None,

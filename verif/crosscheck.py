@@ -5,8 +5,10 @@ record and cycle for cycle, and so must the step start cycles, the final membran
 counters, the host's output spikes, and the trace port's signatures (every per-cycle signature and
 record count, the final 32-entry history and the running record total) against
 :mod:`spikecore.signature`. A run that compared no record at all fails unless the caller says
-it expects none. Failures raise :class:`RtlMismatch` listing up to :data:`MAX_REPORTED` lines
-``"<what> mismatch, DUT: <actual> expected: <expected>"``.
+it expects none. Records are compared by the scoreboard's comparator
+(:func:`spikecore.verif.scoreboard.compare_records`) and every disagreement is a
+:class:`~spikecore.verif.scoreboard.Mismatch`; failures raise :class:`RtlMismatch` listing up to
+:data:`MAX_REPORTED` of their lines ``"<what> mismatch, DUT: <actual> expected: <expected>"``.
 
 >>> from spikecore.config import ChipConfig
 >>> from spikecore.image import Image
@@ -25,7 +27,7 @@ import numpy as np
 from spikecore.golden.run import RunResult, run
 from spikecore.image import Image
 from spikecore.signature import HISTORY_DEPTH, cycle_record_counts, cycle_signatures
-from spikecore.trace import format_record
+from spikecore.verif.scoreboard import Mismatch, compare_records
 from spikecore.verif.sim_host import RtlRun, run_rtl
 
 #: Mismatch lines kept in the exception message.
@@ -45,22 +47,12 @@ class Crosscheck:
     records: int
 
 
-def _trace_mismatches(expected: np.ndarray, actual: np.ndarray) -> list[str]:
-    lines = []
-    common = min(len(expected), len(actual))
-    differ = np.flatnonzero(expected[:common] != actual[:common])
-    if len(differ):
-        i = int(differ[0])
-        kind = format_record(expected[i]).split()[4]
-        lines.append(f"{kind} mismatch, DUT: {format_record(actual[i])} expected: {format_record(expected[i])}"
-                     f" (record {i}, {len(differ)} of {common} differ)")
+def _trace_mismatches(expected: np.ndarray, actual: np.ndarray) -> list[Mismatch]:
+    """The scoreboard's record comparison, plus one line for a record count that differs."""
+    _, mismatches = compare_records(expected, actual)
     if len(expected) != len(actual):
-        i = common
-        dut = format_record(actual[i]) if i < len(actual) else "no record"
-        exp = format_record(expected[i]) if i < len(expected) else "no record"
-        lines.append(f"record count mismatch, DUT: {len(actual)} expected: {len(expected)}; "
-                     f"first unmatched: DUT: {dut} expected: {exp}")
-    return lines
+        mismatches.append(Mismatch("record count", str(len(actual)), str(len(expected))))
+    return mismatches
 
 
 def compare_runs(golden: RunResult, rtl: RtlRun, *, allow_empty: bool = False) -> int:
@@ -71,7 +63,7 @@ def compare_runs(golden: RunResult, rtl: RtlRun, *, allow_empty: bool = False) -
         same = np.array_equal(np.asarray(dut), np.asarray(expected)) if isinstance(expected, np.ndarray) \
             else dut == expected
         if not same:
-            problems.append(f"{what} mismatch, DUT: {dut!r} expected: {expected!r}")
+            problems.append(Mismatch(what, repr(dut), repr(expected)))
 
     check("step start", rtl.step_starts, golden.step_starts)
     check("cycle count", rtl.cycles, golden.cycles)
@@ -87,7 +79,7 @@ def compare_runs(golden: RunResult, rtl: RtlRun, *, allow_empty: bool = False) -
     if len(differ):
         c = int(differ[0])
         dut = f"0x{int(rtl.signatures[c]):08x}" if c < len(rtl.signatures) else "none"
-        problems.append(f"signature mismatch, DUT: cycle {c} {dut} expected: 0x{int(signatures[c]):08x}")
+        problems.append(Mismatch("signature", f"cycle {c} {dut}", f"0x{int(signatures[c]):08x}", cycle=c))
     check("per-cycle record count", rtl.record_counts.tolist(), cycle_record_counts(golden.trace, 0, cycles).tolist())
     newest = signatures[::-1][:HISTORY_DEPTH]
     expected_history = np.concatenate([newest, np.zeros(HISTORY_DEPTH - len(newest), dtype=np.uint32)])
@@ -96,7 +88,7 @@ def compare_runs(golden: RunResult, rtl: RtlRun, *, allow_empty: bool = False) -
     check("signed records", rtl.sig_records, len(golden.trace))
 
     if problems:
-        shown = problems[:MAX_REPORTED]
+        shown = [problem.message for problem in problems[:MAX_REPORTED]]
         more = f"\n... and {len(problems) - MAX_REPORTED} more" if len(problems) > MAX_REPORTED else ""
         raise RtlMismatch("\n".join(shown) + more)
     if len(golden.trace) == 0 and not allow_empty:

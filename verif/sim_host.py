@@ -36,7 +36,6 @@ from spikecore.rtl.layout import (
     CoreStatus,
     config_address,
 )
-from spikecore.rtl.trace_port import TraceDecoder, decode_history
 from spikecore.signature import HISTORY_DEPTH
 from spikecore.trace import TRACE_DTYPE
 from spikecore.verif.config_bus import (
@@ -46,6 +45,7 @@ from spikecore.verif.config_bus import (
     signed,
     weight_from_word,
 )
+from spikecore.verif.trace_decode import TraceDecoder, decode_history
 
 #: Simulated clock period (only matters for waveform files).
 CLOCK_PERIOD = 1e-6
@@ -246,7 +246,7 @@ class SimHost:
         for _ in range(timeout):
             raw = ctx.get(trace_signal)
             if decoder.active(raw):
-                records = decoder.decode(raw)
+                records = decoder.decode([raw])
                 if len(records):
                     chunks.append(records)
             if ctx.get(dut.sig_valid):

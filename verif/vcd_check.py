@@ -5,7 +5,7 @@
 
 The array's packed trace port (``trace_port`` of the co-simulation top) carries every counted cycle's
 number and records, so its value changes are the trace: no clock sampling is needed. Each value with the
-``active`` bit set is decoded with the testbench's own :class:`~spikecore.verif.tb.monitor.TraceUnpacker`.
+``active`` bit set is decoded with the testbench's own :class:`~spikecore.verif.trace_decode.TraceDecoder`.
 A testbench that re-ran part of a program (FAST mode's FULL re-run, or a batch of programs) leaves several
 passes in one VCD; a pass starts wherever the cycle number goes backwards, and ``--segment`` picks one
 (default: the first). The records are compared with the golden trace of the same image and stimulus by
@@ -26,7 +26,7 @@ from spikecore.stimulus import Stimulus
 from spikecore.trace import empty_trace
 from spikecore.verif.build import TOPLEVEL, TRACE_PORT
 from spikecore.verif.scoreboard import Mismatch, Scoreboard, compare_records
-from spikecore.verif.tb.monitor import TraceUnpacker
+from spikecore.verif.trace_decode import TraceDecoder
 
 _RANGE = re.compile(r"\[\d+:\d+\]$")
 
@@ -50,7 +50,7 @@ def trace_port_changes(vcd: str | Path) -> list[tuple[int, int]]:
 
 def records_from_vcd(vcd: str | Path, cores: int) -> list[tuple[np.ndarray, int]]:
     """Per pass of ``vcd`` (a pass restarts when the cycle goes back): its sorted records and its last cycle."""
-    unpacker = TraceUnpacker(cores)
+    unpacker = TraceDecoder(cores)
     passes: list[list[int]] = [[]]
     ends: list[int] = [-1]
     for _, raw in trace_port_changes(vcd):

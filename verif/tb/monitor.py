@@ -1,8 +1,8 @@
 """The DUT observers: the trace port in FULL mode, the signature history in FAST mode, the host outputs.
 
 FULL mode reads the packed ``trace`` port once per clock (one VPI access per cycle, the cheapest way
-to see every record) and keeps the raw integers; :class:`TraceUnpacker` turns a whole step's worth of
-them into :data:`~spikecore.trace.TRACE_DTYPE` records at numpy speed afterwards.
+to see every record) and keeps the raw integers; :class:`~spikecore.verif.trace_decode.TraceDecoder` turns
+a whole step's worth of them into :data:`~spikecore.trace.TRACE_DTYPE` records at numpy speed afterwards.
 
 FAST mode does not look at the DUT every cycle. The array signs each counted cycle
 (:mod:`spikecore.signature`) into a 32-deep history; :func:`fast_step` lets the simulator run 32
@@ -17,111 +17,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
 from cocotb.simtime import get_sim_time
 from cocotb.triggers import FallingEdge, RisingEdge, Timer
 
-from spikecore.isa import TraceKind
-from spikecore.rtl.trace_port import CORE_RECORD, ROUTE_RECORD, trace_layout
-from spikecore.signature import HISTORY_DEPTH, MASK32
-from spikecore.trace import TRACE_DTYPE, empty_trace
+from spikecore.signature import HISTORY_DEPTH
+from spikecore.verif.trace_decode import TraceDecoder, decode_history
 
 #: Clock period of the testbench's clock, in ns.
 CLOCK_NS = 10
-
-
-# --- decoding the trace port ------------------------------------------------------------------------------
-
-
-class TraceUnpacker:
-    """Decodes many raw ``trace`` port values at once (the offsets come from ``rtl.trace_port``'s layout).
-
-    Each value is split into bits with numpy; every field of every core is then a dot product of a
-    bit slice with powers of two, for all cycles at once.
-    """
-
-    def __init__(self, cores: int) -> None:
-        self.cores = cores
-        layout = trace_layout(cores)
-        self.width = layout.size
-        self.nbytes = (self.width + 7) // 8
-        base = layout["cores"].offset
-        self.core_base = base + np.arange(cores) * CORE_RECORD.size
-        self.core_fields = {name: (CORE_RECORD[name].offset, CORE_RECORD[name].width,
-                                   CORE_RECORD[name].shape.signed) for name in CORE_RECORD.members}
-        route = layout["route"].offset
-        self.route_fields = {name: (route + ROUTE_RECORD[name].offset, ROUTE_RECORD[name].width,
-                                    ROUTE_RECORD[name].shape.signed) for name in ROUTE_RECORD.members}
-        self.cycle_field = (layout["cycle"].offset, layout["cycle"].width, False)
-        self.active_bit = layout["active"].offset
-
-    @staticmethod
-    def _value(bits: np.ndarray, field: tuple[int, int, bool], base: np.ndarray | int = 0) -> np.ndarray:
-        """Field values from a (cycles, width) bit matrix; ``base`` may be a per-core offset vector."""
-        offset, width, is_signed = field
-        columns = np.asarray(base)[..., None] + offset + np.arange(width)
-        weights = (np.int64(1) << np.arange(width, dtype=np.int64))
-        raw = bits[:, columns].astype(np.int64) @ weights
-        if is_signed:
-            raw = np.where(raw >> (width - 1) & 1, raw - (np.int64(1) << width), raw)
-        return raw
-
-    def decode(self, raws: list[int]) -> np.ndarray:
-        """The records of every active cycle among ``raws``, sorted (cycle, core, kind)."""
-        active = [r for r in raws if (r >> self.active_bit) & 1]
-        if not active:
-            return empty_trace()
-        buffer = b"".join(r.to_bytes(self.nbytes, "little") for r in active)
-        bits = np.unpackbits(np.frombuffer(buffer, dtype=np.uint8).reshape(len(active), self.nbytes),
-                             axis=1, bitorder="little")
-        cycles = self._value(bits, self.cycle_field)
-        parts = []
-        for kind, valid, index, value in ((TraceKind.ACC, "acc_valid", "acc_neuron", "acc_value"),
-                                          (TraceKind.SPIKE, "spike_valid", "spike_neuron", "spike_payload")):
-            valids = self._value(bits, self.core_fields[valid], self.core_base)           # (cycles, cores)
-            rows, cores = np.nonzero(valids)
-            if len(rows):
-                chunk = np.empty(len(rows), dtype=TRACE_DTYPE)
-                chunk["cycle"], chunk["core"], chunk["kind"] = cycles[rows], cores, int(kind)
-                chunk["index"] = self._per_row(bits[rows], self.core_fields[index], self.core_base[cores])
-                chunk["value"] = self._per_row(bits[rows], self.core_fields[value], self.core_base[cores])
-                parts.append(chunk)
-        route_rows = np.nonzero(self._value(bits, self.route_fields["valid"]))[0]
-        if len(route_rows):
-            chunk = np.empty(len(route_rows), dtype=TRACE_DTYPE)
-            sub = bits[route_rows]
-            chunk["cycle"] = cycles[route_rows]
-            chunk["core"] = self._value(sub, self.route_fields["core"])
-            chunk["kind"] = self._value(sub, self.route_fields["kind"])
-            chunk["index"] = self._value(sub, self.route_fields["axon"])
-            chunk["value"] = self._value(sub, self.route_fields["payload"])
-            parts.append(chunk)
-        if not parts:
-            return empty_trace()
-        records = np.concatenate(parts)
-        return records[np.lexsort((records["kind"], records["core"], records["cycle"]))]
-
-    def _per_row(self, bits: np.ndarray, field: tuple[int, int, bool], bases: np.ndarray) -> np.ndarray:
-        """One field per row, each row at its own core's offset."""
-        offset, width, is_signed = field
-        columns = bases[:, None] + offset + np.arange(width)
-        picked = np.take_along_axis(bits, columns, axis=1).astype(np.int64)
-        raw = picked @ (np.int64(1) << np.arange(width, dtype=np.int64))
-        if is_signed:
-            raw = np.where(raw >> (width - 1) & 1, raw - (np.int64(1) << width), raw)
-        return raw
-
-    def cycle_of(self, raw: int) -> int | None:
-        """The array cycle an active value shows (None when the cycle was not counted)."""
-        if not (raw >> self.active_bit) & 1:
-            return None
-        offset, width, _ = self.cycle_field
-        return (raw >> offset) & ((1 << width) - 1)
-
-
-def decode_history(raw: int) -> list[int]:
-    """``sig_history`` as a list: entry ``k`` is the signature of cycle ``sig_cycles - 1 - k``."""
-    return [(raw >> (32 * k)) & MASK32 for k in range(HISTORY_DEPTH)]
 
 
 # --- FULL mode ----------------------------------------------------------------------------------------------
@@ -135,7 +38,7 @@ class FullCapture:
     times: list[int] = field(default_factory=list)     # sim time (ns) at which each raw value was read
     finished: bool = True
 
-    def cycle_times(self, unpacker: TraceUnpacker) -> dict[int, int]:
+    def cycle_times(self, unpacker: TraceDecoder) -> dict[int, int]:
         """Array cycle -> sim time (ns) of the falling edge at which the trace port showed it."""
         out = {}
         for raw, t in zip(self.raws, self.times, strict=True):
@@ -145,7 +48,7 @@ class FullCapture:
         return out
 
 
-async def full_step(dut, unpacker: TraceUnpacker, timeout: int, port) -> FullCapture:
+async def full_step(dut, unpacker: TraceDecoder, timeout: int, port) -> FullCapture:
     """Read ``trace`` at every falling edge until the step is over (``busy`` low, nothing on the port).
 
     ``port`` is the trace port's handle. Call right after the ``step`` strobe. ``busy`` is read only on
