@@ -25,21 +25,16 @@ from spikecore.isa import (
     HOST_CORE,
     CoreImage,
     FanoutEntry,
-    Instruction,
     NeuronParams,
-    Opcode,
     ResetMode,
     TraceKind,
-    encode,
 )
+from tests.helpers import SMALL_CHIP, word
 
 ACC, SPIKE, EVENT, DROP, OUT = (int(k) for k in TraceKind)
-CFG = ChipConfig(cores=4, neurons=8, weight_bytes=16, imem_depth=16, event_depth=4, fanout_depth=8)
+CFG = SMALL_CHIP
 
-
-def w(op: str, **fields: object) -> int:
-    """One instruction word."""
-    return encode(Instruction(Opcode[op], **fields))
+w = word
 
 
 HALT = w("HALT")

@@ -11,7 +11,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_verif_scoreboard import HAND_TRACE, STEPS
 from vcd import VCDWriter
 
 from spikecore.compiler.asm import assemble
@@ -22,8 +21,8 @@ from spikecore.verif.build import TOPLEVEL, TRACE_PORT
 from spikecore.verif.trace_decode import TraceDecoder
 from spikecore.verif.vcd_check import check_vcd, records_from_vcd
 from spikecore.verif.waves import write_gtkw
-
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+from tests.helpers import EXAMPLES
+from tests.verif.test_verif_scoreboard import HAND_TRACE, STEPS
 
 
 def write_vcd(path: Path, rows: list[tuple[int, int, int, int, int]], cycles: int, passes: int = 1) -> None:

@@ -21,10 +21,10 @@ from spikecore.verif.cocotb_array import RunSpec
 from spikecore.verif.regress import run_regression
 from spikecore.verif.sim import cosimulate, prepare_seed
 from spikecore.verif.vcd_check import check_vcd
+from tests.helpers import EXAMPLES
 
 pytestmark = [pytest.mark.rtl, pytest.mark.slow, pytest.mark.xdist_group("verilator")]
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 ONE, FOUR = ChipConfig(cores=1), ChipConfig(cores=4)
 
 

@@ -1,12 +1,10 @@
 """``spikecore sim``: an assembled example on the Verilator RTL, scoreboarded; and its one-line errors."""
 
-from pathlib import Path
 
 import pytest
 
 from spikecore.app.cli import main
-
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+from tests.helpers import EXAMPLES
 
 pytestmark = [pytest.mark.rtl, pytest.mark.xdist_group("verilator")]
 

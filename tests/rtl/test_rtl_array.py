@@ -18,7 +18,17 @@ from amaranth.sim import Simulator
 from spikecore.config import ChipConfig
 from spikecore.golden.run import run
 from spikecore.image import Image
-from spikecore.isa import HOST_CORE, CoreImage, FanoutEntry, Instruction, NeuronParams, Opcode, TraceKind, encode
+from spikecore.isa import (
+    HALT_WORD,
+    HOST_CORE,
+    CoreImage,
+    FanoutEntry,
+    Instruction,
+    NeuronParams,
+    Opcode,
+    TraceKind,
+    encode,
+)
 from spikecore.rtl.trace_port import SignatureUnit
 from spikecore.signature import cycle_record_counts, cycle_signatures
 from spikecore.trace import TRACE_DTYPE
@@ -30,7 +40,7 @@ from spikecore.verif.trace_decode import TraceDecoder, decode_history
 pytestmark = pytest.mark.rtl
 
 ACC, SPIKE, EVENT, DROP, OUT = (int(k) for k in TraceKind)
-HALT = encode(Instruction(Opcode.HALT))
+HALT = HALT_WORD
 CFG4 = ChipConfig(cores=4, neurons=4, weight_bytes=16, imem_depth=8, event_depth=2, fanout_depth=8)
 
 

@@ -8,8 +8,6 @@ planted, removed or changed.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 from spikecore.compiler.asm import assemble
@@ -26,8 +24,8 @@ from spikecore.verif.scoreboard import (
     instruction_at,
 )
 from spikecore.verif.tb.report import RunInfo, explain, format_explanation, result_dict, write_junit
+from tests.helpers import EXAMPLES
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 ACC, SPIKE, OUT = int(TraceKind.ACC), int(TraceKind.SPIKE), int(TraceKind.OUT)
 
 # Step t starts on C_t. EXEC: ACC issues on C_t, its one MAC (1 event x 1 neuron) writes on C_t+1; FIRE

@@ -10,7 +10,6 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_image import HALT, NOP, images, instructions
 
 from spikecore import isa
 from spikecore.compiler.asm import (
@@ -26,6 +25,7 @@ from spikecore.config import ChipConfig
 from spikecore.errors import SpikeCoreError
 from spikecore.image import Image, encode_image
 from spikecore.isa import CoreImage, FanoutEntry, NeuronParams, Opcode
+from tests.ground.test_image import HALT, NOP, images, instructions
 
 SPEC_EXAMPLE = """\
 .chip cores=4 neurons=32 weight_bytes=256 imem_depth=64 event_depth=64 fanout_depth=64

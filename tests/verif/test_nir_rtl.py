@@ -5,10 +5,10 @@ import re
 
 import numpy as np
 import pytest
-from test_nir_dynamics import random_network
 
 from spikecore.app.nir_compare import compare
 from spikecore.config import ChipConfig
+from tests.compiler.test_nir_dynamics import random_network
 
 pytestmark = [pytest.mark.rtl, pytest.mark.xdist_group("verilator")]
 

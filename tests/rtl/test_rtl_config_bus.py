@@ -13,7 +13,17 @@ import pytest
 
 from spikecore.config import ChipConfig
 from spikecore.errors import SpikeCoreError
-from spikecore.isa import ACC_MAX, HOST_CORE, IMAGE_VERSION, FanoutEntry, Instruction, NeuronParams, Opcode, encode
+from spikecore.isa import (
+    ACC_MAX,
+    HALT_WORD,
+    HOST_CORE,
+    IMAGE_VERSION,
+    FanoutEntry,
+    Instruction,
+    NeuronParams,
+    Opcode,
+    encode,
+)
 from spikecore.rtl.layout import ArrayRegister, ConfigSpace, CoreStatus, config_address
 from spikecore.verif.random_program import random_image
 from spikecore.verif.sim_host import SimHost, simulate
@@ -21,7 +31,7 @@ from spikecore.verif.sim_host import SimHost, simulate
 pytestmark = pytest.mark.rtl
 
 CFG = ChipConfig(cores=2, neurons=8, weight_bytes=32, imem_depth=16, event_depth=4, fanout_depth=8)
-HALT = encode(Instruction(Opcode.HALT))
+HALT = HALT_WORD
 
 
 def test_loading_an_image_and_reading_every_memory_back_gives_its_contents():

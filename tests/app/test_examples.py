@@ -4,7 +4,6 @@ Every expected number below is typed in from docs/examples.md (worked from the s
 model under test; both golden paths are checked.
 """
 
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,8 +12,7 @@ from spikecore.compiler.asm import assemble
 from spikecore.golden.run import run
 from spikecore.isa import TraceKind
 from spikecore.stimulus import Stimulus
-
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+from tests.helpers import EXAMPLES
 
 
 def run_example(name: str, steps: int, mode: str):

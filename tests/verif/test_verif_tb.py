@@ -3,8 +3,6 @@ signature checking, and the edge-biased program variants."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from spikecore.compiler.asm import assemble
@@ -18,8 +16,8 @@ from spikecore.verif.config_bus import image_words, neuron_words
 from spikecore.verif.edge_programs import VARIANTS, edge_image, first_fire_membranes, variant_of_seed
 from spikecore.verif.scoreboard import Scoreboard
 from spikecore.verif.trace_decode import TraceDecoder
+from tests.helpers import EXAMPLES
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 ACC, SPIKE, EVENT, OUT = (int(k) for k in (TraceKind.ACC, TraceKind.SPIKE, TraceKind.EVENT, TraceKind.OUT))
 
 

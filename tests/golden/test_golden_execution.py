@@ -20,21 +20,17 @@ from spikecore.isa import (
     HOST_CORE,
     CoreImage,
     FanoutEntry,
-    Instruction,
     NeuronParams,
-    Opcode,
     ResetMode,
     TraceKind,
-    encode,
 )
 from spikecore.stimulus import Stimulus
 from spikecore.verif.random_program import random_image
+from tests.helpers import SMALL_CHIP, word
 
-CFG = ChipConfig(cores=4, neurons=8, weight_bytes=16, imem_depth=16, event_depth=4, fanout_depth=8)
+CFG = SMALL_CHIP
 
-
-def w(op: str, **fields: object) -> int:
-    return encode(Instruction(Opcode[op], **fields))
+w = word
 
 
 def integrate_and_fire_image() -> Image:
