@@ -21,7 +21,7 @@ _EXPORTS = {
     "CycleChip": "cycle",
     "OutSpike": "cycle",
     "LoadedImage": "cycle",
-    "load_image": "cycle",
+    "unpack_image": "cycle",
     "FunctionalChip": "functional",
     "RunResult": "run",   # the function run() shares its module's name: import it from spikecore.golden.run
     "summarize": "summary",

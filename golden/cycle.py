@@ -3,7 +3,7 @@
 :class:`CycleChip` runs an :class:`~spikecore.image.Image` one timestep at a time and returns,
 for every step, the trace records (§6) the RTL must reproduce cycle for cycle. Read it beside the spec:
 
-- :func:`load_image` applies the loader rules (§7) to an in-memory image and lays it out as numpy arrays.
+- :func:`unpack_image` applies the loader rules (§7) to an in-memory image and lays it out as numpy arrays.
 - :class:`ChipState` is what the host sees (§2, "Host"): membranes, input buffers, drop counters, the
   output list, and ``inject`` / ``reset_state``. It also holds the router (§2, DELIVER), because the
   functional model (:mod:`spikecore.golden.functional`) routes exactly the same way.
@@ -119,7 +119,7 @@ def _running_part(program: list[int]) -> tuple[Instruction, ...]:
     return tuple(running)
 
 
-def load_image(image: Image) -> LoadedImage:
+def unpack_image(image: Image) -> LoadedImage:
     """Check ``image`` against the loader rules of §7 and lay it out as arrays.
 
     The rules are :func:`spikecore.image.validate_image`'s (one place for them); a broken image
@@ -222,7 +222,7 @@ class ChipState:
     """
 
     def __init__(self, image: Image) -> None:
-        self.loaded = load_image(image)
+        self.loaded = unpack_image(image)
         self.config = image.config
         cores, depth = self.config.cores, self.config.event_depth
         self.membranes = self.loaded.init.copy()

@@ -20,7 +20,8 @@ from spikecore.image import Image
 from spikecore.stimulus import Stimulus
 from spikecore.trace import empty_trace
 
-MODES = ("cycle", "functional")
+#: The golden models :func:`run` can drive (the ``chip`` argument, as in the model runtimes of spikecore.app).
+CHIPS = ("cycle", "functional")
 
 
 @dataclass
@@ -37,27 +38,27 @@ class RunResult:
     step_starts: list[int]
 
 
-def run(image: Image, stimulus: Stimulus | None = None, steps: int = 1, mode: str = "cycle") -> RunResult:
+def run(image: Image, stimulus: Stimulus | None = None, steps: int = 1, chip: str = "cycle") -> RunResult:
     """Load ``image``, then for each step inject that step's stimulus events and run the step.
 
-    ``mode`` is ``"cycle"`` (:class:`CycleChip`, with the trace) or ``"functional"`` (:class:`FunctionalChip`).
+    ``chip`` is ``"cycle"`` (:class:`CycleChip`, with the trace) or ``"functional"`` (:class:`FunctionalChip`).
     Stimulus events for steps at or after ``steps`` are not injected.
     """
-    if mode not in MODES:
-        raise SpikeCoreError(f"run: mode must be one of {', '.join(MODES)}, not {mode!r}")
+    if chip not in CHIPS:
+        raise SpikeCoreError(f"run: chip must be one of {', '.join(CHIPS)}, not {chip!r}")
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
         raise SpikeCoreError(f"run: steps must be a non-negative integer, not {steps!r}")
     stimulus = stimulus if stimulus is not None else Stimulus()
     stimulus.validate()
-    chip = CycleChip(image) if mode == "cycle" else FunctionalChip(image)
+    model = CycleChip(image) if chip == "cycle" else FunctionalChip(image)
     traces = []
     for step in range(steps):
         for core, axon, payload in stimulus.at(step):
-            chip.inject(core, axon, payload)
-        records = chip.step()
+            model.inject(core, axon, payload)
+        records = model.step()
         if records is not None and len(records):
             traces.append(records)
-    trace = None if mode == "functional" else (np.concatenate(traces) if traces else empty_trace())
-    return RunResult(steps=steps, cycles=chip.cycle, trace=trace, membranes=chip.membranes.copy(),
-                     drops=chip.drops.copy(), outputs=list(chip.outputs), spike_counts=chip.spike_counts.copy(),
-                     step_starts=list(chip.step_starts))
+    trace = None if chip == "functional" else (np.concatenate(traces) if traces else empty_trace())
+    return RunResult(steps=steps, cycles=model.cycle, trace=trace, membranes=model.membranes.copy(),
+                     drops=model.drops.copy(), outputs=list(model.outputs), spike_counts=model.spike_counts.copy(),
+                     step_starts=list(model.step_starts))

@@ -189,7 +189,7 @@ class ArrayBench:
         FULL mode."""
         exp = board.current
         await self.driver.reset()
-        await self.driver.load_image(image)
+        await self.driver.load(image)
         await self.driver.reset_state()
         for events in injections[:-1]:
             await self.driver.inject(events)
@@ -216,7 +216,7 @@ class ArrayBench:
         dut_image = apply_weight_fault(image, spec.fault) if spec.fault.startswith("weight:") else image
         golden_fault = GoldenFault(spec.fault) if spec.fault.startswith("golden:") else None
         await self.driver.reset()
-        await self.driver.load_image(dut_image)
+        await self.driver.load(dut_image)
         await self.driver.reset_state()
         self.outputs.outputs.clear()
         self.outputs.enabled = spec.mode == "full"

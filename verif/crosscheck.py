@@ -99,6 +99,6 @@ def compare_runs(golden: RunResult, rtl: RtlRun, *, allow_empty: bool = False) -
 
 def crosscheck(image: Image, stimulus=None, steps: int = 1, *, allow_empty: bool = False) -> Crosscheck:
     """Run ``image`` with ``stimulus`` for ``steps`` on the RTL and on the golden model; compare all."""
-    golden = run(image, stimulus, steps, mode="cycle")
+    golden = run(image, stimulus, steps, chip="cycle")
     rtl = run_rtl(image, stimulus, steps)
     return Crosscheck(rtl=rtl, golden=golden, records=compare_runs(golden, rtl, allow_empty=allow_empty))

@@ -174,7 +174,7 @@ def _order(graph) -> tuple[list[str], dict[str, list[str]]]:
     return order, pred
 
 
-def simulate(graph, x: np.ndarray, dt: float, reset: str = "value") -> NirTrace:
+def simulate_float(graph, x: np.ndarray, dt: float, reset: str = "value") -> NirTrace:
     """Run ``graph`` on ``x`` of shape ``(T, *input_shape)`` for ``T`` steps of ``dt`` seconds."""
     order, pred = _order(graph)
     inputs = [name for name in order if type(graph.nodes[name]).__name__ == "Input"]

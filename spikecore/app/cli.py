@@ -145,7 +145,7 @@ def _run(args: argparse.Namespace) -> int:
 
     image = load_program(args.program)
     stimulus = Stimulus.load(args.inputs) if args.inputs else None
-    result = run(image, stimulus, steps=args.steps, mode="functional" if args.functional else "cycle")
+    result = run(image, stimulus, steps=args.steps, chip="functional" if args.functional else "cycle")
     if args.trace is not None:
         if result.trace is None:
             raise SpikeCoreError(f"{args.trace}: the run produced no trace to write")

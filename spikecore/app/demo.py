@@ -102,7 +102,7 @@ def check_digits_model(model, data, model_path: str) -> None:
 # --- 5. RTL ------------------------------------------------------------------------------------------------
 
 
-def run_rtl(compiled, x_q: np.ndarray, out_dir: Path, waves: bool) -> dict:
+def cosimulate_samples(compiled, x_q: np.ndarray, out_dir: Path, waves: bool) -> dict:
     """Co-simulate each sample on the 128-core array: a fresh load and reset per sample, full scoreboard."""
     from spikecore.image import save_image
     from spikecore.verif.cocotb_array import RunSpec
@@ -206,7 +206,7 @@ def run_flow(args: argparse.Namespace) -> int:
         n = min(args.rtl_samples, len(x_q))
         cores = compiled.image.config.cores
         progress(f"RTL: {n} samples on the {cores}-core array (Verilator; the first build takes minutes)")
-        rtl = run_rtl(compiled, x_q[:n], out_dir, args.waves)
+        rtl = cosimulate_samples(compiled, x_q[:n], out_dir, args.waves)
 
     float_acc = float(np.mean(float_pred == data.y_test))
     golden_acc = float(np.mean(golden.predictions == data.y_test))

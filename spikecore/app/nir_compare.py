@@ -118,7 +118,7 @@ def compare(graph: Any, x: np.ndarray, dt: float | None = None, reset: str | Non
     ``fine_weights``: compile with fine weights (:func:`~spikecore.compiler.pipeline.compile_nir`)."""
     from spikecore.app.nir_runtime import reference_nir, run_nir
     from spikecore.compiler.frontends import nir as frontend_nir
-    from spikecore.compiler.nir.reference import simulate
+    from spikecore.compiler.nir.reference import simulate_float
     from spikecore.compiler.pipeline import compile_nir
 
     if not hasattr(graph, "nodes"):
@@ -129,7 +129,7 @@ def compare(graph: Any, x: np.ndarray, dt: float | None = None, reset: str | Non
     golden = run_nir(compiled, x, chip="cycle")
     integer = reference_nir(compiled, x)
     default_reset = reset or "value"
-    floats = simulate(graph, x, step, default_reset)
+    floats = simulate_float(graph, x, step, default_reset)
     layers = [layer_agreement(name, floats.outputs[name].reshape(len(x), -1), golden.rasters[name])
               for name in golden.rasters]
     same = all(np.array_equal(golden.rasters[n], integer.rasters[n]) for n in golden.rasters) and np.array_equal(
@@ -145,11 +145,11 @@ def compare(graph: Any, x: np.ndarray, dt: float | None = None, reset: str | Non
         agreement = float((golden.output.argmax(axis=1) == reference_out.argmax(axis=1)).mean())
     result = Comparison(len(x), layers, kind, agreement, error, same)
     if rtl:
-        result.rtl = run_rtl(compiled, x)
+        result.rtl = rtl_verdict(compiled, x)
     return result
 
 
-def run_rtl(compiled, x: np.ndarray) -> str:
+def rtl_verdict(compiled, x: np.ndarray) -> str:
     """Co-simulate the image and stimulus on the RTL with the scoreboard; a sentence saying how it went."""
     from spikecore.app.nir_runtime import nir_stimulus
     from spikecore.image import save_image

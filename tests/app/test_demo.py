@@ -7,7 +7,7 @@ import struct
 import numpy as np
 import pytest
 
-from spikecore.app.demo import load_data, main, pool_to_8x8, run_rtl
+from spikecore.app.demo import cosimulate_samples, load_data, main, pool_to_8x8
 from spikecore.app.digits import load_digits_split, predict, train_digits_mlp
 from spikecore.app.runtime import run_batch
 from spikecore.compiler.pipeline import compile_model
@@ -69,7 +69,7 @@ def test_small_mlp_end_to_end_golden_and_rtl_agree(tmp_path):
     golden = run_batch(compiled, x_q, quantized=True)
     assert np.array_equal(golden.logits, compiled.reference(x_q, quantized=True).logits)
     assert np.mean(golden.predictions == predict(model, data.x_test)) >= 0.97
-    rtl = run_rtl(compiled, x_q[:3], tmp_path, waves=False)
+    rtl = cosimulate_samples(compiled, x_q[:3], tmp_path, waves=False)
     assert rtl["samples"] == 3 and rtl["passed"] == 3, rtl["failures"]
     assert rtl["mismatches"] == 0
     assert rtl["records_compared"] > 100

@@ -18,7 +18,7 @@ from tests.helpers import EXAMPLES
 def run_example(name: str, steps: int, mode: str):
     image = assemble((EXAMPLES / f"{name}.s").read_text(), name=f"{name}.s")
     stimulus = Stimulus.load(EXAMPLES / f"{name}.stim.csv")
-    return run(image, stimulus, steps=steps, mode=mode)
+    return run(image, stimulus, steps=steps, chip=mode)
 
 
 @pytest.mark.parametrize("mode", ["cycle", "functional"])

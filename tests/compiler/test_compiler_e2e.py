@@ -62,7 +62,7 @@ def test_cycle_chip_trace_agrees_with_the_counters(digits, graded):
     fire_writes = graded.steps * sum(pc.count for pc in graded.placed.cores
                                      for ins in pc.program if ins.opcode == isa.Opcode.FIRE)
     for i in range(len(x)):
-        result = run(graded.image, graded.stimulus(x[i]), steps=graded.steps, mode="cycle")
+        result = run(graded.image, graded.stimulus(x[i]), steps=graded.steps, chip="cycle")
         kinds = np.bincount(result.trace["kind"], minlength=len(TraceKind))
         assert kinds[TraceKind.ACC] == costs.synops[i] + fire_writes
         assert kinds[TraceKind.SPIKE] == costs.spikes[i]
@@ -77,7 +77,7 @@ def test_pipelined_stream_is_exact(digits, graded):
     np.testing.assert_array_equal(stream.logits, graded.reference(x).logits)
     assert stream.total_cycles < run_batch(graded, x).total_cycles
     # The same stream through golden.run (what an RTL testbench replays): sample 59 read after the last step.
-    result = run(graded.image, graded.stream_stimulus(x), steps=len(x) + graded.steps - 1, mode="functional")
+    result = run(graded.image, graded.stream_stimulus(x), steps=len(x) + graded.steps - 1, chip="functional")
     assert graded.io.read_outputs(result.membranes).tolist() == stream.logits[-1].tolist()
 
 

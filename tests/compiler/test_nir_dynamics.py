@@ -9,7 +9,7 @@ import pytest
 from spikecore import isa
 from spikecore.app.nir_compare import compare
 from spikecore.app.nir_runtime import delivery_orders, nir_stimulus, reference_nir, run_nir
-from spikecore.compiler.nir.reference import simulate
+from spikecore.compiler.nir.reference import simulate_float
 from spikecore.compiler.pipeline import compile_nir
 from spikecore.compiler.reference import run_reference, saturating_accumulate
 from spikecore.config import ChipConfig
@@ -45,7 +45,7 @@ def test_if_reset_modes_by_hand():
     for reset, expected in (("value", [1, 3, 5, 7]), ("subtract", [1, 2, 4, 5, 6])):
         compiled = compile_nir(single(node(), 0.75), reset=reset, config=CHIP)
         assert spike_times(run_nir(compiled, x).output) == expected
-        assert spike_times(simulate(single(node(), 0.75), x, 1e-3, reset).output) == expected
+        assert spike_times(simulate_float(single(node(), 0.75), x, 1e-3, reset).output) == expected
 
 
 def test_single_lif_exact_parameters_identical_spike_times():
@@ -60,7 +60,7 @@ def test_single_lif_exact_parameters_identical_spike_times():
         x = (rng.random((200, 1)) < 0.5).astype(float)
         node = lambda: nir.LIF(tau=full(1, 8e-3), r=full(1, 8.0), v_leak=full(1, 0), v_threshold=full(1, 1),  # noqa
                                v_reset=full(1, 0))
-        ref = simulate(single(node(), 0.375), x, 1e-3)
+        ref = simulate_float(single(node(), 0.375), x, 1e-3)
         v, before_fire, expected = 0.0, [], []     # the same neuron by hand: v := 0.875 v + 0.375 x; v > 1 fires
         for t, spike in enumerate(x[:, 0]):
             v = 0.875 * v + 0.375 * spike

@@ -19,7 +19,7 @@ torch = pytest.importorskip("torch")
 from snntorch.export_nir import export_to_nir  # noqa: E402
 
 from spikecore.app.nir_runtime import run_nir  # noqa: E402
-from spikecore.compiler.nir.reference import simulate  # noqa: E402
+from spikecore.compiler.nir.reference import simulate_float  # noqa: E402
 from spikecore.compiler.pipeline import compile_nir  # noqa: E402
 from spikecore.config import ChipConfig  # noqa: E402
 
@@ -65,7 +65,7 @@ def round_trip(tmp_path, net, reset: str, seed: int):
     compiled = compile_nir(path, dt=SNNTORCH_DT, reset=reset, config=ChipConfig(cores=4))
     x = (np.random.default_rng(seed).random((100, SIZES[0])) < 0.15).astype(np.float32)
     chip = run_nir(compiled, x)
-    floats = simulate(nir.read(path), x, SNNTORCH_DT, reset)
+    floats = simulate_float(nir.read(path), x, SNNTORCH_DT, reset)
     names = [layer.name for layer in compiled.quant.layers]
     return x, chip, floats, names
 

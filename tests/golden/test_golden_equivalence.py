@@ -235,7 +235,7 @@ def decode_program_until_halt(program: list[int]) -> list[Instruction]:
 
 
 def test_random_images_stay_small() -> None:
-    cycles = [run(*random_image(seed, ChipConfig(cores=4)), mode="functional").cycles for seed in range(40)]
+    cycles = [run(*random_image(seed, ChipConfig(cores=4)), chip="functional").cycles for seed in range(40)]
     assert max(cycles) <= 2500 and sorted(cycles)[len(cycles) // 2] < 800
 
 

@@ -58,7 +58,7 @@ def test_run_drives_stimulus_and_reports_every_field() -> None:
     assert result.drops.tolist() == [0, 0, 0, 0]
     assert result.membranes[0, :2].tolist() == [0, 3]
 
-    fast = run(integrate_and_fire_image(), STIMULUS, steps=3, mode="functional")
+    fast = run(integrate_and_fire_image(), STIMULUS, steps=3, chip="functional")
     assert fast.trace is None
     assert (fast.cycles, fast.step_starts, fast.outputs) == (result.cycles, result.step_starts, result.outputs)
     assert np.array_equal(fast.membranes, result.membranes)
@@ -72,7 +72,7 @@ def test_run_with_zero_steps_and_empty_image() -> None:
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [
-    ({"mode": "fast"}, r"^run: mode must be one of cycle, functional, not 'fast'$"),
+    ({"chip": "fast"}, r"^run: chip must be one of cycle, functional, not 'fast'$"),
     ({"steps": -1}, r"^run: steps must be a non-negative integer, not -1$"),
     ({"steps": 1.5}, r"^run: steps must be a non-negative integer, not 1\.5$"),
 ])
@@ -174,7 +174,7 @@ def test_summary_is_compact_and_names_what_happened() -> None:
     assert "drops per core: none (total 0)" in lines
     assert "non-zero membranes: 0.1=3" in lines
     assert "outputs (3): s1/c0/a0=1 s1/c0/a1=1 s1/c0/a2=1" in lines
-    functional = summarize(run(integrate_and_fire_image(), STIMULUS, steps=3, mode="functional"))
+    functional = summarize(run(integrate_and_fire_image(), STIMULUS, steps=3, chip="functional"))
     assert "trace:" not in functional and len(functional.splitlines()) == 5
     assert summarize(run(integrate_and_fire_image(), STIMULUS, steps=3), limit=1).splitlines()[0].endswith(
         "step starts 0 (+2 more)")

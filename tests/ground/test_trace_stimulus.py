@@ -37,7 +37,7 @@ def test_trace_round_trip(tmp_path: Path, suffix: str) -> None:
 
 
 def test_trace_round_trip_of_a_real_run(tmp_path: Path) -> None:
-    trace = run(*random_image(3, ChipConfig(cores=4)), mode="cycle").trace
+    trace = run(*random_image(3, ChipConfig(cores=4)), chip="cycle").trace
     assert len(trace) > 0
     for suffix in (".csv", ".jsonl"):
         write_trace(tmp_path / f"run{suffix}", trace)

@@ -81,7 +81,7 @@ class ArrayDriver:
         dut.cfg_read.value = 0
         return values
 
-    async def load_image(self, image: Image) -> int:
+    async def load(self, image: Image) -> int:
         """Load ``image``; returns the number of words written.
 
         Writes every word of the image that is not its power-on default, and the default back wherever an
