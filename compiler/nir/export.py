@@ -268,7 +268,7 @@ def _layer_from_cores(index: int, group: list[_Core], previous: list[_Core] | No
         weight = merge_twins(weight)
     params = [p for c in group for p in c.params]
     field = {name: np.array([getattr(p, name) for p in params], dtype=np.int64)
-             for name in ("threshold", "reset", "init", "decay")}
+             for name in isa.NEURON_FIELDS}
     if kind in ("Threshold", "Affine"):
         bias = field["init"].copy()
     unit = np.full(out, in_unit / isa.WEIGHT_MAX)
