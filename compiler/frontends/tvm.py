@@ -177,10 +177,10 @@ def spikecore_functions(mod: Any) -> list[str]:
 
 
 def _describe_call(call: Any) -> str:
+    """``nn.softmax(axis=1)``: the Relax op and its attributes (``str`` of an attrs object is ``Type(k=v, ...)``)."""
     name = call.op.name.removeprefix("relax.")
-    attrs = call.attrs
-    keys = list(attrs.keys()) if attrs is not None and hasattr(attrs, "keys") else []
-    shown = ", ".join(f"{key}={attrs[key]}" for key in keys if key not in ("out_dtype",))
+    text = str(call.attrs) if call.attrs is not None else ""
+    shown = text[text.find("(") + 1:text.rfind(")")] if "(" in text else ""
     return f"{name}({shown})" if shown else name
 
 
@@ -199,7 +199,7 @@ def split_host_work(mod: Any) -> HostSplit:
     raises :class:`SpikeCoreError` when nothing is offloaded, when host work separates SpikeCore layers,
     or when it runs before them (the chip reads the model input directly).
     """
-    from tvm import ir, relax
+    from tvm import ir
 
     offloaded = set(spikecore_functions(mod))
     calls: list[tuple[str, str]] = []   # (kind, description) in main's order
@@ -272,7 +272,8 @@ def _const(expr: Any, values: dict) -> np.ndarray | None:
     expr = values.get(expr, expr)
     if isinstance(expr, ir.Constant):
         return expr.value.numpy()
-    if isinstance(expr, ir.Call) and isinstance(expr.op, ir.Op) and expr.op.name in ("relax.reshape", "relax.permute_dims"):
+    glue = ("relax.reshape", "relax.permute_dims")
+    if isinstance(expr, ir.Call) and isinstance(expr.op, ir.Op) and expr.op.name in glue:
         inner = _const(expr.args[0], values)
         if inner is None:
             return None
@@ -437,6 +438,8 @@ class CodegenRequest:
     finish: Callable[[FloatGraph], Any] | None = None
     graphs: dict[str, FloatGraph] = field(default_factory=dict)
     results: dict[str, Any] = field(default_factory=dict)
+    #: A SpikeCoreError raised inside the codegen (TVM's FFI re-raises it as a RuntimeError with a traceback).
+    error: SpikeCoreError | None = None
 
 
 _ACTIVE = threading.local()
@@ -451,13 +454,15 @@ def spikecore_codegen(functions: Any, options: Any, constant_names: Any) -> list
     modules = []
     for func in functions:
         symbol = str(func.attrs["global_symbol"])
-        graph = lower_function(func, request.labels, request.input_name)
-        request.graphs[symbol] = graph
-        if request.finish is not None:
-            request.results[symbol] = request.finish(graph)
-            text = request.results[symbol].listing
-        else:
-            text = graph.dump()
+        try:
+            graph = lower_function(func, request.labels, request.input_name)
+            request.graphs[symbol] = graph
+            if request.finish is not None:
+                request.results[symbol] = request.finish(graph)
+        except SpikeCoreError as err:
+            request.error = err
+            raise
+        text = request.results[symbol].listing if request.finish is not None else graph.dump()
         modules.append(source(text, "spikecore.s"))
     return modules
 
@@ -477,6 +482,10 @@ def run_codegen(mod: Any, request: CodegenRequest) -> Any:
     _ACTIVE.request = request
     try:
         return relax.transform.RunCodegen()(mod)
+    except Exception:
+        if request.error is not None:
+            raise request.error from None
+        raise
     finally:
         _ACTIVE.request = None
 
