@@ -153,19 +153,32 @@ def compile_model(model: Any, example_input: Any, calibration_data: Any, mode: s
     calibration = np.asarray(calibration_data.detach() if hasattr(calibration_data, "detach") else calibration_data,
                              dtype=np.float64)
 
-
     def finish(float_graph: FloatGraph) -> CompiledModel:
-        float_graph.check()
-        # 2. Quantise before placing: placement sizes cores from the *integer* weights (a weight that rounds to
-        #    zero needs no axon) and needs the neuron parameters (bias -> init/reset, thresholds).
-        quant = _timed(t, "quantize", quantize.quantize, float_graph, calibration, mode, T, percentile, config)
-        quant.check()
-        return _lay_out(float_graph, quant, config, title, t)
+        return finish_compile(float_graph, calibration, mode, T, percentile, config, title, t)
 
     if frontend == "tvm":
         return _compile_tvm(model, example_input, finish, t)
     # 1. Frontend first: every later pass works on the IR, never on torch objects.
     return finish(_timed(t, "frontend", frontend_torch.from_torch, model, example_input))
+
+
+def finish_compile(float_graph: FloatGraph, calibration: Any, mode: str = "graded", T: int | None = None,
+                   percentile: float = 100.0, config: ChipConfig | None = None, title: str = "model",
+                   timings: dict[str, float] | None = None) -> CompiledModel:
+    """The passes after the frontend, shared by both frontends: quantise, place, codegen.
+
+    ``calibration`` is a float array ``(N, ...)``; the other arguments are :func:`compile_model`'s. The TVM
+    frontend's ``relax.ext.spikecore`` codegen calls this on the float IR of the SpikeCore partition.
+    """
+    config = config if config is not None else ChipConfig()
+    t = timings if timings is not None else {}
+    calibration = np.asarray(calibration.detach() if hasattr(calibration, "detach") else calibration, dtype=np.float64)
+    float_graph.check()
+    # 2. Quantise before placing: placement sizes cores from the *integer* weights (a weight that rounds to
+    #    zero needs no axon) and needs the neuron parameters (bias -> init/reset, thresholds).
+    quant = _timed(t, "quantize", quantize.quantize, float_graph, calibration, mode, T, percentile, config)
+    quant.check()
+    return _lay_out(float_graph, quant, config, title, t)
 
 
 def _compile_tvm(model: Any, example_input: Any, finish, t: dict[str, float]) -> CompiledModel:
