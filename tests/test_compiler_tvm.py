@@ -105,6 +105,7 @@ def test_partition_holds_one_spikecore_function_with_the_composites():
     names = [pattern.name for pattern in tvm_frontend.register_spikecore_patterns()]
     assert names[0] == "spikecore.dense_bias_relu" and all(n.startswith("spikecore.") for n in names)
     assert {"spikecore.conv2d_bias_relu", "spikecore.dense", "spikecore.reshape"} <= set(names)
+    assert {name.removeprefix("spikecore.") for name in names} == set(tvm_frontend.PATTERN_SPELLING)
 
 
 @needs_tvm

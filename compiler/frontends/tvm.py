@@ -98,6 +98,21 @@ def _keeps_batch(context: Any) -> bool:
     return bool(before and after and before[0] == after[0])
 
 
+#: What each ``spikecore.*`` pattern matches, in Relax ops (``W``, ``b``: constants; ``x``: any value).
+PATTERN_SPELLING = {
+    "dense_bias_relu": "nn.relu(add(matmul(x, permute_dims(W) | W'), b))  (add in either operand order)",
+    "dense_bias": "add(matmul(x, permute_dims(W) | W'), b)",
+    "dense_relu": "nn.relu(matmul(x, permute_dims(W) | W'))",
+    "dense": "matmul(x, permute_dims(W) | W')",
+    "conv2d_bias_relu": "nn.relu(add(nn.conv2d(x, W), reshape(b) | b))",
+    "conv2d_bias": "add(nn.conv2d(x, W), reshape(b) | b)",
+    "conv2d_relu": "nn.relu(nn.conv2d(x, W))",
+    "conv2d": "nn.conv2d(x, W)",
+    "reshape": "reshape(x, shape) keeping dimension 0 (Flatten, view): glue",
+    "relu": "nn.relu(x) after a layer: glue",
+}
+
+
 def pattern_table() -> list[tuple]:
     """``(name, pattern, annotations, check)`` per SpikeCore pattern, biggest first (the fusion priority).
 
