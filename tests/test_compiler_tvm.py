@@ -14,12 +14,12 @@ import pytest
 import torch
 from torch import nn
 
-from spikecore.compiler import cli_compile
+from spikecore.app import cli_compile
 from spikecore.compiler.frontends import tvm as tvm_frontend
-from spikecore.compiler.image import encode_image
 from spikecore.compiler.pipeline import compile_model
 from spikecore.config import ChipConfig
 from spikecore.errors import SpikeCoreError
+from spikecore.image import encode_image
 
 TVM_MISSING = tvm_frontend.tvm_missing()
 needs_tvm = pytest.mark.skipif(TVM_MISSING is not None, reason=f"TVM frontend not testable: {TVM_MISSING}")

@@ -260,7 +260,7 @@ def layer_labels(program: Any) -> list[tuple[str, str]]:
     """``(layer name, origin)`` of every Linear/Conv2d node of an exported program, in graph order.
 
     Relax keeps no module names, so the names come from torch.export's ``nn_module_stack`` with the same
-    rule as :meth:`spikecore.compiler.frontend_torch.Lowering.layer_name` (the module path, or the graph
+    rule as :meth:`spikecore.compiler.frontends.torch.Lowering.layer_name` (the module path, or the graph
     node name for Sequential children): both frontends then print the same IR and listing.
     """
     labels: list[tuple[str, str]] = []
