@@ -206,3 +206,27 @@ def test_cli_partition_dump_needs_the_tvm_frontend(tmp_path):
         run_compile([str(path), "--dump-ir", "partition"])
     with pytest.raises(SpikeCoreError, match="--frontend applies to PyTorch models only"):
         run_compile([str(tmp_path / "graph.nir"), "--frontend", "tvm"])
+
+
+@needs_tvm
+def test_layers_get_generic_names_when_the_program_has_other_layer_ops():
+    """A matmul with a parameter (not an nn.Linear) is a dense layer for TVM but no Linear node to name it by."""
+
+    class Raw(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = nn.Linear(6, 4)
+            self.w = nn.Parameter(torch.randn(4, 3))
+
+        def forward(self, x):
+            return torch.relu(self.fc(x)) @ self.w
+
+    torch.manual_seed(5)
+    model = Raw()
+    data = torch.rand(16, 6)
+    compiled = compile_model(model, data[:1], data, frontend="tvm")
+    assert [layer.name for layer in compiled.float_graph.layers] == ["linear_0", "linear_1"]
+    # The float IR still computes the module (torch is the reference).
+    with torch.no_grad():
+        reference = model(data).numpy()
+    assert np.allclose(compiled.float_graph.forward(data.numpy())[-1], reference, atol=1e-5)

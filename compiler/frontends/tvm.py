@@ -409,7 +409,12 @@ def lower_function(func: Any, labels: list[tuple[str, str]] | None = None, input
     if shape is None or len(shape) < 2:
         raise SpikeCoreError(f"model input has shape {shape}; expected a batch dimension first")
     name = input_name or param.name
-    lowerer = _Lowerer(name, labels or [])
+    layers = sum(str(value.attrs["Composite"]).startswith((f"{PATTERN_PREFIX}.dense", f"{PATTERN_PREFIX}.conv2d"))
+                 for block in func.body.blocks for value in (b.value for b in block.bindings)
+                 if isinstance(value, relax.Function))
+    # Labels pair up with layers by order; a count mismatch (a layer op the labels do not know) would misname
+    # them, so then every layer gets a generic name instead.
+    lowerer = _Lowerer(name, labels if labels and len(labels) == layers else [])
     local: dict = {}
     values: dict = {param: _Value(shape[1:], None)}
     for block in func.body.blocks:
