@@ -238,6 +238,9 @@ def split_host_work(mod: Any) -> HostSplit:
     if between:
         raise SpikeCoreError(f"host work {', '.join(between)} separates SpikeCore layers: SpikeCore runs one chain "
                              "of layers, host work may only follow the last layer")
+    if kinds.count("spikecore") > 1:
+        raise SpikeCoreError(f"the partition has {kinds.count('spikecore')} SpikeCore functions "
+                             f"({', '.join(d for k, d in calls if k == 'spikecore')}); SpikeCore compiles one chain")
     if first:
         before = ", ".join(desc for _, desc in calls[:first])
         raise SpikeCoreError(f"host work {before} runs on the model input before the first SpikeCore layer; "
