@@ -74,7 +74,8 @@ def host_work(ops: list[str]) -> str:
     """The TVM frontend's host work: ops left outside the SpikeCore partition, which the host must run."""
     if not ops:
         return "host work: none (every op of the model runs on SpikeCore)"
-    lines = [f"host work: {len(ops)} op{'s' * (len(ops) != 1)} not offloaded; the host runs them, in this order, "
-             "on the outputs read from the chip:"]
+    many = len(ops) != 1
+    runs = "runs them, in this order," if many else "runs it"
+    lines = [f"host work: {len(ops)} op{'s' * many} not offloaded; the host {runs} on the outputs read from the chip:"]
     lines += [f"  host  {op}" for op in ops]
     return "\n".join(lines)
