@@ -16,7 +16,7 @@ from spikecore.compiler.frontends.tvm import tvm_missing
 nbformat = pytest.importorskip("nbformat", reason="nbformat (test extra) is not installed")
 nbclient = pytest.importorskip("nbclient", reason="nbclient (test extra) is not installed")
 
-NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "spikecore_walkthrough.ipynb"
+NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "spikecore_walkthrough.ipynb"
 pytestmark = [pytest.mark.rtl, pytest.mark.slow, pytest.mark.xdist_group("verilator")]
 
 
