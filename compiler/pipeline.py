@@ -45,6 +45,13 @@ class CompiledModel:
     mode: str
     T: int
     timings: dict[str, float] = field(default_factory=dict)
+    #: ``torch`` (the torch.export walk) or ``tvm`` (Relax BYOC, :mod:`spikecore.compiler.frontends.tvm`).
+    frontend: str = "torch"
+    #: Work the chip does not do (TVM frontend: ops left outside the SpikeCore partition, e.g. a softmax of
+    #: the logits), in model order; the host runs it on the outputs read from the chip.
+    host_work: list[str] = field(default_factory=list)
+    #: The partitioned Relax module as text (TVM frontend only; ``dump("partition")``).
+    partition: str | None = None
 
     @property
     def float_graph(self) -> FloatGraph:
@@ -59,7 +66,11 @@ class CompiledModel:
         return self.stages["placed"]
 
     def dump(self, stage: str) -> str:
-        """The printable IR of ``stage`` (``float``, ``quant`` or ``placed``)."""
+        """The printable IR of ``stage`` (``float``, ``quant``, ``placed``; ``partition`` for the TVM frontend)."""
+        if stage == "partition":
+            if self.partition is None:
+                raise SpikeCoreError("IR stage 'partition' exists only for the TVM frontend (--frontend tvm)")
+            return self.partition
         if stage not in STAGES:
             raise SpikeCoreError(f"IR stage must be one of {', '.join(STAGES)}, not {stage!r}")
         return self.stages[stage].dump()
@@ -116,15 +127,23 @@ def _timed(timings: dict[str, float], name: str, fn, *args, **kwargs):
     return result
 
 
+FRONTENDS = ("torch", "tvm")
+
+
 def compile_model(model: Any, example_input: Any, calibration_data: Any, mode: str = "graded", T: int | None = None,
-                  config: ChipConfig | None = None, percentile: float = 100.0, title: str = "model") -> CompiledModel:
+                  config: ChipConfig | None = None, percentile: float = 100.0, title: str = "model",
+                  frontend: str = "torch") -> CompiledModel:
     """Compile a PyTorch ``model`` (``nn.Module`` or exported program) for SpikeCore.
 
     ``example_input`` (batch dimension first) is what ``torch.export`` traces with; ``calibration_data``
     (``(N, ...)``, float) sets the input scale and every layer's activation range. ``mode`` is ``graded``
     (exact integer inference, one step per layer) or ``rate`` (binary spikes over ``T`` presentation steps,
-    default 32). ``percentile`` picks the calibrated activation range (100 = max).
+    default 32). ``percentile`` picks the calibrated activation range (100 = max). ``frontend`` is ``torch``
+    (walk the torch.export graph) or ``tvm`` (Relax BYOC partition and the ``relax.ext.spikecore`` codegen;
+    needs ``spikecore[tvm]``); for the same model and data both give the same IR and image bytes.
     """
+    if frontend not in FRONTENDS:
+        raise SpikeCoreError(f"frontend must be one of {', '.join(FRONTENDS)}, not {frontend!r}")
     config = config if config is not None else ChipConfig()
     if not isinstance(config, ChipConfig):
         raise SpikeCoreError(f"config must be a ChipConfig, not {type(config).__name__}")
@@ -134,14 +153,52 @@ def compile_model(model: Any, example_input: Any, calibration_data: Any, mode: s
     calibration = np.asarray(calibration_data.detach() if hasattr(calibration_data, "detach") else calibration_data,
                              dtype=np.float64)
 
+    def finish(float_graph: FloatGraph) -> CompiledModel:
+        return finish_compile(float_graph, calibration, mode, T, percentile, config, title, t)
+
+    if frontend == "tvm":
+        return _compile_tvm(model, example_input, finish, t)
     # 1. Frontend first: every later pass works on the IR, never on torch objects.
-    float_graph = _timed(t, "frontend", frontend_torch.from_torch, model, example_input)
+    return finish(_timed(t, "frontend", frontend_torch.from_torch, model, example_input))
+
+
+def finish_compile(float_graph: FloatGraph, calibration: Any, mode: str = "graded", T: int | None = None,
+                   percentile: float = 100.0, config: ChipConfig | None = None, title: str = "model",
+                   timings: dict[str, float] | None = None) -> CompiledModel:
+    """The passes after the frontend, shared by both frontends: quantise, place, codegen.
+
+    ``calibration`` is a float array ``(N, ...)``; the other arguments are :func:`compile_model`'s. The TVM
+    frontend's ``relax.ext.spikecore`` codegen calls this on the float IR of the SpikeCore partition.
+    """
+    config = config if config is not None else ChipConfig()
+    t = timings if timings is not None else {}
+    calibration = np.asarray(calibration.detach() if hasattr(calibration, "detach") else calibration, dtype=np.float64)
     float_graph.check()
     # 2. Quantise before placing: placement sizes cores from the *integer* weights (a weight that rounds to
     #    zero needs no axon) and needs the neuron parameters (bias -> init/reset, thresholds).
     quant = _timed(t, "quantize", quantize.quantize, float_graph, calibration, mode, T, percentile, config)
     quant.check()
     return _lay_out(float_graph, quant, config, title, t)
+
+
+def _compile_tvm(model: Any, example_input: Any, finish, t: dict[str, float]) -> CompiledModel:
+    """The TVM path: the ``relax.ext.spikecore`` codegen calls ``finish`` (the shared passes) on its float IR."""
+    from spikecore.compiler.frontends import tvm as tvm_frontend
+
+    start = time.perf_counter()
+    if isinstance(model, frontend_torch.ExportedProgram):
+        program = model
+    elif example_input is None:
+        raise SpikeCoreError("an nn.Module needs an example input (batch dimension first) to be exported")
+    else:
+        program = frontend_torch.export_model(model, example_input)
+    stages = tvm_frontend.compile_tvm(program, finish)
+    compiled = stages.result
+    compiled.timings = {"frontend (tvm)": time.perf_counter() - start - sum(t.values()), **t}
+    compiled.frontend = "tvm"
+    compiled.host_work = list(stages.split.host_work)
+    compiled.partition = stages.partitioned.script(show_meta=False)
+    return compiled
 
 
 def _lay_out(float_graph: FloatGraph, quant: QuantGraph, config: ChipConfig, title: str,

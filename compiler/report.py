@@ -63,5 +63,19 @@ def _spread(values: list[int]) -> str:
 def compile_report(compiled: CompiledModel) -> str:
     """The full report printed by ``spikecore compile --report``."""
     timing = ", ".join(f"{name} {seconds * 1000:.0f} ms" for name, seconds in compiled.timings.items())
-    return "\n".join([utilisation(compiled.placed), quantisation(compiled.quant),
-                      f"steps per inference: {compiled.steps}; compile time: {timing}"])
+    parts = [utilisation(compiled.placed), quantisation(compiled.quant)]
+    if compiled.frontend == "tvm":
+        parts.append(host_work(compiled.host_work))
+    parts.append(f"steps per inference: {compiled.steps}; compile time: {timing}")
+    return "\n".join(parts)
+
+
+def host_work(ops: list[str]) -> str:
+    """The TVM frontend's host work: ops left outside the SpikeCore partition, which the host must run."""
+    if not ops:
+        return "host work: none (every op of the model runs on SpikeCore)"
+    many = len(ops) != 1
+    runs = "runs them, in this order," if many else "runs it"
+    lines = [f"host work: {len(ops)} op{'s' * many} not offloaded; the host {runs} on the outputs read from the chip:"]
+    lines += [f"  host  {op}" for op in ops]
+    return "\n".join(lines)

@@ -2,6 +2,7 @@
 
     spikecore compile model.pt --mode graded|rate [--T 32] [--out prog.bin] [--listing prog.s] [--report]
                       [--dump-ir float|quant|placed|all] [--calib data.npy] [--chip "cores=16 weight_bytes=512"]
+                      [--frontend torch|tvm] [--dump-ir partition]
     spikecore compile model.nir [--dt SECONDS] [--reset value|subtract] [--input-max X] [--fine-weights]
                       [--out ...] [...]
 
@@ -73,7 +74,7 @@ def _input_shape(model) -> tuple[int, ...] | None:
 
 
 NIR_ONLY = ("dt", "reset", "input_max", "fine_weights")
-TORCH_ONLY = ("mode", "T", "calib", "percentile")
+TORCH_ONLY = ("mode", "T", "calib", "percentile", "frontend")
 
 
 def _flag(name: str) -> str:
@@ -92,6 +93,9 @@ def _compile(args: argparse.Namespace) -> int:
     from spikecore.compiler.pipeline import compile_model
 
     args.mode = args.mode or "graded"
+    args.frontend = args.frontend or "torch"
+    if "partition" in (args.dump_ir or []) and args.frontend != "tvm":
+        raise SpikeCoreError("--dump-ir partition: the partitioned Relax module exists only with --frontend tvm")
     args.percentile = 100.0 if args.percentile is None else args.percentile
     if args.T is not None and args.mode != "rate":
         raise SpikeCoreError("--T applies to --mode rate only")
@@ -109,7 +113,7 @@ def _compile(args: argparse.Namespace) -> int:
         calibration = np.random.default_rng(0).random((UNIFORM_CALIBRATION_SAMPLES, *shape), dtype=np.float32)
         print("spikecore compile: no --calib given; calibrating on uniform [0, 1) inputs", file=sys.stderr)
     compiled = compile_model(model, calibration[:1], calibration, mode=args.mode, T=args.T, config=config,
-                             percentile=args.percentile, title=Path(args.model).name)
+                             percentile=args.percentile, title=Path(args.model).name, frontend=args.frontend)
     return _write_outputs(args, compiled)
 
 
@@ -131,7 +135,8 @@ def _write_outputs(args: argparse.Namespace, compiled) -> int:
     if args.listing:
         Path(args.listing).write_text(compiled.listing)
     for stage in args.dump_ir or []:
-        for name in STAGES if stage == "all" else (stage,):
+        every = (("partition",) if compiled.partition is not None else ()) + STAGES
+        for name in every if stage == "all" else (stage,):
             print(compiled.dump(name))
     if args.report and compiled.mode == "nir":
         from spikecore.compiler.nir.discretize import discretisation_report
@@ -145,8 +150,9 @@ def _write_outputs(args: argparse.Namespace, compiled) -> int:
         print(f"{out}: {len(data)} bytes, {len(compiled.image.cores)} cores, NIR graph at dt={compiled.quant.dt:g} s, "
               f"{len(compiled.quant.layers)} layers (one chip step per dt; layer k lags the input by k steps)")
     else:
+        host = f"; host work after the chip: {', '.join(compiled.host_work)}" if compiled.host_work else ""
         print(f"{out}: {len(data)} bytes, {len(compiled.image.cores)} cores, {compiled.mode} mode, "
-              f"{compiled.steps} steps per inference")
+              f"{compiled.steps} steps per inference{host}")
     return 0
 
 
@@ -163,8 +169,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", help="image file to write (default: the model path with suffix .bin)")
     parser.add_argument("--listing", metavar="FILE", help="write the commented assembly listing to FILE")
     parser.add_argument("--report", action="store_true", help="print utilisation and quantisation")
-    parser.add_argument("--dump-ir", action="append", choices=(*STAGES, "all"), metavar="STAGE",
-                        help="print the IR after a stage: float, quant, placed or all (repeatable)")
+    parser.add_argument("--dump-ir", action="append", choices=("partition", *STAGES, "all"), metavar="STAGE",
+                        help="print the IR after a stage: float, quant, placed or all (repeatable); partition: the "
+                             "partitioned Relax module (--frontend tvm)")
+    parser.add_argument("--frontend", choices=("torch", "tvm"), default=None,
+                        help="torch: walk the torch.export graph (default); tvm: TVM Relax BYOC partition and the "
+                             "relax.ext.spikecore codegen (same image; needs spikecore[tvm])")
     parser.add_argument("--calib", metavar="DATA", help="calibration inputs, a .npy float array (N, ...)")
     parser.add_argument("--percentile", type=float, default=None,
                         help="calibrated activation range as a percentile of the activations (default 100 = max)")
