@@ -134,6 +134,10 @@ class NeuronModel:
     v_reset: np.ndarray | None = None
     reset: str = "value"
     membrane_unit: np.ndarray | None = None
+    #: Relative precision of the parameters as the graph stored them (machine epsilon of their dtype:
+    #: 2**-23 for float32, 2**-52 for float64), so that comparisons such as tau >= dt use the file's own
+    #: tolerance: a float32 tau equal to dt must not read as "shorter than dt".
+    precision: float = float(np.finfo(np.float64).eps)
 
     PARAMETERS = ("r", "tau", "v_leak", "v_threshold", "v_reset", "membrane_unit")
 

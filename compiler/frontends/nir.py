@@ -87,7 +87,9 @@ def resolve_dt(graph, dt: float | None) -> float:
     stored = _metadata_value(graph.metadata, DT_KEY)
     if stored is not None:
         value = _scalar(stored, "the graph's metadata dt")
-        if dt is not None and not math.isclose(dt, value, rel_tol=1e-9):
+        dtype = np.asarray(stored).dtype
+        tolerance = max(1e-9, 2 * float(np.finfo(dtype).eps)) if dtype.kind == "f" else 1e-9
+        if dt is not None and not math.isclose(dt, value, rel_tol=tolerance):
             raise SpikeCoreError(f"--dt {dt:g} contradicts the graph's metadata dt {value:g}; drop --dt")
         return value
     if dt is None:
@@ -140,6 +142,7 @@ class _Pending:
     bias: np.ndarray
     nodes: list[str]            # "Type 'name'" of the folded linear nodes
     last: str | None = None     # name of the last linear node folded
+    flatten: str | None = None  # how the last Flatten changed the shape, while nothing was folded after it
 
     def apply(self, matrix: np.ndarray, bias: np.ndarray | None, shape: tuple[int, ...], label: str, name: str) -> None:
         self.matrix = matrix if self.matrix is None else matrix @ self.matrix
@@ -147,6 +150,7 @@ class _Pending:
         self.shape = shape
         self.nodes.append(label)
         self.last = name
+        self.flatten = None
 
 
 def _chain(graph) -> list[str]:
@@ -277,6 +281,9 @@ def _fold_linear(pending: _Pending, node: Any, name: str) -> None:
         if weight.ndim != 2:
             raise SpikeCoreError(f"{label}: weight of shape {weight.shape} is not a 2-D (out, in) matrix")
         if len(pending.shape) != 1:
+            if pending.flatten:
+                raise SpikeCoreError(f"{label} reads shape {pending.shape} from {pending.flatten}; NIR counts "
+                                     "Flatten dimensions without the batch: use start_dim=0 to flatten everything")
             raise SpikeCoreError(f"{label} reads shape {pending.shape}; add a Flatten before it")
         if weight.shape[1] != features:
             raise SpikeCoreError(f"{label} takes {weight.shape[1]} inputs, its input has {features} features")
@@ -288,8 +295,13 @@ def _fold_linear(pending: _Pending, node: Any, name: str) -> None:
         scale = _per_neuron(node, name, "scale", pending.shape)
         pending.apply(np.diag(scale), None, pending.shape, label, name)
     elif kind == "Flatten":
+        before = pending.shape
         pending.shape, pending.last = _flatten(pending.shape, node, name), name
         pending.nodes.append(label)
+        start = int(np.asarray(getattr(node, "start_dim", 0)).reshape(-1)[0])
+        end = int(np.asarray(getattr(node, "end_dim", -1)).reshape(-1)[0])
+        pending.flatten = (f"Flatten '{name}' (start_dim={start}, end_dim={end} on its input of shape {before} "
+                           f"gives {pending.shape})")
     elif kind == "Conv2d":
         in_shape = _image_shape(pending, node, name)
         weight = _array(node, name, "weight")
@@ -373,7 +385,36 @@ def _neuron_model(node: Any, name: str, shape: tuple[int, ...], reset: str | Non
     if "threshold" in values:
         values["v_threshold"] = values.pop("threshold")
     mode = _reset_of(node, name, reset) if kind in ("IF", "LIF") else "value"
-    return NeuronModel(kind, name, reset=mode, membrane_unit=_unit_of(node, name, math.prod(shape)), **values)
+    return NeuronModel(kind, name, reset=mode, membrane_unit=_unit_of(node, name, math.prod(shape)),
+                       precision=_stored_precision(node, fields), **values)
+
+
+def _stored_precision(node: Any, fields: tuple[str, ...]) -> float:
+    """Machine epsilon of the coarsest floating dtype among the node's ``fields`` as stored (float64 if none)."""
+    eps = float(np.finfo(np.float64).eps)
+    for field_name in fields:
+        dtype = getattr(getattr(node, field_name, None), "dtype", None)
+        if getattr(dtype, "is_floating_point", False):   # a torch tensor left in the node
+            import torch
+
+            eps = max(eps, float(torch.finfo(dtype).eps))
+        elif isinstance(dtype, np.dtype) and dtype.kind == "f":
+            eps = max(eps, float(np.finfo(dtype).eps))
+    return eps
+
+
+def _without_batch(shape: tuple[int, ...], after: list[Any]) -> tuple[int, ...]:
+    """The Input shape without a leading batch dimension of 1 that an exporter kept (NIRTorch#17, snnTorch with
+    a batched sample): dropped when the first node that cares about the rank (after any Flatten, whose
+    dimensions then count from the sample) reads one dimension fewer (Affine, Linear: 1; Conv2d and the
+    poolings: 3). A (1, H, W) single-channel image before a Conv2d is rank 3 and keeps its channel."""
+    if len(shape) < 2 or shape[0] != 1:
+        return shape
+    first = next((node for node in after if type_name(node) != "Flatten"), None)
+    rank = {"Affine": 1, "Linear": 1, "Conv2d": 3, "SumPool2d": 3, "AvgPool2d": 3}.get(type_name(first))
+    if first is None or rank is None or any(type_name(n) == "Flatten" for n in after[:after.index(first)]):
+        return shape
+    return shape[1:] if len(shape) == rank + 1 else shape
 
 
 def from_nir(graph, reset: str | None = None) -> FloatGraph:
@@ -389,7 +430,7 @@ def from_nir(graph, reset: str | None = None) -> FloatGraph:
     shape_value = nodes[input_name].input_type.get("input") if isinstance(nodes[input_name].input_type, dict) else None
     if shape_value is None:
         raise SpikeCoreError(f"Input '{input_name}' has no shape")
-    shape = tuple(int(d) for d in np.asarray(shape_value).reshape(-1))
+    shape = _without_batch(tuple(int(d) for d in np.asarray(shape_value).reshape(-1)), [nodes[n] for n in path[1:]])
     input_node = InputNode(input_name, shape)
     layers: list[DenseNode] = []
     source = input_name

@@ -82,13 +82,18 @@ SCHEDULE = {"LIF": ("LEAK", "ACC", "FIRE"), "LI": ("LEAK", "ACC"), "IF": ("ACC",
 DEFAULT_INPUT_MAX = 1.0
 
 
-def decay_factor(dt: float, tau: np.ndarray, what: str) -> np.ndarray:
-    """The Q0.16 LEAK factors ``round((1 - dt/τ) · 2^16)``; refused where forward Euler or Q0.16 cannot hold them."""
+def decay_factor(dt: float, tau: np.ndarray, what: str, precision: float = 1e-12) -> np.ndarray:
+    """The Q0.16 LEAK factors ``round((1 - dt/τ) · 2^16)``; refused where forward Euler or Q0.16 cannot hold them.
+
+    ``precision``: the relative precision of ``tau`` as stored (float32: 2**-23); ``dt/τ`` up to two of its
+    steps above 1 is τ = dt rounded by the file's dtype (snnTorch's ``beta = 0`` in float32), i.e. decay 0.
+    """
     if not (np.isfinite(tau) & (tau > 0)).all():
-        raise SpikeCoreError(f"{what}: tau must be finite and positive (snnTorch exports beta = 1 as tau = inf: use "
-                             f"IF), found {tau[~(np.isfinite(tau) & (tau > 0))][0]!r}")
+        bad = tau[~(np.isfinite(tau) & (tau > 0))][0]
+        raise SpikeCoreError(f"{what}: tau must be finite and positive, found {bad!r}"
+                             " (tau = inf needs r = inf too: snnTorch's beta = 1 export, compiled as IF)")
     ratio = dt / tau
-    if (ratio > 1 + 1e-12).any():
+    if (ratio > 1 + max(2 * precision, 1e-12)).any():
         raise SpikeCoreError(f"{what}: tau = {tau.min():g} s is shorter than dt = {dt:g} s; forward Euler needs "
                              "dt <= tau (use a smaller --dt)")
     decay = np.rint(np.clip(1.0 - ratio, 0.0, 1.0) * (1 << isa.DECAY_FRAC_BITS)).astype(np.int64)
@@ -125,6 +130,23 @@ def _int32(values: np.ndarray, what: str) -> np.ndarray:
     return values.astype(np.int64)
 
 
+def _without_leak(neuron, where: str) -> bool:
+    """Whether a LIF/LI node is snnTorch's ``beta = 1`` export: ``tau = inf`` and ``r = inf`` on every neuron.
+
+    ``tau = inf`` on only some neurons, or with a finite ``r`` (no input ever reaches the membrane), is refused.
+    """
+    tau_inf = np.isposinf(neuron.tau)
+    if not tau_inf.any():
+        return False
+    if not tau_inf.all():
+        raise SpikeCoreError(f"{where}: tau = inf on {int(tau_inf.sum())} of {tau_inf.size} neurons; a layer either "
+                             "leaks or not (split it, or give every neuron tau = inf and r = inf)")
+    if not np.isposinf(neuron.r).all():
+        raise SpikeCoreError(f"{where}: tau = inf with finite r gives the input no effect (gain dt*r/tau = 0); "
+                             "snnTorch's beta = 1 export has tau = r = inf (an IF neuron), or use IF")
+    return True
+
+
 class _Neurons:
     """Per-neuron continuous parameters of one layer, in the membrane's frame ``u = v - origin``."""
 
@@ -140,12 +162,20 @@ class _Neurons:
         self.threshold = None          # v_thr - origin
         self.reset = zeros             # v_reset - origin
         self.subtract = neuron.reset == "subtract"
+        no_leak = self.kind in ("LIF", "LI") and _without_leak(neuron, self.where)
         for name in ("r", "v_threshold", "v_reset", "v_leak"):
             value = getattr(neuron, name)
-            if value is not None and not np.isfinite(value).all():
+            if value is not None and not np.isfinite(value).all() and not (no_leak and name == "r"):
                 raise SpikeCoreError(f"{self.where}: {name} must be finite")
-        if self.kind in ("LIF", "LI"):
-            self.decay = decay_factor(dt, neuron.tau, self.where)
+        if no_leak:
+            # tau = r = inf (snnTorch's beta = 1, r = tau/dt): v += dt r/tau I = I per step, no leak: an IF (or
+            # I) with gain 1 that starts at rest, v = v_leak.
+            self.kind = "IF" if self.kind == "LIF" else "I"
+            self.where = f"{self.where[:-1]}, tau = r = inf: compiled as {self.kind})"
+            self.origin = neuron.v_reset if self.kind == "IF" else zeros
+            self.start = neuron.v_leak - self.origin
+        elif self.kind in ("LIF", "LI"):
+            self.decay = decay_factor(dt, neuron.tau, self.where, neuron.precision)
             self.gain = dt * neuron.r / neuron.tau
             self.origin = neuron.v_leak
         elif self.kind in ("IF", "I"):
