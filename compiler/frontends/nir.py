@@ -34,9 +34,16 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from scipy import sparse
 
 from spikecore.compiler.ir import RESETS, DenseNode, FloatGraph, InputNode, NeuronModel
-from spikecore.compiler.toeplitz import sum_pool2d_matrix, toeplitz_conv2d
+from spikecore.compiler.toeplitz import (
+    check_layer_size,
+    conv2d_output_shape,
+    sum_pool2d_matrix,
+    toeplitz_conv2d_sparse,
+)
+from spikecore.config import ChipConfig
 from spikecore.errors import SpikeCoreError
 
 LINEAR_TYPES = ("Affine", "Linear", "Scale", "Flatten", "Conv2d", "SumPool2d", "AvgPool2d")
@@ -98,9 +105,10 @@ def resolve_dt(graph, dt: float | None) -> float:
     return _scalar(dt, "--dt")
 
 
-def resolve_input_max(graph, input_max: float | None) -> float:
+def resolve_input_max(graph, input_max: float | None, data: Any = None, percentile: float = 100.0) -> float:
     """The largest input magnitude: the graph's metadata value when present (a different ``input_max`` is an
-    error), else ``input_max``, else 1 (spike inputs)."""
+    error), else ``input_max``, else the ``percentile`` (100 = max) of ``|data|`` when data is given and not all
+    zero (event counts per bin can exceed 1), else 1 (spike inputs)."""
     stored = _metadata_value(graph.metadata, INPUT_MAX_KEY)
     if stored is not None:
         value = _scalar(stored, f"the graph's metadata {INPUT_MAX_KEY}")
@@ -108,7 +116,19 @@ def resolve_input_max(graph, input_max: float | None) -> float:
             raise SpikeCoreError(f"--input-max {input_max:g} contradicts the graph's metadata {INPUT_MAX_KEY} "
                                  f"{value:g}; drop --input-max")
         return value
-    return DEFAULT_INPUT_MAX if input_max is None else _scalar(input_max, "--input-max")
+    if input_max is not None:
+        return _scalar(input_max, "--input-max")
+    if data is not None:
+        if not 0 < percentile <= 100:
+            raise SpikeCoreError(f"percentile must be in (0, 100], not {percentile!r}")
+        values = np.abs(np.asarray(data, dtype=np.float64))
+        if values.size and not np.isfinite(values).all():
+            raise SpikeCoreError("the input data holds NaN or infinity")
+        values = values[values > 0]   # zeros (no event) need no range; sparse spikes would give percentile 0
+        largest = float(np.percentile(values, percentile)) if values.size else 0.0
+        if largest > 0:
+            return largest
+    return DEFAULT_INPUT_MAX
 
 
 def resolve_fine_weights(graph, fine_weights: bool | None) -> bool:
@@ -143,10 +163,13 @@ class _Pending:
     nodes: list[str]            # "Type 'name'" of the folded linear nodes
     last: str | None = None     # name of the last linear node folded
     flatten: str | None = None  # how the last Flatten changed the shape, while nothing was folded after it
+    plan: bool = False          # shapes only (the capacity pass): no matrix is built or composed
 
-    def apply(self, matrix: np.ndarray, bias: np.ndarray | None, shape: tuple[int, ...], label: str, name: str) -> None:
-        self.matrix = matrix if self.matrix is None else matrix @ self.matrix
-        self.bias = matrix @ self.bias + (0.0 if bias is None else bias)
+    def apply(self, matrix, bias: np.ndarray | None, shape: tuple[int, ...], label: str, name: str) -> None:
+        """Compose ``matrix`` (numpy, or scipy sparse for convolutions and poolings) after the pending map."""
+        if not self.plan:
+            self.matrix = matrix if self.matrix is None else matrix @ self.matrix
+            self.bias = np.asarray(matrix @ self.bias).reshape(-1) + (0.0 if bias is None else bias)
         self.shape = shape
         self.nodes.append(label)
         self.last = name
@@ -293,7 +316,7 @@ def _fold_linear(pending: _Pending, node: Any, name: str) -> None:
         pending.apply(weight, bias, (weight.shape[0],), label, name)
     elif kind == "Scale":
         scale = _per_neuron(node, name, "scale", pending.shape)
-        pending.apply(np.diag(scale), None, pending.shape, label, name)
+        pending.apply(sparse.diags_array(scale).tocsr(), None, pending.shape, label, name)
     elif kind == "Flatten":
         before = pending.shape
         pending.shape, pending.last = _flatten(pending.shape, node, name), name
@@ -317,11 +340,13 @@ def _fold_linear(pending: _Pending, node: Any, name: str) -> None:
         padding = _conv_padding(node, name, kernel, dilation)
         groups = int(np.asarray(node.groups).reshape(-1)[0])
         try:
-            matrix, out_shape = toeplitz_conv2d(weight, in_shape, stride, padding, dilation, groups)
+            out_shape = conv2d_output_shape(weight.shape, in_shape, stride, padding, dilation, groups)
+            matrix = None if pending.plan else toeplitz_conv2d_sparse(weight, in_shape, stride, padding, dilation,
+                                                                      groups)[0]
         except SpikeCoreError as err:
             raise SpikeCoreError(f"{label}: {err}") from None
         bias = np.repeat(_array(node, name, "bias").reshape(-1), out_shape[1] * out_shape[2])
-        if bias.size != matrix.shape[0]:
+        if bias.size != math.prod(out_shape):
             raise SpikeCoreError(f"{label}: bias must have one value per output channel ({out_shape[0]})")
         pending.apply(matrix, bias, out_shape, label, name)
     elif kind in ("SumPool2d", "AvgPool2d"):
@@ -330,10 +355,11 @@ def _fold_linear(pending: _Pending, node: Any, name: str) -> None:
         stride = _pair(node.stride, name, node, "stride")
         padding = _pair(node.padding, name, node, "padding")
         try:
-            matrix, out_shape = sum_pool2d_matrix(in_shape, kernel, stride, padding)
+            out_shape = conv2d_output_shape((in_shape[0], 1, *kernel), in_shape, stride, padding, (1, 1), in_shape[0])
+            matrix = None if pending.plan else sum_pool2d_matrix(in_shape, kernel, stride, padding, as_sparse=True)[0]
         except SpikeCoreError as err:
             raise SpikeCoreError(f"{label}: {err}") from None
-        if kind == "AvgPool2d":
+        if kind == "AvgPool2d" and matrix is not None:
             matrix = matrix / (kernel[0] * kernel[1])
         pending.apply(matrix, None, out_shape, label, name)
     else:  # pragma: no cover - _chain only lets supported types through
@@ -417,9 +443,35 @@ def _without_batch(shape: tuple[int, ...], after: list[Any]) -> tuple[int, ...]:
     return shape[1:] if len(shape) == rank + 1 else shape
 
 
-def from_nir(graph, reset: str | None = None) -> FloatGraph:
+def _plan(path: list[str], nodes: dict, shape: tuple[int, ...], config: ChipConfig | None) -> None:
+    """The capacity pass: every layer's shape from the node shapes alone, each refused
+    (:func:`~spikecore.compiler.toeplitz.check_layer_size`) before any matrix is built."""
+    pending = _Pending(shape, None, np.zeros(0), [], plan=True)
+    in_features = math.prod(shape)
+    for name in path[1:-1]:
+        node = nodes[name]
+        kind = type_name(node)
+        if kind in LINEAR_TYPES:
+            _fold_linear(pending, node, name)
+            continue
+        features = math.prod(pending.shape)
+        check_layer_size(f"layer '{name}' ({' + '.join([*pending.nodes, f'{kind} {name!r}'])})", features,
+                         in_features, config)
+        in_features = features
+        pending = _Pending(pending.shape, None, np.zeros(0), [], plan=True)
+    if pending.nodes:
+        check_layer_size(f"layer '{pending.last}' ({' + '.join(pending.nodes)})", math.prod(pending.shape),
+                         in_features, config)
+
+
+def _dense(matrix) -> np.ndarray:
+    return matrix.toarray() if sparse.issparse(matrix) else np.asarray(matrix, dtype=np.float64)
+
+
+def from_nir(graph, reset: str | None = None, config: ChipConfig | None = None) -> FloatGraph:
     """The float IR of a NIR graph (``nir.NIRGraph``); ``reset`` (``value``/``subtract``) applies to IF and
-    LIF nodes whose metadata does not say (see the module docstring)."""
+    LIF nodes whose metadata does not say (see the module docstring). ``config`` (default: the product chip):
+    a layer with more neurons than the chip is refused from the shapes, before any matrix is built."""
     if reset is not None and reset not in RESETS:
         raise SpikeCoreError(f"reset must be one of {', '.join(RESETS)}, not {reset!r}")
     if type_name(graph) != "NIRGraph":
@@ -432,6 +484,7 @@ def from_nir(graph, reset: str | None = None) -> FloatGraph:
         raise SpikeCoreError(f"Input '{input_name}' has no shape")
     shape = _without_batch(tuple(int(d) for d in np.asarray(shape_value).reshape(-1)), [nodes[n] for n in path[1:]])
     input_node = InputNode(input_name, shape)
+    _plan(path, nodes, shape, config)
     layers: list[DenseNode] = []
     source = input_name
     pending = _Pending(shape, None, np.zeros(math.prod(shape)), [])
@@ -442,7 +495,7 @@ def from_nir(graph, reset: str | None = None) -> FloatGraph:
             _fold_linear(pending, node, name)
             continue
         features = math.prod(pending.shape)
-        matrix = np.eye(features) if pending.matrix is None else pending.matrix
+        matrix = np.eye(features) if pending.matrix is None else _dense(pending.matrix)
         neuron = _neuron_model(node, name, pending.shape, reset)
         origin = " + ".join([*pending.nodes, f"{kind} '{name}'"])
         layers.append(DenseNode(name, source, matrix.astype(np.float64), pending.bias.astype(np.float64),
@@ -452,7 +505,7 @@ def from_nir(graph, reset: str | None = None) -> FloatGraph:
     if pending.matrix is not None:   # linear nodes before the Output: the host reads their current
         last = pending.last
         unit = _unit_of(nodes[last], last, math.prod(pending.shape))
-        layers.append(DenseNode(last, source, pending.matrix.astype(np.float64), pending.bias.astype(np.float64),
+        layers.append(DenseNode(last, source, _dense(pending.matrix), pending.bias.astype(np.float64),
                                 relu=False, origin=" + ".join(pending.nodes), out_shape=pending.shape,
                                 neuron=NeuronModel("Affine", last, membrane_unit=unit)))
     if not layers:

@@ -37,7 +37,8 @@ import torch
 from torch.export import ExportedProgram
 
 from spikecore.compiler.ir import DenseNode, FloatGraph, InputNode
-from spikecore.compiler.toeplitz import toeplitz_conv2d
+from spikecore.compiler.toeplitz import check_layer_size, conv2d_output_shape, toeplitz_conv2d
+from spikecore.config import ChipConfig
 from spikecore.errors import SpikeCoreError
 
 aten = torch.ops.aten
@@ -90,8 +91,9 @@ def supported_ops() -> str:
 class Lowering:
     """State of one frontend run; lowering functions use its helpers to read arguments and emit layers."""
 
-    def __init__(self, program: ExportedProgram) -> None:
+    def __init__(self, program: ExportedProgram, config: ChipConfig | None = None) -> None:
         self.program = program
+        self.config = config if config is not None else ChipConfig()
         self.values: dict[torch.fx.Node, Lowered] = {}
         self.layers: list[DenseNode] = []
         self.input: InputNode | None = None
@@ -232,8 +234,12 @@ def _lower_conv(ctx: Lowering, node: torch.fx.Node, stride: Any, padding: Any, d
         raise ctx.fail(node, f"Conv2d groups={groups} is not supported; supported: groups=1")
     if isinstance(padding, str):
         raise ctx.fail(node, f"Conv2d padding='{padding}' is not supported; supported: integer padding")
-    matrix, out_shape = toeplitz_conv2d(weight, x.shape, _pair(stride, "stride", ctx, node),
-                                        _pair(padding, "padding", ctx, node), _pair(dilation, "dilation", ctx, node))
+    pairs = (_pair(stride, "stride", ctx, node), _pair(padding, "padding", ctx, node),
+             _pair(dilation, "dilation", ctx, node))
+    # Capacity from shapes first: nothing proportional to the expanded layer is allocated before it.
+    out_shape = conv2d_output_shape(weight.shape, x.shape, *pairs)
+    check_layer_size(f"Conv2d at {ctx.describe(node)}", math.prod(out_shape), x.features, ctx.config)
+    matrix, out_shape = toeplitz_conv2d(weight, x.shape, *pairs)
     bias_full = None if bias is None else np.repeat(bias, out_shape[1] * out_shape[2])
     return ctx.add_dense(node, x, matrix, bias_full, out_shape, "Conv2d")
 
@@ -464,9 +470,12 @@ def _fold_constant(ctx: Lowering, node: torch.fx.Node) -> np.ndarray:
     return tensor_to_numpy(result, f"the constant computed at {ctx.describe(node)}")
 
 
-def from_exported(program: ExportedProgram) -> FloatGraph:
-    """Lower an exported program to the float IR (see the module docstring for what is supported)."""
-    ctx = Lowering(program)
+def from_exported(program: ExportedProgram, config: ChipConfig | None = None) -> FloatGraph:
+    """Lower an exported program to the float IR (see the module docstring for what is supported).
+
+    ``config`` (default: the product chip) bounds the layers a convolution may expand to: a layer with more
+    neurons than the chip is refused from its shapes, before its matrix is built."""
+    ctx = Lowering(program, config)
     constants, user_inputs = _placeholder_constants(program)
     if len(user_inputs) != 1:
         raise SpikeCoreError(f"the model must take exactly one input tensor, it takes {len(user_inputs)}")
@@ -518,10 +527,12 @@ def from_exported(program: ExportedProgram) -> FloatGraph:
     return graph
 
 
-def from_torch(model: torch.nn.Module | ExportedProgram, example_input: Any = None) -> FloatGraph:
-    """The float IR of ``model``: an ``nn.Module`` (exported here with ``example_input``) or an exported program."""
+def from_torch(model: torch.nn.Module | ExportedProgram, example_input: Any = None,
+               config: ChipConfig | None = None) -> FloatGraph:
+    """The float IR of ``model``: an ``nn.Module`` (exported here with ``example_input``) or an exported program;
+    ``config`` as for :func:`from_exported`."""
     if isinstance(model, ExportedProgram):
-        return from_exported(model)
+        return from_exported(model, config)
     if example_input is None:
         raise SpikeCoreError("an nn.Module needs an example input (batch dimension first) to be exported")
-    return from_exported(export_model(model, example_input))
+    return from_exported(export_model(model, example_input), config)

@@ -224,6 +224,11 @@ def run_flow(args: argparse.Namespace) -> int:
         "cores_used": len(placed.cores),
         "weight_bytes_used": int(sum(np.asarray(c.weights).size for c in placed.cores)),
         "compile_seconds": round(compile_seconds, 3),
+        # Nothing is clipped silently: values clipped at compile time (only with allow_saturation) and held-out
+        # input values beyond the calibrated input range (injected as payload 127).
+        "saturation": {"clipped_fields": [event.as_dict() for event in compiled.quant.saturations],
+                       "inputs_clipped": compiled.quant.input.clipped(data.x_test),
+                       "input_values": int(np.size(data.x_test))},
         "rtl": rtl,
         "files": {},
         "wall_seconds": None,
