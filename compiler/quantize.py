@@ -174,7 +174,7 @@ def quantize(graph: FloatGraph, calibration_data: np.ndarray, mode: str = "grade
 def _graded_hidden(layer: DenseNode, input_scale: float, out_range: float, policy: SaturationPolicy) -> QuantDense:
     """FIRE graded, reset always to the bias: ``clamp(round(v / 2**shift), 0, 127)`` per step, stateless."""
     shift, weight_scale, out_scale = choose_shift(input_scale, float(np.abs(layer.weight).max()), out_range)
-    bias = _acc_values(layer, "the bias", layer.bias / (input_scale * weight_scale), policy)
+    bias = _acc_values(layer, "the bias", layer.bias.astype(np.float64) / (input_scale * weight_scale), policy)
     # The spec's recipe uses threshold 1; a membrane below 2**(shift-1) would emit payload 0, an event that
     # adds nothing downstream but costs a delivery and a MAC per receiving neuron, so it is not fired.
     threshold = 1 << (shift - 1) if shift > 0 else 1
@@ -250,7 +250,7 @@ def _output_layer(layer: DenseNode, input_scale: float, mode: str, T: int, polic
     max_weight = float(np.abs(layer.weight).max())
     weight_scale = symmetric_scale(max_weight)
     acc_scale = input_scale * weight_scale
-    bias = _acc_values(layer, "the bias", layer.bias / acc_scale, policy)
+    bias = _acc_values(layer, "the bias", layer.bias.astype(np.float64) / acc_scale, policy)
     weight = quantize_weights(layer.weight, weight_scale)
     common = dict(threshold=isa.ACC_MAX, shift=0, graded=False, relu=layer.relu, out_shape=layer.out_shape)
     if mode == "graded":

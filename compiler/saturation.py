@@ -69,6 +69,8 @@ class SaturationPolicy:
         Raises :class:`SpikeCoreError` (not allowed) or clips and records a :class:`Saturation` (allowed).
         """
         values = np.asarray(values)
+        if values.dtype.kind == "f":
+            values = values.astype(np.float64)   # float32 cannot hold int32 limits: 2**31 - 1 would round up
         over = (values < low) | (values > high)
         if not over.any():
             return values
