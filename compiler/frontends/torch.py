@@ -356,6 +356,12 @@ def lower_identity(ctx: Lowering, node: torch.fx.Node) -> Activation:
     return ctx.activation(node, 0)
 
 
+@register_lowering(aten._assert_tensor_metadata.default)
+def lower_assert(ctx: Lowering, node: torch.fx.Node) -> None:
+    """torch.export's dtype/shape assertion before a cast: it computes nothing."""
+    return None
+
+
 @register_lowering(aten._to_copy.default, aten.to.dtype, aten.to.dtype_layout)
 def lower_cast(ctx: Lowering, node: torch.fx.Node) -> Activation:
     """A cast between floating dtypes (a bfloat16 model's input cast): the float IR computes in float64."""
@@ -451,7 +457,7 @@ def _lowering_for(node: torch.fx.Node) -> LoweringFn | None:
     return fn
 
 
-def _fold_constant(ctx: Lowering, node: torch.fx.Node) -> np.ndarray:
+def _fold_constant(ctx: Lowering, node: torch.fx.Node) -> np.ndarray | None:
     """Evaluate an op whose tensor arguments are all constants (e.g. ``permute`` of a weight) at compile time."""
 
     def convert(arg: Any) -> Any:
@@ -465,6 +471,8 @@ def _fold_constant(ctx: Lowering, node: torch.fx.Node) -> np.ndarray:
         result = node.target(*convert(node.args), **{k: convert(v) for k, v in node.kwargs.items()})
     except Exception as err:
         raise ctx.fail(node, f"cannot evaluate this op on constants ({type(err).__name__})") from None
+    if result is None and not node.users:   # a check such as _assert_tensor_metadata of a cast: nothing to keep
+        return None
     if not isinstance(result, torch.Tensor):
         raise ctx.fail(node, "an op on constants must give one tensor")
     return tensor_to_numpy(result, f"the constant computed at {ctx.describe(node)}")
