@@ -1,9 +1,14 @@
 """``spikecore compile``: a saved PyTorch model or a NIR graph to a SpikeCore image, listing and report.
 
     spikecore compile model.pt --mode graded|rate [--T 32] [--out prog.bin] [--listing prog.s] [--report]
-                      [--dump-ir float|quant|placed|all] [--calib data.npy] [--chip "cores=16 weight_bytes=512"]
-    spikecore compile model.nir [--dt SECONDS] [--reset value|subtract] [--input-max X] [--fine-weights]
-                      [--out ...] [...]
+                      [--dump-ir float|quant|placed|all] [--calib data.npy] [--percentile P] [--input-max X]
+                      [--chip "cores=16 weight_bytes=512"] [--allow-saturation]
+    spikecore compile model.nir [--dt SECONDS] [--reset value|subtract] [--input-max X | --calib x.npy]
+                      [--fine-weights] [--out ...] [...]
+
+``--input-max``, ``--calib``, ``--percentile``, ``--chip`` and ``--allow-saturation`` mean the same for both
+kinds of model (and on ``spikecore compare``); ``--mode``/``--T`` are PyTorch-only, ``--dt``/``--reset``/
+``--fine-weights`` NIR-only.
 
 A ``.nir`` file is a NIR graph (docs/nir.md): read with ``nir.read``, discretised at ``dt`` (the graph's
 metadata ``dt``, else ``--dt``) and laid out by the same placement and codegen.
