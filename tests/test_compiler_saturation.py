@@ -206,3 +206,21 @@ def test_property_torch_fixed_point_parameters_reproduced_within_the_step_or_ref
     unit = layer.acc_scale
     assert np.all(np.abs(layer.bias * unit - b32) <= unit / 2 * (1 + 1e-9) + 1e-12 * np.abs(b32).max())
     assert math.isfinite(unit)
+
+
+def test_a_leak_factor_that_rounds_to_one_is_refused_naming_the_neuron():
+    """tau = 1e6 s at dt = 1 ms: (1 - 1e-9) * 65536 rounds to 65536, one above the Q0.16 LEAK maximum 65535."""
+    graph = nir.NIRGraph(
+        nodes={"input": nir.Input(input_type=np.array([2])), "fc": nir.Linear(weight=np.eye(2)),
+               "lif": nir.LIF(tau=np.array([1.0, 1e6]), r=np.ones(2), v_leak=np.zeros(2), v_threshold=np.ones(2),
+                              v_reset=np.zeros(2)),
+               "output": nir.Output(output_type=np.array([2]))},
+        edges=[("input", "fc"), ("fc", "lif"), ("lif", "output")])
+    assert round((1 - 1e-3 / 1e6) * 65536) == 65536
+    with pytest.raises(SpikeCoreError) as err:
+        compile_nir(graph, dt=1e-3, config=CHIP)
+    assert str(err.value) == ("layer 'lif' neuron 1: the LEAK factor needs 65536 /65536, the largest representable "
+                              "in Q0.16 (tau > 65536 dt: use IF for a neuron that does not leak) is 65535 (use "
+                              "--allow-saturation to clip with a warning)")
+    clipped = compile_nir(graph, dt=1e-3, config=CHIP, allow_saturation=True)
+    assert clipped.quant.layers[0].decays.tolist() == [round((1 - 1e-3) * 65536), 65535]

@@ -99,9 +99,9 @@ def decay_factor(dt: float, tau: np.ndarray, what: str, precision: float = 1e-12
         raise SpikeCoreError(f"{what}: tau = {tau.min():g} s is shorter than dt = {dt:g} s; forward Euler needs "
                              "dt <= tau (use a smaller --dt)")
     decay = np.rint(np.clip(1.0 - ratio, 0.0, 1.0) * (1 << isa.DECAY_FRAC_BITS)).astype(np.int64)
-    if policy is not None and policy.allow:
+    if policy is not None:
         return policy.fit(layer, "the LEAK factor", decay, 0, isa.DECAY_MAX, "/65536",
-                          "Q0.16 (tau > 65536 dt: use IF for no leak)")
+                          "Q0.16 (tau > 65536 dt: use IF for a neuron that does not leak)")
     if (decay > isa.DECAY_MAX).any():
         raise SpikeCoreError(f"{what}: decay 1 - dt/tau = {1 - ratio.min():.7f} rounds to 1.0, but the LEAK factor "
                              f"is at most {isa.DECAY_MAX}/65536 (tau <= {1 << isa.DECAY_FRAC_BITS} dt); use IF "
