@@ -14,13 +14,13 @@ import numpy as np
 import pytest
 import torch
 
-from spikecore.cli import main
-from spikecore.compiler.frontend_torch import from_torch
-from spikecore.compiler.image import encode_image, save_image
-from spikecore.compiler.nir_runtime import run_nir
+from spikecore.app.cli import main
+from spikecore.app.nir_runtime import run_nir
+from spikecore.compiler.frontends.torch import from_torch
 from spikecore.compiler.pipeline import compile_nir
 from spikecore.config import ChipConfig
 from spikecore.errors import SpikeCoreError
+from spikecore.image import encode_image, save_image
 
 CHIP = ChipConfig(cores=4)
 

@@ -15,11 +15,11 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from spikecore.cli import main
-from spikecore.compiler.nir_compare import compare
-from spikecore.compiler.nir_runtime import run_nir
+from spikecore.app.cli import main
+from spikecore.app.nir_compare import compare
+from spikecore.app.nir_runtime import run_nir
+from spikecore.app.runtime import run_batch
 from spikecore.compiler.pipeline import compile_model, compile_nir
-from spikecore.compiler.runtime import run_batch
 from spikecore.config import ChipConfig
 from spikecore.errors import SpikeCoreError
 
