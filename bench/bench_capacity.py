@@ -5,7 +5,7 @@ dense Toeplitz matrix would be 3.2M x 150k float64 (3.9 PB). The compiler checks
 shapes before building any matrix (compiler/toeplitz.py ``check_layer_size``). Measured for the NIR and the
 PyTorch frontends, each in a fresh process under a 1 GiB address-space limit (RLIMIT_AS), with the peak
 resident memory of that process; then, for scale, the time to expand a convolution that does fit, sparse.
-Prints figures; asserts nothing (tests/test_compiler_models.py holds the refusal itself).
+Prints figures; asserts nothing (tests/app/test_compiler_models.py holds the refusal itself).
 
     .venv/bin/python bench/bench_capacity.py
 """
