@@ -21,6 +21,7 @@ SEED ?=
 WAVES ?=
 MODEL ?=
 MODE ?= graded
+ALLOW_SATURATION ?=
 RTL_SAMPLES ?= 20
 MNIST ?=
 RUN_DIR ?=
@@ -42,7 +43,8 @@ ifneq ($(SEED),)
 	$(RUN) $(PY) -m spikecore.app.sim --seed $(SEED) --cores $(CORES) $(if $(filter 1,$(WAVES)),--waves)
 else
 	$(RUN) $(PY) -m spikecore.app.demo --mode $(MODE) --rtl-samples $(RTL_SAMPLES) \
-		$(if $(MODEL),--model $(MODEL)) $(if $(MNIST),--mnist $(MNIST)) $(if $(filter 0,$(WAVES)),--no-waves)
+		$(if $(MODEL),--model $(MODEL)) $(if $(MNIST),--mnist $(MNIST)) $(if $(filter 0,$(WAVES)),--no-waves) \
+		$(if $(filter 1,$(ALLOW_SATURATION)),--allow-saturation)
 endif
 
 regress: $(STAMP)

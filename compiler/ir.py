@@ -134,6 +134,10 @@ class NeuronModel:
     v_reset: np.ndarray | None = None
     reset: str = "value"
     membrane_unit: np.ndarray | None = None
+    #: Relative precision of the parameters as the graph stored them (machine epsilon of their dtype:
+    #: 2**-23 for float32, 2**-52 for float64), so that comparisons such as tau >= dt use the file's own
+    #: tolerance: a float32 tau equal to dt must not read as "shorter than dt".
+    precision: float = float(np.finfo(np.float64).eps)
 
     PARAMETERS = ("r", "tau", "v_leak", "v_threshold", "v_reset", "membrane_unit")
 
@@ -338,8 +342,26 @@ class QuantInput:
         """
         return np.floor_divide(2 * np.asarray(q, dtype=np.int64) + isa.PAYLOAD_MAX, 2 * isa.PAYLOAD_MAX)
 
+    def clipped(self, x: np.ndarray) -> int:
+        """How many values of the float batch ``x`` lie outside the input range, i.e. would need a payload
+        beyond ``qmin..qmax`` and are clamped by :meth:`quantize` (the runtimes count and report them)."""
+        q = np.floor(np.asarray(x, dtype=np.float64) / self.scale + 0.5)
+        return int(((q < self.qmin) | (q > self.qmax)).sum())
+
+    def warn_clipped(self, x: np.ndarray) -> int:
+        """:meth:`clipped`, and a :class:`UserWarning` naming the count and the range when it is not 0."""
+        count = self.clipped(x)
+        if count:
+            import warnings
+
+            warnings.warn(f"input '{self.name}': {count} of {np.size(x)} values lie outside the input range "
+                          f"+-{self.scale * self.qmax:.6g} and were clipped to the largest payload; compile with a "
+                          "larger input_max (or calibration data that covers them)", UserWarning, stacklevel=3)
+        return count
+
     def quantize(self, x: np.ndarray) -> np.ndarray:
-        """int64 payloads ``(N, features)`` of a float batch (round half up, then clamp to ``qmin..qmax``)."""
+        """int64 payloads ``(N, features)`` of a float batch (round half up, then clamp to ``qmin..qmax``;
+        :meth:`clipped` counts the values that clamp)."""
         x = np.asarray(x, dtype=np.float64)
         if x.size % self.features or (x.ndim > 1 and x[0].size != self.features) or (x.ndim == 1):
             dims = ", ".join(map(str, self.shape))
@@ -532,6 +554,9 @@ class QuantGraph:
     stage: str = field(default="quant", init=False)
     dt: float | None = None
     dense_input: bool = False
+    #: Values clipped to their chip field because the compile allowed saturation
+    #: (:class:`~spikecore.compiler.saturation.Saturation`); empty when every value is exact.
+    saturations: tuple = ()
 
     def __post_init__(self) -> None:
         if self.dt is not None:

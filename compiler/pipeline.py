@@ -132,15 +132,19 @@ FRONTENDS = ("torch", "tvm")
 
 def compile_model(model: Any, example_input: Any, calibration_data: Any, mode: str = "graded", T: int | None = None,
                   config: ChipConfig | None = None, percentile: float = 100.0, title: str = "model",
+                  input_max: float | None = None, allow_saturation: bool = False,
                   frontend: str = "torch") -> CompiledModel:
     """Compile a PyTorch ``model`` (``nn.Module`` or exported program) for SpikeCore.
 
     ``example_input`` (batch dimension first) is what ``torch.export`` traces with; ``calibration_data``
     (``(N, ...)``, float) sets the input scale and every layer's activation range. ``mode`` is ``graded``
     (exact integer inference, one step per layer) or ``rate`` (binary spikes over ``T`` presentation steps,
-    default 32). ``percentile`` picks the calibrated activation range (100 = max). ``frontend`` is ``torch``
-    (walk the torch.export graph) or ``tvm`` (Relax BYOC partition and the ``relax.ext.spikecore`` codegen;
-    needs ``spikecore[tvm]``); for the same model and data both give the same IR and image bytes.
+    default 32). ``percentile`` picks the calibrated activation range (100 = max). ``input_max`` (default:
+    ``max|x|`` of the calibration data) is the input value injected as payload 127. A value that does not fit
+    its chip field (weight, bias, threshold, initial membrane) is refused in one line naming the layer and the
+    neuron, unless ``allow_saturation``: then it is clipped and listed in ``quant.saturations``. ``frontend``
+    is ``torch`` (walk the torch.export graph) or ``tvm`` (Relax BYOC partition and the ``relax.ext.spikecore``
+    codegen; needs ``spikecore[tvm]``); for the same model and data both give the same IR and image bytes.
     """
     if frontend not in FRONTENDS:
         raise SpikeCoreError(f"frontend must be one of {', '.join(FRONTENDS)}, not {frontend!r}")
@@ -154,17 +158,19 @@ def compile_model(model: Any, example_input: Any, calibration_data: Any, mode: s
                              dtype=np.float64)
 
     def finish(float_graph: FloatGraph) -> CompiledModel:
-        return finish_compile(float_graph, calibration, mode, T, percentile, config, title, t)
+        return finish_compile(float_graph, calibration, mode, T, percentile, config, title, t, input_max,
+                              allow_saturation)
 
     if frontend == "tvm":
         return _compile_tvm(model, example_input, finish, t)
     # 1. Frontend first: every later pass works on the IR, never on torch objects.
-    return finish(_timed(t, "frontend", frontend_torch.from_torch, model, example_input))
+    return finish(_timed(t, "frontend", frontend_torch.from_torch, model, example_input, config))
 
 
 def finish_compile(float_graph: FloatGraph, calibration: Any, mode: str = "graded", T: int | None = None,
                    percentile: float = 100.0, config: ChipConfig | None = None, title: str = "model",
-                   timings: dict[str, float] | None = None) -> CompiledModel:
+                   timings: dict[str, float] | None = None, input_max: float | None = None,
+                   allow_saturation: bool = False) -> CompiledModel:
     """The passes after the frontend, shared by both frontends: quantise, place, codegen.
 
     ``calibration`` is a float array ``(N, ...)``; the other arguments are :func:`compile_model`'s. The TVM
@@ -176,7 +182,8 @@ def finish_compile(float_graph: FloatGraph, calibration: Any, mode: str = "grade
     float_graph.check()
     # 2. Quantise before placing: placement sizes cores from the *integer* weights (a weight that rounds to
     #    zero needs no axon) and needs the neuron parameters (bias -> init/reset, thresholds).
-    quant = _timed(t, "quantize", quantize.quantize, float_graph, calibration, mode, T, percentile, config)
+    quant = _timed(t, "quantize", quantize.quantize, float_graph, calibration, mode, T, percentile, config,
+                   input_max, allow_saturation)
     quant.check()
     return _lay_out(float_graph, quant, config, title, t)
 
@@ -214,16 +221,20 @@ def _lay_out(float_graph: FloatGraph, quant: QuantGraph, config: ChipConfig, tit
 
 
 def compile_nir(graph: Any, dt: float | None = None, reset: str | None = None, config: ChipConfig | None = None,
-                input_max: float | None = None, title: str = "model", fine_weights: bool | None = None
+                input_max: float | None = None, title: str = "model", fine_weights: bool | None = None,
+                calibration_data: Any = None, percentile: float = 100.0, allow_saturation: bool = False
                 ) -> CompiledModel:
     """Compile a NIR graph (a ``nir.NIRGraph`` or the path of a ``.nir`` file) for SpikeCore.
 
     ``dt`` (seconds per step) is taken from the graph's metadata when it has one, else it must be given.
     ``reset`` (``value``, NIR's default, or ``subtract``) applies to IF/LIF nodes whose metadata does not
     say. ``config`` defaults to the chip named in the graph's metadata, else the product chip.
-    ``input_max`` (default: the graph's metadata, else 1 for spike inputs) is the largest input magnitude.
+    ``input_max`` (default: the graph's metadata, else the ``percentile`` of ``|calibration_data|`` when data
+    ``(N or T, *input_shape)`` is given, else 1 for spike inputs) is the largest input magnitude: payload 127.
     ``fine_weights`` (default: the graph's metadata, else no): ~15-bit weights and exact bias currents through
     payload-1 twin spikes, at twice the axons and source neurons (docs/nir.md, "Accuracy").
+    ``allow_saturation``: clip values that leave their chip field (listed in ``quant.saturations``) instead of
+    refusing the graph in one line naming the layer, the neuron, the value needed and the largest representable.
     The discretisation is docs/spec.md §11; running the program is :mod:`~spikecore.app.nir_runtime`.
     """
     from spikecore.compiler.frontends import nir as frontend_nir
@@ -237,11 +248,11 @@ def compile_nir(graph: Any, dt: float | None = None, reset: str | None = None, c
     if not isinstance(config, ChipConfig):
         raise SpikeCoreError(f"config must be a ChipConfig, not {type(config).__name__}")
     step = frontend_nir.resolve_dt(graph, dt)
-    scale = frontend_nir.resolve_input_max(graph, input_max)
+    scale = frontend_nir.resolve_input_max(graph, input_max, calibration_data, percentile)
     fine = frontend_nir.resolve_fine_weights(graph, fine_weights)
     t: dict[str, float] = {}
-    float_graph = _timed(t, "frontend", frontend_nir.from_nir, graph, reset)
-    quant = _timed(t, "quantize", discretize.discretize, float_graph, step, scale, config, fine)
+    float_graph = _timed(t, "frontend", frontend_nir.from_nir, graph, reset, config)
+    quant = _timed(t, "quantize", discretize.discretize, float_graph, step, scale, config, fine, allow_saturation)
     return _lay_out(float_graph, quant, config, title, t)
 
 

@@ -54,6 +54,7 @@ import numpy as np
 
 from spikecore import isa
 from spikecore.compiler.ir import DenseNode, FloatGraph, QuantDense, QuantGraph, QuantInput
+from spikecore.compiler.saturation import SaturationPolicy
 from spikecore.config import ChipConfig
 from spikecore.errors import SpikeCoreError
 from spikecore.isa import ResetMode
@@ -114,21 +115,22 @@ def quantize_weights(weight: np.ndarray, scale: float) -> np.ndarray:
     return np.clip(np.rint(weight.astype(np.float64) / scale), -INT8_LEVELS, INT8_LEVELS).astype(np.int64)
 
 
-def _acc_values(layer: DenseNode, what: str, values: np.ndarray) -> np.ndarray:
-    """An int64 vector of membrane values, refused if any falls outside int32."""
-    out = np.rint(values).astype(np.int64) if values.dtype.kind == "f" else values.astype(np.int64)
-    if out.size and (out.min() < isa.ACC_MIN or out.max() > isa.ACC_MAX):
-        raise SpikeCoreError(f"layer '{layer.name}': {what} reaches {int(np.abs(out).max())} membrane units, "
-                             "outside the int32 accumulator; the bias is too large for the weight scale")
-    return out
+def _acc_values(layer: DenseNode, what: str, values: np.ndarray, policy: SaturationPolicy) -> np.ndarray:
+    """An int64 vector of membrane values inside int32 (refused, or clipped when the policy allows)."""
+    out = np.rint(values) if values.dtype.kind == "f" else values
+    return policy.fit(layer.name, what, out, isa.ACC_MIN, isa.ACC_MAX, "membrane units",
+                      "the int32 membrane (too large for the weight scale)").astype(np.int64)
 
 
 def quantize(graph: FloatGraph, calibration_data: np.ndarray, mode: str = "graded", T: int | None = None,
-             percentile: float = 100.0, config: ChipConfig | None = None) -> QuantGraph:
+             percentile: float = 100.0, config: ChipConfig | None = None, input_max: float | None = None,
+             allow_saturation: bool = False) -> QuantGraph:
     """The integer network for ``mode`` (``graded`` or ``rate`` with ``T`` presentation steps).
 
     ``config`` (default: the product chip) only decides whether a rate-mode hidden layer has room for its
-    bias axon (see the module docstring).
+    bias axon (see the module docstring). ``input_max``: the largest input magnitude (payload 127); default:
+    ``max|x|`` of the calibration data. ``allow_saturation``: clip a value that leaves its chip field and
+    record it in the result's ``saturations`` instead of refusing (:mod:`~spikecore.compiler.saturation`).
     """
     config = config if config is not None else ChipConfig()
     if mode not in ("graded", "rate"):
@@ -143,32 +145,36 @@ def quantize(graph: FloatGraph, calibration_data: np.ndarray, mode: str = "grade
     x = calibration_matrix(graph, calibration_data)
     activations = graph.forward(x)
 
-    in_range = float(np.abs(x).max())
+    if input_max is not None and not (isinstance(input_max, float | int) and math.isfinite(input_max)
+                                      and input_max > 0):
+        raise SpikeCoreError(f"input_max must be a finite positive number, not {input_max!r}")
+    in_range = float(np.abs(x).max()) if input_max is None else float(input_max)
     input_scale = symmetric_scale(in_range)
+    policy = SaturationPolicy(allow=bool(allow_saturation))
     q_input = QuantInput(graph.input.name, graph.input.shape, input_scale)
 
     layers: list[QuantDense] = []
     scale = input_scale
     for index, layer in enumerate(graph.layers):
         if index == len(graph.layers) - 1:
-            qlayer = _output_layer(layer, scale, mode, T)
+            qlayer = _output_layer(layer, scale, mode, T, policy)
         else:
             out_range = activation_range(activations[index], percentile)
             if mode == "graded":
-                qlayer = _graded_hidden(layer, scale, out_range)
+                qlayer = _graded_hidden(layer, scale, out_range, policy)
             else:
-                qlayer = _rate_hidden(layer, scale, out_range, T, config)
+                qlayer = _rate_hidden(layer, scale, out_range, T, config, policy)
         layers.append(qlayer)
         scale = qlayer.out_scale
-    qgraph = QuantGraph(mode, T, q_input, layers)
+    qgraph = QuantGraph(mode, T, q_input, layers, saturations=tuple(policy.events))
     qgraph.check()
     return qgraph
 
 
-def _graded_hidden(layer: DenseNode, input_scale: float, out_range: float) -> QuantDense:
+def _graded_hidden(layer: DenseNode, input_scale: float, out_range: float, policy: SaturationPolicy) -> QuantDense:
     """FIRE graded, reset always to the bias: ``clamp(round(v / 2**shift), 0, 127)`` per step, stateless."""
     shift, weight_scale, out_scale = choose_shift(input_scale, float(np.abs(layer.weight).max()), out_range)
-    bias = _acc_values(layer, "bias", layer.bias / (input_scale * weight_scale))
+    bias = _acc_values(layer, "the bias", layer.bias.astype(np.float64) / (input_scale * weight_scale), policy)
     # The spec's recipe uses threshold 1; a membrane below 2**(shift-1) would emit payload 0, an event that
     # adds nothing downstream but costs a delivery and a MAC per receiving neuron, so it is not fired.
     threshold = 1 << (shift - 1) if shift > 0 else 1
@@ -185,22 +191,24 @@ def _room_for_bias_axon(weight: np.ndarray, config: ChipConfig) -> bool:
     return rows <= min(config.event_depth, isa.AXON_MAX + 1, config.weight_bytes)
 
 
-def _rate_hidden(layer: DenseNode, input_scale: float, out_range: float, T: int, config: ChipConfig) -> QuantDense:
+def _rate_hidden(layer: DenseNode, input_scale: float, out_range: float, T: int, config: ChipConfig,
+                 policy: SaturationPolicy) -> QuantDense:
     """Integrate-and-fire, binary spikes, reset by subtraction; one spike per step stands for ``λ``."""
     max_weight = float(np.abs(layer.weight).max())
     weight_scale = symmetric_scale(max_weight)
     acc_scale = input_scale * weight_scale
     threshold = max(1, round(out_range / acc_scale)) if out_range > 0 else 1
-    if threshold > isa.ACC_MAX:
-        raise SpikeCoreError(f"layer '{layer.name}': threshold {threshold} does not fit int32")
+    threshold = int(policy.fit(layer.name, "the threshold", np.full(layer.out_features, threshold), 1, isa.ACC_MAX,
+                               "membrane units", "the int32 membrane")[0])
     exact_bias = layer.bias.astype(np.float64) / acc_scale
-    bias = _acc_values(layer, "bias", exact_bias)
+    bias = _acc_values(layer, "the bias", exact_bias, policy)
     weight = quantize_weights(layer.weight, weight_scale)
-    bias_payload, bias_weight = bias_current(bias) if _room_for_bias_axon(weight, config) else (0, None)
+    bias_payload, bias_weight = bias_current(bias, policy, layer.name) if _room_for_bias_axon(weight, config) \
+        else (0, None)
     current = bias_payload * bias_weight if bias_weight is not None else 0
     # init carries what the per-step current misses over the whole window, rounded once (not T times).
-    init = _acc_values(layer, f"T x bias remainder + threshold/2 (T={T})",
-                       np.rint(T * (exact_bias - current)).astype(np.int64) + threshold // 2)
+    init = _acc_values(layer, f"the initial membrane T x bias remainder + threshold/2 (T={T})",
+                       np.rint(T * (exact_bias - current)) + threshold // 2, policy)
     return QuantDense(layer.name, layer.source, layer.origin, "hidden", weight,
                       bias, input_scale, weight_scale, threshold * acc_scale, threshold=threshold, init=init,
                       reset=np.zeros_like(bias), shift=0, reset_mode=ResetMode.SUB, graded=False,
@@ -208,11 +216,14 @@ def _rate_hidden(layer: DenseNode, input_scale: float, out_range: float, T: int,
                       bias_payload=bias_payload)
 
 
-def bias_current(bias: np.ndarray) -> tuple[int, np.ndarray | None]:
+def bias_current(bias: np.ndarray, policy: SaturationPolicy | None = None,
+                 layer: str = "layer") -> tuple[int, np.ndarray | None]:
     """``(payload, int8 weights)`` whose product is as close to the per-step ``bias`` as int8 allows.
 
     The payload is the smallest that lets the largest bias fit the weight range (at most 127), which
     keeps the weights' resolution fine. ``(0, None)`` when every bias is zero (no bias axon needed).
+    A bias beyond ``127 * 127`` membrane units per step does not fit one bias axon: refused naming ``layer``
+    and the neuron, or clipped and recorded when ``policy`` allows saturation.
 
     >>> bias_current(np.array([500, -254, 3]))
     (4, array([125, -63,   1]))
@@ -221,11 +232,15 @@ def bias_current(bias: np.ndarray) -> tuple[int, np.ndarray | None]:
     if largest == 0:
         return 0, None
     payload = min(isa.PAYLOAD_MAX, -(-largest // INT8_LEVELS))
-    weight = np.clip(np.floor(bias / payload + 0.5), -INT8_LEVELS, INT8_LEVELS).astype(np.int64)
+    policy = policy if policy is not None else SaturationPolicy()
+    most = payload * INT8_LEVELS
+    needed = policy.fit(layer, "the bias current", np.asarray(bias, dtype=np.int64), -most, most,
+                        "membrane units per step", "one bias axon (payload 127 x weight 127)")
+    weight = np.clip(np.floor(needed / payload + 0.5), -INT8_LEVELS, INT8_LEVELS).astype(np.int64)
     return payload, weight
 
 
-def _output_layer(layer: DenseNode, input_scale: float, mode: str, T: int) -> QuantDense:
+def _output_layer(layer: DenseNode, input_scale: float, mode: str, T: int, policy: SaturationPolicy) -> QuantDense:
     """Output neurons never fire; the host reads their membranes after the last step.
 
     Graded: FIRE reset=always clears them to the bias at the start of every step (so values
@@ -235,14 +250,15 @@ def _output_layer(layer: DenseNode, input_scale: float, mode: str, T: int) -> Qu
     max_weight = float(np.abs(layer.weight).max())
     weight_scale = symmetric_scale(max_weight)
     acc_scale = input_scale * weight_scale
-    bias = _acc_values(layer, "bias", layer.bias / acc_scale)
+    bias = _acc_values(layer, "the bias", layer.bias.astype(np.float64) / acc_scale, policy)
     weight = quantize_weights(layer.weight, weight_scale)
     common = dict(threshold=isa.ACC_MAX, shift=0, graded=False, relu=layer.relu, out_shape=layer.out_shape)
     if mode == "graded":
         return QuantDense(layer.name, layer.source, layer.origin, "output", weight, bias, input_scale, weight_scale,
                           acc_scale, init=bias, reset=bias, reset_mode=ResetMode.ALWAYS, schedule=("FIRE", "ACC"),
                           **common)
-    init = _acc_values(layer, f"T x bias (T={T})", T * layer.bias.astype(np.float64) / acc_scale)
+    init = _acc_values(layer, f"the initial membrane T x bias (T={T})", T * layer.bias.astype(np.float64) / acc_scale,
+                       policy)
     return QuantDense(layer.name, layer.source, layer.origin, "output", weight, bias, input_scale, weight_scale,
                       acc_scale / T, init=init, reset=np.zeros_like(bias), reset_mode=ResetMode.NONE,
                       schedule=("ACC",), **common)

@@ -34,9 +34,16 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from scipy import sparse
 
 from spikecore.compiler.ir import RESETS, DenseNode, FloatGraph, InputNode, NeuronModel
-from spikecore.compiler.toeplitz import sum_pool2d_matrix, toeplitz_conv2d
+from spikecore.compiler.toeplitz import (
+    check_layer_size,
+    conv2d_output_shape,
+    sum_pool2d_matrix,
+    toeplitz_conv2d_sparse,
+)
+from spikecore.config import ChipConfig
 from spikecore.errors import SpikeCoreError
 
 LINEAR_TYPES = ("Affine", "Linear", "Scale", "Flatten", "Conv2d", "SumPool2d", "AvgPool2d")
@@ -87,7 +94,9 @@ def resolve_dt(graph, dt: float | None) -> float:
     stored = _metadata_value(graph.metadata, DT_KEY)
     if stored is not None:
         value = _scalar(stored, "the graph's metadata dt")
-        if dt is not None and not math.isclose(dt, value, rel_tol=1e-9):
+        dtype = np.asarray(stored).dtype
+        tolerance = max(1e-9, 2 * float(np.finfo(dtype).eps)) if dtype.kind == "f" else 1e-9
+        if dt is not None and not math.isclose(dt, value, rel_tol=tolerance):
             raise SpikeCoreError(f"--dt {dt:g} contradicts the graph's metadata dt {value:g}; drop --dt")
         return value
     if dt is None:
@@ -96,9 +105,10 @@ def resolve_dt(graph, dt: float | None) -> float:
     return _scalar(dt, "--dt")
 
 
-def resolve_input_max(graph, input_max: float | None) -> float:
+def resolve_input_max(graph, input_max: float | None, data: Any = None, percentile: float = 100.0) -> float:
     """The largest input magnitude: the graph's metadata value when present (a different ``input_max`` is an
-    error), else ``input_max``, else 1 (spike inputs)."""
+    error), else ``input_max``, else the ``percentile`` (100 = max) of ``|data|`` when data is given and not all
+    zero (event counts per bin can exceed 1), else 1 (spike inputs)."""
     stored = _metadata_value(graph.metadata, INPUT_MAX_KEY)
     if stored is not None:
         value = _scalar(stored, f"the graph's metadata {INPUT_MAX_KEY}")
@@ -106,7 +116,19 @@ def resolve_input_max(graph, input_max: float | None) -> float:
             raise SpikeCoreError(f"--input-max {input_max:g} contradicts the graph's metadata {INPUT_MAX_KEY} "
                                  f"{value:g}; drop --input-max")
         return value
-    return DEFAULT_INPUT_MAX if input_max is None else _scalar(input_max, "--input-max")
+    if input_max is not None:
+        return _scalar(input_max, "--input-max")
+    if data is not None:
+        if not 0 < percentile <= 100:
+            raise SpikeCoreError(f"percentile must be in (0, 100], not {percentile!r}")
+        values = np.abs(np.asarray(data, dtype=np.float64))
+        if values.size and not np.isfinite(values).all():
+            raise SpikeCoreError("the input data holds NaN or infinity")
+        values = values[values > 0]   # zeros (no event) need no range; sparse spikes would give percentile 0
+        largest = float(np.percentile(values, percentile)) if values.size else 0.0
+        if largest > 0:
+            return largest
+    return DEFAULT_INPUT_MAX
 
 
 def resolve_fine_weights(graph, fine_weights: bool | None) -> bool:
@@ -140,13 +162,18 @@ class _Pending:
     bias: np.ndarray
     nodes: list[str]            # "Type 'name'" of the folded linear nodes
     last: str | None = None     # name of the last linear node folded
+    flatten: str | None = None  # how the last Flatten changed the shape, while nothing was folded after it
+    plan: bool = False          # shapes only (the capacity pass): no matrix is built or composed
 
-    def apply(self, matrix: np.ndarray, bias: np.ndarray | None, shape: tuple[int, ...], label: str, name: str) -> None:
-        self.matrix = matrix if self.matrix is None else matrix @ self.matrix
-        self.bias = matrix @ self.bias + (0.0 if bias is None else bias)
+    def apply(self, matrix, bias: np.ndarray | None, shape: tuple[int, ...], label: str, name: str) -> None:
+        """Compose ``matrix`` (numpy, or scipy sparse for convolutions and poolings) after the pending map."""
+        if not self.plan:
+            self.matrix = matrix if self.matrix is None else matrix @ self.matrix
+            self.bias = np.asarray(matrix @ self.bias).reshape(-1) + (0.0 if bias is None else bias)
         self.shape = shape
         self.nodes.append(label)
         self.last = name
+        self.flatten = None
 
 
 def _chain(graph) -> list[str]:
@@ -277,6 +304,9 @@ def _fold_linear(pending: _Pending, node: Any, name: str) -> None:
         if weight.ndim != 2:
             raise SpikeCoreError(f"{label}: weight of shape {weight.shape} is not a 2-D (out, in) matrix")
         if len(pending.shape) != 1:
+            if pending.flatten:
+                raise SpikeCoreError(f"{label} reads shape {pending.shape} from {pending.flatten}; NIR counts "
+                                     "Flatten dimensions without the batch: use start_dim=0 to flatten everything")
             raise SpikeCoreError(f"{label} reads shape {pending.shape}; add a Flatten before it")
         if weight.shape[1] != features:
             raise SpikeCoreError(f"{label} takes {weight.shape[1]} inputs, its input has {features} features")
@@ -286,10 +316,15 @@ def _fold_linear(pending: _Pending, node: Any, name: str) -> None:
         pending.apply(weight, bias, (weight.shape[0],), label, name)
     elif kind == "Scale":
         scale = _per_neuron(node, name, "scale", pending.shape)
-        pending.apply(np.diag(scale), None, pending.shape, label, name)
+        pending.apply(sparse.diags_array(scale).tocsr(), None, pending.shape, label, name)
     elif kind == "Flatten":
+        before = pending.shape
         pending.shape, pending.last = _flatten(pending.shape, node, name), name
         pending.nodes.append(label)
+        start = int(np.asarray(getattr(node, "start_dim", 0)).reshape(-1)[0])
+        end = int(np.asarray(getattr(node, "end_dim", -1)).reshape(-1)[0])
+        pending.flatten = (f"Flatten '{name}' (start_dim={start}, end_dim={end} on its input of shape {before} "
+                           f"gives {pending.shape})")
     elif kind == "Conv2d":
         in_shape = _image_shape(pending, node, name)
         weight = _array(node, name, "weight")
@@ -305,11 +340,13 @@ def _fold_linear(pending: _Pending, node: Any, name: str) -> None:
         padding = _conv_padding(node, name, kernel, dilation)
         groups = int(np.asarray(node.groups).reshape(-1)[0])
         try:
-            matrix, out_shape = toeplitz_conv2d(weight, in_shape, stride, padding, dilation, groups)
+            out_shape = conv2d_output_shape(weight.shape, in_shape, stride, padding, dilation, groups)
+            matrix = None if pending.plan else toeplitz_conv2d_sparse(weight, in_shape, stride, padding, dilation,
+                                                                      groups)[0]
         except SpikeCoreError as err:
             raise SpikeCoreError(f"{label}: {err}") from None
         bias = np.repeat(_array(node, name, "bias").reshape(-1), out_shape[1] * out_shape[2])
-        if bias.size != matrix.shape[0]:
+        if bias.size != math.prod(out_shape):
             raise SpikeCoreError(f"{label}: bias must have one value per output channel ({out_shape[0]})")
         pending.apply(matrix, bias, out_shape, label, name)
     elif kind in ("SumPool2d", "AvgPool2d"):
@@ -318,10 +355,11 @@ def _fold_linear(pending: _Pending, node: Any, name: str) -> None:
         stride = _pair(node.stride, name, node, "stride")
         padding = _pair(node.padding, name, node, "padding")
         try:
-            matrix, out_shape = sum_pool2d_matrix(in_shape, kernel, stride, padding)
+            out_shape = conv2d_output_shape((in_shape[0], 1, *kernel), in_shape, stride, padding, (1, 1), in_shape[0])
+            matrix = None if pending.plan else sum_pool2d_matrix(in_shape, kernel, stride, padding, as_sparse=True)[0]
         except SpikeCoreError as err:
             raise SpikeCoreError(f"{label}: {err}") from None
-        if kind == "AvgPool2d":
+        if kind == "AvgPool2d" and matrix is not None:
             matrix = matrix / (kernel[0] * kernel[1])
         pending.apply(matrix, None, out_shape, label, name)
     else:  # pragma: no cover - _chain only lets supported types through
@@ -373,12 +411,67 @@ def _neuron_model(node: Any, name: str, shape: tuple[int, ...], reset: str | Non
     if "threshold" in values:
         values["v_threshold"] = values.pop("threshold")
     mode = _reset_of(node, name, reset) if kind in ("IF", "LIF") else "value"
-    return NeuronModel(kind, name, reset=mode, membrane_unit=_unit_of(node, name, math.prod(shape)), **values)
+    return NeuronModel(kind, name, reset=mode, membrane_unit=_unit_of(node, name, math.prod(shape)),
+                       precision=_stored_precision(node, fields), **values)
 
 
-def from_nir(graph, reset: str | None = None) -> FloatGraph:
+def _stored_precision(node: Any, fields: tuple[str, ...]) -> float:
+    """Machine epsilon of the coarsest floating dtype among the node's ``fields`` as stored (float64 if none)."""
+    eps = float(np.finfo(np.float64).eps)
+    for field_name in fields:
+        dtype = getattr(getattr(node, field_name, None), "dtype", None)
+        if getattr(dtype, "is_floating_point", False):   # a torch tensor left in the node
+            import torch
+
+            eps = max(eps, float(torch.finfo(dtype).eps))
+        elif isinstance(dtype, np.dtype) and dtype.kind == "f":
+            eps = max(eps, float(np.finfo(dtype).eps))
+    return eps
+
+
+def _without_batch(shape: tuple[int, ...], after: list[Any]) -> tuple[int, ...]:
+    """The Input shape without a leading batch dimension of 1 that an exporter kept (NIRTorch#17, snnTorch with
+    a batched sample): dropped when the first node that cares about the rank (after any Flatten, whose
+    dimensions then count from the sample) reads one dimension fewer (Affine, Linear: 1; Conv2d and the
+    poolings: 3). A (1, H, W) single-channel image before a Conv2d is rank 3 and keeps its channel."""
+    if len(shape) < 2 or shape[0] != 1:
+        return shape
+    first = next((node for node in after if type_name(node) != "Flatten"), None)
+    rank = {"Affine": 1, "Linear": 1, "Conv2d": 3, "SumPool2d": 3, "AvgPool2d": 3}.get(type_name(first))
+    if first is None or rank is None or any(type_name(n) == "Flatten" for n in after[:after.index(first)]):
+        return shape
+    return shape[1:] if len(shape) == rank + 1 else shape
+
+
+def _plan(path: list[str], nodes: dict, shape: tuple[int, ...], config: ChipConfig | None) -> None:
+    """The capacity pass: every layer's shape from the node shapes alone, each refused
+    (:func:`~spikecore.compiler.toeplitz.check_layer_size`) before any matrix is built."""
+    pending = _Pending(shape, None, np.zeros(0), [], plan=True)
+    in_features = math.prod(shape)
+    for name in path[1:-1]:
+        node = nodes[name]
+        kind = type_name(node)
+        if kind in LINEAR_TYPES:
+            _fold_linear(pending, node, name)
+            continue
+        features = math.prod(pending.shape)
+        check_layer_size(f"layer '{name}' ({' + '.join([*pending.nodes, f'{kind} {name!r}'])})", features,
+                         in_features, config)
+        in_features = features
+        pending = _Pending(pending.shape, None, np.zeros(0), [], plan=True)
+    if pending.nodes:
+        check_layer_size(f"layer '{pending.last}' ({' + '.join(pending.nodes)})", math.prod(pending.shape),
+                         in_features, config)
+
+
+def _dense(matrix) -> np.ndarray:
+    return matrix.toarray() if sparse.issparse(matrix) else np.asarray(matrix, dtype=np.float64)
+
+
+def from_nir(graph, reset: str | None = None, config: ChipConfig | None = None) -> FloatGraph:
     """The float IR of a NIR graph (``nir.NIRGraph``); ``reset`` (``value``/``subtract``) applies to IF and
-    LIF nodes whose metadata does not say (see the module docstring)."""
+    LIF nodes whose metadata does not say (see the module docstring). ``config`` (default: the product chip):
+    a layer with more neurons than the chip is refused from the shapes, before any matrix is built."""
     if reset is not None and reset not in RESETS:
         raise SpikeCoreError(f"reset must be one of {', '.join(RESETS)}, not {reset!r}")
     if type_name(graph) != "NIRGraph":
@@ -389,8 +482,9 @@ def from_nir(graph, reset: str | None = None) -> FloatGraph:
     shape_value = nodes[input_name].input_type.get("input") if isinstance(nodes[input_name].input_type, dict) else None
     if shape_value is None:
         raise SpikeCoreError(f"Input '{input_name}' has no shape")
-    shape = tuple(int(d) for d in np.asarray(shape_value).reshape(-1))
+    shape = _without_batch(tuple(int(d) for d in np.asarray(shape_value).reshape(-1)), [nodes[n] for n in path[1:]])
     input_node = InputNode(input_name, shape)
+    _plan(path, nodes, shape, config)
     layers: list[DenseNode] = []
     source = input_name
     pending = _Pending(shape, None, np.zeros(math.prod(shape)), [])
@@ -401,7 +495,7 @@ def from_nir(graph, reset: str | None = None) -> FloatGraph:
             _fold_linear(pending, node, name)
             continue
         features = math.prod(pending.shape)
-        matrix = np.eye(features) if pending.matrix is None else pending.matrix
+        matrix = np.eye(features) if pending.matrix is None else _dense(pending.matrix)
         neuron = _neuron_model(node, name, pending.shape, reset)
         origin = " + ".join([*pending.nodes, f"{kind} '{name}'"])
         layers.append(DenseNode(name, source, matrix.astype(np.float64), pending.bias.astype(np.float64),
@@ -411,7 +505,7 @@ def from_nir(graph, reset: str | None = None) -> FloatGraph:
     if pending.matrix is not None:   # linear nodes before the Output: the host reads their current
         last = pending.last
         unit = _unit_of(nodes[last], last, math.prod(pending.shape))
-        layers.append(DenseNode(last, source, pending.matrix.astype(np.float64), pending.bias.astype(np.float64),
+        layers.append(DenseNode(last, source, _dense(pending.matrix), pending.bias.astype(np.float64),
                                 relu=False, origin=" + ".join(pending.nodes), out_shape=pending.shape,
                                 neuron=NeuronModel("Affine", last, membrane_unit=unit)))
     if not layers:

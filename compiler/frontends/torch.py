@@ -26,6 +26,7 @@ feeds exactly one op) ending in a layer; hidden layers must end in ReLU (SpikeCo
 from __future__ import annotations
 
 import math
+import operator
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -36,7 +37,8 @@ import torch
 from torch.export import ExportedProgram
 
 from spikecore.compiler.ir import DenseNode, FloatGraph, InputNode
-from spikecore.compiler.toeplitz import toeplitz_conv2d
+from spikecore.compiler.toeplitz import check_layer_size, conv2d_output_shape, toeplitz_conv2d
+from spikecore.config import ChipConfig
 from spikecore.errors import SpikeCoreError
 
 aten = torch.ops.aten
@@ -77,6 +79,8 @@ def register_lowering(*ops: Any) -> Callable[[LoweringFn], LoweringFn]:
 
 
 def _op_name(op: Any) -> str:
+    if callable(op) and not isinstance(op, torch._ops.OpOverload | torch._ops.OpOverloadPacket):
+        return getattr(op, "__name__", str(op))
     return str(op).removeprefix("aten.")
 
 
@@ -87,8 +91,9 @@ def supported_ops() -> str:
 class Lowering:
     """State of one frontend run; lowering functions use its helpers to read arguments and emit layers."""
 
-    def __init__(self, program: ExportedProgram) -> None:
+    def __init__(self, program: ExportedProgram, config: ChipConfig | None = None) -> None:
         self.program = program
+        self.config = config if config is not None else ChipConfig()
         self.values: dict[torch.fx.Node, Lowered] = {}
         self.layers: list[DenseNode] = []
         self.input: InputNode | None = None
@@ -229,8 +234,12 @@ def _lower_conv(ctx: Lowering, node: torch.fx.Node, stride: Any, padding: Any, d
         raise ctx.fail(node, f"Conv2d groups={groups} is not supported; supported: groups=1")
     if isinstance(padding, str):
         raise ctx.fail(node, f"Conv2d padding='{padding}' is not supported; supported: integer padding")
-    matrix, out_shape = toeplitz_conv2d(weight, x.shape, _pair(stride, "stride", ctx, node),
-                                        _pair(padding, "padding", ctx, node), _pair(dilation, "dilation", ctx, node))
+    pairs = (_pair(stride, "stride", ctx, node), _pair(padding, "padding", ctx, node),
+             _pair(dilation, "dilation", ctx, node))
+    # Capacity from shapes first: nothing proportional to the expanded layer is allocated before it.
+    out_shape = conv2d_output_shape(weight.shape, x.shape, *pairs)
+    check_layer_size(f"Conv2d at {ctx.describe(node)}", math.prod(out_shape), x.features, ctx.config)
+    matrix, out_shape = toeplitz_conv2d(weight, x.shape, *pairs)
     bias_full = None if bias is None else np.repeat(bias, out_shape[1] * out_shape[2])
     return ctx.add_dense(node, x, matrix, bias_full, out_shape, "Conv2d")
 
@@ -281,9 +290,85 @@ def lower_dropout(ctx: Lowering, node: torch.fx.Node) -> Activation:
     return ctx.activation(node, 0)
 
 
+def _fold_batch_norm(ctx: Lowering, node: torch.fx.Node, gamma: np.ndarray | None, beta: np.ndarray | None,
+                     mean: np.ndarray, var: np.ndarray, eps: float) -> Activation:
+    """Eval-mode batch norm ``y = (x - mean) / sqrt(var + eps) * gamma + beta`` folded into the layer before it.
+
+    With ``s = gamma / sqrt(var + eps)`` per channel (dimension 0 of the per-sample shape, as BatchNorm1d/2d
+    read it), the layer ``W x + b`` becomes ``(s W) x + (s (b - mean) + beta)``: the same function, computed
+    in float64 before the IR rounds weights to float32.
+    """
+    x = ctx.activation(node, 0)
+    if x.producer is None:
+        raise ctx.fail(node, "batch norm on the model input cannot be folded; supported: BatchNorm1d/2d right "
+                             "after a Linear or Conv2d")
+    index = next(i for i, layer in enumerate(ctx.layers) if layer.name == x.producer)
+    layer = ctx.layers[index]
+    if layer.relu:
+        raise ctx.fail(node, f"batch norm after the ReLU of layer '{layer.name}' cannot be folded into it; "
+                             "supported: BatchNorm1d/2d between a Linear or Conv2d and its ReLU")
+    channels = x.shape[0]
+    if mean.shape != (channels,) or var.shape != (channels,):
+        raise ctx.fail(node, f"batch norm statistics of shape {mean.shape} do not match {channels} channels of "
+                             f"the per-sample shape {x.shape}")
+    gamma = np.ones(channels) if gamma is None else gamma.reshape(-1)
+    beta = np.zeros(channels) if beta is None else beta.reshape(-1)
+    scale = np.repeat(gamma / np.sqrt(var + eps), x.features // channels)
+    shift = np.repeat(beta - mean * gamma / np.sqrt(var + eps), x.features // channels)
+    weight = layer.weight.astype(np.float64) * scale[:, None]
+    bias = layer.bias.astype(np.float64) * scale + shift
+    ctx.layers[index] = replace(layer, weight=weight.astype(np.float32), bias=bias.astype(np.float32),
+                                origin=f"{layer.origin} + BatchNorm '{ctx.module_of(node)[0] or node.name}'")
+    return x
+
+
+@register_lowering(aten.batch_norm.default)
+def lower_batch_norm(ctx: Lowering, node: torch.fx.Node) -> Activation:
+    """``batch_norm(x, weight, bias, running_mean, running_var, training, momentum, eps, cudnn)``."""
+    training = node.args[5] if len(node.args) > 5 else node.kwargs.get("training", False)
+    if training:
+        raise ctx.fail(node, "batch norm in training mode; call model.eval() before compiling")
+    eps = node.args[7] if len(node.args) > 7 else node.kwargs.get("eps", 1e-5)
+    return _fold_batch_norm(ctx, node, ctx.constant(node, 1, optional=True), ctx.constant(node, 2, optional=True),
+                            ctx.constant(node, 3), ctx.constant(node, 4), float(eps))
+
+
+@register_lowering(aten._native_batch_norm_legit_no_training.default)
+def lower_native_batch_norm(ctx: Lowering, node: torch.fx.Node) -> Activation:
+    """The decomposed spelling ``(x, weight, bias, running_mean, running_var, momentum, eps)``; its result is a
+    tuple whose item 0 is the normalised value (read through ``getitem``)."""
+    eps = node.args[6] if len(node.args) > 6 else node.kwargs.get("eps", 1e-5)
+    return _fold_batch_norm(ctx, node, ctx.constant(node, 1, optional=True), ctx.constant(node, 2, optional=True),
+                            ctx.constant(node, 3), ctx.constant(node, 4), float(eps))
+
+
+@register_lowering(operator.getitem)
+def lower_getitem(ctx: Lowering, node: torch.fx.Node) -> Activation:
+    """Item 0 of a multi-output op (batch norm) is its value; the other items (saved statistics) are unused."""
+    if node.args[1] != 0:
+        raise ctx.fail(node, f"item {node.args[1]} of a multi-output op is not supported; supported: item 0")
+    return ctx.activation(node, 0)
+
+
 @register_lowering(aten.clone.default, aten.contiguous.default, aten.alias.default, aten.detach.default,
                    aten.lift_fresh_copy.default)
 def lower_identity(ctx: Lowering, node: torch.fx.Node) -> Activation:
+    return ctx.activation(node, 0)
+
+
+@register_lowering(aten._assert_tensor_metadata.default)
+def lower_assert(ctx: Lowering, node: torch.fx.Node) -> None:
+    """torch.export's dtype/shape assertion before a cast: it computes nothing."""
+    return None
+
+
+@register_lowering(aten._to_copy.default, aten.to.dtype, aten.to.dtype_layout)
+def lower_cast(ctx: Lowering, node: torch.fx.Node) -> Activation:
+    """A cast between floating dtypes (a bfloat16 model's input cast): the float IR computes in float64."""
+    dtype = node.kwargs.get("dtype", node.args[1] if len(node.args) > 1 and node.target == aten.to.dtype else None)
+    if dtype is not None and not dtype.is_floating_point:
+        raise ctx.fail(node, f"a cast of an activation to {str(dtype).removeprefix('torch.')} is not supported; "
+                             "supported: casts between floating dtypes")
     return ctx.activation(node, 0)
 
 
@@ -294,7 +379,10 @@ def export_model(model: torch.nn.Module, example_input: torch.Tensor) -> Exporte
     """``torch.export`` of ``model`` in eval mode; a capture failure becomes one SpikeCoreError line."""
     if not isinstance(model, torch.nn.Module):
         raise SpikeCoreError(f"model must be a torch.nn.Module or an ExportedProgram, not {type(model).__name__}")
-    example = torch.as_tensor(np.asarray(example_input), dtype=torch.float32)
+    # Trace in the model's own floating dtype (a bfloat16 or float64 model rejects a float32 input); the
+    # frontend widens every parameter to float64 afterwards (tensor_to_numpy), so nothing is lost.
+    dtype = next((p.dtype for p in (*model.parameters(), *model.buffers()) if p.is_floating_point()), torch.float32)
+    example = torch.as_tensor(np.asarray(example_input, dtype=np.float64)).to(dtype)
     if example.ndim < 2:
         raise SpikeCoreError(f"example input must have a batch dimension first, got shape {tuple(example.shape)}")
     model.eval()
@@ -323,6 +411,26 @@ def load_model(path: str | os.PathLike[str]) -> torch.nn.Module | ExportedProgra
     return obj
 
 
+def tensor_to_numpy(tensor: torch.Tensor, what: str) -> np.ndarray:
+    """A parameter, buffer or constant as numpy: every floating dtype torch can save (bfloat16, float16, the
+    float8 kinds, float32, float64) is widened exactly to float64, integer and bool tensors keep their values;
+    complex and quantised tensors are refused in one :class:`SpikeCoreError` line naming ``what``.
+
+    numpy has no bfloat16 or float8, so ``.numpy()`` alone raises a TypeError on them (pytorch/pytorch#110285).
+    """
+    tensor = tensor.detach().cpu()
+    if tensor.is_quantized or tensor.is_complex():
+        raise SpikeCoreError(f"{what} has dtype {str(tensor.dtype).removeprefix('torch.')}, which SpikeCore cannot "
+                             "convert; supported: floating, integer and bool tensors")
+    if tensor.is_floating_point():
+        return tensor.to(torch.float64).numpy()   # every float dtype widens to float64 exactly
+    try:
+        return tensor.numpy()
+    except (TypeError, RuntimeError):   # unsigned 16/32/64 in older numpy bridges, or a dtype added later
+        raise SpikeCoreError(f"{what} has dtype {str(tensor.dtype).removeprefix('torch.')}, which SpikeCore cannot "
+                             "convert; supported: floating, integer and bool tensors") from None
+
+
 def _placeholder_constants(program: ExportedProgram) -> tuple[dict[str, np.ndarray], list[str]]:
     """Placeholder name -> value for parameters, buffers and constants; and the names of the user inputs."""
     constants: dict[str, np.ndarray] = {}
@@ -335,7 +443,8 @@ def _placeholder_constants(program: ExportedProgram) -> tuple[dict[str, np.ndarr
         elif kind in ("PARAMETER", "BUFFER", "CONSTANT_TENSOR"):
             # Non-persistent buffers and lifted constants live in program.constants, the rest in state_dict.
             store = program.state_dict if spec.target in program.state_dict else program.constants
-            constants[name] = store[spec.target].detach().cpu().numpy()
+            constants[name] = tensor_to_numpy(store[spec.target], f"exported program {kind.lower()} "
+                                                                  f"'{spec.target}'")
         else:
             raise SpikeCoreError(f"exported program input '{name}' of kind {kind} is not supported")
     return constants, user_inputs
@@ -348,7 +457,7 @@ def _lowering_for(node: torch.fx.Node) -> LoweringFn | None:
     return fn
 
 
-def _fold_constant(ctx: Lowering, node: torch.fx.Node) -> np.ndarray:
+def _fold_constant(ctx: Lowering, node: torch.fx.Node) -> np.ndarray | None:
     """Evaluate an op whose tensor arguments are all constants (e.g. ``permute`` of a weight) at compile time."""
 
     def convert(arg: Any) -> Any:
@@ -362,14 +471,19 @@ def _fold_constant(ctx: Lowering, node: torch.fx.Node) -> np.ndarray:
         result = node.target(*convert(node.args), **{k: convert(v) for k, v in node.kwargs.items()})
     except Exception as err:
         raise ctx.fail(node, f"cannot evaluate this op on constants ({type(err).__name__})") from None
+    if result is None and not node.users:   # a check such as _assert_tensor_metadata of a cast: nothing to keep
+        return None
     if not isinstance(result, torch.Tensor):
         raise ctx.fail(node, "an op on constants must give one tensor")
-    return result.detach().cpu().numpy()
+    return tensor_to_numpy(result, f"the constant computed at {ctx.describe(node)}")
 
 
-def from_exported(program: ExportedProgram) -> FloatGraph:
-    """Lower an exported program to the float IR (see the module docstring for what is supported)."""
-    ctx = Lowering(program)
+def from_exported(program: ExportedProgram, config: ChipConfig | None = None) -> FloatGraph:
+    """Lower an exported program to the float IR (see the module docstring for what is supported).
+
+    ``config`` (default: the product chip) bounds the layers a convolution may expand to: a layer with more
+    neurons than the chip is refused from its shapes, before its matrix is built."""
+    ctx = Lowering(program, config)
     constants, user_inputs = _placeholder_constants(program)
     if len(user_inputs) != 1:
         raise SpikeCoreError(f"the model must take exactly one input tensor, it takes {len(user_inputs)}")
@@ -389,7 +503,7 @@ def from_exported(program: ExportedProgram) -> FloatGraph:
             ctx.input = InputNode(node.name, shape[1:])
             ctx.values[node] = Activation(shape[1:], None)
         elif node.op == "get_attr":
-            ctx.values[node] = getattr(program.graph_module, node.target).detach().cpu().numpy()
+            ctx.values[node] = tensor_to_numpy(getattr(program.graph_module, node.target), f"constant '{node.target}'")
         elif node.op == "call_function":
             tensor_args = [a for a in node.all_input_nodes]
             if all(isinstance(ctx.values.get(a), np.ndarray) for a in tensor_args) and tensor_args:
@@ -421,10 +535,12 @@ def from_exported(program: ExportedProgram) -> FloatGraph:
     return graph
 
 
-def from_torch(model: torch.nn.Module | ExportedProgram, example_input: Any = None) -> FloatGraph:
-    """The float IR of ``model``: an ``nn.Module`` (exported here with ``example_input``) or an exported program."""
+def from_torch(model: torch.nn.Module | ExportedProgram, example_input: Any = None,
+               config: ChipConfig | None = None) -> FloatGraph:
+    """The float IR of ``model``: an ``nn.Module`` (exported here with ``example_input``) or an exported program;
+    ``config`` as for :func:`from_exported`."""
     if isinstance(model, ExportedProgram):
-        return from_exported(model)
+        return from_exported(model, config)
     if example_input is None:
         raise SpikeCoreError("an nn.Module needs an example input (batch dimension first) to be exported")
-    return from_exported(export_model(model, example_input))
+    return from_exported(export_model(model, example_input), config)

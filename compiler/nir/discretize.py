@@ -71,6 +71,7 @@ import numpy as np
 from spikecore import isa
 from spikecore.compiler.ir import DenseNode, FloatGraph, QuantDense, QuantGraph, QuantInput
 from spikecore.compiler.quantize import bias_current
+from spikecore.compiler.saturation import SaturationPolicy
 from spikecore.config import ChipConfig
 from spikecore.errors import SpikeCoreError
 from spikecore.isa import ResetMode
@@ -82,16 +83,25 @@ SCHEDULE = {"LIF": ("LEAK", "ACC", "FIRE"), "LI": ("LEAK", "ACC"), "IF": ("ACC",
 DEFAULT_INPUT_MAX = 1.0
 
 
-def decay_factor(dt: float, tau: np.ndarray, what: str) -> np.ndarray:
-    """The Q0.16 LEAK factors ``round((1 - dt/τ) · 2^16)``; refused where forward Euler or Q0.16 cannot hold them."""
+def decay_factor(dt: float, tau: np.ndarray, what: str, precision: float = 1e-12,
+                 policy: SaturationPolicy | None = None, layer: str = "") -> np.ndarray:
+    """The Q0.16 LEAK factors ``round((1 - dt/τ) · 2^16)``; refused where forward Euler or Q0.16 cannot hold them.
+
+    ``precision``: the relative precision of ``tau`` as stored (float32: 2**-23); ``dt/τ`` up to two of its
+    steps above 1 is τ = dt rounded by the file's dtype (snnTorch's ``beta = 0`` in float32), i.e. decay 0.
+    """
     if not (np.isfinite(tau) & (tau > 0)).all():
-        raise SpikeCoreError(f"{what}: tau must be finite and positive (snnTorch exports beta = 1 as tau = inf: use "
-                             f"IF), found {tau[~(np.isfinite(tau) & (tau > 0))][0]!r}")
+        bad = tau[~(np.isfinite(tau) & (tau > 0))][0]
+        raise SpikeCoreError(f"{what}: tau must be finite and positive, found {bad!r}"
+                             " (tau = inf needs r = inf too: snnTorch's beta = 1 export, compiled as IF)")
     ratio = dt / tau
-    if (ratio > 1 + 1e-12).any():
+    if (ratio > 1 + max(2 * precision, 1e-12)).any():
         raise SpikeCoreError(f"{what}: tau = {tau.min():g} s is shorter than dt = {dt:g} s; forward Euler needs "
                              "dt <= tau (use a smaller --dt)")
     decay = np.rint(np.clip(1.0 - ratio, 0.0, 1.0) * (1 << isa.DECAY_FRAC_BITS)).astype(np.int64)
+    if policy is not None:
+        return policy.fit(layer, "the LEAK factor", decay, 0, isa.DECAY_MAX, "/65536",
+                          "Q0.16 (tau > 65536 dt: use IF for a neuron that does not leak)")
     if (decay > isa.DECAY_MAX).any():
         raise SpikeCoreError(f"{what}: decay 1 - dt/tau = {1 - ratio.min():.7f} rounds to 1.0, but the LEAK factor "
                              f"is at most {isa.DECAY_MAX}/65536 (tau <= {1 << isa.DECAY_FRAC_BITS} dt); use IF "
@@ -118,17 +128,33 @@ def weight_lsb(row: np.ndarray, fallback: float) -> float:
     return largest / LEVELS
 
 
-def _int32(values: np.ndarray, what: str) -> np.ndarray:
-    if values.size and (values.min() < isa.ACC_MIN or values.max() > isa.ACC_MAX):
-        raise SpikeCoreError(f"{what} reaches {values[np.abs(values).argmax()]:.4g} membrane units, outside the "
-                             "int32 membrane; the parameter is too large for the weight resolution")
-    return values.astype(np.int64)
+def _int32(values: np.ndarray, what: str, policy: SaturationPolicy, layer: str) -> np.ndarray:
+    """``values`` as int64 inside the int32 membrane register (refused, or clipped when the policy allows)."""
+    return policy.fit(layer, what, values, isa.ACC_MIN, isa.ACC_MAX, "membrane units",
+                      "the int32 membrane (too large for the weight resolution)").astype(np.int64)
+
+
+def _without_leak(neuron, where: str) -> bool:
+    """Whether a LIF/LI node is snnTorch's ``beta = 1`` export: ``tau = inf`` and ``r = inf`` on every neuron.
+
+    ``tau = inf`` on only some neurons, or with a finite ``r`` (no input ever reaches the membrane), is refused.
+    """
+    tau_inf = np.isposinf(neuron.tau)
+    if not tau_inf.any():
+        return False
+    if not tau_inf.all():
+        raise SpikeCoreError(f"{where}: tau = inf on {int(tau_inf.sum())} of {tau_inf.size} neurons; a layer either "
+                             "leaks or not (split it, or give every neuron tau = inf and r = inf)")
+    if not np.isposinf(neuron.r).all():
+        raise SpikeCoreError(f"{where}: tau = inf with finite r gives the input no effect (gain dt*r/tau = 0); "
+                             "snnTorch's beta = 1 export has tau = r = inf (an IF neuron), or use IF")
+    return True
 
 
 class _Neurons:
     """Per-neuron continuous parameters of one layer, in the membrane's frame ``u = v - origin``."""
 
-    def __init__(self, layer: DenseNode, dt: float) -> None:
+    def __init__(self, layer: DenseNode, dt: float, policy: SaturationPolicy | None = None) -> None:
         neuron = layer.neuron
         n = layer.out_features
         self.kind, self.where = neuron.kind, f"layer '{layer.name}' ({neuron.kind} '{neuron.node}')"
@@ -140,12 +166,20 @@ class _Neurons:
         self.threshold = None          # v_thr - origin
         self.reset = zeros             # v_reset - origin
         self.subtract = neuron.reset == "subtract"
+        no_leak = self.kind in ("LIF", "LI") and _without_leak(neuron, self.where)
         for name in ("r", "v_threshold", "v_reset", "v_leak"):
             value = getattr(neuron, name)
-            if value is not None and not np.isfinite(value).all():
+            if value is not None and not np.isfinite(value).all() and not (no_leak and name == "r"):
                 raise SpikeCoreError(f"{self.where}: {name} must be finite")
-        if self.kind in ("LIF", "LI"):
-            self.decay = decay_factor(dt, neuron.tau, self.where)
+        if no_leak:
+            # tau = r = inf (snnTorch's beta = 1, r = tau/dt): v += dt r/tau I = I per step, no leak: an IF (or
+            # I) with gain 1 that starts at rest, v = v_leak.
+            self.kind = "IF" if self.kind == "LIF" else "I"
+            self.where = f"{self.where[:-1]}, tau = r = inf: compiled as {self.kind})"
+            self.origin = neuron.v_reset if self.kind == "IF" else zeros
+            self.start = neuron.v_leak - self.origin
+        elif self.kind in ("LIF", "LI"):
+            self.decay = decay_factor(dt, neuron.tau, self.where, neuron.precision, policy, layer.name)
             self.gain = dt * neuron.r / neuron.tau
             self.origin = neuron.v_leak
         elif self.kind in ("IF", "I"):
@@ -179,12 +213,14 @@ def split_weights(omega: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _quantize_layer(layer: DenseNode, index: int, count: int, dt: float, in_unit: float,
-                    config: ChipConfig, fine_bias: bool = False,
-                    fine_sources: bool = False) -> tuple[QuantDense, int, np.ndarray | None]:
+                    config: ChipConfig, fine_bias: bool = False, fine_sources: bool = False,
+                    policy: SaturationPolicy | None = None) -> tuple[QuantDense, int, np.ndarray | None]:
     """One NIR layer in integers; returns it, the payload its spikes carry (0 for a non-spiking layer) and,
     when ``fine_sources``, the fine weights ``b`` of its sources' twins (the layer's ``weight`` holds ``a``).
-    ``fine_bias``: the bias current on two axons (payload 127 and 1), exactly."""
-    cells = _Neurons(layer, dt)
+    ``fine_bias``: the bias current on two axons (payload 127 and 1), exactly. ``policy``: what to do with a
+    value that leaves its chip field (default: refuse)."""
+    policy = policy if policy is not None else SaturationPolicy()
+    cells = _Neurons(layer, dt, policy)
     role = "output" if index == count - 1 else "hidden"
     weight = cells.gain[:, None] * layer.weight.astype(np.float64)
     current = cells.gain * layer.bias.astype(np.float64)
@@ -201,29 +237,28 @@ def _quantize_layer(layer: DenseNode, index: int, count: int, dt: float, in_unit
         w_int, w_fine = split_weights(np.rint(SPIKE_PAYLOAD * weight * in_unit / unit[:, None]))
     else:
         w_int = np.rint(weight * in_unit / unit[:, None])
-    if np.abs(w_int).max(initial=0) > LEVELS:
-        raise SpikeCoreError(f"{cells.where}: weights reach {np.abs(w_int).max():.0f} weight steps of the metadata "
-                             f"membrane unit, int8 holds {LEVELS}")
-    w_int = w_int.astype(np.int64)
+    name = layer.name
+    w_int = policy.fit(name, "a weight", w_int, -LEVELS, LEVELS, "weight steps",
+                       "int8 (of the metadata membrane unit)").astype(np.int64)
     where = cells.where
-    bias_int = _int32(np.rint(current / unit), f"{where}: the bias current")
-    init = _int32(np.rint(cells.start / unit), f"{where}: the initial membrane")
-    reset = _int32(np.rint(cells.reset / unit), f"{where}: the reset value")
+    bias_int = _int32(np.rint(current / unit), "the bias current", policy, name)
+    init = _int32(np.rint(cells.start / unit), "the initial membrane", policy, name)
+    reset = _int32(np.rint(cells.reset / unit), "the reset value", policy, name)
     threshold: np.ndarray | int = isa.ACC_MAX
     if cells.threshold is not None:
-        threshold = _int32(np.floor(np.round(cells.threshold / unit, 6)) + 1, f"{where}: the threshold")
+        threshold = _int32(np.floor(np.round(cells.threshold / unit, 6)) + 1, "the threshold", policy, name)
     bias_payload, bias_weight, bias_fine = 0, None, None
     if cells.stateless:
         init = reset = bias_int
     elif bias_int.any() and fine_bias:   # B = 127 w + r: the coarse axon (payload 127) and the remainder (payload 1)
-        if np.abs(bias_int).max() > LEVELS * SPIKE_PAYLOAD + LEVELS // 2:
-            raise SpikeCoreError(f"{where}: the bias current reaches {np.abs(bias_int).max()} membrane units, two bias "
-                                 f"axons hold {LEVELS * SPIKE_PAYLOAD + LEVELS // 2}")
+        most = LEVELS * SPIKE_PAYLOAD + LEVELS // 2
+        bias_int = policy.fit(name, "the bias current", bias_int, -most, most, "membrane units per step",
+                              "two bias axons (127 x 127 + 63)")
         bias_weight, remainder = split_weights(bias_int)
         bias_payload = SPIKE_PAYLOAD
         bias_fine = remainder if remainder.any() else None
     elif bias_int.any():
-        bias_payload, bias_weight = bias_current(bias_int)
+        bias_payload, bias_weight = bias_current(bias_int, policy, name)
     if bias_weight is not None:
         reads = w_int if w_fine is None else np.concatenate([w_int, w_fine], axis=1)
         rows = int(np.count_nonzero(reads, axis=1).max(initial=0))
@@ -257,12 +292,15 @@ def _quantize_layer(layer: DenseNode, index: int, count: int, dt: float, in_unit
 
 
 def discretize(graph: FloatGraph, dt: float, input_max: float = DEFAULT_INPUT_MAX,
-               config: ChipConfig | None = None, fine_weights: bool = False) -> QuantGraph:
+               config: ChipConfig | None = None, fine_weights: bool = False,
+               allow_saturation: bool = False) -> QuantGraph:
     """The integer program of a NIR float graph at step ``dt`` seconds (see the module docstring).
 
     ``input_max``: the largest input magnitude (1 for spike inputs); an input ``x`` is injected as payload
     ``round(127 x / input_max)``. ``config`` only decides whether a bias axon still fits a core.
     ``fine_weights``: ~15-bit weights and exact biases through payload-1 twins (module docstring).
+    ``allow_saturation``: clip a value that leaves its chip field and record it in ``saturations`` of the
+    result, instead of refusing the graph (:mod:`~spikecore.compiler.saturation`).
     """
     config = config if config is not None else ChipConfig()
     if not (isinstance(dt, float | int) and math.isfinite(dt) and dt > 0):
@@ -277,9 +315,10 @@ def discretize(graph: FloatGraph, dt: float, input_max: float = DEFAULT_INPUT_MA
     q_input = QuantInput(graph.input.name, graph.input.shape, in_unit)
     layers: list[QuantDense] = []
     twins_possible = True          # the host can send twins; a layer can when its spikes carry payload 127
+    policy = SaturationPolicy(allow=bool(allow_saturation))
     for index, layer in enumerate(graph.layers):
         quant, payload, w_fine = _quantize_layer(layer, index, len(graph.layers), float(dt), in_unit, config,
-                                                 fine_weights, fine_weights and twins_possible)
+                                                 fine_weights, fine_weights and twins_possible, policy)
         if w_fine is not None and w_fine.any():   # the sources get twins; this layer reads them after the sources
             quant = dataclasses.replace(quant, weight=np.concatenate([quant.weight, w_fine], axis=1))
             if index == 0:
@@ -289,7 +328,8 @@ def discretize(graph: FloatGraph, dt: float, input_max: float = DEFAULT_INPUT_MA
         layers.append(quant)
         in_unit = 1.0 / payload if payload else in_unit
         twins_possible = payload == SPIKE_PAYLOAD and index < len(graph.layers) - 1
-    qgraph = QuantGraph("nir", 1, q_input, layers, dt=float(dt), dense_input=True)
+    qgraph = QuantGraph("nir", 1, q_input, layers, dt=float(dt), dense_input=True,
+                        saturations=tuple(policy.events))
     qgraph.check()
     return qgraph
 

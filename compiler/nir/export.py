@@ -1,6 +1,6 @@
 """NIR export: a SpikeCore program back to a NIR graph that re-imports to the identical image.
 
-The command ``spikecore export prog.bin --nir out.nir [--dt SECONDS]`` is :mod:`spikecore.app.cli_export`.
+The command ``spikecore export prog.bin --nir out.nir --dt SECONDS`` is :mod:`spikecore.app.cli_export`.
 
 Two sources, one writer (:func:`to_graph`):
 
@@ -42,7 +42,6 @@ from spikecore.errors import SpikeCoreError
 from spikecore.image import Image
 from spikecore.isa import HOST_CORE, Opcode, ResetMode, decode
 
-DEFAULT_DT = 1e-3
 #: schedule (instruction names before HALT) and FIRE reset mode -> NIR kind
 KINDS = {(("LEAK", "ACC", "FIRE"), ResetMode.VALUE): "LIF", (("LEAK", "ACC", "FIRE"), ResetMode.SUB): "LIF",
          (("ACC", "FIRE"), ResetMode.VALUE): "IF", (("ACC", "FIRE"), ResetMode.SUB): "IF",
@@ -298,10 +297,17 @@ def layers_from_image(image: Image) -> list[ExportLayer]:
 
 
 def export_image(image: Image, dt: float | None = None):
-    """The NIR graph of an image laid out by the NIR compiler (host-side facts as in the module docstring)."""
+    """The NIR graph of an image laid out by the NIR compiler (host-side facts as in the module docstring).
+
+    ``dt`` (seconds per step) is required: the image stores no time step, and every time constant of the
+    graph scales with it, so a guessed dt would silently give a different model (SpikeCoreError if ``None``).
+    """
     layers = layers_from_image(image)
+    if dt is None:
+        raise SpikeCoreError("the image does not store dt (seconds per step), and the graph's time constants "
+                             "depend on it: give --dt SECONDS (the dt it was compiled at)")
     features = layers[0].weight.shape[1]
-    return to_graph("input", (features,), layers, dt or DEFAULT_DT, image.config, 1.0)
+    return to_graph("input", (features,), layers, dt, image.config, 1.0)
 
 
 # --- the writer -----------------------------------------------------------------------------------------

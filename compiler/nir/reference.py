@@ -111,6 +111,8 @@ class _Node:
         node, kind, dt = self.node, self.kind, self.dt
         if kind in ("Input", "Output"):
             return x
+        if kind in ("Affine", "Linear", "Conv2d") and x.ndim > (1 if kind != "Conv2d" else 3) and x.shape[0] == 1:
+            x = x[0]   # an Input that kept a batch dimension of 1 (NIRTorch#17)
         if kind == "Affine":
             return _f64(node.weight) @ x + _f64(node.bias)
         if kind == "Linear":
@@ -138,7 +140,12 @@ class _Node:
             return (x > _like(node.threshold, x)).astype(np.float64)
         r = _like(node.r, x)
         if kind in ("LIF", "LI"):
-            self.v = self.v + dt / _like(node.tau, x) * (_like(node.v_leak, x) - self.v + r * x)
+            tau = _like(node.tau, x)
+            # tau -> inf with r = tau/dt (snnTorch's beta = 1 export, tau = r = inf): no leak, gain dt*r/tau = 1.
+            no_leak = np.isposinf(tau) & np.isposinf(r)
+            with np.errstate(invalid="ignore"):
+                leaky = self.v + dt / tau * (_like(node.v_leak, x) - self.v + r * x)
+            self.v = np.where(no_leak, self.v + x, leaky)
         else:  # IF, I
             self.v = self.v + dt * r * x
         if kind in ("LI", "I"):

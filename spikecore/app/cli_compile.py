@@ -1,10 +1,15 @@
 """``spikecore compile``: a saved PyTorch model or a NIR graph to a SpikeCore image, listing and report.
 
     spikecore compile model.pt --mode graded|rate [--T 32] [--out prog.bin] [--listing prog.s] [--report]
-                      [--dump-ir float|quant|placed|all] [--calib data.npy] [--chip "cores=16 weight_bytes=512"]
+                      [--dump-ir float|quant|placed|all] [--calib data.npy] [--percentile P] [--input-max X]
+                      [--chip "cores=16 weight_bytes=512"] [--allow-saturation]
                       [--frontend torch|tvm] [--dump-ir partition]
-    spikecore compile model.nir [--dt SECONDS] [--reset value|subtract] [--input-max X] [--fine-weights]
-                      [--out ...] [...]
+    spikecore compile model.nir [--dt SECONDS] [--reset value|subtract] [--input-max X | --calib x.npy]
+                      [--fine-weights] [--out ...] [...]
+
+``--input-max``, ``--calib``, ``--percentile``, ``--chip`` and ``--allow-saturation`` mean the same for both
+kinds of model (and on ``spikecore compare``); ``--mode``/``--T`` are PyTorch-only, ``--dt``/``--reset``/
+``--fine-weights`` NIR-only; ``--frontend`` is PyTorch-only.
 
 A ``.nir`` file is a NIR graph (docs/nir.md): read with ``nir.read``, discretised at ``dt`` (the graph's
 metadata ``dt``, else ``--dt``) and laid out by the same placement and codegen.
@@ -73,8 +78,20 @@ def _input_shape(model) -> tuple[int, ...] | None:
     return _example_shape(model)
 
 
-NIR_ONLY = ("dt", "reset", "input_max", "fine_weights")
-TORCH_ONLY = ("mode", "T", "calib", "percentile", "frontend")
+#: Options that mean something for one kind of model only. ``--input-max``, ``--calib``, ``--percentile``,
+#: ``--chip`` and ``--allow-saturation`` mean the same for both (and on ``spikecore compare``): the input value
+#: sent as payload 127, the data the ranges come from, which percentile of it, the chip, clip-and-warn.
+NIR_ONLY = ("dt", "reset", "fine_weights")
+TORCH_ONLY = ("mode", "T", "frontend")
+
+
+def saturation_report(quant) -> str:
+    """What ``--allow-saturation`` clipped: one warning line per clipped chip field, or that nothing was."""
+    if not quant.saturations:
+        return "saturation: none (every weight, bias, threshold, decay and initial membrane is represented)"
+    total = sum(event.count for event in quant.saturations)
+    return "\n".join([f"saturation: {total} values clipped (--allow-saturation)",
+                      *(f"warning: {event.line()}" for event in quant.saturations)])
 
 
 def _flag(name: str) -> str:
@@ -113,7 +130,8 @@ def _compile(args: argparse.Namespace) -> int:
         calibration = np.random.default_rng(0).random((UNIFORM_CALIBRATION_SAMPLES, *shape), dtype=np.float32)
         print("spikecore compile: no --calib given; calibrating on uniform [0, 1) inputs", file=sys.stderr)
     compiled = compile_model(model, calibration[:1], calibration, mode=args.mode, T=args.T, config=config,
-                             percentile=args.percentile, title=Path(args.model).name, frontend=args.frontend)
+                             percentile=args.percentile, title=Path(args.model).name, input_max=args.input_max,
+                             allow_saturation=args.allow_saturation, frontend=args.frontend)
     return _write_outputs(args, compiled)
 
 
@@ -121,8 +139,13 @@ def _compile_nir(args: argparse.Namespace) -> int:
     from spikecore.compiler.pipeline import compile_nir
 
     config = parse_chip(args.chip) if args.chip else None
+    data = load_array(args.calib) if args.calib else None
+    if args.percentile is not None and data is None:
+        raise SpikeCoreError("--percentile picks the input range from data: give --calib data.npy too")
     compiled = compile_nir(args.model, dt=args.dt, reset=args.reset, config=config, input_max=args.input_max,
-                           title=Path(args.model).name, fine_weights=args.fine_weights)
+                           title=Path(args.model).name, fine_weights=args.fine_weights, calibration_data=data,
+                           percentile=100.0 if args.percentile is None else args.percentile,
+                           allow_saturation=args.allow_saturation)
     return _write_outputs(args, compiled)
 
 
@@ -146,6 +169,10 @@ def _write_outputs(args: argparse.Namespace, compiled) -> int:
         print(discretisation_report(compiled.quant))
     elif args.report:
         print(compiled.report())
+    if args.report:
+        print(saturation_report(compiled.quant))
+    elif compiled.quant.saturations:
+        print(saturation_report(compiled.quant), file=sys.stderr)
     if compiled.mode == "nir":
         print(f"{out}: {len(data)} bytes, {len(compiled.image.cores)} cores, NIR graph at dt={compiled.quant.dt:g} s, "
               f"{len(compiled.quant.layers)} layers (one chip step per dt; layer k lags the input by k steps)")
@@ -175,9 +202,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--frontend", choices=("torch", "tvm"), default=None,
                         help="torch: walk the torch.export graph (default); tvm: TVM Relax BYOC partition and the "
                              "relax.ext.spikecore codegen (same image; needs spikecore[tvm])")
-    parser.add_argument("--calib", metavar="DATA", help="calibration inputs, a .npy float array (N, ...)")
+    parser.add_argument("--calib", metavar="DATA", help="calibration inputs, a .npy float array (N, ...); NIR: the "
+                                                       "input range comes from it")
     parser.add_argument("--percentile", type=float, default=None,
-                        help="calibrated activation range as a percentile of the activations (default 100 = max)")
+                        help="calibrated range as a percentile of the activations (NIR: of the non-zero |inputs| "
+                             "of --calib) (default 100 = max)")
+    parser.add_argument("--input-max", type=float, default=None, dest="input_max",
+                        help="input value injected as payload 127 (default: the graph's metadata, else the --calib "
+                             "data, else 1 for NIR spikes)")
+    parser.add_argument("--allow-saturation", action="store_true", dest="allow_saturation",
+                        help="clip a weight, bias, threshold, decay or initial membrane that does not fit the chip, "
+                             "with a warning and counts in --report, instead of refusing the model")
     parser.add_argument("--chip", metavar="CONFIG", help='chip configuration, e.g. "cores=16 weight_bytes=512" '
                                                         "(NIR: default the chip in the graph's metadata)")
     nir_group = parser.add_argument_group("NIR graphs (.nir; docs/nir.md)")
@@ -186,8 +221,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     nir_group.add_argument("--reset", choices=("value", "subtract"), default=None,
                            help="IF/LIF reset when the node's metadata does not say: value (v := v_reset, NIR; "
                                 "default) or subtract (v -= v_threshold - v_reset; snnTorch's default)")
-    nir_group.add_argument("--input-max", type=float, default=None, dest="input_max",
-                           help="largest input magnitude, injected as payload 127 (default 1: spikes)")
     nir_group.add_argument("--fine-weights", action="store_true", default=None, dest="fine_weights",
                            help="~15-bit weights and exact biases through payload-1 twin spikes, at twice the "
                                 "axons and source neurons (densely firing networks; docs/nir.md)")

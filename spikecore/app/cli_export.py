@@ -1,4 +1,4 @@
-"""``spikecore export prog.bin --nir out.nir [--dt SECONDS]``: a program back to a NIR graph.
+"""``spikecore export prog.bin --nir out.nir --dt SECONDS``: a program back to a NIR graph.
 
 The command line of :mod:`spikecore.compiler.nir.export`: it refuses to write a graph that does not compile back
 to the identical image (:func:`~spikecore.compiler.pipeline.check_round_trip`).
@@ -13,7 +13,7 @@ import numpy as np
 
 from spikecore.app.cli import load_program
 from spikecore.compiler.frontends.nir import DT_KEY
-from spikecore.compiler.nir.export import DEFAULT_DT, export_image, write_nir
+from spikecore.compiler.nir.export import export_image, write_nir
 from spikecore.compiler.pipeline import check_round_trip
 from spikecore.errors import SpikeCoreError
 
@@ -45,6 +45,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("program", help="binary image (or assembly source) laid out by the NIR compiler")
     parser.add_argument("--nir", required=True, metavar="OUT", help="NIR file to write")
     parser.add_argument("--dt", type=float, default=None,
-                        help=f"seconds per step stored in the graph (default {DEFAULT_DT:g}); sets the time "
-                             "constants, not the image")
+                        help="seconds per step stored in the graph (required: the image does not store it); "
+                             "sets the time constants, not the image")
     parser.set_defaults(handler=_export)

@@ -159,6 +159,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="write a VCD + .gtkw of sample 0 (default on)")
     parser.add_argument("--mnist", help="folder with MNIST IDX files (nothing is downloaded)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--allow-saturation", action="store_true", dest="allow_saturation",
+                        help="clip model values that do not fit the chip (counted in report.json) instead of refusing")
     parser.add_argument("--out", default=str(REPO_ROOT / "build" / "sim"))
     parser.add_argument("--example", help="instead: run examples/NAME.s on the golden model")
     args = parser.parse_args(argv)
@@ -192,7 +194,10 @@ def run_flow(args: argparse.Namespace) -> int:
 
     progress(f"compiling ({args.mode} mode)")
     t0 = time.perf_counter()
-    compiled = compile_model(model, data.x_train[:1], data.x_train, mode=args.mode, T=args.T, config=ChipConfig())
+    compiled = compile_model(model, data.x_train[:1], data.x_train, mode=args.mode, T=args.T, config=ChipConfig(),
+                             allow_saturation=args.allow_saturation)
+    for event in compiled.quant.saturations:
+        progress(f"warning: {event.line()}")
     compile_seconds = time.perf_counter() - t0
 
     progress(f"golden model: {len(data.x_test)} held-out samples")
@@ -224,6 +229,11 @@ def run_flow(args: argparse.Namespace) -> int:
         "cores_used": len(placed.cores),
         "weight_bytes_used": int(sum(np.asarray(c.weights).size for c in placed.cores)),
         "compile_seconds": round(compile_seconds, 3),
+        # Nothing is clipped silently: values clipped at compile time (only with allow_saturation) and held-out
+        # input values beyond the calibrated input range (injected as payload 127).
+        "saturation": {"clipped_fields": [event.as_dict() for event in compiled.quant.saturations],
+                       "inputs_clipped": compiled.quant.input.clipped(data.x_test),
+                       "input_values": int(np.size(data.x_test))},
         "rtl": rtl,
         "files": {},
         "wall_seconds": None,

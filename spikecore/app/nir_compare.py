@@ -1,7 +1,13 @@
 """``spikecore compare model.nir``: the float NIR reference against SpikeCore (golden, and RTL when asked).
 
     spikecore compare model.nir [--dt S] [--reset value|subtract] [--steps T] [--rate P] [--seed N]
-                                [--inputs x.npy] [--chip "cores=16"] [--fine-weights] [--rtl]
+                                [--inputs x.npy] [--input-max X | --calib data.npy [--percentile P]]
+                                [--chip "cores=16"] [--fine-weights] [--allow-saturation] [--rtl]
+
+``--dt``, ``--input-max``, ``--calib``, ``--percentile``, ``--chip`` and ``--allow-saturation`` mean what they mean
+on ``spikecore compile``. The input range (the value sent as payload 127) is the graph's metadata, else
+``--input-max``, else taken from the data: ``--calib`` when given, else the ``--inputs`` themselves, else 1 (the
+random spikes). Input values outside the range are counted and reported, never clipped silently.
 
 Compiles the graph, draws a random input (Bernoulli spikes of probability ``--rate`` per feature and step,
 or the float ``(T, *input_shape)`` array of ``--inputs``), then runs
@@ -22,12 +28,14 @@ from __future__ import annotations
 
 import argparse
 import tempfile
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from spikecore import isa
 from spikecore.errors import SpikeCoreError
 
 
@@ -78,6 +86,9 @@ class Comparison:
     golden_equals_integer: bool
     rtl: str = "not run (give --rtl)"
     notes: list[str] = field(default_factory=list)
+    input_max: float = 1.0
+    inputs_clipped: int = 0
+    input_values: int = 0
 
     @property
     def raster_agreement(self) -> float:
@@ -85,7 +96,10 @@ class Comparison:
         return sum(layer.agreement * layer.cells for layer in self.layers) / cells if cells else 1.0
 
     def text(self) -> str:
-        lines = [f"{self.steps} input steps; float NIR reference vs SpikeCore golden model"]
+        lines = [f"{self.steps} input steps; float NIR reference vs SpikeCore golden model",
+                 f"  inputs: range +-{self.input_max:g} (payload 127); {self.inputs_clipped} of {self.input_values} "
+                 f"input values outside it, clipped"
+                 + (" (give --input-max or --calib to widen the range)" if self.inputs_clipped else "")]
         lines += [layer.line() for layer in self.layers]
         if self.layers:
             lines.append(f"  all spiking layers: raster agreement {self.raster_agreement:.2%}")
@@ -112,10 +126,14 @@ def random_spikes(shape: tuple[int, ...], steps: int, rate: float, seed: int) ->
 
 
 def compare(graph: Any, x: np.ndarray, dt: float | None = None, reset: str | None = None, config=None,
-            rtl: bool = False, fine_weights: bool | None = None) -> Comparison:
+            rtl: bool = False, fine_weights: bool | None = None, input_max: float | None = None,
+            calibration_data: Any = None, percentile: float = 100.0, allow_saturation: bool = False) -> Comparison:
     """Compile ``graph`` (a ``nir.NIRGraph`` or a path) and compare its runs on ``x`` ``(T, *input_shape)``.
 
-    ``fine_weights``: compile with fine weights (:func:`~spikecore.compiler.pipeline.compile_nir`)."""
+    ``fine_weights``, ``input_max``, ``percentile``, ``allow_saturation``: as for
+    :func:`~spikecore.compiler.pipeline.compile_nir`; the input range comes from ``calibration_data`` when
+    given, else from ``x`` itself (unless the graph's metadata or ``input_max`` fixes it). ``inputs_clipped``
+    of the result counts the values of ``x`` outside the range."""
     from spikecore.app.nir_runtime import reference_nir, run_nir
     from spikecore.compiler.frontends import nir as frontend_nir
     from spikecore.compiler.nir.reference import simulate_float
@@ -123,10 +141,14 @@ def compare(graph: Any, x: np.ndarray, dt: float | None = None, reset: str | Non
 
     if not hasattr(graph, "nodes"):
         graph = frontend_nir.read_nir(graph)
-    compiled = compile_nir(graph, dt=dt, reset=reset, config=config, fine_weights=fine_weights)
-    step = compiled.quant.dt
     x = np.asarray(x, dtype=np.float64)
-    golden = run_nir(compiled, x, chip="cycle")
+    compiled = compile_nir(graph, dt=dt, reset=reset, config=config, fine_weights=fine_weights, input_max=input_max,
+                           calibration_data=x if calibration_data is None else calibration_data,
+                           percentile=percentile, allow_saturation=allow_saturation)
+    step = compiled.quant.dt
+    with warnings.catch_warnings():   # the clipped inputs are counted in the result's text instead
+        warnings.simplefilter("ignore", UserWarning)
+        golden = run_nir(compiled, x, chip="cycle")
     integer = reference_nir(compiled, x)
     default_reset = reset or "value"
     floats = simulate_float(graph, x, step, default_reset)
@@ -143,7 +165,11 @@ def compare(graph: Any, x: np.ndarray, dt: float | None = None, reset: str | Non
         kind = f"{last.nir_kind} membranes"
         error = float(np.abs(golden.output - reference_out).max())
         agreement = float((golden.output.argmax(axis=1) == reference_out.argmax(axis=1)).mean())
-    result = Comparison(len(x), layers, kind, agreement, error, same)
+    result = Comparison(len(x), layers, kind, agreement, error, same,
+                        input_max=compiled.quant.input.scale * isa.PAYLOAD_MAX, inputs_clipped=golden.inputs_clipped,
+                        input_values=int(x.size))
+    if compiled.quant.saturations:
+        result.notes += [f"warning: {event.line()}" for event in compiled.quant.saturations]
     if rtl:
         result.rtl = rtl_verdict(compiled, x)
     return result
@@ -191,7 +217,13 @@ def _compare(args: argparse.Namespace) -> int:
         x = random_spikes(shape, args.steps, args.rate, args.seed)
     config = parse_chip(args.chip) if args.chip else None
     fine = True if args.fine_weights else None
-    print(compare(graph, x, dt=args.dt, reset=args.reset, config=config, rtl=args.rtl, fine_weights=fine).text())
+    data = load_array(args.calib) if args.calib else None
+    if args.percentile is not None and data is None and not args.inputs:
+        raise SpikeCoreError("--percentile picks the input range from data: give --calib data.npy or --inputs")
+    percentile = 100.0 if args.percentile is None else args.percentile
+    print(compare(graph, x, dt=args.dt, reset=args.reset, config=config, rtl=args.rtl, fine_weights=fine,
+                  input_max=args.input_max, calibration_data=data, percentile=percentile,
+                  allow_saturation=args.allow_saturation).text())
     return 0
 
 
@@ -210,6 +242,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the random input (default 0)")
     parser.add_argument("--inputs", metavar="X", help="a .npy float array (T, *input_shape) instead of random spikes")
     parser.add_argument("--chip", metavar="CONFIG", help='chip configuration, e.g. "cores=16 weight_bytes=512"')
+    parser.add_argument("--input-max", type=float, default=None, dest="input_max",
+                        help="input value injected as payload 127, as for compile (default: the graph's metadata, "
+                             "else the data: --calib, else --inputs; 1 for the random spikes)")
+    parser.add_argument("--calib", metavar="DATA", help="a .npy float array whose non-zero |values| set the input "
+                                                       "range, as for compile")
+    parser.add_argument("--percentile", type=float, default=None,
+                        help="input range as a percentile of the data's non-zero |values| (default 100 = max)")
+    parser.add_argument("--allow-saturation", action="store_true", dest="allow_saturation",
+                        help="clip values that do not fit the chip, with a warning, instead of refusing the graph")
     parser.add_argument("--fine-weights", action="store_true", dest="fine_weights",
                         help="compile with fine weights (~15-bit, twice the axons; docs/nir.md)")
     parser.add_argument("--rtl", action="store_true", help="also co-simulate the RTL against the golden model")

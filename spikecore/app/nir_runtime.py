@@ -38,6 +38,8 @@ class NirRun:
     ``output``: ``(T, out)`` float, the output layer in NIR units: 0/1 spikes of a spiking output layer, or
     the membrane ``v = u * unit + offset`` of an LI, I or Affine output. ``output_int``: the same as
     integers (spikes, or raw membranes). ``cycles``: array cycles of the run (0 for the reference).
+    ``inputs_clipped``: input values outside the compiled input range (``±input_max``), injected clamped to
+    payload -128/127 (0 when ``x`` was given as payloads).
     """
 
     rasters: dict[str, np.ndarray | None]
@@ -45,6 +47,7 @@ class NirRun:
     output_int: np.ndarray
     steps: int
     cycles: int
+    inputs_clipped: int = 0
 
 
 def _check(compiled: CompiledModel) -> None:
@@ -131,7 +134,8 @@ def run_nir(compiled: CompiledModel, x: Any, chip: str = "cycle", quantized: boo
                 spikes[t, out.axon] = True
         rasters[last.name] = spikes
         output_int = spikes.astype(np.int64)
-    return NirRun(rasters, _decode(compiled, output_int), output_int, steps, int(model.cycle - start))
+    clipped = 0 if quantized else compiled.quant.input.warn_clipped(np.asarray(x, dtype=np.float64))
+    return NirRun(rasters, _decode(compiled, output_int), output_int, steps, int(model.cycle - start), clipped)
 
 
 def delivery_orders(compiled: CompiledModel) -> list[np.ndarray | None]:
@@ -165,4 +169,5 @@ def reference_nir(compiled: CompiledModel, x: Any, quantized: bool = False) -> N
         output_int = rasters[last.name].astype(np.int64)
     else:
         output_int = ref.trace[-1][0, depth - 1:depth - 1 + length].copy()
-    return NirRun(rasters, _decode(compiled, output_int), output_int, length + depth - 1, 0)
+    clipped = 0 if quantized else compiled.quant.input.clipped(np.asarray(x, dtype=np.float64))
+    return NirRun(rasters, _decode(compiled, output_int), output_int, length + depth - 1, 0, clipped)

@@ -46,6 +46,7 @@ class BatchResult:
     drops: np.ndarray         # (N,) events dropped (always 0 for a correctly placed program)
     chip: str
     total_cycles: int         # array cycles of the whole batch
+    inputs_clipped: int = 0   # input values beyond the calibrated range, injected clamped to payload -128/127
 
 
 @dataclass
@@ -125,7 +126,9 @@ def run_batch(compiled: CompiledModel, x: Any, chip: str = "functional", quantiz
     if compiled.quant.layers[-1].relu:
         logits = np.maximum(logits, 0)
     synops = activity(compiled, compiled.reference(q, quantized=True)).synops
-    return BatchResult(logits, np.argmax(logits, axis=1), cycles, spikes, synops, drops, chip, int(cycles.sum()))
+    clipped = 0 if quantized else compiled.quant.input.warn_clipped(np.asarray(x, dtype=np.float64))
+    return BatchResult(logits, np.argmax(logits, axis=1), cycles, spikes, synops, drops, chip, int(cycles.sum()),
+                       clipped)
 
 
 def run_stream(compiled: CompiledModel, x: Any, chip: str = "functional", quantized: bool = False) -> BatchResult:
@@ -167,8 +170,9 @@ def run_stream(compiled: CompiledModel, x: Any, chip: str = "functional", quanti
     for pc in compiled.placed.cores:  # each layer's events of its own sample, in its own step
         k = pc.layer_index
         synops += ref.events[k][:, k][:, list(pc.axons)].sum(axis=1) * pc.count
+    clipped = 0 if quantized else compiled.quant.input.warn_clipped(np.asarray(x, dtype=np.float64))
     return BatchResult(logits, np.argmax(logits, axis=1), cycles, spikes, synops, drops, chip,
-                       int(model.cycle - start))
+                       int(model.cycle - start), clipped)
 
 
 def stream_lower_bound(compiled: CompiledModel, ref: ReferenceResult) -> int:

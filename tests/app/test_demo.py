@@ -73,3 +73,27 @@ def test_small_mlp_end_to_end_golden_and_rtl_agree(tmp_path):
     assert rtl["samples"] == 3 and rtl["passed"] == 3, rtl["failures"]
     assert rtl["mismatches"] == 0
     assert rtl["records_compared"] > 100
+
+
+def test_saturation_is_refused_or_counted_in_report_json(tmp_path, capsys):
+    """A 64 -> 10 model whose bias (1.0) is 16129 / 1e-6 membrane units (inputs 0..1 in steps of 1/127, weights
+    1e-6 in steps of 1e-6/127): beyond int32 on all 10 neurons. Refused by default; counted with the flag."""
+    import json
+
+    import torch
+
+    model = torch.nn.Sequential(torch.nn.Linear(64, 10))
+    with torch.no_grad():
+        model[0].weight.fill_(1e-6)
+        model[0].bias.fill_(1.0)
+    torch.save(model, tmp_path / "big_bias.pt")
+    args = ["--model", str(tmp_path / "big_bias.pt"), "--rtl-samples", "0", "--no-waves", "--out", str(tmp_path)]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "neuron 0: the bias needs" in err and "is 2147483647" in err
+    assert main([*args, "--allow-saturation"]) == 0
+    saturation = json.loads((tmp_path / "report.json").read_text())["saturation"]
+    (field,) = saturation["clipped_fields"]
+    assert (field["count"], field["neuron"], field["largest"]) == (10, 0, 2**31 - 1)
+    assert field["needed"] == pytest.approx(16129 / float(np.float32(1e-6)), rel=1e-6)
+    assert saturation["inputs_clipped"] == 0 and saturation["input_values"] == 360 * 64   # digits lie in 0..1

@@ -301,6 +301,6 @@ def test_compare_negative_seed(capsys, nir_model):
 def test_export_to_a_folder(capsys, nir_model):
     assert cli.main(["compile", "model.nir", "--dt", "1e-3", "--chip", "cores=4", "--out", "prog.bin"]) == 0
     capsys.readouterr()
-    status = cli.main(["export", "prog.bin", "--nir", "folder"])
+    status = cli.main(["export", "prog.bin", "--nir", "folder", "--dt", "1e-3"])
     err = capsys.readouterr().err
     assert status == 2 and err.startswith("spikecore: error: folder: ") and "[Errno" not in err

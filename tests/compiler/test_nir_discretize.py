@@ -108,7 +108,7 @@ def test_dt_from_metadata_flag_or_error():
         compile_nir(graph(*nodes, dt=1e-3), dt=2e-3, config=CHIP)
     with pytest.raises(SpikeCoreError, match="shorter than dt"):
         compile_nir(graph(*nodes, dt=None), dt=5e-3, config=CHIP)
-    with pytest.raises(SpikeCoreError, match=r"rounds to 1\.0"):
+    with pytest.raises(SpikeCoreError, match=r"the LEAK factor needs 65536 /65536, the largest representable in Q0"):
         compile_nir(graph(nodes[0], lif(1, 1e3, 1e6), dt=1e-3), config=CHIP)
 
 

@@ -65,7 +65,7 @@ def test_export_from_a_bare_image(tmp_path):
     graph = next(g for n, g, _ in graphs() if n == "if-subtract-threshold")
     graph.metadata = {"dt": 1e-3}
     compiled = compile_nir(graph, reset="subtract", config=CHIP)
-    exported = export_image(compiled.image)
+    exported = export_image(compiled.image, 1e-3)
     assert exported.nodes["input"].input_type["input"].tolist() == [5]     # 4 features + the bias axon
     write_nir(exported, tmp_path / "bare.nir")
     assert encode_image(compile_nir(tmp_path / "bare.nir").image) == encode_image(compiled.image)
@@ -107,7 +107,7 @@ def test_fine_weights_export_from_ir_and_image_to_the_same_bytes(tmp_path, name,
     compiled = compile_nir(graph, reset=reset, config=ROOMY, fine_weights=True)
     assert any(layer.twins for layer in compiled.quant.layers)       # the case this test is about
     again = {}
-    for how, exported in (("ir", export_compiled(compiled)), ("image", export_image(compiled.image))):
+    for how, exported in (("ir", export_compiled(compiled)), ("image", export_image(compiled.image, 1e-3))):
         path = tmp_path / f"{name}-{how}.nir"
         write_nir(exported, path)
         assert nir.read(path).metadata["spikecore_fine_weights"]

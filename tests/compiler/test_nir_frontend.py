@@ -165,22 +165,27 @@ def test_conv_that_does_not_fit_the_chip_is_refused_by_placement():
     rng = np.random.default_rng(3)
     conv = nir.Conv2d((16, 16), dyadic(rng, (4, 1, 3, 3)), 1, 1, 1, 1, np.zeros(4))
     g = graph([nir.Input(np.array([1, 16, 16])), conv, neuron("IF", 4 * 16 * 16)])
+    big = ChipConfig(cores=64)      # 2048 neuron slots: the 1024 conv neurons pass the size check from shapes
     with pytest.raises(SpikeCoreError, match=r"a spiking output layer has at most 256 neurons .* this one has 1024"):
+        compile_nir(g, config=big)
+    # 1024 neurons on 16 cores x 32: refused from the shapes, before any matrix is built
+    with pytest.raises(SpikeCoreError, match=r"^layer 'if' \(Conv2d 'conv2d' \+ IF 'if'\) has 1024 neurons, the chip "
+                                             r"holds 512 \(16 cores x 32 neurons\)"):
         compile_nir(g, config=CHIP)
     with pytest.raises(SpikeCoreError, match=r"Linear 'linear' reads shape \(4, 16, 16\); add a Flatten before it"):
         compile_nir(graph([nir.Input(np.array([1, 16, 16])), conv, neuron("IF", 4 * 16 * 16),
-                           nir.Linear(np.ones((1, 1024)))]), config=CHIP)
+                           nir.Linear(np.ones((1, 1024)))]), config=big)
     g = graph([nir.Input(np.array([1, 16, 16])), conv, neuron("IF", 4 * 16 * 16),
                nir.Flatten(input_type=None, start_dim=0), nir.Linear(np.ones((1, 1024)))])
     # a NIR output layer is never split over its fan-in: 1024 inputs do not fit a 256-byte core
     with pytest.raises(SpikeCoreError, match=r"^layer 'linear' \(Flatten 'flatten' \+ Linear 'linear'\) does not fit "
                                              "a core: neuron 0 alone needs 1024 weight bytes"):
-        compile_nir(g, config=CHIP)
-    # 1024 IF neurons need far more than 16 cores (each core holds at most 32, fewer with wide receptive fields)
+        compile_nir(g, config=big)
+    # 1024 IF neurons need far more than 32 cores (each core holds at most 32, fewer with wide receptive fields)
     g = graph([nir.Input(np.array([1, 16, 16])), conv, neuron("IF", 4 * 16 * 16),
                nir.Flatten(input_type=None, start_dim=0), nir.Linear(np.ones((1, 1024)) * (np.arange(1024) < 64))])
-    with pytest.raises(SpikeCoreError, match=r"^model needs \d+ cores \(if: \d+, linear: 1\), the chip has 16"):
-        compile_nir(g, config=CHIP)
+    with pytest.raises(SpikeCoreError, match=r"^model needs \d+ cores \(if: \d+, linear: 1\), the chip has 40"):
+        compile_nir(g, config=ChipConfig(cores=40))
 
 
 def test_missing_file_and_garbage_file(tmp_path):
