@@ -130,6 +130,13 @@ def _write_outputs(args: argparse.Namespace, compiled) -> int:
     out.write_bytes(data)
     if args.listing:
         Path(args.listing).write_text(compiled.listing)
+    if args.layer_map:
+        import json
+
+        layers: dict[str, list[int]] = {}
+        for pc in sorted(compiled.placed.cores, key=lambda pc: pc.core):
+            layers.setdefault(pc.layer, []).append(int(pc.core))
+        Path(args.layer_map).write_text(json.dumps({"layers": layers}, indent=2) + "\n")
     for stage in args.dump_ir or []:
         for name in STAGES if stage == "all" else (stage,):
             print(compiled.dump(name))
@@ -163,6 +170,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", help="image file to write (default: the model path with suffix .bin)")
     parser.add_argument("--listing", metavar="FILE", help="write the commented assembly listing to FILE")
     parser.add_argument("--report", action="store_true", help="print utilisation and quantisation")
+    parser.add_argument("--layer-map", metavar="FILE", dest="layer_map",
+                        help="write the layer map (JSON {\"layers\": {name: [cores]}}) for spikecore profile --layers")
     parser.add_argument("--dump-ir", action="append", choices=(*STAGES, "all"), metavar="STAGE",
                         help="print the IR after a stage: float, quant, placed or all (repeatable)")
     parser.add_argument("--calib", metavar="DATA", help="calibration inputs, a .npy float array (N, ...)")
