@@ -75,6 +75,11 @@ class EnergyTable:
     name: str
     citation: str
     prices: dict[str, Price]
+    short: str = ""     # a one-line citation for summaries; the full ``citation`` when empty
+
+    @property
+    def reference(self) -> str:
+        return self.short or self.citation
 
     def price(self, item: str) -> Price:
         return self.prices[item]
@@ -96,6 +101,7 @@ LOIHI = EnergyTable(
         "hop_ew": Price(3.0, f"{_DAVIES}: 'Energy per tile hop (E-W / N-S) 3.0 pJ / 4.0 pJ'"),
         "hop_ns": Price(4.0, f"{_DAVIES}: 'Energy per tile hop (E-W / N-S) 3.0 pJ / 4.0 pJ'"),
     },
+    short="Davies et al., IEEE Micro 2018, Table 2",
 )
 
 _NOT_PUBLISHED = "not published separately by {}: priced 0"
@@ -107,6 +113,7 @@ ODIN = EnergyTable(
               "doi:10.1109/TBCAS.2018.2880425"),
     prices={"synaptic_op": Price(12.7, "Frenkel et al., IEEE TBioCAS 2019: 12.7 pJ/SOP (title figure)"),
             **{item: Price(0.0, _NOT_PUBLISHED.format("ODIN (Frenkel et al. 2019)")) for item in ITEMS[1:]}},
+    short="Frenkel et al., IEEE TBioCAS 2019",
 )
 
 RECKON = EnergyTable(
@@ -115,6 +122,7 @@ RECKON = EnergyTable(
               "Enabling On-Chip Learning over Second-Long Timescales', IEEE ISSCC 2022, arXiv:2208.09759"),
     prices={"synaptic_op": Price(5.3, "Frenkel & Indiveri, ISSCC 2022: 5.3 pJ/SOP"),
             **{item: Price(0.0, _NOT_PUBLISHED.format("ReckOn (Frenkel & Indiveri 2022)")) for item in ITEMS[1:]}},
+    short="Frenkel & Indiveri, ISSCC 2022",
 )
 
 #: The built-in tables by ``--table`` name.

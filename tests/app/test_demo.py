@@ -73,3 +73,24 @@ def test_small_mlp_end_to_end_golden_and_rtl_agree(tmp_path):
     assert rtl["samples"] == 3 and rtl["passed"] == 3, rtl["failures"]
     assert rtl["mismatches"] == 0
     assert rtl["records_compared"] > 100
+
+
+def test_make_sim_energy_counts_agree_with_the_runtime_counters_and_name_the_layers():
+    # The energy model counts events on the golden chip; the runtime derives synaptic ops from the integer
+    # reference's events and the placement, and reads spikes from the chip: the two must agree per sample.
+    from spikecore.demo import energy_per_inference
+
+    data = load_digits_split(seed=1)
+    model, _ = train_digits_mlp(seed=1, sizes=(64, 8, 10), iterations=60, data=data)
+    compiled = compile_model(model, data.x_train[:1], data.x_train, mode="graded", config=ChipConfig(cores=4))
+    x_q = compiled.quantize_input(data.x_test[:12])
+    golden = run_batch(compiled, x_q, quantized=True)
+    energy = energy_per_inference(compiled, x_q, "loihi", None)
+    assert energy.inferences == 12
+    assert energy.counts["synaptic_op"] == pytest.approx(golden.synops.mean())
+    assert energy.counts["spike"] == pytest.approx(golden.spikes.mean())
+    assert energy.cycles == pytest.approx(golden.cycles.mean())
+    assert energy.latency_us == pytest.approx(golden.cycles.mean() / 100.0)
+    assert set(energy.layer_pj) == {layer.name for layer in compiled.quant.layers}
+    assert sum(sum(items.values()) for items in energy.layer_pj.values()) == pytest.approx(energy.energy_pj)
+    assert energy.energy_pj > energy.counts["synaptic_op"] * 23.6
