@@ -93,36 +93,36 @@ def mesh_hops(routes: np.ndarray, config: ChipConfig) -> tuple[np.ndarray, np.nd
     return (routes * ew).sum(axis=1), (routes * ns).sum(axis=1)
 
 
-def count_runs(image: Image, stimuli: Iterable[Stimulus | None], steps: int, mode: str = "functional") -> EventCounts:
+def count_runs(image: Image, stimuli: Iterable[Stimulus | None], steps: int, chip: str = "functional") -> EventCounts:
     """Run ``image`` once per stimulus (a state reset before each, as one inference), summing the counts.
 
-    ``mode`` is ``"functional"`` (fast) or ``"cycle"``; both count the same events. Raises
-    :class:`SpikeCoreError` for a bad image, stimulus, ``steps`` or ``mode``, and when ``stimuli`` is empty.
+    ``chip`` is ``"functional"`` (fast) or ``"cycle"``; both count the same events. Raises
+    :class:`SpikeCoreError` for a bad image, stimulus, ``steps`` or ``chip``, and when ``stimuli`` is empty.
     """
     from spikecore.golden.cycle import CycleChip
     from spikecore.golden.functional import FunctionalChip
 
-    if mode not in ("functional", "cycle"):
-        raise SpikeCoreError(f"count_runs: mode must be functional or cycle, not {mode!r}")
+    if chip not in ("functional", "cycle"):
+        raise SpikeCoreError(f"count_runs: chip must be functional or cycle, not {chip!r}")
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
         raise SpikeCoreError(f"steps must be a positive integer, not {steps!r}")
-    chip = (FunctionalChip if mode == "functional" else CycleChip)(image)
+    model = (FunctionalChip if chip == "functional" else CycleChip)(image)
     cores = image.config.cores
     per_core = np.zeros((cores, len(EVENT_KINDS)), dtype=np.int64)
     routes = np.zeros((cores, cores + 1), dtype=np.int64)
     runs = 0
-    start = chip.cycle
+    start = model.cycle
     for stimulus in stimuli:
         stimulus = stimulus if stimulus is not None else Stimulus()
         stimulus.validate()
-        chip.reset_state()
+        model.reset_state()
         for step in range(steps):
             for core, axon, payload in stimulus.at(step):
-                chip.inject(core, axon, payload)
-            chip.step()
-        per_core += chip.event_counts()
-        routes += chip.routes
+                model.inject(core, axon, payload)
+            model.step()
+        per_core += model.event_counts()
+        routes += model.routes
         runs += 1
     if runs == 0:
         raise SpikeCoreError("count_runs: no stimulus given (zero runs count nothing)")
-    return EventCounts(image.config, per_core, routes, chip.cycle - start, steps, runs)
+    return EventCounts(image.config, per_core, routes, model.cycle - start, steps, runs)

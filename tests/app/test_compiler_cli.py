@@ -77,7 +77,7 @@ def test_compile_errors_are_one_line(saved_model, tmp_path):
 
 
 def test_compile_layer_map_names_each_layer_and_its_cores_for_profile(saved_model, tmp_path):
-    from spikecore.profile import load_layer_map
+    from spikecore.app.profile import load_layer_map
 
     _, path, calib = saved_model
     out, layer_map = tmp_path / "prog.bin", tmp_path / "map.json"

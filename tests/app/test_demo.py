@@ -78,7 +78,7 @@ def test_small_mlp_end_to_end_golden_and_rtl_agree(tmp_path):
 def test_make_sim_energy_counts_agree_with_the_runtime_counters_and_name_the_layers():
     # The energy model counts events on the golden chip; the runtime derives synaptic ops from the integer
     # reference's events and the placement, and reads spikes from the chip: the two must agree per sample.
-    from spikecore.demo import energy_per_inference
+    from spikecore.app.demo import energy_per_inference
 
     data = load_digits_split(seed=1)
     model, _ = train_digits_mlp(seed=1, sizes=(64, 8, 10), iterations=60, data=data)

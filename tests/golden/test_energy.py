@@ -1,6 +1,5 @@
 """Event counts and the energy model: counts of the hand-worked examples (docs/examples.md) derived by hand,
-energy computed by hand from the published tables, user tables and their one-line errors, the scoreboard's
-counter comparison.
+energy computed by hand from the published tables, user tables and their one-line errors.
 
 Hand counts (docs/spec.md §4, §5; docs/examples.md):
 
@@ -18,7 +17,6 @@ Hand counts (docs/spec.md §4, §5; docs/examples.md):
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -30,11 +28,9 @@ from spikecore.golden.counters import EVENT_KINDS, count_runs, mesh_hops
 from spikecore.golden.energy import price
 from spikecore.golden.energy_tables import ITEMS, TABLES, load_table, resolve_table
 from spikecore.golden.run import run
-from spikecore.golden.stimulus import Stimulus
+from spikecore.stimulus import Stimulus
 from spikecore.verif.random_program import random_image
-from spikecore.verif.scoreboard import Scoreboard
-
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+from tests.helpers import EXAMPLES
 
 
 def example(name: str):
@@ -50,7 +46,7 @@ def test_if_and_lif_neuron_counts_equal_the_hand_counts(mode):
     hand = (("if_neuron", [10, 10, 3, 3, 0], 66), ("lif_neuron", [10, 20, 3, 3, 0], 7 * 8 + 3 * 10))
     for name, expected, cycles in hand:
         image, stimulus = example(name)
-        result = run(image, stimulus, steps=10, mode=mode)
+        result = run(image, stimulus, steps=10, chip=mode)
         assert result.event_counts.tolist() == [expected], name
         assert result.routes.tolist() == [[0, 3]], name           # three deliveries, all to the host
         assert result.cycles == cycles, name
@@ -59,7 +55,7 @@ def test_if_and_lif_neuron_counts_equal_the_hand_counts(mode):
 @pytest.mark.parametrize("mode", ["cycle", "functional"])
 def test_graded_mlp_counts_equal_the_hand_counts(mode):
     image, stimulus = example("graded_mlp")
-    result = run(image, stimulus, steps=2, mode=mode)
+    result = run(image, stimulus, steps=2, chip=mode)
     #                                synops updates spikes deliveries drops
     assert result.event_counts.tolist() == [[4, 4, 4, 4, 0],
                                             [4, 4, 2, 2, 0],
@@ -75,7 +71,7 @@ def test_state_reset_clears_every_counter_and_count_runs_sums_inferences():
     assert counts.inferences == 3
     assert counts.per_core.tolist() == [[30, 30, 9, 9, 0]]     # 3 x the one-run hand counts
     assert counts.cycles == 3 * 66
-    assert count_runs(image, [stimulus], steps=10, mode="cycle").per_core.tolist() == [[10, 10, 3, 3, 0]]
+    assert count_runs(image, [stimulus], steps=10, chip="cycle").per_core.tolist() == [[10, 10, 3, 3, 0]]
     with pytest.raises(SpikeCoreError, match="no stimulus"):
         count_runs(image, [], steps=10)
 
@@ -85,8 +81,8 @@ def test_functional_and_cycle_models_count_the_same_events_on_random_programs():
     busy = 0
     for seed in range(25):
         image, stimulus, steps = random_image(seed, config)
-        cycle = run(image, stimulus, steps, mode="cycle")
-        functional = run(image, stimulus, steps, mode="functional")
+        cycle = run(image, stimulus, steps, chip="cycle")
+        functional = run(image, stimulus, steps, chip="functional")
         assert np.array_equal(cycle.event_counts, functional.event_counts), seed
         assert np.array_equal(cycle.routes, functional.routes), seed
         # The counters agree with the trace records they stand for.
@@ -196,82 +192,3 @@ def test_unknown_table_names_and_bad_clocks_are_refused(tmp_path):
     for clock in (0, -5.0, float("nan"), float("inf")):
         with pytest.raises(SpikeCoreError, match="--clock-mhz must be"):
             price(counts, TABLES["loihi"], clock)
-
-
-# --- the scoreboard compares the DUT's counters with the golden model's ------------------------------------------
-
-
-def test_scoreboard_counter_comparison_names_core_and_kind():
-    image, stimulus = example("if_neuron")
-    board = Scoreboard(image, stimulus)
-    for _ in range(4):                      # steps 0..3: 4 MACs, 4 FIRE evaluations, one spike (step 3)
-        board.expect_step()
-    assert board.check_counters(np.array([[4, 4, 1, 1, 0]])) == []
-    assert board.final_compared == 5
-    found = board.check_counters(np.array([[4, 5, 1, 0, 0]]))
-    assert [m.message for m in found] == [
-        "neuron_updates counter mismatch, DUT: core 0 neuron_updates=5 expected: core 0 neuron_updates=4",
-        "deliveries counter mismatch, DUT: core 0 deliveries=0 expected: core 0 deliveries=1",
-    ]
-    assert board.mismatch_count == 2
-    assert board.check_counters(np.zeros((2, 5), dtype=np.int64))[0].what == "event counters"
-
-
-# --- the RTL's counters ----------------------------------------------------------------------------------------
-
-
-@pytest.mark.rtl
-def test_rtl_event_counters_equal_the_golden_counts_on_random_programs():
-    from spikecore.rtl.crosscheck import RtlMismatch, compare_runs, crosscheck
-
-    config = ChipConfig(cores=3, neurons=8, weight_bytes=32, imem_depth=12, event_depth=4, fanout_depth=8)
-    checked = None
-    for seed in range(4):
-        image, stimulus, steps = random_image(seed, config)
-        checked = crosscheck(image, stimulus, steps)     # compares every counter among everything else
-        assert checked.rtl.event_counts.tolist() == checked.golden.event_counts.tolist()
-        assert checked.rtl.event_counts[:, :2].sum() > 0   # synaptic ops and neuron updates were counted
-    checked.rtl.event_counts[0, EVENT_KINDS.index("synaptic_ops")] += 1
-    with pytest.raises(RtlMismatch, match="event counters mismatch"):
-        compare_runs(checked.golden, checked.rtl)
-
-
-# --- spikecore profile ---------------------------------------------------------------------------------------
-
-
-def test_profile_command_prints_and_writes_energy_latency_and_a_plot(tmp_path, capsys):
-    from spikecore import cli
-
-    out_json, out_png, layers = tmp_path / "p.json", tmp_path / "p.png", tmp_path / "map.json"
-    layers.write_text(json.dumps({"layers": {"hidden": [0, 1], "output": [2]}}))
-    status = cli.main(["profile", str(EXAMPLES / "graded_mlp.s"), "--inputs", str(EXAMPLES / "graded_mlp.stim.csv"),
-                       str(EXAMPLES / "graded_mlp.stim.csv"), "--steps", "2", "--clock-mhz", "50",
-                       "--layers", str(layers), "--json", str(out_json), "--plot", str(out_png)])
-    text = capsys.readouterr().out
-    assert status == 0
-    assert "2 inferences of 2 steps" in text
-    assert "energy per inference    994.6 pJ" in text and "latency per inference   0.600 us" in text   # 30 cycles
-    assert "given with --clock-mhz" in text and "'Energy per synaptic spike op (min) 23.6 pJ'" in text
-    data = json.loads(out_json.read_text())
-    assert data["energy_pj_per_inference"] == pytest.approx(994.6)
-    assert data["latency_us_per_inference"] == pytest.approx(30 / 50)
-    assert data["energy"]["per_layer"]["output"]["total"] == pytest.approx(6 * 23.6 + 4 * 52)
-    assert out_png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-
-
-@pytest.mark.parametrize("extra, message", [
-    (["--table", "truenorth"], "--table 'truenorth': expected loihi, odin, reckon or a .json/.toml table file"),
-    (["--clock-mhz", "0"], "--clock-mhz must be a clock frequency > 0 MHz, not 0.0"),
-    (["--steps", "0"], "--steps must be 1 or more, not 0"),
-    (["--json", "out.txt"], "out.txt: must end in .json"),
-    (["--layers", "map.json"], "map.json: layer 'x': core 7 is not a core of the chip (0..0)"),
-])
-def test_profile_command_bad_input_is_one_line(tmp_path, monkeypatch, capsys, extra, message):
-    from spikecore import cli
-
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "map.json").write_text(json.dumps({"layers": {"x": [7]}}))
-    status = cli.main(["profile", str(EXAMPLES / "if_neuron.s"), *extra])
-    err = capsys.readouterr().err
-    assert status == 2 and err == f"spikecore: error: {message}\n"
-    assert not (tmp_path / "out.txt").exists()
