@@ -133,10 +133,10 @@ def _write_outputs(args: argparse.Namespace, compiled) -> int:
     if args.layer_map:
         import json
 
-        layers: dict[str, list[int]] = {}
-        for pc in sorted(compiled.placed.cores, key=lambda pc: pc.core):
-            layers.setdefault(pc.layer, []).append(int(pc.core))
-        Path(args.layer_map).write_text(json.dumps({"layers": layers}, indent=2) + "\n")
+        from spikecore.app.profile import layer_map_dict
+
+        layer_map = layer_map_dict({pc.core: pc.layer for pc in compiled.placed.cores})
+        Path(args.layer_map).write_text(json.dumps(layer_map, indent=2) + "\n")
     for stage in args.dump_ir or []:
         for name in STAGES if stage == "all" else (stage,):
             print(compiled.dump(name))
