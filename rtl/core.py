@@ -39,8 +39,7 @@ from spikecore.rtl.layout import (
 )
 from spikecore.rtl.trace_port import CORE_RECORD
 
-#: The word every instruction-memory row holds after reset: a core without a program halts at once.
-#: Width of the drop and spike counters (they wrap; docs/spec.md §8).
+#: Width of the event counters: drops, spikes, synaptic ops, neuron updates, deliveries (they wrap; docs/spec.md §8).
 COUNTER_BITS = 32
 
 
@@ -186,6 +185,9 @@ class Core(wiring.Component):
         tail = Signal(range(cfg.fanout_depth + 1))
         drops = Signal(COUNTER_BITS)
         spikes = Signal(COUNTER_BITS)
+        synops = Signal(COUNTER_BITS)              # ACC work cycles (one MAC each)
+        updates = Signal(COUNTER_BITS)             # FIRE evaluation and LEAK cycles (one neuron each)
+        deliveries = Signal(COUNTER_BITS)          # out-queue pushes: each is delivered once by the router
         reset_n = Signal(range(cfg.neurons + 1))
 
         halting = Signal()                         # HALT issues this cycle
@@ -273,7 +275,7 @@ class Core(wiring.Component):
                     m.d.sync += [state.eq(CoreState.ISSUE), tail.eq(0)]
                 with m.Elif(self.reset_state):
                     m.d.sync += [state.eq(CoreState.RESET), reset_n.eq(0), ev_count.eq(0), tail.eq(0), drops.eq(0),
-                                 spikes.eq(0)]
+                                 spikes.eq(0), synops.eq(0), updates.eq(0), deliveries.eq(0)]
 
             with m.Case(CoreState.ISSUE):
                 first_count = word.count + isa.COUNT.bias
@@ -302,6 +304,7 @@ class Core(wiring.Component):
 
             with m.Case(CoreState.ACC):
                 record_acc(acc_sum)
+                m.d.sync += synops.eq(synops + 1)
                 with m.If(~last_j):
                     m.d.comb += w_rd.addr.eq(w_addr + 1)
                     m.d.sync += j.eq(j + 1)
@@ -319,7 +322,7 @@ class Core(wiring.Component):
                     self.trace.spike_neuron.eq(neuron),
                     self.trace.spike_payload.eq(spike_payload),
                 ]
-                m.d.sync += spikes.eq(spikes + fired)
+                m.d.sync += [spikes.eq(spikes + fired), updates.eq(updates + 1)]
                 with m.Switch(reset_mode):
                     with m.Case(int(isa.ResetMode.VALUE)), m.If(fired):
                         record_acc(param.reset)
@@ -344,13 +347,14 @@ class Core(wiring.Component):
                         oq_wr.data.axon.eq(fo_rd.data.axon),
                         oq_wr.data.payload.eq(payload),
                     ]
-                    m.d.sync += tail.eq(tail + 1)
+                    m.d.sync += [tail.eq(tail + 1), deliveries.eq(deliveries + 1)]
                 m.d.sync += fo_left.eq(fo_left - 1)
                 with m.If(fo_left == 1):
                     next_neuron(CoreState.FIRE)
 
             with m.Case(CoreState.LEAK):
                 record_acc(leaked)
+                m.d.sync += updates.eq(updates + 1)
                 next_neuron(CoreState.LEAK)
 
             with m.Case(CoreState.RESET):
@@ -388,6 +392,12 @@ class Core(wiring.Component):
                 m.d.comb += status.eq(spikes)
             with m.Case(int(CoreStatus.OUTQ_COUNT)):
                 m.d.comb += status.eq(tail)
+            with m.Case(int(CoreStatus.SYNOP_COUNT)):
+                m.d.comb += status.eq(synops)
+            with m.Case(int(CoreStatus.NEURON_UPDATE_COUNT)):
+                m.d.comb += status.eq(updates)
+            with m.Case(int(CoreStatus.DELIVERY_COUNT)):
+                m.d.comb += status.eq(deliveries)
         m.d.sync += [rd_space.eq(self.cfg_space), rd_word.eq(self.cfg_index[:2])]
         with m.Switch(self.cfg_space):
             with m.Case(ConfigSpace.MEMBRANE):

@@ -96,6 +96,16 @@ class CoreStatus(py_enum.IntEnum):
     DROP_COUNT = 1    # events dropped since the last state reset (32-bit, wraps)
     SPIKE_COUNT = 2   # neurons fired since the last state reset (32-bit, wraps)
     OUTQ_COUNT = 3    # out-queue entries pushed in the current / last step
+    # Event counters since the last state reset (32-bit, wrap); the golden model's counts (golden/counters.py)
+    SYNOP_COUNT = 4          # ACC multiply-accumulates
+    NEURON_UPDATE_COUNT = 5  # neurons evaluated by FIRE or decayed by LEAK
+    DELIVERY_COUNT = 6       # out-queue entries pushed, each delivered once by the router (by source core)
+
+
+#: The event counters in the column order of ``spikecore.golden.counters.EVENT_KINDS`` (synaptic ops, neuron
+#: updates, spikes, deliveries, drops): a host reads these to compare with the golden model's counts.
+EVENT_COUNTERS = (CoreStatus.SYNOP_COUNT, CoreStatus.NEURON_UPDATE_COUNT, CoreStatus.SPIKE_COUNT,
+                  CoreStatus.DELIVERY_COUNT, CoreStatus.DROP_COUNT)
 
 
 class ArrayRegister(py_enum.IntEnum):

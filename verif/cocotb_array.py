@@ -13,9 +13,10 @@ Per run: reset the array, load the image through the configuration bus (only wor
 what the memories hold), state reset; then per step the golden model runs the step first
 (:meth:`~spikecore.verif.scoreboard.Scoreboard.expect_step`), the driver injects the same host events
 and strobes ``step``, and the monitor checks the DUT — FULL mode record by record, FAST mode by
-signature with a FULL re-run of a failing step. Finally membranes, drop counters and host outputs are
-compared. The run stops at its first failing step (later state has diverged). A result JSON is written
-for every run, and the test fails with the mismatch report.
+signature with a FULL re-run of a failing step. Finally membranes, drop counters, host outputs and every
+core's event counters (``Scoreboard.check_counters``) are compared. The run stops at its first failing
+step (later state has diverged). A result JSON is written for every run, and the test fails with the
+mismatch report.
 
 ``SPIKECORE_FAULT`` injects a fault into what the *DUT* is given, to prove the scoreboard catches it:
 ``weight:<core>:<address>:<value>`` loads a different weight; ``golden:<index>:<delta>`` adds ``delta``
@@ -244,6 +245,8 @@ class ArrayBench:
             # FULL mode watched the out_* ports every cycle; FAST mode proved the OUT records by signature.
             outputs = self.outputs.outputs if spec.mode == "full" else None
             board.check_final(np.array(membranes), np.array(drops), outputs)
+            # The event counters (synaptic ops, neuron updates, spikes, deliveries, drops) of every core.
+            board.check_counters(np.array(await self.driver.read_event_counts(cfg.cores)))
         # Coverage of the steps the DUT matched, sampled after the run (off the simulation's critical path).
         sampling = time.perf_counter()
         for exp in matched_steps:

@@ -71,6 +71,8 @@ def compare_runs(golden: RunResult, rtl: RtlRun, *, allow_empty: bool = False) -
         check(f"core {core} membrane", rtl.membranes[core].tolist(), golden.membranes[core].tolist())
     check("drops", rtl.drops.tolist(), golden.drops.tolist())
     check("spike counts", rtl.spike_counts.tolist(), golden.spike_counts.tolist())
+    if rtl.event_counts is not None:
+        check("event counters", rtl.event_counts.tolist(), golden.event_counts.tolist())
     check("host output", rtl.outputs, [tuple(int(v) for v in out) for out in golden.outputs])
 
     cycles = golden.cycles

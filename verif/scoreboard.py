@@ -352,6 +352,27 @@ class Scoreboard:
         self.note(found)
         return found
 
+    def check_counters(self, counts: np.ndarray | Sequence[Sequence[int]]) -> list[Mismatch]:
+        """Compare the DUT's event counters (cores × 5, ``golden.counters.EVENT_KINDS`` order: synaptic ops,
+        neuron updates, spikes, deliveries, drops) with the golden model's; each differing counter is a
+        mismatch. The RTL counters are 32 bits and wrap, so the golden counts are compared modulo 2³²."""
+        from spikecore.golden.counters import EVENT_KINDS
+
+        expected = np.asarray(self.golden.event_counts(), dtype=np.int64) % (1 << 32)
+        actual = np.asarray(counts, dtype=np.int64)
+        found: list[Mismatch] = []
+        if actual.shape != expected.shape:
+            found.append(Mismatch("event counters", f"shape {actual.shape}", f"shape {expected.shape}"))
+        else:
+            for core, k in zip(*np.nonzero(actual != expected), strict=True):
+                kind = EVENT_KINDS[k]
+                found.append(Mismatch(f"{kind} counter", f"core {core} {kind}={actual[core, k]}",
+                                      f"core {core} {kind}={expected[core, k]}", core=int(core),
+                                      dut_value=int(actual[core, k]), expected_value=int(expected[core, k])))
+            self.final_compared += expected.size - len(found)
+        self.note(found)
+        return found
+
     def _compare_outputs(self, actual: list[tuple[int, ...]], expected: list[tuple[int, ...]]) -> list[Mismatch]:
         def text(out: tuple[int, ...] | None) -> str:
             return NO_RECORD if out is None else "step {} core {} axon {} payload {}".format(*out)

@@ -29,6 +29,7 @@ from spikecore.errors import SpikeCoreError
 from spikecore.image import Image
 from spikecore.rtl.array import SpikeCoreArray
 from spikecore.rtl.layout import (
+    EVENT_COUNTERS,
     MAGIC_WORD,
     PARAM_WORDS,
     ArrayRegister,
@@ -188,6 +189,10 @@ class SimHost:
     async def spike_counts(self) -> np.ndarray:
         return await self.status(CoreStatus.SPIKE_COUNT)
 
+    async def event_counts(self) -> np.ndarray:
+        """Every core's event counters, ``int64[cores, 5]`` in :data:`~spikecore.rtl.layout.EVENT_COUNTERS` order."""
+        return np.stack([await self.status(which) for which in EVENT_COUNTERS], axis=1)
+
     async def events(self, core: int) -> list[tuple[int, int]]:
         """The ``(axon, payload)`` events in ``core``'s input buffer."""
         count = await self.read(core, ConfigSpace.STATUS, int(CoreStatus.EVENT_COUNT))
@@ -303,6 +308,7 @@ class RtlRun:
     history_cycles: int             # sig_cycles at the end
     history: np.ndarray             # sig_history at the end (entry 0 = cycle history_cycles - 1)
     sig_records: int                # sig_records at the end
+    event_counts: np.ndarray | None = None   # int64[cores, 5]: the STATUS event counters at the end
 
 
 def run_rtl(image: Image, stimulus=None, steps: int = 1, *, vcd: str | None = None) -> RtlRun:
@@ -323,6 +329,7 @@ def run_rtl(image: Image, stimulus=None, steps: int = 1, *, vcd: str | None = No
         result["membranes"] = await host.membranes()
         result["drops"] = await host.drops()
         result["spike_counts"] = await host.spike_counts()
+        result["event_counts"] = await host.event_counts()
         result["cycles"] = await host.cycle()
         result["history_cycles"], result["history"] = await host.history()
         result["sig_records"] = host.ctx.get(host.dut.sig_records)

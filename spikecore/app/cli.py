@@ -40,6 +40,7 @@ COMMANDS: list[str] = [
     "spikecore.app.cli_sim:register",
     "spikecore.app.cli_export:register",
     "spikecore.app.nir_compare:register",
+    "spikecore.app.profile:register",
 ]
 
 #: Suffixes of assembly source files; every other file is read as a binary image.

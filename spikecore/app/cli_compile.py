@@ -157,6 +157,13 @@ def _write_outputs(args: argparse.Namespace, compiled) -> int:
     out.write_bytes(data)
     if args.listing:
         Path(args.listing).write_text(compiled.listing)
+    if args.layer_map:
+        import json
+
+        from spikecore.app.profile import layer_map_dict
+
+        layer_map = layer_map_dict({pc.core: pc.layer for pc in compiled.placed.cores})
+        Path(args.layer_map).write_text(json.dumps(layer_map, indent=2) + "\n")
     for stage in args.dump_ir or []:
         every = (("partition",) if compiled.partition is not None else ()) + STAGES
         for name in every if stage == "all" else (stage,):
@@ -196,6 +203,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", help="image file to write (default: the model path with suffix .bin)")
     parser.add_argument("--listing", metavar="FILE", help="write the commented assembly listing to FILE")
     parser.add_argument("--report", action="store_true", help="print utilisation and quantisation")
+    parser.add_argument("--layer-map", metavar="FILE", dest="layer_map",
+                        help="write the layer map (JSON {\"layers\": {name: [cores]}}) for spikecore profile --layers")
     parser.add_argument("--dump-ir", action="append", choices=("partition", *STAGES, "all"), metavar="STAGE",
                         help="print the IR after a stage: float, quant, placed or all (repeatable); partition: the "
                              "partitioned Relax module (--frontend tvm)")

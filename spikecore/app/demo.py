@@ -10,7 +10,9 @@ The data path reads top to bottom, as :func:`main` runs it:
    integer reference;
 5. RTL: the first ``--rtl-samples`` held-out samples on the 128-core array under Verilator, every
    cycle's records scoreboarded against the cycle-accurate golden model (:mod:`spikecore.verif.sim`);
-6. report: one table on stdout, ``build/sim/report.json``, three PNGs and a VCD + ``.gtkw`` of one sample.
+6. energy: every held-out sample's events counted on the golden model and priced with a cited table
+   (:mod:`spikecore.golden.energy`; default Loihi, Davies et al. 2018), latency at a stated clock;
+7. report: one table on stdout, ``build/sim/report.json``, four PNGs and a VCD + ``.gtkw`` of one sample.
 
 ``--example NAME`` instead runs one of ``examples/*.s`` on the golden model and prints its summary.
 """
@@ -163,6 +165,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="clip model values that do not fit the chip (counted in report.json) instead of refusing")
     parser.add_argument("--out", default=str(REPO_ROOT / "build" / "sim"))
     parser.add_argument("--example", help="instead: run examples/NAME.s on the golden model")
+    parser.add_argument("--table", default="loihi",
+                        help="energy table: loihi (default), odin, reckon or a .json/.toml file")
+    parser.add_argument("--clock-mhz", type=float, default=None, dest="clock_mhz",
+                        help="clock for latency (default 100 MHz, an assumed clock)")
     args = parser.parse_args(argv)
     try:
         if args.example:
@@ -176,12 +182,30 @@ def main(argv: list[str] | None = None) -> int:
         return report_error(parser.prog, error)
 
 
+def energy_per_inference(compiled, x_q: np.ndarray, table_spec: str, clock_mhz: float | None):
+    """Count every sample's events on the functional golden model and price them (per core, kind and layer)."""
+    from spikecore.golden.counters import count_runs
+    from spikecore.golden.energy import price
+    from spikecore.golden.energy_tables import DEFAULT_CLOCK_MHZ, resolve_table
+
+    table = resolve_table(table_spec)
+    stimuli = (compiled.stimulus(sample, quantized=True) for sample in x_q)
+    counts = count_runs(compiled.image, stimuli, compiled.steps)
+    layer_of_core = {pc.core: pc.layer for pc in compiled.placed.cores}
+    return price(counts, table, DEFAULT_CLOCK_MHZ if clock_mhz is None else clock_mhz, layer_of_core)
+
+
 def run_flow(args: argparse.Namespace) -> int:
     from spikecore.app.demo_plots import plot_all
     from spikecore.app.digits import predict
+    from spikecore.app.profile import plot_energy
     from spikecore.app.runtime import run_batch
     from spikecore.compiler.pipeline import compile_model
+    from spikecore.golden.energy_tables import check_clock, resolve_table
 
+    resolve_table(args.table)           # a bad table or clock is refused before minutes of work
+    if args.clock_mhz is not None:
+        check_clock(args.clock_mhz)
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
@@ -205,6 +229,8 @@ def run_flow(args: argparse.Namespace) -> int:
     golden = run_batch(compiled, x_q, quantized=True)
     reference = compiled.reference(x_q, quantized=True)
     golden_equals_reference = bool(np.array_equal(golden.logits, reference.logits))
+    progress(f"energy: counting and pricing the events of {len(x_q)} samples")
+    energy = energy_per_inference(compiled, x_q, args.table, args.clock_mhz)
 
     rtl = None
     if args.rtl_samples:
@@ -226,6 +252,9 @@ def run_flow(args: argparse.Namespace) -> int:
         "cycles_per_inference": float(golden.cycles.mean()),
         "spikes_per_inference": float(golden.spikes.mean()),
         "synops_per_inference": float(golden.synops.mean()),
+        "energy_pj_per_inference": energy.energy_pj,
+        "latency_us_per_inference": energy.latency_us,
+        "energy": energy.to_dict(),
         "cores_used": len(placed.cores),
         "weight_bytes_used": int(sum(np.asarray(c.weights).size for c in placed.cores)),
         "compile_seconds": round(compile_seconds, 3),
@@ -240,6 +269,8 @@ def run_flow(args: argparse.Namespace) -> int:
     }
     progress("writing plots")
     report["files"] = plot_all(out_dir, compiled, model, data, float_pred, golden, x_q)
+    plot_energy(out_dir / "energy_breakdown.png", energy)
+    report["files"]["energy"] = str(out_dir / "energy_breakdown.png")
     if rtl and rtl.get("vcd"):
         report["files"].update({"vcd": rtl["vcd"], "gtkw": rtl["gtkw"]})
     report["wall_seconds"] = round(time.perf_counter() - started, 1)
@@ -263,6 +294,10 @@ def run_flow(args: argparse.Namespace) -> int:
         ("cycles per inference", f"{golden.cycles.mean():.1f}"),
         ("spikes per inference", f"{golden.spikes.mean():.1f}"),
         ("synaptic ops per inference", f"{golden.synops.mean():.1f}"),
+        ("energy per inference", f"{energy.energy_pj / 1000:.3f} nJ  (table {energy.table.name}: "
+                                 f"{energy.table.reference}; per kind and layer in report.json)"),
+        ("latency per inference", f"{energy.latency_us:.3f} us  ({energy.cycles:.1f} cycles at "
+                                  f"{energy.clock_mhz:g} MHz, {'assumed' if args.clock_mhz is None else 'given'})"),
         ("cores / weight bytes used", f"{report['cores_used']} / {report['weight_bytes_used']}"),
         ("report", str(out_dir / "report.json")),
     ]

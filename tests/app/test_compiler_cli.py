@@ -74,3 +74,16 @@ def test_compile_errors_are_one_line(saved_model, tmp_path):
         run_compile([str(path), "--calib", str(bad), "--out", str(tmp_path / "x.bin")])
     with pytest.raises(SpikeCoreError, match=r"model needs 2 cores .* the chip has 1"):
         run_compile([str(path), "--calib", str(calib), "--chip", "cores=1", "--out", str(tmp_path / "y.bin")])
+
+
+def test_compile_layer_map_names_each_layer_and_its_cores_for_profile(saved_model, tmp_path):
+    from spikecore.app.profile import load_layer_map
+
+    _, path, calib = saved_model
+    out, layer_map = tmp_path / "prog.bin", tmp_path / "map.json"
+    assert run_compile([str(path), "--out", str(out), "--calib", str(calib), "--chip", "cores=8",
+                        "--layer-map", str(layer_map)]) == 0
+    layers = load_layer_map(layer_map, cores=8)
+    image = load_image(out)
+    # 12 -> 8 -> 3 fits one core per layer: the two sections of the image are the two layers' cores.
+    assert sorted(layers) == sorted(image.cores) and len(set(layers.values())) == 2

@@ -97,3 +97,24 @@ def test_saturation_is_refused_or_counted_in_report_json(tmp_path, capsys):
     assert (field["count"], field["neuron"], field["largest"]) == (10, 0, 2**31 - 1)
     assert field["needed"] == pytest.approx(16129 / float(np.float32(1e-6)), rel=1e-6)
     assert saturation["inputs_clipped"] == 0 and saturation["input_values"] == 360 * 64   # digits lie in 0..1
+
+
+def test_make_sim_energy_counts_agree_with_the_runtime_counters_and_name_the_layers():
+    # The energy model counts events on the golden chip; the runtime derives synaptic ops from the integer
+    # reference's events and the placement, and reads spikes from the chip: the two must agree per sample.
+    from spikecore.app.demo import energy_per_inference
+
+    data = load_digits_split(seed=1)
+    model, _ = train_digits_mlp(seed=1, sizes=(64, 8, 10), iterations=60, data=data)
+    compiled = compile_model(model, data.x_train[:1], data.x_train, mode="graded", config=ChipConfig(cores=4))
+    x_q = compiled.quantize_input(data.x_test[:12])
+    golden = run_batch(compiled, x_q, quantized=True)
+    energy = energy_per_inference(compiled, x_q, "loihi", None)
+    assert energy.inferences == 12
+    assert energy.counts["synaptic_op"] == pytest.approx(golden.synops.mean())
+    assert energy.counts["spike"] == pytest.approx(golden.spikes.mean())
+    assert energy.cycles == pytest.approx(golden.cycles.mean())
+    assert energy.latency_us == pytest.approx(golden.cycles.mean() / 100.0)
+    assert set(energy.layer_pj) == {layer.name for layer in compiled.quant.layers}
+    assert sum(sum(items.values()) for items in energy.layer_pj.values()) == pytest.approx(energy.energy_pj)
+    assert energy.energy_pj > energy.counts["synaptic_op"] * 23.6

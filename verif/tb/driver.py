@@ -20,6 +20,7 @@ from spikecore.errors import SpikeCoreError
 from spikecore.image import Image
 from spikecore.isa import HOST_CORE
 from spikecore.rtl.layout import (
+    EVENT_COUNTERS,
     ArrayRegister,
     ConfigSpace,
     CoreStatus,
@@ -156,6 +157,13 @@ class ArrayDriver:
         values = await self.read_words([config_address(c, ConfigSpace.MEMBRANE, n)
                                         for c in range(cores) for n in range(neurons)])
         return [[_to_signed32(v) for v in values[c * neurons:(c + 1) * neurons]] for c in range(cores)]
+
+    async def read_event_counts(self, cores: int) -> list[list[int]]:
+        """Every core's event counters (docs/spec.md §8.3 STATUS), per core in ``EVENT_COUNTERS`` order."""
+        values = await self.read_words([config_address(c, ConfigSpace.STATUS, int(which))
+                                        for c in range(cores) for which in EVENT_COUNTERS])
+        n = len(EVENT_COUNTERS)
+        return [values[c * n:(c + 1) * n] for c in range(cores)]
 
     async def read_drops(self, cores: int) -> list[int]:
         return await self.read_words([config_address(c, ConfigSpace.STATUS, int(CoreStatus.DROP_COUNT))
