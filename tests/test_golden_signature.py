@@ -17,8 +17,7 @@ cycle 2, no record: sig = 0x5EEDC0DE ^ 2 = 0x5EEDC0DC
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import given, settings
-from hypothesis import strategies as st
+import pytest
 
 from spikecore.config import ChipConfig
 from spikecore.golden.run import run
@@ -53,13 +52,15 @@ def test_two_records_of_one_cycle_xor_together() -> None:
     assert cycle_signatures(trace, 1, 1).tolist() == [0x5EEDC0DE ^ 1 ^ 0xFEFFBFF9 ^ 0xA32D6507] == [0x033F1A21]
 
 
-@settings(max_examples=25, deadline=None, database=None)
-@given(seed=st.integers(0, 2**32 - 1), first=st.integers(0, 40))
-def test_golden_traces_sign_as_the_naive_formula(seed: int, first: int) -> None:
+@pytest.mark.parametrize("seed", [0, 3, 12, 31])
+def test_golden_traces_sign_as_the_naive_formula(seed: int) -> None:
+    """Random 4-core runs, from cycle ``seed`` to one past the last record (seeds 12 and 31 drop events)."""
     result = run(*random_image(seed, ChipConfig(cores=4)))
-    records = result.trace.tolist()
-    assert records, "a run with no records proves nothing here"
-    n = max(r[0] for r in records) + 2 - first
-    if n <= 0:
-        return
-    assert cycle_signatures(result.trace, first, n).tolist() == [naive_signature(first + i, records) for i in range(n)]
+    assert set(result.trace["kind"].tolist()) >= {0, 1, 2, 4}
+    by_cycle: dict[int, list] = {}
+    for record in result.trace.tolist():
+        by_cycle.setdefault(record[0], []).append(record)
+    assert len(by_cycle) > 10, "a run with (almost) no records proves nothing here"
+    first, n = seed, max(by_cycle) + 2 - seed
+    assert cycle_signatures(result.trace, first, n).tolist() == \
+        [naive_signature(c, by_cycle.get(c, [])) for c in range(first, first + n)]
