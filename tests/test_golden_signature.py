@@ -21,7 +21,7 @@ import pytest
 
 from spikecore.config import ChipConfig
 from spikecore.golden.run import run
-from spikecore.golden.signature import cycle_signatures
+from spikecore.golden.signature import cycle_record_counts, cycle_signatures, key_mix, record_key, record_rotation
 from spikecore.golden.trace import TRACE_DTYPE
 from spikecore.verif.random_program import random_image
 
@@ -64,3 +64,20 @@ def test_golden_traces_sign_as_the_naive_formula(seed: int) -> None:
     first, n = seed, max(by_cycle) + 2 - seed
     assert cycle_signatures(result.trace, first, n).tolist() == \
         [naive_signature(c, by_cycle.get(c, [])) for c in range(first, first + n)]
+
+
+def test_key_mix_and_rotation_helpers_by_hand() -> None:
+    # The RTL builds its hash from these: key of (core 5, SPIKE, index 7) = 0x10507 and its mix from above;
+    # rotation of (core 5, SPIKE) = 13, of (core 31, DROP=3) = (31 + 24) mod 32 = 23, of (core 0, OUT=4) = 0.
+    assert record_key(5, 1, 7) == 0x10507 and key_mix(0x10507) == 0xA321E507
+    assert key_mix(0x2) == 0x01004002 and key_mix(0x4FFFF) == (0x4FFFF ^ (0x4FFFF << 13) ^ (0x4FFFF << 23)) % 2**32
+    assert [record_rotation(5, 1), record_rotation(31, 3), record_rotation(0, 4)] == [13, 23, 0]
+
+
+def test_record_counts_and_windows_by_hand() -> None:
+    trace = np.array([(1, 0, 0, 2, -5), (3, 5, 1, 7, 100), (3, 6, 0, 1, 1), (9, 0, 0, 0, 0)], dtype=TRACE_DTYPE)
+    assert cycle_record_counts(trace, 0, 5).tolist() == [0, 1, 0, 2, 0]
+    assert cycle_record_counts(trace, 2, 3).tolist() == [0, 2, 0]
+    # a window that ends before cycle 3 ignores its records: cycle 2 alone signs to SEED ^ 2
+    assert cycle_signatures(trace, 2, 1).tolist() == [0x5EEDC0DC]
+    assert cycle_signatures(trace, 3, 1).tolist() == [naive_signature(3, trace.tolist())]
