@@ -166,8 +166,8 @@ def select(session: Path, module: str, source_lines: list[str], equivalents: lis
     """Skip unused operators, recorded equivalent mutants and (with ``sample``) all but a sample.
 
     Returns (equivalent, unsampled) counts. An equivalent entry matches on the module, the operator and
-    the stripped text of the mutated line (so it survives edits elsewhere in the file); ``occurrence``
-    (the mutation's index among that operator's matches on that line) narrows it when given.
+    the stripped text of the mutated line (so it survives edits elsewhere in the file); ``mutated`` (the
+    stripped line after the mutation) narrows it to one of several mutants of that line when given.
     """
     from cosmic_ray.work_db import WorkDB, use_db
 
@@ -180,8 +180,9 @@ def select(session: Path, module: str, source_lines: list[str], equivalents: lis
                 _mark(db, item.job_id, "operator not used")
                 continue
             line = source_lines[mutation.start_pos[0] - 1].strip()
-            if any(e["module"] == module and e["operator"] == mutation.operator_name and e["line"] == line
-                   for e in equivalents):
+            matches = [e for e in equivalents
+                       if e["module"] == module and e["operator"] == mutation.operator_name and e["line"] == line]
+            if any("mutated" not in e or e["mutated"] == mutated_line(source_lines, mutation) for e in matches):
                 _mark(db, item.job_id, "equivalent (verif/mutation_equivalent.toml)")
                 equivalent += 1
                 continue
@@ -193,6 +194,20 @@ def select(session: Path, module: str, source_lines: list[str], equivalents: lis
                     _mark(db, job_id, "not sampled")
                     unsampled += 1
     return equivalent, unsampled
+
+
+def mutated_line(source_lines: list[str], mutation) -> str | None:
+    """The stripped text of the mutated line after ``mutation`` (None if cosmic-ray cannot apply it)."""
+    from cosmic_ray.mutating import mutate_code
+    from cosmic_ray.plugins import get_operator
+
+    operator = get_operator(mutation.operator_name)(**(mutation.operator_args or {}))
+    code = mutate_code("\n".join(source_lines) + "\n", operator, mutation.occurrence)
+    if code is None:
+        return None
+    lines = code.splitlines()
+    row = mutation.start_pos[0] - 1
+    return lines[row].strip() if row < len(lines) else None
 
 
 def tally(session: Path, module: str, equivalent: int, unsampled: int, tree: Path) -> Tally:
