@@ -1,0 +1,40 @@
+"""``make mutate-py``'s tables stay true: every target module and test exists, every equivalent mutant is current."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from spikecore.verif import mutate_py
+
+TESTS = Path(__file__).resolve().parent
+
+
+def test_every_target_module_and_test_file_exists() -> None:
+    for names, stems in mutate_py.TARGETS.items():
+        assert mutate_py.module_file(names) is not None, names
+        for stem in stems:
+            assert list(TESTS.rglob(f"{stem}.py")), f"{names[0]}: no tests/**/{stem}.py"
+
+
+def test_equivalent_mutants_name_a_target_line_and_give_a_reason() -> None:
+    entries = tomllib.loads(mutate_py.EQUIVALENT_FILE.read_text()).get("mutant", [])
+    modules = {mutate_py.module_file(names)[0]: mutate_py.module_file(names)[1] for names in mutate_py.TARGETS}
+    for entry in entries:
+        assert set(entry) <= {"module", "operator", "line", "mutated", "reason"}, entry
+        assert entry["module"] in modules, entry
+        assert mutate_py.OPERATORS.match(entry["operator"]), entry
+        source = [line.strip() for line in modules[entry["module"]].read_text().splitlines()]
+        assert entry["line"] in source, f"stale entry (line no longer in {entry['module']}): {entry['line']}"
+        assert len(entry["reason"]) > 20, entry
+
+
+@pytest.mark.parametrize(("name", "used"), [
+    ("core/NumberReplacer", True), ("core/ReplaceComparisonOperator_Lt_LtE", True),
+    ("core/ReplaceComparisonOperator_Lt_Gt", False), ("core/ReplaceBinaryOperator_Add_Sub", True),
+    ("core/ReplaceBinaryOperator_Add_Pow", False), ("core/VariableReplacer", False), ("core/RemoveDecorator", False),
+])
+def test_operator_subset(name: str, used: bool) -> None:
+    assert bool(mutate_py.OPERATORS.match(name)) is used
