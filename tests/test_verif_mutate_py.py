@@ -38,3 +38,17 @@ def test_equivalent_mutants_name_a_target_line_and_give_a_reason() -> None:
 ])
 def test_operator_subset(name: str, used: bool) -> None:
     assert bool(mutate_py.OPERATORS.match(name)) is used
+
+
+def test_mutants_inside_annotations_are_recognised_only_under_future_annotations() -> None:
+    source = ("from __future__ import annotations\n"
+              "def f(a: int | None, b=1 | 2) -> list[int] | None:\n"
+              "    x: int | str = a | b\n"
+              "    return x\n")
+    spans = mutate_py.annotation_spans(source)
+    # line 2: "int | None" starts at column 9, "1 | 2" (a default, evaluated) at 23, the return type at 33
+    assert mutate_py.inside((2, 13), spans) and not mutate_py.inside((2, 26), spans)
+    assert mutate_py.inside((2, 45), spans)
+    # line 3: the annotation "int | str" (columns 7..16) but not the value "a | b"
+    assert mutate_py.inside((3, 11), spans) and not mutate_py.inside((3, 21), spans)
+    assert mutate_py.annotation_spans(source.split("\n", 1)[1]) == []

@@ -20,6 +20,7 @@ Exit status: 0, or 1 with ``--strict`` when a module is below the target; 2 on a
 from __future__ import annotations
 
 import argparse
+import ast
 import importlib.util
 import os
 import random
@@ -172,12 +173,17 @@ def select(session: Path, module: str, source_lines: list[str], equivalents: lis
     from cosmic_ray.work_db import WorkDB, use_db
 
     equivalent = unsampled = 0
+    annotations = annotation_spans("\n".join(source_lines))
     with use_db(str(session), WorkDB.Mode.open) as db:
         keep = []
         for item in list(db.pending_work_items):
             mutation = item.mutations[0]
             if not OPERATORS.match(mutation.operator_name):
                 _mark(db, item.job_id, "operator not used")
+                continue
+            if inside(mutation.start_pos, annotations):
+                _mark(db, item.job_id, "equivalent: in a type annotation, never evaluated")
+                equivalent += 1
                 continue
             line = source_lines[mutation.start_pos[0] - 1].strip()
             matches = [e for e in equivalents
@@ -194,6 +200,32 @@ def select(session: Path, module: str, source_lines: list[str], equivalents: lis
                     _mark(db, job_id, "not sampled")
                     unsampled += 1
     return equivalent, unsampled
+
+
+def annotation_spans(source: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """(start, end) positions of every type annotation, if the module never evaluates them.
+
+    Under ``from __future__ import annotations`` an annotation is a string nobody evaluates here, so a
+    mutant inside one (``Queue | None`` -> ``Queue & None``) is equivalent by construction.
+    """
+    tree = ast.parse(source)
+    future = any(isinstance(node, ast.ImportFrom) and node.module == "__future__"
+                 and any(alias.name == "annotations" for alias in node.names) for node in tree.body)
+    if not future:
+        return []
+    spans = []
+    for node in ast.walk(tree):
+        found = []
+        if isinstance(node, ast.arg | ast.AnnAssign) and node.annotation is not None:
+            found.append(node.annotation)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.returns is not None:
+            found.append(node.returns)
+        spans += [((a.lineno, a.col_offset), (a.end_lineno, a.end_col_offset)) for a in found]
+    return spans
+
+
+def inside(position: tuple[int, int], spans: list[tuple[tuple[int, int], tuple[int, int]]]) -> bool:
+    return any(start <= tuple(position) < end for start, end in spans)
 
 
 def mutated_line(source_lines: list[str], mutation) -> str | None:
