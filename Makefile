@@ -72,7 +72,7 @@ MODULES ?=
 SAMPLE ?=
 mutate-py: $(STAMP)
 	@$(VENV)/bin/cosmic-ray --version >/dev/null 2>&1 || $(PY) -m pip install --quiet -e '.[test,mutate]'
-	$(RUN) $(PY) -m spikecore.verif.mutate_py $(if $(MODULES),--modules $(MODULES)) $(if $(SAMPLE),--sample $(SAMPLE))
+	$(RUN) $(PY) tools/mutate_py.py $(if $(MODULES),--modules $(MODULES)) $(if $(SAMPLE),--sample $(SAMPLE))
 
 bench: $(STAMP)
 	$(RUN) $(PY) bench/run_all.py

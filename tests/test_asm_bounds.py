@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from spikecore.compiler.asm import assemble
-from spikecore.compiler.image import encode_image
 from spikecore.errors import SpikeCoreError
+from spikecore.image import encode_image
 
 CHIP = ".chip cores=2 neurons=4 weight_bytes=4 imem_depth=4 event_depth=2 fanout_depth=4\n"
 FIRE0 = "fire neuron=0, count=1, shift=0, reset=none, graded=0\n"

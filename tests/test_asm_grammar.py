@@ -19,9 +19,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from spikecore.compiler.asm import assemble
-from spikecore.compiler.image import Image, decode_image, encode_image
 from spikecore.config import ChipConfig
 from spikecore.errors import SpikeCoreError
+from spikecore.image import Image, decode_image, encode_image
 from spikecore.isa import CoreImage, FanoutEntry, NeuronParams
 
 RESETS = ["none", "value", "sub", "always"]

@@ -21,8 +21,8 @@ import pytest
 
 from spikecore.config import ChipConfig
 from spikecore.golden.run import run
-from spikecore.golden.signature import cycle_record_counts, cycle_signatures, key_mix, record_key, record_rotation
-from spikecore.golden.trace import TRACE_DTYPE
+from spikecore.signature import cycle_record_counts, cycle_signatures, key_mix, record_key, record_rotation
+from spikecore.trace import TRACE_DTYPE
 from spikecore.verif.random_program import random_image
 
 

@@ -16,9 +16,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from spikecore.compiler.image import Image, decode_image, encode_image, save_image
 from spikecore.config import ChipConfig
 from spikecore.errors import SpikeCoreError
+from spikecore.image import Image, decode_image, encode_image, save_image
 from spikecore.isa import CoreImage, FanoutEntry, NeuronParams
 
 HALT = 1 << 28

@@ -16,11 +16,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from spikecore.compiler.image import Image, validate_image
 from spikecore.config import ChipConfig
 from spikecore.errors import SpikeCoreError
 from spikecore.golden.cycle import CycleChip
 from spikecore.golden.functional import FunctionalChip
+from spikecore.image import Image, validate_image
 from spikecore.isa import CoreImage, FanoutEntry, NeuronParams
 
 # --- the reference: numbers typed in from docs/spec.md, not imported -----------------------------------------

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 import tomllib
 from pathlib import Path
 
 import pytest
 
-from spikecore.verif import mutate_py
-
 TESTS = Path(__file__).resolve().parent
+_SPEC = importlib.util.spec_from_file_location("mutate_py", TESTS.parent / "tools" / "mutate_py.py")
+mutate_py = sys.modules.setdefault("mutate_py", importlib.util.module_from_spec(_SPEC))
+_SPEC.loader.exec_module(mutate_py)
 
 
 def test_every_target_module_and_test_file_exists() -> None:

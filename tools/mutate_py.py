@@ -1,6 +1,8 @@
 """Mutation testing of the Python models with cosmic-ray: ``make mutate-py`` (docs/mutation.md).
 
-For each target module (the golden model, the compiler's passes and formats, the scoreboard) this:
+    python tools/mutate_py.py [--modules cycle,asm] [--sample N] [--seed S] [--timeout SEC] [--strict]
+
+For each target module (the golden model, the compiler's passes, the ground formats, the scoreboard):
 
 1. copies the project into ``build/mutate/tree`` laid out as the installed package (``src/spikecore/...``,
    following ``pyproject.toml``'s package-dir table), so mutants never touch the working tree and
@@ -8,7 +10,7 @@ For each target module (the golden model, the compiler's passes and formats, the
 2. makes a cosmic-ray session for that module alone (``cosmic-ray init``) with the module's unit tests as
    the test command (non-RTL tests only, ``pytest -x``: the first failing test kills a mutant);
 3. skips the operators this project does not use (see ``OPERATORS``) and the mutants recorded as
-   equivalent in ``verif/mutation_equivalent.toml`` (each with its reason); ``--sample N`` keeps a
+   equivalent in ``tools/mutation_equivalent.toml`` (each with its reason); ``--sample N`` keeps a
    seeded random ``N`` of the rest per module when a full run takes too long;
 4. runs a baseline (the unmutated tests must pass), then ``cosmic-ray exec``;
 5. prints killed / survived / timeout per module and every survivor (file:line, operator, diff), and the
@@ -43,15 +45,15 @@ TARGETS: dict[tuple[str, ...], tuple[str, ...]] = {
                                   "test_golden_equivalence"),
     ("spikecore.golden.functional",): ("test_reference_scalar", "test_golden_equivalence", "test_golden_execution"),
     ("spikecore.golden.run",): ("test_golden_execution", "test_trace_stimulus", "test_golden_signature"),
-    ("spikecore.golden.signature", "spikecore.signature"): ("test_golden_signature", "test_verif_tb"),
-    ("spikecore.golden.stimulus", "spikecore.stimulus"): ("test_trace_stimulus", "test_golden_execution"),
+    ("spikecore.signature",): ("test_golden_signature", "test_verif_tb"),
+    ("spikecore.stimulus",): ("test_trace_stimulus", "test_golden_execution"),
     ("spikecore.golden.summary",): ("test_golden_execution",),
-    ("spikecore.golden.trace", "spikecore.trace"): ("test_trace_stimulus", "test_verif_scoreboard"),
+    ("spikecore.trace",): ("test_trace_stimulus", "test_verif_scoreboard"),
     ("spikecore.compiler.quantize",): ("test_compiler_quantize", "test_compiler_quantize_options",
                                        "test_compiler_place_saturation", "test_compiler_place"),
     ("spikecore.compiler.place",): ("test_compiler_place", "test_compiler_place_saturation"),
     ("spikecore.compiler.codegen",): ("test_compiler_place", "test_compiler_place_saturation"),
-    ("spikecore.compiler.image", "spikecore.image"): ("test_image", "test_image_bounds", "test_asm_bounds"),
+    ("spikecore.image",): ("test_image", "test_image_bounds", "test_asm_bounds"),
     ("spikecore.compiler.asm",): ("test_asm", "test_asm_bounds", "test_asm_grammar"),
     ("spikecore.compiler.disasm",): ("test_asm", "test_asm_grammar"),
     ("spikecore.verif.scoreboard",): ("test_verif_scoreboard", "test_verif_scoreboard_index", "test_verif_tb"),
@@ -189,7 +191,7 @@ def select(session: Path, module: str, source_lines: list[str], equivalents: lis
             matches = [e for e in equivalents
                        if e["module"] == module and e["operator"] == mutation.operator_name and e["line"] == line]
             if any("mutated" not in e or e["mutated"] == mutated_line(source_lines, mutation) for e in matches):
-                _mark(db, item.job_id, "equivalent (verif/mutation_equivalent.toml)")
+                _mark(db, item.job_id, "equivalent (tools/mutation_equivalent.toml)")
                 equivalent += 1
                 continue
             keep.append(item.job_id)
@@ -307,7 +309,7 @@ name = "local"
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="make mutate-py", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="tools/mutate_py.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("--modules", default="", help="comma-separated module names or suffixes (default: all)")
     parser.add_argument("--sample", type=int, default=None, help="mutants per module, a seeded random sample")
     parser.add_argument("--seed", type=int, default=0, help="seed of --sample (default 0)")
@@ -323,7 +325,7 @@ def main(argv: list[str] | None = None) -> int:
     for names, stems in TARGETS.items():
         found = module_file(names)
         if found is None:
-            raise fail(f"none of {', '.join(names)} exists; update TARGETS in verif/mutate_py.py")
+            raise fail(f"none of {', '.join(names)} exists; update TARGETS in tools/mutate_py.py")
         if not wanted or any(found[0] == w or found[0].endswith("." + w) for w in wanted):
             modules.append((found, stems))
     if not modules:
