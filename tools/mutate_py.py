@@ -41,9 +41,10 @@ TARGET = 0.90
 #: Module (dotted, or alternatives if the layering moved it) -> the unit tests that exercise it (file stems;
 #: found anywhere under tests/). Only non-RTL tests: RTL mutants belong to the bench grading.
 TARGETS: dict[tuple[str, ...], tuple[str, ...]] = {
-    ("spikecore.golden.cycle",): ("test_golden_instructions", "test_golden_execution", "test_reference_scalar",
-                                  "test_golden_equivalence"),
-    ("spikecore.golden.functional",): ("test_reference_scalar", "test_golden_equivalence", "test_golden_execution"),
+    ("spikecore.golden.cycle",): ("test_golden_instructions", "test_golden_execution", "test_golden_inject",
+                                  "test_reference_scalar", "test_golden_equivalence"),
+    ("spikecore.golden.functional",): ("test_golden_inject", "test_reference_scalar", "test_golden_equivalence",
+                                       "test_golden_execution"),
     ("spikecore.golden.run",): ("test_golden_execution", "test_trace_stimulus", "test_golden_signature"),
     ("spikecore.signature",): ("test_golden_signature", "test_verif_tb"),
     ("spikecore.stimulus",): ("test_trace_stimulus", "test_golden_execution"),
