@@ -1,4 +1,5 @@
-"""Host injection (docs/spec.md §1.2, §2 "Host") at the bounds of every argument, with Python and numpy integers."""
+"""Host injection (docs/spec.md §1.2, §2 "Host") at the bounds of every argument, with Python and numpy integers;
+the host loop's default of one step."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from spikecore.config import ChipConfig
 from spikecore.errors import SpikeCoreError
 from spikecore.golden.cycle import CycleChip
 from spikecore.golden.functional import FunctionalChip
+from spikecore.golden.run import run
 from spikecore.image import Image
 
 CFG = ChipConfig(cores=4, neurons=4, weight_bytes=4, imem_depth=2, event_depth=4, fanout_depth=1)
@@ -42,3 +44,10 @@ def test_one_past_a_bound_is_refused(chip_class, args, message) -> None:
         chip.inject(*args)
     assert str(info.value) == message
     assert all(chip.buffered_events(c) == [] for c in range(CFG.cores))
+
+
+@pytest.mark.parametrize("mode", ["cycle", "functional"])
+def test_run_defaults_to_one_step(mode) -> None:
+    # An image without sections: every core runs HALT (1 cycle), then the barrier (1): C_1 = 2 (§2, §5).
+    result = run(Image(CFG), mode=mode)
+    assert (result.steps, result.cycles, result.step_starts) == (1, 2, [0])
