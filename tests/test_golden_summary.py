@@ -60,6 +60,11 @@ def test_stimulus_header_and_format_refusals(tmp_path: Path) -> None:
         with pytest.raises(SpikeCoreError) as info:
             Stimulus({0: [(0, 0, 1)]}).save(tmp_path / name)
         assert str(info.value) == f"stimulus file {tmp_path / name}: unknown format {shown}, expected .csv or .json"
+        assert not (tmp_path / name).exists()
+        (tmp_path / name).write_text("step,core,axon,payload\n")
+        with pytest.raises(SpikeCoreError) as info:
+            Stimulus.load(tmp_path / name)
+        assert str(info.value) == f"stimulus file {tmp_path / name}: unknown format {shown}, expected .csv or .json"
 
 
 @pytest.mark.parametrize(("first", "n", "message"), [
