@@ -39,7 +39,7 @@ def drawn_words(draw: st.DrawFn) -> tuple[int, dict[str, int], int]:
     return word | extra, f, extra
 
 
-@settings(max_examples=400, database=None, derandomize=True)
+@settings(max_examples=400, deadline=None, database=None, derandomize=True)
 @given(drawn=drawn_words())
 def test_drawn_words_decode_exactly_or_are_refused_in_one_line(drawn) -> None:
     word, f, extra = drawn
@@ -67,7 +67,7 @@ def test_drawn_words_decode_exactly_or_are_refused_in_one_line(drawn) -> None:
 def test_word_draws_reach_every_outcome() -> None:
     outcomes: set[str] = set()
 
-    @settings(max_examples=300, database=None, derandomize=True)
+    @settings(max_examples=300, deadline=None, database=None, derandomize=True)
     @given(drawn=drawn_words())
     def tally(drawn) -> None:
         word, _, extra = drawn
