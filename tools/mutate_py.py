@@ -196,12 +196,13 @@ def select(session: Path, module: str, source_lines: list[str], equivalents: lis
                 _mark(db, item.job_id, "equivalent (tools/mutation_equivalent.toml)")
                 equivalent += 1
                 continue
-            keep.append(item.job_id)
+            # job ids are random per session; the sample is drawn in source order so a seed repeats it
+            keep.append(((tuple(mutation.start_pos), mutation.operator_name, mutation.occurrence), item.job_id))
         if sample is not None and len(keep) > sample:
             chosen = set(random.Random(seed).sample(sorted(keep), sample))
-            for job_id in keep:
-                if job_id not in chosen:
-                    _mark(db, job_id, "not sampled")
+            for entry in keep:
+                if entry not in chosen:
+                    _mark(db, entry[1], "not sampled")
                     unsampled += 1
     return equivalent, unsampled
 
