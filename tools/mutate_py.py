@@ -319,6 +319,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="seed of --sample (default 0)")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds per mutant's test run")
     parser.add_argument("--strict", action="store_true", help="exit 1 if a module is below the target")
+    parser.add_argument("--work", default="build/mutate", help="folder for the copied tree and the sessions")
     args = parser.parse_args(argv)
     if args.sample is not None and args.sample < 1:
         raise fail(f"--sample must be >= 1, not {args.sample}")
@@ -335,7 +336,7 @@ def main(argv: list[str] | None = None) -> int:
     if not modules:
         raise fail(f"--modules {args.modules!r} names no target (targets: "
                    f"{', '.join(n[0] for n in TARGETS)})")
-    tree = ROOT / "build" / "mutate" / "tree"
+    tree = (ROOT / args.work).resolve() / "tree"
     build_tree(tree)
     equivalents = load_equivalents()
     results = []
