@@ -138,7 +138,8 @@ HYPOTHESIS_PROFILE = """
 from hypothesis import Phase as _Phase
 from hypothesis import settings as _settings
 
-_settings.register_profile("mutate", phases=[_Phase.explicit, _Phase.reuse, _Phase.generate], database=None)
+_settings.register_profile("mutate", phases=[_Phase.explicit, _Phase.reuse, _Phase.generate], database=None,
+                          deadline=None)
 _settings.load_profile("mutate")
 """
 

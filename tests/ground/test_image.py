@@ -183,7 +183,7 @@ def test_sections_are_written_in_ascending_core_order_whatever_the_dict_order() 
     assert encode_image(image) == pack(section(1, program=(NOP, HALT)), section(3))
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
 @given(images())
 def test_round_trip_image_bytes_image(image: Image) -> None:
     data = encode_image(image)
@@ -192,7 +192,7 @@ def test_round_trip_image_bytes_image(image: Image) -> None:
     assert encode_image(decoded) == data
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, suppress_health_check=[HealthCheck.too_slow])
 @given(images(), st.data())
 def test_any_single_byte_change_is_rejected_with_one_line(image: Image, data: st.DataObject) -> None:
     good = encode_image(image)
@@ -203,7 +203,7 @@ def test_any_single_byte_change_is_rejected_with_one_line(image: Image, data: st
     rejected(bytes(bad))
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=30, suppress_health_check=[HealthCheck.too_slow])
 @given(images())
 def test_every_truncation_is_rejected_as_truncated(image: Image) -> None:
     good = encode_image(image)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from test_verif_scoreboard import ACC, HAND_TRACE, OUT, SPIKE, run_board
 
 from spikecore.verif.scoreboard import as_trace, compare_records
+from tests.verif.test_verif_scoreboard import ACC, HAND_TRACE, OUT, SPIKE, run_board
 
 
 @pytest.mark.parametrize("position", range(len(HAND_TRACE)))

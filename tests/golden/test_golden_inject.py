@@ -46,8 +46,8 @@ def test_one_past_a_bound_is_refused(chip_class, args, message) -> None:
     assert all(chip.buffered_events(c) == [] for c in range(CFG.cores))
 
 
-@pytest.mark.parametrize("mode", ["cycle", "functional"])
-def test_run_defaults_to_one_step(mode) -> None:
+@pytest.mark.parametrize("chip", ["cycle", "functional"])
+def test_run_defaults_to_one_step(chip) -> None:
     # An image without sections: every core runs HALT (1 cycle), then the barrier (1): C_1 = 2 (§2, §5).
-    result = run(Image(CFG), mode=mode)
+    result = run(Image(CFG), chip=chip)
     assert (result.steps, result.cycles, result.step_starts) == (1, 2, [0])

@@ -32,7 +32,7 @@ def test_summary_of_an_idle_run_by_hand() -> None:
         "non-zero membranes: none",
         "outputs (0): none",
     ]
-    assert "trace:" not in summarize(run(IDLE, steps=1, mode="functional"))
+    assert "trace:" not in summarize(run(IDLE, steps=1, chip="functional"))
 
 
 def test_summary_lists_are_cut_after_the_limit_with_the_count() -> None:
