@@ -303,8 +303,9 @@ name = "local"
     env = {**os.environ, "PYTHONPATH": str(tree / "src")}
     subprocess.run(["cosmic-ray", "init", str(cfg), str(session)], cwd=tree, env=env, check=True,
                    stdout=subprocess.DEVNULL)
-    equivalent, unsampled = select(session, module, source.read_text().splitlines(), equivalents, args.sample,
-                                   args.seed)
+    # the copy, not the checkout: the checkout may change while a long run goes on
+    equivalent, unsampled = select(session, module, (tree / target).read_text().splitlines(), equivalents,
+                                   args.sample, args.seed)
     base = subprocess.run(test_command, shell=True, cwd=tree, env=env, capture_output=True, text=True)
     if base.returncode != 0:
         print(base.stdout[-3000:], base.stderr[-3000:])
