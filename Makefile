@@ -30,7 +30,7 @@ CONFIG ?= 1,4,16,128
 TABLE ?= loihi
 CLOCK_MHZ ?=
 
-.PHONY: install sim test lint rtl synth regress waves bench clean
+.PHONY: install sim test lint rtl synth regress waves bench clean mutate-py
 
 install: $(STAMP)
 
@@ -71,6 +71,14 @@ rtl: $(STAMP)
 
 synth: $(STAMP)
 	$(RUN) $(PY) -m spikecore.app.synth
+
+# Mutation testing of the Python models (docs/mutation.md); not part of make test. MODULES=cycle,asm picks
+# modules, SAMPLE=n a seeded sample of n mutants per module.
+MODULES ?=
+SAMPLE ?=
+mutate-py: $(STAMP)
+	@$(VENV)/bin/cosmic-ray --version >/dev/null 2>&1 || $(PY) -m pip install --quiet -e '.[test,mutate]'
+	$(RUN) $(PY) tools/mutate_py.py $(if $(MODULES),--modules $(MODULES)) $(if $(SAMPLE),--sample $(SAMPLE))
 
 bench: $(STAMP)
 	$(RUN) $(PY) bench/run_all.py

@@ -216,13 +216,15 @@ def test_random_image_knobs() -> None:
                                               max_events=1, density=1.0)
         assert 1 <= steps <= 2 and len(image.cores) == 1
         assert all(len(decode_program_until_halt(core.program)) <= 3 for core in image.cores.values())
-    for knob, value in (("max_steps", 0), ("density", 1.5), ("colour", 1), ("max_count", "8")):
-        try:
+    for knob, value, message in (
+            ("max_steps", 0, "max_steps must be a positive integer, not 0"),
+            ("density", 1.5, "density must be a number from 0 to 1, not 1.5"),
+            ("colour", 1, "unknown knob 'colour'; knobs are max_steps, max_program_len, density, active_cores, "
+                          "max_count, max_events, cycle_budget"),
+            ("max_count", "8", "max_count must be a positive integer, not '8'")):
+        with pytest.raises(SpikeCoreError) as info:
             random_image(0, config, **{knob: value})
-        except SpikeCoreError as err:
-            assert knob in str(err) and "\n" not in str(err)
-        else:
-            raise AssertionError(f"random_image accepted {knob}={value!r}")
+        assert str(info.value) == f"random_image: {message}"
 
 
 def decode_program_until_halt(program: list[int]) -> list[Instruction]:

@@ -94,24 +94,32 @@ def _core(**changes: object) -> Image:
     return Image(CFG, {0: CoreImage(**fields)})
 
 
-@pytest.mark.parametrize(("image", "fragment"), [
-    (_core(program=[w("NOP")]), "program has no HALT"),
-    (_core(program=[w("LEAK", neuron=6, count=3), w("HALT")]), "neurons 6..8 are outside"),
-    (_core(program=[w("ACC", neuron=0, count=1, wbase=16), w("HALT")]), "wbase 16"),
-    (_core(program=[w("HALT"), 0x5000_0000]), "unknown opcode"),
-    (_core(program=[w("HALT")] * 17), "17 program words"),
-    (_core(weights=[128]), "weight 0"),
-    (_core(fanout=[FanoutEntry(4, 0)] * 2), "names core 4"),
-    (_core(neurons=[NeuronParams(fanout_start=1, fanout_count=2)]), "runs past"),
+S0 = "image: core 0 section: "
+
+
+@pytest.mark.parametrize(("image", "message"), [
+    (_core(program=[w("NOP")]), S0 + "program has no HALT"),
+    (_core(program=[w("LEAK", neuron=6, count=3), w("HALT")]),
+     S0 + "program word 0 (LEAK): neurons 6..8 are outside the core's 8 neurons"),
+    (_core(program=[w("ACC", neuron=0, count=1, wbase=16), w("HALT")]),
+     S0 + "program word 0 (ACC): wbase 16 is outside the core's 16 bytes of weight memory"),
+    (_core(program=[w("HALT"), 0x5000_0000]), S0 + "program word 1: instruction 0x50000000: unknown opcode 5"),
+    (_core(program=[w("HALT")] * 17), S0 + "17 program words exceed the core's imem_depth of 16"),
+    (_core(weights=[128]), S0 + "weight 0 is 128, must be -128..127"),
+    (_core(fanout=[FanoutEntry(4, 0)] * 2),
+     S0 + "fan-out entry 0 names core 4, outside the chip (cores 0..3, host 255)"),
+    (_core(neurons=[NeuronParams(fanout_start=1, fanout_count=2)]),
+     S0 + "neuron 0 fan-out range 1..2 runs past the 2 entries of the fan-out table"),
     # 5 FIREs of neuron 0 with 2 entries each could push 10 > fanout_depth 8 deliveries in one step
-    (_core(program=[w("FIRE", neuron=0, count=1)] * 5 + [w("HALT")]), "could push 10"),
-    (Image(CFG, {4: CoreImage()}), "core 4 section"),
+    (_core(program=[w("FIRE", neuron=0, count=1)] * 5 + [w("HALT")]),
+     S0 + "FIREs could push 10 deliveries in one step, more than the out-queue's 8 (fanout_depth)"),
+    (Image(CFG, {4: CoreImage()}), "image: core 4 section: names a core outside the chip (cores 0..3)"),
 ])
-def test_loader_rules_are_enforced_with_one_line(image: Image, fragment: str) -> None:
+def test_loader_rules_are_enforced_with_one_line(image: Image, message: str) -> None:
     for chip_class in (CycleChip, FunctionalChip):
         with pytest.raises(SpikeCoreError) as info:
             chip_class(image)
-        assert fragment in str(info.value) and "\n" not in str(info.value)
+        assert str(info.value) == message
 
 
 def test_fire_after_halt_does_not_count_towards_the_out_queue_bound() -> None:
