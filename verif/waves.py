@@ -99,13 +99,15 @@ class WaveInfo:
 
     ``names`` maps a signal's plain dotted path (``spikecore.core0.trace.acc_valid``) to the name GTKWave
     gives it; ``end`` is the last time stamp, ``first_step`` the first time the host strobes ``step``
-    (None if it never does); times in the dump's unit, ps for Verilator's dumps.
+    and ``last_busy`` the last time ``busy`` falls (None if they never do; the membrane read-out after
+    the last step is not part of the run's view); times in the dump's unit, ps for Verilator's dumps.
     """
 
     names: dict[str, str]
     end: int
     path: Path
     first_step: int | None = None
+    last_busy: int | None = None
 
 
 def gtkwave_name(scope: str, name: str, width: int, escape: bool = True) -> str:
@@ -141,9 +143,11 @@ def read_wave_info(dump: str | Path) -> WaveInfo:
         raise SpikeCoreError(f"{dump}: declares no {clock} (not a wave file written by a co-simulation with --waves)")
     changes = list(wave[clock].tv)
     end = int(changes[-1][0]) if changes else 0
-    step = f"{TOPLEVEL}.step"
+    step, busy = f"{TOPLEVEL}.step", f"{TOPLEVEL}.busy"
     strobes = [int(t) for t, v in wave[step].tv if v in (1, "1")] if step in names else []
-    return WaveInfo(names, end, dump, strobes[0] if strobes else None)
+    falls = [int(t) for t, v in wave[busy].tv if v in (0, "0")] if busy in names else []
+    return WaveInfo(names, end, dump, strobes[0] if strobes else None,
+                    falls[-1] if falls and strobes and falls[-1] > strobes[0] else None)
 
 
 def write_filters(directory: Path, image: Image | None) -> dict[str, Path]:
@@ -164,13 +168,16 @@ def write_filters(directory: Path, image: Image | None) -> dict[str, Path]:
     return paths
 
 
-def view_window(end: int, marker: int | None, first_step: int | None = None) -> tuple[int, int]:
-    """``(start, stop)`` in ps that the view shows: the run (from a few cycles before ``first_step``, the
-    image load before it is left out of view), or a window around ``marker``."""
+def view_window(end: int, marker: int | None, first_step: int | None = None,
+                last_busy: int | None = None) -> tuple[int, int]:
+    """``(start, stop)`` in ps that the view shows: the run, from 4 cycles before ``first_step`` to 4
+    cycles after ``last_busy`` (the image load before it and the read-out after it left out of view), or
+    a window around ``marker``."""
     clock_ps = CLOCK_NS * 1000
     if marker is None:
         start = 0 if first_step is None else max(0, first_step - 4 * clock_ps)
-        return start, max(end, start + 1)
+        stop = end if last_busy is None else min(end, last_busy + 4 * clock_ps)
+        return start, max(stop, start + 1)
     half = MISMATCH_WINDOW_CYCLES * clock_ps
     start = max(0, marker - half)
     return start, max(start + 1, min(end, marker + half))
@@ -237,7 +244,7 @@ def write_gtkw(dump: str | Path, gtkw: str | Path, cores: int | None = None, ima
     dump, gtkw = Path(dump), Path(gtkw)
     info = read_wave_info(dump)
     filters = write_filters(gtkw.parent, image)
-    start, stop = view_window(info.end, marker_ps, info.first_step)
+    start, stop = view_window(info.end, marker_ps, info.first_step, info.last_busy)
     groups = requested_signals(info, cores)
     focus = f"core {focus_core}"
     if focus in groups:     # the failing core's group right under host and router

@@ -134,6 +134,7 @@ def test_zoom_fits_the_window_in_the_pane():
 
 def test_view_window_around_the_marker_and_from_the_first_step():
     assert view_window(10_000_000, None, first_step=2_000_000) == (2_000_000 - 40_000, 10_000_000)
+    assert view_window(10_000_000, None, first_step=2_000_000, last_busy=3_000_000) == (1_960_000, 3_040_000)
     assert view_window(10_000_000, 5_000_000) == (5_000_000 - 240_000, 5_000_000 + 240_000)
     assert view_window(10_000_000, 100_000) == (0, 340_000)
 
