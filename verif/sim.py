@@ -6,7 +6,9 @@
 A seed names a complete run: :func:`spikecore.verif.edge_programs.program_for_seed` turns it into an image,
 a stimulus and a step count (the variant follows from the seed unless ``--variant`` is given). The run's
 files go to ``build/sim/<name>/``: ``image.bin``, ``stimulus.json``, ``result.json``, ``junit.xml``,
-``sim.log`` and, with ``--waves`` (or ``WAVES=1``), ``dump.vcd`` with ``waves.gtkw`` beside it.
+``sim.log`` and, with ``--waves`` (or ``WAVES=1``), the wave file with ``waves.gtkw`` beside it: ``dump.vcd``
+for small arrays, ``dump.fst`` for big ones, or as ``--waves-format`` / ``WAVES_FORMAT=vcd|fst`` says
+(:mod:`spikecore.verif.wave_format`).
 
 :func:`cosimulate` is the library entry point used by the tests, the regression and the benchmark: it builds
 (or reuses) the simulator and runs a list of :class:`~spikecore.verif.cocotb_array.RunSpec` in one
@@ -27,6 +29,7 @@ from spikecore.image import load_image, save_image
 from spikecore.verif.build import REPO_ROOT, Build, build_array, runner
 from spikecore.verif.cocotb_array import RunSpec, check_fault
 from spikecore.verif.edge_programs import program_for_seed
+from spikecore.verif.wave_format import FORMATS, dump_name, trace_format
 
 SIM_ROOT = REPO_ROOT / "build" / "sim"
 TEST_MODULE = "spikecore.verif.cocotb_array"
@@ -65,10 +68,12 @@ def _environment(runs: list[RunSpec], test_dir: Path) -> dict[str, str]:
 
 def cosimulate(runs: list[RunSpec], config: ChipConfig, test_dir: Path, *, waves: bool = False,
                build: Build | None = None, log=print, extra_env: dict[str, str] | None = None,
-               strict: bool = True) -> list[dict]:
+               strict: bool = True, waves_format: str | None = None) -> list[dict]:
     """Run ``runs`` in one simulator process of the array for ``config``; returns their result dicts
     (:func:`spikecore.verif.tb.report.result_dict` plus ``text``/``report`` — the printed report — ``coverage``,
-    ``stepping`` speeds, and with ``waves`` the ``vcd`` and ``gtkw`` paths).
+    ``stepping`` speeds, and with ``waves`` the ``vcd`` (the wave file, VCD or FST), ``waves_format`` and
+    ``gtkw`` paths). ``waves_format`` (``vcd``/``fst``) overrides :func:`~spikecore.verif.wave_format.trace_format`;
+    a given ``build`` decides it itself.
 
     A run whose result file is missing afterwards (the simulator crashed) raises :class:`SpikeCoreError`
     quoting the end of ``sim.log`` — or, with ``strict=False``, gets a failed result saying so. Failing
@@ -80,9 +85,14 @@ def cosimulate(runs: list[RunSpec], config: ChipConfig, test_dir: Path, *, waves
         run.image, run.result = str(Path(run.image).resolve()), str(Path(run.result).resolve())
         run.stimulus = str(Path(run.stimulus).resolve()) if run.stimulus else ""
     test_dir = Path(test_dir).resolve()
-    build = build or build_array(config, waves=waves, log=log)
+    fmt = trace_format(config, waves_format) if waves else "vcd"
+    build = build or build_array(config, waves=waves, log=log, trace_format=fmt)
+    fmt = build.trace_format if waves else fmt
     test_dir.mkdir(parents=True, exist_ok=True)
-    vcd = test_dir / "dump.vcd"
+    vcd = test_dir / dump_name(fmt)
+    if waves:
+        for stale in (test_dir / dump_name(other) for other in FORMATS):
+            stale.unlink(missing_ok=True)      # a wave file of an earlier run must not pass for this run's
     for run in runs:
         Path(run.result).unlink(missing_ok=True)
         if waves:
@@ -115,11 +125,11 @@ def cosimulate(runs: list[RunSpec], config: ChipConfig, test_dir: Path, *, waves
                          "mismatches": 0, "first_mismatch": None, "wall_seconds": 0,
                          "text": f"no result; end of {sim_log}:\n{tail}\nreproduce: {run.reproduce}"})
     if waves and vcd.exists():
-        from spikecore.verif.waves import write_gtkw
+        from spikecore.verif.waves import mismatch_of_result, write_gtkw
 
-        first = results[-1].get("first_mismatch") or {}
-        marker = first["sim_time_ns"] * 1000 if first.get("sim_time_ns") is not None else None
-        gtkw = write_gtkw(vcd, test_dir / "waves.gtkw", image=load_image(runs[-1].image), marker_ps=marker)
+        marker, core = mismatch_of_result(results[-1])
+        gtkw = write_gtkw(vcd, test_dir / "waves.gtkw", image=load_image(runs[-1].image), marker_ps=marker,
+                          focus_core=core)
         for result in results:
-            result["vcd"], result["gtkw"] = str(vcd), str(gtkw)
+            result["vcd"], result["gtkw"], result["waves_format"] = str(vcd), str(gtkw), fmt
     return results

@@ -12,6 +12,7 @@ from spikecore.config import ChipConfig
 from spikecore.verif.build import (
     build_array,
 )
+from spikecore.verif.wave_format import trace_format
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -21,9 +22,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = ArgumentParser(prog="python -m spikecore.app.build", description=main.__doc__)
     parser.add_argument("--cores", type=int, default=4)
     parser.add_argument("--waves", action="store_true")
+    parser.add_argument("--waves-format", choices=("vcd", "fst"), help="trace format compiled in (default: by size)")
     args = parser.parse_args(argv)
     try:
-        build = build_array(ChipConfig(cores=args.cores), waves=args.waves or os.environ.get("WAVES") == "1")
+        config = ChipConfig(cores=args.cores)
+        build = build_array(config, waves=args.waves or os.environ.get("WAVES") == "1",
+                            trace_format=trace_format(config, args.waves_format))
     except USER_ERRORS as err:
         return report_error(parser.prog, err)
     print(build.binary)

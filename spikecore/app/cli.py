@@ -38,6 +38,7 @@ COMMANDS: list[str] = [
     "spikecore.app.cli:register_run",
     "spikecore.app.cli_compile:register",
     "spikecore.app.cli_sim:register",
+    "spikecore.app.waves:register",
     "spikecore.app.cli_export:register",
     "spikecore.app.nir_compare:register",
     "spikecore.app.profile:register",

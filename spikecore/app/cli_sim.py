@@ -20,7 +20,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--steps", type=int, default=1, help="timesteps to run (default: 1)")
     parser.add_argument("--mode", choices=("fast", "full"), default="full",
                         help="full: every record every cycle (default); fast: per-cycle signatures")
-    parser.add_argument("--waves", action="store_true", help="write dump.vcd and waves.gtkw")
+    parser.add_argument("--waves", action="store_true", help="write a wave file (dump.vcd or dump.fst) and waves.gtkw")
+    parser.add_argument("--waves-format", choices=("vcd", "fst"),
+                        help="wave file format (default: WAVES_FORMAT, else vcd below 32 cores, fst from 32 on)")
     parser.add_argument("--out", help="output folder (default build/sim/<image name>)")
     parser.set_defaults(handler=_sim)
 
@@ -31,5 +33,6 @@ def _sim(args: argparse.Namespace) -> int:
     argv = ["--image", args.image, "--steps", str(args.steps), "--mode", args.mode]
     argv += ["--stimulus", args.inputs] if args.inputs else []
     argv += ["--waves"] if args.waves else []
+    argv += ["--waves-format", args.waves_format] if args.waves_format else []
     argv += ["--out", args.out] if args.out else []
     return execute(build_parser().parse_args(argv), argv)

@@ -23,6 +23,7 @@ from spikecore.verif.cocotb_array import RunSpec, check_fault
 from spikecore.verif.edge_programs import VARIANTS
 from spikecore.verif.sim import SIM_ROOT, cosimulate, prepare_seed
 from spikecore.verif.tb.report import write_junit
+from spikecore.verif.wave_format import FORMATS
 
 PROG = "python -m spikecore.app.sim"
 
@@ -37,7 +38,9 @@ def build_parser(prog: str = PROG) -> ArgumentParser:
     parser.add_argument("--steps", type=int, help="with --image: steps to run (default 1)")
     parser.add_argument("--mode", choices=("fast", "full"), default="fast",
                         help="fast: per-cycle signatures, full: every record every cycle (default fast)")
-    parser.add_argument("--waves", action="store_true", help="write dump.vcd and waves.gtkw (also WAVES=1)")
+    parser.add_argument("--waves", action="store_true", help="write dump.vcd/.fst and waves.gtkw (also WAVES=1)")
+    parser.add_argument("--waves-format", choices=FORMATS, help="wave file format (default: WAVES_FORMAT, else "
+                        "vcd below 32 cores, fst from 32 on); each format has its own Verilator build")
     parser.add_argument("--out", help="output folder (default build/sim/<name>)")
     parser.add_argument("--fault", default="", help="plant a fault to see a failure report: "
                         "weight:<core>:<address>:<value> (the DUT's image) or golden:<record>:<delta>")
@@ -84,7 +87,7 @@ def execute(args: argparse.Namespace, argv: list[str] | None = None) -> int:
         check_fault(args.fault, config)
         out = Path(args.out or SIM_ROOT / f"seed{args.seed}-c{cores}").resolve()
         spec = prepare_seed(args.seed, config, out, variant=args.variant, mode=args.mode, fault=args.fault)
-    (result,) = cosimulate([spec], config, out, waves=waves)
+    (result,) = cosimulate([spec], config, out, waves=waves, waves_format=args.waves_format)
     write_junit(out / "junit.xml", [result])
     print(result["text"])
     label = f"seed {result['seed']} {result['variant']}" if result["seed"] is not None else Path(args.image).name
@@ -93,7 +96,7 @@ def execute(args: argparse.Namespace, argv: list[str] | None = None) -> int:
           f"{result['records_compared']} records compared in {time.monotonic() - started:.1f} s; "
           f"results in {out}")
     if waves:
-        print(f"waves: {out / 'dump.vcd'}  view: gtkwave {out / 'waves.gtkw'}")
+        print(f"waves: {result.get('vcd')}  view: spikecore waves {out}  (or gtkwave {out / 'waves.gtkw'})")
     return 0 if result["passed"] else 1
 
 

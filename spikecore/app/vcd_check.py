@@ -1,4 +1,4 @@
-"""Offline check of a VCD: re-derive the trace records from the waveform and compare them with the golden model.
+"""Offline check of a wave file (VCD or FST): re-derive the trace records and compare them with the golden model.
 
 The command line of :mod:`spikecore.verif.vcd_check`:
 
@@ -17,11 +17,13 @@ from spikecore.image import load_image
 from spikecore.stimulus import Stimulus
 from spikecore.verif.tb.report import read_result
 from spikecore.verif.vcd_check import check_vcd
+from spikecore.verif.wave_format import find_dump
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = ArgumentParser(prog="python -m spikecore.app.vcd_check", description=__doc__.splitlines()[0])
-    parser.add_argument("path", help="a run folder (dump.vcd, image.bin, stimulus.json, result.json) or a VCD")
+    parser.add_argument("path", help="a run folder (dump.vcd or dump.fst, image.bin, stimulus.json, result.json) "
+                        "or a wave file")
     parser.add_argument("--image")
     parser.add_argument("--stimulus")
     parser.add_argument("--steps", type=int)
@@ -30,13 +32,13 @@ def main(argv: list[str] | None = None) -> int:
     path = Path(args.path)
     try:
         if not path.exists():
-            raise SpikeCoreError(f"{path}: no such run folder or VCD file")
+            raise SpikeCoreError(f"{path}: no such run folder or wave file")
         if args.steps is not None and args.steps < 1:
             raise SpikeCoreError(f"--steps must be 1 or more, not {args.steps}")
         if args.segment < 0:
             raise SpikeCoreError(f"--segment must be 0 or more, not {args.segment}")
         folder = path if path.is_dir() else path.parent
-        vcd = path / "dump.vcd" if path.is_dir() else path
+        vcd = find_dump(path) if path.is_dir() else path
         image = load_image(args.image or folder / "image.bin")
         stim_path = Path(args.stimulus) if args.stimulus else folder / "stimulus.json"
         stimulus = Stimulus.load(stim_path) if stim_path.exists() else None

@@ -227,18 +227,25 @@ def test_waves_and_vcd_check_errors(capsys, files):
     run = files / "run"
     run.mkdir()
     (run / "dump.vcd").write_text("not a vcd\n")
-    one_line(capsys, waves.main(["/nonexistent", "--no-open"]), "python -m spikecore.app.waves: error: "
+    prog = "python -m spikecore.app.waves"
+    one_line(capsys, waves.main(["/nonexistent", "--no-open"]), f"{prog}: error: "
              "/nonexistent: no such run folder (give the folder a simulation with --waves wrote)")
-    one_line(capsys, waves.main(["run", "--no-open"]), "python -m spikecore.app.waves: error: run/dump.vcd: "
-             "declares no spikecore.* signal (not a VCD written by 'python -m spikecore.app.sim --waves')")
+    one_line(capsys, waves.main(["run", "--no-open"]), f"{prog}: error: run/dump.vcd: not a readable VCD or "
+             "FST file (unknown file format, only GHW, FST and VCD are supported)")
+    (run / "dump.vcd").write_text("$timescale 1ps $end\n$scope module top $end\n$var wire 1 ! a $end\n"
+                                  "$upscope $end\n$enddefinitions $end\n#0\n0!\n")
+    one_line(capsys, waves.main(["run", "--no-open"]), f"{prog}: error: run/dump.vcd: declares no "
+             "spikecore.clk (not a wave file written by a co-simulation with --waves)")
+    one_line(capsys, waves.main(["run", "--screenshot", "view.jpg"]),
+             f"{prog}: error: --screenshot view.jpg: the file name must end in .png")
     (run / "result.json").write_text("{bad")
     expected_json = ("run/result.json: not a run result (invalid JSON: Expecting property name enclosed in double "
                      "quotes: line 1 column 2 (char 1))")
-    one_line(capsys, waves.main(["run", "--no-open"]), f"python -m spikecore.app.waves: error: {expected_json}")
+    one_line(capsys, waves.main(["run", "--no-open"]), f"{prog}: error: {expected_json}")
     save_image(assemble(OK_SOURCE), run / "image.bin")
     one_line(capsys, vcd_check.main(["run"]), f"python -m spikecore.app.vcd_check: error: {expected_json}")
     one_line(capsys, vcd_check.main(["/nonexistent"]),
-             "python -m spikecore.app.vcd_check: error: /nonexistent: no such run folder or VCD file")
+             "python -m spikecore.app.vcd_check: error: /nonexistent: no such run folder or wave file")
     one_line(capsys, vcd_check.main(["run", "--steps", "-1"]),
              "python -m spikecore.app.vcd_check: error: --steps must be 1 or more, not -1")
 
