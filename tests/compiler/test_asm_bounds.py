@@ -54,3 +54,20 @@ def test_fanout_count_after_halt_does_not_count() -> None:
     source = (CHIP + ".core 0\n" + FIRE0 + FIRE0 + "halt\n" + FIRE0 +
               ".neuron 0 fanout_start=0 fanout_count=2\n.fanout 0: 1:0 host:1\n")
     assert len(assemble(source, "p.s").cores[0].program) == 4
+
+
+@pytest.mark.parametrize(("index", "message"), [
+    ("-1", "p.s:4: .neuron -1 is outside the core's 4 neurons"),
+    ("4", "p.s:4: .neuron 4 is outside the core's 4 neurons"),
+])
+def test_neuron_index_outside_the_core(index: str, message: str) -> None:
+    assert error_of(CHIP + f".core 0\nhalt\n.neuron {index} threshold=1") == message
+
+
+def test_fanout_range_with_no_fanout_table_names_zero_entries() -> None:
+    assert error_of(CHIP + ".core 0\nhalt\n.neuron 0 fanout_start=0 fanout_count=1") == \
+        "p.s:4: neuron 0 fan-out range 0..0 runs past the 0 entries of core 0's fan-out table"
+    # neurons 0 and 3 listed: the section lists neurons 0..3, weights none
+    image = assemble(CHIP + ".core 0\nhalt\n.neuron 3 threshold=1\n.neuron 0 init=2", "p.s")
+    assert [n.threshold for n in image.cores[0].neurons] == [2**31 - 1, 2**31 - 1, 2**31 - 1, 1]
+    assert image.cores[0].neurons[0].init == 2 and image.cores[0].weights == []
