@@ -7,23 +7,32 @@ import pytest
 
 from spikecore.compiler.ir import DenseNode, FloatGraph, InputNode
 from spikecore.compiler.quantize import _acc_values, quantize
+from spikecore.compiler.saturation import SaturationPolicy
 from spikecore.errors import SpikeCoreError
 
 LAYER = DenseNode("h", "x", np.ones((1, 1), np.float32), np.zeros(1, np.float32), relu=True, origin="Linear 'h'")
 
 
 def test_membrane_values_up_to_the_int32_limits_are_kept() -> None:
-    assert _acc_values(LAYER, "bias", np.array([2**31 - 1, -2**31], dtype=np.int64)).tolist() == [2**31 - 1, -2**31]
+    assert _acc_values(LAYER, "bias", np.array([2**31 - 1, -2**31], dtype=np.int64), SaturationPolicy()).tolist() == [2**31 - 1, -2**31]
     # floats round first: 2147483646.6 -> 2147483647 still fits
-    assert _acc_values(LAYER, "bias", np.array([2147483646.6])).tolist() == [2**31 - 1]
+    assert _acc_values(LAYER, "bias", np.array([2147483646.6]), SaturationPolicy()).tolist() == [2**31 - 1]
 
 
 @pytest.mark.parametrize("value", [2**31, -2**31 - 1])
 def test_one_past_an_int32_limit_is_refused(value: int) -> None:
     with pytest.raises(SpikeCoreError) as info:
-        _acc_values(LAYER, "bias", np.array([value], dtype=np.int64))
-    assert str(info.value) == (f"layer 'h': bias reaches {abs(value)} membrane units, outside the int32 accumulator; "
-                               "the bias is too large for the weight scale")
+        _acc_values(LAYER, "bias", np.array([value], dtype=np.int64), SaturationPolicy())
+    largest = 2**31 - 1 if value > 0 else -2**31
+    assert str(info.value) == (f"layer 'h' neuron 0: bias needs {value} membrane units, the largest representable in "
+                               f"the int32 membrane (too large for the weight scale) is {largest} "
+                               "(use --allow-saturation to clip with a warning)")
+
+
+def test_one_past_an_int32_limit_is_clipped_and_counted_when_allowed() -> None:
+    policy = SaturationPolicy(allow=True)
+    assert _acc_values(LAYER, "bias", np.array([2**31, 5], dtype=np.int64), policy).tolist() == [2**31 - 1, 5]
+    assert [(e.count, e.neuron, e.needed, e.largest) for e in policy.events] == [(1, 0, 2**31, 2**31 - 1)]
 
 
 def test_an_all_zero_output_layer_keeps_weight_scale_1() -> None:
