@@ -26,7 +26,7 @@ MNIST ?=
 RUN_DIR ?=
 CONFIG ?= 1,4,16,128
 
-.PHONY: install sim test lint rtl synth regress waves bench clean
+.PHONY: install sim test lint rtl synth regress waves bench fuzz clean
 
 install: $(STAMP)
 
@@ -68,6 +68,12 @@ synth: $(STAMP)
 
 bench: $(STAMP)
 	$(RUN) $(PY) bench/run_all.py
+
+# The fuzzing campaign of every reader of user input (>= 10^5 cases; not part of make test). FUZZ_SCALE=0.1
+# for a quick pass; prints accepted / clean errors / crashes / hangs per input kind.
+FUZZ_SCALE ?= 1
+fuzz: $(STAMP)
+	$(RUN) $(PY) tests/fuzz_campaign.py --scale $(FUZZ_SCALE)
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache

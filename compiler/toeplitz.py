@@ -15,6 +15,17 @@ import numpy as np
 
 from spikecore.errors import SpikeCoreError
 
+#: Most elements of one dense layer matrix the compiler builds (float64: 1 GiB). A layer beyond it cannot
+#: fit the largest chip anyway (MAX_CORES x MAX_NEURONS = 65,024 neurons, 256 bytes of weights per core).
+MAX_MATRIX_ELEMENTS = 2**27
+
+
+def check_matrix_size(rows: int, cols: int, what: str) -> None:
+    """Raise :class:`SpikeCoreError` before allocating a ``rows x cols`` matrix beyond :data:`MAX_MATRIX_ELEMENTS`."""
+    if rows * cols > MAX_MATRIX_ELEMENTS:
+        raise SpikeCoreError(f"{what} needs a {rows} x {cols} matrix ({rows * cols * 8 / 2**30:.1f} GiB), more than "
+                             f"the compiler's limit of {MAX_MATRIX_ELEMENTS} elements")
+
 
 def conv_output_size(size: int, kernel: int, stride: int, padding: int, dilation: int) -> int:
     """Output length of one spatial dimension (PyTorch's formula, floor division)."""
@@ -41,6 +52,7 @@ def toeplitz_conv2d(weight: np.ndarray, in_shape: tuple[int, int, int], stride: 
     out_w = conv_output_size(width, kw, stride[1], padding[1], dilation[1])
     if out_h < 1 or out_w < 1:
         raise SpikeCoreError(f"Conv2d kernel {kh}x{kw} does not fit the {height}x{width} input")
+    check_matrix_size(out_ch * out_h * out_w, channels * height * width, "Conv2d")
     matrix = np.zeros((out_ch, out_h, out_w, channels, height, width))
     per_group_out = out_ch // groups
     for g in range(groups):

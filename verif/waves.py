@@ -23,6 +23,7 @@ from pathlib import Path
 
 from vcd.gtkw import GTKWSave, make_translation_filter
 
+from spikecore import outputs
 from spikecore.compiler.disasm import disassemble_word
 from spikecore.errors import SpikeCoreError
 from spikecore.image import Image
@@ -73,7 +74,7 @@ def write_filters(directory: Path, image: Image | None) -> dict[str, Path]:
                            [(word, disassemble_word(word)) for word in sorted(words)], "hex", 32)
     paths = {}
     for kind, (path, translations, datafmt, size) in filters.items():
-        path.write_text(make_translation_filter(translations, datafmt=datafmt, size=size) + "\n")
+        outputs.write_text(path, make_translation_filter(translations, datafmt=datafmt, size=size) + "\n")
         paths[kind] = path
     return paths
 
@@ -102,7 +103,7 @@ def write_gtkw(vcd: str | Path, gtkw: str | Path, cores: int | None = None, imag
     core_ids = sorted(int(m.group(1)) for name in present if (m := core_state.fullmatch(name)))
     if cores is not None:
         core_ids = [c for c in core_ids if c < cores]
-    with gtkw.open("w") as handle:
+    with outputs.open_output(gtkw, "w") as handle:
         save = GTKWSave(handle)
         save.comment(f"SpikeCore co-simulation view of {vcd.name}: host, router, one group per core")
         save.dumpfile(str(vcd.resolve()))
