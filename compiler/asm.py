@@ -36,13 +36,13 @@ from dataclasses import dataclass, field
 from spikecore import isa
 from spikecore.config import CONFIG_FIELDS, ChipConfig
 from spikecore.errors import SpikeCoreError
+from spikecore.grammar import MAX_INT_DIGITS, bad_character, match_int, quote, split_lines, strip_bom
 from spikecore.image import (
     Image,
     check_core,
     check_instruction,
     out_queue_bound,
 )
-from spikecore.grammar import MAX_INT_DIGITS, bad_character, match_int, quote, split_lines, strip_bom
 from spikecore.isa import CoreImage, FanoutEntry, Instruction, NeuronParams, Opcode, ResetMode
 
 #: Longest message (characters after ``file:line:``); longer ones keep their head and tail.

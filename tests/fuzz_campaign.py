@@ -150,8 +150,10 @@ def _run_kind(campaign: Campaign, kind: str, strategy, examples: int, case: Call
         campaign.timed(kind, lambda: case(value), describe(value))
 
     drive()
-    print(f"  {kind}: {sum(campaign.counts.get(kind, Counter()).values())} cases in {campaign.seconds[kind]:.0f} s",
-          file=sys.stderr, flush=True)
+    counts = campaign.counts.get(kind, Counter())
+    print(f"  {kind}: {sum(counts.values())} cases in {campaign.seconds[kind]:.0f} s: {counts['accepted']} accepted, "
+          f"{counts['clean']} clean errors, {counts['crash']} crashes, {counts['hang']} hangs", file=sys.stderr,
+          flush=True)
 
 
 def main() -> int:

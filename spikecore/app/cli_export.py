@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
+from spikecore import outputs
 from spikecore.app.cli import load_program
 from spikecore.compiler.frontends.nir import DT_KEY
-from spikecore import outputs
 from spikecore.compiler.nir.export import DEFAULT_DT, export_image, write_nir_file
 from spikecore.compiler.pipeline import check_round_trip
 from spikecore.errors import SpikeCoreError

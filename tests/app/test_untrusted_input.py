@@ -14,7 +14,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tests import fuzz_inputs as fi
 import h5py
 import nir
 import numpy as np
@@ -25,8 +24,9 @@ from hypothesis import strategies as st
 from spikecore.compiler.asm import assemble
 from spikecore.config import parse_chip
 from spikecore.errors import SpikeCoreError
-from spikecore.stimulus import MAX_STEP, Stimulus
 from spikecore.grammar import parse_int, split_lines
+from spikecore.stimulus import MAX_STEP, Stimulus
+from tests import fuzz_inputs as fi
 
 PROGRAM = ".chip cores=2\n.core 0\n    halt\n.core 1\n    halt\n"
 PREVIOUS = b"PREVIOUS-GOOD-OUTPUT"
