@@ -31,7 +31,7 @@ CONFIG ?= 1,4,16,128
 TABLE ?= loihi
 CLOCK_MHZ ?=
 
-.PHONY: install sim test lint rtl synth regress waves bench clean mutate-py
+.PHONY: install sim test lint rtl synth regress waves bench fuzz clean mutate-py
 
 install: $(STAMP)
 
@@ -83,6 +83,12 @@ mutate-py: $(STAMP)
 
 bench: $(STAMP)
 	$(RUN) $(PY) bench/run_all.py
+
+# The fuzzing campaign of every reader of user input (>= 10^5 cases; not part of make test). FUZZ_SCALE=0.1
+# for a quick pass; prints accepted / clean errors / crashes / hangs per input kind.
+FUZZ_SCALE ?= 1
+fuzz: $(STAMP)
+	$(RUN) $(PY) tests/fuzz_campaign.py --scale $(FUZZ_SCALE)
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache

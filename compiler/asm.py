@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from spikecore import isa
 from spikecore.config import CONFIG_FIELDS, ChipConfig
 from spikecore.errors import SpikeCoreError
+from spikecore.grammar import MAX_INT_DIGITS, bad_character, match_int, quote, split_lines, strip_bom
 from spikecore.image import (
     Image,
     check_core,
@@ -43,6 +44,9 @@ from spikecore.image import (
     out_queue_bound,
 )
 from spikecore.isa import CoreImage, FanoutEntry, Instruction, NeuronParams, Opcode, ResetMode
+
+#: Longest message (characters after ``file:line:``); longer ones keep their head and tail.
+MESSAGE_LIMIT = 300
 
 # --- the syntax tables (shared with the disassembler) -------------------------------------------------
 
@@ -74,10 +78,11 @@ def format_operand(name: str, value: int) -> str:
 
 
 _NAME = r"[A-Za-z_][A-Za-z0-9_]*"
-_LABEL = re.compile(rf"({_NAME})\s*:\s*(.*)")
-_VALUE = re.compile(rf"([+-]?)(?:0[xX]([0-9a-fA-F]+)|([0-9]+)|({_NAME}))")
+# The lines reach these patterns only as printable ASCII and tabs (run() refuses anything else), so \s is
+# a space or a tab. Each pattern matches in time linear in its input (no nested or adjacent open repeats).
+_LABEL = re.compile(rf"[ \t]*({_NAME})[ \t]*:")
+_VALUE = re.compile(rf"([+-]?)({_NAME})")
 _PAIR = re.compile(rf"({_NAME})=(.*)")
-_EQU = re.compile(r"(\S+?)\s*(?:,\s*|\s+)(\S+)")
 _HEAD = re.compile(r"(\S+)\s*(.*)")
 _BLOCK = re.compile(r"([^:\s]+)\s*:\s*(.*)")
 
@@ -141,20 +146,25 @@ class _Assembler:
     # -- errors and values
 
     def error(self, message: str, line: int | None = None) -> SpikeCoreError:
+        if len(message) > MESSAGE_LIMIT:  # a quoted token can be a whole megabyte-long line
+            message = message[: MESSAGE_LIMIT // 2] + f" ...({len(message)} characters)... " + message[-40:]
         return SpikeCoreError(f"{self.name}:{self.line if line is None else line}: {message}")
 
     def value(self, token: str, what: str) -> int:
         """An integer token: decimal, 0x hex, or a .equ name, with an optional sign."""
+        try:
+            number = match_int(token)
+        except SpikeCoreError:
+            raise self.error(f"{what}: {quote(token)} is out of range (more than {MAX_INT_DIGITS} digits)") from None
+        if number is not None:
+            return number
         match = _VALUE.fullmatch(token)
         if not match:
             raise self.error(f"bad value '{token}' for {what} (expected a decimal, 0x hex or .equ name)")
-        sign, hex_digits, decimal, name = match.groups()
-        if name is not None:
-            if name not in self.result.constants:
-                raise self.error(f"unknown name '{name}' for {what} (not defined by .equ above)")
-            number = self.result.constants[name]
-        else:
-            number = int(hex_digits, 16) if hex_digits is not None else int(decimal)
+        sign, name = match.groups()
+        if name not in self.result.constants:
+            raise self.error(f"unknown name '{name}' for {what} (not defined by .equ above)")
+        number = self.result.constants[name]
         return -number if sign == "-" else number
 
     def ranged(self, token: str, what: str, low: int, high: int) -> int:
@@ -165,7 +175,8 @@ class _Assembler:
 
     def items(self, text: str, what: str) -> list[str]:
         """Split a list on commas and/or white space; an empty item (',,' or a trailing ',') is an error."""
-        text = re.sub(r"\s*=\s*", "=", text.strip())
+        # Not re.sub(r"\s*=\s*"): that rescans a run of blanks from each of its positions (quadratic).
+        text = "=".join(part.strip() for part in text.split("=")).strip()
         if not text:
             return []
         parts = re.split(r"\s*,\s*|\s+", text)
@@ -192,11 +203,18 @@ class _Assembler:
     # -- the driver
 
     def run(self, text: str) -> None:
-        for self.line, raw in enumerate(text.splitlines(), start=1):
-            statement = re.split(r"[;#]", raw, maxsplit=1)[0].strip()
-            while statement and (match := _LABEL.fullmatch(statement)) and not statement.startswith("."):
+        lines = split_lines(strip_bom(text))
+        for self.line, raw in enumerate(lines, start=1):
+            statement = re.split(r"[;#]", raw, maxsplit=1)[0]
+            bad = bad_character(statement)
+            if bad is not None:
+                raise self.error(f"unexpected character {bad[1]} at column {bad[0]} (outside a comment only "
+                                 "printable ASCII, spaces and tabs)")
+            position = 0  # labels are consumed by position: re-slicing the line per label is quadratic
+            while match := _LABEL.match(statement, position):
                 self.label(match.group(1))
-                statement = match.group(2).strip()
+                position = match.end()
+            statement = statement[position:].strip()
             if not statement:
                 continue
             head, rest = _HEAD.fullmatch(statement).groups()
@@ -204,7 +222,7 @@ class _Assembler:
                 self.directive(head, rest)
             else:
                 self.instruction(head, rest)
-        self.line = len(text.splitlines())
+        self.line = len(lines)
         if self.draft is not None:
             self.finish_core()
 
@@ -308,10 +326,17 @@ class _Assembler:
         self.chip_line = self.line
 
     def equ(self, rest: str) -> None:
-        match = _EQU.fullmatch(rest.strip())
-        if not match:
+        # By hand, not one regex: "(\S+)\s*(,\s*|\s+)(\S+)" backtracks quadratically through a long run of blanks.
+        text = rest.strip()
+        name = re.match(r"[^\s,]*", text).group()
+        after = text[len(name):]
+        token = after.lstrip()
+        if token.startswith(","):
+            token = token[1:].lstrip()
+        elif token == after:  # nothing between name and value
+            token = ""
+        if not name or not token or any(blank in token for blank in " \t"):
             raise self.error(f"expected '.equ NAME, VALUE', got '.equ {rest}'")
-        name, token = match.groups()
         if not re.fullmatch(_NAME, name):
             raise self.error(f"bad .equ name '{name}' (expected letters, digits, '_', not starting with a digit)")
         if name in RESERVED_NAMES:

@@ -239,6 +239,14 @@ class FloatGraph:
 
     def check(self) -> None:
         """Raise :class:`SpikeCoreError` unless the layers form a well-shaped chain from the input."""
+        for layer in self.layers:  # before anything divides by a layer's size or takes its largest weight
+            if layer.weight.size == 0:
+                raise SpikeCoreError(f"layer '{layer.name}' ({layer.origin}) has a weight of shape "
+                                     f"{layer.weight.shape}: a zero-size layer")
+            finite = np.abs(layer.weight[np.isfinite(layer.weight) & (layer.weight != 0)])
+            if finite.size and finite.min() < np.finfo(np.float64).tiny:
+                raise SpikeCoreError(f"layer '{layer.name}' ({layer.origin}) holds subnormal weights (smallest "
+                                     f"magnitude {finite.min():g}), which no int8 step resolves; flush them to zero")
         _check_chain(self.input.name, self.input.features, self.layers, lambda layer: layer.in_features,
                      lambda layer: layer.out_features)
         for layer in self.layers[:-1]:

@@ -241,10 +241,15 @@ def compile_nir(graph: Any, dt: float | None = None, reset: str | None = None, c
     from spikecore.compiler.nir import discretize
 
     if isinstance(graph, str | os.PathLike):
-        graph = frontend_nir.read_nir(graph)
+        path = os.fspath(graph)
+        try:
+            return compile_nir(frontend_nir.read_nir(path), dt, reset, config, input_max, title, fine_weights)
+        except SpikeCoreError as err:  # name the file, once
+            text = str(err)
+            raise SpikeCoreError(text if text.startswith(f"NIR file {path}") else f"NIR file {path}: {text}") from None
     if config is None:
         stored = frontend_nir.graph_chip(graph)
-        config = parse_chip(stored)
+        config = parse_chip(stored, f"metadata {frontend_nir.CHIP_KEY}")
     if not isinstance(config, ChipConfig):
         raise SpikeCoreError(f"config must be a ChipConfig, not {type(config).__name__}")
     step = frontend_nir.resolve_dt(graph, dt)

@@ -25,6 +25,14 @@ from spikecore.errors import SpikeCoreError
 MAX_DENSE_ENTRIES = 1 << 28
 
 
+def check_matrix_size(rows: int, cols: int, what: str) -> None:
+    """Raise :class:`SpikeCoreError` before allocating a dense ``rows x cols`` matrix beyond
+    :data:`MAX_DENSE_ENTRIES`."""
+    if rows * cols > MAX_DENSE_ENTRIES:
+        raise SpikeCoreError(f"{what} needs a {rows} x {cols} matrix ({rows * cols * 8 / 2**30:.1f} GiB), more than "
+                             f"the compiler's limit of {MAX_DENSE_ENTRIES} elements")
+
+
 def conv_output_size(size: int, kernel: int, stride: int, padding: int, dilation: int) -> int:
     """Output length of one spatial dimension (PyTorch's formula, floor division)."""
     return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
@@ -102,6 +110,7 @@ def toeplitz_conv2d(weight: np.ndarray, in_shape: tuple[int, int, int], stride: 
                     groups: int = 1) -> tuple[np.ndarray, tuple[int, int, int]]:
     """:func:`toeplitz_conv2d_sparse` as a dense numpy array (check the size first: :func:`check_layer_size`)."""
     matrix, out_shape = toeplitz_conv2d_sparse(weight, in_shape, stride, padding, dilation, groups)
+    check_matrix_size(*matrix.shape, "Conv2d")
     return matrix.toarray(), out_shape
 
 

@@ -24,6 +24,20 @@ from spikecore.trace import empty_trace
 CHIPS = ("cycle", "functional")
 
 
+def check_reached(stimulus: Stimulus, steps: int) -> None:
+    """Raise :class:`SpikeCoreError` if ``stimulus`` has an event at or after step ``steps`` (never injected).
+
+    The message names the first such event's origin: ``stimulus file s.csv:3: event at step 5, but the run
+    has only 2 steps (0..1); give --steps 6 or more``.
+    """
+    late = stimulus.first_event_from(steps)
+    if late is not None:
+        step, origin = late
+        have = f"{steps} step{'s' if steps != 1 else ''}" + (f" (0..{steps - 1})" if steps else "")
+        raise SpikeCoreError(f"{origin}: event at step {step}, but the run has only {have}; "
+                             f"give --steps {step + 1} or more")
+
+
 @dataclass
 class RunResult:
     """The outcome of :func:`run`: the whole trace (``None`` in functional mode) and the final host view."""
@@ -46,7 +60,9 @@ def run(image: Image, stimulus: Stimulus | None = None, steps: int = 1, chip: st
     """Load ``image``, then for each step inject that step's stimulus events and run the step.
 
     ``chip`` is ``"cycle"`` (:class:`CycleChip`, with the trace) or ``"functional"`` (:class:`FunctionalChip`).
-    Stimulus events for steps at or after ``steps`` are not injected.
+    Stimulus events for steps at or after ``steps`` are not injected (the command line refuses them:
+    :func:`check_reached`). An event the chip cannot take (a core outside the image's chip, a full input
+    buffer) raises :class:`SpikeCoreError` naming where the event came from (``stimulus file s.csv:7: ...``).
     """
     if chip not in CHIPS:
         raise SpikeCoreError(f"run: chip must be one of {', '.join(CHIPS)}, not {chip!r}")
@@ -54,11 +70,20 @@ def run(image: Image, stimulus: Stimulus | None = None, steps: int = 1, chip: st
         raise SpikeCoreError(f"run: steps must be a non-negative integer, not {steps!r}")
     stimulus = stimulus if stimulus is not None else Stimulus()
     stimulus.validate()
+    cores = image.config.cores
+    for step, evs in stimulus.events.items():
+        for index, (core, _, _) in enumerate(evs):
+            if core >= cores:
+                raise SpikeCoreError(f"{stimulus.origin(step, index)}: core {core} out of range 0..{cores - 1} "
+                                     f"(the image's chip has {cores} core{'s' if cores > 1 else ''})")
     model = CycleChip(image) if chip == "cycle" else FunctionalChip(image)
     traces = []
     for step in range(steps):
-        for core, axon, payload in stimulus.at(step):
-            model.inject(core, axon, payload)
+        for index, (core, axon, payload) in enumerate(stimulus.at(step)):
+            try:
+                model.inject(core, axon, payload)
+            except SpikeCoreError as err:
+                raise SpikeCoreError(f"{stimulus.origin(step, index)}: {err}") from None
         records = model.step()
         if records is not None and len(records):
             traces.append(records)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from amaranth.back import verilog
 
+from spikecore import outputs
 from spikecore.config import ChipConfig
 from spikecore.rtl.array import SpikeCoreArray
 
@@ -39,5 +40,5 @@ def write_verilog(config: ChipConfig, out_dir: str | Path, *, emit_src: bool = F
     """Generate and write the Verilog for ``config``; return the file's path."""
     path = verilog_path(out_dir, config.cores)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(generate_verilog(config, emit_src=emit_src))
+    outputs.write_text(path, generate_verilog(config, emit_src=emit_src))
     return path

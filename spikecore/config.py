@@ -10,6 +10,7 @@ The defaults are the product configuration: 128 cores with 256 bytes of int8 wei
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, fields
 
 from spikecore import isa
@@ -95,22 +96,25 @@ def format_chip(config: ChipConfig) -> str:
 def parse_chip(text: str | None, what: str = "--chip") -> ChipConfig:
     """A :class:`ChipConfig` from the chip text form (``"cores=16 weight_bytes=512"``; space or comma separated).
 
-    Keys not given keep the product value; empty or ``None`` text is the product chip. Values are integers in
-    any base Python's ``int(value, 0)`` reads. Raises :class:`SpikeCoreError`, prefixed with ``what``, on an
-    unknown or repeated key, a non-integer value or a size :class:`ChipConfig` refuses.
+    Keys not given keep the product value; empty or ``None`` text is the product chip. Values are integers of
+    the grammar of docs/spec.md §12 (ASCII decimal or ``0x`` hex, at most 24 digits). Raises
+    :class:`SpikeCoreError`, prefixed with ``what``, on an unknown or repeated key, a non-integer value or a
+    size :class:`ChipConfig` refuses.
     """
+    from spikecore.grammar import parse_int, quote
+
     if not text:
         return ChipConfig()
     values: dict[str, int] = {}
-    for item in text.replace(",", " ").split():
+    for item in re.split(r"[ \t,]+", text.strip(" \t,")):
         key, sep, value = item.partition("=")
         if not sep or key not in CONFIG_FIELDS:
             raise SpikeCoreError(f"{what}: expected key=value with key one of {', '.join(CONFIG_FIELDS)}, "
-                                 f"not {item!r}")
+                                 f"not {quote(item)}")
         if key in values:
-            raise SpikeCoreError(f"{what}: {key} given twice in {text!r}")
-        try:
-            values[key] = int(value, 0)
-        except ValueError:
-            raise SpikeCoreError(f"{what}: {key} must be an integer, not {value!r}") from None
-    return ChipConfig(**values)
+            raise SpikeCoreError(f"{what}: {key} given twice in {quote(text)}")
+        values[key] = parse_int(value, key, what)
+    try:
+        return ChipConfig(**values)
+    except SpikeCoreError as err:
+        raise SpikeCoreError(f"{what}: {err}") from None

@@ -23,7 +23,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from spikecore import isa
+from spikecore import isa, outputs
 from spikecore.config import CONFIG_FIELDS, ChipConfig
 from spikecore.errors import SpikeCoreError
 from spikecore.isa import CoreImage, FanoutEntry, NeuronParams, Opcode
@@ -229,8 +229,7 @@ def encode_image(image: Image, name: str = "image") -> bytes:
 def save_image(image: Image, path: str | os.PathLike[str]) -> None:
     """Write ``image`` to ``path``. Validates first, so an invalid image leaves the file untouched."""
     data = encode_image(image, os.fspath(path))
-    with open(path, "wb") as out:
-        out.write(data)
+    outputs.write_bytes(path, data)
 
 
 # --- reading ------------------------------------------------------------------------------------------

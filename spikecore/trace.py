@@ -21,7 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
+from spikecore import outputs
 from spikecore.errors import SpikeCoreError
+from spikecore.grammar import parse_int
 from spikecore.isa import TraceKind
 
 TRACE_DTYPE = np.dtype([("cycle", "<i8"), ("core", "<i2"), ("kind", "<i1"), ("index", "<i2"), ("value", "<i8")])
@@ -72,7 +74,7 @@ def write_trace(path: str | Path, records: np.ndarray) -> None:
     suffix = _suffix(path)
     rows = np.asarray(records, dtype=TRACE_DTYPE).tolist()
     names = {int(k): k.name for k in TraceKind}
-    with path.open("w", newline="") as handle:
+    with outputs.open_output(path, "w", newline="") as handle:
         if suffix == ".csv":
             handle.write(",".join(TRACE_FIELDS) + "\n")
             handle.writelines(f"{c},{core},{names[k]},{i},{v}\n" for c, core, k, i, v in rows)
@@ -98,10 +100,9 @@ def _parse_int(text: object, name: str, where: str) -> int:
         raise SpikeCoreError(f"{where}: {name} must be an integer, not {text!r}")
     if isinstance(text, int):
         return text
-    try:
-        return int(str(text).strip())
-    except ValueError:
-        raise SpikeCoreError(f"{where}: {name} must be an integer, not {text!r}") from None
+    if not isinstance(text, str):
+        raise SpikeCoreError(f"{where}: {name} must be an integer, not {text!r}")
+    return parse_int(text, name, where)  # the spec's grammar (§12), not int()'s
 
 
 def _rows_from_csv(path: Path, handle: Iterable[str]) -> list[tuple[int, int, int, int, int]]:

@@ -41,6 +41,7 @@ from pathlib import Path
 
 from vcd.gtkw import GTKWSave, make_translation_filter
 
+from spikecore import outputs
 from spikecore.compiler.disasm import disassemble_word
 from spikecore.errors import SpikeCoreError
 from spikecore.image import Image, load_image
@@ -163,7 +164,7 @@ def write_filters(directory: Path, image: Image | None) -> dict[str, Path]:
                            [(word, disassemble_word(word)) for word in sorted(words)], "hex", 32)
     paths = {}
     for kind, (path, translations, datafmt, size) in filters.items():
-        path.write_text(make_translation_filter(translations, datafmt=datafmt, size=size) + "\n")
+        outputs.write_text(path, make_translation_filter(translations, datafmt=datafmt, size=size) + "\n")
         paths[kind] = path.resolve()     # GTKWave reads a relative path against its own working folder
     return paths
 
@@ -255,7 +256,7 @@ def write_gtkw(dump: str | Path, gtkw: str | Path, cores: int | None = None, ima
             return group != focus if focus in groups else int(group.split()[1]) >= OPEN_CORES
         return group in ("config bus", "trace port (packed)")
 
-    with gtkw.open("w") as handle:
+    with outputs.open_output(gtkw, "w") as handle:
         save = GTKWSave(handle)
         save.comment(f"SpikeCore co-simulation view of {dump.name}: host, router, one group per core")
         save.dumpfile(str(dump.resolve()))

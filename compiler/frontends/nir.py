@@ -39,12 +39,15 @@ from scipy import sparse
 from spikecore.compiler.ir import RESETS, DenseNode, FloatGraph, InputNode, NeuronModel
 from spikecore.compiler.toeplitz import (
     check_layer_size,
+    check_matrix_size,
     conv2d_output_shape,
     sum_pool2d_matrix,
     toeplitz_conv2d_sparse,
 )
 from spikecore.config import ChipConfig
 from spikecore.errors import SpikeCoreError
+from spikecore.grammar import quote
+from spikecore.isa import AXON_MAX, MAX_CORES
 
 LINEAR_TYPES = ("Affine", "Linear", "Scale", "Flatten", "Conv2d", "SumPool2d", "AvgPool2d")
 NEURON_TYPES = ("IF", "LIF", "LI", "I", "Threshold")
@@ -53,19 +56,46 @@ SUPPORTED_TYPES = ("Input", "Output", *LINEAR_TYPES, *NEURON_TYPES)
 DT_KEY, CHIP_KEY, INPUT_MAX_KEY, FINE_KEY = "dt", "spikecore_chip", "spikecore_input_max", "spikecore_fine_weights"
 RESET_KEY, UNIT_KEY = "reset", "spikecore_membrane_unit"
 DEFAULT_INPUT_MAX = 1.0
+#: Most input features a graph may have: every axon of the largest chip.
+MAX_INPUT_FEATURES = MAX_CORES * (AXON_MAX + 1)
+#: Largest array a NIR file may hold (checked in the file, before nir.read loads it).
+MAX_DATASET_BYTES = 256 * 2**20
 
 
 def type_name(node: Any) -> str:
     return type(node).__name__
 
 
+def _check_datasets(path: str) -> None:
+    """Refuse a file holding an array larger than :data:`MAX_DATASET_BYTES` before ``nir.read`` loads it."""
+    import h5py
+
+    def visit(name: str, item: Any) -> None:
+        if isinstance(item, h5py.Dataset) and item.size * item.dtype.itemsize > MAX_DATASET_BYTES:
+            raise SpikeCoreError(f"NIR file {path}: array {name} of shape {item.shape} holds "
+                                 f"{item.size * item.dtype.itemsize / 2**20:.0f} MiB, more than "
+                                 f"{MAX_DATASET_BYTES // 2**20} MiB")
+
+    try:
+        with h5py.File(path, "r") as handle:
+            handle.visititems(visit)
+    except SpikeCoreError:
+        raise
+    except Exception as err:  # not HDF5, truncated, ...: h5py raises many types
+        raise SpikeCoreError(f"NIR file {path}: cannot read ({type(err).__name__}: {err})") from None
+
+
 def read_nir(path: str | os.PathLike[str]):
-    """``nir.read`` of ``path`` (without NIR's own type inference: this frontend checks shapes itself)."""
+    """``nir.read`` of ``path`` (without NIR's own type inference: this frontend checks shapes itself).
+
+    Array sizes are checked in the file before any is loaded (:data:`MAX_DATASET_BYTES`).
+    """
     import nir
 
     path = os.fspath(path)
     if not os.path.exists(path):
         raise SpikeCoreError(f"NIR file {path}: not found")
+    _check_datasets(path)
     try:
         return nir.read(path, type_check=False)
     except Exception as err:  # h5py and nir raise many types; one line says which
@@ -247,7 +277,15 @@ def _array(node: Any, name: str, field_name: str) -> np.ndarray:
     value = getattr(node, field_name, None)
     if value is None:
         raise SpikeCoreError(f"{type_name(node)} '{name}': field {field_name} is missing")
-    array = np.asarray(value.detach().cpu().numpy() if hasattr(value, "detach") else value, dtype=np.float64)
+    try:
+        array = np.asarray(value.detach().cpu().numpy() if hasattr(value, "detach") else value, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise SpikeCoreError(f"{type_name(node)} '{name}': field {field_name} is not numeric ({err})") from None
+    finite = array[np.isfinite(array) & (array != 0)]
+    if finite.size and np.abs(finite).min() < np.finfo(np.float64).tiny:
+        # A subnormal value has no int8 step (max|w| / 127 underflows to 0): refuse it rather than divide by 0.
+        raise SpikeCoreError(f"{type_name(node)} '{name}': field {field_name} holds subnormal values (smallest "
+                             f"magnitude {np.abs(finite).min():g}); flush them to zero")
     return array
 
 
@@ -263,14 +301,25 @@ def _per_neuron(node: Any, name: str, field_name: str, shape: tuple[int, ...]) -
     return array.reshape(-1).copy()
 
 
-def _pair(value: Any, name: str, node: Any, field_name: str) -> tuple[int, int]:
-    values = np.asarray(value).reshape(-1).tolist()
+def _whole(value: Any, limit: int = 10**9) -> int | None:
+    """``value`` as an int if it is a finite whole number below ``limit`` in magnitude (no bool, no string)."""
+    if isinstance(value, bool | np.bool_) or not isinstance(value, int | float | np.integer | np.floating):
+        return None
+    if not np.isfinite(value) or value != int(value) or abs(value) >= limit:
+        return None
+    return int(value)
+
+
+def _pair(value: Any, name: str, node: Any, field_name: str, low: int = 0) -> tuple[int, int]:
+    """One or two integers >= ``low`` (a stride or dilation needs 1 or more; padding 0 or more)."""
+    values = np.asarray(value).reshape(-1).tolist() if not isinstance(value, str | bytes) else [value]
     if len(values) == 1:
         values = values * 2
-    if len(values) != 2 or any(float(v) != int(v) or int(v) < 0 for v in values):
-        raise SpikeCoreError(f"{type_name(node)} '{name}': {field_name}={value!r} must be one or two "
-                             "non-negative integers")
-    return int(values[0]), int(values[1])
+    whole = [_whole(v) for v in values]
+    if len(values) != 2 or any(v is None or v < low for v in whole):
+        raise SpikeCoreError(f"{type_name(node)} '{name}': {field_name}={quote(repr(value))} must be one or two "
+                             f"integers of at least {low}")
+    return whole[0], whole[1]  # type: ignore[return-value]
 
 
 def _conv_padding(node: Any, name: str, kernel: tuple[int, int], dilation: tuple[int, int]) -> tuple[int, int]:
@@ -303,6 +352,8 @@ def _fold_linear(pending: _Pending, node: Any, name: str) -> None:
         weight = _array(node, name, "weight")
         if weight.ndim != 2:
             raise SpikeCoreError(f"{label}: weight of shape {weight.shape} is not a 2-D (out, in) matrix")
+        if weight.size == 0:
+            raise SpikeCoreError(f"{label}: weight of shape {weight.shape} is empty (a zero-size layer)")
         if len(pending.shape) != 1:
             if pending.flatten:
                 raise SpikeCoreError(f"{label} reads shape {pending.shape} from {pending.flatten}; NIR counts "
@@ -335,10 +386,15 @@ def _fold_linear(pending: _Pending, node: Any, name: str) -> None:
             raise SpikeCoreError(f"{label}: input_shape {tuple(np.asarray(declared).tolist())} does not match its "
                                  f"input {in_shape[1:]}")
         kernel = (weight.shape[2], weight.shape[3])
-        dilation = _pair(node.dilation, name, node, "dilation")
-        stride = _pair(node.stride, name, node, "stride")
+        if weight.size == 0:
+            raise SpikeCoreError(f"{label}: weight of shape {weight.shape} is empty (a zero-size layer)")
+        dilation = _pair(node.dilation, name, node, "dilation", low=1)
+        stride = _pair(node.stride, name, node, "stride", low=1)
         padding = _conv_padding(node, name, kernel, dilation)
-        groups = int(np.asarray(node.groups).reshape(-1)[0])
+        groups_values = np.asarray(node.groups).reshape(-1).tolist()
+        groups = _whole(groups_values[0]) if len(groups_values) == 1 else None
+        if groups is None or groups < 1:
+            raise SpikeCoreError(f"{label}: groups={quote(repr(node.groups))} must be one integer of at least 1")
         try:
             out_shape = conv2d_output_shape(weight.shape, in_shape, stride, padding, dilation, groups)
             matrix = None if pending.plan else toeplitz_conv2d_sparse(weight, in_shape, stride, padding, dilation,
@@ -351,8 +407,8 @@ def _fold_linear(pending: _Pending, node: Any, name: str) -> None:
         pending.apply(matrix, bias, out_shape, label, name)
     elif kind in ("SumPool2d", "AvgPool2d"):
         in_shape = _image_shape(pending, node, name)
-        kernel = _pair(node.kernel_size, name, node, "kernel_size")
-        stride = _pair(node.stride, name, node, "stride")
+        kernel = _pair(node.kernel_size, name, node, "kernel_size", low=1)
+        stride = _pair(node.stride, name, node, "stride", low=1)
         padding = _pair(node.padding, name, node, "padding")
         try:
             out_shape = conv2d_output_shape((in_shape[0], 1, *kernel), in_shape, stride, padding, (1, 1), in_shape[0])
@@ -468,6 +524,21 @@ def _dense(matrix) -> np.ndarray:
     return matrix.toarray() if sparse.issparse(matrix) else np.asarray(matrix, dtype=np.float64)
 
 
+def _input_shape(name: str, value: Any) -> tuple[int, ...]:
+    """The Input node's shape: positive whole numbers (a float is refused, never truncated), of a size the
+    largest chip could take (checked before anything of that size is allocated)."""
+    raw = np.asarray(value).reshape(-1).tolist() if not isinstance(value, str | bytes) else [value]
+    dims = [_whole(d, 10**18) for d in raw]
+    if not dims or any(d is None or d < 1 for d in dims):
+        raise SpikeCoreError(f"Input '{name}': shape {quote(repr(value))} must be one or more positive integers")
+    shape = tuple(dims)  # type: ignore[arg-type]
+    features = math.prod(shape)
+    if features > MAX_INPUT_FEATURES:
+        raise SpikeCoreError(f"Input '{name}': shape {shape} has {features} features, more than the "
+                             f"{MAX_INPUT_FEATURES} axons of the largest chip")
+    return shape
+
+
 def from_nir(graph, reset: str | None = None, config: ChipConfig | None = None) -> FloatGraph:
     """The float IR of a NIR graph (``nir.NIRGraph``); ``reset`` (``value``/``subtract``) applies to IF and
     LIF nodes whose metadata does not say (see the module docstring). ``config`` (default: the product chip):
@@ -482,7 +553,7 @@ def from_nir(graph, reset: str | None = None, config: ChipConfig | None = None) 
     shape_value = nodes[input_name].input_type.get("input") if isinstance(nodes[input_name].input_type, dict) else None
     if shape_value is None:
         raise SpikeCoreError(f"Input '{input_name}' has no shape")
-    shape = _without_batch(tuple(int(d) for d in np.asarray(shape_value).reshape(-1)), [nodes[n] for n in path[1:]])
+    shape = _without_batch(_input_shape(input_name, shape_value), [nodes[n] for n in path[1:]])
     input_node = InputNode(input_name, shape)
     _plan(path, nodes, shape, config)
     layers: list[DenseNode] = []
@@ -495,6 +566,8 @@ def from_nir(graph, reset: str | None = None, config: ChipConfig | None = None) 
             _fold_linear(pending, node, name)
             continue
         features = math.prod(pending.shape)
+        if pending.matrix is None:
+            check_matrix_size(features, features, f"{kind} '{name}' on the input directly")
         matrix = np.eye(features) if pending.matrix is None else _dense(pending.matrix)
         neuron = _neuron_model(node, name, pending.shape, reset)
         origin = " + ".join([*pending.nodes, f"{kind} '{name}'"])

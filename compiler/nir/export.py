@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from spikecore import isa
+from spikecore import isa, outputs
 from spikecore.compiler.frontends.nir import CHIP_KEY, DT_KEY, FINE_KEY, INPUT_MAX_KEY, RESET_KEY, UNIT_KEY
 from spikecore.config import ChipConfig, format_chip
 from spikecore.errors import SpikeCoreError
@@ -389,10 +389,17 @@ def to_graph(input_name: str, input_shape: tuple[int, ...], layers: list[ExportL
 
 
 def write_nir(graph, path: str | os.PathLike[str]) -> None:
+    """Write ``graph`` to ``path`` (atomically, :mod:`spikecore.outputs`); an OSError is one line naming the file."""
+    with outputs.output_path(path) as temporary:
+        write_nir_file(graph, temporary, path)
+
+
+def write_nir_file(graph, temporary: os.PathLike[str], path: str | os.PathLike[str]) -> None:
+    """``nir.write`` of ``graph`` to ``temporary`` (a stand-in for ``path``, which errors name)."""
     import nir
 
     try:
-        nir.write(os.fspath(path), graph)
+        nir.write(os.fspath(temporary), graph)
     except OSError as error:
         # h5py's message is several lines and names no file; say which file and why, in one line.
         reason = error.strerror or str(error).splitlines()[0]

@@ -22,7 +22,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from spikecore.app.cli_support import USER_ERRORS, ArgumentParser, report_error
+from spikecore import outputs
+from spikecore.app.cli_support import ArgumentParser, guarded
 from spikecore.errors import SpikeCoreError
 
 if TYPE_CHECKING:
@@ -54,12 +55,10 @@ Handler = Callable[[argparse.Namespace], int]
 
 
 def read_text(path: str | Path) -> str:
-    """A UTF-8 text file's contents; a binary file is a user mistake, not a traceback."""
-    data = Path(path).read_bytes()
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as err:
-        raise SpikeCoreError(f"{path}: not UTF-8 text (byte 0x{data[err.start]:02x} at offset {err.start})") from None
+    """A UTF-8 text file's contents (a leading byte-order mark dropped); a binary file is a user mistake."""
+    from spikecore.grammar import read_text_file
+
+    return read_text_file(path)
 
 
 def load_program(path: str | Path) -> Image:
@@ -77,7 +76,7 @@ def write_output(text: str, path: str | None) -> None:
     if path is None or path == "-":
         sys.stdout.write(text)
     else:
-        Path(path).write_text(text)
+        outputs.write_text(path, text)
 
 
 # --- asm ------------------------------------------------------------------------------------------------------
@@ -89,9 +88,10 @@ def _asm(args: argparse.Namespace) -> int:
 
     source = Path(args.source)
     output = Path(args.output) if args.output else source.with_suffix(".bin")
+    outputs.refuse_overlap([("source", source)], [("--output", output)])
     image = assemble(read_text(source), str(source))
     data = encode_image(image, str(output))
-    output.write_bytes(data)
+    outputs.write_bytes(output, data)
     sections = len(image.cores)
     print(f"{output}: {len(data)} bytes, {sections} core section{'' if sections == 1 else 's'} "
           f"({image.config.describe()})")
@@ -113,6 +113,7 @@ def _disasm(args: argparse.Namespace) -> int:
     from spikecore.compiler.disasm import disassemble_image
     from spikecore.image import load_image
 
+    outputs.refuse_overlap([("image", args.image)], [("--output", args.output)])
     image = load_image(args.image)
     write_output(disassemble_image(image, str(args.image)), args.output)
     return 0
@@ -130,9 +131,17 @@ def register_disasm(subparsers: argparse._SubParsersAction) -> None:
 # --- run ------------------------------------------------------------------------------------------------------
 
 
+def check_steps(steps: int, option: str = "--steps") -> None:
+    """Raise :class:`SpikeCoreError` unless ``0 <= steps <= MAX_STEP`` (docs/spec.md §12)."""
+    from spikecore.stimulus import MAX_STEP
+
+    if not 0 <= steps <= MAX_STEP:
+        raise SpikeCoreError(f"{option} must be 0..{MAX_STEP}, not {steps}")
+
+
 def _run(args: argparse.Namespace) -> int:
-    if args.steps < 0:
-        raise SpikeCoreError(f"--steps must be 0 or more, not {args.steps}")
+    check_steps(args.steps)
+    outputs.refuse_overlap([("program", args.program), ("--inputs", args.inputs)], [("--trace", args.trace)])
     if args.trace is not None:
         suffix = Path(args.trace).suffix.lower()
         if suffix not in (".csv", ".jsonl"):
@@ -140,13 +149,15 @@ def _run(args: argparse.Namespace) -> int:
         if args.functional:
             raise SpikeCoreError("--trace needs the cycle-accurate model; the functional model (--functional) "
                                  "emits no trace records")
-    from spikecore.golden.run import run
+    from spikecore.golden.run import check_reached, run
     from spikecore.golden.summary import summarize
     from spikecore.stimulus import Stimulus
     from spikecore.trace import write_trace
 
     image = load_program(args.program)
     stimulus = Stimulus.load(args.inputs) if args.inputs else None
+    if stimulus is not None:
+        check_reached(stimulus, args.steps)
     result = run(image, stimulus, steps=args.steps, chip="functional" if args.functional else "cycle")
     if args.trace is not None:
         if result.trace is None:
@@ -180,6 +191,8 @@ def build_parser() -> argparse.ArgumentParser:
     """The ``spikecore`` parser with every command of :data:`COMMANDS` registered."""
     parser = ArgumentParser(prog="spikecore", description="SpikeCore toolchain: assembler, disassembler, "
                                                                    "golden-model runner.")
+    parser.add_argument("--verbose", action="store_true",
+                        help="print notices and warnings as they happen, and a traceback for an internal error")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for entry in COMMANDS:
         _registrar(entry)(subparsers)
@@ -194,10 +207,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exit_:  # argparse has printed usage (status 2) or help (status 0)
         return exit_.code if isinstance(exit_.code, int) else 2
     handler: Handler = args.handler
-    try:
-        return handler(args)
-    except USER_ERRORS as err:
-        return report_error(parser.prog, err)
+    return guarded(parser.prog, lambda: handler(args), verbose=args.verbose)
 
 
 if __name__ == "__main__":

@@ -23,11 +23,12 @@ calibrates on uniform [0, 1) inputs and says so on stderr. Register with ``regis
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 
+from spikecore import outputs
+from spikecore.app.cli_support import notice
 from spikecore.compiler.ir import STAGES
 from spikecore.config import parse_chip
 from spikecore.errors import SpikeCoreError
@@ -117,6 +118,7 @@ def _compile(args: argparse.Namespace) -> int:
     if args.T is not None and args.mode != "rate":
         raise SpikeCoreError("--T applies to --mode rate only")
     config = parse_chip(args.chip)
+    _refuse_overlap(args)
     model = load_model(args.model)
     shape = _input_shape(model)
     if args.calib:
@@ -128,10 +130,13 @@ def _compile(args: argparse.Namespace) -> int:
         if shape is None:
             raise SpikeCoreError(f"{args.model}: cannot tell the input shape; give --calib data.npy")
         calibration = np.random.default_rng(0).random((UNIFORM_CALIBRATION_SAMPLES, *shape), dtype=np.float32)
-        print("spikecore compile: no --calib given; calibrating on uniform [0, 1) inputs", file=sys.stderr)
-    compiled = compile_model(model, calibration[:1], calibration, mode=args.mode, T=args.T, config=config,
-                             percentile=args.percentile, title=Path(args.model).name, input_max=args.input_max,
-                             allow_saturation=args.allow_saturation, frontend=args.frontend)
+        notice("spikecore compile: no --calib given; calibrating on uniform [0, 1) inputs")
+    try:
+        compiled = compile_model(model, calibration[:1], calibration, mode=args.mode, T=args.T, config=config,
+                                 percentile=args.percentile, title=Path(args.model).name, input_max=args.input_max,
+                                 allow_saturation=args.allow_saturation, frontend=args.frontend)
+    except SpikeCoreError as err:
+        raise SpikeCoreError(f"model file {args.model}: {err}") from None
     return _write_outputs(args, compiled)
 
 
@@ -142,6 +147,7 @@ def _compile_nir(args: argparse.Namespace) -> int:
     data = load_array(args.calib) if args.calib else None
     if args.percentile is not None and data is None:
         raise SpikeCoreError("--percentile picks the input range from data: give --calib data.npy too")
+    _refuse_overlap(args)
     compiled = compile_nir(args.model, dt=args.dt, reset=args.reset, config=config, input_max=args.input_max,
                            title=Path(args.model).name, fine_weights=args.fine_weights, calibration_data=data,
                            percentile=100.0 if args.percentile is None else args.percentile,
@@ -149,21 +155,30 @@ def _compile_nir(args: argparse.Namespace) -> int:
     return _write_outputs(args, compiled)
 
 
+def _output(args: argparse.Namespace) -> Path:
+    return Path(args.out) if args.out else Path(args.model).with_suffix(".bin")
+
+
+def _refuse_overlap(args: argparse.Namespace) -> None:
+    outputs.refuse_overlap([("model", args.model), ("--calib", getattr(args, "calib", None))],
+                           [("--out", _output(args)), ("--listing", args.listing)])
+
+
 def _write_outputs(args: argparse.Namespace, compiled) -> int:
     from spikecore.image import encode_image
 
-    out = Path(args.out) if args.out else Path(args.model).with_suffix(".bin")
+    out = _output(args)
     data = encode_image(compiled.image, str(out))
-    out.write_bytes(data)
+    outputs.write_bytes(out, data)  # both files appear only once the whole command has succeeded
     if args.listing:
-        Path(args.listing).write_text(compiled.listing)
+        outputs.write_text(args.listing, compiled.listing)
     if args.layer_map:
         import json
 
         from spikecore.app.profile import layer_map_dict
 
         layer_map = layer_map_dict({pc.core: pc.layer for pc in compiled.placed.cores})
-        Path(args.layer_map).write_text(json.dumps(layer_map, indent=2) + "\n")
+        outputs.write_text(args.layer_map, json.dumps(layer_map, indent=2) + "\n")
     for stage in args.dump_ir or []:
         every = (("partition",) if compiled.partition is not None else ()) + STAGES
         for name in every if stage == "all" else (stage,):
@@ -179,7 +194,7 @@ def _write_outputs(args: argparse.Namespace, compiled) -> int:
     if args.report:
         print(saturation_report(compiled.quant))
     elif compiled.quant.saturations:
-        print(saturation_report(compiled.quant), file=sys.stderr)
+        notice(saturation_report(compiled.quant))
     if compiled.mode == "nir":
         print(f"{out}: {len(data)} bytes, {len(compiled.image.cores)} cores, NIR graph at dt={compiled.quant.dt:g} s, "
               f"{len(compiled.quant.layers)} layers (one chip step per dt; layer k lags the input by k steps)")

@@ -7,13 +7,15 @@ to the identical image (:func:`~spikecore.compiler.pipeline.check_round_trip`).
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 import numpy as np
 
+from spikecore import outputs
 from spikecore.app.cli import load_program
 from spikecore.compiler.frontends.nir import DT_KEY
-from spikecore.compiler.nir.export import export_image, write_nir
+from spikecore.compiler.nir.export import export_image, write_nir_file
 from spikecore.compiler.pipeline import check_round_trip
 from spikecore.errors import SpikeCoreError
 
@@ -21,15 +23,19 @@ from spikecore.errors import SpikeCoreError
 def _export(args: argparse.Namespace) -> int:
     if args.dt is not None and not args.dt > 0:
         raise SpikeCoreError(f"--dt must be a positive number of seconds, not {args.dt}")
+    out = Path(args.nir)
+    outputs.refuse_overlap([("program", args.program)], [("--nir", out)])
     image = load_program(args.program)
     graph = export_image(image, args.dt)
-    out = Path(args.nir)
-    write_nir(graph, out)
-    try:
-        check_round_trip(image, out)
-    except SpikeCoreError as err:
-        out.unlink(missing_ok=True)
-        raise SpikeCoreError(f"{args.program}: {err}") from None
+    # Written beside the destination and checked there; renamed into place only once the check passed,
+    # so a failed export leaves a file that was already at --nir as it was.
+    with outputs.output_path(out) as temporary:
+        write_nir_file(graph, temporary, out)
+        try:
+            check_round_trip(image, temporary)
+        except SpikeCoreError as err:  # name the --nir file, not its temporary stand-in
+            text = str(err).replace(os.fspath(temporary), os.fspath(out))
+            raise SpikeCoreError(f"{args.program}: {text}") from None
     neurons = sum(int(np.prod(node.output_type["output"])) for name, node in graph.nodes.items()
                   if type(node).__name__ in ("LIF", "LI", "IF", "I", "Threshold"))
     print(f"{out}: {len(graph.nodes)} NIR nodes, {neurons} neurons, dt={graph.metadata[DT_KEY]:g} s; "

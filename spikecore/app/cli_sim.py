@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 
+from spikecore import outputs
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -35,4 +37,5 @@ def _sim(args: argparse.Namespace) -> int:
     argv += ["--waves"] if args.waves else []
     argv += ["--waves-format", args.waves_format] if args.waves_format else []
     argv += ["--out", args.out] if args.out else []
-    return execute(build_parser().parse_args(argv), argv)
+    with outputs.immediate():  # the run folder's files are read back by the simulator within this command
+        return execute(build_parser().parse_args(argv), argv)

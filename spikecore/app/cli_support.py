@@ -7,15 +7,24 @@
     spikecore run: error: argument --steps: invalid int value: 'abc' (see spikecore run --help)
     python -m spikecore.app.sim: error: missing.bin: No such file or directory
 
-Anything else (a bug) still ends in a traceback, on purpose: only the user's mistakes are one line.
+:func:`guarded` runs a command the way every entry point should: its outputs in one
+:func:`spikecore.outputs.transaction` (renamed into place only if it succeeds), its :func:`notice` lines
+and Python warnings held back until it has succeeded (so a failure is exactly one line), and anything
+else that escapes it (a bug in the project, never the user's input) reported as one clearly labelled line
+``<prog>: internal error: ...`` with exit status 1 (``--verbose`` adds the traceback).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import traceback
+import warnings
+from collections.abc import Callable
+from contextvars import ContextVar
 from typing import NoReturn
 
+from spikecore import outputs
 from spikecore.errors import SpikeCoreError
 
 #: What a command reports as one line: the user's mistakes, and the operating system's word on their files.
@@ -48,3 +57,60 @@ def report_error(prog: str, error: BaseException) -> int:
     """Print ``<prog>: error: <message>`` on stderr; returns the exit status of a user mistake, 2."""
     print(f"{prog}: error: {error_message(error)}", file=sys.stderr)
     return 2
+
+
+#: Exit status of an internal error (a bug), distinct from a user mistake's 2.
+INTERNAL_ERROR = 1
+
+_notices: ContextVar[list[str] | None] = ContextVar("spikecore_notices", default=None)
+
+
+def notice(text: str) -> None:
+    """An informational line for stderr (e.g. "no --calib given; ...").
+
+    Inside :func:`guarded` it is printed only once the command has succeeded (at once with ``--verbose``),
+    so that a failing command prints exactly its one error line; elsewhere it is printed at once.
+    """
+    pending = _notices.get()
+    if pending is None:
+        print(text, file=sys.stderr)
+    else:
+        pending.append(text)
+
+
+def guarded(prog: str, work: Callable[[], int], verbose: bool = False) -> int:
+    """Run ``work`` (a command; returns its exit status) with atomic outputs, held-back notices and warnings.
+
+    Returns ``work``'s status; 2 after printing one line for a user mistake (:data:`USER_ERRORS`); 1 after
+    printing ``<prog>: internal error: <type>: <message>`` for any other exception (with the traceback when
+    ``verbose``). Outputs are committed only for status 0.
+    """
+    pending: list[str] = []
+    token = _notices.set(None if verbose else pending)
+    try:
+        with warnings.catch_warnings(record=not verbose) as caught, outputs.transaction() as txn:
+            if not verbose:
+                warnings.simplefilter("default")
+            status = work()
+            if status != 0:
+                txn.discard()
+    except USER_ERRORS as err:
+        return report_error(prog, err)
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted; no output written", file=sys.stderr)
+        return 130
+    except Exception as err:  # a bug: say so in one line, never blame the input
+        if verbose:
+            traceback.print_exc()
+        first = error_message(err)[:300]
+        print(f"{prog}: internal error: {type(err).__name__}: {first} (a bug in SpikeCore, not in your input; "
+              "--verbose shows the traceback)", file=sys.stderr)
+        return INTERNAL_ERROR
+    finally:
+        _notices.reset(token)
+    if status == 0:
+        for text in pending:
+            print(text, file=sys.stderr)
+        for warning in caught or []:
+            print(f"{prog}: warning: {error_message(warning.message)}", file=sys.stderr)
+    return status

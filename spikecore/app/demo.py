@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from spikecore import outputs
 from spikecore.app.cli_support import USER_ERRORS, ArgumentParser, report_error
 from spikecore.config import ChipConfig
 from spikecore.errors import SpikeCoreError
@@ -274,7 +275,7 @@ def run_flow(args: argparse.Namespace) -> int:
     if rtl and rtl.get("vcd"):
         report["files"].update({"vcd": rtl["vcd"], "gtkw": rtl["gtkw"]})
     report["wall_seconds"] = round(time.perf_counter() - started, 1)
-    (out_dir / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    outputs.write_text(out_dir / "report.json", json.dumps(report, indent=2) + "\n")
 
     rows = [
         ("data / model", f"{data_name}; {model_name}"),

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from spikecore import outputs
 from spikecore.isa import TraceKind
 
 
@@ -41,7 +42,8 @@ def spike_raster(path: Path, compiled, sample_q: np.ndarray) -> None:
     ax.set_title(f"Spike raster of one inference ({len(spikes)} spikes, {result.cycles} cycles)")
     ax.legend(loc="upper right", fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    with outputs.output_path(path) as temporary:
+        fig.savefig(temporary, dpi=110)
     plt.close(fig)
 
 
@@ -57,7 +59,8 @@ def weight_distribution(path: Path, compiled) -> None:
         ax.set_yscale("log")
     axes[0][0].set_ylabel("count")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    with outputs.output_path(path) as temporary:
+        fig.savefig(temporary, dpi=110)
     plt.close(fig)
 
 
@@ -91,7 +94,8 @@ def float_vs_spikecore(path: Path, compiled, model, data, float_pred: np.ndarray
     right.set_title(f"Agreement with float: {np.mean(golden.predictions == float_pred):.2%}")
     right.legend(loc="lower right")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    with outputs.output_path(path) as temporary:
+        fig.savefig(temporary, dpi=110)
     plt.close(fig)
 
 

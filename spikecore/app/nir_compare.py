@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from spikecore import isa
+from spikecore import isa, outputs
 from spikecore.errors import SpikeCoreError
 
 
@@ -188,8 +188,9 @@ def rtl_verdict(compiled, x: np.ndarray) -> str:
     stimulus, steps = nir_stimulus(compiled, x)
     with tempfile.TemporaryDirectory(prefix="spikecore-compare-") as folder:
         path = Path(folder)
-        save_image(compiled.image, path / "image.bin")
-        stimulus.save(path / "stimulus.json")
+        with outputs.immediate():  # the simulator reads them back at once
+            save_image(compiled.image, path / "image.bin")
+            stimulus.save(path / "stimulus.json")
         spec = RunSpec(image=str(path / "image.bin"), stimulus=str(path / "stimulus.json"), steps=steps,
                        result=str(path / "result.json"), mode="fast")
         try:

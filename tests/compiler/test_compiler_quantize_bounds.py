@@ -14,7 +14,8 @@ LAYER = DenseNode("h", "x", np.ones((1, 1), np.float32), np.zeros(1, np.float32)
 
 
 def test_membrane_values_up_to_the_int32_limits_are_kept() -> None:
-    assert _acc_values(LAYER, "bias", np.array([2**31 - 1, -2**31], dtype=np.int64), SaturationPolicy()).tolist() == [2**31 - 1, -2**31]
+    limits = np.array([2**31 - 1, -2**31], dtype=np.int64)
+    assert _acc_values(LAYER, "bias", limits, SaturationPolicy()).tolist() == [2**31 - 1, -2**31]
     # floats round first: 2147483646.6 -> 2147483647 still fits
     assert _acc_values(LAYER, "bias", np.array([2147483646.6]), SaturationPolicy()).tolist() == [2**31 - 1]
 

@@ -82,7 +82,8 @@ def test_run_rejects_bad_arguments(kwargs: dict, message: str) -> None:
 
 
 def test_run_rejects_injection_into_a_core_outside_the_chip() -> None:
-    with pytest.raises(SpikeCoreError, match=r"^inject: core must be an integer 0\.\.3, not 9$"):
+    with pytest.raises(SpikeCoreError, match=r"^stimulus step 0 event 0: core 9 out of range 0\.\.3 \(the image's "
+                                             r"chip has 4 cores\)$"):
         run(Image(CFG), Stimulus({0: [(9, 0, 0)]}))
 
 

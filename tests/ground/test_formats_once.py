@@ -70,7 +70,9 @@ def test_chip_text_form_prints_and_parses_once():
     ("cores", "--chip: expected key=value with key one of cores, neurons, weight_bytes, imem_depth, event_depth, "
               "fanout_depth, not 'cores'"),
     ("cores=2 cores=3", "--chip: cores given twice in 'cores=2 cores=3'"),
-    ("cores=two", "--chip: cores must be an integer, not 'two'"),
+    ("cores=two", "--chip: cores must be an integer (ASCII decimal or 0x hex), not 'two'"),
+    ("cores=1_0", "--chip: cores must be an integer (ASCII decimal or 0x hex), not '1_0'"),
+    ("cores=1000", "--chip: chip config: cores must be an integer from 1 to 255, not 1000"),
 ])
 def test_chip_text_errors(text, message):
     with pytest.raises(SpikeCoreError) as info:

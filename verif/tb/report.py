@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from spikecore import outputs
 from spikecore.compiler.disasm import disassemble_word
 from spikecore.errors import SpikeCoreError
 from spikecore.verif.scoreboard import Mismatch, Scoreboard, ScoreboardResult, instruction_at
@@ -138,7 +139,7 @@ def result_dict(result: ScoreboardResult, info: RunInfo, first: dict[str, object
 
 
 def write_json(path: str | Path, data: dict[str, object]) -> None:
-    Path(path).write_text(json.dumps(data, indent=1, default=str) + "\n")
+    outputs.write_text(path, json.dumps(data, indent=1, default=str) + "\n")
 
 
 def read_result(path: str | Path) -> dict:
