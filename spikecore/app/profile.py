@@ -16,6 +16,7 @@ import argparse
 import json
 from pathlib import Path
 
+from spikecore import outputs
 from spikecore.errors import SpikeCoreError
 
 # --- layer maps ----------------------------------------------------------------------------------------------
@@ -91,7 +92,8 @@ def plot_energy(path: str | Path, report, title: str = "") -> None:
     ax.legend(fontsize=8, loc="upper left", ncol=3)
     fig.text(0.01, 0.01, f"table {report.table.name}; clock {report.clock_mhz:g} MHz", fontsize=7)
     fig.tight_layout(rect=(0, 0.03, 1, 1))
-    fig.savefig(path, dpi=110)
+    with outputs.output_path(path) as temporary:     # renamed into place once the command succeeded
+        fig.savefig(temporary, dpi=110)
     plt.close(fig)
 
 
@@ -110,6 +112,9 @@ def _profile(args: argparse.Namespace) -> int:
     for output, suffix in ((args.json, ".json"), (args.plot, ".png")):
         if output is not None and Path(output).suffix.lower() != suffix:
             raise SpikeCoreError(f"{output}: must end in {suffix}")
+    outputs.refuse_overlap([("program", args.program), *(("--inputs", path) for path in args.inputs or []),
+                            ("--layers", args.layers), ("--table", args.table)],
+                           [("--json", args.json), ("--plot", args.plot)])
     image = load_program(args.program)
     stimuli = [Stimulus.load(path) for path in args.inputs] if args.inputs else [None]
     steps = args.steps
@@ -127,7 +132,7 @@ def _profile(args: argparse.Namespace) -> int:
         data = {"program": str(args.program), "steps": steps, "inputs": list(args.inputs or []),
                 "energy_pj_per_inference": report.energy_pj, "latency_us_per_inference": report.latency_us,
                 "energy": report.to_dict()}
-        Path(args.json).write_text(json.dumps(data, indent=2) + "\n")
+        outputs.write_text(args.json, json.dumps(data, indent=2) + "\n")
         print(f"wrote {args.json}")
     if args.plot:
         plot_energy(args.plot, report)
