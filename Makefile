@@ -26,7 +26,7 @@ MNIST ?=
 RUN_DIR ?=
 CONFIG ?= 1,4,16,128
 
-.PHONY: install sim test lint rtl synth regress waves bench clean
+.PHONY: install sim test lint rtl synth regress waves bench clean distclean
 
 install: $(STAMP)
 
@@ -69,5 +69,12 @@ synth: $(STAMP)
 bench: $(STAMP)
 	$(RUN) $(PY) bench/run_all.py
 
+# clean: run outputs only; the Verilator simulators in build/verilator/ (keyed by their sources, rebuilt
+# when those change) are kept, because rebuilding the 128-core array takes minutes.
 clean:
-	rm -rf build .pytest_cache .ruff_cache
+	find build -mindepth 1 -maxdepth 1 ! -name verilator -exec rm -rf {} + 2>/dev/null || true
+	rm -rf .pytest_cache .ruff_cache
+
+# distclean: everything generated, the simulators and the .venv included.
+distclean:
+	rm -rf build .pytest_cache .ruff_cache $(VENV)
