@@ -25,6 +25,8 @@ RTL_SAMPLES ?= 20
 MNIST ?=
 RUN_DIR ?=
 CONFIG ?= 1,4,16,128
+# make bench BENCH_ARGS=--cold also times make sim in a scratch clone (venv install and builds included).
+BENCH_ARGS ?=
 
 .PHONY: install sim test lint rtl synth regress waves bench clean distclean
 
@@ -67,7 +69,7 @@ synth: $(STAMP)
 	$(RUN) $(PY) -m spikecore.app.synth
 
 bench: $(STAMP)
-	$(RUN) $(PY) bench/run_all.py
+	$(RUN) $(PY) bench/run_all.py $(BENCH_ARGS)
 
 # clean: run outputs only; the Verilator simulators in build/verilator/ (keyed by their sources, rebuilt
 # when those change) are kept, because rebuilding the 128-core array takes minutes.
