@@ -88,9 +88,9 @@ def cosim_speeds(config: ChipConfig, build, seed: int = 1, clocks: int = 20000, 
 
 def golden_batch_ratio() -> list[tuple[str, int, float, float, float]]:
     """(mode, samples, batch s, reference s, per-sample functional s) on the held-out digits, CPU seconds."""
+    from spikecore.app.digits import train_digits_mlp
+    from spikecore.app.runtime import run_batch
     from spikecore.compiler.pipeline import compile_model
-    from spikecore.compiler.runtime import run_batch
-    from spikecore.digits import train_digits_mlp
 
     model, data = train_digits_mlp(seed=0)
     rows = []

@@ -16,8 +16,8 @@ semantics (docs/spec.md §2-§5):
   into the buffers the barrier emptied.
 
 Every sample shares the image; samples differ only in what the host injects. It is the path for
-evaluating a compiled model on many samples (:func:`spikecore.compiler.runtime.run_batch` with
-``chip="batch"``); ``tests/test_golden_batch.py`` holds it equal to the per-sample
+evaluating a compiled model on many samples (:func:`spikecore.app.runtime.run_batch` with
+``chip="batch"``); ``tests/golden/test_golden_batch.py`` holds it equal to the per-sample
 :class:`~spikecore.golden.functional.FunctionalChip` on compiled models (graded and rate mode) and on
 random programs with saturation and drops.
 """
@@ -28,7 +28,6 @@ import itertools
 
 import numpy as np
 
-from spikecore.compiler.image import Image
 from spikecore.errors import SpikeCoreError
 from spikecore.golden.cycle import (
     MAX_ABS_PRODUCT,
@@ -37,8 +36,9 @@ from spikecore.golden.cycle import (
     apply_reset,
     graded_payloads,
     leak_array,
-    load_image,
+    unpack_image,
 )
+from spikecore.image import Image
 from spikecore.isa import (
     ACC_BITS,
     ACC_MAX,
@@ -75,7 +75,7 @@ class BatchFunctionalChip:
     def __init__(self, image: Image | LoadedImage, batch: int) -> None:
         if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
             raise SpikeCoreError(f"BatchFunctionalChip: batch must be a positive integer, not {batch!r}")
-        self.loaded = image if isinstance(image, LoadedImage) else load_image(image)
+        self.loaded = image if isinstance(image, LoadedImage) else unpack_image(image)
         self.config = self.loaded.config
         self.batch = batch
         cores = self.config.cores

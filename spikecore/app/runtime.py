@@ -29,7 +29,7 @@ from spikecore.compiler.pipeline import CompiledModel
 from spikecore.compiler.reference import ReferenceResult
 from spikecore.errors import SpikeCoreError
 from spikecore.golden.batch import BatchFunctionalChip
-from spikecore.golden.cycle import CycleChip, LoadedImage, load_image
+from spikecore.golden.cycle import CycleChip, LoadedImage, unpack_image
 from spikecore.golden.functional import FunctionalChip
 
 CHIPS = {"functional": FunctionalChip, "cycle": CycleChip}
@@ -125,7 +125,7 @@ def run_batch(compiled: CompiledModel, x: Any, chip: str = "functional", quantiz
     logits = np.zeros((n, len(compiled.io.outputs)), dtype=np.int64)
     cycles, spikes, drops = (np.zeros(n, dtype=np.int64) for _ in range(3))
     if chip == "batch":
-        loaded = load_image(compiled.image)
+        loaded = unpack_image(compiled.image)
         for first in range(0, n, BATCH_CHUNK):
             part = slice(first, first + BATCH_CHUNK)
             logits[part], cycles[part], spikes[part], drops[part] = _run_chunk(compiled, loaded, q[part])

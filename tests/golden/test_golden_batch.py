@@ -6,14 +6,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from spikecore.compiler.image import Image
+from spikecore.app.digits import train_digits_mlp
+from spikecore.app.runtime import run_batch
 from spikecore.compiler.pipeline import compile_model
-from spikecore.compiler.runtime import run_batch
 from spikecore.config import ChipConfig
-from spikecore.digits import train_digits_mlp
 from spikecore.errors import SpikeCoreError
 from spikecore.golden.batch import BatchFunctionalChip
 from spikecore.golden.run import run
+from spikecore.image import Image
 from spikecore.isa import ACC_MAX, ACC_MIN
 from spikecore.verif.edge_programs import fit_stimulus, program_for_seed
 
@@ -56,7 +56,7 @@ def test_batch_equals_per_sample_on_random_programs(variant):
     chip = _batched(image, stimuli, steps)
     membranes = chip.membranes
     for b, stimulus in enumerate(stimuli):
-        expected = run(image, stimulus, steps, mode="functional")
+        expected = run(image, stimulus, steps, chip="functional")
         np.testing.assert_array_equal(membranes[b], expected.membranes, err_msg=f"sample {b} membranes")
         np.testing.assert_array_equal(chip.drops[b], expected.drops, err_msg=f"sample {b} drops")
         np.testing.assert_array_equal(chip.spike_counts[b], expected.spike_counts, err_msg=f"sample {b} spikes")
