@@ -35,7 +35,6 @@ from spikecore.golden.cycle import (
     OutSpike,
     apply_reset,
     graded_payloads,
-    leak_array,
     unpack_image,
 )
 from spikecore.image import Image
@@ -56,6 +55,7 @@ from spikecore.isa import (
     PAYLOAD_MIN,
     Instruction,
     Opcode,
+    leak,
     saturate,
 )
 
@@ -314,7 +314,7 @@ class BatchFunctionalChip:
     def _leak(self, core: int, ins: Instruction) -> None:
         neurons = slice(ins.neuron, ins.neuron + ins.count)
         v = self._v[:, self._state_slot[core]]
-        v[:, neurons] = leak_array(v[:, neurons], self.loaded.decay[core, neurons])
+        v[:, neurons] = leak(v[:, neurons], self.loaded.decay[core, neurons])
 
     # --- DELIVER ------------------------------------------------------------------------------------
 
