@@ -57,6 +57,7 @@ from spikecore.isa import (
     Opcode,
     leak,
     saturate,
+    weight_address,
 )
 
 _AXONS = AXON_MAX + 1
@@ -275,7 +276,7 @@ class BatchFunctionalChip:
             for b, j in zip(*np.nonzero(near), strict=True):
                 value = int(start[b, j])
                 for a, p in self.buffered_events(int(b), core):
-                    address = (ins.wbase + a * ins.count + int(j)) % self.config.weight_bytes
+                    address = weight_address(ins.wbase, a, ins.count, int(j), self.config.weight_bytes)
                     value = saturate(value + p * int(weights[address]), ACC_BITS)
                 total[b, j] = value
         v[:, neurons] = total
@@ -285,7 +286,8 @@ class BatchFunctionalChip:
         """``(256, count)`` float64: the weight row every axon reads in an ACC at ``wbase`` over ``count``."""
         key = (core, wbase, count)
         if key not in self._rows:
-            address = (wbase + np.arange(_AXONS)[:, None] * count + np.arange(count)) % self.config.weight_bytes
+            address = weight_address(wbase, np.arange(_AXONS)[:, None], count, np.arange(count),
+                                     self.config.weight_bytes)
             self._rows[key] = self.loaded.weights[core][address].astype(np.float64)
         return self._rows[key]
 
