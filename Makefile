@@ -30,8 +30,10 @@ RUN_DIR ?=
 CONFIG ?= 1,4,16,128
 TABLE ?= loihi
 CLOCK_MHZ ?=
+# make bench BENCH_ARGS=--cold also times make sim in a scratch clone (venv install and builds included).
+BENCH_ARGS ?=
 
-.PHONY: install sim test lint rtl synth regress waves bench fuzz clean mutate-py
+.PHONY: install sim test lint rtl synth regress waves bench fuzz clean distclean mutate-py
 
 install: $(STAMP)
 
@@ -82,7 +84,7 @@ mutate-py: $(STAMP)
 	$(RUN) $(PY) tools/mutate_py.py $(if $(MODULES),--modules $(MODULES)) $(if $(SAMPLE),--sample $(SAMPLE))
 
 bench: $(STAMP)
-	$(RUN) $(PY) bench/run_all.py
+	$(RUN) $(PY) bench/run_all.py $(BENCH_ARGS)
 
 # The fuzzing campaign of every reader of user input (>= 10^5 cases; not part of make test). FUZZ_SCALE=0.1
 # for a quick pass; prints accepted / clean errors / crashes / hangs per input kind.
@@ -90,5 +92,12 @@ FUZZ_SCALE ?= 1
 fuzz: $(STAMP)
 	$(RUN) $(PY) tests/fuzz_campaign.py --scale $(FUZZ_SCALE)
 
+# clean: run outputs only; the Verilator simulators in build/verilator/ (keyed by their sources, rebuilt
+# when those change) are kept, because rebuilding the 128-core array takes minutes.
 clean:
-	rm -rf build .pytest_cache .ruff_cache
+	find build -mindepth 1 -maxdepth 1 ! -name verilator -exec rm -rf {} + 2>/dev/null || true
+	rm -rf .pytest_cache .ruff_cache
+
+# distclean: everything generated, the simulators and the .venv included.
+distclean:
+	rm -rf build .pytest_cache .ruff_cache $(VENV)

@@ -5,7 +5,7 @@
 
 1. Compiles the digits MLP exactly as ``make sim`` does (graded mode, the default 128-core chip) and runs
    test sample 0 on the RTL with waves twice: once on the VCD build, once on the FST build
-   (``build/verilator/array128-waves[-fst]``; each build takes minutes the first time).
+   (``build/verilator/array128[-fst]``; each build takes minutes the first time).
 2. Prints both file sizes and their ratio (the target: FST at least 5x smaller than the 86 MB VCD).
 3. Reads one signal back (the trace cycle) with vcdvcd (pure Python, VCD only: the reader ``vcd_check``
    used before) and with pywellen (Rust, VCD and FST: the reader it uses now), and prints the seconds

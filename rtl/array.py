@@ -99,6 +99,11 @@ class SpikeCoreArray(wiring.Component):
             "sig_records": Out(CYCLE_BITS),
         })
 
+    def make_core(self, core_id: int) -> wiring.Component:
+        """Core ``core_id`` of the array: a :class:`~spikecore.rtl.core.Core`. The Verilog generator
+        (:mod:`spikecore.rtl.instanced`) overrides this to instantiate one shared core module instead."""
+        return Core(self.config, core_id)
+
     def elaborate(self, platform):
         """The step sequencer is a five-state machine: IDLE -> EXEC (until every core is done) ->
         BARRIER (one cycle: buffers emptied, router armed) -> DELIVER (one entry per cycle, skipped
@@ -109,7 +114,7 @@ class SpikeCoreArray(wiring.Component):
         whole step when ``done`` pulses."""
         m = Module()
         cfg = self.config
-        cores = [Core(cfg, core_id) for core_id in range(cfg.cores)]
+        cores = [self.make_core(core_id) for core_id in range(cfg.cores)]
         for core_id, core in enumerate(cores):
             m.submodules[f"core{core_id}"] = core
         m.submodules.router = router = Router(cfg)

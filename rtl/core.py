@@ -55,6 +55,29 @@ class CoreState(enum.Enum, shape=3):
     RESET = 6    # state reset: copy ``init`` into the membranes, one neuron per cycle
 
 
+def core_signature(config: ChipConfig) -> wiring.Signature:
+    """The ports of a :class:`Core` of ``config`` (identical for every core id)."""
+    return wiring.Signature({
+        "start": In(1),
+        "barrier": In(1),
+        "reset_state": In(1),
+        "done": Out(1),
+        "busy": Out(1),
+        "ev_in_valid": In(1),
+        "ev_in": In(EVENT),
+        "ev_full": Out(1),
+        "outq_addr": In(range(config.fanout_depth)),
+        "outq_data": Out(OUTQ_ENTRY),
+        "outq_count": Out(range(config.fanout_depth + 1)),
+        "cfg_space": In(ConfigSpace),
+        "cfg_index": In(CONFIG_INDEX_BITS),
+        "cfg_wdata": In(isa.WORD_BITS),
+        "cfg_write": In(1),
+        "cfg_rdata": Out(isa.WORD_BITS),
+        "trace": Out(CORE_RECORD),
+    })
+
+
 class Core(wiring.Component):
     """One neuron core.
 
@@ -100,25 +123,7 @@ class Core(wiring.Component):
             raise SpikeCoreError(f"Core: core_id must be 0..{config.cores - 1}, not {core_id!r}")
         self.config = config
         self.core_id = core_id
-        super().__init__({
-            "start": In(1),
-            "barrier": In(1),
-            "reset_state": In(1),
-            "done": Out(1),
-            "busy": Out(1),
-            "ev_in_valid": In(1),
-            "ev_in": In(EVENT),
-            "ev_full": Out(1),
-            "outq_addr": In(range(config.fanout_depth)),
-            "outq_data": Out(OUTQ_ENTRY),
-            "outq_count": Out(range(config.fanout_depth + 1)),
-            "cfg_space": In(ConfigSpace),
-            "cfg_index": In(CONFIG_INDEX_BITS),
-            "cfg_wdata": In(isa.WORD_BITS),
-            "cfg_write": In(1),
-            "cfg_rdata": Out(isa.WORD_BITS),
-            "trace": Out(CORE_RECORD),
-        })
+        super().__init__(core_signature(config))
 
     def elaborate(self, platform):
         """Micro-architecture: every instruction spends one ISSUE cycle, then one cycle per unit of work.

@@ -1,10 +1,13 @@
 """Verilator builds of the generated SpikeCore array, made once per configuration and reused.
 
-A build lives in ``build/verilator/<name>/`` where ``<name>`` is ``array<cores>`` (``-waves`` for a build
-with VCD tracing, ``-waves-fst`` for one with FST tracing: Verilator compiles one trace format in, so the
-format is part of the build configuration; :mod:`spikecore.verif.wave_format` picks it). It is keyed by a
-SHA-256 of the generated Verilog, the Verilator control files and the build flags, stored in ``build.json``;
-a later call with the same key reuses the simulator binary. To avoid
+A build lives in ``build/verilator/<name>/`` where ``<name>`` is ``array<cores>`` (plus ``-fst`` when its
+compiled-in trace format is FST). One build serves plain and traced runs: tracing is compiled in
+(:data:`TRACING_COMPILED_IN`) and switched on only for the run that dumps waves (the runner's ``--trace``
+argument at run time); ``bench/bench_speed.py`` measures what carrying it costs (docs/verification.md).
+Verilator compiles one trace format in, so the format is part of the build configuration
+(:mod:`spikecore.verif.wave_format` picks it: VCD for small arrays, FST for big ones, ``WAVES_FORMAT``
+overrides). A build is keyed by a SHA-256 of the generated Verilog, the Verilator control files and the build
+flags, stored in ``build.json``; a later call with the same key reuses the simulator binary. To avoid
 re-running Amaranth (10 s for 128 cores) just to compute that key, a second, cheaper key — a hash of every
 Python source the Verilog is generated from, plus the configuration — is stored beside it: when it still
 matches, not even the Verilog is regenerated.
@@ -16,6 +19,10 @@ Two deviations from cocotb's stock Verilator runner, both measured: ``--public-f
 makes every internal signal VPI-visible and slows the simulation several times over); a generated
 control file makes only the top module's ports public instead. The RTL's own waiver file (``rtl/*.vlt``)
 is passed as well, so Verilator's lint warnings are waived by rule name in one place.
+
+``ccache`` is used when it is on PATH (Verilator's generated Makefile prefixes every compile with
+``OBJCACHE``), so a rebuild after ``make clean`` or in a fresh clone reuses object files whose C++ did
+not change.
 """
 
 from __future__ import annotations
@@ -23,6 +30,8 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import os
+import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,6 +42,7 @@ from spikecore.config import ChipConfig
 from spikecore.errors import SpikeCoreError
 from spikecore.rtl import generate as rtl_generate
 from spikecore.rtl.generate import TOP_MODULE
+from spikecore.verif import wave_format
 from spikecore.verif.toolchain import configure_environment
 
 #: Name of the simulated top-level module: the array itself.
@@ -42,6 +52,10 @@ TRACE_PORT = "trace_port"
 #: Default root of all Verilator builds (relative to the repository root).
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BUILD_ROOT = REPO_ROOT / "build" / "verilator"
+#: Tracing is compiled into every build, so the same simulator serves plain runs and the run that dumps
+#: waves. ``False`` goes back to a separate ``-waves`` build (only worth it if carrying the trace code made
+#: plain runs markedly slower: bench/bench_cosim.py prints the ratio).
+TRACING_COMPILED_IN = True
 #: Scope levels kept in a VCD: the top ports, each core's ports and its direct internals. Deeper levels
 #: (memories, arithmetic helpers) would make the VCD of a 128-core array gigabytes long.
 TRACE_DEPTH = 2
@@ -86,12 +100,15 @@ class Build:
         return self.directory / self.toplevel
 
 
-def build_name(config: ChipConfig, waves: bool, trace_format: str = "vcd") -> str:
-    """``array<cores>``, plus the non-product sizes, plus ``-waves`` (``-waves-fst``): one folder per build."""
+def build_name(config: ChipConfig, traced: bool, trace_format: str = "vcd") -> str:
+    """``array<cores>``, plus the non-product sizes, plus ``-waves`` (``-notrace``) for a build with (without)
+    tracing when that is not the default (:data:`TRACING_COMPILED_IN`), plus ``-fst`` for FST tracing: one
+    folder per distinct build."""
     product = ChipConfig(cores=config.cores)
     sizes = "".join(f"-{k}{v}" for k, v in config.as_dict().items() if k != "cores" and v != getattr(product, k))
-    waves_suffix = ("-waves" + ("-fst" if trace_format == "fst" else "")) if waves else ""
-    return f"array{config.cores}{sizes}{waves_suffix}"
+    suffix = "" if traced == TRACING_COMPILED_IN else ("-waves" if traced else "-notrace")
+    fst = "-fst" if traced and trace_format == "fst" else ""
+    return f"array{config.cores}{sizes}{suffix}{fst}"
 
 
 def waiver_files() -> list[Path]:
@@ -163,19 +180,37 @@ def build_flags(waves: bool, trace_depth: int = TRACE_DEPTH, trace_format: str =
     return flags
 
 
-def build_array(config: ChipConfig, *, waves: bool = False, root: Path = BUILD_ROOT,
-                trace_depth: int = TRACE_DEPTH, log=print, trace_format: str = "vcd") -> Build:
+def use_ccache(env: dict[str, str] | None = None) -> bool:
+    """Let Verilator's generated Makefile compile through ``ccache`` when it is on PATH (``OBJCACHE``);
+    returns whether it is used. An ``OBJCACHE`` already set in ``env`` is left alone."""
+    env = os.environ if env is None else env
+    if "OBJCACHE" in env:
+        return bool(env["OBJCACHE"])
+    found = shutil.which("ccache", path=env.get("PATH"))
+    if found:
+        env["OBJCACHE"] = found
+    return found is not None
+
+
+def build_array(config: ChipConfig, *, waves: bool = False, traced: bool | None = None, root: Path = BUILD_ROOT,
+                trace_depth: int = TRACE_DEPTH, log=print, trace_format: str | None = None) -> Build:
     """Build (or reuse) the Verilator simulator of the array for ``config``; returns the :class:`Build`.
 
-    ``trace_format`` (``vcd`` or ``fst``, only with ``waves``) is the trace format compiled in.
-
-    ``log`` receives one line saying whether the build was reused or how long it took.
+    ``waves``: the build must be able to dump waves. ``traced`` forces tracing in (``True``) or out
+    (``False``, the benchmark's reference); by default it is compiled in when ``waves`` or
+    :data:`TRACING_COMPILED_IN`. ``trace_format`` (``vcd`` or ``fst``; default
+    :func:`~spikecore.verif.wave_format.trace_format` of ``config``) is the format compiled in, so a plain run
+    and a later traced run of the same configuration share one build. ``log`` receives one line saying
+    whether the build was reused or how long it took. Raises :class:`SpikeCoreError` when Verilator or the
+    C++ compiler fails, for an unknown trace format, or for ``waves`` with ``traced=False``.
     """
     configure_environment()
-    if trace_format not in ("vcd", "fst"):
-        raise SpikeCoreError(f"trace format must be vcd or fst, not {trace_format!r}")
-    trace_format = trace_format if waves else "vcd"
-    name = build_name(config, waves, trace_format)
+    traced = (waves or TRACING_COMPILED_IN) if traced is None else traced
+    if waves and not traced:
+        raise SpikeCoreError("build_array: a build that dumps waves needs tracing compiled in (traced=True)")
+    waves = traced
+    trace_format = wave_format.trace_format(config, trace_format) if traced else "vcd"
+    name = build_name(config, traced, trace_format)
     directory = Path(root) / name
     flags = build_flags(waves, trace_depth, trace_format)
     stamp_path = directory / "build.json"
@@ -207,6 +242,7 @@ def build_array(config: ChipConfig, *, waves: bool = False, root: Path = BUILD_R
             (directory / "waves.vlt").write_text(WAVES_VLT)
             sources.append(directory / "waves.vlt")
         build_log = directory / "build.log"
+        use_ccache()
         try:
             _runner().build(sources=sources, hdl_toplevel=TOPLEVEL, build_dir=directory, build_args=flags,
                             waves=waves, always=True, log_file=build_log)

@@ -85,7 +85,7 @@ def cosimulate(runs: list[RunSpec], config: ChipConfig, test_dir: Path, *, waves
         run.image, run.result = str(Path(run.image).resolve()), str(Path(run.result).resolve())
         run.stimulus = str(Path(run.stimulus).resolve()) if run.stimulus else ""
     test_dir = Path(test_dir).resolve()
-    fmt = trace_format(config, waves_format) if waves else "vcd"
+    fmt = trace_format(config, waves_format)     # plain runs too: one build (its compiled-in format) serves both
     build = build or build_array(config, waves=waves, log=log, trace_format=fmt)
     fmt = build.trace_format if waves else fmt
     test_dir.mkdir(parents=True, exist_ok=True)

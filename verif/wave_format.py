@@ -2,7 +2,8 @@
 
 Verilator compiles one trace format into a simulator (``--trace`` for VCD, ``--trace-fst`` for FST), so the
 format is a property of the build configuration: a traced run uses the build of its format
-(``build/verilator/array<N>-waves`` or ``array<N>-waves-fst``, :func:`spikecore.verif.build.build_array`).
+(``build/verilator/array<N>`` or ``array<N>-fst``, :func:`spikecore.verif.build.build_array`); plain runs use
+that same build with tracing switched off.
 
 The default follows the array size: VCD (plain text, readable by any tool) up to :data:`FST_FROM_CORES`
 cores, FST (compressed, GTKWave's own format) from there on — one 128-core sample of ``make sim`` is 86 MB

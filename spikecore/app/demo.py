@@ -6,8 +6,8 @@ The data path reads top to bottom, as :func:`main` runs it:
    (``--mnist``), average-pooled to the same 8x8 so that the same 64-input network fits a core's 256 B;
 2. model: a seeded 64→32→10 MLP trained here (under a second), or a saved module (``--model``);
 3. compile: quantise, place and generate the SpikeCore image (:func:`compile_model`);
-4. golden: every held-out sample on the fast functional golden model, checked against the compiler's
-   integer reference;
+4. golden: every held-out sample on the functional golden model, all samples at once
+   (:class:`~spikecore.golden.batch.BatchFunctionalChip`), checked against the compiler's integer reference;
 5. RTL: the first ``--rtl-samples`` held-out samples on the 128-core array under Verilator, every
    cycle's records scoreboarded against the cycle-accurate golden model (:mod:`spikecore.verif.sim`);
 6. energy: every held-out sample's events counted on the golden model and priced with a cited table
@@ -227,8 +227,8 @@ def run_flow(args: argparse.Namespace) -> int:
 
     progress(f"golden model: {len(data.x_test)} held-out samples")
     x_q = compiled.quantize_input(data.x_test)
-    golden = run_batch(compiled, x_q, quantized=True)
     reference = compiled.reference(x_q, quantized=True)
+    golden = run_batch(compiled, x_q, chip="batch", quantized=True, reference=reference)
     golden_equals_reference = bool(np.array_equal(golden.logits, reference.logits))
     progress(f"energy: counting and pricing the events of {len(x_q)} samples")
     energy = energy_per_inference(compiled, x_q, args.table, args.clock_mhz)

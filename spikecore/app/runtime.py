@@ -28,10 +28,16 @@ from spikecore import isa
 from spikecore.compiler.pipeline import CompiledModel
 from spikecore.compiler.reference import ReferenceResult
 from spikecore.errors import SpikeCoreError
-from spikecore.golden.cycle import CycleChip
+from spikecore.golden.batch import BatchFunctionalChip
+from spikecore.golden.cycle import CycleChip, LoadedImage, unpack_image
 from spikecore.golden.functional import FunctionalChip
 
 CHIPS = {"functional": FunctionalChip, "cycle": CycleChip}
+#: Chips :func:`run_batch` accepts: the per-sample models above, and ``batch`` (every sample at once on
+#: :class:`~spikecore.golden.batch.BatchFunctionalChip`, same results as ``functional``).
+BATCH_CHIPS = (*CHIPS, "batch")
+#: Samples stepped together on the batch chip (bounds its memory: ~B x cores x event_depth x 16 bytes).
+BATCH_CHUNK = 4096
 
 
 @dataclass
@@ -102,16 +108,30 @@ def activity(compiled: CompiledModel, ref: ReferenceResult) -> Activity:
     return Activity(synops, spikes, deliveries.sum(axis=1), step_cycles.sum(axis=1), lower)
 
 
-def run_batch(compiled: CompiledModel, x: Any, chip: str = "functional", quantized: bool = False) -> BatchResult:
-    """Run every sample of ``x`` (float ``(N, ...)``, or int payloads when ``quantized``) on a golden chip."""
-    if chip not in CHIPS:
-        raise SpikeCoreError(f"chip must be one of {', '.join(CHIPS)}, not {chip!r}")
+def run_batch(compiled: CompiledModel, x: Any, chip: str = "functional", quantized: bool = False,
+              reference: ReferenceResult | None = None) -> BatchResult:
+    """Run every sample of ``x`` (float ``(N, ...)``, or int payloads when ``quantized``) on a golden chip:
+    ``functional`` or ``cycle`` sample by sample, ``batch`` all samples at once (same results as
+    ``functional``, tens of times faster on large batches).
+
+    Synaptic operations come from the integer reference of the same batch; pass ``reference`` when the
+    caller has already run it. Raises :class:`SpikeCoreError` for an unknown ``chip`` or a sample with
+    the wrong number of features."""
+    if chip not in BATCH_CHIPS:
+        raise SpikeCoreError(f"chip must be one of {', '.join(BATCH_CHIPS)}, not {chip!r}")
     q = np.asarray(x, dtype=np.int64) if quantized else compiled.quantize_input(x)
-    model = CHIPS[chip](compiled.image)
+    if q.ndim != 2 or q.shape[1] != len(compiled.io.inputs):
+        raise SpikeCoreError(f"samples have shape {q.shape[1:]}, the model takes {len(compiled.io.inputs)} features")
     n = len(q)
     logits = np.zeros((n, len(compiled.io.outputs)), dtype=np.int64)
     cycles, spikes, drops = (np.zeros(n, dtype=np.int64) for _ in range(3))
-    for i in range(n):
+    if chip == "batch":
+        loaded = unpack_image(compiled.image)
+        for first in range(0, n, BATCH_CHUNK):
+            part = slice(first, first + BATCH_CHUNK)
+            logits[part], cycles[part], spikes[part], drops[part] = _run_chunk(compiled, loaded, q[part])
+    model = CHIPS[chip](compiled.image) if chip != "batch" else None
+    for i in range(n if model is not None else 0):
         stimulus = compiled.stimulus(q[i], quantized=True)
         model.reset_state()
         start = model.cycle
@@ -125,10 +145,40 @@ def run_batch(compiled: CompiledModel, x: Any, chip: str = "functional", quantiz
         drops[i] = model.drops.sum()
     if compiled.quant.layers[-1].relu:
         logits = np.maximum(logits, 0)
-    synops = activity(compiled, compiled.reference(q, quantized=True)).synops
+    reference = reference if reference is not None else compiled.reference(q, quantized=True)
+    synops = activity(compiled, reference).synops
     clipped = 0 if quantized else compiled.quant.input.warn_clipped(np.asarray(x, dtype=np.float64))
     return BatchResult(logits, np.argmax(logits, axis=1), cycles, spikes, synops, drops, chip, int(cycles.sum()),
                        clipped)
+
+
+def _run_chunk(compiled: CompiledModel, loaded: LoadedImage, q: np.ndarray) -> tuple[np.ndarray, ...]:
+    """One inference of each row of ``q`` (int payloads) on :class:`BatchFunctionalChip`: the host's
+    injections of :meth:`CompiledModel.stimulus`, built for every sample at once. Returns the output
+    membranes (no ReLU), cycles, spikes and drops per sample."""
+    n = len(q)
+    chip = BatchFunctionalChip(loaded, n)
+    io = compiled.io
+    # The host injects features ascending, each on its (core, axon) pairs: per core, a column per pair.
+    columns: dict[int, list[tuple[int, int]]] = {}
+    for feature, targets in enumerate(io.inputs):
+        for core, axon in targets:
+            columns.setdefault(core, []).append((feature, axon))
+    bias: dict[int, list[tuple[int, int, int]]] = {}
+    for step, c, a, p in io.bias_events:
+        bias.setdefault(step, []).append((c, a, p))
+    chip.reset_state()
+    everyone = np.arange(n, dtype=np.int64)
+    for step in range(compiled.steps):
+        if step in io.inject_steps:
+            for core, pairs in columns.items():
+                chip.inject_dense(core, np.array([a for _, a in pairs]), q[:, [f for f, _ in pairs]])
+        for c, a, p in bias.get(step, []):
+            chip.inject(everyone, np.full(n, c), np.full(n, a), np.full(n, p))
+        chip.step()
+    per_core = {c: chip.core_membranes(c) for targets in io.outputs for c, _ in targets}
+    logits = np.stack([sum(per_core[c][:, j] for c, j in targets) for targets in io.outputs], axis=1)
+    return logits, chip.cycle, chip.spike_counts.sum(axis=1), chip.drops.sum(axis=1)
 
 
 def run_stream(compiled: CompiledModel, x: Any, chip: str = "functional", quantized: bool = False) -> BatchResult:

@@ -24,8 +24,13 @@ def test_generated_verilog_is_lint_clean(tmp_path, cores):
     text = path.read_text()
     assert path.name == f"spikecore_{cores}c.v"
     assert re.search(rf"^module {TOP_MODULE}\(", text, re.MULTILINE)
-    for port in ("clk", "rst", "cfg_addr", "trace", "sig_history", "busy", "done"):
+    for port in ("clk", "rst", "cfg_addr", "trace_port", "sig_history", "busy", "done"):
         assert re.search(rf"^\s*(input|output) (\[\d+:0\] )?{port};", text, re.MULTILINE), port
+    # One core module, instantiated once per core (rtl/instanced.py), not one module per core.
+    assert len(re.findall(r"^module spikecore_core\(", text, re.MULTILINE)) == 1
+    assert sorted(re.findall(r"^\s*spikecore_core (core\d+) \(", text, re.MULTILINE)) == sorted(
+        f"core{i}" for i in range(cores))
+    assert not re.search(r"^module \\spikecore\.core", text, re.MULTILINE)
     lint(path)
 
 

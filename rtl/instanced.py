@@ -1,0 +1,72 @@
+"""The array's Verilog with one core module instantiated ``cores`` times (the Verilog-generation path).
+
+Amaranth elaborates every :class:`~spikecore.rtl.core.Core` of a :class:`~spikecore.rtl.array.SpikeCoreArray`
+into its own Verilog module (``spikecore.core0`` … ``spikecore.core127``), although the cores are
+identical: a core's id appears nowhere in its logic (the array places each core's records on the trace
+port by position). Verilator would then compile the same core 128 times. Here the core is converted
+once, as module :data:`CORE_MODULE`, and the array instantiates it with an Amaranth ``Instance`` per
+core, so the generated file holds one core module and Verilator compiles it once.
+
+The RTL stays one Amaranth description: :class:`InstancedArray` is the same array with only
+:meth:`~spikecore.rtl.array.SpikeCoreArray.make_core` replaced. Amaranth's simulator cannot run an
+``Instance``, so the Amaranth-simulator tests keep using :class:`~spikecore.rtl.array.SpikeCoreArray`.
+"""
+
+from __future__ import annotations
+
+import re
+
+from amaranth.back import verilog
+from amaranth.hdl import ClockSignal, Instance, ResetSignal, Value
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In
+
+from spikecore.config import ChipConfig
+from spikecore.rtl.array import SpikeCoreArray
+from spikecore.rtl.core import Core, core_signature
+
+#: Verilog name of the one shared core module.
+CORE_MODULE = "spikecore_core"
+
+
+def core_ports(component: wiring.Component) -> dict[str, Value]:
+    """``Instance`` keyword arguments connecting every port of ``component`` by its Verilog name.
+
+    Amaranth names a top-level port after its signature path joined with ``__``; ``i_``/``o_`` follow
+    the member's flow. Clock and reset are the ``sync`` domain's, as in the converted core.
+    """
+    ports: dict[str, Value] = {"i_clk": ClockSignal("sync"), "i_rst": ResetSignal("sync")}
+    for path, member, value in component.signature.flatten(component):
+        prefix = "i_" if member.flow == In else "o_"
+        ports[prefix + "__".join(str(part) for part in path)] = Value.cast(value)
+    return ports
+
+
+class CoreInstance(wiring.Component):
+    """A stand-in for :class:`~spikecore.rtl.core.Core` with the same signature, elaborated as an
+    ``Instance`` of :data:`CORE_MODULE` (whose Verilog :func:`generate_verilog` adds)."""
+
+    def __init__(self, config: ChipConfig, core_id: int) -> None:
+        self.core_id = core_id
+        super().__init__(core_signature(config))
+
+    def elaborate(self, platform):
+        return Instance(CORE_MODULE, **core_ports(self))
+
+
+class InstancedArray(SpikeCoreArray):
+    """:class:`~spikecore.rtl.array.SpikeCoreArray` whose cores are instances of one core module."""
+
+    def make_core(self, core_id: int) -> wiring.Component:
+        return CoreInstance(self.config, core_id)
+
+
+def generate_verilog(config: ChipConfig, top: str, *, emit_src: bool = False) -> str:
+    """Verilog of the array for ``config``: top module ``top`` plus :data:`CORE_MODULE` (converted once).
+
+    The core's own ``top`` attribute is dropped: the array is the design's one top module.
+    """
+    array = verilog.convert(InstancedArray(config), name=top, emit_src=emit_src)
+    core = verilog.convert(Core(config, 0), name=CORE_MODULE, emit_src=emit_src)
+    core = re.sub(r"^\(\* top = +1 +\*\)\n", "", core, flags=re.MULTILINE)
+    return array + "\n" + core
