@@ -150,8 +150,8 @@ def test_disassemble_word(word: int, text: str) -> None:
 
 
 def test_disassemble_word_rejects_invalid_words() -> None:
-    with pytest.raises(SpikeCoreError, match=r"^instruction 0x50000000: unknown opcode 5$"):
-        disassemble_word(0x5000_0000)
+    with pytest.raises(SpikeCoreError, match=r"^instruction 0x70000000: unknown opcode 7$"):
+        disassemble_word(0x7000_0000)
 
 
 def test_disassemble_image_refuses_an_invalid_image() -> None:
@@ -206,7 +206,8 @@ ERRORS = [
                                             "(expected neuron, count, shift, reset, graded)"),
     (CHIP + ".core 0\nhalt now=1", "prog.s:3: unknown operand 'now' for halt (expected none)"),
     (CHIP + ".core 0\nleak neuron=0, neuron=1, count=1\nhalt", "prog.s:3: neuron given twice for leak"),
-    (CHIP + ".core 0\nadd neuron=0\nhalt", "prog.s:3: unknown mnemonic 'add' (expected nop, halt, acc, fire, leak)"),
+    (CHIP + ".core 0\nadd neuron=0\nhalt",
+     "prog.s:3: unknown mnemonic 'add' (expected nop, halt, acc, fire, leak, sacc, syn)"),
     (CHIP + ".core 0\nleak neuron=0, count 1\nhalt", "prog.s:3: expected name=value in leak, got 'count'"),
     (CHIP + ".core 0\nleak neuron=0,, count=1\nhalt", "prog.s:3: empty item in leak (stray comma)"),
     (CHIP + ".core 0\nleak neuron=0, count=1,\nhalt", "prog.s:3: empty item in leak (stray comma)"),
@@ -263,7 +264,8 @@ ERRORS = [
     (CHIP + ".core 0\nhalt\n.weights 0: 1 2\n.weights 1: 3", "prog.s:5: weight address 1 already set at line 4"),
     (CHIP + ".core 0\nhalt\n.neuron 32 threshold=1", "prog.s:4: .neuron 32 is outside the core's 32 neurons"),
     (CHIP + ".core 0\nhalt\n.neuron 0 threshhold=1", "prog.s:4: unknown key 'threshhold' for .neuron (expected "
-                                                    "threshold, reset, init, decay, fanout_start, fanout_count)"),
+                                                    "threshold, reset, init, decay, fanout_start, fanout_count, "
+                                                    "syn_decay, flags, syn_init)"),
     (CHIP + ".core 0\nhalt\n.neuron 0 decay=65536", "prog.s:4: .neuron decay: 65536 is out of range (must be "
                                                    "0..65535)"),
     (CHIP + ".core 0\nhalt\n.neuron 0 threshold=0x80000000", "prog.s:4: .neuron threshold: 0x80000000 is out of "

@@ -98,7 +98,7 @@ def _core(**changes: object) -> Image:
     (_core(program=[w("NOP")]), "program has no HALT"),
     (_core(program=[w("LEAK", neuron=6, count=3), w("HALT")]), "neurons 6..8 are outside"),
     (_core(program=[w("ACC", neuron=0, count=1, wbase=16), w("HALT")]), "wbase 16"),
-    (_core(program=[w("HALT"), 0x5000_0000]), "unknown opcode"),
+    (_core(program=[w("HALT"), 0x7000_0000]), "unknown opcode"),
     (_core(program=[w("HALT")] * 17), "17 program words"),
     (_core(weights=[128]), "weight 0"),
     (_core(fanout=[FanoutEntry(4, 0)] * 2), "names core 4"),
@@ -144,8 +144,9 @@ def _check_trace_invariants(image: Image, stimulus: Stimulus, steps: int) -> int
         keys = list(zip(records["cycle"].tolist(), records["core"].tolist(), records["kind"].tolist(), strict=True))
         assert keys == sorted(set(keys)), "trace not strictly sorted by (cycle, core, kind)"
         kinds = records["kind"]
-        routed = records[kinds >= TraceKind.EVENT]
-        exec_records = records[kinds < TraceKind.EVENT]
+        is_routed = np.isin(kinds, (TraceKind.EVENT, TraceKind.DROP, TraceKind.OUT))
+        routed = records[is_routed]
+        exec_records = records[~is_routed]
         # DELIVER: one record per cycle, the last D cycles of the step, after EXEC and the barrier
         assert routed["cycle"].tolist() == list(range(end - len(routed), end))
         if len(exec_records):
