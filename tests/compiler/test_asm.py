@@ -167,6 +167,28 @@ def test_spec_example_round_trips_through_text() -> None:
     assert encode_image(assemble(text)) == encode_image(image)
 
 
+def test_cubalif_text_round_trip() -> None:
+    # spec §9: mnemonics sacc and syn, .neuron keys syn_decay, flags, syn_init (version 2)
+    source = """.chip cores=1 neurons=4 weight_bytes=16 imem_depth=8 event_depth=4 fanout_depth=4
+.core 0
+    leak neuron=0, count=2
+    sacc neuron=0, count=2, wbase=3
+    syn  neuron=0, count=2
+    fire neuron=0, count=2, shift=0, reset=value, graded=0
+    halt
+.weights 3: 5 -6
+.neuron 1 threshold=9 syn_decay=49152 syn_init=-4
+"""
+    image = assemble(source, "cuba.s")
+    # SACC 0,2,3 = 5<<28 | 1<<12 | 3; SYN 0,2 = 6<<28 | 1<<12
+    assert image.cores[0].program[1:3] == [0x5000_1003, 0x6000_1000]
+    assert image.cores[0].neurons[1] == NeuronParams(threshold=9, syn_decay=49152, syn_init=-4)
+    text = disassemble_image(image)
+    assert "sacc neuron=0, count=2, wbase=3" in text and "syn neuron=0, count=2" in text
+    assert "syn_decay=49152 flags=0 syn_init=-4" in text
+    assert encode_image(assemble(text, "dis.s")) == encode_image(image)
+
+
 @settings(max_examples=200)
 @given(st.lists(instructions().map(isa.encode), max_size=20))
 def test_round_trip_programs(words: list[int]) -> None:

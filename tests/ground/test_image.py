@@ -51,7 +51,7 @@ def instructions(draw: st.DrawFn, config: ChipConfig | None = None) -> Instructi
         return Instruction(opcode)
     neuron = draw(st.integers(0, neurons - 1))
     count = draw(st.integers(1, neurons - neuron))
-    if opcode == Opcode.ACC:
+    if opcode in (Opcode.ACC, Opcode.SACC):
         return Instruction(opcode, neuron=neuron, count=count, wbase=draw(st.integers(0, weight_bytes - 1)))
     if opcode == Opcode.FIRE:
         return Instruction(opcode, neuron=neuron, count=count, shift=draw(st.integers(0, isa.SHIFT_MAX)),
