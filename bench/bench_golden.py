@@ -13,6 +13,8 @@ import argparse
 import random
 import time
 
+import numpy as np
+
 from spikecore.config import ChipConfig
 from spikecore.golden.cycle import CycleChip
 from spikecore.golden.functional import FunctionalChip
@@ -62,7 +64,7 @@ def bench(chip_class: type, image: Image, steps: int) -> dict[str, float]:
         stepping += t2 - t1
         if out is not None:
             records += len(out)
-            deliveries += int((out["kind"] >= TraceKind.EVENT).sum())
+            deliveries += int(np.isin(out["kind"], (TraceKind.EVENT, TraceKind.DROP, TraceKind.OUT)).sum())
     return {"cycles": chip.cycle, "records": records, "deliveries": deliveries, "step_s": stepping,
             "inject_s": injecting}
 

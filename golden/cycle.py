@@ -94,6 +94,9 @@ class LoadedImage:
     decay: np.ndarray
     fanout_start: np.ndarray
     fanout_count: np.ndarray
+    syn_decay: np.ndarray
+    flags: np.ndarray
+    syn_init: np.ndarray
     fanout_core: np.ndarray
     fanout_axon: np.ndarray
 
@@ -208,6 +211,12 @@ def apply_reset(mode: ResetMode, membranes: np.ndarray, threshold: np.ndarray, r
     return reset_value.copy(), np.ones(len(membranes), dtype=bool)  # ALWAYS: fired or not
 
 
+def integrate_currents(membranes: np.ndarray, currents: np.ndarray,
+                       syn_decay: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """SYN (§4.6) elementwise: ``(saturate32(v + i), round_shift(i x syn_decay, 16))``, int64 arrays."""
+    return np.clip(membranes + currents, ACC_MIN, ACC_MAX), leak(currents, syn_decay)
+
+
 # --- the host's view of the chip, and the router -------------------------------------------------------
 
 
@@ -226,6 +235,7 @@ class ChipState:
         self.config = image.config
         cores, depth = self.config.cores, self.config.event_depth
         self.membranes = self.loaded.init.copy()
+        self.currents = self.loaded.syn_init.copy()      # synaptic currents (version 2, §1.2)
         self.drops = np.zeros(cores, dtype=np.int64)
         self.spike_counts = np.zeros(cores, dtype=np.int64)
         # Event counters (docs/spec.md §8.3 STATUS 4..6; spikes and drops are the two arrays above):
@@ -257,11 +267,13 @@ class ChipState:
         self.buffer_fill[core] = fill + 1
 
     def reset_state(self) -> None:
-        """Host state reset: membranes := init; buffers, out-queues, drop and spike counters emptied.
+        """Host state reset: membranes := init, synaptic currents := syn_init; buffers, out-queues, drop and
+        spike counters emptied.
 
         The cycle counter, the step index and the host's output list are kept.
         """
         self.membranes[:] = self.loaded.init
+        self.currents[:] = self.loaded.syn_init
         self.buffer_fill[:] = 0
         self.drops[:] = 0
         self.spike_counts[:] = 0
@@ -346,8 +358,8 @@ class ChipState:
 # --- EXEC with trace records ---------------------------------------------------------------------------
 
 
-_KIND_BITS = 1  # EXEC emits ACC (0) and SPIKE (1) records only
-assert int(TraceKind.ACC) == 0 and int(TraceKind.SPIKE) == 1
+_KIND_BITS = 3  # EXEC emits ACC (0), SPIKE (1) and SYN (5) records
+assert max(TraceKind) < 1 << _KIND_BITS
 
 
 class _ExecRecords:
@@ -418,6 +430,10 @@ class CycleChip(ChipState):
                     work = self._fire(core, ins, issue, log, queues)
                 elif ins.opcode == Opcode.LEAK:
                     work = self._leak(core, ins, issue, log)
+                elif ins.opcode == Opcode.SACC:
+                    work = self._acc(core, ins, issue, log, self.currents, TraceKind.SYN)
+                elif ins.opcode == Opcode.SYN:
+                    work = self._syn(core, ins, issue, log)
                 else:
                     work = 0  # NOP, HALT: the issue cycle only
                 issue += ISSUE_CYCLES + work
@@ -436,8 +452,13 @@ class CycleChip(ChipState):
         self._end_step(exec_cycles, len(dest))
         return np.concatenate([exec_records, deliveries]) if len(deliveries) else exec_records
 
-    def _acc(self, core: int, ins: Instruction, issue: int, log: _ExecRecords) -> int:
-        """ACC (§4.1): MAC of event e into neuron j on cycle issue + 1 + e * count + j."""
+    def _acc(self, core: int, ins: Instruction, issue: int, log: _ExecRecords, target: np.ndarray | None = None,
+             kind: TraceKind = TraceKind.ACC) -> int:
+        """ACC (§4.1): MAC of event e into neuron j on cycle issue + 1 + e * count + j.
+
+        SACC (§4.5) is the same into ``target`` = the synaptic currents, with ``SYN`` records.
+        """
+        target = self.membranes if target is None else target
         events = int(self.buffer_fill[core])
         if events == 0:
             return 0
@@ -447,12 +468,12 @@ class CycleChip(ChipState):
         address = weight_address(ins.wbase, axon, count, _span(0, count), self.config.weight_bytes)
         products = payload * self.loaded.weights[core][address]                     # (events, count)
         neurons = slice(ins.neuron, ins.neuron + count)
-        after = saturating_partial_sums(self.membranes[core, neurons], products)
-        self.membranes[core, neurons] = after[-1]
+        after = saturating_partial_sums(target[core, neurons], products)
+        target[core, neurons] = after[-1]
         macs = events * count
         self.synops[core] += macs
         cycles = issue + ISSUE_CYCLES + MAC_CYCLES * _span(0, macs)                  # row-major = MAC order
-        log.add(cycles, core, TraceKind.ACC, _mac_neurons(ins.neuron, count, events), after.ravel())
+        log.add(cycles, core, kind, _mac_neurons(ins.neuron, count, events), after.ravel())
         return macs * MAC_CYCLES
 
     def _fire(self, core: int, ins: Instruction, issue: int, log: _ExecRecords, queues: list[Queue]) -> int:
@@ -490,4 +511,16 @@ class CycleChip(ChipState):
         self.membranes[core, neurons] = new
         cycles = issue + ISSUE_CYCLES + NEURON_CYCLES * _span(0, ins.count)
         log.add(cycles, core, TraceKind.ACC, _span(ins.neuron, ins.neuron + ins.count), new)
+        return ins.count * NEURON_CYCLES
+
+    def _syn(self, core: int, ins: Instruction, issue: int, log: _ExecRecords) -> int:
+        """SYN (§4.6): neuron j on cycle issue + 1 + j: v += i (saturating), then i decays; ACC and SYN records."""
+        neurons = slice(ins.neuron, ins.neuron + ins.count)
+        index = _span(ins.neuron, ins.neuron + ins.count)
+        membrane, current = integrate_currents(self.membranes[core, neurons], self.currents[core, neurons],
+                                               self.loaded.syn_decay[core, neurons])
+        self.membranes[core, neurons], self.currents[core, neurons] = membrane, current
+        cycles = issue + ISSUE_CYCLES + NEURON_CYCLES * _span(0, ins.count)
+        log.add(cycles, core, TraceKind.ACC, index, membrane)
+        log.add(cycles, core, TraceKind.SYN, index, current)
         return ins.count * NEURON_CYCLES

@@ -19,6 +19,7 @@ from spikecore.golden.cycle import (
     Queue,
     apply_reset,
     graded_payloads,
+    integrate_currents,
 )
 from spikecore.isa import (
     ACC_BITS,
@@ -56,12 +57,18 @@ class FunctionalChip(ChipState):
                     cycles += self._fire(core, ins, queues)
                 elif ins.opcode == Opcode.LEAK:
                     cycles += self._leak(core, ins)
+                elif ins.opcode == Opcode.SACC:
+                    cycles += self._acc(core, ins, self.currents)
+                elif ins.opcode == Opcode.SYN:
+                    cycles += self._syn(core, ins)
             exec_cycles = max(exec_cycles, cycles)
         self._barrier()
         source = self._route(queues)[0]
         self._end_step(exec_cycles, len(source))
 
-    def _acc(self, core: int, ins: Instruction) -> int:
+    def _acc(self, core: int, ins: Instruction, target: np.ndarray | None = None) -> int:
+        """ACC into the membranes, or SACC into ``target`` = the synaptic currents (same arithmetic, §4.5)."""
+        target = self.membranes if target is None else target
         events = int(self.buffer_fill[core])
         if events == 0:
             return 0
@@ -70,7 +77,7 @@ class FunctionalChip(ChipState):
         address = weight_address(ins.wbase, axon, ins.count, np.arange(ins.count), self.config.weight_bytes)
         block = self.loaded.weights[core][address]                    # (events, count), row = event
         neurons = slice(ins.neuron, ins.neuron + ins.count)
-        start = self.membranes[core, neurons]
+        start = target[core, neurons]
         total = start + payload @ block
         # A neuron that starts within events x max|product| of an int32 limit might saturate on some MAC;
         # only those are accumulated one MAC at a time, in buffer order.
@@ -80,7 +87,7 @@ class FunctionalChip(ChipState):
             for product in (payload * block[:, j]).tolist():
                 value = saturate(value + product, ACC_BITS)
             total[j] = value
-        self.membranes[core, neurons] = total
+        target[core, neurons] = total
         self.synops[core] += events * ins.count
         return events * ins.count * MAC_CYCLES
 
@@ -108,4 +115,10 @@ class FunctionalChip(ChipState):
         neurons = slice(ins.neuron, ins.neuron + ins.count)
         self.membranes[core, neurons] = leak(self.membranes[core, neurons], self.loaded.decay[core, neurons])
         self.neuron_updates[core] += ins.count
+        return ins.count * NEURON_CYCLES
+
+    def _syn(self, core: int, ins: Instruction) -> int:
+        neurons = slice(ins.neuron, ins.neuron + ins.count)
+        self.membranes[core, neurons], self.currents[core, neurons] = integrate_currents(
+            self.membranes[core, neurons], self.currents[core, neurons], self.loaded.syn_decay[core, neurons])
         return ins.count * NEURON_CYCLES

@@ -31,9 +31,10 @@ def summarize(result: RunResult, limit: int = 12) -> str:
     lines = [f"{result.steps} steps, {result.cycles} array cycles; step starts "
              f"{_listing((str(s) for s in result.step_starts), limit)}"]
     if result.trace is not None:
-        kinds = np.bincount(result.trace["kind"], minlength=len(TraceKind)) if len(result.trace) else [0] * 5
+        kinds = np.bincount(result.trace["kind"], minlength=len(TraceKind))
+        shown = [k for k in TraceKind if k != TraceKind.SYN or kinds[k]]   # SYN (version 2) only when there are any
         lines.append(f"trace: {len(result.trace)} records ("
-                     + ", ".join(f"{k.name} {int(kinds[k])}" for k in TraceKind) + ")")
+                     + ", ".join(f"{k.name} {int(kinds[k])}" for k in shown) + ")")
     lines.append(f"spikes per core: {_per_core(result.spike_counts, limit)}")
     lines.append(f"drops per core: {_per_core(result.drops, limit)}")
     cores, neurons = np.nonzero(result.membranes)

@@ -14,7 +14,7 @@ the hierarchy:
 
 >>> from spikecore.config import ChipConfig
 >>> chip = SpikeCoreArray(ChipConfig(cores=4))
->>> chip.trace_port.shape().size          # 64 (cycle) + 1 (active) + 28 (router record) + 4 x 58 (cores)
+>>> chip.trace_port.shape().size          # 64 (cycle) + 1 (active) + 28 (router record) + 4 x 99 (cores)
 325
 """
 

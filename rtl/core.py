@@ -1,7 +1,7 @@
 """One SpikeCore neuron core (docs/spec.md §1.2, §4, §5) as an Amaranth component.
 
 The core runs its program once per timestep: from the array's ``start`` to its first ``HALT``. Its
-records (one ACC and one SPIKE at most per cycle) leave on the ``trace`` port in the cycle they happen;
+records (one ACC, one SPIKE and one SYN at most per cycle) leave on the ``trace`` port in the cycle they happen;
 the array registers them onto the top-level trace port. Between steps the array's configuration bus
 reads and writes every memory through the ``cfg_*`` ports, the router drains the out-queue through
 ``outq_addr`` / ``outq_data`` and appends routed (or host-injected) events through ``ev_in``.
@@ -9,7 +9,7 @@ reads and writes every memory through the ``cfg_*`` ports, the router drains the
 >>> from spikecore.config import ChipConfig
 >>> core = Core(ChipConfig(cores=1), core_id=0)
 >>> core.trace.shape().size
-58
+99
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from spikecore.rtl.layout import (
     INSTRUCTION,
     NEURON_PARAMS,
     OUTQ_ENTRY,
+    PARAM_WORD_BITS,
     PARAM_WORDS,
     ConfigSpace,
     CoreStatus,
@@ -53,6 +54,7 @@ class CoreState(enum.Enum, shape=3):
     PUSH = 4     # push one fan-out entry of the neuron that just fired
     LEAK = 5     # decay neuron ``j``
     RESET = 6    # state reset: copy ``init`` into the membranes, one neuron per cycle
+    SYN = 7      # version 2: integrate synaptic current ``j`` into its membrane, then decay it
 
 
 def core_signature(config: ChipConfig) -> wiring.Signature:
@@ -95,7 +97,8 @@ class Core(wiring.Component):
     barrier: In(1)
         The barrier cycle: the input buffer is emptied.
     reset_state: In(1)
-        Pulse (while idle): membranes := init over the next ``neurons + 1`` cycles, counters cleared.
+        Pulse (while idle): membranes := init and synaptic currents := syn_init over the next ``neurons + 1``
+        cycles, counters cleared.
     done: Out(1)
         The core has halted, or issues ``HALT`` this cycle.
     busy: Out(1)
@@ -113,7 +116,7 @@ class Core(wiring.Component):
     cfg_rdata: Out(32)
         The word addressed by ``cfg_space`` / ``cfg_index`` one cycle earlier.
     trace: Out(CORE_RECORD)
-        This cycle's ACC and SPIKE records.
+        This cycle's ACC, SPIKE and SYN records.
     """
 
     def __init__(self, config: ChipConfig, core_id: int) -> None:
@@ -149,6 +152,8 @@ class Core(wiring.Component):
         m.submodules.membranes = membranes = Memory(shape=signed(isa.ACC_BITS), depth=cfg.neurons, init=[])
         m.submodules.events = events = Memory(shape=EVENT, depth=cfg.event_depth, init=[])
         m.submodules.outq = outq = Memory(shape=OUTQ_ENTRY, depth=cfg.fanout_depth, init=[])
+        # Version 2 (CubaLIF): the synaptic currents, read asynchronously like the membranes.
+        m.submodules.currents = currents = Memory(shape=signed(isa.ACC_BITS), depth=cfg.neurons, init=[])
 
         # One read and one write port per memory (one assignment per line: Amaranth names the port
         # signals after the variable). Membranes and events are read asynchronously.
@@ -166,6 +171,8 @@ class Core(wiring.Component):
         ev_rd = events.read_port(domain="comb")
         oq_wr = outq.write_port()
         oq_rd = outq.read_port()
+        syn_wr = currents.write_port()
+        syn_rd = currents.read_port(domain="comb")
 
         word = data.View(INSTRUCTION, imem_rd.data)
         param = data.View(NEURON_PARAMS, p_rd.data)
@@ -180,6 +187,7 @@ class Core(wiring.Component):
         shift = Signal(isa.SHIFT.width)
         reset_mode = Signal(isa.RESET.width)
         graded = Signal()
+        to_current = Signal()                      # latched at issue: this ACC is a SACC (into the currents)
         j = Signal(COUNT_BITS)                     # offset of the current neuron in the range
         e = Signal(range(cfg.event_depth + 1))     # ACC: current event
         ev_count = Signal(range(cfg.event_depth + 1))
@@ -205,6 +213,8 @@ class Core(wiring.Component):
             imem_rd.addr.eq(pc_next),
             acc_rd.addr.eq(neuron),
             acc_wr.addr.eq(neuron),
+            syn_rd.addr.eq(neuron),
+            syn_wr.addr.eq(neuron),
             p_rd.addr.eq(neuron + 1),
             ev_rd.addr.eq(e + 1),
             w_rd.addr.eq(w_addr),
@@ -225,6 +235,11 @@ class Core(wiring.Component):
                             Const(isa.BINARY_PAYLOAD, signed(isa.PAYLOAD_BITS)))
         sub_reset = saturate(membrane - param.threshold, isa.ACC_BITS)
         leaked = round_shift_const(membrane * param.decay, isa.DECAY_FRAC_BITS)[:isa.ACC_BITS].as_signed()
+        # version 2 (§4.5, §4.6): SACC's MAC into the current; SYN's integration and current decay
+        current = syn_rd.data
+        syn_sum = saturate(current + payload * w_rd.data, isa.ACC_BITS)
+        integrated = saturate(membrane + current, isa.ACC_BITS)
+        syn_decayed = round_shift_const(current * param.syn_decay, isa.DECAY_FRAC_BITS)[:isa.ACC_BITS].as_signed()
 
         def row_start(axon, block, length):
             """First weight address of ``axon``'s row; the adder is log2(weight_bytes) bits wide (the wrap)."""
@@ -237,6 +252,15 @@ class Core(wiring.Component):
                 self.trace.acc_value.eq(value),
                 acc_wr.en.eq(1),
                 acc_wr.data.eq(value),
+            ]
+
+        def record_syn(value):
+            m.d.comb += [
+                self.trace.syn_valid.eq(1),
+                self.trace.syn_neuron.eq(neuron),
+                self.trace.syn_value.eq(value),
+                syn_wr.en.eq(1),
+                syn_wr.data.eq(value),
             ]
 
         def next_neuron(work_state):
@@ -254,7 +278,7 @@ class Core(wiring.Component):
                 m.d.comb += [
                     imem_rd.addr.eq(Mux(self.start, 0, index)),
                     w_rd.addr.eq(index),
-                    p_rd.addr.eq(index >> 2),
+                    p_rd.addr.eq(index >> PARAM_WORD_BITS),
                     fo_rd.addr.eq(index),
                     acc_rd.addr.eq(index),
                     ev_rd.addr.eq(index),
@@ -267,8 +291,8 @@ class Core(wiring.Component):
                                  w_wr.data.eq(self.cfg_wdata[:isa.WEIGHT_BITS])]
                     with m.Case(ConfigSpace.PARAM):
                         m.d.comb += [
-                            p_wr.en.eq(1 << index[:2]),
-                            p_wr.addr.eq(index >> 2),
+                            p_wr.en.eq(1 << index[:PARAM_WORD_BITS]),
+                            p_wr.addr.eq(index >> PARAM_WORD_BITS),
                             p_wr.data.eq(Cat(*[self.cfg_wdata] * PARAM_WORDS)),
                         ]
                     with m.Case(ConfigSpace.FANOUT):
@@ -288,12 +312,13 @@ class Core(wiring.Component):
                 m.d.sync += [
                     base.eq(word.neuron), count.eq(first_count), wbase.eq(word.wbase), shift.eq(word.shift),
                     reset_mode.eq(word.reset), graded.eq(word.graded), j.eq(0), e.eq(0),
+                    to_current.eq(word.opcode == int(isa.Opcode.SACC)),
                 ]
                 with m.Switch(word.opcode):
                     with m.Case(int(isa.Opcode.HALT)):
                         m.d.comb += [pc_next.eq(0), halting.eq(1)]
                         m.d.sync += state.eq(CoreState.IDLE)
-                    with m.Case(int(isa.Opcode.ACC)):
+                    with m.Case(int(isa.Opcode.ACC), int(isa.Opcode.SACC)):
                         m.d.comb += [ev_rd.addr.eq(0),
                                      w_rd.addr.eq(row_start(ev_rd.data.axon, word.wbase, first_count))]
                         m.d.sync += payload.eq(ev_rd.data.payload)
@@ -305,11 +330,17 @@ class Core(wiring.Component):
                     with m.Case(int(isa.Opcode.LEAK)):
                         m.d.comb += p_rd.addr.eq(word.neuron)
                         m.d.sync += state.eq(CoreState.LEAK)
+                    with m.Case(int(isa.Opcode.SYN)):
+                        m.d.comb += p_rd.addr.eq(word.neuron)
+                        m.d.sync += state.eq(CoreState.SYN)
                     # NOP, and any word the loader would reject, take the issue cycle only.
 
             with m.Case(CoreState.ACC):
-                record_acc(acc_sum)
-                m.d.sync += synops.eq(synops + 1)
+                with m.If(to_current):
+                    record_syn(syn_sum)
+                with m.Else():
+                    record_acc(acc_sum)
+                m.d.sync += synops.eq(synops + 1)     # ACC and SACC: one synaptic op each cycle
                 with m.If(~last_j):
                     m.d.comb += w_rd.addr.eq(w_addr + 1)
                     m.d.sync += j.eq(j + 1)
@@ -362,11 +393,17 @@ class Core(wiring.Component):
                 m.d.sync += updates.eq(updates + 1)
                 next_neuron(CoreState.LEAK)
 
+            with m.Case(CoreState.SYN):
+                record_acc(integrated)
+                record_syn(syn_decayed)
+                next_neuron(CoreState.SYN)
+
             with m.Case(CoreState.RESET):
                 # Row r of the parameters is addressed in cycle r and written to membrane r in cycle r+1.
                 m.d.comb += p_rd.addr.eq(reset_n)
                 with m.If(reset_n != 0):
                     m.d.comb += [acc_wr.en.eq(1), acc_wr.addr.eq(reset_n - 1), acc_wr.data.eq(param.init)]
+                    m.d.comb += [syn_wr.en.eq(1), syn_wr.addr.eq(reset_n - 1), syn_wr.data.eq(param.syn_init)]
                 m.d.sync += reset_n.eq(reset_n + 1)
                 with m.If(reset_n == cfg.neurons):
                     m.d.sync += state.eq(CoreState.IDLE)
@@ -385,7 +422,7 @@ class Core(wiring.Component):
 
         # --- configuration reads: one cycle of latency for every space ------------------------------
         rd_space = Signal(ConfigSpace)
-        rd_word = Signal(range(PARAM_WORDS))
+        rd_word = Signal(PARAM_WORD_BITS)
         rd_async = Signal(isa.WORD_BITS)   # membrane, event or status word, captured in the read cycle
         status = Signal(isa.WORD_BITS)
         with m.Switch(self.cfg_index):
@@ -403,7 +440,7 @@ class Core(wiring.Component):
                 m.d.comb += status.eq(updates)
             with m.Case(int(CoreStatus.DELIVERY_COUNT)):
                 m.d.comb += status.eq(deliveries)
-        m.d.sync += [rd_space.eq(self.cfg_space), rd_word.eq(self.cfg_index[:2])]
+        m.d.sync += [rd_space.eq(self.cfg_space), rd_word.eq(self.cfg_index[:PARAM_WORD_BITS])]
         with m.Switch(self.cfg_space):
             with m.Case(ConfigSpace.MEMBRANE):
                 m.d.sync += rd_async.eq(acc_rd.data)

@@ -6,14 +6,14 @@ constants, so that the RTL, the configuration-bus driver and the trace decoder a
 - :data:`INSTRUCTION` — the 32-bit instruction word; one flexible layout holding the opcode and every
   operand field of :data:`spikecore.isa.FIELDS` at its ISA bit position (fields of different opcodes
   overlap, as they do in the ISA). ``count`` holds ``count - COUNT.bias``.
-- :data:`NEURON_PARAMS` — one row of the neuron parameter memory, bit-for-bit the 16-byte neuron record
+- :data:`NEURON_PARAMS` — one row of the neuron parameter memory, bit-for-bit the 24-byte (version 2) neuron record
   of the binary image (docs/spec.md §7), so configuration word ``w`` of a neuron is bytes ``4w .. 4w+3``.
 - :data:`FANOUT_ENTRY`, :data:`EVENT`, :data:`OUTQ_ENTRY` — fan-out table, input buffer, out-queue rows.
 - :data:`CONFIG_ADDRESS` with :class:`ConfigSpace`, :class:`CoreStatus`, :class:`ArrayRegister` — the
   configuration bus address map (docs/spec.md §8).
 
 >>> INSTRUCTION.size, NEURON_PARAMS.size
-(32, 128)
+(32, 192)
 >>> hex(config_address(3, ConfigSpace.WEIGHT, 17))
 '0x310011'
 """
@@ -54,6 +54,10 @@ NEURON_PARAMS = data.StructLayout({name: (signed if is_signed else unsigned)(bit
                                    for name, (bits, is_signed) in isa.NEURON_WIDTHS.items()})
 #: Configuration-bus words per neuron (the parameter row is written and read 32 bits at a time).
 PARAM_WORDS = NEURON_PARAMS.size // isa.WORD_BITS
+#: Bits of a PARAM index that select the word of a neuron: neuron ``n``'s word ``w`` is at index
+#: ``n << PARAM_WORD_BITS | w`` (version 2: 6 words in a stride of 8; words 6 and 7 read 0, writes are ignored).
+PARAM_WORD_BITS = bits_for(PARAM_WORDS - 1)
+PARAM_STRIDE = 1 << PARAM_WORD_BITS
 
 #: A fan-out table entry, as the image stores it: destination core (or HOST_CORE), then axon.
 FANOUT_ENTRY = data.StructLayout({"core": unsigned(isa.CORE_ID_BITS), "axon": unsigned(isa.AXON_BITS)})
@@ -81,7 +85,8 @@ class ConfigSpace(enum.Enum, shape=4):
 
     IMEM = 0       # instruction words (read/write)
     WEIGHT = 1     # int8 weights, one per address, sign-extended on read (read/write)
-    PARAM = 2      # neuron n, word w at index 4n + w: threshold, reset, init, decay|start<<16|count<<24
+    PARAM = 2      # neuron n, word w at index 8n + w: threshold, reset, init, decay|start<<16|count<<24,
+                   # syn_decay|flags<<16, syn_init
     FANOUT = 3     # fan-out entries: core | axon << 8 (read/write)
     MEMBRANE = 4   # membranes, int32 (read/write)
     EVENT = 5      # input buffer entries: axon | payload << 8 (read only)

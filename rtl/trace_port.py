@@ -4,7 +4,7 @@ A testbench can observe the array in two ways (docs/spec.md §8):
 
 - **Full records.** The ``trace`` port (layout :func:`trace_layout`) carries, one cycle after the array
   cycle they belong to, that cycle's number, an ``active`` bit (the cycle was counted), the router's
-  record and each core's ACC and SPIKE records. It is one packed vector, so a cocotb testbench reads it
+  record and each core's ACC, SPIKE and SYN records. It is one packed vector, so a cocotb testbench reads it
   with one handle access per cycle; :class:`spikecore.verif.trace_decode.TraceDecoder` turns the integer
   into :data:`~spikecore.trace.TRACE_DTYPE` records.
 - **Signatures.** :class:`SignatureUnit` folds the records of each counted cycle into a 32-bit
@@ -28,10 +28,11 @@ from spikecore.rtl.layout import KIND_BITS, NEURON_BITS
 
 #: Width of the array cycle counter and of every cycle number on the trace port.
 CYCLE_BITS = 64
-#: Width of the per-cycle record count (2 records per core + 1 router record, at most 511).
+#: Width of the per-cycle record count (3 records per core + 1 router record, at most 766).
 RECORD_COUNT_BITS = 16
 
-#: What one core contributes to the trace in one cycle: at most one ACC and one SPIKE record.
+#: What one core contributes to the trace in one cycle: at most one ACC, one SPIKE and (version 2) one SYN
+#: record. The SYN fields come last, so the version-1 fields keep their bit positions.
 CORE_RECORD = data.StructLayout({
     "acc_valid": unsigned(1),
     "acc_neuron": unsigned(NEURON_BITS),
@@ -39,7 +40,17 @@ CORE_RECORD = data.StructLayout({
     "spike_valid": unsigned(1),
     "spike_neuron": unsigned(NEURON_BITS),
     "spike_payload": signed(isa.PAYLOAD_BITS),
+    "syn_valid": unsigned(1),
+    "syn_neuron": unsigned(NEURON_BITS),
+    "syn_value": signed(isa.ACC_BITS),
 })
+
+#: The record kinds a core emits and their (valid, index, value) fields in :data:`CORE_RECORD`.
+CORE_RECORD_KINDS: tuple[tuple[isa.TraceKind, str, str, str], ...] = (
+    (isa.TraceKind.ACC, "acc_valid", "acc_neuron", "acc_value"),
+    (isa.TraceKind.SPIKE, "spike_valid", "spike_neuron", "spike_payload"),
+    (isa.TraceKind.SYN, "syn_valid", "syn_neuron", "syn_value"),
+)
 
 #: The router's record of one cycle: EVENT / DROP (core = destination) or OUT (core = source).
 ROUTE_RECORD = data.StructLayout({
@@ -137,10 +148,8 @@ class SignatureUnit(wiring.Component):
         m.d.comb += Cat(cycle, active, route, *records).eq(self.trace)
         hashes, valids = [], []
         for core_id, record in enumerate(records):
-            for kind, valid, index, value in (
-                (isa.TraceKind.ACC, record.acc_valid, record.acc_neuron, record.acc_value),
-                (isa.TraceKind.SPIKE, record.spike_valid, record.spike_neuron, record.spike_payload),
-            ):
+            for kind, valid_name, index_name, value_name in CORE_RECORD_KINDS:
+                valid, index, value = record[valid_name], record[index_name], record[value_name]
                 constant = ref.key_mix(ref.record_key(core_id, int(kind), 0))
                 rotated = _rotl32_const(value.as_signed(), ref.record_rotation(core_id, int(kind)))
                 hashed = rotated ^ _key_mix(index) ^ Const(constant, 32)

@@ -52,16 +52,25 @@ HEADER = struct.Struct("<4sHH6HH3H")
 SECTION_HEADER = struct.Struct("<6H")
 WORD = struct.Struct("<I")
 #: The neuron record: the fields of :class:`~spikecore.isa.NeuronParams`, little-endian, at their widths
-#: (``<iiiHBB``: threshold, reset, init, decay, fanout_start, fanout_count).
+#: (``<iiiHBBHHi``: threshold, reset, init, decay, fanout_start, fanout_count, syn_decay, flags, syn_init;
+#: 24 bytes). Version-1 images hold the first six fields only (:data:`NEURON_RECORD_V1`, 16 bytes).
 _STRUCT_CODES = {(32, True): "i", (16, False): "H", (8, False): "B"}
 NEURON_RECORD = struct.Struct("<" + "".join(_STRUCT_CODES[isa.NEURON_WIDTHS[name]] for name in isa.NEURON_FIELDS))
+NEURON_RECORD_V1 = struct.Struct("<" + "".join(_STRUCT_CODES[isa.NEURON_WIDTHS[name]]
+                                               for name in isa.NEURON_FIELDS_V1))
+
+
+def neuron_record(version: int) -> struct.Struct:
+    """The neuron record of image format ``version`` (1: 16 bytes, 2: 24 bytes)."""
+    return NEURON_RECORD_V1 if version == 1 else NEURON_RECORD
 FANOUT_RECORD = struct.Struct("<BB")
 TRAILER = struct.Struct("<I")
 
 
-def section_size(n_program: int, n_weights: int, n_neurons: int, n_fanout: int) -> int:
-    """Bytes of a core section's body (after its 12-byte section header)."""
-    return (n_program * WORD.size + n_weights + n_neurons * NEURON_RECORD.size
+def section_size(n_program: int, n_weights: int, n_neurons: int, n_fanout: int,
+                 version: int = isa.IMAGE_VERSION) -> int:
+    """Bytes of a core section's body (after its 12-byte section header) in image format ``version``."""
+    return (n_program * WORD.size + n_weights + n_neurons * neuron_record(version).size
             + n_fanout * FANOUT_RECORD.size)
 
 
@@ -163,6 +172,8 @@ def _check_core(config: ChipConfig, core: CoreImage) -> None:
         for name in isa.NEURON_FIELDS:
             low, high = isa.NEURON_LIMITS[name]
             _check_int(getattr(params, name), low, high, f"neuron {index} {name}")
+        if params.flags != 0:
+            raise SpikeCoreError(f"neuron {index} flags are 0x{params.flags:04x}, must be 0 (reserved)")
         end = params.fanout_start + params.fanout_count
         if params.fanout_count and end > len(core.fanout):   # an empty range names no entry
             raise SpikeCoreError(f"neuron {index} fan-out range {params.fanout_start}..{end - 1} runs past the "
@@ -257,7 +268,8 @@ class _Reader:
         return chunk
 
 
-def _read_core(chunk: bytes, n_program: int, n_weights: int, n_neurons: int, n_fanout: int) -> CoreImage:
+def _read_core(chunk: bytes, n_program: int, n_weights: int, n_neurons: int, n_fanout: int,
+               version: int) -> CoreImage:
     offset = 0
 
     def unpack(fmt: str) -> tuple[int, ...]:
@@ -268,7 +280,8 @@ def _read_core(chunk: bytes, n_program: int, n_weights: int, n_neurons: int, n_f
 
     program = list(unpack(f"<{n_program}I"))
     weights = list(unpack(f"<{n_weights}b"))
-    neurons = [NeuronParams(*unpack(NEURON_RECORD.format)) for _ in range(n_neurons)]
+    record = neuron_record(version).format   # a version-1 record leaves the version-2 fields at their defaults
+    neurons = [NeuronParams(*unpack(record)) for _ in range(n_neurons)]
     fanout = [FanoutEntry(*unpack(FANOUT_RECORD.format)) for _ in range(n_fanout)]
     return CoreImage(program=program, weights=weights, neurons=neurons, fanout=fanout)
 
@@ -294,9 +307,9 @@ def decode_image(data: bytes, name: str = "image") -> Image:
     reader = _Reader(data, name)
     (_magic, version, flags, *config_values, n_sections, r0, r1, r2) = HEADER.unpack(reader.take(HEADER.size,
                                                                                                  "header"))
-    if version != isa.IMAGE_VERSION:
-        raise SpikeCoreError(f"{name}: unsupported format version {version} (this loader reads version "
-                             f"{isa.IMAGE_VERSION})")
+    if version not in isa.IMAGE_VERSIONS:
+        raise SpikeCoreError(f"{name}: unsupported format version {version} (this loader reads versions "
+                             f"{', '.join(map(str, isa.IMAGE_VERSIONS))})")
     if flags != 0:
         raise SpikeCoreError(f"{name}: header flags are 0x{flags:04x}, must be 0")
     if (r0, r1, r2) != (0, 0, 0):
@@ -325,8 +338,9 @@ def decode_image(data: bytes, name: str = "image") -> Image:
             _check_section_sizes(config, n_program, n_weights, n_neurons, n_fanout)
         except SpikeCoreError as err:
             raise SpikeCoreError(f"{name}: core {core_id} section: {err}") from None
-        body = reader.take(section_size(n_program, n_weights, n_neurons, n_fanout), f"core {core_id} section")
-        cores[core_id] = _read_core(body, n_program, n_weights, n_neurons, n_fanout)
+        body = reader.take(section_size(n_program, n_weights, n_neurons, n_fanout, version),
+                           f"core {core_id} section")
+        cores[core_id] = _read_core(body, n_program, n_weights, n_neurons, n_fanout, version)
 
     covered = reader.offset
     (stored_crc,) = TRAILER.unpack(reader.take(TRAILER.size, "CRC trailer"))
@@ -338,7 +352,19 @@ def decode_image(data: bytes, name: str = "image") -> Image:
 
     image = Image(config=config, cores=cores)
     validate_image(image, name)
+    if version < 2:
+        _check_version_1(image, name)
     return image
+
+
+def _check_version_1(image: Image, name: str) -> None:
+    """Refuse the opcodes version 2 introduced (SACC, SYN) in a version-1 image (docs/spec.md §7.1)."""
+    for core_id, core in sorted(image.cores.items()):
+        for address, word in enumerate(core.program):
+            opcode = isa.decode(word).opcode
+            if opcode in isa.V2_OPCODES:
+                raise SpikeCoreError(f"{name}: core {core_id} section: program word {address}: {opcode.name} needs "
+                                     "image format version 2")
 
 
 def load_image(path: str | os.PathLike[str]) -> Image:

@@ -66,6 +66,12 @@ class Opcode(enum.IntEnum):
     ACC = 2
     FIRE = 3
     LEAK = 4
+    SACC = 5     # version 2: ACC into the synaptic currents (docs/spec.md §4.5)
+    SYN = 6      # version 2: integrate the synaptic currents into the membranes, then decay them (§4.6)
+
+
+#: Opcodes that image format version 2 introduced (a version-1 image may not hold them).
+V2_OPCODES = frozenset({Opcode.SACC, Opcode.SYN})
 
 
 class ResetMode(enum.IntEnum):
@@ -85,6 +91,7 @@ class TraceKind(enum.IntEnum):
     EVENT = 2    # routed event written to the input buffer: index = axon, value = payload
     DROP = 3     # routed event dropped, input buffer full: index = axon, value = payload
     OUT = 4      # spike delivered to the host: core = source core, index = axon, value = payload
+    SYN = 5      # version 2: synaptic current written (SACC, SYN): index = neuron, value = new current
 
 
 OPCODE_BITS = 4
@@ -130,6 +137,8 @@ FIELDS: dict[Opcode, tuple[Field, ...]] = {
     Opcode.ACC: (NEURON, COUNT, WBASE),
     Opcode.FIRE: (NEURON, COUNT, SHIFT, RESET, GRADED),
     Opcode.LEAK: (NEURON, COUNT),
+    Opcode.SACC: (NEURON, COUNT, WBASE),
+    Opcode.SYN: (NEURON, COUNT),
 }
 
 
@@ -247,7 +256,8 @@ def leak(membrane, decay):
 # --- binary image ---------------------------------------------------------------------------------
 
 IMAGE_MAGIC = b"SPKC"
-IMAGE_VERSION = 1
+IMAGE_VERSION = 2                 # the version the writer writes and the RTL reports
+IMAGE_VERSIONS = (1, 2)           # the versions the loader reads (docs/spec.md §7.1)
 
 
 def _record_field(default: int, bits: int, signed: bool):
@@ -260,7 +270,7 @@ class NeuronParams:
 
     This class is the one definition of the neuron record (docs/spec.md §7): its fields in order, each with
     its width in bits and signedness (the field's ``metadata``). :data:`NEURON_FIELDS`, :data:`NEURON_WIDTHS`
-    and :data:`NEURON_LIMITS` derive from it, and from those the image's 16-byte record
+    and :data:`NEURON_LIMITS` derive from it, and from those the image's 24-byte (version 2) record
     (``spikecore.image.NEURON_RECORD``), the golden model's per-neuron arrays and the RTL's parameter row
     (``spikecore.rtl.layout.NEURON_PARAMS``).
     """
@@ -271,10 +281,17 @@ class NeuronParams:
     decay: int = _record_field(0, DECAY_FRAC_BITS, False)      # Q0.16
     fanout_start: int = _record_field(0, 8, False)             # index into the fan-out table
     fanout_count: int = _record_field(0, 8, False)
+    # Version 2 (CubaLIF, docs/spec.md §4.5-§4.6): the synaptic current's Q0.16 decay, reserved flags (0)
+    # and the current after a state reset. A version-1 record loads with these defaults.
+    syn_decay: int = _record_field(0, DECAY_FRAC_BITS, False)
+    flags: int = _record_field(0, 16, False)
+    syn_init: int = _record_field(0, ACC_BITS, True)
 
 
 #: NeuronParams fields in neuron-record order.
 NEURON_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(NeuronParams))
+#: The fields of a version-1 neuron record (16 bytes): the first six.
+NEURON_FIELDS_V1: tuple[str, ...] = NEURON_FIELDS[:6]
 #: Each neuron-record field's (width in bits, signed).
 NEURON_WIDTHS: dict[str, tuple[int, bool]] = {f.name: (f.metadata["bits"], f.metadata["signed"])
                                               for f in fields(NeuronParams)}

@@ -29,13 +29,14 @@ from spikecore.isa import TraceKind
 TRACE_DTYPE = np.dtype([("cycle", "<i8"), ("core", "<i2"), ("kind", "<i1"), ("index", "<i2"), ("value", "<i8")])
 TRACE_FIELDS = TRACE_DTYPE.names
 
-# ACC and SPIKE records index a neuron; EVENT, DROP and OUT records index an axon.
+# ACC, SPIKE and SYN records index a neuron; EVENT, DROP and OUT records index an axon.
 _INDEX_LABEL = {
     TraceKind.ACC: "n",
     TraceKind.SPIKE: "n",
     TraceKind.EVENT: "axon",
     TraceKind.DROP: "axon",
     TraceKind.OUT: "axon",
+    TraceKind.SYN: "n",
 }
 
 

@@ -7,7 +7,7 @@ A word per space, as the spec's table gives it:
 - ``IMEM``: the instruction word;
 - ``WEIGHT``: the int8 weight in bits 7..0 and zeros above (:func:`weight_word`; reads come back
   sign-extended, :func:`weight_from_word` accepts either);
-- ``PARAM``: neuron ``n``'s 16-byte image record as four little-endian u32 words at ``4n .. 4n+3``
+- ``PARAM``: neuron ``n``'s 24-byte image record as six little-endian u32 words at ``8n .. 8n+5``
   (:func:`neuron_words`);
 - ``FANOUT``: ``core | axon << 8`` (:func:`fanout_word`).
 
@@ -23,7 +23,7 @@ from spikecore import isa
 from spikecore.config import ChipConfig
 from spikecore.errors import SpikeCoreError
 from spikecore.image import NEURON_RECORD, Image
-from spikecore.rtl.layout import PARAM_WORDS, ConfigSpace, config_address
+from spikecore.rtl.layout import PARAM_STRIDE, PARAM_WORDS, ConfigSpace, config_address
 
 MASK32 = 0xFFFF_FFFF
 _WEIGHT_MASK = (1 << isa.WEIGHT_BITS) - 1
@@ -55,7 +55,7 @@ def fanout_from_word(word: int) -> isa.FanoutEntry:
 
 
 def neuron_words(params: isa.NeuronParams) -> tuple[int, ...]:
-    """The PARAM words of one neuron: its 16-byte image record read as little-endian u32s."""
+    """The PARAM words of one neuron: its 24-byte (version 2) image record read as little-endian u32s."""
     record = NEURON_RECORD.pack(*(getattr(params, name) for name in isa.NEURON_FIELDS))
     return struct.unpack(f"<{PARAM_WORDS}I", record)
 
@@ -76,7 +76,8 @@ def core_memory_words(config: ChipConfig, core: isa.CoreImage) -> dict[ConfigSpa
     program = list(core.program) + [isa.HALT_WORD] * (config.imem_depth - len(core.program))
     weights = [weight_word(w) for w in core.weights] + [0] * (config.weight_bytes - len(core.weights))
     neurons = list(core.neurons) + [isa.NeuronParams()] * (config.neurons - len(core.neurons))
-    params = [word for neuron in neurons for word in neuron_words(neuron)]
+    padding = [0] * (PARAM_STRIDE - PARAM_WORDS)   # words PARAM_WORDS .. PARAM_STRIDE-1 of a neuron: unused
+    params = [word for neuron in neurons for word in (*neuron_words(neuron), *padding)]
     fanout = [fanout_word(entry) for entry in core.fanout]
     fanout += [0] * (config.fanout_depth - len(core.fanout))
     for name, words, depth in (("program", program, config.imem_depth), ("weights", weights, config.weight_bytes),
@@ -97,7 +98,7 @@ def image_words(image: Image) -> dict[int, int]:
             words[config_address(core, ConfigSpace.WEIGHT, index)] = weight_word(weight)
         for n, params in enumerate(section.neurons):
             for w, word in enumerate(neuron_words(params)):
-                words[config_address(core, ConfigSpace.PARAM, n * PARAM_WORDS + w)] = word
+                words[config_address(core, ConfigSpace.PARAM, n * PARAM_STRIDE + w)] = word
         for index, entry in enumerate(section.fanout):
             words[config_address(core, ConfigSpace.FANOUT, index)] = fanout_word(entry)
     return words
@@ -110,5 +111,6 @@ def default_word(address: int) -> int:
     if space == ConfigSpace.IMEM:
         return isa.HALT_WORD
     if space == ConfigSpace.PARAM:
-        return neuron_words(isa.NeuronParams())[index % PARAM_WORDS]
+        word = index % PARAM_STRIDE
+        return neuron_words(isa.NeuronParams())[word] if word < PARAM_WORDS else 0
     return 0

@@ -45,6 +45,9 @@ from spikecore.isa import (
 )
 from spikecore.verif.scoreboard import ExpectedStep
 
+#: The record kinds EXEC writes (the router writes the others).
+_EXEC_KINDS = (int(TraceKind.ACC), int(TraceKind.SPIKE), int(TraceKind.SYN))
+
 #: Opcodes that can precede another instruction in one step (HALT ends the program).
 _NOT_HALT = tuple(op for op in Opcode if op != Opcode.HALT)
 
@@ -80,6 +83,10 @@ def coverpoints(config: ChipConfig) -> list[Coverpoint]:
         Coverpoint("acc_operands", "ACC corner cases: no buffered events, weight address wrap, extreme weights used",
                    ("no_events", "address_wrap", "weight_max", "weight_min")),
         Coverpoint("leak", "LEAK of a negative / positive membrane", ("negative", "positive")),
+        Coverpoint("synaptic", "version 2: SACC over an empty buffer; a SACC MAC clipped high / low; SYN "
+                   "integrating a current that clipped the membrane high / low; SYN decaying a negative / positive "
+                   "current", ("sacc_no_events", "sacc_clip_high", "sacc_clip_low", "integrate_clip_high",
+                               "integrate_clip_low", "current_negative", "current_positive")),
         Coverpoint("router", "deliveries of one step: none, from one source core, from several; a destination "
                    "fed by two or more source cores (contention)",
                    ("no_deliveries", "one_source", "many_sources") + (("fan_in",) if multi else ())),
@@ -114,7 +121,7 @@ class FunctionalCoverage:
         """Sample every coverpoint from one golden step."""
         self.steps += 1
         records = step.records
-        exec_records = records[records["kind"] <= TraceKind.SPIKE]
+        exec_records = records[np.isin(records["kind"], _EXEC_KINDS)]
         order = np.argsort(exec_records["core"], kind="stable")   # per core, cycle/kind order kept
         by_core = np.split(exec_records[order], np.searchsorted(exec_records["core"][order],
                                                                np.arange(1, self.config.cores)))
@@ -242,6 +249,8 @@ def walk_core(cov: FunctionalCoverage, loaded: LoadedImage, step: ExpectedStep, 
     axon = np.array([a for a, _ in buffer], dtype=np.int64).reshape(-1, 1)
     payload = np.array([p for _, p in buffer], dtype=np.int64).reshape(-1, 1)
     membrane = step.membranes_before[core].astype(np.int64).copy()
+    currents = (step.currents_before[core] if step.currents_before is not None
+                else loaded.syn_init[core]).astype(np.int64).copy()
     program = loaded.programs[core]
     for previous, ins in itertools.pairwise(program):
         cov.hit("opcode_transition", f"{previous.opcode.name}->{ins.opcode.name}")
@@ -280,6 +289,37 @@ def walk_core(cov: FunctionalCoverage, loaded: LoadedImage, step: ExpectedStep, 
                 _hit_if(cov, "saturation", "acc_clip_high", (exact > ACC_MAX).any())
                 _hit_if(cov, "saturation", "acc_clip_low", (exact < ACC_MIN).any())
                 membrane[neurons] = after[-1]
+        elif ins.opcode == Opcode.SACC:
+            work = fill * ins.count
+            if fill == 0:
+                cov.hit("synaptic", "sacc_no_events")
+            else:
+                block = take(work, "SACC")
+                _expect(block, cycle + ISSUE_CYCLES, TraceKind.SYN, core, step.step)
+                after = block["value"].reshape(fill, ins.count)
+                before = np.vstack([currents[neurons][None, :], after[:-1]])
+                weight = loaded.weights[core, weight_address(ins.wbase, axon, ins.count, np.arange(ins.count),
+                                                             config.weight_bytes)]
+                exact = before + payload * weight
+                _hit_if(cov, "synaptic", "sacc_clip_high", (exact > ACC_MAX).any())
+                _hit_if(cov, "synaptic", "sacc_clip_low", (exact < ACC_MIN).any())
+                currents[neurons] = after[-1]
+        elif ins.opcode == Opcode.SYN:
+            work = ins.count
+            block = take(2 * work, "SYN")            # per neuron and cycle: ACC (new membrane) then SYN
+            _expect(block[0::2], cycle + ISSUE_CYCLES, TraceKind.ACC, core, step.step)
+            _expect(block[1::2], cycle + ISSUE_CYCLES, TraceKind.SYN, core, step.step)
+            if (block["index"][0::2] != block["index"][1::2]).any() or (
+                    block["index"][0::2] != np.arange(ins.neuron, ins.neuron + ins.count)).any():
+                raise TraceWalkError(f"core {core} step {step.step}: SYN records name the wrong neurons")
+            old = currents[neurons]
+            exact = membrane[neurons] + old
+            _hit_if(cov, "synaptic", "integrate_clip_high", (exact > ACC_MAX).any())
+            _hit_if(cov, "synaptic", "integrate_clip_low", (exact < ACC_MIN).any())
+            _hit_if(cov, "synaptic", "current_negative", (old < 0).any())
+            _hit_if(cov, "synaptic", "current_positive", (old > 0).any())
+            membrane[neurons] = block["value"][0::2]
+            currents[neurons] = block["value"][1::2]
         elif ins.opcode == Opcode.LEAK:
             work = ins.count
             block = take(work, "LEAK")

@@ -107,7 +107,7 @@ def first_fire_membranes(image: Image, stimulus: Stimulus) -> dict[tuple[int, in
             if ins.opcode == Opcode.ACC:
                 for n in ins.neurons:
                     before[n] += fills[core]
-            elif ins.opcode == Opcode.LEAK:
+            elif ins.opcode in (Opcode.LEAK, Opcode.SYN):   # SYN writes the membrane once per neuron too
                 for n in ins.neurons:
                     before[n] += 1
             elif ins.opcode == Opcode.FIRE:

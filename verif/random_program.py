@@ -206,8 +206,9 @@ class _Draw:
         rng, cfg = self.rng, self.config
         if opcode in (Opcode.NOP, Opcode.HALT):
             return Instruction(opcode)
-        neuron, count = _pick_range(rng, cfg.neurons, self.knobs.max_count if opcode == Opcode.ACC else cfg.neurons)
-        if opcode == Opcode.ACC:
+        mac = opcode in (Opcode.ACC, Opcode.SACC)
+        neuron, count = _pick_range(rng, cfg.neurons, self.knobs.max_count if mac else cfg.neurons)
+        if mac:
             wbase = rng.choice((0, cfg.weight_bytes - 1, rng.randrange(cfg.weight_bytes)))
             return Instruction(opcode, neuron=neuron, count=count, wbase=wbase)
         if opcode == Opcode.FIRE:
@@ -224,14 +225,16 @@ class _Draw:
         longest = min(self.knobs.max_program_len, cfg.imem_depth)
         length = 1 if longest == 1 or rng.random() < 0.04 else rng.randint(2, longest)   # 1: HALT first
         flooding = self.flood_victim is not None and rng.random() < 0.7
-        weights = {Opcode.NOP: 1, Opcode.ACC: 3, Opcode.FIRE: 5 if flooding else 3, Opcode.LEAK: 2}
+        weights = {Opcode.NOP: 1, Opcode.ACC: 3, Opcode.FIRE: 5 if flooding else 3, Opcode.LEAK: 2,
+                   Opcode.SACC: 2, Opcode.SYN: 2}
         opcodes = rng.choices(list(weights), weights=list(weights.values()), k=length - 1)
         body = [self._draw_instruction(op) for op in opcodes]
         program = [*body, Instruction(Opcode.HALT)]
         spare = cfg.imem_depth - len(program)
         if spare and rng.random() < 0.15:  # words after HALT never run, but must still be valid
             extra = rng.randint(1, min(2, spare))
-            program += [self._draw_instruction(rng.choice((Opcode.NOP, Opcode.ACC, Opcode.LEAK, Opcode.HALT)))
+            program += [self._draw_instruction(rng.choice((Opcode.NOP, Opcode.ACC, Opcode.LEAK, Opcode.HALT,
+                                                           Opcode.SACC, Opcode.SYN)))
                         for _ in range(extra)]
 
         n_weights = cfg.weight_bytes if rng.random() < 0.7 else rng.randint(0, cfg.weight_bytes)
@@ -239,7 +242,9 @@ class _Draw:
         fanout = self._draw_fanout_table(flooding)
         n_neurons = cfg.neurons if rng.random() < 0.7 else rng.randint(0, cfg.neurons)
         neurons = [NeuronParams(threshold=0, reset=_pick_membrane(rng), init=_pick_membrane(rng),
-                                decay=rng.choice((0, DECAY_MAX, 1 << 15, 1, rng.randint(0, DECAY_MAX))))
+                                decay=rng.choice((0, DECAY_MAX, 1 << 15, 1, rng.randint(0, DECAY_MAX))),
+                                syn_decay=rng.choice((0, DECAY_MAX, 1 << 15, rng.randint(0, DECAY_MAX))),
+                                syn_init=_pick_membrane(rng) if rng.random() < 0.3 else 0)
                    for _ in range(n_neurons)]
         neurons = self._assign_fanout(body, neurons, len(fanout), flooding)
         self.sections[core] = CoreImage(program=[encode(i) for i in program], weights=weight_list,
@@ -335,18 +340,24 @@ class _Draw:
         listed = section.neurons
         params = [*listed, *[NeuronParams()] * (cfg.neurons - len(listed))]
         acc = [p.init for p in params]
+        syn = [p.syn_init for p in params]      # synaptic currents (version 2)
         chosen: dict[int, int] = {}
         fire_bias = 0.9 if self.flood_victim is not None else 0.4
         events = self.stimulus.at(0)
         events = [(a, p) for c, a, p in events if c == core]
         for ins in self.bodies[core]:
             neurons = ins.neurons
-            if ins.opcode == Opcode.ACC:
+            if ins.opcode in (Opcode.ACC, Opcode.SACC):
+                target = acc if ins.opcode == Opcode.ACC else syn
                 for axon, payload in events:
                     for j, n in enumerate(neurons):
                         address = weight_address(ins.wbase, axon, ins.count, j, cfg.weight_bytes)
                         weight = section.weights[address] if address < len(section.weights) else 0
-                        acc[n] = saturate(acc[n] + payload * weight, ACC_BITS)
+                        target[n] = saturate(target[n] + payload * weight, ACC_BITS)
+            elif ins.opcode == Opcode.SYN:
+                for n in neurons:
+                    acc[n] = saturate(acc[n] + syn[n], ACC_BITS)
+                    syn[n] = leak(syn[n], params[n].syn_decay)
             elif ins.opcode == Opcode.LEAK:
                 for n in neurons:
                     acc[n] = leak(acc[n], params[n].decay)
@@ -384,11 +395,11 @@ class _Draw:
                 cycles = 1  # HALT
                 for ins in body:
                     cycles += 1
-                    if ins.opcode == Opcode.ACC:
+                    if ins.opcode in (Opcode.ACC, Opcode.SACC):
                         cycles += held * ins.count
                     elif ins.opcode == Opcode.FIRE:
                         cycles += ins.count + sum(neurons[n].fanout_count for n in ins.neurons if n < len(neurons))
-                    elif ins.opcode == Opcode.LEAK:
+                    elif ins.opcode in (Opcode.LEAK, Opcode.SYN):
                         cycles += ins.count
                 longest = max(longest, cycles)
             total += longest + 1 + deliveries

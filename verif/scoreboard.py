@@ -148,6 +148,8 @@ class ExpectedStep:
     #: State when EXEC began (after the injections): membranes (cores x neurons) and each core's buffer.
     membranes_before: np.ndarray
     buffers_before: list[list[tuple[int, int]]]
+    #: Version 2: the synaptic currents (cores x neurons) when EXEC began; None if the model has none.
+    currents_before: np.ndarray | None = None
 
     @property
     def cycles(self) -> int:
@@ -246,9 +248,10 @@ class Scoreboard:
         start = self.golden.cycle
         membranes = np.array(self.golden.membranes, dtype=np.int64)
         buffers = [self.golden.buffered_events(core) for core in range(self.image.config.cores)]
+        currents = np.array(self.golden.currents, dtype=np.int64)
         records = as_trace(self.golden.step())
         self.current = ExpectedStep(step, start, self.golden.cycle, records, injections,
-                                    golden_issue_log(self.golden), membranes, buffers)
+                                    golden_issue_log(self.golden), membranes, buffers, currents_before=currents)
         self.issue_logs[step] = self.current.issue_log
         self.step_windows.append((start, self.golden.cycle))
         return self.current

@@ -31,6 +31,7 @@ from spikecore.rtl.array import SpikeCoreArray
 from spikecore.rtl.layout import (
     EVENT_COUNTERS,
     MAGIC_WORD,
+    PARAM_STRIDE,
     PARAM_WORDS,
     ArrayRegister,
     ConfigSpace,
@@ -145,7 +146,7 @@ class SimHost:
     async def read_core_memories(self, core: int) -> dict[ConfigSpace, list[int]]:
         """Every word of IMEM, WEIGHT (as int8), PARAM and FANOUT of ``core``."""
         depths = {ConfigSpace.IMEM: self.config.imem_depth, ConfigSpace.WEIGHT: self.config.weight_bytes,
-                  ConfigSpace.PARAM: self.config.neurons * PARAM_WORDS, ConfigSpace.FANOUT: self.config.fanout_depth}
+                  ConfigSpace.PARAM: self.config.neurons * PARAM_STRIDE, ConfigSpace.FANOUT: self.config.fanout_depth}
         result = {}
         for space, depth in depths.items():
             result[space] = await self.read_words([config_address(core, space, i) for i in range(depth)])
@@ -161,7 +162,7 @@ class SimHost:
             cores[core_id] = isa.CoreImage(
                 program=words[ConfigSpace.IMEM],
                 weights=words[ConfigSpace.WEIGHT],
-                neurons=[neuron_from_words(params[n * PARAM_WORDS:(n + 1) * PARAM_WORDS])
+                neurons=[neuron_from_words(params[n * PARAM_STRIDE:n * PARAM_STRIDE + PARAM_WORDS])
                          for n in range(self.config.neurons)],
                 fanout=[fanout_from_word(w) for w in words[ConfigSpace.FANOUT]],
             )

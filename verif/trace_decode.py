@@ -22,7 +22,7 @@ import numpy as np
 from amaranth.hdl import Shape
 
 from spikecore.isa import TraceKind
-from spikecore.rtl.trace_port import CORE_RECORD, ROUTE_RECORD, trace_layout
+from spikecore.rtl.trace_port import CORE_RECORD, CORE_RECORD_KINDS, ROUTE_RECORD, trace_layout
 from spikecore.signature import HISTORY_DEPTH, MASK32
 from spikecore.trace import TRACE_DTYPE, empty_trace
 
@@ -91,8 +91,7 @@ class TraceDecoder:
                              axis=1, bitorder="little")
         cycles = self._value(bits, self.cycle_field)
         parts = []
-        for kind, valid, index, value in ((TraceKind.ACC, "acc_valid", "acc_neuron", "acc_value"),
-                                          (TraceKind.SPIKE, "spike_valid", "spike_neuron", "spike_payload")):
+        for kind, valid, index, value in CORE_RECORD_KINDS:
             valids = self._value(bits, self.core_fields[valid], self.core_base)           # (cycles, cores)
             rows, cores = np.nonzero(valids)
             if len(rows):
@@ -126,11 +125,11 @@ class TraceDecoder:
 
         for core, kind, index, value in records:
             kind = TraceKind(kind)
-            if kind in (TraceKind.ACC, TraceKind.SPIKE):
-                prefix = "acc" if kind == TraceKind.ACC else "spike"
-                value_name = "acc_value" if kind == TraceKind.ACC else "spike_payload"
+            names = {k: (v, i, x) for k, v, i, x in CORE_RECORD_KINDS}
+            if kind in names:
+                valid_name, index_name, value_name = names[kind]
                 base = int(self.core_base[core])
-                for name, field_value in ((f"{prefix}_valid", 1), (f"{prefix}_neuron", index), (value_name, value)):
+                for name, field_value in ((valid_name, 1), (index_name, index), (value_name, value)):
                     offset, width, is_signed = self.core_fields[name]
                     raw |= put((base + offset, width, is_signed), field_value)
             else:

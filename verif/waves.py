@@ -89,6 +89,7 @@ CORE_SIGNALS = [
     ("j", "dec"), ("e", "dec"), ("ev_count", "dec"), ("tail", "dec"), ("drops", "dec"),
     ("trace.acc_valid", "bin"), ("trace.acc_neuron", "dec"), ("trace.acc_value", "signed"),
     ("trace.spike_valid", "bin"), ("trace.spike_neuron", "dec"), ("trace.spike_payload", "signed"),
+    ("trace.syn_valid", "bin"), ("trace.syn_neuron", "dec"), ("trace.syn_value", "signed"),
 ]
 
 _CORE_SCOPE = re.compile(rf"{re.escape(TOPLEVEL)}\.core(\d+)")

@@ -15,6 +15,12 @@ Neurons (docs/spec.md §11, forward Euler at step ``dt``; state starts at rest: 
     IF   v += dt * r * I;                     z = v > v_threshold;  reset
     I    v += dt * r * I;                     output v
     Threshold  z = I > threshold
+    CubaLIF  i += dt/tau_syn * (w_in * I - i); v += dt/tau_mem * (v_leak - v + r * i)  (the new i);
+             z = v > v_threshold; reset (i starts at 0)
+
+Recurrent edges: an edge that closes a cycle (found depth-first from the Input, in edge order) carries its
+source's output of the *previous* step (zeros before step 0): NIR's discrete-time recurrence, and what the
+chip does (a spike fired in step t is delivered for step t + 1, docs/spec.md §2).
 
 Reset (IF, LIF): ``value`` sets ``v := v_reset`` where ``z``; ``subtract`` sets ``v -= v_threshold - v_reset``.
 A node's metadata ``reset`` wins over the ``reset`` argument, as in the compiler.
@@ -29,7 +35,7 @@ import numpy as np
 
 from spikecore.errors import SpikeCoreError
 
-SPIKING = ("IF", "LIF", "Threshold")
+SPIKING = ("IF", "LIF", "Threshold", "CubaLIF")
 
 
 @dataclass
@@ -97,13 +103,15 @@ class _Node:
         self.name, self.node, self.dt = name, node, dt
         self.kind = type(node).__name__
         self.v: np.ndarray | None = None
+        self.i: np.ndarray | None = None   # CubaLIF synaptic current
         meta = getattr(node, "metadata", None) or {}
         stored = meta.get("reset")
         self.reset = (stored.decode() if isinstance(stored, bytes) else str(stored)) if stored is not None else reset
 
     def start(self, x: np.ndarray) -> None:
-        if self.kind in ("LIF", "LI"):
+        if self.kind in ("LIF", "LI", "CubaLIF"):
             self.v = np.broadcast_to(_like(self.node.v_leak, x), x.shape).astype(np.float64).copy()
+            self.i = np.zeros(x.shape)
         elif self.kind in ("IF", "I"):
             self.v = np.zeros(x.shape)
 
@@ -139,7 +147,10 @@ class _Node:
         if kind == "Threshold":
             return (x > _like(node.threshold, x)).astype(np.float64)
         r = _like(node.r, x)
-        if kind in ("LIF", "LI"):
+        if kind == "CubaLIF":
+            self.i = self.i + dt / _like(node.tau_syn, x) * (_like(node.w_in, x) * x - self.i)
+            self.v = self.v + dt / _like(node.tau_mem, x) * (_like(node.v_leak, x) - self.v + r * self.i)
+        elif kind in ("LIF", "LI"):
             tau = _like(node.tau, x)
             # tau -> inf with r = tau/dt (snnTorch's beta = 1 export, tau = r = inf): no leak, gain dt*r/tau = 1.
             no_leak = np.isposinf(tau) & np.isposinf(r)
@@ -159,13 +170,48 @@ class _Node:
         return spikes.astype(np.float64)
 
 
-def _order(graph) -> tuple[list[str], dict[str, list[str]]]:
-    """Topological order (Kahn) and each node's predecessors; a cycle is refused."""
-    pred: dict[str, list[str]] = {name: [] for name in graph.nodes}
+def recurrent_edges(graph) -> list[tuple[str, str]]:
+    """The edges that close a cycle: depth-first from the Input node(s), children in edge order, an edge to
+    a node still on the stack is recurrent (it carries the previous step's output)."""
     succ: dict[str, list[str]] = {name: [] for name in graph.nodes}
     for src, dst in graph.edges:
-        pred[str(dst)].append(str(src))
         succ[str(src)].append(str(dst))
+    roots = [n for n, node in graph.nodes.items() if type(node).__name__ == "Input"] + list(graph.nodes)
+    state: dict[str, int] = {}
+    back: list[tuple[str, str]] = []
+    for root in roots:
+        if root in state:
+            continue
+        state[root] = 1
+        stack = [(root, iter(succ[root]))]
+        while stack:
+            name, children = stack[-1]
+            child = next(children, None)
+            if child is None:
+                state[name] = 2
+                stack.pop()
+            elif state.get(child) == 1:
+                back.append((name, child))
+            elif child not in state:
+                state[child] = 1
+                stack.append((child, iter(succ[child])))
+    return back
+
+
+def _order(graph) -> tuple[list[str], dict[str, list[str]], dict[str, list[str]]]:
+    """Topological order (Kahn) over the feed-forward edges, each node's feed-forward predecessors and its
+    recurrent predecessors (:func:`recurrent_edges`)."""
+    back = set(recurrent_edges(graph))
+    pred: dict[str, list[str]] = {name: [] for name in graph.nodes}
+    late: dict[str, list[str]] = {name: [] for name in graph.nodes}
+    succ: dict[str, list[str]] = {name: [] for name in graph.nodes}
+    for src, dst in graph.edges:
+        src, dst = str(src), str(dst)
+        if (src, dst) in back:
+            late[dst].append(src)
+            continue
+        pred[dst].append(src)
+        succ[src].append(dst)
     waiting = {name: len(p) for name, p in pred.items()}
     ready = [name for name, count in waiting.items() if count == 0]
     order = []
@@ -176,20 +222,20 @@ def _order(graph) -> tuple[list[str], dict[str, list[str]]]:
             waiting[nxt] -= 1
             if waiting[nxt] == 0:
                 ready.append(nxt)
-    if len(order) != len(graph.nodes):
-        raise SpikeCoreError("the NIR reference simulates feed-forward graphs; this one has a cycle")
-    return order, pred
+    if len(order) != len(graph.nodes):  # pragma: no cover - recurrent_edges breaks every cycle
+        raise SpikeCoreError("the NIR reference could not order the graph's nodes")
+    return order, pred, late
 
 
 def simulate_float(graph, x: np.ndarray, dt: float, reset: str = "value") -> NirTrace:
     """Run ``graph`` on ``x`` of shape ``(T, *input_shape)`` for ``T`` steps of ``dt`` seconds."""
-    order, pred = _order(graph)
+    order, pred, late = _order(graph)
     inputs = [name for name in order if type(graph.nodes[name]).__name__ == "Input"]
     outputs = [name for name in order if type(graph.nodes[name]).__name__ == "Output"]
     if len(inputs) != 1 or len(outputs) != 1:
         raise SpikeCoreError("the NIR reference needs exactly one Input and one Output node")
     for name in order:
-        if type(graph.nodes[name]).__name__ in ("CubaLIF", "CubaLI", "Delay", "NIRGraph", "Conv1d"):
+        if type(graph.nodes[name]).__name__ in ("CubaLI", "Delay", "NIRGraph", "Conv1d"):
             raise SpikeCoreError(f"the NIR reference does not simulate node '{name}' of type "
                                  f"{type(graph.nodes[name]).__name__}")
     x = np.asarray(x, dtype=np.float64)
@@ -197,23 +243,30 @@ def simulate_float(graph, x: np.ndarray, dt: float, reset: str = "value") -> Nir
     cells = {name: _Node(name, graph.nodes[name], dt, reset) for name in order}
     history: dict[str, list[np.ndarray]] = {name: [] for name in order}
     membranes: dict[str, list[np.ndarray]] = {name: [] for name in order if cells[name].kind in
-                                              ("IF", "LIF", "LI", "I")}
+                                              ("IF", "LIF", "LI", "I", "CubaLIF")}
+    previous: dict[str, np.ndarray] = {}
     for t in range(steps):
         values: dict[str, np.ndarray] = {}
         for name in order:
             cell = cells[name]
-            value = x[t] if cell.kind == "Input" else sum(values[p] for p in pred[name])
+            if cell.kind == "Input":
+                value = x[t]
+            else:
+                value = sum(values[p] for p in pred[name])
+                for p in late[name]:   # recurrent: last step's output (nothing before step 0)
+                    value = value + previous.get(p, 0.0)
             value = np.asarray(value, dtype=np.float64)
-            if t == 0 and cell.kind in ("IF", "LIF", "LI", "I"):
+            if t == 0 and cell.kind in ("IF", "LIF", "LI", "I", "CubaLIF"):
                 cell.start(value)
             values[name] = cell.step(value)
             history[name].append(values[name])
             if name in membranes:
                 membranes[name].append(cell.v.copy())
+        previous = values
     stacked = {name: np.array(values) for name, values in history.items()}
     return NirTrace(dt, stacked, {name: np.array(v) for name, v in membranes.items()}, stacked[outputs[0]])
 
 
 def spiking_nodes(graph) -> list[str]:
-    """Names of the nodes that emit spikes (IF, LIF, Threshold), in the graph's order."""
+    """Names of the nodes that emit spikes (IF, LIF, Threshold, CubaLIF), in the graph's order."""
     return [name for name, node in graph.nodes.items() if type(node).__name__ in SPIKING]

@@ -150,8 +150,8 @@ def test_disassemble_word(word: int, text: str) -> None:
 
 
 def test_disassemble_word_rejects_invalid_words() -> None:
-    with pytest.raises(SpikeCoreError, match=r"^instruction 0x50000000: unknown opcode 5$"):
-        disassemble_word(0x5000_0000)
+    with pytest.raises(SpikeCoreError, match=r"^instruction 0x70000000: unknown opcode 7$"):
+        disassemble_word(0x7000_0000)
 
 
 def test_disassemble_image_refuses_an_invalid_image() -> None:
@@ -165,6 +165,28 @@ def test_spec_example_round_trips_through_text() -> None:
     text = disassemble_image(image)
     assert ".core 1\n" in text and ".fanout 0: 2:0 host:3\n" in text
     assert encode_image(assemble(text)) == encode_image(image)
+
+
+def test_cubalif_text_round_trip() -> None:
+    # spec §9: mnemonics sacc and syn, .neuron keys syn_decay, flags, syn_init (version 2)
+    source = """.chip cores=1 neurons=4 weight_bytes=16 imem_depth=8 event_depth=4 fanout_depth=4
+.core 0
+    leak neuron=0, count=2
+    sacc neuron=0, count=2, wbase=3
+    syn  neuron=0, count=2
+    fire neuron=0, count=2, shift=0, reset=value, graded=0
+    halt
+.weights 3: 5 -6
+.neuron 1 threshold=9 syn_decay=49152 syn_init=-4
+"""
+    image = assemble(source, "cuba.s")
+    # SACC 0,2,3 = 5<<28 | 1<<12 | 3; SYN 0,2 = 6<<28 | 1<<12
+    assert image.cores[0].program[1:3] == [0x5000_1003, 0x6000_1000]
+    assert image.cores[0].neurons[1] == NeuronParams(threshold=9, syn_decay=49152, syn_init=-4)
+    text = disassemble_image(image)
+    assert "sacc neuron=0, count=2, wbase=3" in text and "syn neuron=0, count=2" in text
+    assert "syn_decay=49152 flags=0 syn_init=-4" in text
+    assert encode_image(assemble(text, "dis.s")) == encode_image(image)
 
 
 @settings(max_examples=200)
@@ -206,7 +228,8 @@ ERRORS = [
                                             "(expected neuron, count, shift, reset, graded)"),
     (CHIP + ".core 0\nhalt now=1", "prog.s:3: unknown operand 'now' for halt (expected none)"),
     (CHIP + ".core 0\nleak neuron=0, neuron=1, count=1\nhalt", "prog.s:3: neuron given twice for leak"),
-    (CHIP + ".core 0\nadd neuron=0\nhalt", "prog.s:3: unknown mnemonic 'add' (expected nop, halt, acc, fire, leak)"),
+    (CHIP + ".core 0\nadd neuron=0\nhalt",
+     "prog.s:3: unknown mnemonic 'add' (expected nop, halt, acc, fire, leak, sacc, syn)"),
     (CHIP + ".core 0\nleak neuron=0, count 1\nhalt", "prog.s:3: expected name=value in leak, got 'count'"),
     (CHIP + ".core 0\nleak neuron=0,, count=1\nhalt", "prog.s:3: empty item in leak (stray comma)"),
     (CHIP + ".core 0\nleak neuron=0, count=1,\nhalt", "prog.s:3: empty item in leak (stray comma)"),
@@ -263,7 +286,8 @@ ERRORS = [
     (CHIP + ".core 0\nhalt\n.weights 0: 1 2\n.weights 1: 3", "prog.s:5: weight address 1 already set at line 4"),
     (CHIP + ".core 0\nhalt\n.neuron 32 threshold=1", "prog.s:4: .neuron 32 is outside the core's 32 neurons"),
     (CHIP + ".core 0\nhalt\n.neuron 0 threshhold=1", "prog.s:4: unknown key 'threshhold' for .neuron (expected "
-                                                    "threshold, reset, init, decay, fanout_start, fanout_count)"),
+                                                    "threshold, reset, init, decay, fanout_start, fanout_count, "
+                                                    "syn_decay, flags, syn_init)"),
     (CHIP + ".core 0\nhalt\n.neuron 0 decay=65536", "prog.s:4: .neuron decay: 65536 is out of range (must be "
                                                    "0..65535)"),
     (CHIP + ".core 0\nhalt\n.neuron 0 threshold=0x80000000", "prog.s:4: .neuron threshold: 0x80000000 is out of "

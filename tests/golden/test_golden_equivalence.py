@@ -1,6 +1,6 @@
 """Functional model ≡ cycle-accurate model, on constrained-random and hypothesis-built programs.
 
-After every step both chips must agree on membranes, drop counters, outputs, spike counts, the cycle
+After every step both chips must agree on membranes, synaptic currents, drop counters, outputs, spike counts, the cycle
 counter and the buffered events; and the cycle model's own trace must agree with its state: the last ACC
 record of every neuron is its membrane, SPIKE / DROP / OUT records match the counters and the output list.
 Every test asserts that records were actually compared. The second half checks the random generator
@@ -55,6 +55,7 @@ def compare(image: Image, injections: Injections) -> int:
     """Run both models in lock step; return how many trace records were checked against the state."""
     cycle, functional = CycleChip(image), FunctionalChip(image)
     last_acc: dict[tuple[int, int], int] = {}
+    last_syn: dict[tuple[int, int], int] = {}
     checked = 0
     for step_events in injections:
         for event in step_events:
@@ -74,6 +75,7 @@ def compare(image: Image, injections: Injections) -> int:
         functional.step()
 
         assert np.array_equal(cycle.membranes, functional.membranes)
+        assert np.array_equal(cycle.currents, functional.currents)   # version 2: synaptic currents
         assert np.array_equal(cycle.drops, functional.drops)
         assert np.array_equal(cycle.spike_counts, functional.spike_counts)
         assert cycle.outputs == functional.outputs
@@ -89,12 +91,19 @@ def compare(image: Image, injections: Injections) -> int:
             [(o.core, o.axon, o.payload) for o in cycle.outputs[outputs:]]
         for rec in records[kinds == TraceKind.ACC].tolist():
             last_acc[rec[1], rec[3]] = rec[4]
+        for rec in records[kinds == TraceKind.SYN].tolist():
+            last_syn[rec[1], rec[3]] = rec[4]
         checked += len(records)
     # the trace's final values are the membranes; neurons never written still hold their init
     expected = cycle.loaded.init.copy()
     for (core, neuron), value in last_acc.items():
         expected[core, neuron] = value
     assert np.array_equal(expected, cycle.membranes)
+    # likewise the last SYN record of every neuron is its synaptic current (version 2), else its syn_init
+    currents = cycle.loaded.syn_init.copy()
+    for (core, neuron), value in last_syn.items():
+        currents[core, neuron] = value
+    assert np.array_equal(currents, cycle.currents)
     return checked
 
 

@@ -104,7 +104,7 @@ S0 = "image: core 0 section: "
      S0 + "program word 0 (LEAK): neurons 6..8 are outside the core's 8 neurons"),
     (_core(program=[w("ACC", neuron=0, count=1, wbase=16), w("HALT")]),
      S0 + "program word 0 (ACC): wbase 16 is outside the core's 16 bytes of weight memory"),
-    (_core(program=[w("HALT"), 0x5000_0000]), S0 + "program word 1: instruction 0x50000000: unknown opcode 5"),
+    (_core(program=[w("HALT"), 0x7000_0000]), S0 + "program word 1: instruction 0x70000000: unknown opcode 7"),
     (_core(program=[w("HALT")] * 17), S0 + "17 program words exceed the core's imem_depth of 16"),
     (_core(weights=[128]), S0 + "weight 0 is 128, must be -128..127"),
     (_core(fanout=[FanoutEntry(4, 0)] * 2),
@@ -153,8 +153,9 @@ def _check_trace_invariants(image: Image, stimulus: Stimulus, steps: int) -> int
         keys = list(zip(records["cycle"].tolist(), records["core"].tolist(), records["kind"].tolist(), strict=True))
         assert keys == sorted(set(keys)), "trace not strictly sorted by (cycle, core, kind)"
         kinds = records["kind"]
-        routed = records[kinds >= TraceKind.EVENT]
-        exec_records = records[kinds < TraceKind.EVENT]
+        is_routed = np.isin(kinds, (TraceKind.EVENT, TraceKind.DROP, TraceKind.OUT))
+        routed = records[is_routed]
+        exec_records = records[~is_routed]
         # DELIVER: one record per cycle, the last D cycles of the step, after EXEC and the barrier
         assert routed["cycle"].tolist() == list(range(end - len(routed), end))
         if len(exec_records):

@@ -31,7 +31,7 @@ from spikecore.isa import (
 )
 from tests.helpers import SMALL_CHIP, word
 
-ACC, SPIKE, EVENT, DROP, OUT = (int(k) for k in TraceKind)
+ACC, SPIKE, EVENT, DROP, OUT, SYN = (int(k) for k in TraceKind)
 CFG = SMALL_CHIP
 
 w = word
@@ -58,6 +58,7 @@ class Both:
         assert self.functional.step() is None
         a, b = self.cycle, self.functional
         assert np.array_equal(a.membranes, b.membranes)
+        assert np.array_equal(a.currents, b.currents)
         assert np.array_equal(a.drops, b.drops)
         assert np.array_equal(a.spike_counts, b.spike_counts)
         assert a.outputs == b.outputs
@@ -348,3 +349,60 @@ def test_reset_state_restores_init_and_empties_buffers_and_counters() -> None:
         chip.inject(1, 0, 0)
     with pytest.raises(SpikeCoreError, match="core 1 input buffer is full"):
         chip.inject(1, 0, 0)
+
+
+# --- SACC and SYN (version 2: CubaLIF) -------------------------------------------------------------------
+
+
+def test_cubalif_two_steps_by_hand() -> None:
+    # beta = decay/2^16 = 0.5, alpha = syn_decay/2^16 = 0.75; LEAK, SACC, SYN, FIRE reset=value, HALT (§4.6).
+    params = NeuronParams(threshold=100, reset=0, decay=32768, syn_decay=49152)
+    program = [w("LEAK", neuron=0, count=1), w("SACC", neuron=0, count=1, wbase=0), w("SYN", neuron=0, count=1),
+               w("FIRE", neuron=0, count=1, reset=ResetMode.VALUE), HALT]
+    chip = Both({0: CoreImage(program=program, weights=[40], neurons=[params])})
+    chip.inject(0, 0, 2)
+    # step 0: LEAK issue 0, v = 0 on 1; SACC issue 2, i = 0 + 2*40 = 80 on 3 (a SYN record);
+    # SYN issue 4, on 5: v = 0 + 80 = 80, i = 80*0.75 = 60; FIRE issue 6: 80 < 100 on 7, nothing;
+    # HALT issue 8: E = 9, C_1 = 10
+    assert chip.step() == [(1, 0, ACC, 0, 0), (3, 0, SYN, 0, 80), (5, 0, ACC, 0, 80), (5, 0, SYN, 0, 60)]
+    assert chip.cycle.cycle == 10
+    chip.inject(0, 0, 1)
+    # step 1: LEAK on 11: v = 80*0.5 = 40; SACC on 13: i = 60 + 40 = 100; SYN on 15: v = 40 + 100 = 140,
+    # i = 75; FIRE on 17: 140 >= 100 fires (payload 1) and resets v := 0 (ACC sorts before SPIKE);
+    # HALT issue 18: E = 9 again, C_2 = 10 + 9 + 1 = 20
+    assert chip.step() == [(11, 0, ACC, 0, 40), (13, 0, SYN, 0, 100), (15, 0, ACC, 0, 140), (15, 0, SYN, 0, 75),
+                           (17, 0, ACC, 0, 0), (17, 0, SPIKE, 0, 1)]
+    assert chip.cycle.cycle == 20
+    assert chip.cycle.currents[0, 0] == 75 and chip.cycle.membranes[0, 0] == 0
+    # a float reference of the same recurrence, I_t = a I_{t-1} + x_t, v_t = b v_{t-1} + I_t (exact here)
+    current, v = 0.0, 0.0
+    for x in (80, 40):
+        current = 0.75 * current + x
+        v = 0.5 * v + current
+    assert (current, v) == (100.0, 140.0)
+
+
+def test_syn_saturates_the_membrane_and_rounds_the_decay_half_up() -> None:
+    neurons = [NeuronParams(init=ACC_MAX - 5, syn_init=10, syn_decay=1),
+               NeuronParams(init=ACC_MIN + 3, syn_init=-7, syn_decay=65535)]
+    chip = Both({0: CoreImage(program=[w("SYN", neuron=0, count=2), HALT], neurons=neurons)})
+    # neuron 0 on 1: v = ACC_MAX - 5 + 10 -> ACC_MAX; i = (10*1 + 2^15) >> 16 = 0
+    # neuron 1 on 2: v = ACC_MIN + 3 - 7 -> ACC_MIN; i = (-7*65535 + 2^15) >> 16 = -425977 >> 16 = -7
+    assert chip.step() == [(1, 0, ACC, 0, ACC_MAX), (1, 0, SYN, 0, 0), (2, 0, ACC, 1, ACC_MIN), (2, 0, SYN, 1, -7)]
+    assert chip.cycle.cycle == 5   # SYN 1 + 2, HALT 1: E = 4; C_1 = 4 + 1
+
+
+def test_sacc_saturates_after_every_mac_costs_like_acc_and_reset_state_restores_syn_init() -> None:
+    program = [w("SACC", neuron=0, count=1, wbase=0), HALT]
+    chip = Both({0: CoreImage(program=program, weights=[127], neurons=[NeuronParams(syn_init=ACC_MAX - 100)])})
+    chip.inject(0, 0, 1)
+    chip.inject(0, 0, -1)
+    # 2147483547 + 127 -> 2147483647 (saturated), then - 127 = 2147483520; the membrane is untouched
+    assert chip.step() == [(1, 0, SYN, 0, 2147483647), (2, 0, SYN, 0, 2147483520)]
+    assert chip.cycle.cycle == 5 and chip.cycle.membranes[0, 0] == 0
+    assert chip.step() == []        # no events: the issue cycle only; C_2 = 5 + 2 + 1
+    assert chip.cycle.cycle == 8
+    for model in (chip.cycle, chip.functional):
+        model.reset_state()
+        assert model.currents[0, 0] == ACC_MAX - 100
+

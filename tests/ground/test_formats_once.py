@@ -10,7 +10,7 @@ from spikecore import isa
 from spikecore.compiler.quantize import symmetric_scale
 from spikecore.config import CONFIG_FIELDS, ChipConfig, format_chip, parse_chip
 from spikecore.errors import SpikeCoreError
-from spikecore.image import HEADER, NEURON_RECORD
+from spikecore.image import HEADER, NEURON_RECORD, NEURON_RECORD_V1
 
 
 def test_halt_word_is_opcode_1_in_bits_31_to_28():
@@ -20,18 +20,25 @@ def test_halt_word_is_opcode_1_in_bits_31_to_28():
 
 
 def test_neuron_record_bytes_by_hand():
-    # spec §7: threshold i32, reset i32, init i32, decay u16, fanout_start u8, fanout_count u8, little-endian
-    params = isa.NeuronParams(threshold=-2, reset=0x01020304, init=5, decay=0xBEEF, fanout_start=7, fanout_count=255)
-    expected = bytes([0xFE, 0xFF, 0xFF, 0xFF, 0x04, 0x03, 0x02, 0x01, 0x05, 0, 0, 0, 0xEF, 0xBE, 0x07, 0xFF])
+    # spec §7: threshold i32, reset i32, init i32, decay u16, fanout_start u8, fanout_count u8, then (version 2)
+    # syn_decay u16, flags u16, syn_init i32, little-endian
+    params = isa.NeuronParams(threshold=-2, reset=0x01020304, init=5, decay=0xBEEF, fanout_start=7, fanout_count=255,
+                              syn_decay=0x8001, syn_init=-256)
+    v1 = bytes([0xFE, 0xFF, 0xFF, 0xFF, 0x04, 0x03, 0x02, 0x01, 0x05, 0, 0, 0, 0xEF, 0xBE, 0x07, 0xFF])
+    expected = v1 + bytes([0x01, 0x80, 0, 0, 0x00, 0xFF, 0xFF, 0xFF])
     assert NEURON_RECORD.pack(*(getattr(params, name) for name in isa.NEURON_FIELDS)) == expected
-    assert NEURON_RECORD.size == 16
-    assert isa.NEURON_FIELDS == ("threshold", "reset", "init", "decay", "fanout_start", "fanout_count")
+    assert NEURON_RECORD.size == 24
+    assert NEURON_RECORD_V1.pack(*(getattr(params, name) for name in isa.NEURON_FIELDS_V1)) == v1
+    assert NEURON_RECORD_V1.size == 16
+    assert isa.NEURON_FIELDS == ("threshold", "reset", "init", "decay", "fanout_start", "fanout_count",
+                                 "syn_decay", "flags", "syn_init")
 
 
 def test_neuron_limits_follow_the_record_widths():
     assert isa.NEURON_LIMITS == {
         "threshold": (-(2**31), 2**31 - 1), "reset": (-(2**31), 2**31 - 1), "init": (-(2**31), 2**31 - 1),
-        "decay": (0, 65535), "fanout_start": (0, 255), "fanout_count": (0, 255)}
+        "decay": (0, 65535), "fanout_start": (0, 255), "fanout_count": (0, 255),
+        "syn_decay": (0, 65535), "flags": (0, 65535), "syn_init": (-(2**31), 2**31 - 1)}
 
 
 def test_weight_address_wraps_modulo_weight_bytes():

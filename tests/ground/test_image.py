@@ -51,7 +51,7 @@ def instructions(draw: st.DrawFn, config: ChipConfig | None = None) -> Instructi
         return Instruction(opcode)
     neuron = draw(st.integers(0, neurons - 1))
     count = draw(st.integers(1, neurons - neuron))
-    if opcode == Opcode.ACC:
+    if opcode in (Opcode.ACC, Opcode.SACC):
         return Instruction(opcode, neuron=neuron, count=count, wbase=draw(st.integers(0, weight_bytes - 1)))
     if opcode == Opcode.FIRE:
         return Instruction(opcode, neuron=neuron, count=count, shift=draw(st.integers(0, isa.SHIFT_MAX)),
@@ -100,7 +100,8 @@ def core_images(draw: st.DrawFn, config: ChipConfig) -> CoreImage:
             start = draw(st.one_of(st.just(start), st.integers(0, 255)))
         budget -= count * times[n]
         neurons.append(NeuronParams(threshold=draw(int32), reset=draw(int32), init=draw(int32),
-                                    decay=draw(st.integers(0, isa.DECAY_MAX)), fanout_start=start, fanout_count=count))
+                                    decay=draw(st.integers(0, isa.DECAY_MAX)), fanout_start=start, fanout_count=count,
+                                    syn_decay=draw(st.integers(0, isa.DECAY_MAX)), syn_init=draw(int32)))
     return CoreImage(program=program, weights=weights, neurons=neurons, fanout=fanout)
 
 
@@ -118,18 +119,23 @@ CONFIG = ChipConfig(cores=4, neurons=32, weight_bytes=256, imem_depth=8, event_d
 CONFIG_VALUES = (4, 32, 256, 8, 4, 4)
 
 
-def section(core: int, program=(HALT,), weights=(), neurons=(), fanout=(), reserved=0, counts=None) -> bytes:
-    """One core section; ``neurons`` are 6-tuples, ``fanout`` (core, axon) pairs; ``counts`` overrides the header."""
+def section(core: int, program=(HALT,), weights=(), neurons=(), fanout=(), reserved=0, counts=None,
+            version=2) -> bytes:
+    """One core section; ``neurons`` are 6-tuples (the version-2 fields then 0) or 9-tuples, ``fanout`` (core,
+    axon) pairs; ``counts`` overrides the header; ``version`` 1 writes the 16-byte neuron record of §7.1."""
     n = counts or (len(program), len(weights), len(neurons), len(fanout))
     out = struct.pack("<6H", core, *n, reserved)
     out += b"".join(struct.pack("<I", w) for w in program)
     out += struct.pack(f"<{len(weights)}b", *weights)
-    out += b"".join(struct.pack("<iiiHBB", *p) for p in neurons)
+    if version == 1:
+        out += b"".join(struct.pack("<iiiHBB", *p) for p in neurons)
+    else:
+        out += b"".join(struct.pack("<iiiHBBHHi", *(*p, 0, 0, 0)[:9]) for p in neurons)
     out += b"".join(struct.pack("<BB", *e) for e in fanout)
     return out
 
 
-def pack(*sections: bytes, config=CONFIG_VALUES, magic=b"SPKC", version=1, flags=0, reserved=(0, 0, 0),
+def pack(*sections: bytes, config=CONFIG_VALUES, magic=b"SPKC", version=2, flags=0, reserved=(0, 0, 0),
          n_sections=None, crc=None, trailing=b"") -> bytes:
     body = struct.pack("<4sHH6HH3H", magic, version, flags, *config,
                        len(sections) if n_sections is None else n_sections, *reserved) + b"".join(sections)
@@ -152,23 +158,66 @@ def rejected(data: bytes, name: str = "img.bin") -> str:
 def test_byte_layout_of_a_small_image_is_exactly_the_spec() -> None:
     config = ChipConfig(cores=1, neurons=1, weight_bytes=1, imem_depth=2, event_depth=1, fanout_depth=1)
     core = CoreImage(program=[HALT], weights=[-1],
-                     neurons=[NeuronParams(threshold=1, reset=-2, init=3, decay=4, fanout_start=0, fanout_count=1)],
+                     neurons=[NeuronParams(threshold=1, reset=-2, init=3, decay=4, fanout_start=0, fanout_count=1,
+                                           syn_decay=0x1234, syn_init=-6)],
                      fanout=[FanoutEntry(isa.HOST_CORE, 7)])
     body = bytes.fromhex(
         "53504b43"                      # magic SPKC
-        "0100" "0000"                   # version 1, flags 0
+        "0200" "0000"                   # version 2, flags 0
         "0100" "0100" "0100" "0200" "0100" "0100"   # cores 1, neurons 1, weight_bytes 1, imem 2, events 1, fanout 1
         "0100" "000000000000"           # 1 section, reserved
         "0000" "0100" "0100" "0100" "0100" "0000"   # core 0: 1 word, 1 weight, 1 neuron, 1 fan-out entry, reserved
         "00000010"                      # HALT = 0x10000000 little-endian
         "ff"                            # weight -1
         "01000000" "feffffff" "03000000" "0400" "00" "01"   # threshold 1, reset -2, init 3, decay 4, start 0, count 1
+        "3412" "0000" "faffffff"        # version 2: syn_decay 0x1234, flags 0, syn_init -6
         "ff07"                          # fan-out: host (255), axon 7
     )
     expected = body + struct.pack("<I", zlib.crc32(body))
-    assert len(body) == 28 + 12 + 4 + 1 + 16 + 2
+    assert len(body) == 28 + 12 + 4 + 1 + 24 + 2
     assert encode_image(Image(config, {0: core})) == expected
     assert decode_image(expected) == Image(config, {0: core})
+
+
+def test_version_1_bytes_load_with_the_version_2_fields_at_their_defaults() -> None:
+    # spec §7.1: the same image as a version-1 file: header version 1 and a 16-byte neuron record
+    config = ChipConfig(cores=1, neurons=1, weight_bytes=1, imem_depth=2, event_depth=1, fanout_depth=1)
+    body = bytes.fromhex(
+        "53504b43" "0100" "0000"        # magic, version 1, flags 0
+        "0100" "0100" "0100" "0200" "0100" "0100" "0100" "000000000000"
+        "0000" "0100" "0100" "0100" "0100" "0000"
+        "00000010" "ff"
+        "01000000" "feffffff" "03000000" "0400" "00" "01"   # 16 bytes: no syn_decay, flags, syn_init
+        "ff07"
+    )
+    v1 = body + struct.pack("<I", zlib.crc32(body))
+    assert len(body) == 28 + 12 + 4 + 1 + 16 + 2
+    neuron = NeuronParams(threshold=1, reset=-2, init=3, decay=4, fanout_start=0, fanout_count=1)
+    image = Image(config, {0: CoreImage(program=[HALT], weights=[-1], neurons=[neuron],
+                                        fanout=[FanoutEntry(isa.HOST_CORE, 7)])})
+    loaded = decode_image(v1)
+    assert loaded == image
+    assert (loaded.cores[0].neurons[0].syn_decay, loaded.cores[0].neurons[0].flags,
+            loaded.cores[0].neurons[0].syn_init) == (0, 0, 0)
+    # re-encoding writes version 2: the version field and the 8 bytes the neuron record gained
+    again = encode_image(loaded)
+    assert again[4:6] == b"\x02\x00" and len(again) == len(v1) + 8
+
+
+def test_version_1_image_may_not_hold_the_version_2_opcodes() -> None:
+    sacc = 0x5000_0000   # SACC neuron=0 count=1 wbase=0: opcode 5 in bits 31..28
+    syn = 0x6000_0000    # SYN neuron=0 count=1
+    assert decode_image(pack(section(0, program=(sacc, syn, HALT)))).cores[0].program == [sacc, syn, HALT]
+    assert rejected(pack(section(0, program=(NOP, sacc, HALT), version=1), version=1)) == (
+        "img.bin: core 0 section: program word 1: SACC needs image format version 2")
+    assert rejected(pack(section(2, program=(HALT, syn), version=1), version=1)) == (
+        "img.bin: core 2 section: program word 1: SYN needs image format version 2")
+    # a version-1 section is framed with 16-byte records: one neuron record fewer bytes than version 2
+    v1 = pack(section(0, neurons=((5, 0, 0, 0, 0, 0),), version=1), version=1)
+    assert decode_image(v1).cores[0].neurons == [NeuronParams(threshold=5)]
+    # the same bytes labelled version 2 frame a 24-byte record: HALT (4) + 24 = 28 bytes, 16 + 4 (CRC) + 4 remain
+    relabelled = v1[:4] + b"\x02\x00" + v1[6:]
+    assert rejected(relabelled) == "img.bin: truncated: core 0 section needs 28 bytes at offset 40, 24 remain"
 
 
 def test_empty_image_is_a_header_and_a_crc() -> None:
@@ -221,7 +270,7 @@ def test_save_and_load(tmp_path) -> None:
 
 # --- truncation messages ------------------------------------------------------------------------------------
 
-# One section for core 0: 2 words (8 bytes) + 3 weights + 1 neuron (16) + 2 fan-out entries (4) = 31 bytes body.
+# One section for core 0: 2 words (8 bytes) + 3 weights + 1 neuron (24) + 2 fan-out entries (4) = 39 bytes body.
 TRUNCATION_IMAGE = pack(section(0, program=(NOP, HALT), weights=(1, 2, 3), neurons=((1, 0, 0, 0, 0, 2),),
                                 fanout=((1, 0), (2, 0))))
 
@@ -232,14 +281,14 @@ TRUNCATION_IMAGE = pack(section(0, program=(NOP, HALT), weights=(1, 2, 3), neuro
     (27, "img.bin: truncated: header needs 28 bytes at offset 0, 27 remain"),
     (28, "img.bin: truncated: section 0 header needs 12 bytes at offset 28, 0 remain"),
     (39, "img.bin: truncated: section 0 header needs 12 bytes at offset 28, 11 remain"),
-    (40, "img.bin: truncated: core 0 section needs 31 bytes at offset 40, 0 remain"),
-    (52, "img.bin: truncated: core 0 section needs 31 bytes at offset 40, 12 remain"),
-    (70, "img.bin: truncated: core 0 section needs 31 bytes at offset 40, 30 remain"),
-    (71, "img.bin: truncated: CRC trailer needs 4 bytes at offset 71, 0 remain"),
-    (74, "img.bin: truncated: CRC trailer needs 4 bytes at offset 71, 3 remain"),
+    (40, "img.bin: truncated: core 0 section needs 39 bytes at offset 40, 0 remain"),
+    (52, "img.bin: truncated: core 0 section needs 39 bytes at offset 40, 12 remain"),
+    (78, "img.bin: truncated: core 0 section needs 39 bytes at offset 40, 38 remain"),
+    (79, "img.bin: truncated: CRC trailer needs 4 bytes at offset 79, 0 remain"),
+    (82, "img.bin: truncated: CRC trailer needs 4 bytes at offset 79, 3 remain"),
 ])
 def test_truncation_names_the_part_the_offset_and_what_remains(end: int, message: str) -> None:
-    assert len(TRUNCATION_IMAGE) == 28 + 12 + 31 + 4
+    assert len(TRUNCATION_IMAGE) == 28 + 12 + 39 + 4
     assert rejected(TRUNCATION_IMAGE[:end]) == message
 
 
@@ -255,7 +304,8 @@ CRC_OF_GOOD = zlib.crc32(GOOD[:-4])
 MALFORMED = {
     "bad magic": (b"SPKX" + GOOD[4:], "img.bin: not a SpikeCore image (magic b'SPKX', expected b'SPKC')"),
     "text file": (b"; a source\n", "img.bin: not a SpikeCore image (magic b'; a ', expected b'SPKC')"),
-    "wrong version": (pack(version=2), "img.bin: unsupported format version 2 (this loader reads version 1)"),
+    "wrong version": (pack(version=3), "img.bin: unsupported format version 3 (this loader reads versions 1, 2)"),
+    "version 0": (pack(version=0), "img.bin: unsupported format version 0 (this loader reads versions 1, 2)"),
     "flags": (pack(flags=1), "img.bin: header flags are 0x0001, must be 0"),
     "header reserved": (pack(reserved=(0, 5, 0)), "img.bin: header reserved fields are 0, 5, 0, must be 0"),
     "zero cores": (pack(config=(0, 32, 256, 8, 4, 4)),
@@ -284,8 +334,10 @@ MALFORMED = {
     "trailing bytes": (GOOD + b"\x00", f"img.bin: trailing bytes after the CRC: 1 at offset {len(GOOD)}"),
     "bad CRC": (GOOD[:-4] + struct.pack("<I", CRC_OF_GOOD ^ 1),
                 f"img.bin: CRC mismatch (stored 0x{CRC_OF_GOOD ^ 1:08x}, computed 0x{CRC_OF_GOOD:08x})"),
-    "unknown opcode": (pack(section(0, program=(NOP, 0x5000_0000, HALT))),
-                       "img.bin: core 0 section: program word 1: instruction 0x50000000: unknown opcode 5"),
+    "unknown opcode": (pack(section(0, program=(NOP, 0x7000_0000, HALT))),
+                       "img.bin: core 0 section: program word 1: instruction 0x70000000: unknown opcode 7"),
+    "neuron flags": (pack(section(0, neurons=((0, 0, 0, 0, 0, 0, 0, 2, 0),))),
+                     "img.bin: core 0 section: neuron 0 flags are 0x0002, must be 0 (reserved)"),
     "reserved bit": (pack(section(0, program=(0x1000_0001,))),
                      "img.bin: core 0 section: program word 0: instruction 0x10000001: HALT has reserved bits set"),
     "invalid word after HALT": (pack(section(0, program=(HALT, 0xF000_0000))),

@@ -39,6 +39,10 @@ HAND_ENCODED = [
     (Instruction(Opcode.LEAK, neuron=16, count=16), 0x4100_F000),
     # LEAK 0,256: 4<<28 | 255<<12 = 0xF_F000
     (Instruction(Opcode.LEAK, neuron=0, count=256), 0x400F_F000),
+    # SACC 3,2,0x40 (v2): 5<<28 | 3<<20 = 0x30_0000 | 1<<12 = 0x1000 | 0x40
+    (Instruction(Opcode.SACC, neuron=3, count=2, wbase=0x40), 0x5030_1040),
+    # SYN 8,24 (v2): 6<<28 | 8<<20 = 0x80_0000 | 23<<12 = 0x1_7000
+    (Instruction(Opcode.SYN, neuron=8, count=24), 0x6081_7000),
 ]
 
 
@@ -64,6 +68,8 @@ def test_every_opcode_has_a_hand_computed_word() -> None:
     (Opcode.ACC, 0x0000_0000),
     (Opcode.FIRE, 0x0000_000F),
     (Opcode.LEAK, 0x0000_0FFF),
+    (Opcode.SACC, 0x0000_0000),
+    (Opcode.SYN, 0x0000_0FFF),
 ])
 def test_reserved_mask(opcode: Opcode, mask: int) -> None:
     assert isa.reserved_mask(opcode) == mask
@@ -75,7 +81,8 @@ def test_reserved_mask(opcode: Opcode, mask: int) -> None:
     (0x3000_33F1, "instruction 0x300033f1: FIRE has reserved bits set"),   # bit 0 under FIRE
     (0x3000_3008, "instruction 0x30003008: FIRE has reserved bits set"),   # bit 3 under FIRE
     (0x4100_F800, "instruction 0x4100f800: LEAK has reserved bits set"),   # bit 11 under LEAK
-    (0x5000_0000, "instruction 0x50000000: unknown opcode 5"),
+    (0x6000_0001, "instruction 0x60000001: SYN has reserved bits set"),   # bit 0 under SYN
+    (0x7000_0000, "instruction 0x70000000: unknown opcode 7"),
     (0xF000_0000, "instruction 0xf0000000: unknown opcode 15"),
     (-1, "instruction word must be 0..0xffffffff, not -1"),
     (1 << 32, "instruction word must be 0..0xffffffff, not 4294967296"),

@@ -39,7 +39,7 @@ from spikecore.verif.trace_decode import TraceDecoder, decode_history
 
 pytestmark = pytest.mark.rtl
 
-ACC, SPIKE, EVENT, DROP, OUT = (int(k) for k in TraceKind)
+ACC, SPIKE, EVENT, DROP, OUT, SYN = (int(k) for k in TraceKind)
 HALT = HALT_WORD
 CFG4 = ChipConfig(cores=4, neurons=4, weight_bytes=16, imem_depth=8, event_depth=2, fanout_depth=8)
 
@@ -93,7 +93,7 @@ def test_random_images_match_the_golden_model(cores, seeds):
         compared += result.records
         kinds += np.bincount(result.golden.trace["kind"], minlength=len(TraceKind))
     assert compared > 0, f"{cores} cores, seeds {list(seeds)}: no record was compared"
-    assert kinds[ACC] > 0 and kinds[SPIKE] > 0 and kinds[EVENT] + kinds[OUT] > 0
+    assert kinds[ACC] > 0 and kinds[SPIKE] > 0 and kinds[EVENT] + kinds[OUT] > 0 and kinds[SYN] > 0
 
 
 # --- the comparison itself must be able to fail ---------------------------------------------------------

@@ -38,7 +38,7 @@ from spikecore.verif.sim_host import SimHost, simulate
 pytestmark = pytest.mark.rtl
 
 CFG = ChipConfig(cores=1, neurons=8, weight_bytes=16, imem_depth=16, event_depth=4, fanout_depth=8)
-ACC, SPIKE, EVENT, DROP, OUT = (int(k) for k in TraceKind)
+ACC, SPIKE, EVENT, DROP, OUT, SYN = (int(k) for k in TraceKind)
 HALT = Instruction(Opcode.HALT)
 NOP = Instruction(Opcode.NOP)
 
@@ -301,6 +301,42 @@ def test_leak_rounds_half_up_including_negatives():
     result = crosscheck(one_core([leak(0, 5), HALT], neurons=neurons))
     assert trace_rows(result) == [
         (1, 0, ACC, 0, 3), (2, 0, ACC, 1, -2), (3, 0, ACC, 2, -1), (4, 0, ACC, 3, -2147450880), (5, 0, ACC, 4, 0),
+    ]
+
+
+# --- SACC, SYN (version 2: CubaLIF) -------------------------------------------------------------------
+
+
+def test_cubalif_leak_sacc_syn_fire_two_steps():
+    # beta = 0x8000/2^16 = 0.5, alpha = 0xC000/2^16 = 0.75 (spec §4.5, §4.6). Step 0, event payload 2:
+    # LEAK on 1 (v = 0); SACC issue 2, MAC on 3: i = 0 + 2*40 = 80 (SYN record); SYN issue 4, on 5:
+    # v = 80 (ACC), i = round(80*0.75) = 60 (SYN); FIRE on 7: 80 < 100; HALT 8, barrier 9: C_1 = 10.
+    # Step 1, payload 1: LEAK on 11: v = 40; SACC on 13: i = 60 + 40 = 100; SYN on 15: v = 140, i = 75;
+    # FIRE on 17: 140 >= 100 fires, reset to 0 (ACC before SPIKE).
+    program = [leak(0, 1), Instruction(Opcode.SACC, neuron=0, count=1, wbase=0), Instruction(Opcode.SYN, count=1),
+               fire(0, 1, reset=ResetMode.VALUE), HALT]
+    neuron = NeuronParams(threshold=100, reset=0, decay=0x8000, syn_decay=0xC000)
+    result = crosscheck(one_core(program, weights=[40], neurons=[neuron]), events({0: [(0, 2)], 1: [(0, 1)]}),
+                        steps=2)
+    assert trace_rows(result) == [
+        (1, 0, ACC, 0, 0), (3, 0, SYN, 0, 80), (5, 0, ACC, 0, 80), (5, 0, SYN, 0, 60),
+        (11, 0, ACC, 0, 40), (13, 0, SYN, 0, 100), (15, 0, ACC, 0, 140), (15, 0, SYN, 0, 75),
+        (17, 0, ACC, 0, 0), (17, 0, SPIKE, 0, 1),
+    ]
+
+
+def test_syn_saturates_the_membrane_sacc_saturates_the_current_and_reset_state_loads_syn_init():
+    # n0: v = ACC_MAX - 5 + 10 -> ACC_MAX, i = (10*1 + 2^15) >> 16 = 0            (SYN on 1)
+    # n1: v = ACC_MIN + 3 - 7 -> ACC_MIN, i = (-7*65535 + 2^15) >> 16 = -7        (SYN on 2)
+    # then SACC n1 (issue 3) over the events (axon 0, +1), (axon 0, -1): address 0 + 0*1 + 0 = 0, weight 127:
+    #   i = -7 + 127 = 120 on 4, then 120 - 127 = -7 on 5; HALT 6.
+    neurons = [NeuronParams(init=ACC_MAX - 5, syn_init=10, syn_decay=1),
+               NeuronParams(init=ACC_MIN + 3, syn_init=-7, syn_decay=65535)]
+    program = [Instruction(Opcode.SYN, neuron=0, count=2), Instruction(Opcode.SACC, neuron=1, count=1, wbase=0), HALT]
+    result = crosscheck(one_core(program, weights=[127], neurons=neurons), events({0: [(0, 1), (0, -1)]}))
+    assert trace_rows(result) == [
+        (1, 0, ACC, 0, ACC_MAX), (1, 0, SYN, 0, 0), (2, 0, ACC, 1, ACC_MIN), (2, 0, SYN, 1, -7),
+        (4, 0, SYN, 1, 120), (5, 0, SYN, 1, -7),
     ]
 
 

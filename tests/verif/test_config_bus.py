@@ -28,9 +28,10 @@ def test_weight_word_is_bits_7_to_0_with_zeros_above():
 
 
 def test_neuron_and_fanout_words_round_trip():
-    params = NeuronParams(threshold=-7, reset=3, init=-1, decay=40000, fanout_start=200, fanout_count=17)
-    # word 3 = decay | fanout_start << 16 | fanout_count << 24
-    assert neuron_words(params) == (0xFFFF_FFF9, 3, 0xFFFF_FFFF, 40000 | 200 << 16 | 17 << 24)
+    params = NeuronParams(threshold=-7, reset=3, init=-1, decay=40000, fanout_start=200, fanout_count=17,
+                          syn_decay=0x9000, syn_init=-2)
+    # word 3 = decay | fanout_start << 16 | fanout_count << 24; word 4 = syn_decay | flags << 16; word 5 = syn_init
+    assert neuron_words(params) == (0xFFFF_FFF9, 3, 0xFFFF_FFFF, 40000 | 200 << 16 | 17 << 24, 0x9000, 0xFFFF_FFFE)
     assert neuron_from_words(neuron_words(params)) == params
     assert fanout_from_word(0x0503) == FanoutEntry(3, 5)
 

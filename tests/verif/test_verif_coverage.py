@@ -80,6 +80,37 @@ def test_saturation_graded_clip_and_leak_sign():
     assert hit_bins(cov, "leak") == {"positive"}
 
 
+def test_synaptic_bins_sacc_clip_and_current_signs():
+    # Neuron 0: syn_init ACC_MAX - 10; SACC adds 1 x 127 -> ACC_MAX + 117, clipped (sacc_clip_high). SYN then
+    # integrates ACC_MAX into membrane init 5 -> ACC_MAX + 5, clipped (integrate_clip_high), current positive.
+    # Neuron 1: syn_init -1000; SACC adds 1 x (-128) = -1128 (no clip); SYN: membrane -3 - 1128 (no clip),
+    # current negative. The SYN of 2 neurons writes ACC then SYN on each of its 2 cycles.
+    cov = sample(f"""
+        .chip cores=1
+        .core 0
+            sacc neuron=0, count=2, wbase=0
+            syn  neuron=0, count=2
+            halt
+        .weights 0: 127 -128
+        .neuron 0 init=5 syn_init={ACC_MAX - 10} syn_decay=32768
+        .neuron 1 init=-3 syn_init=-1000 syn_decay=32768
+    """, {0: [(0, 0, 1)]}, 1)
+    assert hit_bins(cov, "synaptic") == {"sacc_clip_high", "integrate_clip_high", "current_negative",
+                                         "current_positive"}
+    assert hit_bins(cov, "saturation") == set()          # SACC's clip is not a membrane clip
+    assert hit_bins(cov, "opcode_transition") == {"SACC->SYN", "SYN->HALT"}
+    # an empty buffer: SACC writes nothing (sacc_no_events), SYN of the same currents clips the other way
+    cov = sample(f"""
+        .chip cores=1
+        .core 0
+            sacc neuron=0, count=1, wbase=0
+            syn  neuron=0, count=1
+            halt
+        .neuron 0 init=-10 syn_init={-ACC_MAX}
+    """, {}, 1)
+    assert hit_bins(cov, "synaptic") == {"sacc_no_events", "integrate_clip_low", "current_negative"}
+
+
 def test_full_buffer_drop_fan_in_and_host_delivery():
     # event_depth 2. Cores 0 and 1 each fire neuron 0 (threshold ACC_MIN... = -2^31 <= 0) into core 2,
     # two entries each, plus one entry to the host from core 1: deliveries (source ascending) are
@@ -108,10 +139,10 @@ def test_full_buffer_drop_fan_in_and_host_delivery():
 
 def test_bins_depend_on_core_count():
     one, four = coverpoints(ChipConfig(cores=1)), coverpoints(ChipConfig(cores=4))
-    assert len(next(p for p in one if p.name == "opcode_core").bins) == 5          # 5 opcodes x 1 core
-    assert len(next(p for p in four if p.name == "opcode_core").bins) == 20        # 5 opcodes x 4 cores
+    assert len(next(p for p in one if p.name == "opcode_core").bins) == 7          # 7 opcodes x 1 core
+    assert len(next(p for p in four if p.name == "opcode_core").bins) == 28        # 7 opcodes x 4 cores
     assert "fan_in" not in next(p for p in one if p.name == "router").bins
-    assert len(next(p for p in four if p.name == "opcode_transition").bins) == 20  # 4 non-HALT x 5
+    assert len(next(p for p in four if p.name == "opcode_transition").bins) == 42  # 6 non-HALT x 7
 
 
 def test_inconsistent_trace_is_refused():

@@ -38,10 +38,11 @@ def test_unpacker_decodes_what_the_rtl_decoder_encodes():
 
 
 def test_neuron_configuration_words_are_the_image_record():
-    # threshold -2 = 0xfffffffe; reset 5; init 0x01020304; word 3 = decay 0x1234 | start 7 << 16 | count 9 << 24
+    # threshold -2 = 0xfffffffe; reset 5; init 0x01020304; word 3 = decay 0x1234 | start 7 << 16 | count 9 << 24;
+    # version 2: word 4 = syn_decay 0x00ff | flags 0 << 16, word 5 = syn_init -3 = 0xfffffffd
     words = neuron_words(NeuronParams(threshold=-2, reset=5, init=0x01020304, decay=0x1234, fanout_start=7,
-                                      fanout_count=9))
-    assert words == (0xFFFFFFFE, 5, 0x01020304, 0x0907_1234)
+                                      fanout_count=9, syn_decay=0xFF, syn_init=-3))
+    assert words == (0xFFFFFFFE, 5, 0x01020304, 0x0907_1234, 0x0000_00FF, 0xFFFF_FFFD)
 
 
 def test_image_words_address_every_listed_word():
@@ -53,7 +54,8 @@ def test_image_words_address_every_listed_word():
     assert words[config_address(0, ConfigSpace.PARAM, 0)] == 100                   # neuron 0 threshold
     assert words[config_address(0, ConfigSpace.PARAM, 3)] == 1 << 24               # fanout_count 1
     assert words[config_address(0, ConfigSpace.FANOUT, 0)] == 255                  # host, axon 0
-    assert len(words) == 3 + 1 + 4 + 1
+    assert words[config_address(0, ConfigSpace.PARAM, 5)] == 0                     # syn_init 0 (version 2)
+    assert len(words) == 3 + 1 + 6 + 1                                               # 6 PARAM words per neuron
 
 
 def if_neuron_board(steps_before: int) -> Scoreboard:
