@@ -243,7 +243,8 @@ def compile_nir(graph: Any, dt: float | None = None, reset: str | None = None, c
     if isinstance(graph, str | os.PathLike):
         path = os.fspath(graph)
         try:
-            return compile_nir(frontend_nir.read_nir(path), dt, reset, config, input_max, title, fine_weights)
+            return compile_nir(frontend_nir.read_nir(path), dt, reset, config, input_max, title, fine_weights,
+                               calibration_data, percentile, allow_saturation)
         except SpikeCoreError as err:  # name the file, once
             text = str(err)
             raise SpikeCoreError(text if text.startswith(f"NIR file {path}") else f"NIR file {path}: {text}") from None

@@ -220,6 +220,9 @@ def bias_current(bias: np.ndarray, policy: SaturationPolicy | None = None,
                  layer: str = "layer") -> tuple[int, np.ndarray | None]:
     """``(payload, int8 weights)`` whose product is as close to the per-step ``bias`` as int8 allows.
 
+    ``bias`` (membrane units per step, one per neuron) may be float: each product is then within
+    ``payload / 2`` of it.
+
     The payload is the smallest that lets the largest bias fit the weight range (at most 127), which
     keeps the weights' resolution fine. ``(0, None)`` when every bias is zero (no bias axon needed).
     A bias beyond ``127 * 127`` membrane units per step does not fit one bias axon: refused naming ``layer``
@@ -228,15 +231,20 @@ def bias_current(bias: np.ndarray, policy: SaturationPolicy | None = None,
     >>> bias_current(np.array([500, -254, 3]))
     (4, array([125, -63,   1]))
     """
-    largest = int(np.abs(bias).max()) if bias.size else 0
+    exact = np.asarray(bias, dtype=np.float64)
+    rounded = np.rint(exact).astype(np.int64)
+    largest = int(np.abs(rounded).max()) if rounded.size else 0
     if largest == 0:
         return 0, None
     payload = min(isa.PAYLOAD_MAX, -(-largest // INT8_LEVELS))
     policy = policy if policy is not None else SaturationPolicy()
     most = payload * INT8_LEVELS
-    needed = policy.fit(layer, "the bias current", np.asarray(bias, dtype=np.int64), -most, most,
+    needed = policy.fit(layer, "the bias current", rounded, -most, most,
                         "membrane units per step", "one bias axon (payload 127 x weight 127)")
-    weight = np.clip(np.floor(needed / payload + 0.5), -INT8_LEVELS, INT8_LEVELS).astype(np.int64)
+    # Round once, from the exact bias (a float bias rounded to whole units first could land a whole unit
+    # further off after the division by the payload); a clipped value keeps its clipped integer.
+    target = np.where(needed == rounded, exact, needed)
+    weight = np.clip(np.floor(target / payload + 0.5), -INT8_LEVELS, INT8_LEVELS).astype(np.int64)
     return payload, weight
 
 

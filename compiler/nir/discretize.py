@@ -258,7 +258,7 @@ def _quantize_layer(layer: DenseNode, index: int, count: int, dt: float, in_unit
         bias_payload = SPIKE_PAYLOAD
         bias_fine = remainder if remainder.any() else None
     elif bias_int.any():
-        bias_payload, bias_weight = bias_current(bias_int, policy, name)
+        bias_payload, bias_weight = bias_current(current / unit, policy, name)   # rounded once, from the exact value
     if bias_weight is not None:
         reads = w_int if w_fine is None else np.concatenate([w_int, w_fine], axis=1)
         rows = int(np.count_nonzero(reads, axis=1).max(initial=0))

@@ -35,4 +35,4 @@ def test_a_binary_stimulus_file_is_one_line(tmp_path: Path) -> None:
     path.write_bytes(b"\xff\xfe\x00\x81")
     with pytest.raises(SpikeCoreError) as info:
         Stimulus.load(path)
-    assert str(info.value) == f"stimulus file {path}: not a text file"
+    assert str(info.value) == f"stimulus file {path}: not UTF-8 text (byte 0xff at offset 0)"
