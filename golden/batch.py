@@ -11,7 +11,9 @@ semantics (docs/spec.md §2-§5):
   event beyond ``event_depth`` is a drop, exactly as in the per-sample model;
 - an ACC is a matrix product: each sample's buffered payloads (summed per axon) times the weight row
   each axon reads. A neuron that could saturate on some MAC (it starts within
-  ``events x max|product|`` of an int32 limit) is redone one MAC at a time in buffer order;
+  ``events x max|product|`` of an int32 limit) is redone one MAC at a time in buffer order; SACC
+  (version 2) is the same product into the synaptic currents, and SYN adds each current into its membrane
+  (saturating) and then decays the current (§4.5, §4.6);
 - FIRE pushes fan-out entries in neuron order; DELIVER routes source cores ascending, in push order,
   into the buffers the barrier emptied.
 
@@ -35,6 +37,7 @@ from spikecore.golden.cycle import (
     OutSpike,
     apply_reset,
     graded_payloads,
+    integrate_currents,
     unpack_image,
 )
 from spikecore.image import Image
@@ -89,6 +92,8 @@ class BatchFunctionalChip:
                                 default=0)                     # cores that only HALT: their issue cycles
         self._v = np.broadcast_to(self.loaded.init[self._stateful],
                                   (batch, len(self._stateful), self.config.neurons)).copy()
+        self._i = np.broadcast_to(self.loaded.syn_init[self._stateful],
+                                  (batch, len(self._stateful), self.config.neurons)).copy()
         self._rows = {}
         self.buffer_fill = np.zeros((batch, cores), dtype=np.int64)
         self.drops = np.zeros((batch, cores), dtype=np.int64)
@@ -106,6 +111,13 @@ class BatchFunctionalChip:
         """Every sample's membranes, ``(B, cores, neurons)`` int64 (a new array)."""
         full = np.broadcast_to(self.loaded.init, (self.batch, *self.loaded.init.shape)).copy()
         full[:, self._stateful] = self._v
+        return full
+
+    @property
+    def currents(self) -> np.ndarray:
+        """Every sample's synaptic currents, ``(B, cores, neurons)`` int64 (a new array)."""
+        full = np.broadcast_to(self.loaded.syn_init, (self.batch, *self.loaded.syn_init.shape)).copy()
+        full[:, self._stateful] = self._i
         return full
 
     def core_membranes(self, core: int) -> np.ndarray:
@@ -131,8 +143,10 @@ class BatchFunctionalChip:
         return events
 
     def reset_state(self) -> None:
-        """Every sample's host state reset: membranes := init; buffers, drop and spike counters emptied."""
+        """Every sample's host state reset: membranes := init, synaptic currents := syn_init; buffers, drop and
+        spike counters emptied."""
         self._v[:] = self.loaded.init[self._stateful]
+        self._i[:] = self.loaded.syn_init[self._stateful]
         self._empty_buffers()
         self.drops[:] = 0
         self.spike_counts[:] = 0
@@ -207,6 +221,11 @@ class BatchFunctionalChip:
                 elif ins.opcode == Opcode.LEAK:
                     self._leak(core, ins)
                     cycles += ins.count * NEURON_CYCLES
+                elif ins.opcode == Opcode.SACC:
+                    cycles += self._acc(core, ins, self._i)
+                elif ins.opcode == Opcode.SYN:
+                    self._syn(core, ins)
+                    cycles += ins.count * NEURON_CYCLES
             np.maximum(exec_cycles, cycles, out=exec_cycles)
         self._empty_buffers()     # BARRIER: this step's events are consumed
         deliveries = self._route(queues)
@@ -258,12 +277,13 @@ class BatchFunctionalChip:
 
     # --- EXEC ---------------------------------------------------------------------------------------
 
-    def _acc(self, core: int, ins: Instruction) -> np.ndarray:
+    def _acc(self, core: int, ins: Instruction, target: np.ndarray | None = None) -> np.ndarray:
+        """ACC into the membranes, or SACC into ``target`` = the synaptic currents (same arithmetic, §4.5)."""
         events = self.buffer_fill[:, core]
         if not events.any():
             return np.zeros(self.batch, dtype=np.int64)
         neurons = slice(ins.neuron, ins.neuron + ins.count)
-        v = self._v[:, self._state_slot[core]]
+        v = (self._v if target is None else target)[:, self._state_slot[core]]
         start = v[:, neurons]
         rows = self._weight_rows(core, ins.wbase, ins.count)
         total = start + np.rint(self._weighted_sum(core, rows)).astype(np.int64)
@@ -317,6 +337,12 @@ class BatchFunctionalChip:
         neurons = slice(ins.neuron, ins.neuron + ins.count)
         v = self._v[:, self._state_slot[core]]
         v[:, neurons] = leak(v[:, neurons], self.loaded.decay[core, neurons])
+
+    def _syn(self, core: int, ins: Instruction) -> None:
+        neurons = slice(ins.neuron, ins.neuron + ins.count)
+        slot = self._state_slot[core]
+        self._v[:, slot, neurons], self._i[:, slot, neurons] = integrate_currents(
+            self._v[:, slot, neurons], self._i[:, slot, neurons], self.loaded.syn_decay[core, neurons])
 
     # --- DELIVER ------------------------------------------------------------------------------------
 
