@@ -36,7 +36,10 @@ def test_out_queue_exactly_full_is_accepted() -> None:
               ".neuron 0 fanout_start=0 fanout_count=2\n.fanout 0: 1:0 host:1\n")
     image = assemble(source, "p.s")
     assert [n.fanout_count for n in image.cores[0].neurons] == [2]
-    assert len(encode_image(image)) == 28 + 12 + 4 * 3 + 16 + 2 * 2 + 4
+    # §7 (version 2): header 28 + core-0 section header 12 + 3 program words x 4 + one 24-byte neuron record
+    # (threshold, reset, init i32; decay u16; fanout_start, fanout_count u8; syn_decay, flags u16; syn_init i32)
+    # + 2 fan-out entries x 2 + CRC 4
+    assert len(encode_image(image)) == 28 + 12 + 4 * 3 + 24 + 2 * 2 + 4
 
 
 def test_out_queue_one_past_full_is_refused() -> None:
