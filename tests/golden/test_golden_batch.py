@@ -12,6 +12,7 @@ from spikecore.compiler.pipeline import compile_model
 from spikecore.config import ChipConfig
 from spikecore.errors import SpikeCoreError
 from spikecore.golden.batch import BatchFunctionalChip
+from spikecore.golden.functional import FunctionalChip
 from spikecore.golden.run import run
 from spikecore.image import Image
 from spikecore.isa import ACC_MAX, ACC_MIN
@@ -94,3 +95,27 @@ def test_batch_injection_refuses_a_full_buffer_and_bad_ids():
         chip.inject_dense(1, [0, 1], np.array([[0, 200], [0, 0], [0, 0]]))
     with pytest.raises(SpikeCoreError, match="batch must be a positive integer"):
         BatchFunctionalChip(Image(config), 0)
+
+
+@pytest.mark.parametrize("variant", ["saturate", "extreme_weights"])
+def test_batch_synaptic_currents_equal_per_sample_and_reset_to_syn_init(variant):
+    # The random programs use SACC and SYN (spec version 2); each sample's currents must equal a
+    # FunctionalChip fed the same events, step by step, and reset_state must load syn_init again.
+    config = ChipConfig(cores=4)
+    seeds = [21, 22, 23]
+    image, first, steps, _ = program_for_seed(seeds[0], config, variant)
+    stimuli = [first] + [fit_stimulus(image, program_for_seed(s, config, variant)[1], steps) for s in seeds[1:]]
+    chip = _batched(image, stimuli, steps)
+    moved = False
+    for b, stimulus in enumerate(stimuli):
+        single = FunctionalChip(image)
+        for step in range(steps):
+            for core, axon, payload in stimulus.at(step):
+                single.inject(core, axon, payload)
+            single.step()
+        np.testing.assert_array_equal(chip.currents[b], single.currents, err_msg=f"sample {b} currents")
+        np.testing.assert_array_equal(chip.membranes[b], single.membranes, err_msg=f"sample {b} membranes")
+        moved |= bool((single.currents != single.loaded.syn_init).any())
+    assert moved, "no SACC/SYN changed a current: the comparison would pass on untouched registers"
+    chip.reset_state()
+    np.testing.assert_array_equal(chip.currents, np.broadcast_to(FunctionalChip(image).currents, chip.currents.shape))
