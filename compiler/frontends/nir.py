@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
+from spikecore.compiler.back_edges import back_edges
 from spikecore.compiler.ir import RESETS, DenseNode, FloatGraph, InputNode, NeuronModel
 from spikecore.compiler.toeplitz import (
     check_layer_size,
@@ -252,25 +253,12 @@ def _chain(graph) -> list[str]:
 
 def _refuse_cycles(graph, succ: dict[str, list[str]]) -> None:
     """Depth-first search; the first edge that closes a cycle is the recurrent edge reported."""
-    state: dict[str, int] = {}   # 1 = on the stack, 2 = done
-    for root in graph.nodes:
-        if root in state:
-            continue
-        stack = [(root, iter(succ[root]))]
-        state[root] = 1
-        while stack:
-            name, children = stack[-1]
-            child = next(children, None)
-            if child is None:
-                state[name] = 2
-                stack.pop()
-            elif state.get(child) == 1:
-                kinds = f"{type_name(graph.nodes[name])} -> {type_name(graph.nodes[child])}"
-                raise SpikeCoreError(f"recurrent edge '{name}' -> '{child}' ({kinds}): SpikeCore compiles "
-                                     "feed-forward chains; recurrent connections are not supported yet")
-            elif child not in state:
-                state[child] = 1
-                stack.append((child, iter(succ[child])))
+    found = back_edges(succ, graph.nodes)
+    if found:
+        name, child = found[0]
+        kinds = f"{type_name(graph.nodes[name])} -> {type_name(graph.nodes[child])}"
+        raise SpikeCoreError(f"recurrent edge '{name}' -> '{child}' ({kinds}): SpikeCore compiles "
+                             "feed-forward chains; recurrent connections are not supported yet")
 
 
 def _array(node: Any, name: str, field_name: str) -> np.ndarray:

@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from spikecore.compiler.back_edges import back_edges
 from spikecore.errors import SpikeCoreError
 
 SPIKING = ("IF", "LIF", "Threshold", "CubaLIF")
@@ -177,25 +178,7 @@ def recurrent_edges(graph) -> list[tuple[str, str]]:
     for src, dst in graph.edges:
         succ[str(src)].append(str(dst))
     roots = [n for n, node in graph.nodes.items() if type(node).__name__ == "Input"] + list(graph.nodes)
-    state: dict[str, int] = {}
-    back: list[tuple[str, str]] = []
-    for root in roots:
-        if root in state:
-            continue
-        state[root] = 1
-        stack = [(root, iter(succ[root]))]
-        while stack:
-            name, children = stack[-1]
-            child = next(children, None)
-            if child is None:
-                state[name] = 2
-                stack.pop()
-            elif state.get(child) == 1:
-                back.append((name, child))
-            elif child not in state:
-                state[child] = 1
-                stack.append((child, iter(succ[child])))
-    return back
+    return back_edges(succ, roots)
 
 
 def _order(graph) -> tuple[list[str], dict[str, list[str]], dict[str, list[str]]]:
