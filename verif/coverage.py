@@ -265,6 +265,17 @@ def walk_core(cov: FunctionalCoverage, loaded: LoadedImage, step: ExpectedStep, 
         used += count
         return block
 
+    def macs(ins, what: str, kind: TraceKind, start: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The records of an ACC or SACC (``kind`` records, one per MAC): the register values after each
+        event ``(fill, count)``, the weights read and the unsaturated sums (to tell which MACs clipped)."""
+        block = take(fill * ins.count, what)
+        _expect(block, cycle + ISSUE_CYCLES, kind, core, step.step)
+        after = block["value"].reshape(fill, ins.count)
+        before = np.vstack([start[None, :], after[:-1]])
+        weight = loaded.weights[core, weight_address(ins.wbase, axon, ins.count, np.arange(ins.count),
+                                                     config.weight_bytes)]
+        return after, weight, before + payload * weight
+
     for ins in program:
         cov.hit("opcode_core", f"{ins.opcode.name}@core{core}")
         work = 0
@@ -274,14 +285,8 @@ def walk_core(cov: FunctionalCoverage, loaded: LoadedImage, step: ExpectedStep, 
             if fill == 0:
                 cov.hit("acc_operands", "no_events")
             else:
-                block = take(work, "ACC")
-                _expect(block, cycle + ISSUE_CYCLES, TraceKind.ACC, core, step.step)
-                after = block["value"].reshape(fill, ins.count)
-                before = np.vstack([membrane[neurons][None, :], after[:-1]])
+                after, weight, exact = macs(ins, "ACC", TraceKind.ACC, membrane[neurons])
                 raw = weight_row(ins.wbase, axon, ins.count) + np.arange(ins.count)       # before wrapping
-                weight = loaded.weights[core, weight_address(ins.wbase, axon, ins.count, np.arange(ins.count),
-                                                             config.weight_bytes)]
-                exact = before + payload * weight
                 used_weight = weight[np.broadcast_to(payload != 0, weight.shape)]
                 _hit_if(cov, "acc_operands", "address_wrap", (raw >= config.weight_bytes).any())
                 _hit_if(cov, "acc_operands", "weight_max", (used_weight == WEIGHT_MAX).any())
@@ -294,13 +299,7 @@ def walk_core(cov: FunctionalCoverage, loaded: LoadedImage, step: ExpectedStep, 
             if fill == 0:
                 cov.hit("synaptic", "sacc_no_events")
             else:
-                block = take(work, "SACC")
-                _expect(block, cycle + ISSUE_CYCLES, TraceKind.SYN, core, step.step)
-                after = block["value"].reshape(fill, ins.count)
-                before = np.vstack([currents[neurons][None, :], after[:-1]])
-                weight = loaded.weights[core, weight_address(ins.wbase, axon, ins.count, np.arange(ins.count),
-                                                             config.weight_bytes)]
-                exact = before + payload * weight
+                after, _, exact = macs(ins, "SACC", TraceKind.SYN, currents[neurons])
                 _hit_if(cov, "synaptic", "sacc_clip_high", (exact > ACC_MAX).any())
                 _hit_if(cov, "synaptic", "sacc_clip_low", (exact < ACC_MIN).any())
                 currents[neurons] = after[-1]
