@@ -14,7 +14,6 @@ and the first crashes of each; exits 1 if there was any crash or hang.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import shutil
 import signal
@@ -104,17 +103,7 @@ class Campaign:
 
     def cli(self, files: dict[str, bytes], argv: list[str], names: list[str], kind: str,
             sample: bool) -> tuple[str, str]:
-        folder = self.folder()
-        for name, data in files.items():
-            (folder / name).write_bytes(data)
-        before = fi.snapshot(folder)
-        cwd = os.getcwd()
-        os.chdir(folder)
-        try:
-            outcome = fi.run_cli(argv)
-        finally:
-            os.chdir(cwd)
-        after = fi.snapshot(folder)
+        outcome, before, after = fi.run_cli_in(self.folder(), files, argv)
         if sample and all("\x00" not in a for a in argv):
             self.samples.setdefault(kind, []).append((argv, {**files, "p.s": PROGRAM.encode()}, names))
         return fi.verdict(outcome, names, before, after if outcome.status != 0 else before)

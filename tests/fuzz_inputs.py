@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import io
 import itertools
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -261,6 +262,22 @@ _ERROR_LINE = re.compile(r"spikecore(?: [a-z]+)?: error: .+")
 def snapshot(folder: Path) -> dict[str, bytes]:
     """Every file in ``folder`` (names and bytes), to tell whether a command changed anything."""
     return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def run_cli_in(folder: Path, files: dict[str, bytes], argv: Sequence[str]
+               ) -> tuple[Outcome, dict[str, bytes], dict[str, bytes]]:
+    """Write ``files`` into ``folder`` and run the CLI there; returns the outcome and :func:`snapshot` of the
+    folder before and after the command."""
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+    before = snapshot(folder)
+    cwd = os.getcwd()
+    os.chdir(folder)
+    try:
+        outcome = run_cli(argv)
+    finally:
+        os.chdir(cwd)
+    return outcome, before, snapshot(folder)
 
 
 def verdict(outcome: Outcome, names: Sequence[str], before: dict[str, bytes] | None = None,

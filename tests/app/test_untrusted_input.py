@@ -7,7 +7,6 @@ line ``spikecore: error: ...`` naming the input (and line), and no file in the f
 
 from __future__ import annotations
 
-import os
 import resource
 import subprocess
 import sys
@@ -43,18 +42,7 @@ NEVER_INTEGER = st.one_of(
 )
 
 
-def run_in(folder: Path, files: dict[str, bytes], argv: list[str]) -> tuple[fi.Outcome, dict, dict]:
-    """Write ``files`` into ``folder``, run the CLI there; return the outcome and snapshots before/after."""
-    for name, data in files.items():
-        (folder / name).write_bytes(data)
-    before = fi.snapshot(folder)
-    cwd = os.getcwd()
-    os.chdir(folder)
-    try:
-        outcome = fi.run_cli(argv)
-    finally:
-        os.chdir(cwd)
-    return outcome, before, fi.snapshot(folder)
+run_in = fi.run_cli_in
 
 
 def assert_refused(outcome: fi.Outcome, before: dict, after: dict, *names: str) -> str:
