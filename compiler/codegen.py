@@ -10,7 +10,7 @@ fan-out entry, the layer neuron it is. Instruction text comes from the disassemb
 from __future__ import annotations
 
 from spikecore.compiler.disasm import instruction_text
-from spikecore.compiler.ir import PlacedCore, PlacedProgram, QuantDense
+from spikecore.compiler.ir import NirNeuron, PlacedCore, PlacedProgram, QuantDense
 from spikecore.config import format_chip
 from spikecore.image import Image
 from spikecore.isa import HOST_CORE, CoreImage, Instruction, Opcode, ResetMode, encode
@@ -42,24 +42,25 @@ def _explain(ins: Instruction, layer: QuantDense, pc: PlacedCore) -> str:
         return "end of this core's step"
     if ins.opcode == Opcode.LEAK:
         return f"{neurons} := round(v x decay / 65536) (forward-Euler leak)"
-    if layer.nir_kind:
+    if isinstance(layer.neuron, NirNeuron):
         return _explain_nir_fire(ins, layer)
     if layer.role == "output":
         return f"clear {neurons} to the bias each step (threshold never reached, nothing emitted)"
     if ins.graded and ins.reset == ResetMode.ALWAYS:
         return f"ReLU, payload = clamp(round(v / 2^{ins.shift}), 0, 127); membrane := bias"
-    return f"integrate-and-fire: spike (payload 1) when v >= {layer.threshold}, then v -= {layer.threshold}"
+    threshold = layer.neuron.threshold
+    return f"integrate-and-fire: spike (payload 1) when v >= {threshold}, then v -= {threshold}"
 
 
 def _explain_nir_fire(ins: Instruction, layer: QuantDense) -> str:
     """FIRE of a NIR layer (docs/nir.md): which NIR neuron it implements and what a spike carries."""
-    if layer.nir_kind == "Affine":
+    if layer.neuron.kind == "Affine":
         return "clear to the bias each step (threshold never reached, nothing emitted)"
     payload = "payload 127 (saturated graded)" if ins.graded else "payload 1"
     then = {ResetMode.VALUE: "v := reset", ResetMode.SUB: "v -= threshold",
             ResetMode.ALWAYS: "v := bias (stateless)"}.get(ins.reset, "no reset")
     dest = " to the host" if layer.to_host else ""
-    return f"{layer.nir_kind}: spike ({payload}){dest} when v >= threshold (NIR v > v_threshold), then {then}"
+    return f"{layer.neuron.kind}: spike ({payload}){dest} when v >= threshold (NIR v > v_threshold), then {then}"
 
 
 def _line(text: str, comment: str) -> str:

@@ -382,43 +382,17 @@ class QuantInput:
 
 
 @dataclass(frozen=True, eq=False)
-class QuantDense:
-    """One layer in integers, with the neuron behaviour that implements it on SpikeCore.
+class ChipNeuron:
+    """The neurons of one layer as the chip runs them: the operands every integer layer has, one value per neuron.
 
-    Units: ``weight`` is int8 with ``w_float ≈ weight * weight_scale``; an input event of payload ``p`` stands
-    for ``p * input_scale``; so a membrane counts in ``acc_scale = input_scale * weight_scale``. ``bias`` is
-    the per-step bias in those units. ``threshold``, ``init`` and ``reset`` are the neuron parameters,
-    ``shift``/``reset_mode``/``graded`` the FIRE operands, ``schedule`` the instructions each core of the
-    layer runs per step (before its HALT). ``out_scale`` is the float value of one unit of what the layer
-    emits: a graded payload LSB, one binary spike per step, or (output layer) one membrane unit.
-
-    ``bias_weight`` (rate-mode hidden layers): the layer reads one extra *bias axon*, source index
-    ``in_features``, on which the host injects one event of payload ``bias_payload`` before each step of
-    the layer's presentation window; ``bias_weight[j]`` is its int8 weight row, so every step adds
-    ``bias_payload * bias_weight[j]`` (a constant current) and ``init`` holds the rounding remainder.
-
-    NIR layers (mode ``nir``) use a few more fields: ``threshold`` may be an int array (one per neuron),
-    ``decay`` the LEAK factors (u16 Q0.16, one per neuron), ``to_host`` says the layer's spikes go to the host
-    (fan-out entry ``(HOST_CORE, neuron index)``), ``membrane_unit``/``membrane_offset`` turn a membrane
-    back into the NIR voltage (``v = membrane * unit + offset``) and ``nir_kind`` names the NIR neuron type.
-
-    Fine weights (NIR, docs/spec.md §11): ``twins`` gives every neuron a twin with the same parameters and
-    weights that emits payload 1 where the neuron emits payload 127 (``graded``), so the layer *emits*
-    ``2 × out`` sources: neuron ``i`` as source ``i``, its twin as source ``out + i``. The next layer weighs
-    the two with a coarse and a fine int8 weight (``127 a + b``: ~15-bit weights). ``bias_fine``: a second
-    bias axon (source ``in_features + 1``) of payload 1 that adds the remainder the ``bias_payload`` event
-    cannot, so the bias current is exact.
+    Not used directly: a layer's neurons are a :class:`GradedNeuron`, :class:`RateNeuron` or :class:`NirNeuron`.
+    Per step each core of the layer runs ``schedule`` (then HALT): ``ACC`` adds ``payload · weight`` of every event
+    to the membrane ``v`` (int32, saturating), ``FIRE`` emits where ``v >= threshold`` and then resets ``v``
+    by ``reset_mode`` (docs/spec.md §4.2), ``LEAK`` (NIR only) decays ``v``. ``init`` (int32 ``(out,)``): the
+    membranes after a reset of the chip; ``reset`` (int32 ``(out,)``): the value ``VALUE`` and ``ALWAYS`` resets
+    write; ``shift``/``graded``: FIRE's payload ``clamp(round(v / 2**shift), -128, 127)`` when ``graded``, else 1.
     """
 
-    name: str
-    source: str
-    origin: str
-    role: str
-    weight: np.ndarray
-    bias: np.ndarray
-    input_scale: float
-    weight_scale: float
-    out_scale: float
     threshold: int
     init: np.ndarray
     reset: np.ndarray
@@ -426,38 +400,91 @@ class QuantDense:
     reset_mode: ResetMode
     graded: bool
     schedule: tuple[str, ...]
-    relu: bool
-    out_shape: tuple[int, ...] = ()
-    bias_weight: np.ndarray | None = None
-    bias_payload: int = 0
-    decay: np.ndarray | None = None
-    to_host: bool = False
-    membrane_unit: np.ndarray | None = None
-    membrane_offset: np.ndarray | None = None
-    nir_kind: str = ""
-    twins: bool = False
-    bias_fine: np.ndarray | None = None
 
-    def __post_init__(self) -> None:
-        kind, name = "QuantDense", self.name
-        _check_name(kind, name)
-        if self.role not in ROLES:
-            raise _bad(kind, name, "role", f"must be one of {', '.join(ROLES)}, not {self.role!r}")
-        if not isinstance(self.weight, np.ndarray) or self.weight.ndim != 2 or self.weight.dtype.kind != "i":
-            raise _bad(kind, name, "weight", "must be a 2-D integer array (out, in)")
-        _check_range(kind, name, "weight", self.weight, isa.WEIGHT_MIN, isa.WEIGHT_MAX)
-        out = self.weight.shape[0]
-        for field_name in ("bias", "init", "reset"):
-            _check_array(kind, name, field_name, getattr(self, field_name), (out,), "i")
+    #: Whether ``threshold`` may be an int array (one per neuron) rather than one int for the layer.
+    THRESHOLD_ARRAYS = False
+
+    def validate(self, kind: str, name: str, out: int) -> None:
+        """Raise :class:`SpikeCoreError` ``"{kind} '{name}': field ..."`` unless every field fits ``out`` neurons."""
         for field_name in ("init", "reset"):
+            _check_array(kind, name, field_name, getattr(self, field_name), (out,), "i")
             _check_range(kind, name, field_name, getattr(self, field_name), isa.ACC_MIN, isa.ACC_MAX)
-        for field_name in ("input_scale", "weight_scale", "out_scale"):
-            _check_scale(kind, name, field_name, getattr(self, field_name))
-        if isinstance(self.threshold, np.ndarray):
+        if isinstance(self.threshold, np.ndarray) and self.THRESHOLD_ARRAYS:
             _check_array(kind, name, "threshold", self.threshold, (out,), "i")
             _check_range(kind, name, "threshold", self.threshold, isa.ACC_MIN, isa.ACC_MAX)
         else:
             _check_int(kind, name, "threshold", self.threshold, isa.ACC_MIN, isa.ACC_MAX)
+        _check_int(kind, name, "shift", self.shift, 0, isa.SHIFT_MAX)
+        if not isinstance(self.reset_mode, ResetMode):
+            raise _bad(kind, name, "reset_mode", f"must be a ResetMode, not {self.reset_mode!r}")
+        if not isinstance(self.graded, bool):
+            raise _bad(kind, name, "graded", f"must be a bool, not {self.graded!r}")
+        if self.schedule not in SCHEDULES:
+            raise _bad(kind, name, "schedule", f"must be one of {SCHEDULES}, not {self.schedule!r}")
+
+    @property
+    def size(self) -> int:
+        """Number of neurons (the length of ``init``)."""
+        return len(self.init)
+
+    @property
+    def thresholds(self) -> np.ndarray:
+        """int64 ``(out,)``: every neuron's threshold (the scalar ``threshold`` repeated, or the array)."""
+        return np.broadcast_to(np.asarray(self.threshold, dtype=np.int64), (self.size,)).copy()
+
+    @property
+    def decays(self) -> np.ndarray:
+        """int64 ``(out,)``: every neuron's LEAK factor (u16 Q0.16); 0 for neurons without LEAK."""
+        return np.zeros(self.size, dtype=np.int64)
+
+
+@dataclass(frozen=True, eq=False)
+class GradedNeuron(ChipNeuron):
+    """Graded compile (``encoding="graded"``): one exact integer inference, one step per layer.
+
+    Hidden layer, a quantised ReLU, stateless: each step ``v := bias + Σ p·w`` (FIRE, ``reset_mode`` ALWAYS,
+    clears ``v`` to ``reset = bias`` before ACC adds the step's events), then
+    ``payload = clamp(round(v / 2**shift), 0, 127)`` where ``v >= threshold`` (schedule ``ACC, FIRE``).
+    Output layer: ``FIRE, ACC`` with ``threshold = ACC_MAX`` (never fires): the host reads ``v``.
+    """
+
+
+@dataclass(frozen=True, eq=False)
+class RateNeuron(ChipNeuron):
+    """Rate compile (``encoding="rate"``): binary spikes over ``T`` presentation steps.
+
+    Hidden layer, integrate-and-fire with reset by subtraction: each step ``v += Σ p·w`` (plus the layer's
+    :class:`BiasAxon` current), then a spike of payload 1 where ``v >= threshold`` and ``v -= threshold``;
+    one spike per step stands for ``threshold`` membrane units (``init`` holds ``threshold // 2`` and the
+    bias remainder over the window). Output layer: ``ACC`` only from ``init = T · bias``, reset NONE; the host
+    reads ``v`` after the last step.
+    """
+
+
+@dataclass(frozen=True, eq=False)
+class NirNeuron(ChipNeuron):
+    """NIR compile (``encoding="nir"``): the forward-Euler form of a NIR neuron ``kind`` (docs/spec.md §11).
+
+    Each step ``LEAK`` (LIF, LI) ``v := round(v · decay / 65536)``, ``ACC`` ``v += Σ p·w`` (plus the
+    :class:`BiasAxon` current), ``FIRE`` (IF, LIF, Threshold) a spike where ``v >= threshold`` (int32 array,
+    one per neuron), reset to ``reset`` (VALUE) or by subtraction (SUB); ``graded`` spikes carry payload 127.
+    ``kind``: the NIR node type (:data:`NEURON_KINDS`). ``decay`` (u16 ``(out,)`` or None): the LEAK factors.
+    ``to_host``: the spikes go to the host (fan-out entry ``(HOST_CORE, neuron index)``). ``membrane_unit``,
+    ``membrane_offset`` (float64 ``(out,)``): the NIR voltage of a membrane, ``v_nir = v · unit + offset``.
+    """
+
+    kind: str = ""
+    decay: np.ndarray | None = None
+    to_host: bool = False
+    membrane_unit: np.ndarray | None = None
+    membrane_offset: np.ndarray | None = None
+
+    THRESHOLD_ARRAYS = True
+
+    def validate(self, kind: str, name: str, out: int) -> None:
+        super().validate(kind, name, out)
+        if self.kind not in NEURON_KINDS:
+            raise _bad(kind, name, "neuron.kind", f"must be one of {', '.join(NEURON_KINDS)}, not {self.kind!r}")
         if self.decay is not None:
             _check_array(kind, name, "decay", self.decay, (out,), "iu")
             _check_range(kind, name, "decay", self.decay, 0, isa.DECAY_MAX)
@@ -471,30 +498,116 @@ class QuantDense:
         if self.to_host and ("FIRE" not in self.schedule or out > isa.AXON_MAX + 1):
             raise _bad(kind, name, "to_host", f"needs a FIRE and at most {isa.AXON_MAX + 1} neurons (the host tells "
                                               "them apart by the 8-bit axon of their spike)")
-        _check_int(kind, name, "shift", self.shift, 0, isa.SHIFT_MAX)
-        if not isinstance(self.reset_mode, ResetMode):
-            raise _bad(kind, name, "reset_mode", f"must be a ResetMode, not {self.reset_mode!r}")
-        if not isinstance(self.graded, bool):
-            raise _bad(kind, name, "graded", f"must be a bool, not {self.graded!r}")
-        if self.schedule not in SCHEDULES:
-            raise _bad(kind, name, "schedule", f"must be one of {SCHEDULES}, not {self.schedule!r}")
-        if self.role == "hidden" and "FIRE" not in self.schedule:
+
+    @property
+    def decays(self) -> np.ndarray:
+        if self.decay is None:
+            return np.zeros(self.size, dtype=np.int64)
+        return self.decay.astype(np.int64)
+
+
+@dataclass(frozen=True, eq=False)
+class BiasAxon:
+    """A constant bias current through one extra axon (rate hidden layers, NIR layers).
+
+    The layer reads source index ``in_features``, on which the host injects one event of payload ``payload``
+    (1..127) before each step of the layer's presentation window; ``weight`` (int8 ``(out,)``) is its weight
+    row, so every step adds ``payload · weight[j]`` membrane units to neuron ``j``.
+    """
+
+    payload: int
+    weight: np.ndarray
+
+    def validate(self, kind: str, name: str, out: int) -> None:
+        _check_array(kind, name, "bias_axon.weight", self.weight, (out,), "i")
+        _check_range(kind, name, "bias_axon.weight", self.weight, isa.WEIGHT_MIN, isa.WEIGHT_MAX)
+        _check_int(kind, name, "bias_axon.payload", self.payload, 1, isa.PAYLOAD_MAX)
+
+
+@dataclass(frozen=True, eq=False)
+class FineWeights:
+    """NIR fine weights (docs/spec.md §11): ~15-bit weights ``ω = 127 a + b`` through payload-1 twins.
+
+    ``twins``: every neuron has a twin with the same parameters and weights that emits payload 1 where the
+    neuron emits payload 127 (``graded``), so the layer *emits* ``2 × out`` sources: neuron ``i`` as source
+    ``i``, its twin as source ``out + i``; the next layer weighs the two with ``a`` and ``b``.
+    ``bias`` (int8 ``(out,)`` or None): a second bias axon (source ``in_features + 1``) of payload 1 that adds
+    the remainder ``r`` of a bias current ``B = 127 w + r`` the :class:`BiasAxon` cannot, so it is exact.
+    """
+
+    twins: bool = False
+    bias: np.ndarray | None = None
+
+    def validate(self, kind: str, name: str, out: int) -> None:
+        if not isinstance(self.twins, bool):
+            raise _bad(kind, name, "fine.twins", f"must be a bool, not {self.twins!r}")
+        if self.bias is not None:
+            _check_array(kind, name, "fine.bias", self.bias, (out,), "i")
+            _check_range(kind, name, "fine.bias", self.bias, isa.WEIGHT_MIN, isa.WEIGHT_MAX)
+
+
+#: The neuron models of an integer layer, one per compile encoding.
+LayerNeuron = GradedNeuron | RateNeuron | NirNeuron
+
+
+@dataclass(frozen=True, eq=False)
+class QuantDense:
+    """One layer in integers: its synapses (weights, scales, names) and, composed, the neurons that run it.
+
+    Units: ``weight`` (int8 ``(out, in)``) with ``w_float ≈ weight * weight_scale``; an input event of payload
+    ``p`` stands for ``p * input_scale``; so a membrane counts in ``acc_scale = input_scale * weight_scale``.
+    ``bias`` (int ``(out,)``) is the per-step bias in those units. ``out_scale`` is the float value of one unit
+    of what the layer emits: a graded payload LSB, one binary spike per step, or (output layer) one membrane
+    unit. ``neuron``: the layer's neurons, one model per compile encoding (:class:`GradedNeuron`,
+    :class:`RateNeuron`, :class:`NirNeuron`). ``bias_axon``: a bias current on an extra axon
+    (:class:`BiasAxon`), or None. ``fine``: NIR fine weights (:class:`FineWeights`), or None.
+    """
+
+    name: str
+    source: str
+    origin: str
+    role: str
+    weight: np.ndarray
+    bias: np.ndarray
+    input_scale: float
+    weight_scale: float
+    out_scale: float
+    neuron: LayerNeuron
+    relu: bool
+    out_shape: tuple[int, ...] = ()
+    bias_axon: BiasAxon | None = None
+    fine: FineWeights | None = None
+
+    def __post_init__(self) -> None:
+        kind, name = "QuantDense", self.name
+        _check_name(kind, name)
+        if self.role not in ROLES:
+            raise _bad(kind, name, "role", f"must be one of {', '.join(ROLES)}, not {self.role!r}")
+        if not isinstance(self.weight, np.ndarray) or self.weight.ndim != 2 or self.weight.dtype.kind != "i":
+            raise _bad(kind, name, "weight", "must be a 2-D integer array (out, in)")
+        _check_range(kind, name, "weight", self.weight, isa.WEIGHT_MIN, isa.WEIGHT_MAX)
+        out = self.weight.shape[0]
+        _check_array(kind, name, "bias", self.bias, (out,), "i")
+        for field_name in ("input_scale", "weight_scale", "out_scale"):
+            _check_scale(kind, name, field_name, getattr(self, field_name))
+        if not isinstance(self.neuron, GradedNeuron | RateNeuron | NirNeuron):
+            raise _bad(kind, name, "neuron", "must be a GradedNeuron, RateNeuron or NirNeuron, not "
+                                             f"{type(self.neuron).__name__}")
+        self.neuron.validate(kind, name, out)
+        if self.role == "hidden" and "FIRE" not in self.neuron.schedule:
             raise _bad(kind, name, "schedule", "of a hidden layer must contain FIRE (it must emit spikes)")
         if not self.out_shape:
             object.__setattr__(self, "out_shape", (out,))
-        if self.bias_weight is not None:
-            _check_array(kind, name, "bias_weight", self.bias_weight, (out,), "i")
-            _check_range(kind, name, "bias_weight", self.bias_weight, isa.WEIGHT_MIN, isa.WEIGHT_MAX)
-            _check_int(kind, name, "bias_payload", self.bias_payload, 1, isa.PAYLOAD_MAX)
-        if self.bias_fine is not None:
-            if self.bias_weight is None:
-                raise _bad(kind, name, "bias_fine", "needs a coarse bias axon (bias_weight) before it")
-            _check_array(kind, name, "bias_fine", self.bias_fine, (out,), "i")
-            _check_range(kind, name, "bias_fine", self.bias_fine, isa.WEIGHT_MIN, isa.WEIGHT_MAX)
-        if not isinstance(self.twins, bool):
-            raise _bad(kind, name, "twins", f"must be a bool, not {self.twins!r}")
-        if self.twins and (self.role != "hidden" or not self.graded or self.to_host):
-            raise _bad(kind, name, "twins", "needs a hidden layer with graded (payload 127) spikes")
+        for field_name, part in (("bias_axon", BiasAxon), ("fine", FineWeights)):
+            value = getattr(self, field_name)
+            if value is not None and not isinstance(value, part):
+                raise _bad(kind, name, field_name, f"must be a {part.__name__} or None, not {type(value).__name__}")
+            if value is not None:
+                value.validate(kind, name, out)
+        if self.fine_bias is not None and self.bias_axon is None:
+            raise _bad(kind, name, "fine.bias", "needs a coarse bias axon (bias_axon) before it")
+        if self.twins and (self.role != "hidden" or not self.neuron.graded or self.to_host):
+            raise _bad(kind, name, "fine.twins", "needs a hidden layer with graded (payload 127) spikes")
 
     @property
     def in_features(self) -> int:
@@ -510,30 +623,38 @@ class QuantDense:
         return self.weight.shape[0]
 
     @property
-    def thresholds(self) -> np.ndarray:
-        """int64 ``(out,)``: every neuron's threshold (the scalar ``threshold`` repeated, or the array)."""
-        return np.broadcast_to(np.asarray(self.threshold, dtype=np.int64), (self.out_features,)).copy()
+    def twins(self) -> bool:
+        """Whether every neuron has a fine-weight twin (:class:`FineWeights`)."""
+        return self.fine is not None and self.fine.twins
 
     @property
-    def decays(self) -> np.ndarray:
-        """int64 ``(out,)``: every neuron's LEAK factor (0 when the layer has none)."""
-        if self.decay is None:
-            return np.zeros(self.out_features, dtype=np.int64)
-        return self.decay.astype(np.int64)
+    def fine_bias(self) -> np.ndarray | None:
+        """The weights of the payload-1 fine bias axon (:class:`FineWeights`), or None."""
+        return self.fine.bias if self.fine is not None else None
+
+    @property
+    def to_host(self) -> bool:
+        """Whether the layer's spikes go to the host (a NIR graph ending in spiking neurons)."""
+        return isinstance(self.neuron, NirNeuron) and self.neuron.to_host
 
     @property
     def sources(self) -> int:
         """Source indices the layer reads: its inputs, plus the bias axons (``in_features``, then the fine one)."""
-        return self.in_features + (self.bias_weight is not None) + (self.bias_fine is not None)
+        return self.in_features + (self.bias_axon is not None) + (self.fine_bias is not None)
 
     def bias_payloads(self) -> tuple[int, ...]:
         """The host's payload on each bias axon, in source order (sources ``in_features``, ``in_features + 1``)."""
-        return tuple(p for p, w in ((self.bias_payload, self.bias_weight), (isa.BINARY_PAYLOAD, self.bias_fine))
-                     if w is not None)
+        coarse = (self.bias_axon.payload,) if self.bias_axon is not None else ()
+        return coarse + ((isa.BINARY_PAYLOAD,) if self.fine_bias is not None else ())
+
+    def bias_weights(self) -> tuple[np.ndarray, ...]:
+        """The int8 weight rows ``(out,)`` of the bias axons, in the order of :meth:`bias_payloads`."""
+        coarse = (self.bias_axon.weight,) if self.bias_axon is not None else ()
+        return coarse + ((self.fine_bias,) if self.fine_bias is not None else ())
 
     def weight_rows(self) -> np.ndarray:
         """``(out, sources)`` int weights including the bias axons' columns."""
-        columns = [w[:, None] for w in (self.bias_weight, self.bias_fine) if w is not None]
+        columns = [w[:, None] for w in self.bias_weights()]
         return np.concatenate([self.weight, *columns], axis=1) if columns else self.weight
 
     @property
@@ -606,28 +727,29 @@ class QuantGraph:
                  f"{q.qmin}, {q.qmax})" + ("; twins: round(payload / 127) as features after them" if q.twins else "")]
         for index, layer in enumerate(self.layers):
             fire = ""
-            if "FIRE" in layer.schedule:
-                threshold = _span(layer.thresholds) if isinstance(layer.threshold, np.ndarray) else layer.threshold
-                fire = (f"; FIRE {'graded' if layer.graded else 'binary'} shift={layer.shift} "
-                        f"threshold={threshold} reset={layer.reset_mode.name.lower()}"
+            cell = layer.neuron
+            if "FIRE" in cell.schedule:
+                threshold = _span(cell.thresholds) if isinstance(cell.threshold, np.ndarray) else cell.threshold
+                fire = (f"; FIRE {'graded' if cell.graded else 'binary'} shift={cell.shift} "
+                        f"threshold={threshold} reset={cell.reset_mode.name.lower()}"
                         f"{' -> host' if layer.to_host else ''}")
-            if "LEAK" in layer.schedule:
-                fire += f"; LEAK decay {_span(layer.decays)}/65536"
+            if "LEAK" in cell.schedule:
+                fire += f"; LEAK decay {_span(cell.decays)}/65536"
             nz = np.count_nonzero(layer.weight)
             if layer.twins:
                 fire += "; twins emit the same spikes with payload 1 (fine weights)"
-            if layer.bias_weight is not None:
-                fire += (f"\n      bias current: host event payload {layer.bias_payload} on a bias axon, weights "
-                         f"{_span(layer.bias_weight)}, each step of {_steps_text(tuple(self.window(index)))}")
-            if layer.bias_fine is not None:
-                fire += f", plus payload 1 on a fine bias axon, weights {_span(layer.bias_fine)}"
+            if layer.bias_axon is not None:
+                fire += (f"\n      bias current: host event payload {layer.bias_axon.payload} on a bias axon, weights "
+                         f"{_span(layer.bias_axon.weight)}, each step of {_steps_text(tuple(self.window(index)))}")
+            if layer.fine_bias is not None:
+                fire += f", plus payload 1 on a fine bias axon, weights {_span(layer.fine_bias)}"
             lines.append(
                 f"  {layer.name} ({layer.role}): {layer.in_features} -> {layer.out_features}"
                 f"{' ReLU' if layer.relu else ''} [{layer.origin}]\n"
                 f"      weights int8 {_span(layer.weight)} scale {layer.weight_scale:.6g} ({nz} nonzero); "
                 f"input scale {layer.input_scale:.6g}; membrane unit {layer.acc_scale:.6g}\n"
-                f"      bias/step {_span(layer.bias)}; init {_span(layer.init)}; reset {_span(layer.reset)}; "
-                f"per step: {' '.join(layer.schedule)}{fire}; emits units of {layer.out_scale:.6g}")
+                f"      bias/step {_span(layer.bias)}; init {_span(cell.init)}; reset {_span(cell.reset)}; "
+                f"per step: {' '.join(cell.schedule)}{fire}; emits units of {layer.out_scale:.6g}")
         return "\n".join(lines)
 
 

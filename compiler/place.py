@@ -72,7 +72,8 @@ class Slice:
 def program_for(layer: QuantDense, count: int) -> tuple[Instruction, ...]:
     """The instructions each core of ``layer`` runs per step on its ``count`` neurons (and their twins)."""
     ops = []
-    for name in layer.schedule:
+    cell = layer.neuron
+    for name in cell.schedule:
         if name == "ACC":
             ops.append(Instruction(Opcode.ACC, neuron=0, count=count, wbase=0))
             if layer.twins:   # the twins read the same weight block
@@ -80,10 +81,10 @@ def program_for(layer: QuantDense, count: int) -> tuple[Instruction, ...]:
         elif name == "LEAK":
             ops.append(Instruction(Opcode.LEAK, neuron=0, count=count * (2 if layer.twins else 1)))
         else:
-            ops.append(Instruction(Opcode.FIRE, neuron=0, count=count, shift=layer.shift, reset=layer.reset_mode,
-                                   graded=layer.graded))
+            ops.append(Instruction(Opcode.FIRE, neuron=0, count=count, shift=cell.shift, reset=cell.reset_mode,
+                                   graded=cell.graded))
             if layer.twins:   # the same spikes with payload 1
-                ops.append(Instruction(Opcode.FIRE, neuron=count, count=count, shift=0, reset=layer.reset_mode,
+                ops.append(Instruction(Opcode.FIRE, neuron=count, count=count, shift=0, reset=cell.reset_mode,
                                        graded=False))
     return (*ops, Instruction(Opcode.HALT))
 
@@ -179,7 +180,7 @@ def _cannot_saturate(graph: QuantGraph, index: int, groups: list[tuple[int, ...]
     payload = -isa.PAYLOAD_MIN if index == 0 else (isa.PAYLOAD_MAX if graph.mode == "graded" else isa.BINARY_PAYLOAD)
     steps = 1 if graph.mode == "graded" else graph.steps
     magnitude = np.abs(layer.weight_rows()).astype(np.int64)
-    start = np.abs(layer.init).astype(np.int64)
+    start = np.abs(layer.neuron.init).astype(np.int64)
     for axons in [*groups, tuple(range(layer.sources))]:
         reach = start + steps * payload * magnitude[:, list(axons)].sum(axis=1)
         if reach.max(initial=0) > isa.ACC_MAX:
@@ -308,7 +309,8 @@ def place(graph: QuantGraph, config: ChipConfig) -> PlacedProgram:
 
     cores: list[PlacedCore] = []
     for k, layer in enumerate(layers):
-        thresholds, decays = layer.thresholds, layer.decays
+        cell = layer.neuron
+        thresholds, decays = cell.thresholds, cell.decays
         for core_id, s in zip(core_ids[k], slices[k], strict=True):
             program = program_for(layer, s.count)
             weights = layer.weight_rows()[s.start:s.start + s.count][:, list(s.axons)].T.astype(np.int64)
@@ -326,8 +328,8 @@ def place(graph: QuantGraph, config: ChipConfig) -> PlacedProgram:
                     fanout.append(FanoutEntry(isa.HOST_CORE, neuron))
                 count = len(fanout) - first
                 carried = 1 if s.carries_bias else 0   # a partial group without the bias starts from 0
-                neurons.append(NeuronParams(threshold=int(thresholds[neuron]), reset=carried * int(layer.reset[neuron]),
-                                            init=carried * int(layer.init[neuron]), decay=int(decays[neuron]),
+                neurons.append(NeuronParams(threshold=int(thresholds[neuron]), reset=carried * int(cell.reset[neuron]),
+                                            init=carried * int(cell.init[neuron]), decay=int(decays[neuron]),
                                             fanout_start=first if count else 0, fanout_count=count))
             cores.append(PlacedCore(core_id, layer.name, k, s.start, s.count, s.axons, program, weights,
                                     tuple(neurons), tuple(fanout), partial=s.partial, twins=layer.twins))

@@ -53,7 +53,16 @@ import math
 import numpy as np
 
 from spikecore import isa
-from spikecore.compiler.ir import DenseNode, FloatGraph, QuantDense, QuantGraph, QuantInput
+from spikecore.compiler.ir import (
+    BiasAxon,
+    DenseNode,
+    FloatGraph,
+    GradedNeuron,
+    QuantDense,
+    QuantGraph,
+    QuantInput,
+    RateNeuron,
+)
 from spikecore.compiler.saturation import SaturationPolicy
 from spikecore.config import ChipConfig
 from spikecore.errors import SpikeCoreError
@@ -178,11 +187,10 @@ def _graded_hidden(layer: DenseNode, input_scale: float, out_range: float, polic
     # The spec's recipe uses threshold 1; a membrane below 2**(shift-1) would emit payload 0, an event that
     # adds nothing downstream but costs a delivery and a MAC per receiving neuron, so it is not fired.
     threshold = 1 << (shift - 1) if shift > 0 else 1
+    neuron = GradedNeuron(threshold=threshold, init=bias, reset=bias, shift=shift, reset_mode=ResetMode.ALWAYS,
+                          graded=True, schedule=("ACC", "FIRE"))
     return QuantDense(layer.name, layer.source, layer.origin, "hidden", quantize_weights(layer.weight, weight_scale),
-                      bias, input_scale, weight_scale, out_scale, threshold=threshold, init=bias, reset=bias,
-                      shift=shift,
-                      reset_mode=ResetMode.ALWAYS, graded=True, schedule=("ACC", "FIRE"), relu=True,
-                      out_shape=layer.out_shape)
+                      bias, input_scale, weight_scale, out_scale, neuron, relu=True, out_shape=layer.out_shape)
 
 
 def _room_for_bias_axon(weight: np.ndarray, config: ChipConfig) -> bool:
@@ -209,11 +217,11 @@ def _rate_hidden(layer: DenseNode, input_scale: float, out_range: float, T: int,
     # init carries what the per-step current misses over the whole window, rounded once (not T times).
     init = _acc_values(layer, f"the initial membrane T x bias remainder + threshold/2 (T={T})",
                        np.rint(T * (exact_bias - current)) + threshold // 2, policy)
-    return QuantDense(layer.name, layer.source, layer.origin, "hidden", weight,
-                      bias, input_scale, weight_scale, threshold * acc_scale, threshold=threshold, init=init,
-                      reset=np.zeros_like(bias), shift=0, reset_mode=ResetMode.SUB, graded=False,
-                      schedule=("ACC", "FIRE"), relu=True, out_shape=layer.out_shape, bias_weight=bias_weight,
-                      bias_payload=bias_payload)
+    neuron = RateNeuron(threshold=threshold, init=init, reset=np.zeros_like(bias), shift=0, reset_mode=ResetMode.SUB,
+                        graded=False, schedule=("ACC", "FIRE"))
+    return QuantDense(layer.name, layer.source, layer.origin, "hidden", weight, bias, input_scale, weight_scale,
+                      threshold * acc_scale, neuron, relu=True, out_shape=layer.out_shape,
+                      bias_axon=BiasAxon(bias_payload, bias_weight) if bias_weight is not None else None)
 
 
 def bias_current(bias: np.ndarray, policy: SaturationPolicy | None = None,
@@ -260,13 +268,13 @@ def _output_layer(layer: DenseNode, input_scale: float, mode: str, T: int, polic
     acc_scale = input_scale * weight_scale
     bias = _acc_values(layer, "the bias", layer.bias.astype(np.float64) / acc_scale, policy)
     weight = quantize_weights(layer.weight, weight_scale)
-    common = dict(threshold=isa.ACC_MAX, shift=0, graded=False, relu=layer.relu, out_shape=layer.out_shape)
+    common = dict(threshold=isa.ACC_MAX, shift=0, graded=False)
     if mode == "graded":
+        neuron = GradedNeuron(init=bias, reset=bias, reset_mode=ResetMode.ALWAYS, schedule=("FIRE", "ACC"), **common)
         return QuantDense(layer.name, layer.source, layer.origin, "output", weight, bias, input_scale, weight_scale,
-                          acc_scale, init=bias, reset=bias, reset_mode=ResetMode.ALWAYS, schedule=("FIRE", "ACC"),
-                          **common)
+                          acc_scale, neuron, relu=layer.relu, out_shape=layer.out_shape)
     init = _acc_values(layer, f"the initial membrane T x bias (T={T})", T * layer.bias.astype(np.float64) / acc_scale,
                        policy)
+    neuron = RateNeuron(init=init, reset=np.zeros_like(bias), reset_mode=ResetMode.NONE, schedule=("ACC",), **common)
     return QuantDense(layer.name, layer.source, layer.origin, "output", weight, bias, input_scale, weight_scale,
-                      acc_scale / T, init=init, reset=np.zeros_like(bias), reset_mode=ResetMode.NONE,
-                      schedule=("ACC",), **common)
+                      acc_scale / T, neuron, relu=layer.relu, out_shape=layer.out_shape)

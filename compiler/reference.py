@@ -89,27 +89,28 @@ def saturating_accumulate(start: np.ndarray, sent: np.ndarray, payload: np.ndarr
 
 def leak(layer: QuantDense, v: np.ndarray) -> np.ndarray:
     """LEAK over a whole layer: ``round_shift(v * decay, 16)`` (docs/spec.md §4.3); never overflows."""
-    return isa.leak(v, layer.decays)
+    return isa.leak(v, layer.neuron.decays)
 
 
 def fire(layer: QuantDense, v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """FIRE over a whole layer: ``(fired, payloads, new membranes)`` (docs/spec.md §4.2)."""
-    threshold = layer.thresholds
+    cell = layer.neuron
+    threshold = cell.thresholds
     fired = v >= threshold
-    if layer.graded:
-        payload = np.clip(isa.round_shift(v, layer.shift), isa.PAYLOAD_MIN, isa.PAYLOAD_MAX)
+    if cell.graded:
+        payload = np.clip(isa.round_shift(v, cell.shift), isa.PAYLOAD_MIN, isa.PAYLOAD_MAX)
     else:
         payload = np.full_like(v, isa.BINARY_PAYLOAD)
     payload = np.where(fired, payload, 0)
-    mode = layer.reset_mode
-    if mode == ResetMode.NONE:
+    reset_mode = cell.reset_mode
+    if reset_mode == ResetMode.NONE:
         after = v
-    elif mode == ResetMode.VALUE:
-        after = np.where(fired, layer.reset, v)
-    elif mode == ResetMode.SUB:
+    elif reset_mode == ResetMode.VALUE:
+        after = np.where(fired, cell.reset, v)
+    elif reset_mode == ResetMode.SUB:
         after = np.where(fired, np.clip(v - threshold, isa.ACC_MIN, isa.ACC_MAX), v)
     else:
-        after = np.broadcast_to(layer.reset, v.shape).copy()
+        after = np.broadcast_to(cell.reset, v.shape).copy()
     return fired, payload, after
 
 
@@ -137,7 +138,7 @@ def run_reference(graph: QuantGraph, inputs: np.ndarray, orders: list[np.ndarray
         steps, windows = graph.steps, [graph.window(k) for k in range(len(graph.layers))]
     inject = {step: i for i, step in enumerate(windows[0])}
     n = len(q)
-    membranes = [np.broadcast_to(layer.init, (n, layer.out_features)).astype(np.int64) for layer in graph.layers]
+    membranes = [np.broadcast_to(layer.neuron.init, (n, layer.out_features)).astype(np.int64) for layer in graph.layers]
     events = [np.zeros((n, steps, layer.sources), dtype=bool) for layer in graph.layers]
     fired = [np.zeros((n, steps, layer.out_features), dtype=bool) for layer in graph.layers]
     payloads = [np.zeros((n, steps, layer.out_features), dtype=np.int64) for layer in graph.layers]
@@ -164,7 +165,7 @@ def run_reference(graph: QuantGraph, inputs: np.ndarray, orders: list[np.ndarray
             events[k][:, t] = sent
             v = membranes[k]
             order = orders[k] if orders is not None else None
-            for op in layer.schedule:
+            for op in layer.neuron.schedule:
                 if op == "ACC":
                     v = saturating_accumulate(v, sent, payload, layer.weight_rows(), order)
                 elif op == "LEAK":

@@ -46,8 +46,9 @@ def quantisation(graph: QuantGraph) -> str:
              f"per inference): input scale {q.scale:.6g}"]
     for layer in graph.layers:
         used = int(abs(layer.weight).max()) if layer.weight.size else 0
-        rule = (f"shift {layer.shift}" if layer.graded else
-                f"threshold {layer.threshold}" if "FIRE" in layer.schedule and layer.role == "hidden" else "readout")
+        cell = layer.neuron
+        rule = (f"shift {cell.shift}" if cell.graded else
+                f"threshold {cell.threshold}" if "FIRE" in cell.schedule and layer.role == "hidden" else "readout")
         lines.append(f"  {layer.name:<14} weight scale {layer.weight_scale:.4g} (|q| <= {used}), membrane unit "
                      f"{layer.acc_scale:.4g}, {rule}, emits units of {layer.out_scale:.4g}")
     return "\n".join(lines)

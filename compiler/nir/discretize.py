@@ -69,7 +69,16 @@ import math
 import numpy as np
 
 from spikecore import isa
-from spikecore.compiler.ir import DenseNode, FloatGraph, QuantDense, QuantGraph, QuantInput
+from spikecore.compiler.ir import (
+    BiasAxon,
+    DenseNode,
+    FineWeights,
+    FloatGraph,
+    NirNeuron,
+    QuantDense,
+    QuantGraph,
+    QuantInput,
+)
 from spikecore.compiler.quantize import bias_current
 from spikecore.compiler.saturation import SaturationPolicy
 from spikecore.config import ChipConfig
@@ -282,12 +291,14 @@ def _quantize_layer(layer: DenseNode, index: int, count: int, dt: float, in_unit
                   "IF": ResetMode.SUB if cells.subtract else ResetMode.VALUE,
                   "Threshold": ResetMode.ALWAYS, "Affine": ResetMode.ALWAYS}.get(cells.kind, ResetMode.NONE)
     out_scale = 1.0 / payload if spiking else float(unit.max())
+    neuron = NirNeuron(threshold=threshold, init=init, reset=reset, shift=0, reset_mode=reset_mode, graded=graded,
+                       schedule=SCHEDULE[cells.kind], kind=cells.kind, decay=cells.decay,
+                       to_host=spiking and role == "output", membrane_unit=unit,
+                       membrane_offset=cells.origin.astype(np.float64))
     quant = QuantDense(layer.name, layer.source, layer.origin, role, w_int, bias_int, in_unit,
-                       float((unit / in_unit).max()), out_scale, threshold=threshold, init=init, reset=reset,
-                       shift=0, reset_mode=reset_mode, graded=graded, schedule=SCHEDULE[cells.kind], relu=False,
-                       out_shape=layer.out_shape, bias_weight=bias_weight, bias_payload=bias_payload,
-                       decay=cells.decay, to_host=spiking and role == "output", membrane_unit=unit,
-                       membrane_offset=cells.origin.astype(np.float64), nir_kind=cells.kind, bias_fine=bias_fine)
+                       float((unit / in_unit).max()), out_scale, neuron, relu=False, out_shape=layer.out_shape,
+                       bias_axon=BiasAxon(bias_payload, bias_weight) if bias_weight is not None else None,
+                       fine=FineWeights(bias=bias_fine) if bias_fine is not None else None)
     return quant, payload, w_fine
 
 
@@ -324,7 +335,8 @@ def discretize(graph: FloatGraph, dt: float, input_max: float = DEFAULT_INPUT_MA
             if index == 0:
                 q_input = dataclasses.replace(q_input, twins=True)
             else:
-                layers[-1] = dataclasses.replace(layers[-1], twins=True)
+                source_bias = layers[-1].fine_bias
+                layers[-1] = dataclasses.replace(layers[-1], fine=FineWeights(twins=True, bias=source_bias))
         layers.append(quant)
         in_unit = 1.0 / payload if payload else in_unit
         twins_possible = payload == SPIKE_PAYLOAD and index < len(graph.layers) - 1
@@ -339,21 +351,22 @@ def discretisation_report(graph: QuantGraph) -> str:
     lines = [f"NIR discretisation: dt = {graph.dt:g} s per step, input payload unit {graph.input.scale:.6g} "
              f"(payload 127 = {graph.input.scale * isa.PAYLOAD_MAX:g})"]
     for index, layer in enumerate(graph.layers):
-        parts = [f"  {layer.name:<14} {layer.nir_kind:<9} {layer.out_features:>4} neurons, lags input by {index}"]
-        if layer.decay is not None:
-            parts.append(f"decay {_spread(layer.decays)}/65536")
-        parts.append(f"membrane unit {layer.membrane_unit.min():.4g}..{layer.membrane_unit.max():.4g}")
-        if "FIRE" in layer.schedule and layer.nir_kind != "Affine":
-            payload = "127 (saturated graded)" if layer.graded else "1"
-            parts.append(f"threshold {_spread(layer.thresholds)} (v > v_threshold), reset "
-                         f"{layer.reset_mode.name.lower()}, spike payload {payload}"
+        cell = layer.neuron
+        parts = [f"  {layer.name:<14} {cell.kind:<9} {layer.out_features:>4} neurons, lags input by {index}"]
+        if cell.decay is not None:
+            parts.append(f"decay {_spread(cell.decays)}/65536")
+        parts.append(f"membrane unit {cell.membrane_unit.min():.4g}..{cell.membrane_unit.max():.4g}")
+        if "FIRE" in cell.schedule and cell.kind != "Affine":
+            payload = "127 (saturated graded)" if cell.graded else "1"
+            parts.append(f"threshold {_spread(cell.thresholds)} (v > v_threshold), reset "
+                         f"{cell.reset_mode.name.lower()}, spike payload {payload}"
                          f"{' to the host' if layer.to_host else ''}")
         if layer.twins:
             parts.append("twins (payload 1) for fine weights")
-        if layer.bias_weight is not None:
-            parts.append(f"bias axon payload {layer.bias_payload}, weights {_spread(layer.bias_weight)}")
-        if layer.bias_fine is not None:
-            parts.append(f"fine bias axon payload 1, weights {_spread(layer.bias_fine)}")
+        if layer.bias_axon is not None:
+            parts.append(f"bias axon payload {layer.bias_axon.payload}, weights {_spread(layer.bias_axon.weight)}")
+        if layer.fine_bias is not None:
+            parts.append(f"fine bias axon payload 1, weights {_spread(layer.fine_bias)}")
         lines.append(", ".join(parts))
     return "\n".join(lines)
 

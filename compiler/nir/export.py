@@ -87,18 +87,19 @@ def export_compiled(compiled, dt: float | None = None):
     layers = []
     twins = [quant.input.twins] + [layer.twins for layer in quant.layers]
     for index, layer in enumerate(quant.layers):
-        if layer.nir_kind in ("Threshold", "Affine"):
-            bias = layer.init.astype(np.int64)
-        elif layer.bias_weight is not None:
-            bias = sum(p * w.astype(np.int64) for p, w in zip(layer.bias_payloads(), (layer.bias_weight,
-                                                                                      layer.bias_fine), strict=False))
+        cell = layer.neuron
+        if cell.kind in ("Threshold", "Affine"):
+            bias = cell.init.astype(np.int64)
+        elif layer.bias_axon is not None:
+            bias = sum(p * w.astype(np.int64) for p, w in zip(layer.bias_payloads(), layer.bias_weights(),
+                                                              strict=True))
         else:
             bias = np.zeros(layer.out_features, dtype=np.int64)
         weight = merge_twins(layer.weight) if twins[index] else layer.weight
-        layers.append(ExportLayer(layer.name, layer.nir_kind, weight, bias, layer.thresholds, layer.reset,
-                                  layer.init, layer.decays, layer.reset_mode == ResetMode.SUB, layer.membrane_unit,
-                                  layer.membrane_offset, layer.input_scale,
-                                  fine=twins[index] or layer.bias_fine is not None))
+        layers.append(ExportLayer(layer.name, cell.kind, weight, bias, cell.thresholds, cell.reset,
+                                  cell.init, cell.decays, cell.reset_mode == ResetMode.SUB, cell.membrane_unit,
+                                  cell.membrane_offset, layer.input_scale,
+                                  fine=twins[index] or layer.fine_bias is not None))
     input_max = quant.input.scale * isa.PAYLOAD_MAX
     return to_graph(quant.input.name, quant.input.shape, layers, dt or quant.dt, compiled.image.config, input_max)
 

@@ -162,7 +162,7 @@ def compare(graph: Any, x: np.ndarray, dt: float | None = None, reset: str | Non
         counts_ref, counts_chip = reference_out.sum(axis=0), golden.output.sum(axis=0)
         kind, agreement, error = "spikes", float((counts_ref == counts_chip).mean()), 0.0
     else:
-        kind = f"{last.nir_kind} membranes"
+        kind = f"{last.neuron.kind} membranes"
         error = float(np.abs(golden.output - reference_out).max())
         agreement = float((golden.output.argmax(axis=1) == reference_out.argmax(axis=1)).mean())
     result = Comparison(len(x), layers, kind, agreement, error, same,

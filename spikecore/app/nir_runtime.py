@@ -90,7 +90,7 @@ def _decode(compiled: CompiledModel, values: np.ndarray) -> np.ndarray:
     layer = compiled.quant.layers[-1]
     if layer.to_host:
         return values.astype(np.float64)
-    return values * layer.membrane_unit + layer.membrane_offset
+    return values * layer.neuron.membrane_unit + layer.neuron.membrane_offset
 
 
 def run_nir(compiled: CompiledModel, x: Any, chip: str = "cycle", quantized: bool = False) -> NirRun:
@@ -106,9 +106,9 @@ def run_nir(compiled: CompiledModel, x: Any, chip: str = "cycle", quantized: boo
     depth, length = len(layers), steps - len(layers) + 1
     where = {pc.core: pc for pc in compiled.placed.cores}
     rasters: dict[str, np.ndarray | None] = {
-        layer.name: np.zeros((length, layer.out_features), dtype=bool) if "FIRE" in layer.schedule and
+        layer.name: np.zeros((length, layer.out_features), dtype=bool) if "FIRE" in layer.neuron.schedule and
         (chip == "cycle" or layer.to_host) else None
-        for layer in layers if layer.nir_kind in ("IF", "LIF", "Threshold")}
+        for layer in layers if layer.neuron.kind in ("IF", "LIF", "Threshold")}
     last = layers[-1]
     output_int = np.zeros((length, last.out_features), dtype=np.int64)
     model = models[chip](compiled.image)
@@ -163,7 +163,7 @@ def reference_nir(compiled: CompiledModel, x: Any, quantized: bool = False) -> N
     ref = run_reference(compiled.quant, q[None], delivery_orders(compiled))
     rasters: dict[str, np.ndarray | None] = {
         layer.name: ref.fired[k][0, k:k + length].copy()
-        for k, layer in enumerate(layers) if layer.nir_kind in ("IF", "LIF", "Threshold")}
+        for k, layer in enumerate(layers) if layer.neuron.kind in ("IF", "LIF", "Threshold")}
     last = layers[-1]
     if last.to_host:
         output_int = rasters[last.name].astype(np.int64)

@@ -57,7 +57,7 @@ def test_float32_tau_equal_to_dt_is_decay_zero():
     tau32 = np.full(3, 1e-4, dtype=np.float32)
     assert float(tau32[0]) < 1e-4                                            # the case this test is about
     layer = compile_nir(lif_graph(tau32, np.float32), dt=1e-4, config=CHIP).quant.layers[0]
-    assert layer.decays.tolist() == [0, 0, 0]                               # 1 - dt/tau = 0
+    assert layer.neuron.decays.tolist() == [0, 0, 0]                               # 1 - dt/tau = 0
     # float64 keeps float64's tolerance: a tau one part in 1e9 below dt is still "shorter than dt".
     with pytest.raises(SpikeCoreError, match=r"tau = 0\.0001 s is shorter than dt = 0\.0001 s"):
         compile_nir(lif_graph(np.full(3, 1e-4 * (1 - 1e-9)), np.float64), dt=1e-4, config=CHIP)
@@ -232,7 +232,7 @@ def test_snntorch_beta_1_export_tau_r_inf_is_the_if_it_is():
     compiled = compile_nir(beta1(lif), dt=dt, config=CHIP)
     as_if = compile_nir(beta1(nir.IF(r=np.full(2, 1 / dt), v_threshold=np.ones(2), v_reset=np.zeros(2))), dt=dt,
                         config=CHIP)
-    assert compiled.quant.layers[0].nir_kind == "IF"
+    assert compiled.quant.layers[0].neuron.kind == "IF"
     assert encode_image(compiled.image) == encode_image(as_if.image)
     # The float model by hand: v += W x per step (gain dt r / tau = 1); spike when v > 1, reset to 0.
     x = (np.random.default_rng(14).random((40, 3)) < 0.5).astype(np.float64)

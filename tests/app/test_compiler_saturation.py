@@ -48,7 +48,7 @@ def test_bias_beyond_one_bias_axon_is_refused_naming_layer_neuron_needed_and_lar
                               "(use --allow-saturation to clip with a warning)")
     # A bias that fits is represented within half a bias-axon step: payload x weight ~ needed.
     fits = compile_nir(bias_graph(1.0), config=CHIP).quant.layers[0]
-    assert abs(fits.bias_payload * int(fits.bias_weight[1]) - 64 * 127) <= fits.bias_payload / 2
+    assert abs(fits.bias_axon.payload * int(fits.bias_axon.weight[1]) - 64 * 127) <= fits.bias_axon.payload / 2
 
 
 def test_allow_saturation_clips_and_counts_in_the_api_and_the_report(tmp_path, capsys):
@@ -56,7 +56,7 @@ def test_allow_saturation_clips_and_counts_in_the_api_and_the_report(tmp_path, c
     (event,) = compiled.quant.saturations
     assert (event.layer, event.count, event.neuron, event.needed, event.largest) == ("if", 1, 1, 24384, 16129)
     layer = compiled.quant.layers[0]
-    assert layer.bias_payload * int(layer.bias_weight[1]) == 127 * 127      # clipped to the largest
+    assert layer.bias_axon.payload * int(layer.bias_axon.weight[1]) == 127 * 127      # clipped to the largest
     nir.write(tmp_path / "big.nir", bias_graph(3.0))
     out = str(tmp_path / "big.bin")
     assert main(["compile", str(tmp_path / "big.nir"), "--chip", "cores=4", "--out", out]) == 2
@@ -173,13 +173,13 @@ def test_property_nir_fixed_point_parameters_reproduced_within_the_step_or_refus
         return                                               # refused: allowed
     e_in = 1.0 / 127                                         # spike inputs: one payload unit
     for j in range(2):
-        unit = layer.membrane_unit[j]
+        unit = layer.neuron.membrane_unit[j]
         step = unit / e_in                                   # one int8 weight step, in float weight units
         assert np.all(np.abs(layer.weight[j, :3] * step - weight[j]) <= step / 2 + 1e-12 * abs(weight[j]).max())
-        payload = layer.bias_payload
-        current = payload * int(layer.bias_weight[j]) if layer.bias_weight is not None else 0
+        payload = layer.bias_axon.payload if layer.bias_axon is not None else 0
+        current = payload * int(layer.bias_axon.weight[j]) if layer.bias_axon is not None else 0
         assert abs(current * unit - bias[j]) <= max(payload, 1) * unit / 2 * (1 + 1e-9)
-        thresholds = np.broadcast_to(layer.threshold, (2,))
+        thresholds = np.broadcast_to(layer.neuron.threshold, (2,))
         assert (thresholds[j] - 1) * unit <= v_thr * (1 + 1e-9) and thresholds[j] * unit > v_thr * (1 - 1e-9)
 
 
@@ -223,4 +223,4 @@ def test_a_leak_factor_that_rounds_to_one_is_refused_naming_the_neuron():
                               "in Q0.16 (tau > 65536 dt: use IF for a neuron that does not leak) is 65535 (use "
                               "--allow-saturation to clip with a warning)")
     clipped = compile_nir(graph, dt=1e-3, config=CHIP, allow_saturation=True)
-    assert clipped.quant.layers[0].decays.tolist() == [round((1 - 1e-3) * 65536), 65535]
+    assert clipped.quant.layers[0].neuron.decays.tolist() == [round((1 - 1e-3) * 65536), 65535]

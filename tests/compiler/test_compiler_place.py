@@ -98,7 +98,7 @@ def test_output_fan_in_split_and_partial_sums():
     assert [(pc.count, len(pc.axons), pc.partial) for pc in out_cores] == [(10, 16, True), (10, 16, True)]
     # Only the first group starts from the bias.
     layer = placed.quant.layers[1]
-    assert [p.init for p in out_cores[0].neurons] == layer.init.tolist()
+    assert [p.init for p in out_cores[0].neurons] == layer.neuron.init.tolist()
     assert all(p.init == 0 and p.reset == 0 for p in out_cores[1].neurons)
     # Each hidden neuron now feeds exactly one output core.
     assert all(p.fanout_count == 1 for pc in placed.cores if pc.layer_index == 0 for p in pc.neurons)

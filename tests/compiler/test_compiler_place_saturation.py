@@ -39,7 +39,8 @@ def graph_with_output_init(init: int) -> QuantGraph:
     o = graph.layers[1]
     assert np.abs(o.weight).min() == 127                     # the premise of the bound above
     starts = np.full(10, init, dtype=np.int64)
-    graph.layers[1] = dataclasses.replace(o, init=starts, reset=starts, bias=starts)
+    neuron = dataclasses.replace(o.neuron, init=starts, reset=starts)
+    graph.layers[1] = dataclasses.replace(o, neuron=neuron, bias=starts)
     return graph
 
 

@@ -6,7 +6,15 @@ import numpy as np
 import pytest
 
 from spikecore import isa
-from spikecore.compiler.ir import DenseNode, FloatGraph, InputNode, QuantDense, QuantInput
+from spikecore.compiler.ir import (
+    DenseNode,
+    FloatGraph,
+    GradedNeuron,
+    InputNode,
+    QuantDense,
+    QuantInput,
+    RateNeuron,
+)
 from spikecore.compiler.quantize import bias_current, choose_shift, quantize, quantize_weights
 from spikecore.compiler.reference import fire, run_reference, saturating_accumulate
 from spikecore.errors import SpikeCoreError
@@ -61,16 +69,20 @@ def test_graded_quantisation_of_a_hand_network():
     # hidden activations relu(Wx+b): [1.1, 0] and [0.6, 0.25] -> lambda = 1.1, target LSB 1.1/127.
     # s_w0 = max|W|/127 = 1/127; ideal = (1.1/127) / (1/127 * 1/127) = 139.7 -> log2 7.13 -> shift 7;
     # 2**7 = 128 < 139.7 so the weights grow: s_w = (1.1/127) / (1/127 * 128) = 1.1/128.
-    assert h.shift == 7
+    assert h.neuron.shift == 7
     assert h.weight_scale == pytest.approx(1.1 / 128)
     assert h.out_scale == pytest.approx(1.1 / 127)
     # weights rint(W * 128/1.1): 116.36 -> 116, 58.18 -> 58, -116, 29.09 -> 29.
     assert h.weight.tolist() == [[116, 58], [-116, 29]]
     # bias 0.1 / (1/127 * 1.1/128) = 1477.8 -> 1478; threshold 2**(7-1) = 64 (smaller membranes emit payload 0).
-    assert h.bias.tolist() == [1478, 0] and h.init.tolist() == [1478, 0] and h.reset.tolist() == [1478, 0]
-    assert (h.threshold, h.reset_mode, h.graded, h.schedule) == (64, ResetMode.ALWAYS, True, ("ACC", "FIRE"))
+    cell = h.neuron
+    assert h.bias.tolist() == [1478, 0] and cell.init.tolist() == [1478, 0] and cell.reset.tolist() == [1478, 0]
+    assert (cell.threshold, cell.reset_mode, cell.graded) == (64, ResetMode.ALWAYS, True)
+    assert cell.schedule == ("ACC", "FIRE")
+    assert isinstance(cell, GradedNeuron)
     # output: s_in = 1.1/127, s_w = 1/127 -> weights [127, -127]; FIRE (clear to bias) before ACC.
-    assert o.weight.tolist() == [[127, -127]] and o.schedule == ("FIRE", "ACC") and o.threshold == isa.ACC_MAX
+    assert o.weight.tolist() == [[127, -127]] and o.neuron.schedule == ("FIRE", "ACC")
+    assert o.neuron.threshold == isa.ACC_MAX
 
     # Integer reference on x = [1, 0] -> q = [127, 0]:
     # h0: 1478 + 127*116 = 16210 -> payload (16210 + 64) >> 7 = 127; h1: 0 + 127*(-116) = -14732 < 64, silent.
@@ -87,17 +99,17 @@ def test_rate_quantisation_of_a_hand_network():
     graph = quantize(two_by_two(), calib, "rate", T=4)
     h = graph.layers[0]
     # s_w = 1/127, acc unit = 1/127 * 1/127 = 1/16129; threshold = round(1.1 * 16129) = 17742.
-    assert h.threshold == 17742 and h.reset_mode == ResetMode.SUB and not h.graded
+    assert h.neuron.threshold == 17742 and h.neuron.reset_mode == ResetMode.SUB and not h.neuron.graded
     # bias 0.1 * 16129 = 1612.9 -> 1613 per step; bias current: payload ceil(1613/127) = 13, weight
     # floor(1613/13 + 1/2) = 124 (124.08) -> 1612 per step; init = rint(4 * (1612.9 - 1612)) + 17742 // 2
     # = rint(3.6) + 8871 = 8875 for neuron 0; neuron 1 has no bias: 0 + 8871.
-    assert (h.bias_payload, h.bias_weight.tolist()) == (13, [124, 0])
-    assert h.init.tolist() == [8875, 8871]
+    assert (h.bias_axon.payload, h.bias_axon.weight.tolist()) == (13, [124, 0])
+    assert h.neuron.init.tolist() == [8875, 8871]
     assert graph.steps == 4 + 2 - 1 and graph.inject_steps == (0, 1, 2, 3)
     assert list(graph.window(1)) == [1, 2, 3, 4]
     o = graph.layers[1]
     # output: s_in = one spike = 17742/16129 = 1.1; s_w 1/127 -> unit 1.1/127; init = T * 0 = 0; ACC only.
-    assert o.schedule == ("ACC",) and o.init.tolist() == [0]
+    assert o.neuron.schedule == ("ACC",) and o.neuron.init.tolist() == [0]
     assert o.input_scale == pytest.approx(17742 / 16129)
 
 
@@ -110,12 +122,14 @@ def test_rate_reference_by_hand():
     """
     from spikecore.compiler.ir import QuantGraph
 
-    common = dict(input_scale=1.0, weight_scale=1.0, out_scale=1.0, shift=0, graded=False, relu=False)
-    hidden = QuantDense("h", "x", "test", "hidden", np.array([[4]]), np.array([0]), threshold=10,
-                        init=np.array([5]), reset=np.array([0]), reset_mode=ResetMode.SUB,
-                        schedule=("ACC", "FIRE"), **{**common, "relu": True})
-    out = QuantDense("o", "h", "test", "output", np.array([[3]]), np.array([0]), threshold=isa.ACC_MAX,
-                     init=np.array([0]), reset=np.array([0]), reset_mode=ResetMode.NONE, schedule=("ACC",), **common)
+    scales = dict(input_scale=1.0, weight_scale=1.0, out_scale=1.0)
+    fire_ops = dict(shift=0, graded=False)
+    hidden = QuantDense("h", "x", "test", "hidden", np.array([[4]]), np.array([0]), **scales,
+                        neuron=RateNeuron(threshold=10, init=np.array([5]), reset=np.array([0]),
+                                          reset_mode=ResetMode.SUB, schedule=("ACC", "FIRE"), **fire_ops), relu=True)
+    out = QuantDense("o", "h", "test", "output", np.array([[3]]), np.array([0]), **scales,
+                     neuron=RateNeuron(threshold=isa.ACC_MAX, init=np.array([0]), reset=np.array([0]),
+                                       reset_mode=ResetMode.NONE, schedule=("ACC",), **fire_ops), relu=False)
     graph = QuantGraph("rate", 4, QuantInput("x", (1,), 1.0), [hidden, out])
     ref = run_reference(graph, np.array([[1]]))
     assert ref.fired[0][0, :, 0].tolist() == [False, True, False, True, False]
@@ -135,9 +149,10 @@ def test_saturating_accumulate_by_hand():
 
 def test_fire_graded_by_hand():
     layer = QuantDense("h", "x", "test", "hidden", np.zeros((4, 1), np.int64), np.zeros(4, np.int64),
-                       input_scale=1.0, weight_scale=1.0, out_scale=1.0, threshold=1, init=np.full(4, -3),
-                       reset=np.full(4, -3), shift=1, reset_mode=ResetMode.ALWAYS, graded=True,
-                       schedule=("ACC", "FIRE"), relu=True)
+                       input_scale=1.0, weight_scale=1.0, out_scale=1.0,
+                       neuron=GradedNeuron(threshold=1, init=np.full(4, -3), reset=np.full(4, -3), shift=1,
+                                           reset_mode=ResetMode.ALWAYS, graded=True, schedule=("ACC", "FIRE")),
+                       relu=True)
     fired, payload, after = fire(layer, np.array([[5, 0, 200, 300]]))
     # 5 >= 1 fires with (5 + 1) >> 1 = 3; 0 < 1 silent; 200 -> 100; 300 -> 150 saturates to 127. All reset to -3.
     assert fired.tolist() == [[True, False, True, True]]
@@ -160,5 +175,6 @@ def test_quantize_refuses_bad_requests():
                                               r"\(too large for the weight scale\) is 2147483647"):
         quantize(huge, np.array([[1.0, 0.0]]), "graded")
     with pytest.raises(SpikeCoreError, match=r"^QuantDense 'q': field weight must lie in -128..127, found 200..200$"):
-        QuantDense("q", "x", "t", "output", np.array([[200]]), np.zeros(1, np.int64), 1.0, 1.0, 1.0, 0,
-                   np.zeros(1, np.int64), np.zeros(1, np.int64), 0, ResetMode.NONE, False, ("ACC",), False)
+        QuantDense("q", "x", "t", "output", np.array([[200]]), np.zeros(1, np.int64), 1.0, 1.0, 1.0,
+                   RateNeuron(0, np.zeros(1, np.int64), np.zeros(1, np.int64), 0, ResetMode.NONE, False, ("ACC",)),
+                   False)

@@ -29,7 +29,7 @@ def test_percentile_100_takes_the_maximum_activation():
     # lambda = 127: ideal 2**shift = (127/127) / (1 * 1/127) = 127 -> log2 6.99 -> shift 7; 128 > 127, so the
     # activation scale grows: s_out = 1 * (1/127) * 128.
     h = quantize(chain(), CALIB, "graded").layers[0]
-    assert (h.shift, h.threshold) == (7, 64)
+    assert (h.neuron.shift, h.neuron.threshold) == (7, 64)
     assert h.weight_scale == pytest.approx(1 / 127) and h.out_scale == pytest.approx(128 / 127)
 
 
@@ -37,7 +37,7 @@ def test_percentile_50_takes_the_median_activation():
     # Sorted activations 1, 8, 8, 127: the 50th percentile (linear, position 0.5 * 3 = 1.5) is 8.
     # ideal = (8/127) / (1 * 1/127) = 8 = 2**3 exactly: shift 3, nothing grows, s_out = 8/127, threshold 2**2.
     h = quantize(chain(), CALIB, "graded", percentile=50).layers[0]
-    assert (h.shift, h.threshold) == (3, 4)
+    assert (h.neuron.shift, h.neuron.threshold) == (3, 4)
     assert h.weight_scale == pytest.approx(1 / 127) and h.out_scale == pytest.approx(8 / 127)
     assert h.weight.tolist() == [[127]]
 
@@ -47,8 +47,8 @@ def test_percentile_in_rate_mode_sets_the_threshold():
     # 127 * 127 = 16129 at the maximum. init = theta // 2 (no bias).
     at_50 = quantize(chain(), CALIB, "rate", T=4, percentile=50).layers[0]
     at_100 = quantize(chain(), CALIB, "rate", T=4).layers[0]
-    assert (at_50.threshold, at_50.init.tolist(), at_50.reset_mode) == (1016, [508], ResetMode.SUB)
-    assert (at_100.threshold, at_100.init.tolist()) == (16129, [8064])
+    assert (at_50.neuron.threshold, at_50.neuron.init.tolist(), at_50.neuron.reset_mode) == (1016, [508], ResetMode.SUB)
+    assert (at_100.neuron.threshold, at_100.neuron.init.tolist()) == (16129, [8064])
 
 
 @pytest.mark.parametrize("percentile", [0, -1, 100.5])
@@ -66,7 +66,7 @@ def test_negative_calibration_data_scales_by_the_magnitude():
     # The hidden activations are relu(x) = 0 and 1: lambda = 1; ideal = (1/127) / (2/127 * 1/127) = 63.5 ->
     # log2 5.99 -> shift 6; 64 > 63.5 so the activation scale grows: s_out = (2/127) * (1/127) * 64.
     h = graph.layers[0]
-    assert h.shift == 6 and h.out_scale == pytest.approx(128 / 127**2)
+    assert h.neuron.shift == 6 and h.out_scale == pytest.approx(128 / 127**2)
 
 
 def test_all_negative_calibration_data():
@@ -76,4 +76,4 @@ def test_all_negative_calibration_data():
     assert graph.input.scale == pytest.approx(4 / 127)
     assert graph.input.quantize(np.array([[-4.0]])).tolist() == [[-127]]
     h = graph.layers[0]
-    assert h.shift == 0 and h.out_scale == pytest.approx(4 / 127**2)
+    assert h.neuron.shift == 0 and h.out_scale == pytest.approx(4 / 127**2)

@@ -81,7 +81,7 @@ def test_lif_bias_becomes_a_bias_axon_fed_every_step():
     # weight holds it, ceil(4064/127) = 32, and weight round(4064/32) = 127 (32 * 127 = 4064: exact here).
     compiled = compile_nir(graph(nir.Affine(np.array([[0.5]]), np.array([0.25])), lif(1, 4e-3, 4.0)), config=CHIP)
     layer = compiled.quant.layers[0]
-    assert (layer.bias_payload, layer.bias_weight.tolist()) == (32, [127])
+    assert (layer.bias_axon.payload, layer.bias_axon.weight.tolist()) == (32, [127])
     assert compiled.io.bias_events == ((0, 0, 1, 32),)     # step of the layer's first input, core, axon, payload
     assert compiled.image.cores[0].weights == [64, 127]
 
@@ -92,7 +92,7 @@ def test_small_thresholds_fall_back_to_binary_spikes():
     # need a membrane of 127, so the layer emits binary payload 1.
     g = graph(nir.Linear(np.array([[1.0]])), lif(1, 4e-3, 4.0, v_thr=0.001), nir.Linear(np.array([[1.0]])))
     compiled = compile_nir(g, config=CHIP)
-    assert compiled.quant.layers[0].thresholds.tolist() == [9] and not compiled.quant.layers[0].graded
+    assert compiled.quant.layers[0].neuron.thresholds.tolist() == [9] and not compiled.quant.layers[0].neuron.graded
     assert compiled.quant.layers[1].input_scale == 1.0   # the next layer counts one spike as one input unit
 
 

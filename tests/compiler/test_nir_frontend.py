@@ -95,7 +95,7 @@ def test_chain_of_every_node_type():
         g = graph([nir.Input(np.array([1, 4, 4])), conv, neuron("IF", 2 * 4 * 4), pool,
                    nir.Flatten(input_type=None, start_dim=0, end_dim=-1), *tail, neuron(last, 3)])
         compiled = compile_nir(g, config=CHIP)
-        assert [layer.nir_kind for layer in compiled.quant.layers] == ["IF", "LIF", "Threshold", last]
+        assert [layer.neuron.kind for layer in compiled.quant.layers] == ["IF", "LIF", "Threshold", last]
         result = compare(g, spikes(rng, 60, (1, 4, 4), 0.4), config=CHIP)
         assert result.golden_equals_integer
         assert all(layer.reference_spikes > 0 for layer in result.layers)
