@@ -43,7 +43,7 @@ def main() -> None:
     times = []
     for _ in range(3):
         start = time.perf_counter()
-        compiled = compile_model(model, data.x_train[:1], data.x_train, mode="graded")
+        compiled = compile_model(model, data.x_train[:1], data.x_train, encoding="graded")
         times.append(time.perf_counter() - start)
     passes = ", ".join(f"{name} {seconds * 1000:.0f} ms" for name, seconds in compiled.timings.items())
     print(f"compile time: cold {times[0]:.2f} s (includes torch.export's first-use set-up), "
@@ -68,7 +68,7 @@ def main() -> None:
           f"ratio {stream.total_cycles / stream_bound:.3f}; exact: {np.array_equal(stream.logits, ref.logits)}")
 
     for T in (8, 16, 24, 32):
-        rate = compile_model(model, data.x_train[:1], data.x_train, mode="rate", T=T)
+        rate = compile_model(model, data.x_train[:1], data.x_train, encoding="rate", T=T)
         ref_rate = rate.reference(x)
         golden = run_batch(rate, x[:20])
         same = np.array_equal(golden.logits, ref_rate.logits[:20])

@@ -40,9 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     knobs = {"active_cores": args.cores, "max_steps": 6, "max_program_len": 8, "cycle_budget": 40_000}
     build = build_array(config)
     out = Path(tempfile.mkdtemp(prefix="bench_cosim_"))
-    fast = prepare_seed(args.seed, config, out / "fast", variant="all_fire", mode="fast", **knobs)
+    fast = prepare_seed(args.seed, config, out / "fast", variant="all_fire", check="fast", **knobs)
     fast = replace(fast, steps=args.steps)
-    full = replace(fast, mode="full", result=str(out / "full" / "result.json"))
+    full = replace(fast, check="full", result=str(out / "full" / "result.json"))
     (out / "full").mkdir(parents=True, exist_ok=True)
     steps, variant = args.steps, fast.variant
     speeds_path = out / "speeds.json"
@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{speeds['clock_edges_awaited_cycles_per_second']:10.0f} cycles/s")
     for run in speeds["runs"]:
         ratio = run["array_cycles_per_second"] / clock
-        print(f"  {run['mode'].upper():4s} scoreboarding: {run['array_cycles_per_second']:10.0f} array cycles/s "
+        print(f"  {run['check'].upper():4s} scoreboarding: {run['array_cycles_per_second']:10.0f} array cycles/s "
               f"({run['clocks_per_second']:.0f} clocks/s incl. host cycles), {run['cycles']} cycles, "
               f"{run['records_compared']} records, {'matched' if run['passed'] else 'MISMATCH'}; "
               f"{100 * ratio:5.1f} % of clock-only (coverage sampled after the run: {run['coverage_seconds']:.2f} s)")

@@ -75,8 +75,8 @@ def cosim_speeds(config: ChipConfig, build, seed: int = 1, clocks: int = 20000, 
     """bench_cosim.py's measurement on ``build``: clock-only speed, then FAST and FULL runs of ``all_fire``."""
     out = Path(tempfile.mkdtemp(prefix="bench_speed_"))
     knobs = {"active_cores": config.cores, "max_steps": 6, "max_program_len": 8, "cycle_budget": 40_000}
-    fast = replace(prepare_seed(seed, config, out / "fast", variant="all_fire", mode="fast", **knobs), steps=steps)
-    full = replace(fast, mode="full", result=str(out / "full" / "result.json"))
+    fast = replace(prepare_seed(seed, config, out / "fast", variant="all_fire", check="fast", **knobs), steps=steps)
+    full = replace(fast, check="full", result=str(out / "full" / "result.json"))
     (out / "full").mkdir(parents=True, exist_ok=True)
     speeds_path = out / "speeds.json"
     cosimulate([fast, full] if scoreboard else [], config, out, build=build, log=lambda _line: None,
@@ -95,7 +95,7 @@ def golden_batch_ratio() -> list[tuple[str, int, float, float, float]]:
     model, data = train_digits_mlp(seed=0)
     rows = []
     for mode in ("graded", "rate"):
-        compiled = compile_model(model, data.x_train[:1], data.x_train, mode=mode)
+        compiled = compile_model(model, data.x_train[:1], data.x_train, encoding=mode)
         x_q = compiled.quantize_input(data.x_test)
 
         def best(fn):
@@ -170,8 +170,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  clock only: {clock:.0f} cycles/s (target >= 20k): {verdict(clock, TARGETS['clock_only'], True)}")
     for run in speeds["runs"]:
         pct = 100 * run["array_cycles_per_second"] / clock
-        target = TARGETS["fast_pct" if run["mode"] == "fast" else "full_pct"]
-        print(f"  {run['mode'].upper():4s} scoreboarding: {run['array_cycles_per_second']:.0f} array cycles/s, "
+        target = TARGETS["fast_pct" if run["check"] == "fast" else "full_pct"]
+        print(f"  {run['check'].upper():4s} scoreboarding: {run['array_cycles_per_second']:.0f} array cycles/s, "
               f"{run['records_compared']} records {'matched' if run['passed'] else 'MISMATCH'}: {pct:.1f} % of "
               f"clock-only (target >= {target:.0f} %): {verdict(pct, target, True)}")
 

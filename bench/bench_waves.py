@@ -38,7 +38,7 @@ def simulate(out: Path) -> dict[str, Path]:
 
     data, _ = load_data(None, 0)
     model, _ = load_or_train(None, data, 0)
-    compiled = compile_model(model, data.x_train[:1], data.x_train, mode="graded", T=None, config=ChipConfig())
+    compiled = compile_model(model, data.x_train[:1], data.x_train, encoding="graded", T=None, config=ChipConfig())
     sample = compiled.quantize_input(data.x_test)[0]
     out.mkdir(parents=True, exist_ok=True)
     save_image(compiled.image, out / "image.bin")
@@ -47,7 +47,7 @@ def simulate(out: Path) -> dict[str, Path]:
     for fmt in ("fst", "vcd"):
         run_dir = out / fmt
         spec = RunSpec(image=str(out / "image.bin"), steps=compiled.steps, result=str(run_dir / "result.json"),
-                       stimulus=str(out / "stimulus.json"), seed=0, mode="full")
+                       stimulus=str(out / "stimulus.json"), seed=0, check="full")
         started = time.perf_counter()
         (result,) = cosimulate([spec], compiled.image.config, run_dir, waves=True, waves_format=fmt)
         print(f"  {fmt}: sample 0 simulated with waves in {time.perf_counter() - started:.1f} s, "

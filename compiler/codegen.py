@@ -15,7 +15,7 @@ from spikecore.config import format_chip
 from spikecore.image import Image
 from spikecore.isa import HOST_CORE, CoreImage, Instruction, Opcode, ResetMode, encode
 
-COMMENT_COLUMN = 56
+LISTING_COMMENT_COLUMN = 56
 
 
 def build_image(placed: PlacedProgram) -> Image:
@@ -64,7 +64,7 @@ def _explain_nir_fire(ins: Instruction, layer: QuantDense) -> str:
 
 
 def _line(text: str, comment: str) -> str:
-    return f"{text.ljust(COMMENT_COLUMN - 1)} ; {comment}" if comment else text
+    return f"{text.ljust(LISTING_COMMENT_COLUMN - 1)} ; {comment}" if comment else text
 
 
 def listing(placed: PlacedProgram, title: str = "model") -> str:
@@ -76,12 +76,12 @@ def listing(placed: PlacedProgram, title: str = "model") -> str:
     host = (f"; {placed.io.steps} steps per inference; the host resets state, injects input events before steps "
             f"{', '.join(map(str, placed.io.inject_steps[:3]))}{', ...' if len(placed.io.inject_steps) > 3 else ''} "
             "and reads the output membranes after the last step")
-    if graph.mode == "nir":
+    if graph.encoding == "nir":
         host = (f"; NIR graph, one step per dt = {graph.dt:g} s: the host injects input x[t] before step t; layer k "
                 "works on input time t in step t + k (docs/spec.md §11)")
     lines = [
-        f"; SpikeCore program: {title}, {graph.mode} mode"
-        + (f" (T={graph.T})" if graph.mode == "rate" else "")
+        f"; SpikeCore program: {title}, {graph.encoding} mode"
+        + (f" (T={graph.T})" if graph.encoding == "rate" else "")
         + f", {len(graph.layers)} layers on {len(placed.cores)} cores",
         host,
         ".chip " + format_chip(cfg),

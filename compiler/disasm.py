@@ -23,7 +23,7 @@ from spikecore.image import Image, validate_image
 #: Weights and fan-out entries printed per line.
 ITEMS_PER_LINE = 16
 #: Column where the address/word comment of an instruction line starts.
-COMMENT_COLUMN = 64
+DISASM_COMMENT_COLUMN = 64
 
 
 def disassemble_word(word: int) -> str:
@@ -56,7 +56,7 @@ def disassemble_image(image: Image, name: str = "image") -> str:
         core = image.cores[core_id]
         lines += ["", f".core {core_id}"]
         for address, word in enumerate(core.program):
-            lines.append(f"    {disassemble_word(word)}".ljust(COMMENT_COLUMN) + f"; {address:4d}  0x{word:08x}")
+            lines.append(f"    {disassemble_word(word)}".ljust(DISASM_COMMENT_COLUMN) + f"; {address:4d}  0x{word:08x}")
         for address, row in _rows([str(w) for w in core.weights]):
             lines.append(f".weights {address}: " + " ".join(row))
         for index, params in enumerate(core.neurons):

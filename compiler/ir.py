@@ -39,8 +39,9 @@ from spikecore.errors import SpikeCoreError
 from spikecore.isa import FanoutEntry, Instruction, NeuronParams, Opcode, ResetMode
 
 STAGES = ("float", "quant", "placed")
-#: ``graded`` and ``rate`` compile PyTorch models; ``nir`` compiles NIR graphs (docs/nir.md).
-MODES = ("graded", "rate", "nir")
+#: How a compiled program encodes values in spikes (its *encoding*): ``graded`` and ``rate`` compile PyTorch
+#: models; ``nir`` compiles NIR graphs (docs/nir.md).
+ENCODINGS = ("graded", "rate", "nir")
 #: Instructions a layer's cores may run per step, in order; HALT is always appended. The LEAK schedules are
 #: the forward-Euler leaky neurons of NIR graphs (LIF: leak, integrate, fire; LI: leak, integrate).
 SCHEDULES = (("ACC", "FIRE"), ("FIRE", "ACC"), ("ACC",), ("LEAK", "ACC", "FIRE"), ("LEAK", "ACC"))
@@ -667,7 +668,7 @@ class QuantDense:
 class QuantGraph:
     """The integer network: what :mod:`~spikecore.compiler.reference` evaluates and placement lays out.
 
-    ``mode`` is ``graded`` (one step per layer, exact integer inference), ``rate`` (binary spikes over
+    ``encoding`` is ``graded`` (one step per layer, exact integer inference), ``rate`` (binary spikes over
     ``T`` presentation steps) or ``nir`` (a NIR graph discretised at time step ``dt``: one input vector per
     step, for as many steps as the input lasts; ``steps`` and ``inject_steps`` then describe a one-step
     input, see :mod:`~spikecore.app.nir_runtime`). ``steps`` is the number of chip steps one inference
@@ -676,7 +677,7 @@ class QuantGraph:
     cores than compacting, so the image alone says where each input enters (NIR export relies on it).
     """
 
-    mode: str
+    encoding: str
     T: int
     input: QuantInput
     layers: list[QuantDense]
@@ -690,19 +691,20 @@ class QuantGraph:
     def __post_init__(self) -> None:
         if self.dt is not None:
             _check_scale("QuantGraph", "graph", "dt", self.dt)
-        if self.mode not in MODES:
-            raise SpikeCoreError(f"QuantGraph: field mode must be one of {', '.join(MODES)}, not {self.mode!r}")
+        if self.encoding not in ENCODINGS:
+            raise SpikeCoreError(f"QuantGraph: field encoding must be one of {', '.join(ENCODINGS)}, "
+                                 f"not {self.encoding!r}")
         if isinstance(self.T, bool) or not isinstance(self.T, int) or self.T < 1:
             raise SpikeCoreError(f"QuantGraph: field T must be a positive integer, not {self.T!r}")
 
     @property
     def steps(self) -> int:
         depth = len(self.layers)
-        return depth if self.mode == "graded" else self.T + depth - 1
+        return depth if self.encoding == "graded" else self.T + depth - 1
 
     @property
     def inject_steps(self) -> tuple[int, ...]:
-        return (0,) if self.mode == "graded" else tuple(range(self.T))
+        return (0,) if self.encoding == "graded" else tuple(range(self.T))
 
     def window(self, index: int) -> range:
         """The steps in which layer ``index`` receives its (valid) input: it lags the input by ``index`` steps."""
@@ -718,8 +720,8 @@ class QuantGraph:
 
     def dump(self) -> str:
         q = self.input
-        head = f"quant graph ({self.mode}"
-        head += f", T={self.T}" if self.mode == "rate" else ""
+        head = f"quant graph ({self.encoding}"
+        head += f", T={self.T}" if self.encoding == "rate" else ""
         head += f", dt={self.dt:g} s per step" if self.dt is not None else ""
         lines = [f"{head}, {self.steps} steps per inference, input injected before steps "
                  f"{_steps_text(self.inject_steps)})",

@@ -42,7 +42,7 @@ class CompiledModel:
     stages: dict[str, FloatGraph | QuantGraph | PlacedProgram]
     io: IOMap
     steps: int
-    mode: str
+    encoding: str
     T: int
     timings: dict[str, float] = field(default_factory=dict)
     #: ``torch`` (the torch.export walk) or ``tvm`` (Relax BYOC, :mod:`spikecore.compiler.frontends.tvm`).
@@ -103,7 +103,7 @@ class CompiledModel:
         Run it for ``len(batch) + steps - 1`` steps; sample ``s``'s outputs are in the membranes after step
         ``s + steps - 1`` (:meth:`IOMap.read_outputs`). Works because graded layers are stateless.
         """
-        if self.mode != "graded":
+        if self.encoding != "graded":
             raise SpikeCoreError("stream_stimulus: only graded-mode programs are stateless and can be pipelined")
         q = np.asarray(batch, dtype=np.int64) if quantized else self.quantize_input(batch)
         return Stimulus({s: self.stimulus(row, quantized=True).at(0) for s, row in enumerate(q)
@@ -130,14 +130,14 @@ def _timed(timings: dict[str, float], name: str, fn, *args, **kwargs):
 FRONTENDS = ("torch", "tvm")
 
 
-def compile_model(model: Any, example_input: Any, calibration_data: Any, mode: str = "graded", T: int | None = None,
-                  config: ChipConfig | None = None, percentile: float = 100.0, title: str = "model",
-                  input_max: float | None = None, allow_saturation: bool = False,
+def compile_model(model: Any, example_input: Any, calibration_data: Any, encoding: str = "graded",
+                  T: int | None = None, config: ChipConfig | None = None, percentile: float = 100.0,
+                  title: str = "model", input_max: float | None = None, allow_saturation: bool = False,
                   frontend: str = "torch") -> CompiledModel:
     """Compile a PyTorch ``model`` (``nn.Module`` or exported program) for SpikeCore.
 
     ``example_input`` (batch dimension first) is what ``torch.export`` traces with; ``calibration_data``
-    (``(N, ...)``, float) sets the input scale and every layer's activation range. ``mode`` is ``graded``
+    (``(N, ...)``, float) sets the input scale and every layer's activation range. ``encoding`` is ``graded``
     (exact integer inference, one step per layer) or ``rate`` (binary spikes over ``T`` presentation steps,
     default 32). ``percentile`` picks the calibrated activation range (100 = max). ``input_max`` (default:
     ``max|x|`` of the calibration data) is the input value injected as payload 127. A value that does not fit
@@ -158,7 +158,7 @@ def compile_model(model: Any, example_input: Any, calibration_data: Any, mode: s
                              dtype=np.float64)
 
     def finish(float_graph: FloatGraph) -> CompiledModel:
-        return finish_compile(float_graph, calibration, mode, T, percentile, config, title, t, input_max,
+        return finish_compile(float_graph, calibration, encoding, T, percentile, config, title, t, input_max,
                               allow_saturation)
 
     if frontend == "tvm":
@@ -167,7 +167,7 @@ def compile_model(model: Any, example_input: Any, calibration_data: Any, mode: s
     return finish(_timed(t, "frontend", frontend_torch.from_torch, model, example_input, config))
 
 
-def finish_compile(float_graph: FloatGraph, calibration: Any, mode: str = "graded", T: int | None = None,
+def finish_compile(float_graph: FloatGraph, calibration: Any, encoding: str = "graded", T: int | None = None,
                    percentile: float = 100.0, config: ChipConfig | None = None, title: str = "model",
                    timings: dict[str, float] | None = None, input_max: float | None = None,
                    allow_saturation: bool = False) -> CompiledModel:
@@ -182,7 +182,7 @@ def finish_compile(float_graph: FloatGraph, calibration: Any, mode: str = "grade
     float_graph.check()
     # 2. Quantise before placing: placement sizes cores from the *integer* weights (a weight that rounds to
     #    zero needs no axon) and needs the neuron parameters (bias -> init/reset, thresholds).
-    quant = _timed(t, "quantize", quantize.quantize, float_graph, calibration, mode, T, percentile, config,
+    quant = _timed(t, "quantize", quantize.quantize, float_graph, calibration, encoding, T, percentile, config,
                    input_max, allow_saturation)
     quant.check()
     return _lay_out(float_graph, quant, config, title, t)
@@ -217,7 +217,7 @@ def _lay_out(float_graph: FloatGraph, quant: QuantGraph, config: ChipConfig, tit
     # 4. Codegen last: the image and listing are pure functions of the placed program.
     image, text = _timed(t, "codegen", codegen.codegen, placed, title)
     return CompiledModel(image, text, {"float": float_graph, "quant": quant, "placed": placed}, placed.io,
-                         placed.io.steps, quant.mode, quant.T, t)
+                         placed.io.steps, quant.encoding, quant.T, t)
 
 
 def compile_nir(graph: Any, dt: float | None = None, reset: str | None = None, config: ChipConfig | None = None,

@@ -177,8 +177,9 @@ def _cannot_saturate(graph: QuantGraph, index: int, groups: list[tuple[int, ...]
     cleared every step).
     """
     layer = graph.layers[index]
-    payload = -isa.PAYLOAD_MIN if index == 0 else (isa.PAYLOAD_MAX if graph.mode == "graded" else isa.BINARY_PAYLOAD)
-    steps = 1 if graph.mode == "graded" else graph.steps
+    payload = -isa.PAYLOAD_MIN if index == 0 else (isa.PAYLOAD_MAX if graph.encoding == "graded"
+                                                         else isa.BINARY_PAYLOAD)
+    steps = 1 if graph.encoding == "graded" else graph.steps
     magnitude = np.abs(layer.weight_rows()).astype(np.int64)
     start = np.abs(layer.neuron.init).astype(np.int64)
     for axons in [*groups, tuple(range(layer.sources))]:
@@ -225,7 +226,7 @@ def slice_output(graph: QuantGraph, config: ChipConfig) -> list[Slice]:
     NIR layers are never split: their neurons leak, fire or reset, which partial sums cannot do."""
     layer = graph.layers[-1]
     fanout = np.ones(layer.out_features, dtype=np.int64) if layer.to_host else None
-    if graph.mode == "nir":
+    if graph.encoding == "nir":
         return slice_layer(layer, config, fanout)
     try:
         whole = slice_layer(layer, config, None)

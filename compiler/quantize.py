@@ -131,10 +131,10 @@ def _acc_values(layer: DenseNode, what: str, values: np.ndarray, policy: Saturat
                       "the int32 membrane (too large for the weight scale)").astype(np.int64)
 
 
-def quantize(graph: FloatGraph, calibration_data: np.ndarray, mode: str = "graded", T: int | None = None,
+def quantize(graph: FloatGraph, calibration_data: np.ndarray, encoding: str = "graded", T: int | None = None,
              percentile: float = 100.0, config: ChipConfig | None = None, input_max: float | None = None,
              allow_saturation: bool = False) -> QuantGraph:
-    """The integer network for ``mode`` (``graded`` or ``rate`` with ``T`` presentation steps).
+    """The integer network for ``encoding`` (``graded`` or ``rate`` with ``T`` presentation steps).
 
     ``config`` (default: the product chip) only decides whether a rate-mode hidden layer has room for its
     bias axon (see the module docstring). ``input_max``: the largest input magnitude (payload 127); default:
@@ -142,11 +142,11 @@ def quantize(graph: FloatGraph, calibration_data: np.ndarray, mode: str = "grade
     record it in the result's ``saturations`` instead of refusing (:mod:`~spikecore.compiler.saturation`).
     """
     config = config if config is not None else ChipConfig()
-    if mode not in ("graded", "rate"):
-        raise SpikeCoreError(f"mode must be 'graded' or 'rate', not {mode!r}")
-    if mode == "graded" and T is not None:
+    if encoding not in ("graded", "rate"):
+        raise SpikeCoreError(f"encoding must be 'graded' or 'rate', not {encoding!r}")
+    if encoding == "graded" and T is not None:
         raise SpikeCoreError("T (presentation steps) applies to rate mode only; graded mode runs one step per layer")
-    T = (DEFAULT_T if T is None else T) if mode == "rate" else 1
+    T = (DEFAULT_T if T is None else T) if encoding == "rate" else 1
     if isinstance(T, bool) or not isinstance(T, int) or T < 1:
         raise SpikeCoreError(f"T must be a positive integer, not {T!r}")
     if not 0 < percentile <= 100:
@@ -166,16 +166,16 @@ def quantize(graph: FloatGraph, calibration_data: np.ndarray, mode: str = "grade
     scale = input_scale
     for index, layer in enumerate(graph.layers):
         if index == len(graph.layers) - 1:
-            qlayer = _output_layer(layer, scale, mode, T, policy)
+            qlayer = _output_layer(layer, scale, encoding, T, policy)
         else:
             out_range = activation_range(activations[index], percentile)
-            if mode == "graded":
+            if encoding == "graded":
                 qlayer = _graded_hidden(layer, scale, out_range, policy)
             else:
                 qlayer = _rate_hidden(layer, scale, out_range, T, config, policy)
         layers.append(qlayer)
         scale = qlayer.out_scale
-    qgraph = QuantGraph(mode, T, q_input, layers, saturations=tuple(policy.events))
+    qgraph = QuantGraph(encoding, T, q_input, layers, saturations=tuple(policy.events))
     qgraph.check()
     return qgraph
 
@@ -256,7 +256,8 @@ def bias_current(bias: np.ndarray, policy: SaturationPolicy | None = None,
     return payload, weight
 
 
-def _output_layer(layer: DenseNode, input_scale: float, mode: str, T: int, policy: SaturationPolicy) -> QuantDense:
+def _output_layer(layer: DenseNode, input_scale: float, encoding: str, T: int,
+                  policy: SaturationPolicy) -> QuantDense:
     """Output neurons never fire; the host reads their membranes after the last step.
 
     Graded: FIRE reset=always clears them to the bias at the start of every step (so values
@@ -269,7 +270,7 @@ def _output_layer(layer: DenseNode, input_scale: float, mode: str, T: int, polic
     bias = _acc_values(layer, "the bias", layer.bias.astype(np.float64) / acc_scale, policy)
     weight = quantize_weights(layer.weight, weight_scale)
     common = dict(threshold=isa.ACC_MAX, shift=0, graded=False)
-    if mode == "graded":
+    if encoding == "graded":
         neuron = GradedNeuron(init=bias, reset=bias, reset_mode=ResetMode.ALWAYS, schedule=("FIRE", "ACC"), **common)
         return QuantDense(layer.name, layer.source, layer.origin, "output", weight, bias, input_scale, weight_scale,
                           acc_scale, neuron, relu=layer.relu, out_shape=layer.out_shape)

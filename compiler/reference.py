@@ -20,7 +20,7 @@ exactly, and the same holds in rate mode. Besides the outputs the result records
 spikes and membranes, from which the runtime counts synaptic operations and the benchmark derives cycle
 bounds.
 
-NIR programs (mode ``nir``) take a different input per step: ``inputs`` of shape ``(N, T, features)``
+NIR programs (encoding ``nir``) take a different input per step: ``inputs`` of shape ``(N, T, features)``
 runs ``T + layers - 1`` steps, injecting ``inputs[:, t]`` before step ``t`` and layer ``k``'s bias event
 before each of steps ``k .. k+T-1`` (the steps in which that layer sees input times ``0 .. T-1``).
 With fine weights a layer with ``twins`` emits every spike twice, as source ``i`` (its payload) and

@@ -42,7 +42,8 @@ def utilisation(placed: PlacedProgram) -> str:
 def quantisation(graph: QuantGraph) -> str:
     """Per layer: scales, shift or threshold, and how much of the int8 weight range is used."""
     q = graph.input
-    lines = [f"quantisation ({graph.mode}{f', T={graph.T}' if graph.mode == 'rate' else ''}, {graph.steps} steps "
+    rate = f", T={graph.T}" if graph.encoding == "rate" else ""
+    lines = [f"quantisation ({graph.encoding}{rate}, {graph.steps} steps "
              f"per inference): input scale {q.scale:.6g}"]
     for layer in graph.layers:
         used = int(abs(layer.weight).max()) if layer.weight.size else 0

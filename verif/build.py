@@ -116,11 +116,6 @@ def waiver_files() -> list[Path]:
     return sorted((REPO_ROOT / "rtl").glob("*.vlt"))
 
 
-def generate_verilog(config: ChipConfig) -> str:
-    """The Verilog of the array for ``config``, top module :data:`TOPLEVEL` (the same as ``make rtl``)."""
-    return rtl_generate.generate_verilog(config)
-
-
 def source_key(config: ChipConfig, flags: list[str]) -> str:
     """Hash of every source the Verilog is generated from, the configuration and the build flags."""
     digest = hashlib.sha256(json.dumps([config.as_dict(), flags]).encode())
@@ -223,7 +218,7 @@ def build_array(config: ChipConfig, *, waves: bool = False, traced: bool | None 
             log(f"verilator build {name}: reused (sources unchanged)")
             return Build(name, directory, TOPLEVEL, config, waves, verilog_path, stamp["verilog_key"], trace_format)
         started = time.monotonic()
-        verilog = generate_verilog(config)
+        verilog = rtl_generate.generate_verilog(config)
         controls = [PUBLIC_VLT.format(top=TOPLEVEL)] + ([WAVES_VLT] if waves else []) + [
             p.read_text() for p in waiver_files()]
         key = verilog_key(verilog, controls, flags)

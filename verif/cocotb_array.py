@@ -4,7 +4,8 @@ Run by :mod:`spikecore.verif.sim` through ``cocotb_tools.runner`` (never importe
 What to run comes from the environment (:func:`runs_from_environment`):
 
 - one run: ``SPIKECORE_IMAGE`` (.bin), ``SPIKECORE_STIMULUS`` (.json/.csv, optional), ``SPIKECORE_STEPS``,
-  ``SPIKECORE_SEED``, ``SPIKECORE_MODE`` (``full`` or ``fast``), ``SPIKECORE_RESULT`` (JSON result path),
+  ``SPIKECORE_SEED``, ``SPIKECORE_CHECK`` (scoreboard check: ``full`` or ``fast``), ``SPIKECORE_RESULT`` (JSON
+  result path),
   plus optional ``SPIKECORE_VARIANT``, ``SPIKECORE_REPRODUCE``, ``SPIKECORE_VCD``, ``SPIKECORE_FAULT``;
 - a batch (regressions): ``SPIKECORE_BATCH``, a JSON file holding a list of runs with the same keys in
   lower case; one simulator process runs them all (the array is reset and re-loaded between runs).
@@ -67,7 +68,8 @@ class RunSpec:
     result: str
     stimulus: str = ""
     seed: int | None = None
-    mode: str = "fast"
+    #: How the scoreboard checks the DUT: ``fast`` (signatures, a FULL re-run of a failing step) or ``full``.
+    check: str = "fast"
     variant: str = ""
     reproduce: str = ""
     vcd: str = ""
@@ -81,7 +83,7 @@ def runs_from_environment(env: dict[str, str] | None = None) -> list[RunSpec]:
     seed = env.get("SPIKECORE_SEED", "")
     return [RunSpec(image=env["SPIKECORE_IMAGE"], steps=int(env["SPIKECORE_STEPS"]), result=env["SPIKECORE_RESULT"],
                     stimulus=env.get("SPIKECORE_STIMULUS", ""), seed=int(seed) if seed else None,
-                    mode=env.get("SPIKECORE_MODE", "fast"), variant=env.get("SPIKECORE_VARIANT", ""),
+                    check=env.get("SPIKECORE_CHECK", "fast"), variant=env.get("SPIKECORE_VARIANT", ""),
                     reproduce=env.get("SPIKECORE_REPRODUCE", ""), vcd=env.get("SPIKECORE_VCD", ""),
                     fault=env.get("SPIKECORE_FAULT", ""))]
 
@@ -157,7 +159,7 @@ class ArrayBench:
         self.unpacker = TraceDecoder(config["cores"])
         cocotb.start_soon(self.outputs.run())
 
-    async def run_step(self, board: Scoreboard, events, mode: str, golden_fault: GoldenFault | None,
+    async def run_step(self, board: Scoreboard, events, check: str, golden_fault: GoldenFault | None,
                        times: dict[int, int]) -> str:
         """Inject, strobe and check one step; returns "" or why the run must stop."""
         exp = board.current
@@ -172,7 +174,7 @@ class ArrayBench:
             golden_fault.apply(exp.records)
         timeout = TIMEOUT_FACTOR * exp.cycles + TIMEOUT_SLACK
         await self.driver.start_step()
-        if mode == "full":
+        if check == "full":
             capture = await full_step(self.dut, self.unpacker, timeout, port=self.trace)
             times.update(capture.cycle_times(self.unpacker))
             found = board.check_step(self.unpacker.decode(capture.raws))
@@ -220,7 +222,7 @@ class ArrayBench:
         await self.driver.load(dut_image)
         await self.driver.reset_state()
         self.outputs.outputs.clear()
-        self.outputs.enabled = spec.mode == "full"
+        self.outputs.enabled = spec.check == "full"
         times: dict[int, int] = {}
         injections: list[list[tuple[int, int, int]]] = []
         stop = ""
@@ -230,7 +232,7 @@ class ArrayBench:
         for _ in range(spec.steps):
             exp = board.expect_step()
             injections.append(exp.injections)
-            stop = await self.run_step(board, exp.injections, spec.mode, golden_fault, times)
+            stop = await self.run_step(board, exp.injections, spec.check, golden_fault, times)
             if stop.startswith("signature"):
                 await self.rerun_full(board, dut_image, injections, times)
             if stop:
@@ -243,7 +245,7 @@ class ArrayBench:
             membranes = await self.driver.read_membranes(cfg.cores, cfg.neurons)
             drops = await self.driver.read_drops(cfg.cores)
             # FULL mode watched the out_* ports every cycle; FAST mode proved the OUT records by signature.
-            outputs = self.outputs.outputs if spec.mode == "full" else None
+            outputs = self.outputs.outputs if spec.check == "full" else None
             board.check_final(np.array(membranes), np.array(drops), outputs)
             # The event counters (synaptic ops, neuron updates, spikes, deliveries, drops) of every core.
             board.check_counters(np.array(await self.driver.read_event_counts(cfg.cores)))
@@ -255,7 +257,7 @@ class ArrayBench:
         result = board.finish()
         if stop and result.passed:   # cannot happen: every stop reason notes a mismatch; keep the guard
             result.passed, result.reason = False, stop
-        info = RunInfo(seed=spec.seed, cores=image.config.cores, mode=spec.mode, variant=spec.variant,
+        info = RunInfo(seed=spec.seed, cores=image.config.cores, check=spec.check, variant=spec.variant,
                        image=spec.image, stimulus=spec.stimulus, steps=spec.steps, vcd=spec.vcd,
                        reproduce=spec.reproduce, wall_seconds=time.monotonic() - started, clock_period_ns=CLOCK_NS,
                        extra={"fault": spec.fault} if spec.fault else {})
@@ -287,7 +289,7 @@ async def array_matches_golden(dut) -> None:
         except Exception as err:   # the testbench itself broke: leave a result, go on with the next run
             dut._log.exception("testbench error in seed %s", spec.seed)
             data = {"passed": False, "reason": f"testbench error: {err!r}", "seed": spec.seed, "variant": spec.variant,
-                    "mode": spec.mode, "text": f"testbench error: {err!r}\nreproduce: {spec.reproduce}"}
+                    "check": spec.check, "text": f"testbench error: {err!r}\nreproduce: {spec.reproduce}"}
             write_json(spec.result, data)
         dut._log.info("seed %s %s: %s", spec.seed, spec.variant, data["text"].splitlines()[-1] if data["passed"]
                       else data["text"])
@@ -301,7 +303,7 @@ async def bench_speeds(dut) -> None:
     """Speeds of one build, measured in one simulator run (``SPIKECORE_BENCH`` = JSON output path):
     the clock alone (one Timer, no Python per cycle), the clock awaited edge by edge from Python, then
     the environment's program scoreboarded in FAST and in FULL mode (its stepping phase only).
-    ``SPIKECORE_PROFILE=<prefix>`` also writes a cProfile of each run to ``<prefix><mode>``."""
+    ``SPIKECORE_PROFILE=<prefix>`` also writes a cProfile of each run to ``<prefix><check>``."""
     runs = runs_from_environment()
     bench = ArrayBench(dut)
     await bench.start()
@@ -323,10 +325,10 @@ async def bench_speeds(dut) -> None:
             profiler.enable()
             data = await bench.run(spec)
             profiler.disable()
-            pstats.Stats(profiler).sort_stats("tottime").dump_stats(os.environ["SPIKECORE_PROFILE"] + spec.mode)
+            pstats.Stats(profiler).sort_stats("tottime").dump_stats(os.environ["SPIKECORE_PROFILE"] + spec.check)
         else:
             data = await bench.run(spec)
-        speeds["runs"].append({"mode": spec.mode, "passed": data["passed"], "cycles": data["cycles"],
+        speeds["runs"].append({"check": spec.check, "passed": data["passed"], "cycles": data["cycles"],
                                "records_compared": data["records_compared"], **data["stepping"]})
     write_json(os.environ["SPIKECORE_BENCH"], speeds)
     assert all(run["passed"] for run in speeds["runs"]), speeds

@@ -24,8 +24,8 @@ from spikecore.config import ChipConfig
 from spikecore.errors import SpikeCoreError
 from spikecore.image import NEURON_RECORD, Image
 from spikecore.rtl.layout import PARAM_STRIDE, PARAM_WORDS, ConfigSpace, config_address
+from spikecore.signature import MASK32
 
-MASK32 = 0xFFFF_FFFF
 _WEIGHT_MASK = (1 << isa.WEIGHT_BITS) - 1
 
 

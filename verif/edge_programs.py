@@ -127,7 +127,7 @@ def threshold_equal(rng: random.Random, program: Program) -> Program:
     return image, stimulus, steps
 
 
-def saturate(rng: random.Random, program: Program) -> Program:
+def saturated_membranes(rng: random.Random, program: Program) -> Program:
     image, stimulus, steps = program
     image = _copy(image)
     cfg = image.config
@@ -227,7 +227,7 @@ VARIANTS: dict[str, Callable[[random.Random, Program], Program]] = {
     "plain": lambda rng, program: program,
     "extreme_weights": extreme_weights,
     "threshold_equal": threshold_equal,
-    "saturate": saturate,
+    "saturate": saturated_membranes,
     "full_buffers": full_buffers,
     "empty_buffers": empty_buffers,
     "dense_fanout": dense_fanout,

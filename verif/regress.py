@@ -39,7 +39,7 @@ def _batches(seeds: list[int], jobs: int, batch: int) -> list[list[int]]:
     return [seeds[i:i + size] for i in range(0, len(seeds), size)]
 
 
-def run_regression(seeds: list[int], config: ChipConfig, out: Path, *, jobs: int = 2, mode: str = "fast",
+def run_regression(seeds: list[int], config: ChipConfig, out: Path, *, jobs: int = 2, check: str = "fast",
                    variant: str | None = None, batch: int = BATCH, log=print) -> dict:
     """Co-simulate every seed; returns (and writes) the summary dict.
 
@@ -58,7 +58,7 @@ def run_regression(seeds: list[int], config: ChipConfig, out: Path, *, jobs: int
     build = build_array(config, log=log)
 
     def run_batch(index: int, group: list[int]) -> list[dict]:
-        specs = [prepare_seed(seed, config, out / f"seed{seed}", variant=variant, mode=mode) for seed in group]
+        specs = [prepare_seed(seed, config, out / f"seed{seed}", variant=variant, check=check) for seed in group]
         results = cosimulate(specs, config, out / f"batch{index}", build=build, log=log, strict=False)
         for result in results:
             status = "ok  " if result["passed"] else "FAIL"
@@ -83,7 +83,7 @@ def run_regression(seeds: list[int], config: ChipConfig, out: Path, *, jobs: int
         "passed": not failures and records_compared > 0,
         "programs": len(results),
         "cores": config.cores,
-        "mode": mode,
+        "check": check,
         "array_cycles": sum(r.get("cycles", 0) for r in results),
         "records_compared": records_compared,
         "mismatches": sum(r.get("mismatches", 0) for r in results),

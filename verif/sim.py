@@ -1,6 +1,6 @@
 """Co-simulate programs on the Verilator-built array against the golden model (one or many runs).
 
-    python -m spikecore.app.sim --seed 17 --cores 4 [--waves] [--mode full]
+    python -m spikecore.app.sim --seed 17 --cores 4 [--waves] [--check full]
     python -m spikecore.app.sim --image prog.bin --stimulus prog.json --steps 10   (the image holds its chip)
 
 A seed names a complete run: :func:`spikecore.verif.edge_programs.program_for_seed` turns it into an image,
@@ -41,7 +41,7 @@ def reproduce_command(seed: int, cores: int, variant: str | None = None) -> str:
     return f"python -m spikecore.app.sim --seed {seed} --cores {cores}{extra} --waves"
 
 
-def prepare_seed(seed: int, config: ChipConfig, directory: Path, *, variant: str | None = None, mode: str = "fast",
+def prepare_seed(seed: int, config: ChipConfig, directory: Path, *, variant: str | None = None, check: str = "fast",
                  fault: str = "", **knobs: object) -> RunSpec:
     """Generate the program of ``seed`` into ``directory`` and return its run."""
     image, stimulus, steps, chosen = program_for_seed(seed, config, variant, **knobs)
@@ -49,7 +49,7 @@ def prepare_seed(seed: int, config: ChipConfig, directory: Path, *, variant: str
     save_image(image, directory / "image.bin")
     stimulus.save(directory / "stimulus.json")
     return RunSpec(image=str(directory / "image.bin"), stimulus=str(directory / "stimulus.json"), steps=steps,
-                   result=str(directory / "result.json"), seed=seed, mode=mode, variant=chosen,
+                   result=str(directory / "result.json"), seed=seed, check=check, variant=chosen,
                    reproduce=reproduce_command(seed, config.cores, variant), fault=fault)
 
 
@@ -57,7 +57,7 @@ def _environment(runs: list[RunSpec], test_dir: Path) -> dict[str, str]:
     if len(runs) == 1:
         run = runs[0]
         env = {"SPIKECORE_IMAGE": run.image, "SPIKECORE_STIMULUS": run.stimulus, "SPIKECORE_STEPS": str(run.steps),
-               "SPIKECORE_SEED": "" if run.seed is None else str(run.seed), "SPIKECORE_MODE": run.mode,
+               "SPIKECORE_SEED": "" if run.seed is None else str(run.seed), "SPIKECORE_CHECK": run.check,
                "SPIKECORE_RESULT": run.result, "SPIKECORE_VARIANT": run.variant,
                "SPIKECORE_REPRODUCE": run.reproduce, "SPIKECORE_VCD": run.vcd, "SPIKECORE_FAULT": run.fault}
         return env
@@ -120,7 +120,7 @@ def cosimulate(runs: list[RunSpec], config: ChipConfig, test_dir: Path, *, waves
             raise SpikeCoreError(f"co-simulation of {run.image} (seed {run.seed}) produced no result: the simulator "
                                  f"stopped early; its log is {sim_log}")
         results.append({"passed": False, "reason": f"no result: the simulator stopped early (see {sim_log})",
-                         "seed": run.seed, "variant": run.variant, "cores": config.cores, "mode": run.mode,
+                         "seed": run.seed, "variant": run.variant, "cores": config.cores, "check": run.check,
                          "steps": run.steps, "cycles": 0, "records_compared": 0, "records_matched": 0,
                          "mismatches": 0, "first_mismatch": None, "wall_seconds": 0,
                          "text": f"no result; end of {sim_log}:\n{tail}\nreproduce: {run.reproduce}"})

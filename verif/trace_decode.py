@@ -27,10 +27,10 @@ from spikecore.signature import HISTORY_DEPTH, MASK32
 from spikecore.trace import TRACE_DTYPE, empty_trace
 
 #: A field of the port: (bit offset, width, signed).
-Field = tuple[int, int, bool]
+BitSlice = tuple[int, int, bool]
 
 
-def _fields(layout, base: int = 0) -> dict[str, Field]:
+def _fields(layout, base: int = 0) -> dict[str, BitSlice]:
     return {name: (base + layout[name].offset, layout[name].width, Shape.cast(layout[name].shape).signed)
             for name in layout.members}
 
@@ -46,7 +46,7 @@ class TraceDecoder:
         self.core_base = layout["cores"].offset + np.arange(cores) * CORE_RECORD.size
         self.core_fields = _fields(CORE_RECORD)
         self.route_fields = _fields(ROUTE_RECORD, layout["route"].offset)
-        self.cycle_field: Field = (layout["cycle"].offset, layout["cycle"].width, False)
+        self.cycle_field: BitSlice = (layout["cycle"].offset, layout["cycle"].width, False)
         self.active_bit = layout["active"].offset
 
     def active(self, raw: int) -> bool:
@@ -61,8 +61,8 @@ class TraceDecoder:
         return (raw >> offset) & ((1 << width) - 1)
 
     @staticmethod
-    def _value(bits: np.ndarray, field: Field, base: np.ndarray | int = 0) -> np.ndarray:
-        """Field values from a (cycles, width) bit matrix; ``base`` may be a per-core offset vector."""
+    def _value(bits: np.ndarray, field: BitSlice, base: np.ndarray | int = 0) -> np.ndarray:
+        """BitSlice values from a (cycles, width) bit matrix; ``base`` may be a per-core offset vector."""
         offset, width, is_signed = field
         columns = np.asarray(base)[..., None] + offset + np.arange(width)
         raw = bits[:, columns].astype(np.int64) @ (np.int64(1) << np.arange(width, dtype=np.int64))
@@ -71,7 +71,7 @@ class TraceDecoder:
         return raw
 
     @staticmethod
-    def _per_row(bits: np.ndarray, field: Field, bases: np.ndarray) -> np.ndarray:
+    def _per_row(bits: np.ndarray, field: BitSlice, bases: np.ndarray) -> np.ndarray:
         """One field per row, each row at its own core's offset."""
         offset, width, is_signed = field
         columns = bases[:, None] + offset + np.arange(width)
@@ -119,7 +119,7 @@ class TraceDecoder:
         """The port value showing ``records`` ``(core, kind, index, value)`` of ``cycle`` (for tests)."""
         raw = (cycle << self.cycle_field[0]) | (int(active) << self.active_bit)
 
-        def put(field: Field, value: int) -> int:
+        def put(field: BitSlice, value: int) -> int:
             offset, width, _ = field
             return (value & ((1 << width) - 1)) << offset
 

@@ -56,6 +56,7 @@ SUPPORTED_TYPES = ("Input", "Output", *LINEAR_TYPES, *NEURON_TYPES)
 #: Metadata keys (graph level, then node level).
 DT_KEY, CHIP_KEY, INPUT_MAX_KEY, FINE_KEY = "dt", "spikecore_chip", "spikecore_input_max", "spikecore_fine_weights"
 RESET_KEY, UNIT_KEY = "reset", "spikecore_membrane_unit"
+#: The input magnitude sent as payload 127 when neither the graph nor the caller says: spike inputs.
 DEFAULT_INPUT_MAX = 1.0
 #: Most input features a graph may have: every axon of the largest chip.
 MAX_INPUT_FEATURES = MAX_CORES * (AXON_MAX + 1)

@@ -1,7 +1,7 @@
 """Discretisation of NIR neurons: continuous time to SpikeCore steps, float to fixed point (docs/spec.md §11).
 
 Input: the float IR of a NIR graph (:func:`~spikecore.compiler.frontends.nir.from_nir`), the step ``dt``
-in seconds and the largest input magnitude. Output: a :class:`QuantGraph` of mode ``nir`` that placement
+in seconds and the largest input magnitude. Output: a :class:`QuantGraph` of encoding ``nir`` that placement
 and codegen lay out exactly like a PyTorch model.
 
 Forward Euler, one chip step per ``dt``
@@ -69,6 +69,7 @@ import math
 import numpy as np
 
 from spikecore import isa
+from spikecore.compiler.frontends.nir import DEFAULT_INPUT_MAX
 from spikecore.compiler.ir import (
     BiasAxon,
     DenseNode,
@@ -89,7 +90,6 @@ LEVELS = isa.WEIGHT_MAX                  # int8 weights use -127..127
 SPIKE_PAYLOAD = isa.PAYLOAD_MAX          # saturated graded spike: payload 127
 SCHEDULE = {"LIF": ("LEAK", "ACC", "FIRE"), "LI": ("LEAK", "ACC"), "IF": ("ACC", "FIRE"), "I": ("ACC",),
             "Threshold": ("ACC", "FIRE"), "Affine": ("FIRE", "ACC")}
-DEFAULT_INPUT_MAX = 1.0
 
 
 def decay_factor(dt: float, tau: np.ndarray, what: str, precision: float = 1e-12,

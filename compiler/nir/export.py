@@ -81,8 +81,8 @@ class ExportLayer:
 def export_compiled(compiled, dt: float | None = None):
     """The NIR graph of a program compiled from NIR (:func:`~spikecore.compiler.pipeline.compile_nir`)."""
     quant = compiled.quant
-    if quant.mode != "nir":
-        raise SpikeCoreError(f"only programs compiled from NIR graphs export to NIR; this one is {quant.mode} mode "
+    if quant.encoding != "nir":
+        raise SpikeCoreError(f"only programs compiled from NIR graphs export to NIR; this one is {quant.encoding} mode "
                              "(NIR has no ReLU node)")
     layers = []
     twins = [quant.input.twins] + [layer.twins for layer in quant.layers]

@@ -1,6 +1,6 @@
 """``spikecore compile``: a saved PyTorch model or a NIR graph to a SpikeCore image, listing and report.
 
-    spikecore compile model.pt --mode graded|rate [--T 32] [--out prog.bin] [--listing prog.s] [--report]
+    spikecore compile model.pt --encoding graded|rate [--T 32] [--out prog.bin] [--listing prog.s] [--report]
                       [--dump-ir float|quant|placed|all] [--calib data.npy] [--percentile P] [--input-max X]
                       [--chip "cores=16 weight_bytes=512"] [--allow-saturation]
                       [--frontend torch|tvm] [--dump-ir partition]
@@ -8,8 +8,9 @@
                       [--fine-weights] [--out ...] [...]
 
 ``--input-max``, ``--calib``, ``--percentile``, ``--chip`` and ``--allow-saturation`` mean the same for both
-kinds of model (and on ``spikecore compare``); ``--mode``/``--T`` are PyTorch-only, ``--dt``/``--reset``/
-``--fine-weights`` NIR-only; ``--frontend`` is PyTorch-only.
+kinds of model (and on ``spikecore compare``); ``--encoding``/``--T`` are PyTorch-only, ``--dt``/``--reset``/
+``--fine-weights`` NIR-only; ``--frontend`` is PyTorch-only. ``--mode`` is the old spelling of
+``--encoding`` (the ``encoding`` argument of :func:`~spikecore.compiler.pipeline.compile_model`), still accepted.
 
 A ``.nir`` file is a NIR graph (docs/nir.md): read with ``nir.read``, discretised at ``dt`` (the graph's
 metadata ``dt``, else ``--dt``) and laid out by the same placement and codegen.
@@ -83,7 +84,7 @@ def _input_shape(model) -> tuple[int, ...] | None:
 #: ``--chip`` and ``--allow-saturation`` mean the same for both (and on ``spikecore compare``): the input value
 #: sent as payload 127, the data the ranges come from, which percentile of it, the chip, clip-and-warn.
 NIR_ONLY = ("dt", "reset", "fine_weights")
-TORCH_ONLY = ("mode", "T", "frontend")
+TORCH_ONLY = ("encoding", "T", "frontend")
 
 
 def saturation_report(quant) -> str:
@@ -110,13 +111,13 @@ def _compile(args: argparse.Namespace) -> int:
     from spikecore.compiler.frontends.torch import load_model
     from spikecore.compiler.pipeline import compile_model
 
-    args.mode = args.mode or "graded"
+    args.encoding = args.encoding or "graded"
     args.frontend = args.frontend or "torch"
     if "partition" in (args.dump_ir or []) and args.frontend != "tvm":
         raise SpikeCoreError("--dump-ir partition: the partitioned Relax module exists only with --frontend tvm")
     args.percentile = 100.0 if args.percentile is None else args.percentile
-    if args.T is not None and args.mode != "rate":
-        raise SpikeCoreError("--T applies to --mode rate only")
+    if args.T is not None and args.encoding != "rate":
+        raise SpikeCoreError("--T applies to --encoding rate only")
     config = parse_chip(args.chip)
     _refuse_overlap(args)
     model = load_model(args.model)
@@ -132,7 +133,7 @@ def _compile(args: argparse.Namespace) -> int:
         calibration = np.random.default_rng(0).random((UNIFORM_CALIBRATION_SAMPLES, *shape), dtype=np.float32)
         notice("spikecore compile: no --calib given; calibrating on uniform [0, 1) inputs")
     try:
-        compiled = compile_model(model, calibration[:1], calibration, mode=args.mode, T=args.T, config=config,
+        compiled = compile_model(model, calibration[:1], calibration, encoding=args.encoding, T=args.T, config=config,
                                  percentile=args.percentile, title=Path(args.model).name, input_max=args.input_max,
                                  allow_saturation=args.allow_saturation, frontend=args.frontend)
     except SpikeCoreError as err:
@@ -183,7 +184,7 @@ def _write_outputs(args: argparse.Namespace, compiled) -> int:
         every = (("partition",) if compiled.partition is not None else ()) + STAGES
         for name in every if stage == "all" else (stage,):
             print(compiled.dump(name))
-    if args.report and compiled.mode == "nir":
+    if args.report and compiled.encoding == "nir":
         from spikecore.compiler.nir.discretize import discretisation_report
         from spikecore.compiler.report import utilisation
 
@@ -195,12 +196,12 @@ def _write_outputs(args: argparse.Namespace, compiled) -> int:
         print(saturation_report(compiled.quant))
     elif compiled.quant.saturations:
         notice(saturation_report(compiled.quant))
-    if compiled.mode == "nir":
+    if compiled.encoding == "nir":
         print(f"{out}: {len(data)} bytes, {len(compiled.image.cores)} cores, NIR graph at dt={compiled.quant.dt:g} s, "
               f"{len(compiled.quant.layers)} layers (one chip step per dt; layer k lags the input by k steps)")
     else:
         host = f"; host work after the chip: {', '.join(compiled.host_work)}" if compiled.host_work else ""
-        print(f"{out}: {len(data)} bytes, {len(compiled.image.cores)} cores, {compiled.mode} mode, "
+        print(f"{out}: {len(data)} bytes, {len(compiled.image.cores)} cores, {compiled.encoding} mode, "
               f"{compiled.steps} steps per inference{host}")
     return 0
 
@@ -212,9 +213,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                                "program) or a NIR graph (.nir) to a SpikeCore image, with listing "
                                                "and report.")
     parser.add_argument("model", help="model file: torch.save(module) (.pt), torch.export.save (.pt2) or NIR (.nir)")
-    parser.add_argument("--mode", choices=("graded", "rate"), default=None,
-                        help="graded: exact integer inference, one step per layer (default); rate: binary spikes")
-    parser.add_argument("--T", type=int, default=None, help="rate mode: presentation steps (default 32)")
+    parser.add_argument("--encoding", "--mode", dest="encoding", choices=("graded", "rate"), default=None,
+                        help="graded: exact integer inference, one step per layer (default); rate: binary spikes "
+                             "(--mode: the old spelling)")
+    parser.add_argument("--T", type=int, default=None, help="rate encoding: presentation steps (default 32)")
     parser.add_argument("--out", help="image file to write (default: the model path with suffix .bin)")
     parser.add_argument("--listing", metavar="FILE", help="write the commented assembly listing to FILE")
     parser.add_argument("--report", action="store_true", help="print utilisation and quantisation")

@@ -20,7 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("image", help="binary image (.bin)")
     parser.add_argument("--inputs", metavar="STIM", help="stimulus file (.csv: step,core,axon,payload; or .json)")
     parser.add_argument("--steps", type=int, default=1, help="timesteps to run (default: 1)")
-    parser.add_argument("--mode", choices=("fast", "full"), default="full",
+    parser.add_argument("--check", "--mode", dest="check", choices=("fast", "full"), default="full",
                         help="full: every record every cycle (default); fast: per-cycle signatures")
     parser.add_argument("--waves", action="store_true", help="write a wave file (dump.vcd or dump.fst) and waves.gtkw")
     parser.add_argument("--waves-format", choices=("vcd", "fst"),
@@ -32,7 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _sim(args: argparse.Namespace) -> int:
     from spikecore.app.sim import build_parser, execute
 
-    argv = ["--image", args.image, "--steps", str(args.steps), "--mode", args.mode]
+    argv = ["--image", args.image, "--steps", str(args.steps), "--check", args.check]
     argv += ["--stimulus", args.inputs] if args.inputs else []
     argv += ["--waves"] if args.waves else []
     argv += ["--waves-format", args.waves_format] if args.waves_format else []

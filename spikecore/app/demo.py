@@ -120,7 +120,7 @@ def cosimulate_samples(compiled, x_q: np.ndarray, out_dir: Path, waves: bool) ->
         stimulus_path = rtl_dir / f"sample{i:03d}.stimulus.json"
         compiled.stimulus(sample, quantized=True).save(stimulus_path)
         runs.append(RunSpec(image=str(image_path), steps=compiled.steps, result=str(rtl_dir / f"sample{i:03d}.json"),
-                            stimulus=str(stimulus_path), seed=i, mode="full",
+                            stimulus=str(stimulus_path), seed=i, check="full",
                             reproduce=f"make sim RTL_SAMPLES={i + 1}"))
     started = time.perf_counter()
     results = cosimulate(runs, compiled.image.config, rtl_dir, waves=False, log=progress)
@@ -129,7 +129,7 @@ def cosimulate_samples(compiled, x_q: np.ndarray, out_dir: Path, waves: bool) ->
         progress("re-running sample 0 with waves")
         wave_dir = out_dir / "waves"
         wave_runs = [RunSpec(image=runs[0].image, steps=runs[0].steps, result=str(wave_dir / "sample000.json"),
-                             stimulus=runs[0].stimulus, seed=0, mode="full")]
+                             stimulus=runs[0].stimulus, seed=0, check="full")]
         wave_result = cosimulate(wave_runs, compiled.image.config, wave_dir, waves=True, log=progress)[0]
         wave_files = {"vcd": wave_result.get("vcd"), "gtkw": wave_result.get("gtkw")}
     return {
@@ -155,8 +155,9 @@ def table(rows: list[tuple[str, str]]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = ArgumentParser(prog="make sim", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", help="a saved torch.nn.Module (torch.save) taking 64 features; default: train one")
-    parser.add_argument("--mode", choices=("graded", "rate"), default="graded")
-    parser.add_argument("--T", type=int, default=None, help="rate mode: timesteps per inference")
+    parser.add_argument("--encoding", "--mode", dest="encoding", choices=("graded", "rate"), default="graded",
+                        help="compile encoding (--mode: the old spelling)")
+    parser.add_argument("--T", type=int, default=None, help="rate encoding: timesteps per inference")
     parser.add_argument("--rtl-samples", type=int, default=20, help="held-out samples run on the RTL (0: none)")
     parser.add_argument("--waves", action=argparse.BooleanOptionalAction, default=True,
                         help="write a VCD + .gtkw of sample 0 (default on)")
@@ -217,10 +218,10 @@ def run_flow(args: argparse.Namespace) -> int:
     model, model_name = load_or_train(args.model, data, args.seed)
     float_pred = predict(model, data.x_test)
 
-    progress(f"compiling ({args.mode} mode)")
+    progress(f"compiling ({args.encoding} mode)")
     t0 = time.perf_counter()
-    compiled = compile_model(model, data.x_train[:1], data.x_train, mode=args.mode, T=args.T, config=ChipConfig(),
-                             allow_saturation=args.allow_saturation)
+    compiled = compile_model(model, data.x_train[:1], data.x_train, encoding=args.encoding, T=args.T,
+                             config=ChipConfig(), allow_saturation=args.allow_saturation)
     for event in compiled.quant.saturations:
         progress(f"warning: {event.line()}")
     compile_seconds = time.perf_counter() - t0
@@ -246,7 +247,7 @@ def run_flow(args: argparse.Namespace) -> int:
     placed = compiled.placed
     report = {
         "version": REPORT_VERSION,
-        "data": data_name, "model": model_name, "mode": args.mode, "steps_per_inference": compiled.steps,
+        "data": data_name, "model": model_name, "mode": args.encoding, "steps_per_inference": compiled.steps,
         "held_out_samples": len(data.x_test),
         "float_accuracy": float_acc, "spikecore_accuracy": golden_acc, "top1_agreement": agreement,
         "golden_equals_integer_reference": golden_equals_reference,
@@ -279,7 +280,7 @@ def run_flow(args: argparse.Namespace) -> int:
 
     rows = [
         ("data / model", f"{data_name}; {model_name}"),
-        ("mode", f"{args.mode}, {compiled.steps} steps per inference"),
+        ("mode", f"{args.encoding}, {compiled.steps} steps per inference"),
         ("float accuracy", f"{float_acc:.2%}"),
         ("SpikeCore accuracy (golden)", f"{golden_acc:.2%}  ({len(data.x_test)} held-out samples)"),
         ("top-1 agreement with float", f"{agreement:.2%}"),

@@ -192,7 +192,7 @@ def rtl_verdict(compiled, x: np.ndarray) -> str:
             save_image(compiled.image, path / "image.bin")
             stimulus.save(path / "stimulus.json")
         spec = RunSpec(image=str(path / "image.bin"), stimulus=str(path / "stimulus.json"), steps=steps,
-                       result=str(path / "result.json"), mode="fast")
+                       result=str(path / "result.json"), check="fast")
         try:
             (result,) = cosimulate([spec], compiled.image.config, path / "sim", log=lambda *_: None)
         except Exception as err:   # no Verilator, build failure, ...: report, do not crash the comparison

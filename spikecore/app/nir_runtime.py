@@ -51,8 +51,8 @@ class NirRun:
 
 
 def _check(compiled: CompiledModel) -> None:
-    if compiled.mode != "nir":
-        raise SpikeCoreError(f"this is a {compiled.mode}-mode program; the NIR runtime runs programs compiled from "
+    if compiled.encoding != "nir":
+        raise SpikeCoreError(f"this is a {compiled.encoding}-mode program; the NIR runtime runs programs compiled from "
                              "NIR graphs")
 
 

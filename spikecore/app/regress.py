@@ -24,7 +24,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--first", type=int, default=0, help="first seed, 0 or more (default 0)")
     parser.add_argument("--cores", type=int, default=4)
     parser.add_argument("--jobs", type=int, default=2, help="simulator processes at a time (default 2)")
-    parser.add_argument("--mode", choices=("fast", "full"), default="fast")
+    parser.add_argument("--check", "--mode", dest="check", choices=("fast", "full"), default="fast",
+                        help="scoreboard check: fast (signatures, default) or full (every record); --mode: old name")
     parser.add_argument("--variant", choices=list(VARIANTS), help="one edge variant for every seed")
     parser.add_argument("--batch", type=int, default=BATCH, help=f"programs per simulator process (default {BATCH})")
     parser.add_argument("--out", default=str(REGRESS_ROOT))
@@ -36,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
             if value < low:
                 raise SpikeCoreError(f"{flag} must be {low} or more, not {value}")
         summary = run_regression(list(range(args.first, args.first + args.seeds)), ChipConfig(cores=args.cores),
-                                 Path(args.out), jobs=args.jobs, mode=args.mode, variant=args.variant,
+                                 Path(args.out), jobs=args.jobs, check=args.check, variant=args.variant,
                                  batch=args.batch)
     except USER_ERRORS as err:
         return report_error(parser.prog, err)

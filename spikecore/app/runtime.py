@@ -32,10 +32,10 @@ from spikecore.golden.batch import BatchFunctionalChip
 from spikecore.golden.cycle import CycleChip, LoadedImage, unpack_image
 from spikecore.golden.functional import FunctionalChip
 
-CHIPS = {"functional": FunctionalChip, "cycle": CycleChip}
+CHIP_CLASSES = {"functional": FunctionalChip, "cycle": CycleChip}
 #: Chips :func:`run_batch` accepts: the per-sample models above, and ``batch`` (every sample at once on
 #: :class:`~spikecore.golden.batch.BatchFunctionalChip`, same results as ``functional``).
-BATCH_CHIPS = (*CHIPS, "batch")
+BATCH_CHIPS = (*CHIP_CLASSES, "batch")
 #: Samples stepped together on the batch chip (bounds its memory: ~B x cores x event_depth x 16 bytes).
 BATCH_CHUNK = 4096
 
@@ -130,7 +130,7 @@ def run_batch(compiled: CompiledModel, x: Any, chip: str = "functional", quantiz
         for first in range(0, n, BATCH_CHUNK):
             part = slice(first, first + BATCH_CHUNK)
             logits[part], cycles[part], spikes[part], drops[part] = _run_chunk(compiled, loaded, q[part])
-    model = CHIPS[chip](compiled.image) if chip != "batch" else None
+    model = CHIP_CLASSES[chip](compiled.image) if chip != "batch" else None
     for i in range(n if model is not None else 0):
         stimulus = compiled.stimulus(q[i], quantized=True)
         model.reset_state()
@@ -190,12 +190,12 @@ def run_stream(compiled: CompiledModel, x: Any, chip: str = "functional", quanti
     ``cycles`` and ``spikes`` are those of the step that took the sample in (the drain steps are added to
     the last sample), so they sum to the batch totals; ``synops`` counts each sample's own MACs.
     """
-    if compiled.mode != "graded":
+    if compiled.encoding != "graded":
         raise SpikeCoreError("run_stream: only graded-mode programs are stateless and can be pipelined")
-    if chip not in CHIPS:
-        raise SpikeCoreError(f"chip must be one of {', '.join(CHIPS)}, not {chip!r}")
+    if chip not in CHIP_CLASSES:
+        raise SpikeCoreError(f"chip must be one of {', '.join(CHIP_CLASSES)}, not {chip!r}")
     q = np.asarray(x, dtype=np.int64) if quantized else compiled.quantize_input(x)
-    model = CHIPS[chip](compiled.image)
+    model = CHIP_CLASSES[chip](compiled.image)
     n, latency = len(q), compiled.steps - 1
     logits = np.zeros((n, len(compiled.io.outputs)), dtype=np.int64)
     cycles, spikes, drops = (np.zeros(n, dtype=np.int64) for _ in range(3))

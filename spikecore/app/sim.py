@@ -2,7 +2,7 @@
 
 The command line of :mod:`spikecore.verif.sim`:
 
-    python -m spikecore.app.sim --seed 17 --cores 4 [--waves] [--mode full]
+    python -m spikecore.app.sim --seed 17 --cores 4 [--waves] [--check full]
     python -m spikecore.app.sim --image prog.bin --stimulus prog.json --steps 10   (the image holds its chip)
 """
 
@@ -36,7 +36,7 @@ def build_parser(prog: str = PROG) -> ArgumentParser:
     parser.add_argument("--image", help="an image file instead of a seed")
     parser.add_argument("--stimulus", help="with --image: stimulus file (.json/.csv)")
     parser.add_argument("--steps", type=int, help="with --image: steps to run (default 1)")
-    parser.add_argument("--mode", choices=("fast", "full"), default="fast",
+    parser.add_argument("--check", "--mode", dest="check", choices=("fast", "full"), default="fast",
                         help="fast: per-cycle signatures, full: every record every cycle (default fast)")
     parser.add_argument("--waves", action="store_true", help="write dump.vcd/.fst and waves.gtkw (also WAVES=1)")
     parser.add_argument("--waves-format", choices=FORMATS, help="wave file format (default: WAVES_FORMAT, else "
@@ -79,14 +79,14 @@ def execute(args: argparse.Namespace, argv: list[str] | None = None) -> int:
         save_image(image, out / "image.bin")
         stimulus.save(out / "stimulus.json")
         spec = RunSpec(image=str(out / "image.bin"), steps=args.steps or 1, result=str(out / "result.json"),
-                       stimulus=str(out / "stimulus.json"), mode=args.mode,
+                       stimulus=str(out / "stimulus.json"), check=args.check,
                        reproduce=" ".join([PROG, *(argv if argv is not None else sys.argv[1:])]), fault=args.fault)
     else:
         cores = 4 if args.cores is None else args.cores
         config = ChipConfig(cores=cores)
         check_fault(args.fault, config)
         out = Path(args.out or SIM_ROOT / f"seed{args.seed}-c{cores}").resolve()
-        spec = prepare_seed(args.seed, config, out, variant=args.variant, mode=args.mode, fault=args.fault)
+        spec = prepare_seed(args.seed, config, out, variant=args.variant, check=args.check, fault=args.fault)
     (result,) = cosimulate([spec], config, out, waves=waves, waves_format=args.waves_format)
     write_junit(out / "junit.xml", [result])
     print(result["text"])

@@ -61,7 +61,7 @@ def test_compile_rate_exported_program_without_calibration(saved_model, tmp_path
 
 def test_compile_errors_are_one_line(saved_model, tmp_path):
     _, path, calib = saved_model
-    with pytest.raises(SpikeCoreError, match="--T applies to --mode rate only"):
+    with pytest.raises(SpikeCoreError, match="--T applies to --encoding rate only"):
         run_compile([str(path), "--T", "4"])
     with pytest.raises(SpikeCoreError, match=r"model file .*missing.pt: not found"):
         run_compile([str(tmp_path / "missing.pt"), "--calib", str(calib)])

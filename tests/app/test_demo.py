@@ -64,7 +64,7 @@ def test_unknown_example_names_the_ones_that_exist(capsys):
 def test_small_mlp_end_to_end_golden_and_rtl_agree(tmp_path):
     data = load_digits_split(seed=1)
     model, _ = train_digits_mlp(seed=1, sizes=(64, 8, 10), iterations=150, data=data)
-    compiled = compile_model(model, data.x_train[:1], data.x_train, mode="graded", config=ChipConfig(cores=4))
+    compiled = compile_model(model, data.x_train[:1], data.x_train, encoding="graded", config=ChipConfig(cores=4))
     x_q = compiled.quantize_input(data.x_test)
     golden = run_batch(compiled, x_q, quantized=True)
     assert np.array_equal(golden.logits, compiled.reference(x_q, quantized=True).logits)
@@ -106,7 +106,7 @@ def test_make_sim_energy_counts_agree_with_the_runtime_counters_and_name_the_lay
 
     data = load_digits_split(seed=1)
     model, _ = train_digits_mlp(seed=1, sizes=(64, 8, 10), iterations=60, data=data)
-    compiled = compile_model(model, data.x_train[:1], data.x_train, mode="graded", config=ChipConfig(cores=4))
+    compiled = compile_model(model, data.x_train[:1], data.x_train, encoding="graded", config=ChipConfig(cores=4))
     x_q = compiled.quantize_input(data.x_test[:12])
     golden = run_batch(compiled, x_q, quantized=True)
     energy = energy_per_inference(compiled, x_q, "loihi", None)

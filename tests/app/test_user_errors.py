@@ -62,7 +62,7 @@ def files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (["run", "ok.s", "--steps", "abc"],
      "spikecore run: error: argument --steps: invalid int value: 'abc' (see spikecore run --help)"),
     (["compile", "m4.pt", "--mode", "bogus"],
-     "spikecore compile: error: argument --mode: invalid choice: 'bogus' (choose from 'graded', 'rate') "
+     "spikecore compile: error: argument --encoding/--mode: invalid choice: 'bogus' (choose from 'graded', 'rate') "
      "(see spikecore compile --help)"),
     (["sim", "ok.bin", "--steps", "x"],
      "spikecore sim: error: argument --steps: invalid int value: 'x' (see spikecore sim --help)"),

@@ -28,7 +28,7 @@ def digits():
 @pytest.fixture(scope="module")
 def graded(digits):
     model, data, _ = digits
-    return compile_model(model, data.x_train[:1], data.x_train, mode="graded")
+    return compile_model(model, data.x_train[:1], data.x_train, encoding="graded")
 
 
 def test_graded_digits_on_the_golden_chip(digits, graded):
@@ -94,7 +94,7 @@ def test_rate_digits_agreement_per_T(digits):
     model, data, float_pred = digits
     agreement = {}
     for T in (8, 16, 32):
-        compiled = compile_model(model, data.x_train[:1], data.x_train, mode="rate", T=T)
+        compiled = compile_model(model, data.x_train[:1], data.x_train, encoding="rate", T=T)
         ref = compiled.reference(data.x_test)
         agreement[T] = np.mean(ref.predictions == float_pred)
         assert compiled.steps == T + 1
@@ -139,7 +139,7 @@ def test_deeper_and_convolutional_models_are_exact(mode):
     conv = nn.Sequential(nn.Conv2d(1, 3, 3), nn.ReLU(), nn.Flatten(), nn.Linear(3 * 4 * 4, 5))
     for model, shape in ((deep, (20,)), (conv, (1, 6, 6))):
         calib = torch.rand(64, *shape)
-        compiled = compile_model(model, calib[:1], calib, mode=mode, T=6 if mode == "rate" else None)
+        compiled = compile_model(model, calib[:1], calib, encoding=mode, T=6 if mode == "rate" else None)
         x = torch.rand(8, *shape).numpy()
         ref = compiled.reference(x)
         result = run_batch(compiled, x)

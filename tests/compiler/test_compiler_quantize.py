@@ -166,7 +166,7 @@ def test_quantize_refuses_bad_requests():
         quantize(graph, np.ones((2, 2)), "graded", T=4)
     with pytest.raises(SpikeCoreError, match=r"calibration data of shape \(2, 3\) does not match"):
         quantize(graph, np.ones((2, 3)), "graded")
-    with pytest.raises(SpikeCoreError, match="mode must be 'graded' or 'rate'"):
+    with pytest.raises(SpikeCoreError, match="encoding must be 'graded' or 'rate'"):
         quantize(graph, np.ones((2, 2)), "binary")
     huge = FloatGraph(graph.input, [graph.layers[0], DenseNode("o", "h", np.array([[1e-6, 0.0]], np.float32),
                                                                np.array([1e6], np.float32), relu=False, origin="o")])

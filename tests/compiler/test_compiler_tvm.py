@@ -81,7 +81,7 @@ def test_tvm_image_is_byte_identical_to_the_default_path(name):
 @needs_tvm
 def test_tvm_rate_mode_and_small_chip_give_the_same_bytes():
     model, shape = _architectures()["mlp3_mixed_wide"]
-    default, via_tvm = _compile_both(model, shape, mode="rate", T=8, config=ChipConfig(cores=16))
+    default, via_tvm = _compile_both(model, shape, encoding="rate", T=8, config=ChipConfig(cores=16))
     assert len(default.image.cores) > 2
     assert encode_image(via_tvm.image) == encode_image(default.image)
 

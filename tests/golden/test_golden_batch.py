@@ -28,7 +28,7 @@ def digits():
 def test_batch_equals_per_sample_on_a_compiled_model(digits, mode):
     model, data = digits
     knobs = {"T": 6} if mode == "rate" else {}
-    compiled = compile_model(model, data.x_train[:1], data.x_train, mode=mode, **knobs)
+    compiled = compile_model(model, data.x_train[:1], data.x_train, encoding=mode, **knobs)
     x = data.x_test[:48]
     one, many = run_batch(compiled, x), run_batch(compiled, x, chip="batch")
     for field in ("logits", "predictions", "cycles", "spikes", "drops", "synops"):

@@ -44,7 +44,7 @@ def if_neuron_run(directory: Path, mode: str, fault: str = "") -> RunSpec:
     save_image(assemble((EXAMPLES / "if_neuron.s").read_text(), "if_neuron.s"), directory / "image.bin")
     Stimulus({s: [(0, 0, 1)] for s in range(4)}).save(directory / "stimulus.json")
     return RunSpec(image=str(directory / "image.bin"), stimulus=str(directory / "stimulus.json"), steps=4,
-                   result=str(directory / "result.json"), seed=None, mode=mode, fault=fault,
+                   result=str(directory / "result.json"), seed=None, check=mode, fault=fault,
                    reproduce="python -m spikecore.app.sim --image image.bin --stimulus stimulus.json --steps 4")
 
 
@@ -55,15 +55,15 @@ def assert_clean(results: list[dict]) -> None:
 
 
 def test_one_core_random_seeds_full_and_fast(build1, tmp_path):
-    specs = [prepare_seed(seed, ONE, tmp_path / f"seed{seed}", mode=("full", "fast")[seed % 2]) for seed in range(8)]
+    specs = [prepare_seed(seed, ONE, tmp_path / f"seed{seed}", check=("full", "fast")[seed % 2]) for seed in range(8)]
     results = cosimulate(specs, ONE, tmp_path / "batch", build=build1)
     assert_clean(results)
-    assert {r["mode"] for r in results} == {"full", "fast"}
+    assert {r["check"] for r in results} == {"full", "fast"}
 
 
 def test_four_core_random_seeds(build4, tmp_path):
-    specs = [prepare_seed(seed, FOUR, tmp_path / f"seed{seed}", mode="fast") for seed in range(12)]
-    specs += [prepare_seed(seed, FOUR, tmp_path / f"full{seed}", mode="full") for seed in (3, 9)]
+    specs = [prepare_seed(seed, FOUR, tmp_path / f"seed{seed}", check="fast") for seed in range(12)]
+    specs += [prepare_seed(seed, FOUR, tmp_path / f"full{seed}", check="full") for seed in (3, 9)]
     results = cosimulate(specs, FOUR, tmp_path / "batch", build=build4)
     assert_clean(results)
     assert sum(r["cycles"] for r in results) > 5000
@@ -87,7 +87,7 @@ def test_weight_fault_in_dut_image_is_caught_and_explained(build1, tmp_path, mod
 
 
 def test_corrupted_golden_record_is_caught(build4, tmp_path):
-    spec = prepare_seed(0, FOUR, tmp_path, mode="fast", fault="golden:3:1")
+    spec = prepare_seed(0, FOUR, tmp_path, check="fast", fault="golden:3:1")
     (result,) = cosimulate([spec], FOUR, tmp_path, build=build4)
     assert not result["passed"] and result["mismatches"] == 1
     first = result["first_mismatch"]
@@ -96,7 +96,7 @@ def test_corrupted_golden_record_is_caught(build4, tmp_path):
 
 
 def test_recorded_vcd_checks_clean_offline(build1, tmp_path):
-    spec = prepare_seed(9, ONE, tmp_path, mode="fast")
+    spec = prepare_seed(9, ONE, tmp_path, check="fast")
     (result,) = cosimulate([spec], ONE, tmp_path, build=build1, waves=True)
     assert_clean([result])
     check = check_vcd(tmp_path / "dump.vcd", *_program(spec))

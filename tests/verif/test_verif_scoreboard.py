@@ -172,7 +172,7 @@ def test_report_names_instruction_records_seed_and_time(tmp_path):
     dut[4] = (21, 0, ACC, 0, 21)                       # FIRE's reset by subtraction computed wrongly
     board, result = run_board(dut)
     assert board.issue_logs[3], "the golden model recorded no issue log for step 3"
-    info = RunInfo(seed=7, cores=1, mode="full", vcd="dump.vcd", reproduce="python -m spikecore.app.sim --seed 7")
+    info = RunInfo(seed=7, cores=1, check="full", vcd="dump.vcd", reproduce="python -m spikecore.app.sim --seed 7")
     details = explain(board, result.mismatches[0], info, time_of_cycle=lambda cycle: 1000 + 10 * cycle)
     assert details["cycle"] == 21 and details["step"] == 3 and details["cycle_in_step"] == 3
     assert details["core"] == 0 and details["index"] == 0

@@ -72,7 +72,7 @@ def vcd_times(vcd, name: str, value: str) -> list[int]:
 
 
 def test_passing_run_shows_every_signal_over_the_whole_run(build4_vcd, tmp_path):
-    spec = prepare_seed(SEED, FOUR, tmp_path, mode="fast")
+    spec = prepare_seed(SEED, FOUR, tmp_path, check="fast")
     (result,) = cosimulate([spec], FOUR, tmp_path, build=build4_vcd, waves=True)
     assert result["passed"] and result["vcd"].endswith("dump.vcd")
     gtkw = tmp_path / "waves.gtkw"
@@ -90,7 +90,7 @@ def test_passing_run_shows_every_signal_over_the_whole_run(build4_vcd, tmp_path)
 
 
 def test_failing_run_opens_on_the_first_mismatch(build4_vcd, tmp_path):
-    spec = prepare_seed(SEED, FOUR, tmp_path, mode="fast", fault=f"golden:{FAULT_RECORD}:3")
+    spec = prepare_seed(SEED, FOUR, tmp_path, check="fast", fault=f"golden:{FAULT_RECORD}:3")
     image, stimulus = load_image(spec.image), Stimulus.load(spec.stimulus)
     board = Scoreboard(image, stimulus)
     golden = np.concatenate([board.expect_step().records for _ in range(spec.steps)])
@@ -119,7 +119,7 @@ def test_failing_run_opens_on_the_first_mismatch(build4_vcd, tmp_path):
 
 
 def test_fst_run_checks_offline_and_shows_every_signal(build1_fst, tmp_path):
-    spec = prepare_seed(5, ONE, tmp_path, mode="fast")
+    spec = prepare_seed(5, ONE, tmp_path, check="fast")
     (result,) = cosimulate([spec], ONE, tmp_path, build=build1_fst, waves=True)
     assert result["passed"] and result["waves_format"] == "fst"
     dump = tmp_path / "dump.fst"
@@ -138,7 +138,7 @@ def test_fst_run_checks_offline_and_shows_every_signal(build1_fst, tmp_path):
 def test_cli_screenshot(build4_vcd, tmp_path, capsys):
     from spikecore.app.cli import main
 
-    spec = prepare_seed(SEED, FOUR, tmp_path, mode="fast")
+    spec = prepare_seed(SEED, FOUR, tmp_path, check="fast")
     cosimulate([spec], FOUR, tmp_path, build=build4_vcd, waves=True)
     assert main(["waves", str(tmp_path), "--screenshot", str(tmp_path / "shot.png")]) == 0
     out = capsys.readouterr().out

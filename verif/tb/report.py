@@ -26,7 +26,8 @@ class RunInfo:
 
     seed: int | None
     cores: int
-    mode: str
+    #: The scoreboard's check, ``fast`` or ``full`` (:class:`~spikecore.verif.cocotb_array.RunSpec`).
+    check: str
     variant: str = ""
     image: str = ""
     stimulus: str = ""
@@ -121,7 +122,7 @@ def result_dict(result: ScoreboardResult, info: RunInfo, first: dict[str, object
         "reason": result.reason,
         "seed": info.seed,
         "cores": info.cores,
-        "mode": info.mode,
+        "check": info.check,
         "variant": info.variant,
         "steps": result.steps,
         "cycles": result.cycles,
@@ -161,7 +162,7 @@ def write_junit(path: str | Path, results: list[dict[str, object]], suite: str =
                          errors="0", time=f"{sum(float(r.get('wall_seconds') or 0) for r in results):.3f}")
     for r in results:
         name = f"seed{r['seed']}" + (f"_{r['variant']}" if r.get("variant") else "")
-        case = ET.SubElement(node, "testcase", classname=f"{suite}.cores{r['cores']}.{r['mode']}", name=name,
+        case = ET.SubElement(node, "testcase", classname=f"{suite}.cores{r['cores']}.{r['check']}", name=name,
                              time=f"{float(r.get('wall_seconds') or 0):.3f}")
         ET.SubElement(case, "system-out").text = (f"matched {r['records_matched']} records, "
                                                   f"{r['cycles']} cycles, {r['mismatches']} mismatches")
