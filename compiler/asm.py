@@ -34,7 +34,7 @@ import re
 from dataclasses import dataclass, field
 
 from spikecore import isa
-from spikecore.config import CONFIG_FIELDS, ChipConfig
+from spikecore.config import ChipConfig, parse_chip
 from spikecore.errors import SpikeCoreError
 from spikecore.grammar import MAX_INT_DIGITS, bad_character, match_int, quote, split_lines, strip_bom
 from spikecore.image import (
@@ -317,10 +317,16 @@ class _Assembler:
             raise self.error(f".chip already given at line {self.chip_line}")
         if self.config is not None:
             raise self.error(".chip must come before the first .core")
-        values = {key: self.value(token, f".chip {key}") for key, token in self.pairs(rest, ".chip",
-                                                                                        CONFIG_FIELDS).items()}
+        # The chip text form is parsed in one place (spikecore.config.parse_chip); the assembler only lays
+        # out its items (blanks around '=', commas) and replaces .equ names by their values first.
+        items = []
+        for item in self.items(rest, ".chip"):
+            key, sep, token = item.partition("=")
+            if sep and _VALUE.fullmatch(token):
+                token = str(self.value(token, f".chip {key}"))
+            items.append(f"{key}{sep}{token}")
         try:
-            self.config = ChipConfig(**values)
+            self.config = parse_chip(" ".join(items), ".chip")
         except SpikeCoreError as err:
             raise self.error(str(err)) from None
         self.chip_line = self.line

@@ -21,7 +21,7 @@ from spikecore.compiler.asm import (
     operand_names,
 )
 from spikecore.compiler.disasm import disassemble_image, disassemble_program, disassemble_word
-from spikecore.config import ChipConfig
+from spikecore.config import ChipConfig, parse_chip
 from spikecore.errors import SpikeCoreError
 from spikecore.image import Image, encode_image
 from spikecore.isa import CoreImage, FanoutEntry, NeuronParams, Opcode
@@ -122,6 +122,14 @@ def test_chip_defaults() -> None:
     assert assemble("").config == ChipConfig()           # no .chip: the product config, no sections
     assert assemble("").cores == {}
     assert assemble(".chip cores=2\n.core 1\nhalt").config == ChipConfig(cores=2)
+
+
+def test_chip_directive_reads_the_chip_text_form() -> None:
+    """``.chip`` takes the ``--chip`` text (one parser, spikecore.config.parse_chip), plus .equ names and
+    blanks around '='."""
+    text = "cores=3, neurons=0x10 weight_bytes=64"
+    assert assemble(f".chip {text}").config == parse_chip(text) == ChipConfig(cores=3, neurons=16, weight_bytes=64)
+    assert assemble(".equ N, 2\n.chip cores = N , neurons=8").config == ChipConfig(cores=2, neurons=8)
 
 
 def test_mnemonic_table_is_derived_from_isa_fields() -> None:
@@ -262,10 +270,12 @@ ERRORS = [
                                ".neuron, .fanout)"),
     (CHIP + CHIP, "prog.s:2: .chip already given at line 1"),
     (".core 0\nhalt\n" + CHIP, "prog.s:3: .chip must come before the first .core"),
-    (".chip cores=4 nerons=32", "prog.s:1: unknown key 'nerons' for .chip (expected cores, neurons, weight_bytes, "
-                                "imem_depth, event_depth, fanout_depth)"),
-    (".chip neurons=48", "prog.s:1: chip config: neurons must be a power of two, not 48"),
-    (".chip cores=0x100", "prog.s:1: chip config: cores must be an integer from 1 to 255, not 256"),
+    (".chip cores=4 nerons=32", "prog.s:1: .chip: expected key=value with key one of cores, neurons, weight_bytes, "
+                                "imem_depth, event_depth, fanout_depth, not 'nerons=32'"),
+    (".chip neurons=48", "prog.s:1: .chip: chip config: neurons must be a power of two, not 48"),
+    (".chip cores=0x100", "prog.s:1: .chip: chip config: cores must be an integer from 1 to 255, not 256"),
+    (".chip cores=2, cores=3", "prog.s:1: .chip: cores given twice in 'cores=2 cores=3'"),
+    (".chip cores=K", "prog.s:1: unknown name 'K' for .chip cores (not defined by .equ above)"),
     (".equ A, 1\n.equ A, 2", "prog.s:2: .equ name 'A' already defined"),
     (".equ host, 1", "prog.s:1: .equ name 'host' is a reserved keyword"),
     (".equ 9lives, 1", "prog.s:1: bad .equ name '9lives' (expected letters, digits, '_', not starting with a digit)"),
