@@ -138,3 +138,24 @@ def test_no_cycle_between_packages():
 ])
 def test_the_rules_catch_a_planted_import(module, source, expected):
     assert violations(module, imports(module, source) & set(modules())) == expected
+
+
+def command_lines(source: str) -> list[str]:
+    """What makes ``source`` a command line: a module-level ``main`` or an ``if __name__ == "__main__"`` block."""
+    found = []
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.FunctionDef) and node.name == "main":
+            found.append("def main")
+        elif (isinstance(node, ast.If) and isinstance(node.test, ast.Compare)
+              and isinstance(node.test.left, ast.Name) and node.test.left.id == "__name__"):
+            found.append("if __name__ block")
+    return found
+
+
+def test_command_lines_live_in_the_application_layer():
+    """Library modules (ground, compiler, golden, rtl, verif) hold no command line of their own."""
+    assert command_lines("import sys\n\ndef main():\n    pass\n\nif __name__ == '__main__':\n    main()\n") == [
+        "def main", "if __name__ block"]                                  # the scan sees both forms
+    found = {name: command_lines(path.read_text()) for name, path in modules().items()
+             if layer(name) != "app" and name not in ENTRY_POINTS}
+    assert {name: kinds for name, kinds in found.items() if kinds} == {}

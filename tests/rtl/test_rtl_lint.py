@@ -68,3 +68,22 @@ def test_generate_command_line(tmp_path, capsys):
     assert main(["--cores", "1", "--out", str(tmp_path), "--neurons", "3"]) == 2
     assert capsys.readouterr().err == ("python -m spikecore.app.generate: error: chip config: neurons must be a "
                                        "power of two, not 3\n")
+
+
+def test_lint_command_line(tmp_path, capsys):
+    """python -m spikecore.app.lint: a clean file passes, a warning fails (1), a missing file is a user error (2)."""
+    from spikecore.app.lint import main as lint_main
+
+    clean = tmp_path / "clean.v"
+    clean.write_text(f"module {TOP_MODULE}(input [1:0] a, output [1:0] y);\n  assign y = a;\nendmodule\n")
+    bad = tmp_path / "bad.v"
+    bad.write_text(f"module {TOP_MODULE}(input [3:0] a, output [1:0] y);\n  assign y = a;\nendmodule\n")
+    assert lint_main([str(clean)]) == 0
+    assert capsys.readouterr().out == f"{clean}: lint clean\n"
+    assert lint_main([str(clean), str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"python -m spikecore.app.lint: error: lint: {bad} fails Verilator lint: %")
+    assert err.count("\n") == 1
+    assert lint_main([str(tmp_path / "missing.v")]) == 2
+    assert capsys.readouterr().err == (f"python -m spikecore.app.lint: error: {tmp_path / 'missing.v'}: not found "
+                                       "(run 'make rtl')\n")
