@@ -38,6 +38,10 @@ def _explain(ins: Instruction, layer: QuantDense, pc: PlacedCore) -> str:
         return f"{neurons}: the same spikes with payload 1 (fine weights)"
     if ins.opcode == Opcode.ACC:
         return f"{neurons} += payload x weight[axon] for every buffered event"
+    if ins.opcode == Opcode.SACC:
+        return f"synaptic currents of {neurons} += payload x weight[axon] for every buffered event"
+    if ins.opcode == Opcode.SYN:
+        return f"{neurons} += synaptic current, then current := round(current x syn_decay / 65536)"
     if ins.opcode == Opcode.HALT:
         return "end of this core's step"
     if ins.opcode == Opcode.LEAK:
@@ -97,9 +101,11 @@ def listing(placed: PlacedProgram, title: str = "model") -> str:
         emitted = graph.input.features if pc.layer_index == 0 else graph.layers[pc.layer_index - 1].out_features
         for axon, src in enumerate(pc.axons):
             row = " ".join(str(int(w)) for w in pc.weights[axon])
-            if src >= layer.in_features:
+            if layer.is_bias_source(src):
                 payload = layer.bias_payloads()[src - layer.in_features]
                 feed = f"bias current (host, payload {payload})"
+            elif src >= layer.recurrent_base:
+                feed = f"{pc.layer}[{src - layer.recurrent_base}] (recurrent: its spike of the previous step)"
             else:
                 feed = f"{source}[{src % emitted}]" + (" twin (payload 1, fine weight)" if src >= emitted else "")
             lines.append(_line(f".weights {axon * pc.count}: {row}", f"axon {axon} <- {feed}"))
@@ -107,7 +113,8 @@ def listing(placed: PlacedProgram, title: str = "model") -> str:
                   for j in range(len(pc.neurons))]
         for j, params in enumerate(pc.neurons):
             text = (f".neuron {j} threshold={params.threshold} reset={params.reset} init={params.init} "
-                    f"decay={params.decay} fanout_start={params.fanout_start} fanout_count={params.fanout_count}")
+                    f"decay={params.decay} fanout_start={params.fanout_start} fanout_count={params.fanout_count}"
+                    + (f" syn_decay={params.syn_decay}" if params.syn_decay else ""))
             lines.append(_line(text, labels[j]))
         for j, params in enumerate(pc.neurons):
             if params.fanout_count:

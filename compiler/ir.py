@@ -43,13 +43,15 @@ STAGES = ("float", "quant", "placed")
 #: models; ``nir`` compiles NIR graphs (docs/nir.md).
 ENCODINGS = ("graded", "rate", "nir")
 #: Instructions a layer's cores may run per step, in order; HALT is always appended. The LEAK schedules are
-#: the forward-Euler leaky neurons of NIR graphs (LIF: leak, integrate, fire; LI: leak, integrate).
-SCHEDULES = (("ACC", "FIRE"), ("FIRE", "ACC"), ("ACC",), ("LEAK", "ACC", "FIRE"), ("LEAK", "ACC"))
+#: the forward-Euler leaky neurons of NIR graphs (LIF: leak, integrate, fire; LI: leak, integrate; CubaLIF:
+#: leak, accumulate into the synaptic current, integrate the current, fire: docs/spec.md §4.6).
+SCHEDULES = (("ACC", "FIRE"), ("FIRE", "ACC"), ("ACC",), ("LEAK", "ACC", "FIRE"), ("LEAK", "ACC"),
+             ("LEAK", "SACC", "SYN", "FIRE"))
 ROLES = ("hidden", "output")
 #: Neuron models of NIR layers (:class:`NeuronModel`); ``Affine`` = no neuron, the layer emits its input current.
-NEURON_KINDS = ("IF", "LIF", "LI", "I", "Threshold", "Affine")
+NEURON_KINDS = ("IF", "LIF", "LI", "I", "Threshold", "CubaLIF", "Affine")
 #: The kinds that emit spikes (and so may feed another layer).
-SPIKING_KINDS = ("IF", "LIF", "Threshold")
+SPIKING_KINDS = ("IF", "LIF", "Threshold", "CubaLIF")
 RESETS = ("value", "subtract")
 
 
@@ -118,8 +120,10 @@ class NeuronModel:
     """The continuous-time neurons a NIR graph puts after a layer's synapses, one value per neuron (float64).
 
     ``kind`` is a NIR node type (:data:`NEURON_KINDS`); ``node`` the NIR node's name. The parameters are
-    NIR's: ``tau`` (LIF, LI), ``r`` (IF, LIF, LI, I), ``v_leak`` (LIF, LI), ``v_threshold`` (IF, LIF,
-    Threshold), ``v_reset`` (IF, LIF); a parameter the kind does not have is ``None``. ``reset`` says what a
+    NIR's: ``tau`` (the membrane time constant in seconds: LIF, LI, and CubaLIF's ``tau_mem``), ``r`` (IF,
+    LIF, LI, I, CubaLIF), ``v_leak`` (LIF, LI, CubaLIF), ``v_threshold`` (IF, LIF, Threshold, CubaLIF),
+    ``v_reset`` (IF, LIF, CubaLIF), ``tau_syn`` and ``w_in`` (CubaLIF's synaptic time constant in seconds and
+    input weight); a parameter the kind does not have is ``None``. ``reset`` says what a
     spike does: ``value`` (NIR: v := v_reset) or ``subtract`` (v := v - (v_threshold - v_reset)).
     ``membrane_unit``: the float value of one membrane LSB per neuron when the graph prescribes it (metadata
     written by :mod:`~spikecore.compiler.nir.export`, so that a re-import reproduces the image); otherwise the
@@ -133,6 +137,8 @@ class NeuronModel:
     v_leak: np.ndarray | None = None
     v_threshold: np.ndarray | None = None
     v_reset: np.ndarray | None = None
+    tau_syn: np.ndarray | None = None
+    w_in: np.ndarray | None = None
     reset: str = "value"
     membrane_unit: np.ndarray | None = None
     #: Relative precision of the parameters as the graph stored them (machine epsilon of their dtype:
@@ -140,7 +146,7 @@ class NeuronModel:
     #: tolerance: a float32 tau equal to dt must not read as "shorter than dt".
     precision: float = float(np.finfo(np.float64).eps)
 
-    PARAMETERS = ("r", "tau", "v_leak", "v_threshold", "v_reset", "membrane_unit")
+    PARAMETERS = ("r", "tau", "v_leak", "v_threshold", "v_reset", "tau_syn", "w_in", "membrane_unit")
 
     def __post_init__(self) -> None:
         _check_name("NeuronModel", self.node)
@@ -172,7 +178,7 @@ class NeuronModel:
         return arrays[0].size if arrays else None
 
     def describe(self) -> str:
-        return f"{self.kind} '{self.node}'" + (f", reset {self.reset}" if self.kind in ("IF", "LIF") else "")
+        return f"{self.kind} '{self.node}'" + (f", reset {self.reset}" if self.kind in ("IF", "LIF", "CubaLIF") else "")
 
 
 @dataclass(frozen=True, eq=False)
@@ -184,6 +190,8 @@ class DenseNode:
     Linear, ``(C, H, W)`` for a lowered Conv2d, so a later Conv2d or Flatten can read it). ``origin`` says
     which module and op the layer came from, for listings and error messages. ``neuron`` (NIR graphs only):
     the neuron dynamics that integrate ``W x + b`` as their input current (``relu`` is then False).
+    ``recurrent`` (NIR graphs only): ``(out, out)`` float weights from the layer's own spikes of the previous
+    step (a recurrent edge, docs/spec.md §11), added to the input current; ``None`` for none.
     """
 
     name: str
@@ -194,6 +202,7 @@ class DenseNode:
     origin: str
     out_shape: tuple[int, ...] = ()
     neuron: NeuronModel | None = None
+    recurrent: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         _check_name("DenseNode", self.name)
@@ -220,6 +229,13 @@ class DenseNode:
                                                              f"{self.weight.shape[0]} outputs")
             if self.relu:
                 raise _bad("DenseNode", self.name, "relu", "must be False for a layer of NIR neurons")
+        if self.recurrent is not None:
+            out = self.weight.shape[0]
+            _check_array("DenseNode", self.name, "recurrent", self.recurrent, (out, out), "f")
+            if not np.isfinite(self.recurrent).all():
+                raise _bad("DenseNode", self.name, "recurrent", "holds NaN or infinity")
+            if self.neuron is None or not self.neuron.spiking:
+                raise _bad("DenseNode", self.name, "recurrent", "needs a layer of spiking NIR neurons")
 
     @property
     def in_features(self) -> int:
@@ -277,7 +293,8 @@ class FloatGraph:
         for index, layer in enumerate(self.layers):
             density = np.count_nonzero(layer.weight) / max(1, layer.weight.size)
             neuron = layer.neuron.describe() if layer.neuron is not None else ""
-            tags = [("ReLU", layer.relu), (neuron, bool(neuron)), ("output", index == count - 1),
+            tags = [("ReLU", layer.relu), (neuron, bool(neuron)), ("recurrent", layer.recurrent is not None),
+                    ("output", index == count - 1),
                     (f"{density:.0%} dense", density < 1)]
             role = ", ".join(tag for tag, present in tags if present)
             lines.append(f"  {layer.name}: dense {layer.in_features} -> {layer.out_features} ({role})  "
@@ -438,6 +455,11 @@ class ChipNeuron:
         """int64 ``(out,)``: every neuron's LEAK factor (u16 Q0.16); 0 for neurons without LEAK."""
         return np.zeros(self.size, dtype=np.int64)
 
+    @property
+    def syn_decays(self) -> np.ndarray:
+        """int64 ``(out,)``: every neuron's synaptic-current factor (u16 Q0.16, SYN); 0 for neurons without SYN."""
+        return np.zeros(self.size, dtype=np.int64)
+
 
 @dataclass(frozen=True, eq=False)
 class GradedNeuron(ChipNeuron):
@@ -508,6 +530,31 @@ class NirNeuron(ChipNeuron):
 
 
 @dataclass(frozen=True, eq=False)
+class CubaLifNeuron(NirNeuron):
+    """NIR ``CubaLIF`` (docs/spec.md §4.5-§4.6, §11): a :class:`NirNeuron` with a synaptic current per neuron.
+
+    Each step ``LEAK`` decays the membrane, ``SACC`` adds ``payload · weight`` of every event to the current
+    ``i`` (int32, saturating), ``SYN`` adds ``i`` to the membrane and then decays it,
+    ``i := round(i · syn_decay / 65536)``, and ``FIRE`` spikes and resets as for LIF (schedule
+    ``LEAK, SACC, SYN, FIRE``). ``syn_decay`` (u16 ``(out,)``): the current's Q0.16 factors; the current
+    starts at 0 (``syn_init``).
+    """
+
+    syn_decay: np.ndarray | None = None
+
+    def validate(self, kind: str, name: str, out: int) -> None:
+        super().validate(kind, name, out)
+        _check_array(kind, name, "neuron.syn_decay", self.syn_decay, (out,), "iu")
+        _check_range(kind, name, "neuron.syn_decay", self.syn_decay, 0, isa.DECAY_MAX)
+        if "SYN" not in self.schedule:
+            raise _bad(kind, name, "neuron.schedule", f"of a CubaLIF layer must contain SYN, not {self.schedule!r}")
+
+    @property
+    def syn_decays(self) -> np.ndarray:
+        return self.syn_decay.astype(np.int64)
+
+
+@dataclass(frozen=True, eq=False)
 class BiasAxon:
     """A constant bias current through one extra axon (rate hidden layers, NIR layers).
 
@@ -561,7 +608,11 @@ class QuantDense:
     of what the layer emits: a graded payload LSB, one binary spike per step, or (output layer) one membrane
     unit. ``neuron``: the layer's neurons, one model per compile encoding (:class:`GradedNeuron`,
     :class:`RateNeuron`, :class:`NirNeuron`). ``bias_axon``: a bias current on an extra axon
-    (:class:`BiasAxon`), or None. ``fine``: NIR fine weights (:class:`FineWeights`), or None.
+    (:class:`BiasAxon`), or None. ``fine``: NIR fine weights (:class:`FineWeights`), or None. ``recurrent``
+    (NIR recurrent edge, docs/spec.md §11): int8 ``(out, out)`` weights from the layer's own spikes of the
+    previous step, or None; the layer then reads ``out`` more sources after the bias axons, source
+    ``recurrent_base + i`` being its own neuron ``i``. With twins it is ``(out, 2 out)``: the coarse weights
+    from the neurons, then the fine ones from their twins (source ``recurrent_base + out + i``).
     """
 
     name: str
@@ -578,6 +629,7 @@ class QuantDense:
     out_shape: tuple[int, ...] = ()
     bias_axon: BiasAxon | None = None
     fine: FineWeights | None = None
+    recurrent: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         kind, name = "QuantDense", self.name
@@ -609,6 +661,14 @@ class QuantDense:
             raise _bad(kind, name, "fine.bias", "needs a coarse bias axon (bias_axon) before it")
         if self.twins and (self.role != "hidden" or not self.neuron.graded or self.to_host):
             raise _bad(kind, name, "fine.twins", "needs a hidden layer with graded (payload 127) spikes")
+        if ("SYN" in self.neuron.schedule) != isinstance(self.neuron, CubaLifNeuron):
+            raise _bad(kind, name, "neuron", "must be a CubaLifNeuron exactly when the schedule has SYN")
+        if self.recurrent is not None:
+            _check_array(kind, name, "recurrent", self.recurrent, (out, self.emits if self.twins else out), "i")
+            _check_range(kind, name, "recurrent", self.recurrent, isa.WEIGHT_MIN, isa.WEIGHT_MAX)
+            if not isinstance(self.neuron, NirNeuron) or "FIRE" not in self.neuron.schedule or \
+                    self.neuron.kind == "Affine":
+                raise _bad(kind, name, "recurrent", "needs a layer of spiking NIR neurons (FIRE)")
 
     @property
     def in_features(self) -> int:
@@ -639,9 +699,24 @@ class QuantDense:
         return isinstance(self.neuron, NirNeuron) and self.neuron.to_host
 
     @property
+    def bias_axons(self) -> int:
+        """How many bias axons the layer reads (sources ``in_features ..``): 0, 1 or 2."""
+        return (self.bias_axon is not None) + (self.fine_bias is not None)
+
+    @property
+    def recurrent_base(self) -> int:
+        """The source index of the layer's own neuron 0 when it is recurrent (after the bias axons)."""
+        return self.in_features + self.bias_axons
+
+    @property
     def sources(self) -> int:
-        """Source indices the layer reads: its inputs, plus the bias axons (``in_features``, then the fine one)."""
-        return self.in_features + (self.bias_axon is not None) + (self.fine_bias is not None)
+        """Source indices the layer reads: its inputs, the bias axons (``in_features``, then the fine one), then
+        its own neurons (and twins) when ``recurrent``."""
+        return self.recurrent_base + (self.recurrent.shape[1] if self.recurrent is not None else 0)
+
+    def is_bias_source(self, source: int) -> bool:
+        """Whether source index ``source`` is one of the layer's bias axons (fed by the host)."""
+        return self.in_features <= source < self.recurrent_base
 
     def bias_payloads(self) -> tuple[int, ...]:
         """The host's payload on each bias axon, in source order (sources ``in_features``, ``in_features + 1``)."""
@@ -654,8 +729,10 @@ class QuantDense:
         return coarse + ((self.fine_bias,) if self.fine_bias is not None else ())
 
     def weight_rows(self) -> np.ndarray:
-        """``(out, sources)`` int weights including the bias axons' columns."""
+        """``(out, sources)`` int weights including the bias axons' columns and the recurrent ones."""
         columns = [w[:, None] for w in self.bias_weights()]
+        if self.recurrent is not None:
+            columns.append(self.recurrent)
         return np.concatenate([self.weight, *columns], axis=1) if columns else self.weight
 
     @property
@@ -737,6 +814,10 @@ class QuantGraph:
                         f"{' -> host' if layer.to_host else ''}")
             if "LEAK" in cell.schedule:
                 fire += f"; LEAK decay {_span(cell.decays)}/65536"
+            if "SYN" in cell.schedule:
+                fire += f"; SYN syn_decay {_span(cell.syn_decays)}/65536"
+            if layer.recurrent is not None:
+                fire += f"; recurrent weights int8 {_span(layer.recurrent)} from its own spikes of the previous step"
             nz = np.count_nonzero(layer.weight)
             if layer.twins:
                 fire += "; twins emit the same spikes with payload 1 (fine weights)"
@@ -896,7 +977,10 @@ class PlacedProgram:
                                                  f"carry axon {pc.start + j}")
                         continue
                     dest = by_id.get(entry.core)
-                    if dest is None or entry.axon >= len(dest.axons) or dest.axons[entry.axon] != source:
+                    want = source
+                    if dest is not None and dest.layer_index == pc.layer_index:   # a recurrent edge (own spikes)
+                        want = self.quant.layers[pc.layer_index].recurrent_base + source
+                    if dest is None or entry.axon >= len(dest.axons) or dest.axons[entry.axon] != want:
                         twin = " (twin)" if j >= pc.count else ""
                         raise SpikeCoreError(f"core {pc.core} neuron {j}: fan-out entry {entry} does not reach an axon "
                                              f"fed by {pc.layer}[{pc.start + j % pc.count}]{twin}")
@@ -910,7 +994,7 @@ class PlacedProgram:
                                              f"core {core} axon {axon}, which is not fed by it")
         for step, core, axon, _ in self.io.bias_events:
             layer = self.quant.layers[by_id[core].layer_index] if core in by_id else None
-            if layer is None or axon >= len(by_id[core].axons) or by_id[core].axons[axon] < layer.in_features:
+            if layer is None or axon >= len(by_id[core].axons) or not layer.is_bias_source(by_id[core].axons[axon]):
                 raise SpikeCoreError(f"io map: bias event before step {step} enters core {core} axon {axon}, "
                                      "which is not a bias axon")
         for j, pairs in enumerate(self.io.outputs):

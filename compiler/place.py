@@ -26,6 +26,12 @@ Rules (docs/spec.md §1.2, §4.1)
   weight block (no extra weight bytes) and a second FIRE (``graded=0``) emits payload 1. The program is
   ``[LEAK 0,2c] ACC 0,c ACC c,c FIRE 0,c FIRE c,c HALT``; a twin fans out to the axons of its own source
   index (``out + start + j``), and the host injects an input's twin payload on ``IOMap.fine_inputs``.
+- **Recurrent layers** (``QuantDense.recurrent``, a NIR recurrent edge): the layer's own neurons are sources
+  after its bias axons; each neuron gets one fan-out entry per core of its own layer that reads it, so a
+  spike of step ``t`` is in that core's buffer at step ``t + 1`` (docs/spec.md §2, §11). The own fan-out
+  depends on the layer's slicing, which is redone with it until it no longer changes.
+- **CubaLIF** (``LEAK, SACC, SYN, FIRE``): SACC reads the same weight block as ACC would; twins get a
+  second ``SACC c, c`` and ``SYN 0, 2c``.
 - **Fan-in is split only in the output layer**, whose membranes the host reads and can add up: a core
   then holds a neuron slice over one *group* of the sources (a partial sum; only the first group starts
   from the bias). It is used when the unsplit layer does not fit, or when it lets every source spike
@@ -74,12 +80,13 @@ def program_for(layer: QuantDense, count: int) -> tuple[Instruction, ...]:
     ops = []
     cell = layer.neuron
     for name in cell.schedule:
-        if name == "ACC":
-            ops.append(Instruction(Opcode.ACC, neuron=0, count=count, wbase=0))
+        if name in ("ACC", "SACC"):
+            opcode = Opcode[name]
+            ops.append(Instruction(opcode, neuron=0, count=count, wbase=0))
             if layer.twins:   # the twins read the same weight block
-                ops.append(Instruction(Opcode.ACC, neuron=count, count=count, wbase=0))
-        elif name == "LEAK":
-            ops.append(Instruction(Opcode.LEAK, neuron=0, count=count * (2 if layer.twins else 1)))
+                ops.append(Instruction(opcode, neuron=count, count=count, wbase=0))
+        elif name in ("LEAK", "SYN"):
+            ops.append(Instruction(Opcode[name], neuron=0, count=count * (2 if layer.twins else 1)))
         else:
             ops.append(Instruction(Opcode.FIRE, neuron=0, count=count, shift=cell.shift, reset=cell.reset_mode,
                                    graded=cell.graded))
@@ -268,6 +275,31 @@ def _refusal(layer: QuantDense, config: ChipConfig, neuron: int, problem: str | 
             f" (it reads {fan_in} inputs){hint}")
 
 
+def _recurrent_readers(layer: QuantDense, slices: list[Slice]) -> np.ndarray:
+    """Per neuron of a recurrent layer, how many of the layer's own cores read its spikes (zeros otherwise)."""
+    if layer.recurrent is None:
+        return np.zeros(layer.out_features, dtype=np.int64)
+    counts = np.zeros(layer.recurrent.shape[1], dtype=np.int64)   # per own source: neurons, then twins
+    base = layer.recurrent_base
+    for s in slices:
+        counts[[a - base for a in s.axons if a >= base]] += 1
+    return counts.reshape(-1, layer.out_features).sum(axis=0)     # a core's table holds a neuron's and its twin's
+
+
+def _slice_recurrent(layer: QuantDense, config: ChipConfig, fanout: np.ndarray | None,
+                     slicer) -> list[Slice]:
+    """Slices of a layer whose neurons also fan out to its own cores (a recurrent edge): the own fan-out depends
+    on the slicing, so slice again with it until the slicing no longer changes."""
+    base = np.zeros(layer.out_features, dtype=np.int64) if fanout is None else fanout
+    slices = slicer(base)
+    for _ in range(4):
+        again = slicer(base + _recurrent_readers(layer, slices))
+        if again == slices:
+            return slices
+        slices = again
+    return slices
+
+
 def _bias_payload(layer: QuantDense, source: int) -> int:
     """The host's payload on bias source ``source`` (``in_features``: the bias axon, then the fine one)."""
     return layer.bias_payloads()[source - layer.in_features]
@@ -290,12 +322,17 @@ def place(graph: QuantGraph, config: ChipConfig) -> PlacedProgram:
             readers[k] = counts
             # a core's fan-out table holds its neurons' entries and their twins'
             fanout = counts.reshape(-1, layers[k].out_features).sum(axis=0)
-        if k + 1 < len(layers):
+        if layers[k].recurrent is not None:
+            host = np.ones(layers[k].out_features, dtype=np.int64) if layers[k].to_host else None
+            slices[k] = _slice_recurrent(layers[k], config, fanout if fanout is not None else host,
+                                         lambda own, k=k: slice_layer(layers[k], config, own))
+        elif k + 1 < len(layers):
             slices[k] = slice_layer(layers[k], config, fanout)
         else:
             slices[k] = slice_output(graph, config)
         if k == 0 and graph.dense_input:
-            slices[k] = _dense_if_free(layers[k], config, fanout, slices[k])
+            own = _recurrent_readers(layers[k], slices[k])   # a recurrent layer's entries to its own cores
+            slices[k] = _dense_if_free(layers[k], config, own if fanout is None else fanout + own, slices[k])
 
     total = sum(len(s) for s in slices)
     if total > config.cores:
@@ -311,7 +348,7 @@ def place(graph: QuantGraph, config: ChipConfig) -> PlacedProgram:
     cores: list[PlacedCore] = []
     for k, layer in enumerate(layers):
         cell = layer.neuron
-        thresholds, decays = cell.thresholds, cell.decays
+        thresholds, decays, syn_decays = cell.thresholds, cell.decays, cell.syn_decays
         for core_id, s in zip(core_ids[k], slices[k], strict=True):
             program = program_for(layer, s.count)
             weights = layer.weight_rows()[s.start:s.start + s.count][:, list(s.axons)].T.astype(np.int64)
@@ -327,11 +364,17 @@ def place(graph: QuantGraph, config: ChipConfig) -> PlacedProgram:
                             fanout.append(FanoutEntry(dest_id, dest.axons.index(source)))
                 elif layer.to_host:
                     fanout.append(FanoutEntry(isa.HOST_CORE, neuron))
+                if layer.recurrent is not None:   # its own spikes (and twins'), read next step by its own layer
+                    own = layer.recurrent_base + source
+                    for dest_id, dest in zip(core_ids[k], slices[k], strict=True):
+                        if own in dest.axons:
+                            fanout.append(FanoutEntry(dest_id, dest.axons.index(own)))
                 count = len(fanout) - first
                 carried = 1 if s.carries_bias else 0   # a partial group without the bias starts from 0
                 neurons.append(NeuronParams(threshold=int(thresholds[neuron]), reset=carried * int(cell.reset[neuron]),
                                             init=carried * int(cell.init[neuron]), decay=int(decays[neuron]),
-                                            fanout_start=first if count else 0, fanout_count=count))
+                                            fanout_start=first if count else 0, fanout_count=count,
+                                            syn_decay=int(syn_decays[neuron])))
             cores.append(PlacedCore(core_id, layer.name, k, s.start, s.count, s.axons, program, weights,
                                     tuple(neurons), tuple(fanout), partial=s.partial, twins=layer.twins))
 
@@ -346,7 +389,7 @@ def place(graph: QuantGraph, config: ChipConfig) -> PlacedProgram:
                     for j in range(layers[-1].out_features))
     bias_events = tuple(sorted((step, c.core, axon, _bias_payload(layers[c.layer_index], source))
                                for c in cores for axon, source in enumerate(c.axons)
-                               if source >= layers[c.layer_index].in_features
+                               if layers[c.layer_index].is_bias_source(source)
                                for step in graph.window(c.layer_index)))
     io = IOMap(inputs, outputs, graph.steps, graph.inject_steps, bias_events,
                fine_inputs if graph.input.twins else ())

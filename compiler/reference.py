@@ -27,6 +27,8 @@ With fine weights a layer with ``twins`` emits every spike twice, as source ``i`
 source ``out + i`` (payload 1), and the input's twins carry :meth:`QuantInput.fine_payloads`. A core
 delivers its neurons' events before its twins', so the order in which a layer receives its sources is not
 ascending; where a sum could saturate, pass that order (``orders``, see :func:`run_reference`).
+A recurrent layer (``QuantDense.recurrent``) also reads its own spikes of the previous step, as the sources
+after its bias axons; a CubaLIF layer keeps a synaptic current per neuron (SACC, SYN; it starts at 0).
 """
 
 from __future__ import annotations
@@ -92,6 +94,12 @@ def leak(layer: QuantDense, v: np.ndarray) -> np.ndarray:
     return isa.leak(v, layer.neuron.decays)
 
 
+def syn(layer: QuantDense, v: np.ndarray, current: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """SYN over a whole layer (docs/spec.md §4.6): ``(new membranes, decayed currents)``."""
+    after = np.clip(v + current, isa.ACC_MIN, isa.ACC_MAX)
+    return after, isa.leak(current, layer.neuron.syn_decays)
+
+
 def fire(layer: QuantDense, v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """FIRE over a whole layer: ``(fired, payloads, new membranes)`` (docs/spec.md §4.2)."""
     cell = layer.neuron
@@ -139,6 +147,7 @@ def run_reference(graph: QuantGraph, inputs: np.ndarray, orders: list[np.ndarray
     inject = {step: i for i, step in enumerate(windows[0])}
     n = len(q)
     membranes = [np.broadcast_to(layer.neuron.init, (n, layer.out_features)).astype(np.int64) for layer in graph.layers]
+    currents = [np.zeros((n, layer.out_features), dtype=np.int64) for layer in graph.layers]   # syn_init = 0
     events = [np.zeros((n, steps, layer.sources), dtype=bool) for layer in graph.layers]
     fired = [np.zeros((n, steps, layer.out_features), dtype=bool) for layer in graph.layers]
     payloads = [np.zeros((n, steps, layer.out_features), dtype=np.int64) for layer in graph.layers]
@@ -162,12 +171,23 @@ def run_reference(graph: QuantGraph, inputs: np.ndarray, orders: list[np.ndarray
                 sent = np.concatenate([sent, np.full((n, len(bias)), t in windows[k])], axis=1)
                 payload = np.concatenate([payload, np.broadcast_to(np.array(bias, dtype=np.int64), (n, len(bias)))],
                                          axis=1)
+            if layer.recurrent is not None:   # its own spikes of the previous step, after the bias axons
+                own_sent = fired[k][:, t - 1] if t > 0 else np.zeros((n, layer.out_features), dtype=bool)
+                own = payloads[k][:, t - 1] if t > 0 else np.zeros((n, layer.out_features), dtype=np.int64)
+                if layer.recurrent.shape[1] > layer.out_features:   # its twins' spikes too, payload 1
+                    own = np.concatenate([own, own_sent.astype(np.int64)], axis=1)
+                    own_sent = np.concatenate([own_sent, own_sent], axis=1)
+                sent, payload = np.concatenate([sent, own_sent], axis=1), np.concatenate([payload, own], axis=1)
             events[k][:, t] = sent
             v = membranes[k]
             order = orders[k] if orders is not None else None
             for op in layer.neuron.schedule:
                 if op == "ACC":
                     v = saturating_accumulate(v, sent, payload, layer.weight_rows(), order)
+                elif op == "SACC":
+                    currents[k] = saturating_accumulate(currents[k], sent, payload, layer.weight_rows(), order)
+                elif op == "SYN":
+                    v, currents[k] = syn(layer, v, currents[k])
                 elif op == "LEAK":
                     v = leak(layer, v)
                 else:

@@ -10,13 +10,18 @@ the last neuron (or the input) and folds every linear node into it:
   whether they fit the chip is decided by placement, which gives each core only its receptive fields;
 - ``Flatten``: relabels the shape (row-major order is unchanged).
 
-A neuron node (``IF``, ``LIF``, ``LI``, ``I``, ``Threshold``) closes the map: it becomes one
+A neuron node (``IF``, ``LIF``, ``LI``, ``I``, ``Threshold``, ``CubaLIF``) closes the map: it becomes one
 :class:`DenseNode` with weight ``M``, bias ``b`` and a :class:`NeuronModel` holding its parameters. A
 neuron right after another (or after the input) gets the identity matrix. Linear nodes left before the
 ``Output`` become a last layer of kind ``Affine``: the host reads its current ``W x + b`` each step.
 
+Recurrent edges (the edges that close a cycle, found as the float reference finds them): a path of linear
+nodes from a spiking neuron node back into itself composes into the layer's ``recurrent`` matrix (its bias
+joins the layer's bias); the chip delivers the layer's spikes of step t at step t + 1 (docs/spec.md §11).
+
 Anything else is one :class:`SpikeCoreError` line naming the node and its type: an unsupported node
-(``CubaLIF``, ``CubaLI``, ``Delay``, ``Conv1d``, a nested ``NIRGraph``), a recurrent edge, a branch or a merge.
+(``CubaLI``, ``Delay``, ``Conv1d``, a nested ``NIRGraph``), a recurrent edge into a linear node or into another
+neuron node, a branch or a merge.
 The discretisation (``dt``, fixed point) is :mod:`~spikecore.compiler.nir.discretize`'s job.
 
 Settings a graph can carry in its metadata (written by :mod:`~spikecore.compiler.nir.export`, honoured here):
@@ -51,7 +56,7 @@ from spikecore.grammar import quote
 from spikecore.isa import AXON_MAX, MAX_CORES
 
 LINEAR_TYPES = ("Affine", "Linear", "Scale", "Flatten", "Conv2d", "SumPool2d", "AvgPool2d")
-NEURON_TYPES = ("IF", "LIF", "LI", "I", "Threshold")
+NEURON_TYPES = ("IF", "LIF", "LI", "I", "Threshold", "CubaLIF")
 SUPPORTED_TYPES = ("Input", "Output", *LINEAR_TYPES, *NEURON_TYPES)
 #: Metadata keys (graph level, then node level).
 DT_KEY, CHIP_KEY, INPUT_MAX_KEY, FINE_KEY = "dt", "spikecore_chip", "spikecore_input_max", "spikecore_fine_weights"
@@ -208,8 +213,54 @@ class _Pending:
         self.flatten = None
 
 
-def _chain(graph) -> list[str]:
-    """Node names from the Input to the Output; one clear error for anything that is not such a chain."""
+@dataclass
+class _Loop:
+    """A recurrent edge: neuron node ``target``'s spikes return to it through the linear ``nodes`` (in order)."""
+
+    target: str
+    nodes: list[str]
+
+
+def _loops(graph, succ: dict[str, list[str]], pred: dict[str, list[str]]) -> list[_Loop]:
+    """The recurrent edges (the edges that close a cycle, found as the float reference finds them), each as the
+    path of linear nodes from a neuron node back into itself; they are removed from ``succ`` and ``pred``.
+    Anything else that closes a cycle is one error."""
+    nodes = graph.nodes
+    roots = [n for n, node in nodes.items() if type_name(node) == "Input"] + list(nodes)
+    loops = []
+    for src, dst in back_edges(succ, roots):
+        kinds = f"{type_name(nodes[src])} -> {type_name(nodes[dst])}"
+        where = f"recurrent edge '{src}' -> '{dst}' ({kinds})"
+        if type_name(nodes[dst]) not in NEURON_TYPES:
+            raise SpikeCoreError(f"{where}: it ends at a {type_name(nodes[dst])} node; SpikeCore compiles recurrent "
+                                 "edges into a neuron node")
+        if type_name(nodes[dst]) in ("LI", "I"):
+            raise SpikeCoreError(f"{where}: {type_name(nodes[dst])} neurons emit no spikes to feed back; SpikeCore "
+                                 "compiles recurrent edges of spiking neurons (IF, LIF, CubaLIF, Threshold)")
+        chain, origin = [], src
+        while type_name(nodes[origin]) in LINEAR_TYPES:
+            if len(pred[origin]) != 1 or len(succ[origin]) != 1 or origin in chain:
+                raise SpikeCoreError(f"{where}: its linear node '{origin}' has {len(pred[origin])} inputs and "
+                                     f"{len(succ[origin])} outputs; a recurrent path is one chain of linear nodes "
+                                     "from a neuron node")
+            chain.insert(0, origin)
+            origin = pred[origin][0]
+        if origin != dst:
+            raise SpikeCoreError(f"{where}: it carries the spikes of '{origin}' ({type_name(nodes[origin])}) into "
+                                 f"another neuron node; SpikeCore compiles a layer's recurrence into itself only (the "
+                                 "chip delivers spikes to an earlier layer more than one step late)")
+        loops.append(_Loop(dst, chain))
+        succ[src].remove(dst)
+        pred[dst].remove(src)
+        if chain:   # the neuron's edge into its recurrent path
+            succ[dst].remove(chain[0])
+            pred[chain[0]].remove(dst)
+    return loops
+
+
+def _chain(graph) -> tuple[list[str], list[_Loop]]:
+    """Node names from the Input to the Output, and the recurrent loops; one clear error for anything that is
+    not such a chain."""
     nodes = graph.nodes
     for name, node in nodes.items():
         kind = type_name(node)
@@ -226,7 +277,7 @@ def _chain(graph) -> list[str]:
                 raise SpikeCoreError(f"edge '{src}' -> '{dst}' names node '{end}', which the graph does not have")
         succ[src].append(dst)
         pred[dst].append(src)
-    _refuse_cycles(graph, succ)
+    loops = _loops(graph, succ, pred)
     inputs = [n for n, node in nodes.items() if type_name(node) == "Input"]
     outputs = [n for n, node in nodes.items() if type_name(node) == "Output"]
     if len(inputs) != 1 or len(outputs) != 1:
@@ -245,21 +296,12 @@ def _chain(graph) -> list[str]:
     if path[-1] != outputs[0]:
         raise SpikeCoreError(f"the path from input '{inputs[0]}' ends at node '{path[-1]}' "
                              f"({type_name(nodes[path[-1]])}), not at the output '{outputs[0]}'")
-    stray = [n for n in nodes if n not in path]
+    looped = {name for loop in loops for name in loop.nodes}
+    stray = [n for n in nodes if n not in path and n not in looped]
     if stray:
         raise SpikeCoreError(f"node '{stray[0]}' ({type_name(nodes[stray[0]])}) is not on the path from the input "
                              "to the output")
-    return path
-
-
-def _refuse_cycles(graph, succ: dict[str, list[str]]) -> None:
-    """Depth-first search; the first edge that closes a cycle is the recurrent edge reported."""
-    found = back_edges(succ, graph.nodes)
-    if found:
-        name, child = found[0]
-        kinds = f"{type_name(graph.nodes[name])} -> {type_name(graph.nodes[child])}"
-        raise SpikeCoreError(f"recurrent edge '{name}' -> '{child}' ({kinds}): SpikeCore compiles "
-                             "feed-forward chains; recurrent connections are not supported yet")
+    return path, loops
 
 
 def _array(node: Any, name: str, field_name: str) -> np.ndarray:
@@ -451,11 +493,14 @@ def _unit_of(node: Any, name: str, features: int) -> np.ndarray | None:
 def _neuron_model(node: Any, name: str, shape: tuple[int, ...], reset: str | None) -> NeuronModel:
     kind = type_name(node)
     fields = {"IF": ("r", "v_threshold", "v_reset"), "LIF": ("tau", "r", "v_leak", "v_threshold", "v_reset"),
-              "LI": ("tau", "r", "v_leak"), "I": ("r",), "Threshold": ("threshold",)}[kind]
+              "LI": ("tau", "r", "v_leak"), "I": ("r",), "Threshold": ("threshold",),
+              "CubaLIF": ("tau_mem", "tau_syn", "r", "v_leak", "v_threshold", "v_reset", "w_in")}[kind]
     values = {f: _per_neuron(node, name, f, shape) for f in fields}
     if "threshold" in values:
         values["v_threshold"] = values.pop("threshold")
-    mode = _reset_of(node, name, reset) if kind in ("IF", "LIF") else "value"
+    if "tau_mem" in values:   # the membrane time constant is `tau` in the IR, as for LIF
+        values["tau"] = values.pop("tau_mem")
+    mode = _reset_of(node, name, reset) if kind in ("IF", "LIF", "CubaLIF") else "value"
     return NeuronModel(kind, name, reset=mode, membrane_unit=_unit_of(node, name, math.prod(shape)),
                        precision=_stored_precision(node, fields), **values)
 
@@ -528,6 +573,33 @@ def _input_shape(name: str, value: Any) -> tuple[int, ...]:
     return shape
 
 
+def _recurrent(nodes: dict, name: str, shape: tuple[int, ...], loops: list[_Loop]) -> tuple[np.ndarray | None,
+                                                                                            np.ndarray]:
+    """The ``(out, out)`` weights and the bias of neuron node ``name``'s recurrent loops (their linear nodes
+    composed, summed over the loops; identity for a direct edge), or ``(None, 0)`` without loops.
+
+    The bias of a recurrent Affine is part of the input current from step 0 on, as if the spikes before
+    step 0 were zeros (snnTorch's RSynaptic; docs/spec.md §11)."""
+    features = math.prod(shape)
+    if not loops:
+        return None, np.zeros(features)
+    if features > AXON_MAX + 1:
+        raise SpikeCoreError(f"{type_name(nodes[name])} '{name}': a recurrent layer of {features} neurons reads each "
+                             f"of them on an axon, a core has at most {AXON_MAX + 1}")
+    total, bias = np.zeros((features, features)), np.zeros(features)
+    for loop in loops:
+        pending = _Pending(shape, None, np.zeros(features), [])
+        for node_name in loop.nodes:
+            _fold_linear(pending, nodes[node_name], node_name)
+        if math.prod(pending.shape) != features:
+            path = " -> ".join([name, *loop.nodes, name])
+            raise SpikeCoreError(f"recurrent path {path} gives {math.prod(pending.shape)} values for the {features} "
+                                 f"neurons of '{name}'")
+        total += np.eye(features) if pending.matrix is None else _dense(pending.matrix)
+        bias += pending.bias
+    return total, bias
+
+
 def from_nir(graph, reset: str | None = None, config: ChipConfig | None = None) -> FloatGraph:
     """The float IR of a NIR graph (``nir.NIRGraph``); ``reset`` (``value``/``subtract``) applies to IF and
     LIF nodes whose metadata does not say (see the module docstring). ``config`` (default: the product chip):
@@ -536,7 +608,7 @@ def from_nir(graph, reset: str | None = None, config: ChipConfig | None = None) 
         raise SpikeCoreError(f"reset must be one of {', '.join(RESETS)}, not {reset!r}")
     if type_name(graph) != "NIRGraph":
         raise SpikeCoreError(f"expected a NIR graph (nir.NIRGraph), not {type_name(graph)}")
-    path = _chain(graph)
+    path, loops = _chain(graph)
     nodes = graph.nodes
     input_name = path[0]
     shape_value = nodes[input_name].input_type.get("input") if isinstance(nodes[input_name].input_type, dict) else None
@@ -560,8 +632,14 @@ def from_nir(graph, reset: str | None = None, config: ChipConfig | None = None) 
         matrix = np.eye(features) if pending.matrix is None else _dense(pending.matrix)
         neuron = _neuron_model(node, name, pending.shape, reset)
         origin = " + ".join([*pending.nodes, f"{kind} '{name}'"])
-        layers.append(DenseNode(name, source, matrix.astype(np.float64), pending.bias.astype(np.float64),
-                                relu=False, origin=origin, out_shape=pending.shape, neuron=neuron))
+        recurrent, bias = _recurrent(nodes, name, pending.shape, [loop for loop in loops if loop.target == name])
+        if recurrent is not None:
+            origin += " + recurrent " + " + ".join(
+                label for loop in loops if loop.target == name
+                for label in ([f"{type_name(nodes[n])} '{n}'" for n in loop.nodes] or [f"{kind} '{name}'"]))
+        layers.append(DenseNode(name, source, matrix.astype(np.float64), (pending.bias + bias).astype(np.float64),
+                                relu=False, origin=origin, out_shape=pending.shape, neuron=neuron,
+                                recurrent=recurrent))
         source = name
         pending = _Pending(pending.shape, None, np.zeros(features), [])
     if pending.matrix is not None:   # linear nodes before the Output: the host reads their current

@@ -15,6 +15,8 @@ LIF       ``v += dt/τ (v_leak − v) + dt/τ R I``           LEAK, ACC, FIRE   
 LI        the same, no spike                              LEAK, ACC                   ``v_leak``
 IF        ``v += dt R I``                                 ACC, FIRE                   ``v_reset``
 I         ``v += dt R I``                                 ACC                         0
+CubaLIF   ``i += dt/τs (w_in I − i)``; ``v += dt/τm       LEAK, SACC, SYN, FIRE       ``v_leak``
+          (v_leak − v + R i)``
 Threshold ``z = [W x + b > θ]`` (stateless)               ACC, FIRE reset=always      0
 Affine    ``y = W x + b`` (a last linear node)            FIRE reset=always, ACC      0
 ========= =============================================== =========================== ==============
@@ -24,6 +26,12 @@ The membrane register holds ``u = (v − o) / unit``. With ``o = v_leak`` the LI
 with the weights ``c W`` (``c = dt R/τ``, or ``dt R`` without leak). A spike is checked after the update
 (FIRE) and resets at once: ``value`` mode ``v := v_reset``; ``subtract`` mode ``v := v − (v_thr − v_reset)``
 (snnTorch's reset-by-subtraction, which it exports as ``v_reset = 0``).
+
+A CubaLIF layer's synaptic current register holds ``(dt R/τm) i / unit``: SACC adds the input with the gain
+``c = (dt/τs) w_in (dt R/τm)``, SYN adds the register to the membrane and decays it by ``syn_decay = round((1 −
+dt/τs) · 2^16)``. A recurrent layer (``DenseNode.recurrent``) reads its own spikes of the previous step after
+its bias axons, with weights ``c W_rec e_self / unit`` (``e_self``: what one payload unit of its own spikes
+is worth); with fine weights and payload-127 spikes, split ``127 a + b`` over its neurons and their twins.
 
 Fixed point
 -----------
@@ -72,6 +80,7 @@ from spikecore import isa
 from spikecore.compiler.frontends.nir import DEFAULT_INPUT_MAX
 from spikecore.compiler.ir import (
     BiasAxon,
+    CubaLifNeuron,
     DenseNode,
     FineWeights,
     FloatGraph,
@@ -89,7 +98,8 @@ from spikecore.isa import ResetMode
 LEVELS = isa.WEIGHT_MAX                  # int8 weights use -127..127
 SPIKE_PAYLOAD = isa.PAYLOAD_MAX          # saturated graded spike: payload 127
 SCHEDULE = {"LIF": ("LEAK", "ACC", "FIRE"), "LI": ("LEAK", "ACC"), "IF": ("ACC", "FIRE"), "I": ("ACC",),
-            "Threshold": ("ACC", "FIRE"), "Affine": ("FIRE", "ACC")}
+            "Threshold": ("ACC", "FIRE"), "Affine": ("FIRE", "ACC"), "CubaLIF": ("LEAK", "SACC", "SYN", "FIRE")}
+SPIKING = ("LIF", "IF", "Threshold", "CubaLIF")
 
 
 def decay_factor(dt: float, tau: np.ndarray, what: str, precision: float = 1e-12,
@@ -169,6 +179,7 @@ class _Neurons:
         self.kind, self.where = neuron.kind, f"layer '{layer.name}' ({neuron.kind} '{neuron.node}')"
         zeros = np.zeros(n)
         self.decay = None
+        self.syn_decay = None          # CubaLIF: the synaptic current's Q0.16 factor
         self.gain = np.ones(n)        # c: input current -> membrane change per step
         self.origin = zeros
         self.start = zeros             # v(0) - origin
@@ -176,7 +187,7 @@ class _Neurons:
         self.reset = zeros             # v_reset - origin
         self.subtract = neuron.reset == "subtract"
         no_leak = self.kind in ("LIF", "LI") and _without_leak(neuron, self.where)
-        for name in ("r", "v_threshold", "v_reset", "v_leak"):
+        for name in ("r", "v_threshold", "v_reset", "v_leak", "w_in"):
             value = getattr(neuron, name)
             if value is not None and not np.isfinite(value).all() and not (no_leak and name == "r"):
                 raise SpikeCoreError(f"{self.where}: {name} must be finite")
@@ -191,15 +202,23 @@ class _Neurons:
             self.decay = decay_factor(dt, neuron.tau, self.where, neuron.precision, policy, layer.name)
             self.gain = dt * neuron.r / neuron.tau
             self.origin = neuron.v_leak
+        elif self.kind == "CubaLIF":
+            # i += dt/tau_syn (w_in I - i); v += dt/tau_mem (v_leak - v + r i): the current register holds
+            # (dt r/tau_mem) i / unit, so SYN adds exactly the membrane's gain from i (docs/spec.md §11)
+            self.decay = decay_factor(dt, neuron.tau, f"{self.where} tau_mem", neuron.precision, policy, layer.name)
+            self.syn_decay = decay_factor(dt, neuron.tau_syn, f"{self.where} tau_syn", neuron.precision, policy,
+                                          layer.name)
+            self.gain = (dt / neuron.tau_syn) * neuron.w_in * (dt * neuron.r / neuron.tau)
+            self.origin = neuron.v_leak
         elif self.kind in ("IF", "I"):
             self.gain = dt * neuron.r
             self.origin = neuron.v_reset if self.kind == "IF" else zeros
             self.start = -self.origin
-        if self.kind in ("LIF", "IF", "Threshold"):
+        if self.kind in ("LIF", "IF", "Threshold", "CubaLIF"):
             self.threshold = neuron.v_threshold - self.origin
-        if self.kind in ("LIF", "IF"):
+        if self.kind in ("LIF", "IF", "CubaLIF"):
             self.reset = neuron.v_reset - self.origin
-            if self.subtract and self.kind == "LIF" and not np.allclose(neuron.v_reset, neuron.v_leak):
+            if self.subtract and self.kind in ("LIF", "CubaLIF") and not np.allclose(neuron.v_reset, neuron.v_leak):
                 raise SpikeCoreError(f"{self.where}: reset by subtraction needs v_reset = v_leak (LEAK decays towards "
                                      "the level the subtraction is measured from)")
 
@@ -223,16 +242,20 @@ def split_weights(omega: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _quantize_layer(layer: DenseNode, index: int, count: int, dt: float, in_unit: float,
                     config: ChipConfig, fine_bias: bool = False, fine_sources: bool = False,
-                    policy: SaturationPolicy | None = None) -> tuple[QuantDense, int, np.ndarray | None]:
+                    policy: SaturationPolicy | None = None, fine_recurrent: bool = False,
+                    ) -> tuple[QuantDense, int, np.ndarray | None]:
     """One NIR layer in integers; returns it, the payload its spikes carry (0 for a non-spiking layer) and,
     when ``fine_sources``, the fine weights ``b`` of its sources' twins (the layer's ``weight`` holds ``a``).
     ``fine_bias``: the bias current on two axons (payload 127 and 1), exactly. ``policy``: what to do with a
-    value that leaves its chip field (default: refuse)."""
+    value that leaves its chip field (default: refuse). ``fine_recurrent``: a recurrent hidden layer whose spikes
+    carry payload 127 weighs its own spikes with fine weights too (its ``recurrent`` then has the twins' columns,
+    and the caller gives it twins)."""
     policy = policy if policy is not None else SaturationPolicy()
     cells = _Neurons(layer, dt, policy)
     role = "output" if index == count - 1 else "hidden"
     weight = cells.gain[:, None] * layer.weight.astype(np.float64)
     current = cells.gain * layer.bias.astype(np.float64)
+    recurrent = None if layer.recurrent is None else cells.gain[:, None] * layer.recurrent.astype(np.float64)
     hint = layer.neuron.membrane_unit
     if hint is not None:
         unit = hint.astype(np.float64)
@@ -241,6 +264,15 @@ def _quantize_layer(layer: DenseNode, index: int, count: int, dt: float, in_unit
                                     cells.threshold if cells.threshold is not None else cells.reset])).max(axis=0)
         unit = np.array([weight_lsb(row, (big or 1.0) / LEVELS) for row, big in zip(weight, scale_of, strict=True)])
         unit = unit * in_unit
+        if recurrent is not None:
+            # The row also holds the weights from the layer's own spikes: payload 127 (worth 1/127 each) when
+            # every threshold register comes out >= 127, else payload 1 (a larger unit, so smaller thresholds).
+            for own_unit in (1.0 / SPIKE_PAYLOAD, 1.0):
+                unit = np.array([weight_lsb(np.concatenate([row * in_unit, rec * own_unit]), (big or 1.0) / LEVELS
+                                            * in_unit) for row, rec, big in zip(weight, recurrent, scale_of,
+                                                                                strict=True)])
+                if np.floor(np.round(cells.threshold / unit, 6)).min() + 1 >= SPIKE_PAYLOAD:
+                    break
     w_fine = None
     if fine_sources:   # ω = 127 a + b: a on the payload-127 spike, b on its payload-1 twin (module docstring)
         w_int, w_fine = split_weights(np.rint(SPIKE_PAYLOAD * weight * in_unit / unit[:, None]))
@@ -269,13 +301,13 @@ def _quantize_layer(layer: DenseNode, index: int, count: int, dt: float, in_unit
     elif bias_int.any():
         bias_payload, bias_weight = bias_current(current / unit, policy, name)   # rounded once, from the exact value
     if bias_weight is not None:
-        reads = w_int if w_fine is None else np.concatenate([w_int, w_fine], axis=1)
+        reads = np.concatenate([w for w in (w_int, w_fine, recurrent) if w is not None], axis=1)
         rows = int(np.count_nonzero(reads, axis=1).max(initial=0))
         axons, per_step = 1 + (bias_fine is not None), min(config.event_depth, isa.AXON_MAX + 1)
         if rows + axons > min(per_step, config.weight_bytes):
             raise SpikeCoreError(f"{where}: its bias current needs {axons} bias axon{'s' * (axons > 1)}, but its "
                                  f"neurons already read {rows} inputs (a core takes {per_step} per step)")
-    spiking = cells.kind in ("LIF", "IF", "Threshold")
+    spiking = cells.kind in SPIKING
     if spiking and role == "output" and layer.out_features > isa.AXON_MAX + 1:
         raise SpikeCoreError(f"{where}: a spiking output layer has at most {isa.AXON_MAX + 1} neurons (the host tells "
                              f"them apart by the 8-bit axon of their spikes), this one has {layer.out_features}")
@@ -287,18 +319,31 @@ def _quantize_layer(layer: DenseNode, index: int, count: int, dt: float, in_unit
                                  "v_threshold); SpikeCore needs neurons that rest below threshold")
     graded = spiking and int(np.min(threshold)) >= SPIKE_PAYLOAD
     payload = (SPIKE_PAYLOAD if graded else isa.BINARY_PAYLOAD) if spiking else 0
+    w_rec = None
+    if recurrent is not None:   # weights of the layer's own spikes (payload `payload`)
+        omega = np.rint(recurrent / payload / unit[:, None])
+        if fine_recurrent and graded and role == "hidden":   # ω = 127 a + b, b on the twins (payload 1)
+            coarse, fine = split_weights(np.rint(SPIKE_PAYLOAD * recurrent / payload / unit[:, None]))
+            omega = np.concatenate([coarse, fine], axis=1) if fine.any() else coarse
+        w_rec = policy.fit(name, "a recurrent weight", omega, -LEVELS, LEVELS, "weight steps",
+                           "int8 (of the metadata membrane unit)").astype(np.int64)
     reset_mode = {"LIF": ResetMode.SUB if cells.subtract else ResetMode.VALUE,
                   "IF": ResetMode.SUB if cells.subtract else ResetMode.VALUE,
+                  "CubaLIF": ResetMode.SUB if cells.subtract else ResetMode.VALUE,
                   "Threshold": ResetMode.ALWAYS, "Affine": ResetMode.ALWAYS}.get(cells.kind, ResetMode.NONE)
     out_scale = 1.0 / payload if spiking else float(unit.max())
-    neuron = NirNeuron(threshold=threshold, init=init, reset=reset, shift=0, reset_mode=reset_mode, graded=graded,
-                       schedule=SCHEDULE[cells.kind], kind=cells.kind, decay=cells.decay,
-                       to_host=spiking and role == "output", membrane_unit=unit,
-                       membrane_offset=cells.origin.astype(np.float64))
+    common = dict(threshold=threshold, init=init, reset=reset, shift=0, reset_mode=reset_mode, graded=graded,
+                  schedule=SCHEDULE[cells.kind], kind=cells.kind, decay=cells.decay,
+                  to_host=spiking and role == "output", membrane_unit=unit,
+                  membrane_offset=cells.origin.astype(np.float64))
+    neuron = CubaLifNeuron(**common, syn_decay=cells.syn_decay) if cells.kind == "CubaLIF" else NirNeuron(**common)
+    fine_twins = w_rec is not None and w_rec.shape[1] > layer.out_features   # fine recurrent weights
     quant = QuantDense(layer.name, layer.source, layer.origin, role, w_int, bias_int, in_unit,
                        float((unit / in_unit).max()), out_scale, neuron, relu=False, out_shape=layer.out_shape,
                        bias_axon=BiasAxon(bias_payload, bias_weight) if bias_weight is not None else None,
-                       fine=FineWeights(bias=bias_fine) if bias_fine is not None else None)
+                       fine=FineWeights(twins=fine_twins, bias=bias_fine) if bias_fine is not None or fine_twins
+                       else None,
+                       recurrent=w_rec)
     return quant, payload, w_fine
 
 
@@ -329,7 +374,9 @@ def discretize(graph: FloatGraph, dt: float, input_max: float = DEFAULT_INPUT_MA
     policy = SaturationPolicy(allow=bool(allow_saturation))
     for index, layer in enumerate(graph.layers):
         quant, payload, w_fine = _quantize_layer(layer, index, len(graph.layers), float(dt), in_unit, config,
-                                                 fine_weights, fine_weights and twins_possible, policy)
+                                                 fine_weights, fine_weights and twins_possible, policy,
+                                                 fine_recurrent=fine_weights)
+        source_twins = q_input.twins if index == 0 else layers[-1].twins
         if w_fine is not None and w_fine.any():   # the sources get twins; this layer reads them after the sources
             quant = dataclasses.replace(quant, weight=np.concatenate([quant.weight, w_fine], axis=1))
             if index == 0:
@@ -337,6 +384,9 @@ def discretize(graph: FloatGraph, dt: float, input_max: float = DEFAULT_INPUT_MA
             else:
                 source_bias = layers[-1].fine_bias
                 layers[-1] = dataclasses.replace(layers[-1], fine=FineWeights(twins=True, bias=source_bias))
+        elif source_twins:   # the source has twins for its own recurrence: this layer reads them with weight 0
+            quant = dataclasses.replace(quant, weight=np.concatenate([quant.weight, np.zeros_like(quant.weight)],
+                                                                     axis=1))
         layers.append(quant)
         in_unit = 1.0 / payload if payload else in_unit
         twins_possible = payload == SPIKE_PAYLOAD and index < len(graph.layers) - 1
@@ -355,6 +405,10 @@ def discretisation_report(graph: QuantGraph) -> str:
         parts = [f"  {layer.name:<14} {cell.kind:<9} {layer.out_features:>4} neurons, lags input by {index}"]
         if cell.decay is not None:
             parts.append(f"decay {_spread(cell.decays)}/65536")
+        if "SYN" in cell.schedule:
+            parts.append(f"syn_decay {_spread(cell.syn_decays)}/65536")
+        if layer.recurrent is not None:
+            parts.append(f"recurrent weights {_spread(layer.recurrent)} from its own spikes of the previous step")
         parts.append(f"membrane unit {cell.membrane_unit.min():.4g}..{cell.membrane_unit.max():.4g}")
         if "FIRE" in cell.schedule and cell.kind != "Affine":
             payload = "127 (saturated graded)" if cell.graded else "1"

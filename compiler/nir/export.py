@@ -84,6 +84,12 @@ def export_compiled(compiled, dt: float | None = None):
     if quant.encoding != "nir":
         raise SpikeCoreError(f"only programs compiled from NIR graphs export to NIR; this one is {quant.encoding} mode "
                              "(NIR has no ReLU node)")
+    for layer in quant.layers:
+        cuba = "SYN" in layer.neuron.schedule
+        if cuba or layer.recurrent is not None:
+            what = "a CubaLIF layer" if cuba else "a recurrent layer"
+            raise SpikeCoreError(f"layer '{layer.name}' is {what}: NIR export handles feed-forward IF, LIF, LI, I, "
+                                 "Threshold and Affine layers")
     layers = []
     twins = [quant.input.twins] + [layer.twins for layer in quant.layers]
     for index, layer in enumerate(quant.layers):
@@ -152,6 +158,9 @@ def _read_core(core_id: int, section: isa.CoreImage) -> _Core:
             program.append(ins)
     if not program:
         raise SpikeCoreError(f"{where} runs no instruction; NIR export needs one layer slice per core")
+    if any(ins.opcode in (Opcode.SACC, Opcode.SYN) for ins in program):
+        raise SpikeCoreError(f"{where} runs SACC/SYN (a CubaLIF layer): NIR export of CubaLIF programs is not "
+                             "supported")
     count = program[0].count
     twins = _twin_program(program)
     if twins is not None:    # neurons 0..c-1 and their twins c..2c-1: one entry per instruction kind
@@ -193,6 +202,10 @@ def _layers_of(cores: dict[int, _Core]) -> list[list[_Core]]:
                         raise SpikeCoreError(f"core {core.core}: a fan-out entry reaches core {entry.core}, which has "
                                              "no section")
                     fed_by[entry.core].add(core.core)
+    looped = sorted(c for c, sources in fed_by.items() if c in sources)
+    if looped:
+        raise SpikeCoreError(f"core {looped[0]} feeds its own spikes back to itself (a recurrent layer): NIR export "
+                             "handles feed-forward chains of layers")
     current = sorted(c for c, sources in fed_by.items() if not sources)
     layers, placed = [], set()
     while current:

@@ -19,8 +19,10 @@ Neurons (docs/spec.md §11, forward Euler at step ``dt``; state starts at rest: 
              z = v > v_threshold; reset (i starts at 0)
 
 Recurrent edges: an edge that closes a cycle (found depth-first from the Input, in edge order) carries its
-source's output of the *previous* step (zeros before step 0): NIR's discrete-time recurrence, and what the
-chip does (a spike fired in step t is delivered for step t + 1, docs/spec.md §2).
+source's output of the *previous* step: NIR's discrete-time recurrence, and what the chip does (a spike fired
+in step t is delivered for step t + 1, docs/spec.md §2). Into step 0 it carries what its source gives when no
+neuron has spiked yet: zero spikes, so a recurrent Affine's bias is there from step 0 on (as in snnTorch's
+RSynaptic and RLeaky, whose recurrent Linear reads zero spikes at the first step).
 
 Reset (IF, LIF): ``value`` sets ``v := v_reset`` where ``z``; ``subtract`` sets ``v -= v_threshold - v_reset``.
 A node's metadata ``reset`` wins over the ``reset`` argument, as in the compiler.
@@ -210,6 +212,21 @@ def _order(graph) -> tuple[list[str], dict[str, list[str]], dict[str, list[str]]
     return order, pred, late
 
 
+def _before_start(order: list[str], pred: dict[str, list[str]], cells: dict[str, _Node],
+                  x0: np.ndarray | None) -> dict[str, np.ndarray]:
+    """Every node's output "before step 0", what a recurrent edge carries into step 0: no input, no spikes
+    (neurons emit zeros), and the linear nodes' values on that (an Affine's bias)."""
+    values: dict[str, np.ndarray] = {}
+    if x0 is None:
+        return values
+    for name in order:
+        cell = cells[name]
+        value = np.zeros_like(x0) if cell.kind == "Input" else sum(values[p] for p in pred[name])
+        value = np.asarray(value, dtype=np.float64)
+        values[name] = np.zeros_like(value) if cell.kind in (*SPIKING, "LI", "I") else cell.step(value)
+    return values
+
+
 def simulate_float(graph, x: np.ndarray, dt: float, reset: str = "value") -> NirTrace:
     """Run ``graph`` on ``x`` of shape ``(T, *input_shape)`` for ``T`` steps of ``dt`` seconds."""
     order, pred, late = _order(graph)
@@ -227,7 +244,7 @@ def simulate_float(graph, x: np.ndarray, dt: float, reset: str = "value") -> Nir
     history: dict[str, list[np.ndarray]] = {name: [] for name in order}
     membranes: dict[str, list[np.ndarray]] = {name: [] for name in order if cells[name].kind in
                                               ("IF", "LIF", "LI", "I", "CubaLIF")}
-    previous: dict[str, np.ndarray] = {}
+    previous = _before_start(order, pred, cells, x[0] if steps else None)
     for t in range(steps):
         values: dict[str, np.ndarray] = {}
         for name in order:
@@ -236,8 +253,8 @@ def simulate_float(graph, x: np.ndarray, dt: float, reset: str = "value") -> Nir
                 value = x[t]
             else:
                 value = sum(values[p] for p in pred[name])
-                for p in late[name]:   # recurrent: last step's output (nothing before step 0)
-                    value = value + previous.get(p, 0.0)
+                for p in late[name]:   # recurrent: last step's output
+                    value = value + previous[p]
             value = np.asarray(value, dtype=np.float64)
             if t == 0 and cell.kind in ("IF", "LIF", "LI", "I", "CubaLIF"):
                 cell.start(value)

@@ -3,6 +3,7 @@
     spikecore compare model.nir [--dt S] [--reset value|subtract] [--steps T] [--rate P] [--seed N]
                                 [--inputs x.npy] [--input-max X | --calib data.npy [--percentile P]]
                                 [--chip "cores=16"] [--fine-weights] [--allow-saturation] [--rtl]
+                                [--sequences N]
 
 ``--dt``, ``--input-max``, ``--calib``, ``--percentile``, ``--chip`` and ``--allow-saturation`` mean what they mean
 on ``spikecore compile``. The input range (the value sent as payload 127) is the graph's metadata, else
@@ -21,7 +22,10 @@ or the float ``(T, *input_shape)`` array of ``--inputs``), then runs
 
 and prints per spiking layer the raster agreement (the fraction of (step, neuron) cells where both
 spiked or both did not), the spike-time differences (spikes paired in order per neuron: mean and largest
-|Δt| in steps, and how many spikes one side has more), and the output agreement.
+|Δt| in steps, and how many spikes one side has more), and the output agreement. ``--sequences N`` also
+runs ``N`` more random sequences (seeds ``seed + 1 ..``) on the batched golden model and prints how often the
+readout's predicted class (the output neuron with the most spikes, :func:`predicted_class`) is the float
+reference's.
 """
 
 from __future__ import annotations
@@ -175,6 +179,43 @@ def compare(graph: Any, x: np.ndarray, dt: float | None = None, reset: str | Non
     return result
 
 
+@dataclass
+class ClassAgreement:
+    """The readout's predicted class, float reference vs SpikeCore, over ``sequences`` random inputs."""
+
+    sequences: int
+    agreement: float
+    ties: int
+
+    def line(self) -> str:
+        return (f"  readout class (most spikes, or largest summed membrane): same on {self.agreement:.2%} of "
+                f"{self.sequences} random input sequences ({self.ties} with a tie in the reference)")
+
+
+def predicted_class(readout: np.ndarray) -> np.ndarray:
+    """``(N,)`` the class of each of ``N`` readouts ``(N, T, classes)``: the neuron with the most spikes (or the
+    largest summed membrane of a non-spiking readout), the lowest index on a tie."""
+    return np.asarray(readout, dtype=np.float64).sum(axis=1).argmax(axis=1)
+
+
+def class_agreement(graph: Any, compiled, xs: np.ndarray, reset: str | None = None) -> ClassAgreement:
+    """Predicted classes (:func:`predicted_class`) of the float reference and of the batched golden model
+    (:func:`~spikecore.app.nir_runtime.run_nir_batch`) on ``xs`` ``(N, T, *input_shape)``."""
+    from spikecore.app.nir_runtime import run_nir_batch
+    from spikecore.compiler.nir.reference import simulate_float
+
+    xs = np.asarray(xs, dtype=np.float64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        chip = run_nir_batch(compiled, xs)
+    floats = np.stack([simulate_float(graph, x, compiled.quant.dt, reset or "value").output.reshape(len(x), -1)
+                       for x in xs])
+    sums = floats.sum(axis=1)
+    ties = int((np.sort(sums, axis=1)[:, -1] == np.sort(sums, axis=1)[:, -2]).sum()) if sums.shape[1] > 1 else 0
+    same = predicted_class(floats) == predicted_class(chip)
+    return ClassAgreement(len(xs), float(same.mean()), ties)
+
+
 def rtl_verdict(compiled, x: np.ndarray) -> str:
     """Co-simulate the image and stimulus on the RTL with the scoreboard; a sentence saying how it went."""
     from spikecore.app.nir_runtime import nir_stimulus
@@ -222,9 +263,21 @@ def _compare(args: argparse.Namespace) -> int:
     if args.percentile is not None and data is None and not args.inputs:
         raise SpikeCoreError("--percentile picks the input range from data: give --calib data.npy or --inputs")
     percentile = 100.0 if args.percentile is None else args.percentile
-    print(compare(graph, x, dt=args.dt, reset=args.reset, config=config, rtl=args.rtl, fine_weights=fine,
-                  input_max=args.input_max, calibration_data=data, percentile=percentile,
-                  allow_saturation=args.allow_saturation).text())
+    result = compare(graph, x, dt=args.dt, reset=args.reset, config=config, rtl=args.rtl, fine_weights=fine,
+                     input_max=args.input_max, calibration_data=data, percentile=percentile,
+                     allow_saturation=args.allow_saturation)
+    if args.sequences:
+        if args.sequences < 0:
+            raise SpikeCoreError(f"--sequences must be 0 or more, not {args.sequences}")
+        from spikecore.compiler.pipeline import compile_nir
+
+        compiled = compile_nir(graph, dt=args.dt, reset=args.reset, config=config, fine_weights=fine,
+                               input_max=args.input_max, calibration_data=x if data is None else data,
+                               percentile=percentile, allow_saturation=args.allow_saturation)
+        xs = np.stack([random_spikes(x.shape[1:], len(x), args.rate, args.seed + 1 + i)
+                       for i in range(args.sequences)])
+        result.notes.append(class_agreement(graph, compiled, xs, args.reset).line())
+    print(result.text())
     return 0
 
 
@@ -255,4 +308,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--fine-weights", action="store_true", dest="fine_weights",
                         help="compile with fine weights (~15-bit, twice the axons; docs/nir.md)")
     parser.add_argument("--rtl", action="store_true", help="also co-simulate the RTL against the golden model")
+    parser.add_argument("--sequences", type=int, default=0, metavar="N",
+                        help="also compare the readout's predicted class on N more random sequences (seeds seed+1..)")
     parser.set_defaults(handler=_compare)

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from spikecore.compiler.ir import SPIKING_KINDS
 from spikecore.compiler.pipeline import CompiledModel
 from spikecore.compiler.reference import run_reference
 from spikecore.errors import SpikeCoreError
@@ -108,7 +109,7 @@ def run_nir(compiled: CompiledModel, x: Any, chip: str = "cycle", quantized: boo
     rasters: dict[str, np.ndarray | None] = {
         layer.name: np.zeros((length, layer.out_features), dtype=bool) if "FIRE" in layer.neuron.schedule and
         (chip == "cycle" or layer.to_host) else None
-        for layer in layers if layer.neuron.kind in ("IF", "LIF", "Threshold")}
+        for layer in layers if layer.neuron.kind in SPIKING_KINDS}
     last = layers[-1]
     output_int = np.zeros((length, last.out_features), dtype=np.int64)
     model = models[chip](compiled.image)
@@ -139,19 +140,27 @@ def run_nir(compiled: CompiledModel, x: Any, chip: str = "cycle", quantized: boo
 
 
 def delivery_orders(compiled: CompiledModel) -> list[np.ndarray | None]:
-    """Per layer, the order its sources arrive in (docs/spec.md §2: source cores ascending, each core's
-    neurons before its twins; bias events last), or ``None`` when that is ascending."""
+    """Per layer, the order its sources arrive in (docs/spec.md §2: routed events first, source cores
+    ascending, each core's neurons before its twins, a recurrent layer's own spikes after the previous
+    layer's; then the host's inputs and bias events), or ``None`` when that is ascending."""
     placed, layers = compiled.placed, compiled.quant.layers
-    orders: list[np.ndarray | None] = [None]
-    for k in range(1, len(layers)):
-        source = layers[k - 1]
-        if not source.twins:
-            orders.append(None)
-            continue
-        routed = [pc.source_of(j, source.out_features) for pc in sorted(placed.layer_cores(source.name),
-                                                                        key=lambda pc: pc.core)
-                  for j in range(len(pc.neurons))]
-        orders.append(np.array(routed + list(range(source.emits, layers[k].sources)), dtype=np.int64))
+    orders: list[np.ndarray | None] = []
+    for k, layer in enumerate(layers):
+        if k == 0 or not layers[k - 1].twins:
+            routed = list(range(layer.in_features))
+        else:
+            source = layers[k - 1]
+            routed = [pc.source_of(j, source.out_features) for pc in sorted(placed.layer_cores(source.name),
+                                                                            key=lambda pc: pc.core)
+                      for j in range(len(pc.neurons))]
+        own = [layer.recurrent_base + pc.source_of(j, layer.out_features)   # own cores: neurons, then twins
+               for pc in sorted(placed.layer_cores(layer.name), key=lambda pc: pc.core)
+               for j in range(len(pc.neurons))] if layer.recurrent is not None else []
+        own = [source for source in own if source < layer.sources]   # (twins with no recurrent weights of their own)
+        bias = list(range(layer.in_features, layer.recurrent_base))
+        # the host injects a first layer's inputs after the routed events (its own spikes)
+        order = own + routed + bias if k == 0 else routed + own + bias
+        orders.append(None if order == sorted(order) else np.array(order, dtype=np.int64))
     return orders
 
 
@@ -163,7 +172,7 @@ def reference_nir(compiled: CompiledModel, x: Any, quantized: bool = False) -> N
     ref = run_reference(compiled.quant, q[None], delivery_orders(compiled))
     rasters: dict[str, np.ndarray | None] = {
         layer.name: ref.fired[k][0, k:k + length].copy()
-        for k, layer in enumerate(layers) if layer.neuron.kind in ("IF", "LIF", "Threshold")}
+        for k, layer in enumerate(layers) if layer.neuron.kind in SPIKING_KINDS}
     last = layers[-1]
     if last.to_host:
         output_int = rasters[last.name].astype(np.int64)
@@ -171,3 +180,38 @@ def reference_nir(compiled: CompiledModel, x: Any, quantized: bool = False) -> N
         output_int = ref.trace[-1][0, depth - 1:depth - 1 + length].copy()
     clipped = 0 if quantized else compiled.quant.input.clipped(np.asarray(x, dtype=np.float64))
     return NirRun(rasters, _decode(compiled, output_int), output_int, length + depth - 1, 0, clipped)
+
+
+def run_nir_batch(compiled: CompiledModel, xs: Any) -> np.ndarray:
+    """The output layer of ``N`` independent runs on the batched functional golden model
+    (:class:`~spikecore.golden.batch.BatchFunctionalChip`), ``xs`` float ``(N, T, *input_shape)``.
+
+    Returns ``(N, T, out)`` float indexed by input time, as :attr:`NirRun.output`: 0/1 spikes of a spiking
+    output layer, or the membranes ``v = u * unit + offset`` of an LI, I or Affine output."""
+    from spikecore.golden.batch import BatchFunctionalChip
+
+    xs = np.asarray(xs, dtype=np.float64)
+    if xs.ndim < 3:
+        raise SpikeCoreError(f"NIR batch input of shape {xs.shape} must be (N, T, *input_shape)")
+    runs = [nir_stimulus(compiled, x) for x in xs]
+    steps = runs[0][1]
+    depth, length = len(compiled.quant.layers), len(xs[0])
+    last = compiled.quant.layers[-1]
+    chip = BatchFunctionalChip(compiled.image, len(xs))
+    chip.reset_state()
+    output_int = np.zeros((len(xs), length, last.out_features), dtype=np.int64)
+    for step in range(steps):
+        events = [(b, *event) for b, (stimulus, _) in enumerate(runs) for event in stimulus.at(step)]
+        if events:
+            chip.inject(*np.array(events, dtype=np.int64).T)
+        chip.step()
+        if step >= depth - 1 and not last.to_host:
+            membranes = chip.membranes
+            output_int[:, step - depth + 1] = [compiled.io.read_outputs(m) for m in membranes]
+    if last.to_host:
+        for b, outs in enumerate(chip.outputs):
+            for out in outs:
+                t = out.step - (depth - 1)
+                if 0 <= t < length:
+                    output_int[b, t, out.axon] = 1
+    return np.stack([_decode(compiled, values) for values in output_int])

@@ -6,7 +6,15 @@ import numpy as np
 import pytest
 
 from spikecore import isa
-from spikecore.compiler.ir import BiasAxon, FineWeights, GradedNeuron, NirNeuron, QuantDense, RateNeuron
+from spikecore.compiler.ir import (
+    BiasAxon,
+    CubaLifNeuron,
+    FineWeights,
+    GradedNeuron,
+    NirNeuron,
+    QuantDense,
+    RateNeuron,
+)
 from spikecore.errors import SpikeCoreError
 from spikecore.isa import ResetMode
 
@@ -22,10 +30,23 @@ def rate(threshold=10) -> RateNeuron:
     return RateNeuron(threshold, ZEROS, ZEROS, 0, ResetMode.SUB, False, ("ACC", "FIRE"))
 
 
-def nir_neuron(**fields) -> NirNeuron:
-    base = dict(threshold=np.array([5, 6]), init=ZEROS, reset=ZEROS, shift=0, reset_mode=ResetMode.VALUE,
+NIR_BASE = dict(threshold=np.array([5, 6]), init=ZEROS, reset=ZEROS, shift=0, reset_mode=ResetMode.VALUE,
                 graded=True, schedule=("LEAK", "ACC", "FIRE"), kind="LIF", decay=np.array([100, 200]))
-    return NirNeuron(**{**base, **fields})
+
+
+def nir_neuron(**fields) -> NirNeuron:
+    return NirNeuron(**{**NIR_BASE, **fields})
+
+
+def test_a_cubalif_layer_has_synaptic_factors_and_recurrent_sources_after_its_bias_axon():
+    cuba = CubaLifNeuron(**{**NIR_BASE, "kind": "CubaLIF", "schedule": ("LEAK", "SACC", "SYN", "FIRE")},
+                         syn_decay=np.array([7, 8]))
+    rec = layer(cuba, bias_axon=BiasAxon(3, np.array([1, 2])), recurrent=np.array([[4, 5], [6, 7]]))
+    assert cuba.syn_decays.tolist() == [7, 8] and nir_neuron().syn_decays.tolist() == [0, 0]
+    # sources: 3 inputs, the bias axon (source 3), the layer's own neurons 0 and 1 (sources 4 and 5)
+    assert (rec.sources, rec.recurrent_base, [rec.is_bias_source(s) for s in range(6)]) == (
+        6, 4, [False, False, False, True, False, False])
+    assert rec.weight_rows().tolist() == [[1, 1, 1, 1, 4, 5], [1, 1, 1, 2, 6, 7]]
 
 
 def test_per_neuron_thresholds_and_decays_only_for_nir_neurons():
@@ -48,7 +69,13 @@ def test_the_sources_count_the_bias_axons_and_the_rows_carry_their_weights():
 
 @pytest.mark.parametrize("build, message", [
     (lambda: layer("not a neuron"), "field neuron must be a GradedNeuron, RateNeuron or NirNeuron, not str"),
-    (lambda: layer(nir_neuron(kind="CubaLIF")), "field neuron.kind must be one of IF, LIF, LI, I, Threshold, Affine"),
+    (lambda: layer(nir_neuron(kind="CubaLI")),
+     "field neuron.kind must be one of IF, LIF, LI, I, Threshold, CubaLIF, Affine, not 'CubaLI'"),
+    (lambda: layer(nir_neuron(kind="CubaLIF", schedule=("LEAK", "SACC", "SYN", "FIRE"))),
+     "field neuron must be a CubaLifNeuron exactly when the schedule has SYN"),
+    (lambda: layer(CubaLifNeuron(**{**NIR_BASE, "kind": "CubaLIF"}, syn_decay=np.array([1, 1]))),
+     "field neuron.schedule of a CubaLIF layer must contain SYN"),
+    (lambda: layer(nir_neuron(), recurrent=np.ones((2, 3), np.int64)), "field recurrent must have shape"),
     (lambda: layer(nir_neuron(decay=np.array([0, isa.DECAY_MAX + 1]))), "field decay must lie in 0..65535"),
     (lambda: layer(rate(), bias_axon=BiasAxon(0, np.array([1, 1]))), "field bias_axon.payload must be an integer 1"),
     (lambda: layer(rate(), bias_axon=(1, np.array([1, 1]))), "field bias_axon must be a BiasAxon or None, not tuple"),
