@@ -79,6 +79,7 @@ import numpy as np
 from spikecore import isa
 from spikecore.compiler.frontends.nir import DEFAULT_INPUT_MAX
 from spikecore.compiler.ir import (
+    SPIKING_KINDS,
     BiasAxon,
     CubaLifNeuron,
     DenseNode,
@@ -99,7 +100,6 @@ LEVELS = isa.WEIGHT_MAX                  # int8 weights use -127..127
 SPIKE_PAYLOAD = isa.PAYLOAD_MAX          # saturated graded spike: payload 127
 SCHEDULE = {"LIF": ("LEAK", "ACC", "FIRE"), "LI": ("LEAK", "ACC"), "IF": ("ACC", "FIRE"), "I": ("ACC",),
             "Threshold": ("ACC", "FIRE"), "Affine": ("FIRE", "ACC"), "CubaLIF": ("LEAK", "SACC", "SYN", "FIRE")}
-SPIKING = ("LIF", "IF", "Threshold", "CubaLIF")
 
 
 def decay_factor(dt: float, tau: np.ndarray, what: str, precision: float = 1e-12,
@@ -307,7 +307,7 @@ def _quantize_layer(layer: DenseNode, index: int, count: int, dt: float, in_unit
         if rows + axons > min(per_step, config.weight_bytes):
             raise SpikeCoreError(f"{where}: its bias current needs {axons} bias axon{'s' * (axons > 1)}, but its "
                                  f"neurons already read {rows} inputs (a core takes {per_step} per step)")
-    spiking = cells.kind in SPIKING
+    spiking = cells.kind in SPIKING_KINDS
     if spiking and role == "output" and layer.out_features > isa.AXON_MAX + 1:
         raise SpikeCoreError(f"{where}: a spiking output layer has at most {isa.AXON_MAX + 1} neurons (the host tells "
                              f"them apart by the 8-bit axon of their spikes), this one has {layer.out_features}")
