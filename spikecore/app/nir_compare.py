@@ -249,6 +249,8 @@ def _compare(args: argparse.Namespace) -> int:
     from spikecore.compiler.frontends import nir as frontend_nir
     from spikecore.config import parse_chip
 
+    if args.sequences < 0:
+        raise SpikeCoreError(f"--sequences must be 0 or more, not {args.sequences}")
     graph = frontend_nir.read_nir(args.model)
     if args.inputs:
         x = load_array(args.inputs, "input file")
@@ -267,8 +269,6 @@ def _compare(args: argparse.Namespace) -> int:
                      input_max=args.input_max, calibration_data=data, percentile=percentile,
                      allow_saturation=args.allow_saturation)
     if args.sequences:
-        if args.sequences < 0:
-            raise SpikeCoreError(f"--sequences must be 0 or more, not {args.sequences}")
         from spikecore.compiler.pipeline import compile_nir
 
         compiled = compile_nir(graph, dt=args.dt, reset=args.reset, config=config, fine_weights=fine,

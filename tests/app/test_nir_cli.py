@@ -90,3 +90,23 @@ def test_fine_weights_flag(model, tmp_path, capsys):
     assert "golden model == integer reference (every spike, every output): yes" in capsys.readouterr().out
     assert main(["compile", str(tmp_path / "m.pt"), "--fine-weights"]) == 2
     assert "--fine-weights applies to NIR graphs (.nir) only" in capsys.readouterr().err
+
+
+def test_recurrent_cubalif_graph_compiles_and_compares_on_the_command_line(tmp_path, capsys):
+    from tests.compiler.test_nir_braille import braille_graph
+
+    path = tmp_path / "braille.nir"
+    nir.write(path, braille_graph("noBias_subtract"))
+    out = tmp_path / "braille.bin"
+    assert main(["compile", str(path), "--dt", "1e-4", "--reset", "subtract", "--out", str(out)]) == 0
+    assert load_image(out).config.cores == 128 and "2 layers" in capsys.readouterr().out
+    args = ["compare", str(path), "--dt", "1e-4", "--reset", "subtract", "--steps", "40", "--fine-weights",
+            "--chip", "event_depth=128 fanout_depth=128"]
+    assert main([*args, "--sequences", "4"]) == 0
+    text = capsys.readouterr().out
+    assert "lif1.lif: raster agreement" in text and "lif2: raster agreement" in text
+    assert "readout class (most spikes, or largest summed membrane): same on" in text
+    assert "of 4 random input sequences" in text
+    assert main([*args, "--sequences", "-1"]) == 2
+    err = capsys.readouterr().err
+    assert err == "spikecore: error: --sequences must be 0 or more, not -1\n"
