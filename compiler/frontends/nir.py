@@ -265,7 +265,8 @@ def _chain(graph) -> tuple[list[str], list[_Loop]]:
     for name, node in nodes.items():
         kind = type_name(node)
         if kind not in SUPPORTED_TYPES:
-            extra = " (a subgraph; snnTorch exports recurrent layers this way)" if kind == "NIRGraph" else ""
+            extra = (" (a nested subgraph: flatten it into the graph, as snnTorch's export with nirtorch 2 writes "
+                     "recurrent layers)") if kind == "NIRGraph" else ""
             raise SpikeCoreError(f"node '{name}' of type {kind}{extra} is not supported; supported node types: "
                                  f"{', '.join(SUPPORTED_TYPES)}")
     succ: dict[str, list[str]] = {name: [] for name in nodes}

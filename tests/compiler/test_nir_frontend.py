@@ -135,8 +135,9 @@ def test_unsupported_node_is_named(node, kind):
 def test_subgraph_recurrent_edge_branch_and_hidden_li_are_refused():
     sub = nir.NIRGraph(nodes={"i": nir.Input(np.array([2])), "o": nir.Output(np.array([2]))}, edges=[("i", "o")],
                        type_check=False)
-    with pytest.raises(SpikeCoreError, match=r"node 'rleaky' of type NIRGraph \(a subgraph; snnTorch exports "
-                                             "recurrent layers this way\\) is not supported"):
+    with pytest.raises(SpikeCoreError, match=r"node 'rleaky' of type NIRGraph \(a nested subgraph: flatten it into "
+                                             r"the graph, as snnTorch's export with nirtorch 2 writes recurrent "
+                                             r"layers\) is not supported"):
         compile_nir(_lif_graph_with({"rleaky": sub}, [("lif", "rleaky")], "rleaky"), config=CHIP)
     # a recurrent edge from a later layer into an earlier one: the chip would deliver it a step late per layer
     back = graph([nir.Input(np.array([2])), nir.Linear(np.eye(2)), neuron("LIF", 2), nir.Linear(np.eye(2)),
