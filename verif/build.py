@@ -31,6 +31,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 import time
 from collections.abc import Iterator
@@ -78,8 +79,31 @@ tracing_off -scope "*.p_wr__*"
 
 PUBLIC_VLT = """`verilator_config
 // Only the top module's ports are visible to cocotb (see spikecore/verif/build.py).
-public_flat_rw -module "{top}" -var "*"
+{lines}
 """
+
+
+def top_ports(verilog: str, top: str = TOPLEVEL) -> list[str]:
+    """The port names of module ``top`` in ``verilog`` (its header's list), in header order.
+
+    Raises :class:`SpikeCoreError` when the module or its header is not found.
+    """
+    match = re.search(rf"^module {re.escape(top)}\((.*?)\);", verilog, flags=re.MULTILINE | re.DOTALL)
+    if match is None:
+        raise SpikeCoreError(f"verilator build: module {top} not found in the generated Verilog")
+    return [name.strip() for name in match.group(1).split(",")]
+
+
+def public_vlt(verilog: str, top: str = TOPLEVEL) -> str:
+    """The control file making each port of ``top`` public, and nothing else.
+
+    ``-var "*"`` would also match every internal wire of the module (10,860 of them in the 128-core
+    array: the per-core wiring of the router, the configuration bus and the signature unit, flattened
+    into the top); a public variable is kept and computed as written, which blocks Verilator's
+    optimisations, slows the simulation and adds megabytes of VPI registration code.
+    """
+    return PUBLIC_VLT.format(lines="\n".join(f'public_flat_rw -module "{top}" -var "{port}"'
+                                              for port in top_ports(verilog, top)))
 
 
 @dataclass(frozen=True)
@@ -219,7 +243,7 @@ def build_array(config: ChipConfig, *, waves: bool = False, traced: bool | None 
             return Build(name, directory, TOPLEVEL, config, waves, verilog_path, stamp["verilog_key"], trace_format)
         started = time.monotonic()
         verilog = rtl_generate.generate_verilog(config)
-        controls = [PUBLIC_VLT.format(top=TOPLEVEL)] + ([WAVES_VLT] if waves else []) + [
+        controls = [public_vlt(verilog)] + ([WAVES_VLT] if waves else []) + [
             p.read_text() for p in waiver_files()]
         key = verilog_key(verilog, controls, flags)
         if stamp.get("verilog_key") == key and binary.exists():
