@@ -31,7 +31,8 @@ RUN_DIR ?=
 CONFIG ?= 1,4,16,128
 TABLE ?= loihi
 CLOCK_MHZ ?=
-# make bench BENCH_ARGS=--cold also times make sim in a scratch clone (venv install and builds included).
+# make bench times make sim cold and warm in a scratch clone (venv install and builds included; minutes);
+# BENCH_ARGS=--no-cold skips that.
 BENCH_ARGS ?=
 
 .PHONY: install sim test lint rtl synth regress waves bench fuzz clean distclean mutate-py
