@@ -124,10 +124,12 @@ class ArrayDriver:
             await FallingEdge(self.clk)
         raise SpikeCoreError(f"the array stayed busy for {limit} cycles")
 
-    async def reset_state(self) -> None:
-        """The host's state reset (§2): membranes := init; buffers, out-queues and counters emptied."""
+    async def reset_state(self, limit: int = 1_000_000) -> None:
+        """The host's state reset (§2): membranes := init; buffers, out-queues and counters emptied.
+
+        Raises :class:`SpikeCoreError` when the array is still busy after ``limit`` clocks."""
         await self.pulse("reset_state")
-        await self.wait_idle()
+        await self.wait_idle(limit)
 
     async def inject(self, events: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
         """Inject ``(core, axon, payload)`` events, one per cycle; returns the events the array refused."""
