@@ -12,6 +12,7 @@ machine, or a shared file system).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from spikecore.errors import SpikeCoreError
@@ -39,7 +40,9 @@ def connect(scheduler: str, jobs: int):
     cluster = None
     try:
         if scheduler == "local":
-            cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None)
+            # dashboard on a free port (the default 8787 warns when taken); worker shutdown chatter kept quiet
+            cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=":0",
+                                   silence_logs=logging.ERROR)
             return Client(cluster), cluster
         return Client(scheduler, timeout="20s"), None
     except (OSError, TimeoutError) as err:
