@@ -437,14 +437,17 @@ def run_mutant(index: int, mutant: dict, *, config: dict, seeds: list[int], out:
     verdict_path = folder.parent / f"{folder.name}.json"
     verdict_path.unlink(missing_ok=True)
     started = time.monotonic()
-    child = subprocess.Popen([sys.executable, "-m", "spikecore.verif.mutate", json.dumps(payload), str(verdict_path)],
-                             start_new_session=True, stdout=subprocess.DEVNULL,
-                             stderr=(folder.parent / f"{folder.name}.log").open("w"))
-    try:
-        child.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(child.pid, signal.SIGKILL)
-        child.wait()
+    with (folder.parent / f"{folder.name}.log").open("w") as errors:
+        child = subprocess.Popen([sys.executable, "-m", "spikecore.verif.mutate", json.dumps(payload),
+                                  str(verdict_path)], start_new_session=True, stdout=subprocess.DEVNULL, stderr=errors)
+        try:
+            child.wait(timeout=timeout)
+            timed_out = False
+        except subprocess.TimeoutExpired:
+            os.killpg(child.pid, signal.SIGKILL)   # the child's own session: its simulators and compilers too
+            child.wait()
+            timed_out = True
+    if timed_out:
         shutil.rmtree(folder, ignore_errors=True)
         return {**mutant, "index": index, "verdict": "timeout", "seed": None, "seconds": round(timeout, 1),
                 "reason": f"build and regression still running after {timeout:.0f} s", "seeds_run": None,

@@ -87,6 +87,8 @@ RTL_FAULTS: dict[str, tuple[str, Patch]] = {
     "rvalid-write": ("config bus", Patch(ARRAY, "self.cfg_rvalid.eq(self.cfg_read)",
                                          "self.cfg_rvalid.eq(self.cfg_write)")),
     "cycle-skip": ("step/busy/done", Patch(ARRAY, "cycle.eq(cycle + 1)", "cycle.eq(cycle + 2)")),
+    "step-ignored": ("step/busy/done", Patch(ARRAY, "with m.If(self.step & ~self.busy):",
+                                             "with m.If(self.step & self.busy):")),
     "out-stray": ("host output", Patch(ARRAY, "self.out_valid.eq(trace_route.valid &",
                                        "self.out_valid.eq(~self.busy | trace_route.valid &")),
     "active-idle": ("trace port", Patch(ARRAY, "trace_active.eq(running)", "trace_active.eq(1)")),

@@ -71,6 +71,7 @@ PLANTED = {
     "inj-accepted-or": (4, "injection"),      # idle, no inj_valid: inj_accepted pulses anyway
     "refused-too": (3, "injection"),          # the first injection is accepted and refused
     "rvalid-write": (1, "config bus"),        # cfg_rvalid in the cycle after a cfg_write
+    "step-ignored": (7, "step/busy/done"),    # a step strobe while idle starts nothing: busy stays 0
     "cycle-skip": (8, "step/busy/done"),      # cycle goes 0 -> 2
     "out-stray": (9, "host output"),          # out_valid while idle, without an OUT record (rule 10 too)
     "active-idle": (11, "trace port"),        # active forced to 1 while idle
