@@ -47,9 +47,13 @@ def main(argv: list[str] | None = None) -> int:
         speeds = measure(args, monitors)
         if speeds is None:
             return 1
-        fast[monitors] = speeds["runs"][0]["array_cycles_per_second"]
+        fast[monitors] = speeds["runs"][0]
     if args.compare_monitors:
-        print(f"FAST scoreboarding with monitors / without = {100 * fast[True] / fast[False]:.1f} %")
+        on, off = fast[True], fast[False]
+        print(f"FAST scoreboarding with monitors / without = "
+              f"{100 * on['array_cycles_per_second'] / off['array_cycles_per_second']:.1f} % (wall clock), "
+              f"{100 * on['array_cycles_per_cpu_second'] / off['array_cycles_per_cpu_second']:.1f} % "
+              f"(CPU time of the simulator process, robust to other jobs)")
     return 0
 
 
@@ -82,6 +86,9 @@ def measure(args: argparse.Namespace, monitors: bool) -> dict | None:
               f"({run['clocks_per_second']:.0f} clocks/s incl. host cycles), {run['cycles']} cycles, "
               f"{run['records_compared']} records, {'matched' if run['passed'] else 'MISMATCH'}; "
               f"{100 * ratio:5.1f} % of clock-only (coverage sampled after the run: {run['coverage_seconds']:.2f} s)")
+    print(f"  in CPU time of the simulator process: clock only {speeds['clock_only_cycles_per_cpu_second']:.0f}, "
+          + ", ".join(f"{run['mode'].upper()} {run['array_cycles_per_cpu_second']:.0f}" for run in speeds["runs"])
+          + " cycles per CPU second")
     fast_ratio = speeds["runs"][0]["array_cycles_per_second"] / clock
     print(f"FAST scoreboarding / clock-only = {100 * fast_ratio:.1f} % (target >= 50 %): "
           f"{'met' if fast_ratio >= 0.5 else 'NOT met'}")

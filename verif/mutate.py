@@ -405,7 +405,9 @@ def grade(payload: dict) -> dict:
         try:
             build = build_array(config, traced=False, root=folder / "verilator", patched=mutant.patched(), log=quiet)
         except SpikeCoreError as err:
-            verdict.update(verdict="not viable", reason=str(err).splitlines()[0])
+            lines = str(err).splitlines()
+            detail = next((line.strip() for line in lines[1:] if "%Error" in line or "error:" in line), "")
+            verdict.update(verdict="not viable", reason=lines[0] + (f" [{detail}]" if detail else ""))
             return verdict
         seeds, size = payload["seeds"], payload["batch"]
         for index in range(0, len(seeds), size):
