@@ -145,3 +145,17 @@ def test_tiny_mutation_run_verdicts(tmp_path, capsys):
     assert summary["kill_rate"] == round(2 / 3, 4)
     assert f"survived rtl/array.py:{cycle_hi.line}  ArrayRegister.CYCLE_HI: cycle[32:],\n" in text
     assert not any(p.is_dir() for p in out.iterdir() if p.name.startswith("array-"))   # builds removed
+
+
+def test_a_mutant_past_its_timeout_is_stopped_and_reported(tmp_path):
+    from dataclasses import asdict
+
+    from spikecore.config import ChipConfig
+    from spikecore.verif.mutate import run_mutant
+
+    mutant = find_mutants(("rtl/array.py",))[0]
+    # one second cannot even generate the Verilog: the child (and what it started) is killed, nothing is left
+    result = run_mutant(0, asdict(mutant), config=ChipConfig(cores=1).as_dict(), seeds=[0], out=str(tmp_path),
+                        batch=1, timeout=1)
+    assert result["verdict"] == "timeout" and result["reason"] == "build and regression still running after 1 s"
+    assert result["id"] == mutant.id and not (tmp_path / mutant.id).exists()
