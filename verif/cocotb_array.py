@@ -315,6 +315,8 @@ class ArrayBench:
             board.check_final(np.array(membranes), np.array(drops), outputs)
             # The event counters (synaptic ops, neuron updates, spikes, deliveries, drops) of every core.
             board.check_counters(np.array(await self.driver.read_event_counts(cfg.cores)))
+            # The input buffers: the events routed in the last step, waiting for the next (EVENT space).
+            board.check_buffers(await self.driver.read_buffers(cfg.cores))
             violation = self.read_violation()
         if violation is not None:
             board.note([Finding("protocol", "violation", "none", text=violation.message)])
