@@ -87,7 +87,7 @@ def measure(args: argparse.Namespace, monitors: bool) -> dict | None:
               f"{run['records_compared']} records, {'matched' if run['passed'] else 'MISMATCH'}; "
               f"{100 * ratio:5.1f} % of clock-only (coverage sampled after the run: {run['coverage_seconds']:.2f} s)")
     print(f"  in CPU time of the simulator process: clock only {speeds['clock_only_cycles_per_cpu_second']:.0f}, "
-          + ", ".join(f"{run['mode'].upper()} {run['array_cycles_per_cpu_second']:.0f}" for run in speeds["runs"])
+          + ", ".join(f"{run['check'].upper()} {run['array_cycles_per_cpu_second']:.0f}" for run in speeds["runs"])
           + " cycles per CPU second")
     fast_ratio = speeds["runs"][0]["array_cycles_per_second"] / clock
     print(f"FAST scoreboarding / clock-only = {100 * fast_ratio:.1f} % (target >= 50 %): "

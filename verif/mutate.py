@@ -412,7 +412,7 @@ def grade(payload: dict) -> dict:
         seeds, size = payload["seeds"], payload["batch"]
         for index in range(0, len(seeds), size):
             results = run_group(index // size, seeds[index:index + size], config=config.as_dict(),
-                                out=str(folder / "regress"), mode="mixed", variant=None, fill=None, build=build,
+                                out=str(folder / "regress"), check="mixed", variant=None, fill=None, build=build,
                                 log=quiet)
             verdict["seeds_run"] += len(results)
             verdict["records_compared"] += sum(r.get("records_compared", 0) for r in results)
