@@ -440,8 +440,8 @@ def run_mutant(index: int, mutant: dict, *, config: dict, seeds: list[int], out:
     verdict_path.unlink(missing_ok=True)
     started = time.monotonic()
     with (folder.parent / f"{folder.name}.log").open("w") as errors:
-        child = subprocess.Popen([sys.executable, "-m", "spikecore.verif.mutate", json.dumps(payload),
-                                  str(verdict_path)], start_new_session=True, stdout=subprocess.DEVNULL, stderr=errors)
+        child = subprocess.Popen([sys.executable, "-c", _CHILD, json.dumps(payload), str(verdict_path)],
+                                 start_new_session=True, stdout=subprocess.DEVNULL, stderr=errors)
         try:
             child.wait(timeout=timeout)
             timed_out = False
@@ -488,6 +488,10 @@ def run_mutation(mutants: list[Mutant], config: ChipConfig, seeds: list[int], ou
                        describe=describe, log=log)
 
 
-if __name__ == "__main__":   # the grading child of run_mutant: python -m spikecore.verif.mutate <payload> <out.json>
-    _verdict = grade(json.loads(sys.argv[1]))
-    Path(sys.argv[2]).write_text(json.dumps(_verdict, indent=1) + "\n")
+def grade_to_file(payload: str, out: str) -> None:
+    """:func:`grade` the JSON ``payload``; write the verdict to the file ``out`` (the child of :func:`run_mutant`)."""
+    Path(out).write_text(json.dumps(grade(json.loads(payload)), indent=1) + "\n")
+
+
+#: The grading child's program (a library call, not a command line of this module).
+_CHILD = "import sys\nfrom spikecore.verif.mutate import grade_to_file\ngrade_to_file(sys.argv[1], sys.argv[2])\n"
