@@ -162,7 +162,8 @@ def _output(args: argparse.Namespace) -> Path:
 
 def _refuse_overlap(args: argparse.Namespace) -> None:
     outputs.refuse_overlap([("model", args.model), ("--calib", getattr(args, "calib", None))],
-                           [("--out", _output(args)), ("--listing", args.listing)])
+                           [("--out", _output(args)), ("--listing", args.listing),
+                            ("--layer-map", args.layer_map)])
 
 
 def _write_outputs(args: argparse.Namespace, compiled) -> int:

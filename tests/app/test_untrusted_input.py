@@ -307,6 +307,19 @@ def test_output_that_is_an_input_refused(tmp_path, nir_model, argv):
     assert "also an input" in outcome.stderr or "two outputs" in outcome.stderr
 
 
+@pytest.mark.parametrize("argv", [
+    ["compile", "ok.nir", "--dt", "1e-4", "--out", "v.bin", "--layer-map", "ok.nir"],
+    ["compile", "ok.nir", "--out", "same.bin", "--layer-map", "same.bin"],
+    ["compile", "ok.nir", "--out", "a.bin", "--listing", "l.s", "--layer-map", "l.s"],
+])
+def test_layer_map_that_is_an_input_or_another_output_refused(tmp_path, nir_model, argv):
+    # the model, the image and the listing must survive a --layer-map naming them (it was written last, over them)
+    files = {"same.bin": PREVIOUS, "l.s": PREVIOUS}
+    outcome, before, after = run_in(tmp_path, files, argv)
+    line = assert_refused(outcome, before, after, "--layer-map", argv[-1])
+    assert "also an input" in line or "two outputs" in line
+
+
 @given(previous=st.binary(max_size=64))
 @settings(max_examples=20, deadline=None)
 def test_failed_write_leaves_previous_file(previous):
@@ -349,3 +362,4 @@ def test_notice_held_back_when_the_command_fails(tmp_path):
     assert_refused(outcome, before, after, "missing/x.s")   # no "no --calib given" line before it
     ok = fi.run_cli(["compile", str(tmp_path / "m.pt"), "--out", str(tmp_path / "out.bin")])
     assert ok.status == 0 and "no --calib given" in ok.stderr
+
