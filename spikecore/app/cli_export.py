@@ -26,7 +26,10 @@ def _export(args: argparse.Namespace) -> int:
     out = Path(args.nir)
     outputs.refuse_overlap([("program", args.program)], [("--nir", out)])
     image = load_program(args.program)
-    graph = export_image(image, args.dt)
+    try:
+        graph = export_image(image, args.dt)
+    except SpikeCoreError as err:  # name the program file, as compile names its model
+        raise SpikeCoreError(f"program file {args.program}: {err}") from None
     # Written beside the destination and checked there; renamed into place only once the check passed,
     # so a failed export leaves a file that was already at --nir as it was.
     with outputs.output_path(out) as temporary:
@@ -35,7 +38,7 @@ def _export(args: argparse.Namespace) -> int:
             check_round_trip(image, temporary)
         except SpikeCoreError as err:  # name the --nir file, not its temporary stand-in
             text = str(err).replace(os.fspath(temporary), os.fspath(out))
-            raise SpikeCoreError(f"{args.program}: {text}") from None
+            raise SpikeCoreError(f"program file {args.program}: {text}") from None
     neurons = sum(int(np.prod(node.output_type["output"])) for name, node in graph.nodes.items()
                   if type(node).__name__ in ("LIF", "LI", "IF", "I", "Threshold"))
     print(f"{out}: {len(graph.nodes)} NIR nodes, {neurons} neurons, dt={graph.metadata[DT_KEY]:g} s; "

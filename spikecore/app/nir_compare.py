@@ -244,20 +244,46 @@ def rtl_verdict(compiled, x: np.ndarray) -> str:
             f"matched over {result.get('cycles', 0)} cycles")
 
 
+#: Largest ``--sequences`` (docs/spec.md §12): each sequence is a float run of the reference, kept in memory.
+MAX_SEQUENCES = 10_000
+
+
+def graph_input_shape(graph: Any) -> tuple[int, ...]:
+    """The per-step input shape of a NIR graph: its ``Input`` node's ``input`` type, e.g. ``(12,)``."""
+    node = next((node for node in graph.nodes.values() if type(node).__name__ == "Input"), None)
+    if node is None:
+        raise SpikeCoreError("the graph has no Input node")
+    return tuple(int(d) for d in np.asarray(node.input_type["input"]).reshape(-1))
+
+
+def _in_file(path: str, work):
+    """``work()``; a :class:`SpikeCoreError` it raises names the NIR file ``path`` (once), as compile's do."""
+    try:
+        return work()
+    except SpikeCoreError as err:
+        text = str(err)
+        raise SpikeCoreError(text if text.startswith(f"NIR file {path}") else f"NIR file {path}: {text}") from None
+
+
 def _compare(args: argparse.Namespace) -> int:
+    from spikecore.app.cli import check_steps
     from spikecore.app.cli_compile import load_array
     from spikecore.compiler.frontends import nir as frontend_nir
     from spikecore.config import parse_chip
 
-    if args.sequences < 0:
-        raise SpikeCoreError(f"--sequences must be 0 or more, not {args.sequences}")
+    if not 0 <= args.sequences <= MAX_SEQUENCES:
+        raise SpikeCoreError(f"--sequences must be 0..{MAX_SEQUENCES}, not {args.sequences}")
+    if not args.inputs:
+        check_steps(args.steps)
     graph = frontend_nir.read_nir(args.model)
+    shape = _in_file(args.model, lambda: graph_input_shape(graph))
     if args.inputs:
         x = load_array(args.inputs, "input file")
+        if x.shape[1:] != shape:
+            expected = "(T, " + ", ".join(str(d) for d in shape) + ")"
+            raise SpikeCoreError(f"input file {args.inputs}: shape {x.shape}, expected {expected} "
+                                 f"(the input of {args.model})")
     else:
-        shape = tuple(int(d) for d in np.asarray(
-            next(node for node in graph.nodes.values() if type(node).__name__ == "Input").input_type["input"]
-        ).reshape(-1))
         x = random_spikes(shape, args.steps, args.rate, args.seed)
     config = parse_chip(args.chip) if args.chip else None
     fine = True if args.fine_weights else None
@@ -265,18 +291,19 @@ def _compare(args: argparse.Namespace) -> int:
     if args.percentile is not None and data is None and not args.inputs:
         raise SpikeCoreError("--percentile picks the input range from data: give --calib data.npy or --inputs")
     percentile = 100.0 if args.percentile is None else args.percentile
-    result = compare(graph, x, dt=args.dt, reset=args.reset, config=config, rtl=args.rtl, fine_weights=fine,
-                     input_max=args.input_max, calibration_data=data, percentile=percentile,
-                     allow_saturation=args.allow_saturation)
+    result = _in_file(args.model, lambda: compare(
+        graph, x, dt=args.dt, reset=args.reset, config=config, rtl=args.rtl, fine_weights=fine,
+        input_max=args.input_max, calibration_data=data, percentile=percentile, allow_saturation=args.allow_saturation))
     if args.sequences:
         from spikecore.compiler.pipeline import compile_nir
 
-        compiled = compile_nir(graph, dt=args.dt, reset=args.reset, config=config, fine_weights=fine,
-                               input_max=args.input_max, calibration_data=x if data is None else data,
-                               percentile=percentile, allow_saturation=args.allow_saturation)
+        compiled = _in_file(args.model, lambda: compile_nir(
+            graph, dt=args.dt, reset=args.reset, config=config, fine_weights=fine, input_max=args.input_max,
+            calibration_data=x if data is None else data, percentile=percentile,
+            allow_saturation=args.allow_saturation))
         xs = np.stack([random_spikes(x.shape[1:], len(x), args.rate, args.seed + 1 + i)
                        for i in range(args.sequences)])
-        result.notes.append(class_agreement(graph, compiled, xs, args.reset).line())
+        result.notes.append(_in_file(args.model, lambda: class_agreement(graph, compiled, xs, args.reset)).line())
     print(result.text())
     return 0
 

@@ -330,7 +330,8 @@ def test_export_refuses_to_guess_dt(files, capsys):
     compiled = compile_nir("counts.nir", dt=1.0, config=CHIP)
     save_image(compiled.image, "counts.bin")
     one_line(capsys, main(["export", "counts.bin", "--nir", "back.nir"]),
-             "the image does not store dt (seconds per step), and the graph's time constants depend on it: give "
+             "program file counts.bin: the image does not store dt (seconds per step), and the graph's time "
+             "constants depend on it: give "
              "--dt SECONDS (the dt it was compiled at)")
     assert not (files / "back.nir").exists()
     assert main(["export", "counts.bin", "--nir", "back.nir", "--dt", "1"]) == 0

@@ -73,7 +73,7 @@ def test_compare_inputs_file(model, tmp_path, capsys):
     assert "30 input steps" in capsys.readouterr().out
     np.save(tmp_path / "bad.npy", np.zeros((30, 5), dtype=np.float32))
     assert main(["compare", str(model), "--dt", "1e-3", "--inputs", str(tmp_path / "bad.npy")]) == 2
-    assert "does not match the graph input (6,)" in capsys.readouterr().err
+    assert "input file " + str(tmp_path / "bad.npy") + ": shape (30, 5), expected (T, 6)" in capsys.readouterr().err
 
 
 def test_fine_weights_flag(model, tmp_path, capsys):
@@ -109,4 +109,4 @@ def test_recurrent_cubalif_graph_compiles_and_compares_on_the_command_line(tmp_p
     assert "of 4 random input sequences" in text
     assert main([*args, "--sequences", "-1"]) == 2
     err = capsys.readouterr().err
-    assert err == "spikecore: error: --sequences must be 0 or more, not -1\n"
+    assert err == "spikecore: error: --sequences must be 0..10000, not -1\n"

@@ -363,3 +363,46 @@ def test_notice_held_back_when_the_command_fails(tmp_path):
     ok = fi.run_cli(["compile", str(tmp_path / "m.pt"), "--out", str(tmp_path / "out.bin")])
     assert ok.status == 0 and "no --calib given" in ok.stderr
 
+
+# --- spikecore compare and export: the input named, bounds kept (the tester's findings) ------------------------
+
+
+def _npy(array: np.ndarray) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("shape", [(50, 3, 1), (50, 1, 3), (50, 4), (50, 2)])
+def test_compare_inputs_of_another_shape_named(tmp_path, nir_model, shape):
+    # ok.nir takes 3 inputs per step: only (T, 3) is an input sequence of it
+    files = {"x.npy": _npy(np.zeros(shape, dtype=np.float32)), "prev.bin": PREVIOUS}
+    outcome, before, after = run_in(tmp_path, files, ["compare", "ok.nir", "--inputs", "x.npy"])
+    assert_refused(outcome, before, after, "input file x.npy", f"shape {shape}", "expected (T, 3)")
+
+
+@pytest.mark.parametrize(("option", "value", "message"), [
+    ("--steps", "100000000", f"--steps must be 0..{MAX_STEP}, not 100000000"),
+    ("--steps", "-1", f"--steps must be 0..{MAX_STEP}, not -1"),
+    ("--sequences", "10001", "--sequences must be 0..10000, not 10001"),
+    ("--sequences", "-1", "--sequences must be 0..10000, not -1"),
+])
+def test_compare_bounds_steps_and_sequences(tmp_path, nir_model, option, value, message):
+    outcome, before, after = run_in(tmp_path, {}, ["compare", "ok.nir", option, value])
+    assert_refused(outcome, before, after, message)
+
+
+def test_compare_error_names_the_nir_file(tmp_path, nir_model):
+    # the graph needs 2 cores (a LIF layer and a readout); compile says so naming the file, compare must too
+    for command in (["compile", "ok.nir", "--out", "prev.bin"], ["compare", "ok.nir"]):
+        outcome, before, after = run_in(tmp_path, {"prev.bin": PREVIOUS}, [*command, "--chip", "cores=1"])
+        assert_refused(outcome, before, after, "NIR file ok.nir: ", "cores")
+
+
+def test_export_error_names_the_program_file(tmp_path):
+    # an assembled program is no NIR-compiled one: the refusal names it
+    outcome, before, after = run_in(tmp_path, {"p.s": PROGRAM.encode(), "old.nir": PREVIOUS},
+                                    ["export", "p.s", "--nir", "old.nir", "--dt", "1e-4"])
+    assert_refused(outcome, before, after, "program file p.s: ")
