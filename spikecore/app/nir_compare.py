@@ -25,7 +25,7 @@ spiked or both did not), the spike-time differences (spikes paired in order per 
 |Δt| in steps, and how many spikes one side has more), and the output agreement. ``--sequences N`` also
 runs ``N`` more random sequences (seeds ``seed + 1 ..``) on the batched golden model and prints how often the
 readout's predicted class (the output neuron with the most spikes, :func:`predicted_class`) is the float
-reference's.
+reference's, over the sequences whose reference readout has no tie (the tied ones are counted apart).
 """
 
 from __future__ import annotations
@@ -181,15 +181,28 @@ def compare(graph: Any, x: np.ndarray, dt: float | None = None, reset: str | Non
 
 @dataclass
 class ClassAgreement:
-    """The readout's predicted class, float reference vs SpikeCore, over ``sequences`` random inputs."""
+    """The readout's predicted class, float reference vs SpikeCore, over ``sequences`` random inputs.
+
+    ``agreement`` is the fraction of the ``untied`` sequences (those whose reference readout has one largest
+    count) on which the classes are the same; a tied sequence has no class to agree on (nothing firing ties
+    every neuron at 0), so it is counted in ``ties`` and not in ``agreement`` (NaN when every sequence tied).
+    """
 
     sequences: int
     agreement: float
     ties: int
 
+    @property
+    def untied(self) -> int:
+        return self.sequences - self.ties
+
     def line(self) -> str:
-        return (f"  readout class (most spikes, or largest summed membrane): same on {self.agreement:.2%} of "
-                f"{self.sequences} random input sequences ({self.ties} with a tie in the reference)")
+        head = "  readout class (most spikes, or largest summed membrane): "
+        if not self.untied:
+            return (f"{head}not compared: all {self.sequences} random input sequences have a tie in the reference "
+                    "(give a higher --rate or more --steps)")
+        return (f"{head}same on {self.agreement:.2%} of {self.untied} untied random input sequences "
+                f"({self.ties} of {self.sequences} with a tie in the reference, not counted)")
 
 
 def predicted_class(readout: np.ndarray) -> np.ndarray:
@@ -210,10 +223,10 @@ def class_agreement(graph: Any, compiled, xs: np.ndarray, reset: str | None = No
         chip = run_nir_batch(compiled, xs)
     floats = np.stack([simulate_float(graph, x, compiled.quant.dt, reset or "value").output.reshape(len(x), -1)
                        for x in xs])
-    sums = floats.sum(axis=1)
-    ties = int((np.sort(sums, axis=1)[:, -1] == np.sort(sums, axis=1)[:, -2]).sum()) if sums.shape[1] > 1 else 0
-    same = predicted_class(floats) == predicted_class(chip)
-    return ClassAgreement(len(xs), float(same.mean()), ties)
+    sums = np.sort(floats.sum(axis=1), axis=1)
+    tied = sums[:, -1] == sums[:, -2] if sums.shape[1] > 1 else np.zeros(len(xs), dtype=bool)
+    same = (predicted_class(floats) == predicted_class(chip))[~tied]
+    return ClassAgreement(len(xs), float(same.mean()) if same.size else float("nan"), int(tied.sum()))
 
 
 def rtl_verdict(compiled, x: np.ndarray) -> str:

@@ -106,7 +106,44 @@ def test_recurrent_cubalif_graph_compiles_and_compares_on_the_command_line(tmp_p
     text = capsys.readouterr().out
     assert "lif1.lif: raster agreement" in text and "lif2: raster agreement" in text
     assert "readout class (most spikes, or largest summed membrane): same on" in text
-    assert "of 4 random input sequences" in text
+    assert "untied random input sequences (" in text and " of 4 with a tie in the reference, not counted)" in text
     assert main([*args, "--sequences", "-1"]) == 2
     err = capsys.readouterr().err
     assert err == "spikecore: error: --sequences must be 0..10000, not -1\n"
+
+
+def _two_class_graph() -> nir.NIRGraph:
+    """Input i drives LIF neuron i only (identity weights): the neuron of the active input wins, and silence
+    ties both at 0 spikes."""
+    return nir.NIRGraph.from_list(
+        nir.Affine(np.eye(2), np.zeros(2)),
+        nir.LIF(tau=np.full(2, 5e-3), r=np.full(2, 5.0), v_leak=np.zeros(2), v_threshold=np.ones(2),
+                v_reset=np.zeros(2)))
+
+
+def test_class_agreement_leaves_tied_sequences_out():
+    from spikecore.app.nir_compare import class_agreement
+    from spikecore.compiler.pipeline import compile_nir
+
+    graph = _two_class_graph()
+    compiled = compile_nir(graph, dt=1e-4)
+    steps = 60
+    silent = np.zeros((steps, 2))
+    first, second = silent.copy(), silent.copy()
+    first[:, 0], second[:, 1] = 1, 1                    # ~12 steps to threshold: several spikes of one neuron
+    result = class_agreement(graph, compiled, np.stack([silent, first, silent, second, silent]))
+    assert (result.sequences, result.ties, result.untied) == (5, 3, 2)
+    assert result.agreement == 1.0
+    assert "same on 100.00% of 2 untied random input sequences (3 of 5 with a tie" in result.line()
+    none = class_agreement(graph, compiled, np.stack([silent, silent]))
+    assert none.untied == 0 and np.isnan(none.agreement)        # no class to agree on: never counted as agreeing
+    assert "not compared: all 2 random input sequences have a tie" in none.line()
+
+
+def test_compare_sequences_where_nothing_fires_says_so(tmp_path, capsys):
+    path = tmp_path / "two.nir"
+    nir.write(path, _two_class_graph())
+    assert main(["compare", str(path), "--dt", "1e-4", "--rate", "0", "--steps", "20", "--sequences", "5"]) == 0
+    text = capsys.readouterr().out
+    assert "not compared: all 5 random input sequences have a tie in the reference" in text
+    assert "same on" not in text
