@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from spikecore import outputs
-from spikecore.app.cli_support import notice
+from spikecore.app.cli_support import OneMeaning, notice
 from spikecore.compiler.ir import STAGES
 from spikecore.config import parse_chip
 from spikecore.errors import SpikeCoreError
@@ -214,7 +214,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                                "program) or a NIR graph (.nir) to a SpikeCore image, with listing "
                                                "and report.")
     parser.add_argument("model", help="model file: torch.save(module) (.pt), torch.export.save (.pt2) or NIR (.nir)")
-    parser.add_argument("--encoding", "--mode", dest="encoding", choices=("graded", "rate"), default=None,
+    parser.add_argument("--encoding", "--mode", dest="encoding", action=OneMeaning, choices=("graded", "rate"),
+                        default=None,
                         help="graded: exact integer inference, one step per layer (default); rate: binary spikes "
                              "(--mode: the old spelling)")
     parser.add_argument("--T", type=int, default=None, help="rate encoding: presentation steps (default 32)")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 
 from spikecore import outputs
+from spikecore.app.cli_support import OneMeaning
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -20,7 +21,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("image", help="binary image (.bin)")
     parser.add_argument("--inputs", metavar="STIM", help="stimulus file (.csv: step,core,axon,payload; or .json)")
     parser.add_argument("--steps", type=int, default=1, help="timesteps to run (default: 1)")
-    parser.add_argument("--check", "--mode", dest="check", choices=("fast", "full"), default="full",
+    parser.add_argument("--check", "--mode", dest="check", action=OneMeaning, choices=("fast", "full"), default="full",
                         help="full: every record every cycle (default); fast: per-cycle signatures")
     parser.add_argument("--waves", action="store_true", help="write a wave file (dump.vcd or dump.fst) and waves.gtkw")
     parser.add_argument("--waves-format", choices=("vcd", "fst"),

@@ -42,6 +42,29 @@ class ArgumentParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
+class OneMeaning(argparse.Action):
+    """Store an option given under its name and its old spelling (``--encoding``/``--mode``, ``--check``/
+    ``--mode``) into one ``dest``, refusing the two spellings with different values in one command line.
+
+    Without it argparse lets the last one win silently (``--encoding rate --mode graded`` compiled graded).
+    The refusal is a usage error (:meth:`ArgumentParser.error`): ``<prog>: error: --encoding rate and --mode
+    graded contradict each other (--mode is the old spelling of --encoding) (see <prog> --help)``.
+    """
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values,
+                 option_string: str | None = None) -> None:
+        key = f"_spelled_{self.dest}"
+        given = dict(getattr(namespace, key, None) or {})
+        for other, value in given.items():
+            if other != option_string and value != values:
+                new, old = self.option_strings[0], self.option_strings[-1]
+                parser.error(f"{other} {value} and {option_string} {values} contradict each other "
+                             f"({old} is the old spelling of {new}); give one")
+        given[option_string] = values
+        setattr(namespace, key, given)
+        setattr(namespace, self.dest, values)
+
+
 def error_message(error: BaseException) -> str:
     """The one line that describes ``error``: ``<file>: <reason>`` for an OSError naming a file, else its text.
 

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from spikecore import outputs
-from spikecore.app.cli_support import USER_ERRORS, ArgumentParser, report_error
+from spikecore.app.cli_support import USER_ERRORS, ArgumentParser, OneMeaning, report_error
 from spikecore.config import ChipConfig
 from spikecore.errors import SpikeCoreError
 
@@ -155,7 +155,8 @@ def table(rows: list[tuple[str, str]]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = ArgumentParser(prog="make sim", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", help="a saved torch.nn.Module (torch.save) taking 64 features; default: train one")
-    parser.add_argument("--encoding", "--mode", dest="encoding", choices=("graded", "rate"), default="graded",
+    parser.add_argument("--encoding", "--mode", dest="encoding", action=OneMeaning, choices=("graded", "rate"),
+                        default="graded",
                         help="compile encoding (--mode: the old spelling)")
     parser.add_argument("--T", type=int, default=None, help="rate encoding: timesteps per inference")
     parser.add_argument("--rtl-samples", type=int, default=20, help="held-out samples run on the RTL (0: none)")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from spikecore.app.cli_support import USER_ERRORS, ArgumentParser, report_error
+from spikecore.app.cli_support import USER_ERRORS, ArgumentParser, OneMeaning, report_error
 from spikecore.config import ChipConfig
 from spikecore.errors import SpikeCoreError
 from spikecore.verif.coverage import FunctionalCoverage
@@ -24,7 +24,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--first", type=int, default=0, help="first seed, 0 or more (default 0)")
     parser.add_argument("--cores", type=int, default=4)
     parser.add_argument("--jobs", type=int, default=2, help="simulator processes at a time (default 2)")
-    parser.add_argument("--check", "--mode", dest="check", choices=("fast", "full", "mixed"), default="mixed",
+    parser.add_argument("--check", "--mode", dest="check", action=OneMeaning, choices=("fast", "full", "mixed"),
+                        default="mixed",
                         help="scoreboard check: fast (signatures), full (every record) or mixed (default): about "
                              "one seed in 8 full, the rest fast; --mode: old name")
     parser.add_argument("--fill", choices=("mixed", "all", "none"), default="mixed",

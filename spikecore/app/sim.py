@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from spikecore.app.cli_support import USER_ERRORS, ArgumentParser, report_error
+from spikecore.app.cli_support import USER_ERRORS, ArgumentParser, OneMeaning, report_error
 from spikecore.config import ChipConfig
 from spikecore.errors import SpikeCoreError
 from spikecore.image import load_image, save_image
@@ -37,7 +37,7 @@ def build_parser(prog: str = PROG) -> ArgumentParser:
     parser.add_argument("--image", help="an image file instead of a seed")
     parser.add_argument("--stimulus", help="with --image: stimulus file (.json/.csv)")
     parser.add_argument("--steps", type=int, help="with --image: steps to run (default 1)")
-    parser.add_argument("--check", "--mode", dest="check", choices=("fast", "full"), default="fast",
+    parser.add_argument("--check", "--mode", dest="check", action=OneMeaning, choices=("fast", "full"), default="fast",
                         help="fast: per-cycle signatures, full: every record every cycle (default fast)")
     parser.add_argument("--waves", action="store_true", help="write dump.vcd/.fst and waves.gtkw (also WAVES=1)")
     parser.add_argument("--waves-format", choices=FORMATS, help="wave file format (default: WAVES_FORMAT, else "

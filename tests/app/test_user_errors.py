@@ -312,3 +312,59 @@ def test_export_to_a_folder(capsys, nir_model):
     status = cli.main(["export", "prog.bin", "--nir", "folder", "--dt", "1e-3"])
     err = capsys.readouterr().err
     assert status == 2 and err.startswith("spikecore: error: folder: ") and "[Errno" not in err
+
+
+# --- an option under its name and its old spelling, with values that contradict (the tester's finding) ---------
+
+CONTRADICT = "--{a} {x} and --{b} {y} contradict each other (--mode is the old spelling of --{new}); give one"
+
+
+@pytest.mark.parametrize(("command", "new", "old_first"), [
+    ("compile", "encoding", False), ("compile", "encoding", True), ("sim", "check", False), ("sim", "check", True)])
+def test_spikecore_old_and_new_spelling_contradicting_refused(capsys, tmp_path, command, new, old_first):
+    # both the model/image and the output folder untouched: the parser refuses before the command runs
+    (tmp_path / "m.pt").write_bytes(b"never read")
+    x, y = ("rate", "graded") if new == "encoding" else ("fast", "full")
+    a, b = ("mode", new) if old_first else (new, "mode")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    status = cli.main([command, str(tmp_path / "m.pt"), f"--{a}", x, f"--{b}", y])
+    prog = f"spikecore {command}"
+    one_line(capsys, status, f"{prog}: error: " + CONTRADICT.format(a=a, x=x, b=b, y=y, new=new)
+             + f" (see {prog} --help)")
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+@pytest.mark.parametrize(("main", "prog", "argv", "expected"), [
+    (demo.main, "make sim", ["--encoding", "graded", "--mode", "rate"],
+     CONTRADICT.format(a="encoding", x="graded", b="mode", y="rate", new="encoding")),
+    (sim.main, "python -m spikecore.app.sim", ["--check", "fast", "--mode", "full"],
+     CONTRADICT.format(a="check", x="fast", b="mode", y="full", new="check")),
+    (regress.main, "python -m spikecore.app.regress", ["--mode", "full", "--check", "fast"],
+     CONTRADICT.format(a="mode", x="full", b="check", y="fast", new="check")),
+])
+def test_module_old_and_new_spelling_contradicting_refused(capsys, main, prog, argv, expected):
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    one_line(capsys, info.value.code, f"{prog}: error: {expected} (see {prog} --help)")
+
+
+def test_old_and_new_spelling_agreeing_or_repeated_accepted():
+    from spikecore.app.cli import build_parser
+
+    parser = build_parser()
+    assert parser.parse_args(["compile", "m.pt", "--encoding", "rate", "--mode", "rate"]).encoding == "rate"
+    assert parser.parse_args(["compile", "m.pt", "--mode", "rate"]).encoding == "rate"
+    assert parser.parse_args(["compile", "m.pt", "--encoding", "rate", "--encoding", "graded"]).encoding == "graded"
+    assert parser.parse_args(["sim", "p.bin", "--mode", "fast"]).check == "fast"
+    assert parser.parse_args(["sim", "p.bin"]).check == "full"
+
+
+def test_make_sim_passes_mode_and_encoding_both_when_both_given():
+    # make sim MODE=rate ENCODING=graded used ENCODING silently; both reach the demo now, which refuses them
+    root = Path(__file__).resolve().parents[2]
+    dry = subprocess.run(["make", "-n", "-C", str(root), "sim", "MODE=rate", "ENCODING=graded"],
+                         capture_output=True, text=True, check=True).stdout
+    assert "--encoding graded --mode rate" in dry
+    alone = subprocess.run(["make", "-n", "-C", str(root), "sim", "ENCODING=rate"],
+                           capture_output=True, text=True, check=True).stdout
+    assert "--encoding rate" in alone and "--mode" not in alone
