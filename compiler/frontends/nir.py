@@ -54,6 +54,7 @@ from spikecore.config import ChipConfig
 from spikecore.errors import SpikeCoreError
 from spikecore.grammar import quote
 from spikecore.isa import AXON_MAX, MAX_CORES
+from spikecore.wording import article, shown
 
 LINEAR_TYPES = ("Affine", "Linear", "Scale", "Flatten", "Conv2d", "SumPool2d", "AvgPool2d")
 NEURON_TYPES = ("IF", "LIF", "LI", "I", "Threshold", "CubaLIF")
@@ -119,7 +120,7 @@ def _scalar(value: Any, what: str) -> float:
     except (TypeError, ValueError):
         number = math.nan
     if not math.isfinite(number) or number <= 0:
-        raise SpikeCoreError(f"{what} must be one finite positive number, not {value!r}")
+        raise SpikeCoreError(f"{what} must be one finite positive number, not {shown(value)}")
     return number
 
 
@@ -175,7 +176,7 @@ def resolve_fine_weights(graph, fine_weights: bool | None) -> bool:
     if stored is not None:
         array = np.asarray(stored).reshape(-1)
         if array.size != 1 or array.dtype.kind not in "biu" or array[0] not in (0, 1):
-            raise SpikeCoreError(f"the graph's metadata {FINE_KEY} must be one boolean, not {stored!r}")
+            raise SpikeCoreError(f"the graph's metadata {FINE_KEY} must be one boolean, not {shown(stored)}")
         value = bool(array[0])
         if fine_weights is not None and fine_weights != value:
             raise SpikeCoreError(f"fine_weights={fine_weights} contradicts the graph's metadata {FINE_KEY}={value}; "
@@ -232,8 +233,8 @@ def _loops(graph, succ: dict[str, list[str]], pred: dict[str, list[str]]) -> lis
         kinds = f"{type_name(nodes[src])} -> {type_name(nodes[dst])}"
         where = f"recurrent edge '{src}' -> '{dst}' ({kinds})"
         if type_name(nodes[dst]) not in NEURON_TYPES:
-            raise SpikeCoreError(f"{where}: it ends at a {type_name(nodes[dst])} node; SpikeCore compiles recurrent "
-                                 "edges into a neuron node")
+            raise SpikeCoreError(f"{where}: it ends at {article(type_name(nodes[dst]))} node; SpikeCore compiles "
+                                 "recurrent edges into a neuron node")
         if type_name(nodes[dst]) in ("LI", "I"):
             raise SpikeCoreError(f"{where}: {type_name(nodes[dst])} neurons emit no spikes to feed back; SpikeCore "
                                  "compiles recurrent edges of spiking neurons (IF, LIF, CubaLIF, Threshold)")
@@ -349,7 +350,7 @@ def _pair(value: Any, name: str, node: Any, field_name: str, low: int = 0) -> tu
         values = values * 2
     whole = [_whole(v) for v in values]
     if len(values) != 2 or any(v is None or v < low for v in whole):
-        raise SpikeCoreError(f"{type_name(node)} '{name}': {field_name}={quote(repr(value))} must be one or two "
+        raise SpikeCoreError(f"{type_name(node)} '{name}': {field_name}={quote(shown(value))} must be one or two "
                              f"integers of at least {low}")
     return whole[0], whole[1]  # type: ignore[return-value]
 
@@ -426,7 +427,7 @@ def _fold_linear(pending: _Pending, node: Any, name: str) -> None:
         groups_values = np.asarray(node.groups).reshape(-1).tolist()
         groups = _whole(groups_values[0]) if len(groups_values) == 1 else None
         if groups is None or groups < 1:
-            raise SpikeCoreError(f"{label}: groups={quote(repr(node.groups))} must be one integer of at least 1")
+            raise SpikeCoreError(f"{label}: groups={quote(shown(node.groups))} must be one integer of at least 1")
         try:
             out_shape = conv2d_output_shape(weight.shape, in_shape, stride, padding, dilation, groups)
             matrix = None if pending.plan else toeplitz_conv2d_sparse(weight, in_shape, stride, padding, dilation,
@@ -565,7 +566,7 @@ def _input_shape(name: str, value: Any) -> tuple[int, ...]:
     raw = np.asarray(value).reshape(-1).tolist() if not isinstance(value, str | bytes) else [value]
     dims = [_whole(d, 10**18) for d in raw]
     if not dims or any(d is None or d < 1 for d in dims):
-        raise SpikeCoreError(f"Input '{name}': shape {quote(repr(value))} must be one or more positive integers")
+        raise SpikeCoreError(f"Input '{name}': shape {quote(shown(value))} must be one or more positive integers")
     shape = tuple(dims)  # type: ignore[arg-type]
     features = math.prod(shape)
     if features > MAX_INPUT_FEATURES:

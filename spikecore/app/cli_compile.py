@@ -33,6 +33,7 @@ from spikecore.app.cli_support import OneMeaning, notice
 from spikecore.compiler.ir import STAGES
 from spikecore.config import parse_chip
 from spikecore.errors import SpikeCoreError
+from spikecore.wording import plural
 
 UNIFORM_CALIBRATION_SAMPLES = 256
 
@@ -96,7 +97,11 @@ def saturation_report(quant) -> str:
                       *(f"warning: {event.line()}" for event in quant.saturations)])
 
 
-def _flag(name: str) -> str:
+def _flag(args: argparse.Namespace, name: str) -> str:
+    """The option as the user typed it (``--mode`` for the old spelling of ``--encoding``)."""
+    typed = getattr(args, f"_spelled_{name}", None)
+    if typed:
+        return list(typed)[-1]
     return "--" + name.replace("_", "-") if name != "T" else "--T"
 
 
@@ -105,7 +110,7 @@ def _compile(args: argparse.Namespace) -> int:
     for name in TORCH_ONLY if is_nir else NIR_ONLY:
         if getattr(args, name) is not None:
             kind = "PyTorch models" if is_nir else "NIR graphs (.nir)"
-            raise SpikeCoreError(f"{_flag(name)} applies to {kind} only")
+            raise SpikeCoreError(f"{_flag(args, name)} applies to {kind} only")
     if is_nir:
         return _compile_nir(args)
     from spikecore.compiler.frontends.torch import load_model
@@ -198,12 +203,13 @@ def _write_outputs(args: argparse.Namespace, compiled) -> int:
     elif compiled.quant.saturations:
         notice(saturation_report(compiled.quant))
     if compiled.encoding == "nir":
-        print(f"{out}: {len(data)} bytes, {len(compiled.image.cores)} cores, NIR graph at dt={compiled.quant.dt:g} s, "
-              f"{len(compiled.quant.layers)} layers (one chip step per dt; layer k lags the input by k steps)")
+        print(f"{out}: {len(data)} bytes, {plural(len(compiled.image.cores), 'core')}, NIR graph at "
+              f"dt={compiled.quant.dt:g} s, {plural(len(compiled.quant.layers), 'layer')} (one chip step per dt; "
+              "layer k lags the input by k steps)")
     else:
         host = f"; host work after the chip: {', '.join(compiled.host_work)}" if compiled.host_work else ""
-        print(f"{out}: {len(data)} bytes, {len(compiled.image.cores)} cores, {compiled.encoding} mode, "
-              f"{compiled.steps} steps per inference{host}")
+        print(f"{out}: {len(data)} bytes, {plural(len(compiled.image.cores), 'core')}, {compiled.encoding} mode, "
+              f"{plural(compiled.steps, 'step')} per inference{host}")
     return 0
 
 

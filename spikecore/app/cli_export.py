@@ -18,6 +18,7 @@ from spikecore.compiler.frontends.nir import DT_KEY
 from spikecore.compiler.nir.export import export_image, write_nir_file
 from spikecore.compiler.pipeline import check_round_trip
 from spikecore.errors import SpikeCoreError
+from spikecore.wording import plural
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -41,8 +42,8 @@ def _export(args: argparse.Namespace) -> int:
             raise SpikeCoreError(f"program file {args.program}: {text}") from None
     neurons = sum(int(np.prod(node.output_type["output"])) for name, node in graph.nodes.items()
                   if type(node).__name__ in ("LIF", "LI", "IF", "I", "Threshold"))
-    print(f"{out}: {len(graph.nodes)} NIR nodes, {neurons} neurons, dt={graph.metadata[DT_KEY]:g} s; "
-          "re-imports to the identical image")
+    print(f"{out}: {plural(len(graph.nodes), 'NIR node')}, {plural(neurons, 'neuron')}, "
+          f"dt={graph.metadata[DT_KEY]:g} s; re-imports to the identical image")
     return 0
 
 

@@ -406,3 +406,56 @@ def test_export_error_names_the_program_file(tmp_path):
     outcome, before, after = run_in(tmp_path, {"p.s": PROGRAM.encode(), "old.nir": PREVIOUS},
                                     ["export", "p.s", "--nir", "old.nir", "--dt", "1e-4"])
     assert_refused(outcome, before, after, "program file p.s: ")
+
+
+# --- wording: the option as typed, singulars, articles, plain numbers (the tester's findings) ------------------
+
+
+def _one_lif(dt: float | None = None) -> nir.NIRGraph:
+    graph = nir.NIRGraph.from_list(
+        nir.Affine(np.full((2, 3), 0.5), np.zeros(2)),
+        nir.LIF(tau=np.full(2, 5e-3), r=np.full(2, 5.0), v_leak=np.zeros(2), v_threshold=np.ones(2),
+                v_reset=np.zeros(2)))
+    if dt is not None:
+        graph.metadata["dt"] = dt
+    return graph
+
+
+@pytest.mark.parametrize("option", ["--mode", "--encoding"])
+def test_torch_only_option_on_nir_named_as_typed(tmp_path, option):
+    nir.write(tmp_path / "m.nir", _one_lif())
+    outcome, before, after = run_in(tmp_path, {}, ["compile", "m.nir", option, "rate"])
+    assert assert_refused(outcome, before, after) == f"spikecore: error: {option} applies to PyTorch models only"
+
+
+def test_one_core_one_layer_one_neuron_in_the_singular(tmp_path):
+    # one LIF layer of 2 neurons: one core, one layer; its export has the Input, Affine, LIF and Output nodes
+    nir.write(tmp_path / "m.nir", _one_lif())
+    outcome, _, _ = run_in(tmp_path, {}, ["compile", "m.nir", "--dt", "1e-4", "--out", "m.bin"])
+    assert outcome.status == 0 and ", 1 core, NIR graph at dt=0.0001 s, 1 layer (" in outcome.stdout, outcome
+    single = nir.NIRGraph.from_list(nir.Affine(np.full((1, 3), 0.5), np.zeros(1)),
+                                    nir.LIF(tau=np.full(1, 5e-3), r=np.full(1, 5.0), v_leak=np.zeros(1),
+                                            v_threshold=np.ones(1), v_reset=np.zeros(1)))
+    nir.write(tmp_path / "s.nir", single)
+    assert run_in(tmp_path, {}, ["compile", "s.nir", "--dt", "1e-4", "--out", "s.bin"])[0].status == 0
+    outcome, _, _ = run_in(tmp_path, {}, ["export", "s.bin", "--nir", "back.nir", "--dt", "1e-4"])
+    assert outcome.status == 0 and "back.nir: 4 NIR nodes, 1 neuron, dt=" in outcome.stdout, outcome
+
+
+def test_recurrent_edge_into_an_affine_reads_an(tmp_path):
+    nodes = {"input": nir.Input(np.array([2])), "a": nir.Affine(np.eye(2), np.zeros(2)),
+             "lif": nir.LIF(tau=np.full(2, 5e-3), r=np.full(2, 5.0), v_leak=np.zeros(2), v_threshold=np.ones(2),
+                            v_reset=np.zeros(2)),
+             "b": nir.Linear(np.eye(2)), "output": nir.Output(np.array([2]))}
+    edges = [("input", "a"), ("a", "lif"), ("lif", "b"), ("b", "a"), ("lif", "output")]
+    nir.write(tmp_path / "loop.nir", nir.NIRGraph(nodes, edges))
+    outcome, before, after = run_in(tmp_path, {}, ["compile", "loop.nir", "--dt", "1e-4", "--out", "l.bin"])
+    assert_refused(outcome, before, after, "NIR file loop.nir: ", "it ends at an Affine node")
+
+
+def test_metadata_number_shown_plain(tmp_path):
+    # nir.read gives the metadata back as numpy scalars; the message shows the number, not np.float64(...)
+    nir.write(tmp_path / "neg.nir", _one_lif(dt=-1e-4))
+    outcome, before, after = run_in(tmp_path, {}, ["compile", "neg.nir", "--out", "n.bin"])
+    line = assert_refused(outcome, before, after, "NIR file neg.nir: ")
+    assert line.endswith("the graph's metadata dt must be one finite positive number, not -0.0001"), line
