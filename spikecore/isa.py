@@ -49,6 +49,7 @@ MAX_WEIGHT_BYTES = 4096        # wbase field is 12 bits
 MAX_IMEM_DEPTH = 4096
 MAX_EVENT_DEPTH = 1024
 MAX_FANOUT_DEPTH = 256         # fanout_start is 8 bits in the neuron parameters
+MAX_CHIPS = 16                 # chips of a board (docs/spec.md §13); a fan-out entry's chip is a u8
 
 # --- timing (docs/spec.md, "Timing") -------------------------------------------------------------
 
@@ -58,6 +59,11 @@ NEURON_CYCLES = 1       # FIRE / LEAK: one neuron per cycle
 FANOUT_CYCLES = 1       # FIRE: one out-queue push per fan-out entry of a neuron that fired
 BARRIER_CYCLES = 1      # after the last core halts: input buffers cleared, router armed
 DELIVERY_CYCLES = 1     # router: one delivery per cycle over the whole array
+
+# --- board links (docs/spec.md §13) ----------------------------------------------------------------
+
+LINK_LATENCY_CYCLES = 3  # an event pushed onto a link in cycle x can be taken by the destination in x + 3
+LINK_QUEUE_DEPTH = 4     # events a link holds (queued and in flight); a router facing a full link stalls
 
 
 class Opcode(enum.IntEnum):
@@ -92,6 +98,9 @@ class TraceKind(enum.IntEnum):
     DROP = 3     # routed event dropped, input buffer full: index = axon, value = payload
     OUT = 4      # spike delivered to the host: core = source core, index = axon, value = payload
     SYN = 5      # version 2: synaptic current written (SACC, SYN): index = neuron, value = new current
+    LINK = 6     # board (§13): the router pushed core's out-queue entry onto a link: index = destination chip,
+    #              value = the link's fill after the push
+    LINK_FULL = 7  # board (§13): the router stalled, the link is full: index = destination chip, value = depth
 
 
 OPCODE_BITS = 4
@@ -304,10 +313,16 @@ NEURON_LIMITS: dict[str, tuple[int, int]] = {
 
 @dataclass(frozen=True)
 class FanoutEntry:
-    """One destination of a spike: ``core`` (or ``HOST_CORE``) and the axon it arrives on."""
+    """One destination of a spike: ``core`` (or ``HOST_CORE``) of ``chip``, and the axon it arrives on.
+
+    ``chip`` (version 2, a board's chip 0 .. chips-1; 0 for the host) and ``flags`` (reserved, 0) are the
+    version-2 fan-out record's other bytes (docs/spec.md §7, §13); a version-1 entry loads with both 0.
+    """
 
     core: int
     axon: int
+    chip: int = 0
+    flags: int = 0
 
     @property
     def to_host(self) -> bool:

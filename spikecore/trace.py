@@ -37,6 +37,8 @@ _INDEX_LABEL = {
     TraceKind.DROP: "axon",
     TraceKind.OUT: "axon",
     TraceKind.SYN: "n",
+    TraceKind.LINK: "to_chip",       # board (§13): the link's destination chip
+    TraceKind.LINK_FULL: "to_chip",
 }
 
 
