@@ -308,7 +308,8 @@ ERRORS = [
                                              "or host)"),
     (CHIP + ".core 0\nhalt\n.fanout 0: 1:256", "prog.s:4: fan-out axon in '1:256': 256 is out of range (must be "
                                                "0..255)"),
-    (CHIP + ".core 0\nhalt\n.fanout 0: 1-0", "prog.s:4: bad fan-out entry '1-0' (expected core:axon, host:axon or chip:core:axon)"),
+    (CHIP + ".core 0\nhalt\n.fanout 0: 1-0",
+     "prog.s:4: bad fan-out entry '1-0' (expected core:axon, host:axon or chip:core:axon)"),
     (CHIP + ".core 0\nhalt\n.fanout 0: hots:0", "prog.s:4: unknown name 'hots' for fan-out core (not defined by .equ "
                                                 "above)"),
     (CHIP + ".core 0\nhalt\n.fanout 4: 1:0", "prog.s:4: .fanout index 4 is outside the core's 4 fan-out entries"),
