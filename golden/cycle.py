@@ -99,6 +99,7 @@ class LoadedImage:
     syn_init: np.ndarray
     fanout_core: np.ndarray
     fanout_axon: np.ndarray
+    fanout_chip: np.ndarray | None = None   # a board's chip of each fan-out entry (docs/spec.md §13)
 
 
 
@@ -122,15 +123,23 @@ def _running_part(program: list[int]) -> tuple[Instruction, ...]:
     return tuple(running)
 
 
-def unpack_image(image: Image) -> LoadedImage:
+def unpack_image(image: Image, chip: int | None = None) -> LoadedImage:
     """Check ``image`` against the loader rules of §7 and lay it out as arrays.
 
     The rules are :func:`spikecore.image.validate_image`'s (one place for them); a broken image
     raises its one-line :class:`SpikeCoreError`. Cores without a section run ``HALT`` with zero weights
     and default neurons; weights and neurons past those a section lists take their defaults.
+
+    ``chip``: lay out that chip of a board image (§13; ``config`` is then one chip's, ``fanout_chip`` the
+    chip of each fan-out entry). Without it a board image (``chips > 1``) is refused: the single-chip models
+    run one chip.
     """
     validate_image(image)
-    config = image.config
+    if chip is None and image.config.chips > 1:
+        raise SpikeCoreError(f"image is a board of {image.config.chips} chips; the single-chip models run one chip "
+                             "(use spikecore.golden.board)")
+    sections = image.cores if chip is None else image.chip_sections(chip)
+    config = image.config.one_chip
     cores, neurons = config.cores, config.neurons
     programs = [_running_part(CoreImage().program)] * cores
     weights = np.zeros((cores, config.weight_bytes), dtype=np.int64)
@@ -138,17 +147,19 @@ def unpack_image(image: Image) -> LoadedImage:
     per_neuron = np.tile(default_neuron, (cores, neurons, 1))          # (cores, neurons, fields)
     fanout_core = np.zeros((cores, config.fanout_depth), dtype=np.int64)
     fanout_axon = np.zeros((cores, config.fanout_depth), dtype=np.int64)
-    for core, section in image.cores.items():
+    fanout_chip = np.zeros((cores, config.fanout_depth), dtype=np.int64)
+    for core, section in sections.items():
         programs[core] = _running_part(section.program)
         weights[core, : len(section.weights)] = section.weights
         for n, params in enumerate(section.neurons):
             per_neuron[core, n] = [getattr(params, f) for f in NEURON_FIELDS]
         for index, entry in enumerate(section.fanout):
             fanout_core[core, index], fanout_axon[core, index] = entry.core, entry.axon
+            fanout_chip[core, index] = entry.chip
     columns = {name: np.ascontiguousarray(per_neuron[:, :, i]) for i, name in enumerate(NEURON_FIELDS)}
     words = tuple(tuple(encode(ins) for ins in program) for program in programs)
     return LoadedImage(config=config, programs=tuple(programs), words=words, weights=weights, fanout_core=fanout_core,
-                       fanout_axon=fanout_axon, **columns)
+                       fanout_axon=fanout_axon, fanout_chip=fanout_chip, **columns)
 
 
 # --- small cached index arrays: instruction ranges repeat every step -------------------------------------
@@ -220,8 +231,9 @@ def integrate_currents(membranes: np.ndarray, currents: np.ndarray,
 # --- the host's view of the chip, and the router -------------------------------------------------------
 
 
-Queue = tuple[int, np.ndarray, np.ndarray, np.ndarray]
-"""Out-queue pushes of one FIRE: (source core, destination cores, axons, payloads), in push order."""
+Queue = tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+"""Out-queue pushes of one FIRE: (source core, destination cores, axons, payloads, destination chips), in push
+order (the chips are all 0 on one chip; a board's router sends the others over links, §13)."""
 
 
 class ChipState:
@@ -230,9 +242,9 @@ class ChipState:
     :class:`CycleChip` and :class:`~spikecore.golden.functional.FunctionalChip` add EXEC on top.
     """
 
-    def __init__(self, image: Image) -> None:
-        self.loaded = unpack_image(image)
-        self.config = image.config
+    def __init__(self, image: Image, chip: int | None = None) -> None:
+        self.loaded = unpack_image(image, chip)
+        self.config = self.loaded.config
         cores, depth = self.config.cores, self.config.event_depth
         self.membranes = self.loaded.init.copy()
         self.currents = self.loaded.syn_init.copy()      # synaptic currents (version 2, §1.2)
@@ -305,7 +317,8 @@ class ChipState:
         before = np.cumsum(count) - count
         entry = np.repeat(start - before, count) + np.arange(total)
         loaded = self.loaded
-        return core, loaded.fanout_core[core, entry], loaded.fanout_axon[core, entry], np.repeat(payloads, count)
+        return (core, loaded.fanout_core[core, entry], loaded.fanout_axon[core, entry], np.repeat(payloads, count),
+                loaded.fanout_chip[core, entry])
 
     def _barrier(self) -> None:
         """BARRIER: the events of this step have been consumed; every input buffer is emptied."""
@@ -415,6 +428,24 @@ class CycleChip(ChipState):
 
     def step(self) -> np.ndarray:
         start = self.cycle
+        exec_cycles, exec_records, queues = self.exec_phase(start)
+        self._barrier()
+        source, dest, axon, payload, kind = self._route(queues)
+        deliveries = np.empty(len(dest), dtype=TRACE_DTYPE)
+        deliveries["cycle"] = start + exec_cycles + BARRIER_CYCLES + np.arange(len(dest)) * DELIVERY_CYCLES
+        deliveries["core"] = np.where(kind == int(TraceKind.OUT), source, dest)  # OUT names the source
+        deliveries["kind"] = kind
+        deliveries["index"] = axon
+        deliveries["value"] = payload
+
+        self._end_step(exec_cycles, len(dest))
+        return np.concatenate([exec_records, deliveries]) if len(deliveries) else exec_records
+
+    def exec_phase(self, start: int) -> tuple[int, np.ndarray, list[Queue]]:
+        """EXEC of one step starting on cycle ``start``: ``(E_t, its records sorted, the out-queue pushes)``.
+
+        Shared by :meth:`step` and the board (``spikecore.golden.board``), whose chips run EXEC in lock-step.
+        """
         log = _ExecRecords(self.config.cores)
         queues: list[Queue] = []
         self.last_issue_log = []
@@ -438,19 +469,7 @@ class CycleChip(ChipState):
                     work = 0  # NOP, HALT: the issue cycle only
                 issue += ISSUE_CYCLES + work
             exec_cycles = max(exec_cycles, issue)
-        exec_records = log.sorted(start)
-
-        self._barrier()
-        source, dest, axon, payload, kind = self._route(queues)
-        deliveries = np.empty(len(dest), dtype=TRACE_DTYPE)
-        deliveries["cycle"] = start + exec_cycles + BARRIER_CYCLES + np.arange(len(dest)) * DELIVERY_CYCLES
-        deliveries["core"] = np.where(kind == int(TraceKind.OUT), source, dest)  # OUT names the source
-        deliveries["kind"] = kind
-        deliveries["index"] = axon
-        deliveries["value"] = payload
-
-        self._end_step(exec_cycles, len(dest))
-        return np.concatenate([exec_records, deliveries]) if len(deliveries) else exec_records
+        return exec_cycles, log.sorted(start), queues
 
     def _acc(self, core: int, ins: Instruction, issue: int, log: _ExecRecords, target: np.ndarray | None = None,
              kind: TraceKind = TraceKind.ACC) -> int:

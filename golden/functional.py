@@ -45,6 +45,13 @@ class FunctionalChip(ChipState):
     """
 
     def step(self) -> None:
+        exec_cycles, _, queues = self.exec_phase(self.cycle)
+        self._barrier()
+        source = self._route(queues)[0]
+        self._end_step(exec_cycles, len(source))
+
+    def exec_phase(self, start: int) -> tuple[int, None, list[Queue]]:
+        """EXEC of one step: ``(E_t, None, the out-queue pushes)`` (no records; as ``CycleChip.exec_phase``)."""
         queues: list[Queue] = []
         exec_cycles = 0
         for core, program in enumerate(self.loaded.programs):
@@ -62,9 +69,7 @@ class FunctionalChip(ChipState):
                 elif ins.opcode == Opcode.SYN:
                     cycles += self._syn(core, ins)
             exec_cycles = max(exec_cycles, cycles)
-        self._barrier()
-        source = self._route(queues)[0]
-        self._end_step(exec_cycles, len(source))
+        return exec_cycles, None, queues
 
     def _acc(self, core: int, ins: Instruction, target: np.ndarray | None = None) -> int:
         """ACC into the membranes, or SACC into ``target`` = the synaptic currents (same arithmetic, §4.5)."""

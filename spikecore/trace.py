@@ -28,6 +28,28 @@ from spikecore.isa import TraceKind
 
 TRACE_DTYPE = np.dtype([("cycle", "<i8"), ("core", "<i2"), ("kind", "<i1"), ("index", "<i2"), ("value", "<i8")])
 TRACE_FIELDS = TRACE_DTYPE.names
+#: A board's trace record (docs/spec.md §13): a chip record with the chip it happened on, sorted by cycle, chip,
+#: core, kind; ``core`` is local to the chip.
+BOARD_TRACE_DTYPE = np.dtype([("cycle", "<i8"), ("chip", "<i1"), ("core", "<i2"), ("kind", "<i1"), ("index", "<i2"),
+                              ("value", "<i8")])
+
+
+def board_records(records: np.ndarray, chip: int) -> np.ndarray:
+    """One chip's trace (:data:`TRACE_DTYPE`) as board records of ``chip`` (:data:`BOARD_TRACE_DTYPE`)."""
+    out = np.empty(len(records), dtype=BOARD_TRACE_DTYPE)
+    for name in TRACE_FIELDS:
+        out[name] = records[name]
+    out["chip"] = chip
+    return out
+
+
+def chip_records(records: np.ndarray, chip: int) -> np.ndarray:
+    """The records of ``chip`` in a board trace, as that chip's trace (:data:`TRACE_DTYPE`, chip column dropped)."""
+    mine = records[records["chip"] == chip]
+    out = np.empty(len(mine), dtype=TRACE_DTYPE)
+    for name in TRACE_FIELDS:
+        out[name] = mine[name]
+    return out
 
 # ACC, SPIKE and SYN records index a neuron; EVENT, DROP and OUT records index an axon.
 _INDEX_LABEL = {
@@ -72,11 +94,25 @@ def _suffix(path: Path) -> str:
 
 
 def write_trace(path: str | Path, records: np.ndarray) -> None:
-    """Write ``records`` (a :data:`TRACE_DTYPE` array) to ``path``; the format follows the suffix."""
+    """Write ``records`` (a :data:`TRACE_DTYPE` array) to ``path``; the format follows the suffix.
+
+    A board trace (:data:`BOARD_TRACE_DTYPE`) is written with its ``chip`` column after ``cycle`` (§13).
+    """
     path = Path(path)
     suffix = _suffix(path)
-    rows = np.asarray(records, dtype=TRACE_DTYPE).tolist()
     names = {int(k): k.name for k in TraceKind}
+    if records.dtype == BOARD_TRACE_DTYPE:
+        fields = BOARD_TRACE_DTYPE.names
+        with outputs.open_output(path, "w", newline="") as handle:
+            if suffix == ".csv":
+                handle.write(",".join(fields) + "\n")
+                handle.writelines(f"{c},{chip},{core},{names[k]},{i},{v}\n"
+                                  for c, chip, core, k, i, v in records.tolist())
+            else:
+                handle.writelines(json.dumps(dict(zip(fields, (c, chip, core, names[k], i, v), strict=True))) + "\n"
+                                  for c, chip, core, k, i, v in records.tolist())
+        return
+    rows = np.asarray(records, dtype=TRACE_DTYPE).tolist()
     with outputs.open_output(path, "w", newline="") as handle:
         if suffix == ".csv":
             handle.write(",".join(TRACE_FIELDS) + "\n")
