@@ -954,7 +954,7 @@ class PlacedProgram:
         by_id: dict[int, PlacedCore] = {}
         for pc in self.cores:
             where = f"core {pc.core} ({pc.layer})"
-            if pc.core >= cfg.cores or pc.core in by_id:
+            if pc.core >= cfg.board_cores or pc.core in by_id:
                 raise SpikeCoreError(f"{where}: core id out of range or used twice")
             by_id[pc.core] = pc
             if pc.count > cfg.neurons:
@@ -976,7 +976,7 @@ class PlacedProgram:
                             raise SpikeCoreError(f"core {pc.core} neuron {j}: host fan-out entry {entry} should "
                                                  f"carry axon {pc.start + j}")
                         continue
-                    dest = by_id.get(entry.core)
+                    dest = by_id.get(entry.chip * cfg.cores + entry.core)   # global core id (spec §13)
                     want = source
                     if dest is not None and dest.layer_index == pc.layer_index:   # a recurrent edge (own spikes)
                         want = self.quant.layers[pc.layer_index].recurrent_base + source
@@ -1009,7 +1009,7 @@ class PlacedProgram:
         from spikecore.compiler.disasm import instruction_text
 
         cfg = self.config
-        lines = [f"placed program: {len(self.cores)} of {cfg.cores} cores ({cfg.describe()}); "
+        lines = [f"placed program: {len(self.cores)} of {cfg.board_cores} cores ({cfg.describe()}); "
                  f"{self.io.steps} steps per inference, inputs before steps {_steps_text(self.io.inject_steps)}"]
         for pc in self.cores:
             axons = f"{len(pc.axons)} axons" + (f" <- [{pc.axons[0]}..{pc.axons[-1]}]" if pc.axons else "")

@@ -39,6 +39,11 @@ Rules (docs/spec.md §1.2, §4.1)
   output layer costs), and only when no partial sum can saturate. A hidden neuron whose inputs alone
   exceed a core is refused with one error naming the layer, the bytes or events needed and what would fit.
 
+Board (docs/spec.md §13): on ``chips > 1`` the cores are numbered the same way over the board's global core
+ids ``chip * cores + core``, so each layer fills the rest of a chip before spilling onto the next one and
+consecutive layers share a chip where they fit: traffic stays on a chip where it can, and only spikes whose
+reading core is on another chip take a link. A fan-out entry names the reading core's chip.
+
 Slicing: layers are sliced from the output backwards (a layer's fan-out table size depends on how the
 next layer is sliced). Each layer first takes the fewest cores a greedy fill allows, then, when that
 still fits, an even split (balanced slices shorten the busiest core's ACC, which sets the step time).
@@ -300,6 +305,37 @@ def _slice_recurrent(layer: QuantDense, config: ChipConfig, fanout: np.ndarray |
     return slices
 
 
+def _chip_links(slices: list[list[Slice]], cores: int) -> set[tuple[int, int]]:
+    """The links ``(source chip, destination chip)`` the layers need when their cores are numbered forwards
+    from 0 over chips of ``cores`` cores (however many chips that takes)."""
+    links: set[tuple[int, int]] = set()
+    first = 0
+    for k in range(len(slices) - 1):
+        nxt = first + len(slices[k])
+        for i, s in enumerate(slices[k]):
+            sources = set(range(s.start, s.start + s.count))
+            for j, dest in enumerate(slices[k + 1]):
+                a, b = (first + i) // cores, (nxt + j) // cores
+                if a != b and sources.intersection(dest.axons):
+                    links.add((a, b))
+        first = nxt
+    return links
+
+
+def _board_refusal(layers: list[QuantDense], slices: list[list[Slice]], config: ChipConfig) -> str:
+    """One line: cores, weight bytes and links the model needs against what the board has."""
+    total = sum(len(s) for s in slices)
+    per_layer = ", ".join(f"{layer.name}: {len(s)}" for layer, s in zip(layers, slices, strict=True))
+    weight_bytes = sum(len(s.axons) * s.count for layer_slices in slices for s in layer_slices)
+    chips_needed = -(-total // config.cores)
+    links = len(_chip_links(slices, config.cores))
+    board = (f"the chip has {config.cores}" if config.chips == 1 else
+             f"the board has {config.board_cores} ({config.chips} chips x {config.cores})")
+    return (f"model needs {total} cores ({per_layer}), {board}; weight bytes: needs {weight_bytes}, "
+            f"{config.board_cores * config.weight_bytes} available; chips: needs {chips_needed} with {links} "
+            f"links, {config.chips} available with {config.chips * (config.chips - 1)} links")
+
+
 def _bias_payload(layer: QuantDense, source: int) -> int:
     """The host's payload on bias source ``source`` (``in_features``: the bias axon, then the fine one)."""
     return layer.bias_payloads()[source - layer.in_features]
@@ -335,9 +371,8 @@ def place(graph: QuantGraph, config: ChipConfig) -> PlacedProgram:
             slices[k] = _dense_if_free(layers[k], config, own if fanout is None else fanout + own, slices[k])
 
     total = sum(len(s) for s in slices)
-    if total > config.cores:
-        per_layer = ", ".join(f"{layer.name}: {len(s)}" for layer, s in zip(layers, slices, strict=True))
-        raise SpikeCoreError(f"model needs {total} cores ({per_layer}), the chip has {config.cores}")
+    if total > config.board_cores:
+        raise SpikeCoreError(_board_refusal(layers, slices, config))
 
     core_ids: list[list[int]] = []
     next_id = 0
@@ -361,14 +396,16 @@ def place(graph: QuantGraph, config: ChipConfig) -> PlacedProgram:
                 if k + 1 < len(layers):
                     for dest_id, dest in zip(core_ids[k + 1], slices[k + 1], strict=True):
                         if source in dest.axons:
-                            fanout.append(FanoutEntry(dest_id, dest.axons.index(source)))
+                            chip, local = divmod(dest_id, config.cores)
+                            fanout.append(FanoutEntry(local, dest.axons.index(source), chip))
                 elif layer.to_host:
                     fanout.append(FanoutEntry(isa.HOST_CORE, neuron))
                 if layer.recurrent is not None:   # its own spikes (and twins'), read next step by its own layer
                     own = layer.recurrent_base + source
                     for dest_id, dest in zip(core_ids[k], slices[k], strict=True):
                         if own in dest.axons:
-                            fanout.append(FanoutEntry(dest_id, dest.axons.index(own)))
+                            chip, local = divmod(dest_id, config.cores)
+                            fanout.append(FanoutEntry(local, dest.axons.index(own), chip))
                 count = len(fanout) - first
                 carried = 1 if s.carries_bias else 0   # a partial group without the bias starts from 0
                 neurons.append(NeuronParams(threshold=int(thresholds[neuron]), reset=carried * int(cell.reset[neuron]),
