@@ -323,15 +323,17 @@ def _chip_links(slices: list[list[Slice]], cores: int) -> set[tuple[int, int]]:
 
 
 def _board_refusal(layers: list[QuantDense], slices: list[list[Slice]], config: ChipConfig) -> str:
-    """One line: cores, weight bytes and links the model needs against what the board has."""
+    """One line: cores, weight bytes and links the model needs against what the board has (cores only for one
+    chip)."""
     total = sum(len(s) for s in slices)
     per_layer = ", ".join(f"{layer.name}: {len(s)}" for layer, s in zip(layers, slices, strict=True))
+    if config.chips == 1:
+        return f"model needs {total} cores ({per_layer}), the chip has {config.cores}"
     weight_bytes = sum(len(s.axons) * s.count for layer_slices in slices for s in layer_slices)
     chips_needed = -(-total // config.cores)
     links = len(_chip_links(slices, config.cores))
-    board = (f"the chip has {config.cores}" if config.chips == 1 else
-             f"the board has {config.board_cores} ({config.chips} chips x {config.cores})")
-    return (f"model needs {total} cores ({per_layer}), {board}; weight bytes: needs {weight_bytes}, "
+    return (f"model needs {total} cores ({per_layer}), the board has {config.board_cores} ({config.chips} chips x "
+            f"{config.cores}); weight bytes: needs {weight_bytes}, "
             f"{config.board_cores * config.weight_bytes} available; chips: needs {chips_needed} with {links} "
             f"links, {config.chips} available with {config.chips * (config.chips - 1)} links")
 
