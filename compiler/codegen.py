@@ -94,7 +94,8 @@ def listing(placed: PlacedProgram, title: str = "model") -> str:
         layer = layers[pc.layer]
         source = names[pc.layer_index]
         partial = ", partial sums (the host adds the other groups)" if pc.partial else ""
-        lines += ["", _line(f".core {pc.core}", f"layer {pc.layer} [{layer.origin}] ({layer.role}): neurons "
+        core_text = f"{pc.core}" if cfg.chips == 1 else "{}:{}".format(*divmod(pc.core, cfg.cores))   # spec §13
+        lines += ["", _line(f".core {core_text}", f"layer {pc.layer} [{layer.origin}] ({layer.role}): neurons "
                             f"{pc.start}..{pc.start + pc.count - 1}, {len(pc.axons)} axons from {source}{partial}")]
         for ins in pc.program:
             lines.append(_line(f"    {instruction_text(ins)}", _explain(ins, layer, pc)))
@@ -119,8 +120,11 @@ def listing(placed: PlacedProgram, title: str = "model") -> str:
         for j, params in enumerate(pc.neurons):
             if params.fanout_count:
                 entries = pc.fanout[params.fanout_start:params.fanout_start + params.fanout_count]
-                dests = " ".join(f"{'host' if e.core == HOST_CORE else e.core}:{e.axon}" for e in entries)
-                readers = sorted({core_layer[e.core] for e in entries if e.core in core_layer})
+                board = f"{{}}:" if cfg.chips > 1 else ""
+                dests = " ".join(board.format(e.chip) + f"{'host' if e.core == HOST_CORE else e.core}:{e.axon}"
+                                 for e in entries)
+                globals_ = [e.chip * cfg.cores + e.core for e in entries]
+                readers = sorted({core_layer[g] for g in globals_ if g in core_layer})
                 lines.append(_line(f".fanout {params.fanout_start}: {dests}", f"{labels[j]} -> {', '.join(readers)}"))
     return "\n".join(lines) + "\n"
 
