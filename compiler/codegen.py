@@ -120,7 +120,7 @@ def listing(placed: PlacedProgram, title: str = "model") -> str:
         for j, params in enumerate(pc.neurons):
             if params.fanout_count:
                 entries = pc.fanout[params.fanout_start:params.fanout_start + params.fanout_count]
-                board = f"{{}}:" if cfg.chips > 1 else ""
+                board = "{}:" if cfg.chips > 1 else ""
                 dests = " ".join(board.format(e.chip) + f"{'host' if e.core == HOST_CORE else e.core}:{e.axon}"
                                  for e in entries)
                 globals_ = [e.chip * cfg.cores + e.core for e in entries]
