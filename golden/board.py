@@ -136,18 +136,21 @@ class _Board:
         links: dict[tuple[int, int], deque[tuple[int, int, int, int]]] = {
             (a, b): deque() for a in range(n) for b in range(n) if a != b}
         in_flight = 0
+        served = [-1] * n   # per destination chip: the source chip it took from last (round robin, §13)
         d = 0
         while in_flight or any(pending):
             busy = [False] * n
-            if in_flight:   # take: one arrival per chip, from the lowest source chip whose head is due
+            if in_flight:   # take: one arrival per chip, round robin over the source chips whose head is due
                 for b in range(n):
-                    for a in range(n):
+                    for step in range(1, n + 1):
+                        a = (served[b] + step) % n
                         link = links.get((a, b))
                         if link and link[0][0] <= d - LINK_LATENCY_CYCLES:
                             _, core, axon, payload = link.popleft()
                             in_flight -= 1
                             self._to_core(b, core, axon, payload, first + d, records)
                             busy[b] = True
+                            served[b] = a
                             break
             for c in range(n):   # send: the next out-queue entry of every router that did not take
                 if busy[c] or not pending[c]:

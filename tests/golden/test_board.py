@@ -67,12 +67,12 @@ def test_local_delivery_goes_between_link_pushes_and_one_link_keeps_fifo_order()
     assert board.chips[1].buffered_events(0) == [(0, 1), (1, 1)]
 
 
-def test_a_full_link_stalls_its_router_with_a_link_full_record_per_cycle() -> None:
+def test_a_full_link_stalls_its_router_with_a_link_full_record() -> None:
     # Chips 1 and 2 each send 6 events to chip 0 core 0 (axons 0..5 and 10..15). E = 9 (FIRE: issue, neuron,
-    # 6 pushes; HALT), DELIVER from 10. Chip 0 takes one arrival per cycle, lowest source chip first, so link
-    # 1->0 is drained (a0..a5 on d3..d8) while link 2->0 fills with b0..b3 (d0..d3) and chip 2 stalls on d4..d8
-    # (5 LINK_FULL records); then b0..b3 are taken on d9..d12 — each take frees the slot b4 / b5 are pushed
-    # into in the same cycle (d9, d10) — and b4, b5 on d13, d14. D = 15, the next step starts on 9 + 1 + 15 = 25.
+    # 6 pushes; HALT), DELIVER from 10. Both routers push on d0, d1, d2 (fills 1, 2, 3). Chip 0 takes round robin
+    # from d3 on, link 1->0 first: d3 a0 (1->0 back to 2, push a3: 3; 2->0 takes b3: 4), d4 b0 (2->0: 3, push b4:
+    # 4; 1->0 takes a4: 4), d5 a1 (1->0: 3, push a5: 4) while 2->0 is full: chip 2 stalls (LINK_FULL), d6 b1
+    # (push b5: 4), then a2, b2, a3, b3, a4, b4, a5, b5 alternate on d7..d14. D = 15: next step on 9 + 1 + 15 = 25.
     sender = ".core {chip}:0\n" + FIRE1.format(count=1) + ".neuron 0 threshold=1 init=1 fanout_count=6\n.fanout 0:"
     image = assemble(chip_text(1, 3, event_depth=16)
                      + sender.format(chip=1) + "".join(f" 0:0:{a}" for a in range(6)) + "\n"
@@ -81,15 +81,17 @@ def test_a_full_link_stalls_its_router_with_a_link_full_record_per_cycle() -> No
     trace = board.step()
     links = [(r[0] - 10, r[1], r[3], r[5]) for r in rows(trace) if r[3] in (LINK, LINK_FULL)]
     assert links == [(0, 1, LINK, 1), (0, 2, LINK, 1), (1, 1, LINK, 2), (1, 2, LINK, 2), (2, 1, LINK, 3),
-                     (2, 2, LINK, 3), (3, 1, LINK, 3), (3, 2, LINK, 4), (4, 1, LINK, 3), (4, 2, LINK_FULL, 4),
-                     (5, 1, LINK, 3), (5, 2, LINK_FULL, 4), (6, 2, LINK_FULL, 4), (7, 2, LINK_FULL, 4),
-                     (8, 2, LINK_FULL, 4), (9, 2, LINK, 4), (10, 2, LINK, 4)]
+                     (2, 2, LINK, 3), (3, 1, LINK, 3), (3, 2, LINK, 4), (4, 1, LINK, 4), (4, 2, LINK, 4),
+                     (5, 1, LINK, 4), (5, 2, LINK_FULL, 4), (6, 2, LINK, 4)]
     arrivals = [(r[0] - 10, r[4]) for r in rows(trace) if r[3] == EVENT]
-    assert arrivals == [(3, 0), (4, 1), (5, 2), (6, 3), (7, 4), (8, 5),
-                        (9, 10), (10, 11), (11, 12), (12, 13), (13, 14), (14, 15)]
+    assert arrivals == [(3, 0), (4, 10), (5, 1), (6, 11), (7, 2), (8, 12), (9, 3), (10, 13), (11, 4), (12, 14),
+                        (13, 5), (14, 15)]
     assert board.cycle == 25
-    assert board.link_stalls[2, 0] == 5 and board.link_events[1, 0] == board.link_events[2, 0] == 6
+    assert board.link_stalls[2, 0] == 1 and board.link_events[1, 0] == board.link_events[2, 0] == 6
     assert board.drops.sum() == 0
+    # the next step: the round robin starts again from chip 0, so the same records 25 cycles later
+    again = board.step()
+    assert rows(again) == [(r[0] + 25, *r[1:]) for r in rows(trace)]
 
 
 def test_host_outputs_come_from_any_chip_without_a_link() -> None:
