@@ -214,6 +214,20 @@ class FunctionalBoard(_Board):
     chip_model = FunctionalChip
 
 
+#: The golden models by name, as the model runtimes of spikecore.app name them.
+MODELS = ("cycle", "functional")
+
+
+def golden_model(image: Image, kind: str = "cycle") -> ChipState | _Board:
+    """The golden model ``kind`` (``cycle`` or ``functional``) for ``image``: one chip's (``CycleChip``,
+    ``FunctionalChip``) or, for a board image (``chips > 1``), the board's, with the same host view."""
+    if kind not in MODELS:
+        raise SpikeCoreError(f"chip must be one of {', '.join(MODELS)}, not {kind!r}")
+    if image.config.chips > 1:
+        return CycleBoard(image) if kind == "cycle" else FunctionalBoard(image)
+    return CycleChip(image) if kind == "cycle" else FunctionalChip(image)
+
+
 def run_board(image: Image, events: dict[int, list[tuple[int, int, int]]] | None = None, steps: int = 1,
               cycle_accurate: bool = True) -> tuple[_Board, np.ndarray | None]:
     """Load ``image`` on a board, inject ``events[step]`` (global core, axon, payload) before each step, run.

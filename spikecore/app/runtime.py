@@ -29,6 +29,7 @@ from spikecore.compiler.pipeline import CompiledModel
 from spikecore.compiler.reference import ReferenceResult
 from spikecore.errors import SpikeCoreError
 from spikecore.golden.batch import BatchFunctionalChip
+from spikecore.golden.board import golden_model
 from spikecore.golden.cycle import CycleChip, LoadedImage, unpack_image
 from spikecore.golden.functional import FunctionalChip
 
@@ -112,7 +113,7 @@ def run_batch(compiled: CompiledModel, x: Any, chip: str = "functional", quantiz
               reference: ReferenceResult | None = None) -> BatchResult:
     """Run every sample of ``x`` (float ``(N, ...)``, or int payloads when ``quantized``) on a golden chip:
     ``functional`` or ``cycle`` sample by sample, ``batch`` all samples at once (same results as
-    ``functional``, tens of times faster on large batches).
+    ``functional``, tens of times faster on large batches; a board image runs ``functional`` instead).
 
     Synaptic operations come from the integer reference of the same batch; pass ``reference`` when the
     caller has already run it. Raises :class:`SpikeCoreError` for an unknown ``chip`` or a sample with
@@ -125,12 +126,14 @@ def run_batch(compiled: CompiledModel, x: Any, chip: str = "functional", quantiz
     n = len(q)
     logits = np.zeros((n, len(compiled.io.outputs)), dtype=np.int64)
     cycles, spikes, drops = (np.zeros(n, dtype=np.int64) for _ in range(3))
+    if chip == "batch" and compiled.image.config.chips > 1:
+        chip = "functional"   # a board (docs/spec.md §13) runs sample by sample on the functional board
     if chip == "batch":
         loaded = unpack_image(compiled.image)
         for first in range(0, n, BATCH_CHUNK):
             part = slice(first, first + BATCH_CHUNK)
             logits[part], cycles[part], spikes[part], drops[part] = _run_chunk(compiled, loaded, q[part])
-    model = CHIP_CLASSES[chip](compiled.image) if chip != "batch" else None
+    model = golden_model(compiled.image, chip) if chip != "batch" else None
     for i in range(n if model is not None else 0):
         stimulus = compiled.stimulus(q[i], quantized=True)
         model.reset_state()
@@ -195,7 +198,7 @@ def run_stream(compiled: CompiledModel, x: Any, chip: str = "functional", quanti
     if chip not in CHIP_CLASSES:
         raise SpikeCoreError(f"chip must be one of {', '.join(CHIP_CLASSES)}, not {chip!r}")
     q = np.asarray(x, dtype=np.int64) if quantized else compiled.quantize_input(x)
-    model = CHIP_CLASSES[chip](compiled.image)
+    model = golden_model(compiled.image, chip)
     n, latency = len(q), compiled.steps - 1
     logits = np.zeros((n, len(compiled.io.outputs)), dtype=np.int64)
     cycles, spikes, drops = (np.zeros(n, dtype=np.int64) for _ in range(3))
