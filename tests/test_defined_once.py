@@ -20,7 +20,7 @@ COPIES = [
     ("neuron field list", r"\"threshold\",\s*\"reset\",\s*\"init\",\s*\"decay\"", None),
     ("neuron record struct", r"\"<iiiHBB\"", None),
     ("weight address", r"wbase\s*\+\s*axon\s*\*", "spikecore.isa"),
-    ("chip key=value printer", r"=\{[^}]*\}\"[^\n]*for key(, value)? in (CONFIG_FIELDS|\w+\.as_dict\(\)\.items\(\))",
+    ("chip key=value printer", r"=\{[^}]*\}\"[^\n]*for key(, value)? in (CONFIG_FIELDS|CHIP_TEXT_KEYS|\w+\.as_dict\(\)\.items\(\))",
      "spikecore.config"),
     ("array round shift", r"def round_shift_array", None),
     ("weight scale", r"/ INT8_LEVELS if", "spikecore.compiler.quantize"),
