@@ -144,10 +144,18 @@ def _parse_int(text: object, name: str, where: str) -> int:
     return parse_int(text, name, where)  # the spec's grammar (§12), not int()'s
 
 
-def _rows_from_csv(path: Path, handle: Iterable[str]) -> list[tuple[int, int, int, int, int]]:
+def _row(values: dict[str, object], fields: tuple[str, ...], where: str) -> tuple[int, ...]:
+    return tuple(_parse_kind(values[name], where) if name == "kind" else _parse_int(values[name], name, where)
+                 for name in fields)
+
+
+def _rows_from_csv(path: Path, handle: Iterable[str]) -> tuple[list[tuple[int, ...]], np.dtype]:
     reader = csv.reader(handle)
     header = next(reader, None)
-    if header is None or [h.strip() for h in header] != list(TRACE_FIELDS):
+    names = [h.strip() for h in header] if header is not None else None
+    dtype = BOARD_TRACE_DTYPE if names == list(BOARD_TRACE_DTYPE.names) else TRACE_DTYPE   # a board's, §13
+    fields = dtype.names
+    if names != list(fields):
         found = "an empty file" if header is None else repr(",".join(header))
         raise SpikeCoreError(f"trace file {path}: header must be {','.join(TRACE_FIELDS)}, not {found}")
     rows = []
@@ -155,16 +163,15 @@ def _rows_from_csv(path: Path, handle: Iterable[str]) -> list[tuple[int, int, in
         where = f"trace file {path}:{line_no}"
         if not row:
             continue
-        if len(row) != len(TRACE_FIELDS):
-            raise SpikeCoreError(f"{where}: expected {len(TRACE_FIELDS)} fields, got {len(row)}")
-        cycle, core, kind, index, value = row
-        rows.append((_parse_int(cycle, "cycle", where), _parse_int(core, "core", where), _parse_kind(kind, where),
-                     _parse_int(index, "index", where), _parse_int(value, "value", where)))
-    return rows
+        if len(row) != len(fields):
+            raise SpikeCoreError(f"{where}: expected {len(fields)} fields, got {len(row)}")
+        rows.append(_row(dict(zip(fields, row, strict=True)), fields, where))
+    return rows, dtype
 
 
-def _rows_from_jsonl(path: Path, handle: Iterable[str]) -> list[tuple[int, int, int, int, int]]:
+def _rows_from_jsonl(path: Path, handle: Iterable[str]) -> tuple[list[tuple[int, ...]], np.dtype]:
     rows = []
+    dtype = None
     for line_no, line in enumerate(handle, start=1):
         where = f"trace file {path}:{line_no}"
         if not line.strip():
@@ -173,26 +180,28 @@ def _rows_from_jsonl(path: Path, handle: Iterable[str]) -> list[tuple[int, int, 
             obj = json.loads(line)
         except json.JSONDecodeError as err:
             raise SpikeCoreError(f"{where}: not valid JSON ({err.msg})") from None
-        if not isinstance(obj, dict) or set(obj) != set(TRACE_FIELDS):
-            raise SpikeCoreError(f"{where}: expected an object with keys {', '.join(TRACE_FIELDS)}")
-        rows.append((_parse_int(obj["cycle"], "cycle", where), _parse_int(obj["core"], "core", where),
-                     _parse_kind(obj["kind"], where), _parse_int(obj["index"], "index", where),
-                     _parse_int(obj["value"], "value", where)))
-    return rows
+        if dtype is None and isinstance(obj, dict) and set(obj) == set(BOARD_TRACE_DTYPE.names):
+            dtype = BOARD_TRACE_DTYPE   # a board's trace (§13): every line then has the chip
+        dtype = dtype or TRACE_DTYPE
+        if not isinstance(obj, dict) or set(obj) != set(dtype.names):
+            raise SpikeCoreError(f"{where}: expected an object with keys {', '.join(dtype.names)}")
+        rows.append(_row(obj, dtype.names, where))
+    return rows, dtype or TRACE_DTYPE
 
 
 def read_trace(path: str | Path) -> np.ndarray:
-    """Read a trace written by :func:`write_trace`; a malformed file raises :class:`SpikeCoreError`."""
+    """Read a trace written by :func:`write_trace` (a board's, with its chip column, as :data:`BOARD_TRACE_DTYPE`);
+    a malformed file raises :class:`SpikeCoreError`."""
     path = Path(path)
     suffix = _suffix(path)
     try:
         with path.open(newline="") as handle:
-            rows = _rows_from_csv(path, handle) if suffix == ".csv" else _rows_from_jsonl(path, handle)
+            rows, dtype = _rows_from_csv(path, handle) if suffix == ".csv" else _rows_from_jsonl(path, handle)
     except OSError as err:
         raise SpikeCoreError(f"trace file {path}: cannot read ({err.strerror})") from None
     except UnicodeDecodeError:
         raise SpikeCoreError(f"trace file {path}: not a text file") from None
     try:
-        return np.array(rows, dtype=TRACE_DTYPE) if rows else empty_trace()
+        return np.array(rows, dtype=dtype) if rows else np.zeros(0, dtype=dtype)
     except OverflowError:
         raise SpikeCoreError(f"trace file {path}: a field is out of range for its type") from None

@@ -14,7 +14,7 @@ from spikecore.golden.board import CycleBoard, FunctionalBoard, run_board
 from spikecore.golden.cycle import CycleChip
 from spikecore.image import Image
 from spikecore.isa import LINK_LATENCY_CYCLES, LINK_QUEUE_DEPTH, TraceKind
-from spikecore.trace import chip_records
+from spikecore.trace import chip_records, read_trace, write_trace
 from tests.ground.test_image import images
 
 SPIKE, EVENT, OUT, LINK, LINK_FULL = (int(TraceKind[k]) for k in ("SPIKE", "EVENT", "OUT", "LINK", "LINK_FULL"))
@@ -102,6 +102,21 @@ def test_host_outputs_come_from_any_chip_without_a_link() -> None:
     assert [(o.step, o.core, o.axon, o.payload) for o in board.outputs] == [(0, 3, 9, 1), (1, 3, 9, 1)]
     assert rows(trace)[:2] == [(1, 1, 1, SPIKE, 0, 1), (5, 1, 1, OUT, 9, 1)]
     assert board.link_events.sum() == 0
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
+def test_a_board_trace_file_round_trips_with_its_chip_column(tmp_path, suffix: str) -> None:
+    image = assemble(chip_text(2, 2) + ".core 0:0\n" + FIRE1.format(count=1)
+                     + ".neuron 0 threshold=1 init=1 fanout_count=1\n.fanout 0: 1:0:3\n", "b.s")
+    _, trace = run_board(image, steps=2)
+    path = tmp_path / f"t{suffix}"
+    write_trace(path, trace)
+    first = path.read_text().splitlines()[:2]
+    assert first[0 if suffix == ".jsonl" else 1].count("SPIKE") == 1
+    if suffix == ".csv":
+        assert first == ["cycle,chip,core,kind,index,value", "1,0,0,SPIKE,0,1"]
+    back = read_trace(path)
+    assert back.dtype == trace.dtype and len(back) == 6 and np.array_equal(back, trace)
 
 
 def test_host_view_uses_global_core_ids() -> None:
