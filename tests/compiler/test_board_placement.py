@@ -112,3 +112,18 @@ def test_functional_board_host_view_reads_like_one_chip() -> None:
     board = FunctionalBoard(compile_model(_mlp((8, 4)), np.zeros((1, 8)), np.ones((2, 8)),
                                           config=ChipConfig(cores=2, chips=2)).image)
     assert board.membranes.shape == (4, 32)
+
+
+def test_a_nir_network_over_three_chips_compares_like_on_one_chip() -> None:
+    # 16 -> 24 (IF) -> 24 (LIF) -> 6 (LIF) on chips of 2 cores x 16 neurons: 2 + 2 + 1 cores -> chips 0, 1, 2
+    # (layer lif's cores 2, 3 on chip 1, the output's core 5 on chip 2): every layer boundary but one is a link.
+    from spikecore.app.nir_compare import compare
+    from tests.compiler.test_nir_dynamics import random_network
+
+    g = random_network(2, [16, 24, 24, 6], ["IF", "LIF", "LIF"])
+    x = (np.random.default_rng(102).random((100, 16)) < 0.15).astype(float)
+    config = ChipConfig(cores=2, neurons=16, chips=3)
+    result = compare(g, x, reset="value", config=config)
+    assert result.golden_equals_integer
+    assert result.raster_agreement >= 0.99
+    assert all(layer.reference_spikes >= 10 for layer in result.layers)
