@@ -66,6 +66,8 @@ class SpikeCoreArray(wiring.Component):
     def __init__(self, config: ChipConfig) -> None:
         if not isinstance(config, ChipConfig):
             raise SpikeCoreError(f"SpikeCoreArray: config must be a ChipConfig, not {config!r}")
+        if config.chips != 1:   # the array is one chip; a board's links are rtl/link.py (docs/spec.md §13)
+            raise SpikeCoreError(f"SpikeCoreArray: the array is one chip, not a board of {config.chips} chips")
         self.config = config
         super().__init__({
             "cfg_addr": In(isa.WORD_BITS),

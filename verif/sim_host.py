@@ -123,6 +123,8 @@ class SimHost:
 
     async def check_config(self, config: ChipConfig) -> None:
         """Raise :class:`SpikeCoreError` unless the RTL was built for ``config``."""
+        if config.chips != 1:   # chips is no RTL register: the array is one chip (docs/spec.md §13)
+            raise SpikeCoreError(f"image: a board of {config.chips} chips, the RTL array is one chip")
         registers = [ArrayRegister.MAGIC, *_CONFIG_REGISTERS.values()]
         words = await self.read_words([config_address(isa.HOST_CORE, ConfigSpace.IMEM, int(r)) for r in registers])
         if words[0] != MAGIC_WORD:

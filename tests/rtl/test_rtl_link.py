@@ -37,6 +37,17 @@ def simulate(plan: list[tuple[tuple[int, int, int] | None, bool]]) -> list[tuple
     return seen
 
 
+def test_the_array_is_one_chip() -> None:
+    import pytest
+
+    from spikecore.config import ChipConfig
+    from spikecore.errors import SpikeCoreError
+    from spikecore.rtl.array import SpikeCoreArray
+
+    with pytest.raises(SpikeCoreError, match=r"^SpikeCoreArray: the array is one chip, not a board of 2 chips$"):
+        SpikeCoreArray(ChipConfig(cores=2, chips=2))
+
+
 def test_constants_the_hand_derivation_assumes() -> None:
     assert (LINK_LATENCY_CYCLES, LINK_QUEUE_DEPTH) == (3, 4)
 
