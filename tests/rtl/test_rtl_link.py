@@ -7,9 +7,13 @@ from __future__ import annotations
 import random
 from collections import deque
 
+import pytest
 from amaranth.sim import Simulator
 
+from spikecore.config import ChipConfig
+from spikecore.errors import SpikeCoreError
 from spikecore.isa import LINK_LATENCY_CYCLES, LINK_QUEUE_DEPTH
+from spikecore.rtl.array import SpikeCoreArray
 from spikecore.rtl.link import Link
 
 
@@ -38,12 +42,6 @@ def simulate(plan: list[tuple[tuple[int, int, int] | None, bool]]) -> list[tuple
 
 
 def test_the_array_is_one_chip() -> None:
-    import pytest
-
-    from spikecore.config import ChipConfig
-    from spikecore.errors import SpikeCoreError
-    from spikecore.rtl.array import SpikeCoreArray
-
     with pytest.raises(SpikeCoreError, match=r"^SpikeCoreArray: the array is one chip, not a board of 2 chips$"):
         SpikeCoreArray(ChipConfig(cores=2, chips=2))
 
