@@ -1,3 +1,4 @@
+# amaranth: UnusedElaboratable=no
 """The RTL link (rtl/link.py) in Amaranth's simulator: hand-derived fills and stall, and cycle by cycle against
 the link of the golden board's DELIVER (docs/spec.md §13: due ``LINK_LATENCY_CYCLES`` after the push, FIFO,
 ``LINK_QUEUE_DEPTH`` deep, a take frees its slot for a push in the same cycle)."""
