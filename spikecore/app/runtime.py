@@ -84,16 +84,24 @@ def activity(compiled: CompiledModel, ref: ReferenceResult) -> Activity:
     synops = np.zeros(n, dtype=np.int64)
     spikes = np.zeros(n, dtype=np.int64)
     deliveries = np.zeros((n, steps), dtype=np.int64)
+    merged = set(compiled.quant.merged)
     for pc in placed.cores:
         events = ref.events[pc.layer_index][:, :, list(pc.axons)].sum(axis=2)       # (n, steps)
         macs = events * pc.count
         fired = ref.fired[pc.layer_index][:, :, pc.start:pc.start + pc.count]       # (n, steps, count)
+        if pc.merge:    # MERGE: one add per partial sum, every partial-sum neuron fires every step (spec §4.8)
+            groups = sum(1 for other in placed.cores if other.partial and other.fanout
+                         and other.fanout[0].core == pc.core)
+            macs = np.full((n, steps), groups * pc.count, dtype=np.int64)
+            macs[:, 0] = 0                                                           # nothing formed before step 0
+        elif pc.partial and pc.layer_index in merged:
+            fired = np.ones_like(fired)
         fanout = np.array([p.fanout_count for p in pc.neurons], dtype=np.int64)
         pushes = fired.astype(np.int64) @ fanout                                      # (n, steps)
         cycles = np.zeros((n, steps), dtype=np.int64)
         for ins in pc.program:
             cycles += isa.ISSUE_CYCLES
-            if ins.opcode == isa.Opcode.ACC:
+            if ins.opcode in (isa.Opcode.ACC, isa.Opcode.MERGE):
                 cycles += macs * isa.MAC_CYCLES
             elif ins.opcode == isa.Opcode.FIRE:
                 cycles += pc.count * isa.NEURON_CYCLES + pushes * isa.FANOUT_CYCLES
