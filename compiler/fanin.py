@@ -49,18 +49,21 @@ def _groups(union: tuple[int, ...], parts: int) -> tuple[tuple[int, ...], ...]:
     return tuple(tuple(union[a:b]) for a, b in even_bounds(len(union), parts))
 
 
-def _problem(config: ChipConfig, count: int, groups: tuple[tuple[int, ...], ...], merge_fanout: int,
+def _problem(config: ChipConfig, count: int, sources: int, parts: int, merge_fanout: int,
              merge_words: int) -> str | None:
-    """Why a slice of ``count`` neurons over ``groups`` does not fit its cores, or None."""
-    rows = max(len(g) for g in groups)
+    """Why a slice of ``count`` neurons reading ``sources`` sources in ``parts`` groups does not fit its cores.
+
+    The groups are :func:`even_bounds` of the sources, so the largest holds ``ceil(sources / parts)``."""
+    groups = max(1, min(parts, sources))
+    rows = -(-sources // groups)
     if count > config.neurons:
         return f"{count} neurons, a core has {config.neurons}"
     if rows * count > config.weight_bytes:
         return f"{rows * count} weight bytes ({rows} inputs x {count} neurons), a core has {config.weight_bytes}"
     if rows > isa.AXON_MAX + 1:
         return f"{rows} inputs in one group, an event addresses at most {isa.AXON_MAX + 1} axons"
-    if rows > config.event_depth or len(groups) * count > config.event_depth:
-        return (f"up to {max(rows, len(groups) * count)} input events per step in one core, event_depth is "
+    if rows > config.event_depth or groups * count > config.event_depth:
+        return (f"up to {max(rows, groups * count)} input events per step in one core, event_depth is "
                 f"{config.event_depth}")
     if count > config.fanout_depth or merge_fanout > config.fanout_depth:
         return f"{max(count, merge_fanout)} fan-out entries, fanout_depth is {config.fanout_depth}"
@@ -69,35 +72,48 @@ def _problem(config: ChipConfig, count: int, groups: tuple[tuple[int, ...], ...]
     return None
 
 
-def _union(sources: list[np.ndarray], start: int, stop: int) -> tuple[int, ...]:
-    return tuple(np.unique(np.concatenate(sources[start:stop])).tolist()) if stop > start else ()
+class _Sources:
+    """The layer's per-neuron sources with the union of any neuron range, cached (a dense layer's is one tuple)."""
+
+    def __init__(self, sources: list[np.ndarray]) -> None:
+        self.sources = sources
+        self.sets = [set(s.tolist()) for s in sources]
+        self.dense = all(np.array_equal(s, sources[0]) for s in sources)
+        self._cache: dict[tuple[int, int], tuple[int, ...]] = {}
+
+    def union(self, start: int, stop: int) -> tuple[int, ...]:
+        if stop <= start:
+            return ()
+        if self.dense:
+            start, stop = 0, 1
+        key = (start, stop)
+        if key not in self._cache:
+            self._cache[key] = tuple(np.unique(np.concatenate(self.sources[start:stop])).tolist())
+        return self._cache[key]
 
 
-def _slices_for(sources: list[np.ndarray], config: ChipConfig, fanout: np.ndarray, parts: int,
-                merge_words: int) -> list[SplitSlice] | None:
-    """Greedy slices over ``parts`` groups each, then an even split over as many slices if it fits."""
-    n = len(sources)
-    greedy: list[SplitSlice] = []
+def _bounds_for(layer: _Sources, config: ChipConfig, fanout: np.ndarray, parts: int,
+                merge_words: int) -> list[tuple[int, int]] | None:
+    """Greedy neuron slices over ``parts`` groups each, then an even split over as many slices if that fits."""
+    n = len(layer.sources)
+    bounds: list[tuple[int, int]] = []
     start = 0
     while start < n:
-        stop, seen, groups = start, set(), None
+        stop, seen = start, set()
         while stop < n:
-            candidate = tuple(sorted(seen | set(sources[stop].tolist())))
-            grouped = _groups(candidate, parts)
-            if _problem(config, stop + 1 - start, grouped, int(fanout[start:stop + 1].sum()), merge_words):
+            grown = seen | layer.sets[stop]
+            if _problem(config, stop + 1 - start, len(grown), parts, int(fanout[start:stop + 1].sum()), merge_words):
                 break
-            stop, seen, groups = stop + 1, set(candidate), grouped
-        if groups is None:
+            stop, seen = stop + 1, grown
+        if stop == start:
             return None
-        greedy.append(SplitSlice(start, stop - start, groups))
+        bounds.append((start, stop))
         start = stop
-    balanced = []
-    for lo, hi in even_bounds(n, len(greedy)):
-        groups = _groups(_union(sources, lo, hi), parts)
-        if _problem(config, hi - lo, groups, int(fanout[lo:hi].sum()), merge_words) is not None:
-            return greedy
-        balanced.append(SplitSlice(lo, hi - lo, groups))
-    return balanced
+    balanced = even_bounds(n, len(bounds))
+    if all(_problem(config, hi - lo, len(layer.union(lo, hi)), parts, int(fanout[lo:hi].sum()),
+                    merge_words) is None for lo, hi in balanced):
+        return balanced
+    return bounds
 
 
 def plan_split(sources: list[np.ndarray], config: ChipConfig, fanout: np.ndarray | None,
@@ -109,22 +125,22 @@ def plan_split(sources: list[np.ndarray], config: ChipConfig, fanout: np.ndarray
     Returns ``(slices, "")``, or ``(None, why)`` naming what no split can fit (one neuron over as many groups as
     a merging core can take)."""
     fanout = np.zeros(len(sources), dtype=np.int64) if fanout is None else fanout
-    best: list[SplitSlice] | None = None
-    best_cores = None
+    layer = _Sources(sources)
+    best: tuple[int, int, list[tuple[int, int]]] | None = None     # (cores, groups, bounds)
     widest = max((len(s) for s in sources), default=0)
     for parts in range(2, max(2, min(config.event_depth, widest)) + 1):
-        if best_cores is not None and parts + 1 > best_cores:
+        if best is not None and parts + 1 > best[0]:
             break   # one slice over this many groups already takes more cores
-        slices = _slices_for(sources, config, fanout, parts, merge_words)
-        if slices is None:
+        bounds = _bounds_for(layer, config, fanout, parts, merge_words)
+        if bounds is None:
             continue
-        cores = sum(len(s.groups) + 1 for s in slices)
-        if best_cores is None or cores < best_cores:
-            best, best_cores = slices, cores
+        cores = sum(max(1, min(parts, len(layer.union(lo, hi)))) + 1 for lo, hi in bounds)
+        if best is None or cores < best[0]:
+            best = (cores, parts, bounds)
     if best is not None:
-        return best, ""
+        _, parts, bounds = best
+        return [SplitSlice(lo, hi - lo, _groups(layer.union(lo, hi), parts)) for lo, hi in bounds], ""
     parts = max(2, min(config.event_depth, widest))
     widest_neuron = int(np.argmax([len(s) for s in sources]))
-    why = _problem(config, 1, _groups(tuple(sources[widest_neuron].tolist()), parts),
-                   int(fanout[widest_neuron]), merge_words)
+    why = _problem(config, 1, len(sources[widest_neuron]), parts, int(fanout[widest_neuron]), merge_words)
     return None, why or "no split fits"
