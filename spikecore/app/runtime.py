@@ -240,7 +240,13 @@ def stream_lower_bound(compiled: CompiledModel, ref: ReferenceResult) -> int:
     busiest = np.zeros(n + latency, dtype=np.int64)
     for pc in compiled.placed.cores:
         k = pc.layer_index
-        macs = ref.events[k][:, k][:, list(pc.axons)].sum(axis=1) * pc.count   # sample s, at step s + k
-        busiest[k:k + n] = np.maximum(busiest[k:k + n], macs)
+        at = compiled.quant.lag(k)             # layer k works on sample s at step s + lag (its partial sums)
+        if pc.merge:                           # ... and merges them one step later (docs/spec.md §4.8)
+            groups = sum(1 for other in compiled.placed.cores if other.partial and other.fanout
+                         and other.fanout[0].core == pc.core)
+            macs, at = np.full(n, groups * pc.count, dtype=np.int64), at + 1
+        else:
+            macs = ref.events[k][:, at][:, list(pc.axons)].sum(axis=1) * pc.count
+        busiest[at:at + n] = np.maximum(busiest[at:at + n], macs)
     fixed = max(len(pc.program) for pc in compiled.placed.cores) * isa.ISSUE_CYCLES + isa.BARRIER_CYCLES
     return int((busiest * isa.MAC_CYCLES + fixed).sum())
