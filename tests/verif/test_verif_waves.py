@@ -34,7 +34,7 @@ def write_vcd(path: Path, rows: list[tuple[int, int, int, int, int]], cycles: in
     with path.open("w") as handle, VCDWriter(handle, timescale="1 ps", date="today") as writer:
         port = writer.register_var(TOPLEVEL, TRACE_PORT, "wire", size=trace_layout(1).size)
         clk = writer.register_var(TOPLEVEL, "clk", "wire", size=1)
-        state = writer.register_var(f"{TOPLEVEL}.core0", "state", "wire", size=3)
+        state = writer.register_var(f"{TOPLEVEL}.core0", "state", "wire", size=4)
         kind = writer.register_var(TOPLEVEL, "record.kind", "wire", size=3)   # Amaranth's dotted field name
         time = 0
         for _ in range(passes):
