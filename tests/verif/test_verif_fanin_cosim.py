@@ -39,7 +39,7 @@ def test_split_mlp_runs_on_the_rtl_with_zero_mismatches(tmp_path):
     for i, sample in enumerate(rng.uniform(0, 1, (3, 128))):
         compiled.stimulus(sample).save(tmp_path / f"stim{i}.json")
         runs.append(RunSpec(image=str(tmp_path / "image.bin"), stimulus=str(tmp_path / f"stim{i}.json"),
-                            steps=compiled.steps, result=str(tmp_path / f"result{i}.json"), seed=None, mode="full",
+                            steps=compiled.steps, result=str(tmp_path / f"result{i}.json"), seed=None, check="full",
                             reproduce="(compiled 128-4-3 split MLP)"))
     results = cosimulate(runs, FOUR, tmp_path / "run", build=build_array(FOUR))
     for result in results:
