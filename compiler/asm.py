@@ -18,7 +18,8 @@ The grammar, one statement per line (``;`` or ``#`` starts a comment that runs t
 
 Mnemonics are case-insensitive; directive names, operand names, keys and the keywords ``host``, ``none``,
 ``value``, ``sub``, ``always`` are lowercase. Every instruction operand must be given (``nop`` and ``halt``
-have none); ``reset`` takes ``none|value|sub|always`` (or 0..3) and ``graded`` takes 0 or 1.
+have none) except FIRE's ``wide`` (default 0); ``reset`` takes ``none|value|sub|always`` (or 0..3), ``graded`` and
+``wide`` take 0 or 1, and ``wide=1`` needs ``graded=1``.
 
 The mnemonic and operand tables are derived here from :data:`spikecore.isa.FIELDS`, once; the
 disassembler (:mod:`spikecore.compiler.disasm`) prints with the same tables, so that
@@ -49,6 +50,10 @@ from spikecore.isa import CoreImage, FanoutEntry, Instruction, NeuronParams, Opc
 MESSAGE_LIMIT = 300
 
 # --- the syntax tables (shared with the disassembler) -------------------------------------------------
+
+#: Operands that may be left out (value 0): FIRE's ``wide`` (version 2), so that every earlier source still
+#: assembles; the disassembler prints them only when non-zero.
+OPTIONAL_OPERANDS = frozenset({isa.WIDE.name})
 
 #: Mnemonic -> opcode, one per entry of isa.FIELDS.
 MNEMONICS: dict[str, Opcode] = {opcode.name.lower(): opcode for opcode in isa.FIELDS}
@@ -246,13 +251,13 @@ class _Assembler:
         name = mnemonic(opcode)
         expected = operand_names(opcode)
         tokens = self.pairs(rest, name, expected)
-        missing = [operand for operand in expected if operand not in tokens]
+        missing = [operand for operand in expected if operand not in tokens and operand not in OPTIONAL_OPERANDS]
         if missing:
             raise self.error(f"missing operand{'s' if len(missing) > 1 else ''} {', '.join(missing)} for {name} "
                              f"(expected {', '.join(expected)})")
         operands: dict[str, int] = {}
         for f in isa.FIELDS[opcode]:
-            token = tokens[f.name]
+            token = tokens.get(f.name, "0")   # only an OPTIONAL_OPERANDS operand can be absent
             if f is isa.RESET and token in RESET_NAMES:
                 operands[f.name] = RESET_NAMES[token]
                 continue
@@ -265,8 +270,11 @@ class _Assembler:
             operands[f.name] = number
         if "reset" in operands:
             operands["reset"] = ResetMode(operands["reset"])
-        if "graded" in operands:
-            operands["graded"] = bool(operands["graded"])
+        for flag in ("graded", "wide"):
+            if flag in operands:
+                operands[flag] = bool(operands[flag])
+        if operands.get("wide") and not operands["graded"]:
+            raise self.error(f"wide=1 needs graded=1 for {name} (a wide payload is a graded payload)")
         instr = Instruction(opcode, **operands)
         word_value = isa.encode(instr)
         if self.bare:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from spikecore import isa
-from spikecore.compiler.asm import HOST_KEYWORD, format_operand, mnemonic, operand_names
+from spikecore.compiler.asm import HOST_KEYWORD, OPTIONAL_OPERANDS, format_operand, mnemonic, operand_names
 from spikecore.config import format_chip
 from spikecore.image import Image, validate_image
 
@@ -30,7 +30,8 @@ def disassemble_word(word: int) -> str:
     """One instruction as one assembly line; an invalid word raises :class:`SpikeCoreError`."""
     instr = isa.decode(word)
     operands = instr.operands()
-    text = ", ".join(f"{name}={format_operand(name, operands[name])}" for name in operand_names(instr.opcode))
+    text = ", ".join(f"{name}={format_operand(name, operands[name])}" for name in operand_names(instr.opcode)
+                     if operands[name] or name not in OPTIONAL_OPERANDS)
     return f"{mnemonic(instr.opcode)} {text}".rstrip()
 
 

@@ -21,8 +21,8 @@ def utilisation(placed: PlacedProgram) -> str:
         f"  cores used      {used} of {cfg.board_cores} ({used / cfg.board_cores:.0%})",
         f"  weight bytes    {weight_total} of {used * cfg.weight_bytes} on used cores "
         f"({weight_total / max(1, used * cfg.weight_bytes):.0%})",
-        f"  neuron slots    {slots} of {used * cfg.neurons} on used cores (a split output neuron uses one per part, "
-        "a neuron with a fine-weight twin two)",
+        f"  neuron slots    {slots} of {used * cfg.neurons} on used cores (a split neuron uses one per part, and "
+        "one more on its merging core in a hidden layer; a neuron with a fine-weight twin two)",
         "  layer          cores  neurons  per core   weight bytes/core  axons/core  fan-out/core",
     ]
     for layer in placed.quant.layers:
@@ -33,7 +33,7 @@ def utilisation(placed: PlacedProgram) -> str:
                      f"{_spread([len(pc.axons) for pc in cores]):<10}  {_spread([len(pc.fanout) for pc in cores])}")
     lines.append("  core  layer          neurons      weight bytes  axons  fan-out  program words")
     for pc in placed.cores:
-        part = " (partial)" if pc.partial else ""
+        part = " (partial)" if pc.partial else " (merging)" if pc.merge else ""
         lines.append(f"  {pc.core:>4}  {pc.layer:<14} {pc.start:>4}..{pc.start + pc.count - 1:<5}  "
                      f"{pc.weight_bytes:>5}/{cfg.weight_bytes:<6}  {len(pc.axons):>5}  {len(pc.fanout):>7}  "
                      f"{len(pc.program):>13}{part}")

@@ -43,6 +43,8 @@ from spikecore.isa import (
     PAYLOAD_MAX,
     PAYLOAD_MIN,
     WEIGHT_MIN,
+    WIDE_PAYLOAD_MAX,
+    WIDE_PAYLOAD_MIN,
     CoreImage,
     Instruction,
     NeuronParams,
@@ -58,8 +60,16 @@ from spikecore.isa import (
 )
 from spikecore.trace import TRACE_DTYPE, empty_trace
 
-#: The largest |payload x weight| one MAC can add: no E-event ACC moves a membrane by more than E times this.
+#: The largest |payload x weight| one MAC with an int8 payload can add (a host event or a FIRE wide=0 spike).
 MAX_ABS_PRODUCT = -PAYLOAD_MIN * -WEIGHT_MIN
+
+
+def mac_reach(payloads: np.ndarray) -> int:
+    """The most ``len(payloads)`` MACs over these payloads can move a membrane: Σ |payload| x 128.
+
+    A routed event may carry a 24-bit payload (FIRE wide=1, docs/spec.md §4.2), so the bound is taken from the
+    payloads actually buffered rather than from the int8 range."""
+    return int(np.abs(payloads).sum()) * -WEIGHT_MIN
 
 
 class OutSpike(NamedTuple):
@@ -184,9 +194,32 @@ def _mac_neurons(neuron: int, count: int, events: int) -> np.ndarray:
 # --- integer semantics (§3) on arrays; the scalar versions are spikecore.isa's helpers ---------------------
 
 
-def graded_payloads(membranes: np.ndarray, shift: int) -> np.ndarray:
-    """``isa.graded_payload`` elementwise: ``saturate8(round_shift(v, shift))``."""
-    return np.minimum(np.maximum(round_shift(membranes, shift), PAYLOAD_MIN), PAYLOAD_MAX)
+def graded_payloads(membranes: np.ndarray, shift: int, wide: bool = False) -> np.ndarray:
+    """``isa.graded_payload`` elementwise: ``saturate8(round_shift(v, shift))``; with ``wide`` (FIRE wide=1)
+    ``isa.wide_payload``: saturated to 24 bits instead."""
+    low, high = (WIDE_PAYLOAD_MIN, WIDE_PAYLOAD_MAX) if wide else (PAYLOAD_MIN, PAYLOAD_MAX)
+    return np.minimum(np.maximum(round_shift(membranes, shift), low), high)
+
+
+def fire_payloads(ins: Instruction, membranes: np.ndarray) -> np.ndarray:
+    """The payloads FIRE ``ins`` emits for the membranes of the neurons that fired (§4.2)."""
+    if ins.graded:
+        return graded_payloads(membranes, ins.shift, ins.wide)
+    return np.full(len(membranes), BINARY_PAYLOAD, dtype=np.int64)
+
+
+def merge_sums(start: np.ndarray, axons: np.ndarray, payloads: np.ndarray) -> tuple[np.ndarray, dict[int, int]]:
+    """MERGE (§4.7) over the buffered events whose axon lies in the instruction's range, in buffer order.
+
+    ``start`` is the core's membranes ``(neurons,)`` (not modified), ``axons``/``payloads`` those events. Returns
+    the membrane after each add (saturated to int32 after every add, int64 array) and every written neuron's
+    final membrane.
+    """
+    values = np.empty(len(axons), dtype=np.int64)
+    final: dict[int, int] = {}
+    for e, (axon, payload) in enumerate(zip(axons.tolist(), payloads.tolist(), strict=True)):
+        final[axon] = values[e] = saturate(final.get(axon, int(start[axon])) + payload, ACC_BITS)
+    return values, final
 
 
 def saturating_partial_sums(start: np.ndarray, products: np.ndarray) -> np.ndarray:
@@ -198,7 +231,7 @@ def saturating_partial_sums(start: np.ndarray, products: np.ndarray) -> np.ndarr
     """
     partial = np.cumsum(products, axis=0)
     partial += start
-    reach = MAX_ABS_PRODUCT * len(products)
+    reach = int(np.abs(products).max(axis=1, initial=0).sum())   # the most any one neuron can move
     if start.min() - reach >= ACC_MIN and start.max() + reach <= ACC_MAX:
         return partial  # no running sum can leave int32: the common case, decided without scanning
     outside = ((partial < ACC_MIN) | (partial > ACC_MAX)).any(axis=0)
@@ -465,6 +498,8 @@ class CycleChip(ChipState):
                     work = self._acc(core, ins, issue, log, self.currents, TraceKind.SYN)
                 elif ins.opcode == Opcode.SYN:
                     work = self._syn(core, ins, issue, log)
+                elif ins.opcode == Opcode.MERGE:
+                    work = self._merge(core, ins, issue, log)
                 else:
                     work = 0  # NOP, HALT: the issue cycle only
                 issue += ISSUE_CYCLES + work
@@ -510,8 +545,7 @@ class CycleChip(ChipState):
             push_cycles = np.where(fired, self.loaded.fanout_count[core, neurons], 0) * FANOUT_CYCLES
             pushes = int(push_cycles.sum())
             evaluated = evaluated + np.cumsum(push_cycles) - push_cycles              # + pushes of neurons < j
-            payload = graded_payloads(membrane[fired], ins.shift) if ins.graded else np.full(
-                int(fired.sum()), BINARY_PAYLOAD, dtype=np.int64)
+            payload = fire_payloads(ins, membrane[fired])
             log.add(evaluated[fired], core, TraceKind.SPIKE, index[fired], payload)
             self.spike_counts[core] += len(payload)
             queue = self._fanout_pushes(core, index[fired], payload)
@@ -521,6 +555,19 @@ class CycleChip(ChipState):
             log.add(evaluated[written], core, TraceKind.ACC, index[written], new[written])
             self.membranes[core, neurons] = new
         return ins.count * NEURON_CYCLES + pushes
+
+    def _merge(self, core: int, ins: Instruction, issue: int, log: _ExecRecords) -> int:
+        """MERGE (§4.7): event e on cycle issue + 1 + e adds its payload to the membrane its axon names, when that
+        neuron is in the range (one ACC record and one synaptic op); an event outside the range only takes its cycle."""
+        events = int(self.buffer_fill[core])
+        axons = self.buffer_axon[core, :events]
+        inside = np.flatnonzero((axons >= ins.neuron) & (axons < ins.neuron + ins.count))
+        if len(inside):
+            values, final = merge_sums(self.membranes[core], axons[inside], self.buffer_payload[core, inside])
+            self.membranes[core, list(final)] = list(final.values())
+            self.synops[core] += len(inside)
+            log.add(issue + ISSUE_CYCLES + MAC_CYCLES * inside, core, TraceKind.ACC, axons[inside], values)
+        return events * MAC_CYCLES
 
     def _leak(self, core: int, ins: Instruction, issue: int, log: _ExecRecords) -> int:
         """LEAK (§4.3): neuron j := round_shift(v x decay, 16) on cycle issue + 1 + j."""

@@ -90,7 +90,7 @@ class SpikeCoreArray(wiring.Component):
             "out_valid": Out(1),
             "out_core": Out(isa.CORE_ID_BITS),
             "out_axon": Out(isa.AXON_BITS),
-            "out_payload": Out(signed(isa.PAYLOAD_BITS)),
+            "out_payload": Out(signed(isa.WIDE_PAYLOAD_BITS)),
             "trace_port": Out(trace_layout(config.cores)),
             "sig_valid": Out(1),
             "sig_cycle": Out(CYCLE_BITS),

@@ -7,7 +7,7 @@ router takes arrivals first), so ``full`` already counts the slot a take frees i
 
 >>> link = Link()
 >>> link.signature.members["push"].shape
-StructLayout({'core': unsigned(8), 'axon': unsigned(8), 'payload': signed(8)})
+StructLayout({'core': unsigned(8), 'axon': unsigned(8), 'payload': signed(24)})
 """
 
 from __future__ import annotations

@@ -411,12 +411,14 @@ def decode_image(data: bytes, name: str = "image") -> Image:
 
 
 def _check_version_1(image: Image, name: str) -> None:
-    """Refuse the opcodes version 2 introduced (SACC, SYN) in a version-1 image (docs/spec.md §7.1)."""
+    """Refuse what version 2 introduced in a program (SACC, SYN, MERGE, FIRE wide=1) in a version-1 image
+    (docs/spec.md §7.1)."""
     for core_id, core in sorted(image.cores.items()):
         for address, word in enumerate(core.program):
-            opcode = isa.decode(word).opcode
-            if opcode in isa.V2_OPCODES:
-                raise SpikeCoreError(f"{name}: core {core_id} section: program word {address}: {opcode.name} needs "
+            instr = isa.decode(word)
+            what = instr.opcode.name if instr.opcode in isa.V2_OPCODES else "FIRE wide=1" if instr.wide else None
+            if what is not None:
+                raise SpikeCoreError(f"{name}: core {core_id} section: program word {address}: {what} needs "
                                      "image format version 2")
 
 

@@ -200,7 +200,7 @@ class SimHost:
         """The ``(axon, payload)`` events in ``core``'s input buffer."""
         count = await self.read(core, ConfigSpace.STATUS, int(CoreStatus.EVENT_COUNT))
         words = await self.read_words([config_address(core, ConfigSpace.EVENT, i) for i in range(count)])
-        return [(w & 0xFF, signed(w >> 8, isa.PAYLOAD_BITS)) for w in words]
+        return [(w & 0xFF, signed(w >> 8, isa.WIDE_PAYLOAD_BITS)) for w in words]
 
     async def cycle(self) -> int:
         lo, hi = await self.read_words([config_address(isa.HOST_CORE, ConfigSpace.IMEM, int(r))

@@ -72,6 +72,13 @@ class Activity:
     lower_bound: np.ndarray
 
 
+def _merged_groups(placed, core: int) -> int:
+    """The partial-sum cores that send to merging core ``core`` (a global id; a fan-out entry names its chip)."""
+    cores = placed.config.cores
+    return sum(1 for other in placed.cores if other.partial and other.fanout
+               and not other.fanout[0].to_host and other.fanout[0].chip * cores + other.fanout[0].core == core)
+
+
 def activity(compiled: CompiledModel, ref: ReferenceResult) -> Activity:
     """Synaptic operations, spikes, deliveries, predicted cycles and the cycle lower bound per inference."""
     placed = compiled.placed
@@ -85,16 +92,23 @@ def activity(compiled: CompiledModel, ref: ReferenceResult) -> Activity:
     synops = np.zeros(n, dtype=np.int64)
     spikes = np.zeros(n, dtype=np.int64)
     deliveries = np.zeros((n, steps), dtype=np.int64)
+    merged = set(compiled.quant.merged)
     for pc in placed.cores:
         events = ref.events[pc.layer_index][:, :, list(pc.axons)].sum(axis=2)       # (n, steps)
         macs = events * pc.count
         fired = ref.fired[pc.layer_index][:, :, pc.start:pc.start + pc.count]       # (n, steps, count)
+        if pc.merge:    # MERGE: one add per partial sum, every partial-sum neuron fires every step (spec §4.8)
+            groups = _merged_groups(placed, pc.core)
+            macs = np.full((n, steps), groups * pc.count, dtype=np.int64)
+            macs[:, 0] = 0                                                           # nothing formed before step 0
+        elif pc.partial and pc.layer_index in merged:
+            fired = np.ones_like(fired)
         fanout = np.array([p.fanout_count for p in pc.neurons], dtype=np.int64)
         pushes = fired.astype(np.int64) @ fanout                                      # (n, steps)
         cycles = np.zeros((n, steps), dtype=np.int64)
         for ins in pc.program:
             cycles += isa.ISSUE_CYCLES
-            if ins.opcode == isa.Opcode.ACC:
+            if ins.opcode in (isa.Opcode.ACC, isa.Opcode.MERGE):
                 cycles += macs * isa.MAC_CYCLES
             elif ins.opcode == isa.Opcode.FIRE:
                 cycles += pc.count * isa.NEURON_CYCLES + pushes * isa.FANOUT_CYCLES
@@ -235,7 +249,12 @@ def stream_lower_bound(compiled: CompiledModel, ref: ReferenceResult) -> int:
     busiest = np.zeros(n + latency, dtype=np.int64)
     for pc in compiled.placed.cores:
         k = pc.layer_index
-        macs = ref.events[k][:, k][:, list(pc.axons)].sum(axis=1) * pc.count   # sample s, at step s + k
-        busiest[k:k + n] = np.maximum(busiest[k:k + n], macs)
+        at = compiled.quant.lag(k)             # layer k works on sample s at step s + lag (its partial sums)
+        if pc.merge:                           # ... and merges them one step later (docs/spec.md §4.8)
+            groups = _merged_groups(compiled.placed, pc.core)
+            macs, at = np.full(n, groups * pc.count, dtype=np.int64), at + 1
+        else:
+            macs = ref.events[k][:, at][:, list(pc.axons)].sum(axis=1) * pc.count
+        busiest[at:at + n] = np.maximum(busiest[at:at + n], macs)
     fixed = max(len(pc.program) for pc in compiled.placed.cores) * isa.ISSUE_CYCLES + isa.BARRIER_CYCLES
     return int((busiest * isa.MAC_CYCLES + fixed).sum())

@@ -110,3 +110,24 @@ def test_compile_layer_map_names_each_layer_and_its_cores_for_profile(saved_mode
     image = load_image(out)
     # 12 -> 8 -> 3 fits one core per layer: the two sections of the image are the two layers' cores.
     assert sorted(layers) == sorted(image.cores) and len(set(layers.values())) == 2
+
+
+def test_compile_784_64_10_splits_its_fan_in_or_says_what_it_needs(tmp_path, capsys):
+    torch.manual_seed(2)
+    model = nn.Sequential(nn.Linear(784, 64), nn.ReLU(), nn.Linear(64, 10))
+    path, calib = tmp_path / "mlp.pt", tmp_path / "calib.npy"
+    torch.save(model, path)
+    np.save(calib, np.random.default_rng(0).random((16, 784)).astype(np.float32))
+    # weight_bytes 4096, event_depth 256: 7 groups of 112 inputs x 32 neurons, 14 partial-sum + 2 merging + 1
+    # output core (tests/compiler/test_compiler_fanin.py derives it)
+    out = tmp_path / "mlp.bin"
+    assert run_compile([str(path), "--calib", str(calib), "--out", str(out), "--report",
+                        "--chip", "cores=32 weight_bytes=4096 event_depth=256"]) == 0
+    assert "(merging)" in capsys.readouterr().out
+    assert len(load_image(out).cores) == 17
+    # the product chip's 256-byte cores: 784 x 64 + 64 x 10 = 50,816 weight bytes on 128 cores cannot fit
+    with pytest.raises(SpikeCoreError, match=r"mlp.pt: model needs \d+ cores \(linear: \d+ partial-sum \+ \d+ merging, "
+                                             r"linear_1: \d+\) and 50816 weight bytes, the chip has 128 cores of "
+                                             r"256 bytes$"):
+        run_compile([str(path), "--calib", str(calib), "--out", str(tmp_path / "no.bin")])
+    assert not (tmp_path / "no.bin").exists()

@@ -158,8 +158,8 @@ def test_disassemble_word(word: int, text: str) -> None:
 
 
 def test_disassemble_word_rejects_invalid_words() -> None:
-    with pytest.raises(SpikeCoreError, match=r"^instruction 0x70000000: unknown opcode 7$"):
-        disassemble_word(0x7000_0000)
+    with pytest.raises(SpikeCoreError, match=r"^instruction 0x80000000: unknown opcode 8$"):
+        disassemble_word(0x8000_0000)
 
 
 def test_disassemble_image_refuses_an_invalid_image() -> None:
@@ -233,11 +233,13 @@ ERRORS = [
     (CHIP + ".core 0\nacc neuron=0, count=4\nhalt", "prog.s:3: missing operand wbase for acc (expected neuron, "
                                                     "count, wbase)"),
     (CHIP + ".core 0\nfire neuron=0\nhalt", "prog.s:3: missing operands count, shift, reset, graded for fire "
-                                            "(expected neuron, count, shift, reset, graded)"),
+                                            "(expected neuron, count, shift, reset, graded, wide)"),
+    (CHIP + ".core 0\nfire neuron=0, count=1, shift=0, reset=none, graded=0, wide=1\nhalt",
+     "prog.s:3: wide=1 needs graded=1 for fire (a wide payload is a graded payload)"),
     (CHIP + ".core 0\nhalt now=1", "prog.s:3: unknown operand 'now' for halt (expected none)"),
     (CHIP + ".core 0\nleak neuron=0, neuron=1, count=1\nhalt", "prog.s:3: neuron given twice for leak"),
     (CHIP + ".core 0\nadd neuron=0\nhalt",
-     "prog.s:3: unknown mnemonic 'add' (expected nop, halt, acc, fire, leak, sacc, syn)"),
+     "prog.s:3: unknown mnemonic 'add' (expected nop, halt, acc, fire, leak, sacc, syn, merge)"),
     (CHIP + ".core 0\nleak neuron=0, count 1\nhalt", "prog.s:3: expected name=value in leak, got 'count'"),
     (CHIP + ".core 0\nleak neuron=0,, count=1\nhalt", "prog.s:3: empty item in leak (stray comma)"),
     (CHIP + ".core 0\nleak neuron=0, count=1,\nhalt", "prog.s:3: empty item in leak (stray comma)"),
@@ -404,3 +406,14 @@ def test_garbage_never_raises_anything_but_a_one_line_error(source: str) -> None
 def test_operand_order_is_irrelevant_and_whitespace_free_lists_work() -> None:
     assert assemble_program("fire graded=1,reset=always,shift=7,count=4,neuron=0") == [0x3000_33F0]
     assert Opcode.FIRE in MNEMONICS.values()
+
+
+def test_merge_and_wide_fire_assemble_to_hand_words_and_back() -> None:
+    # merge 4,16: 7<<28 | 4<<20 | 15<<12 = 0x7040F000; fire 0,2,shift 0,always,graded,wide: 3<<28 | 1<<12 |
+    # 3<<5 | 1<<4 | 1<<3 = 0x30001078; the same fire without wide (left out: default 0) = 0x30001070
+    text = ("merge neuron=4, count=16\nfire neuron=0, count=2, shift=0, reset=always, graded=1, wide=1\n"
+            "fire neuron=0, count=2, shift=0, reset=always, graded=1\nhalt\n")
+    words = assemble_program(text)
+    assert words == [0x7040_F000, 0x3000_1078, 0x3000_1070, 0x1000_0000]
+    # wide is printed only when set, so earlier listings read the same
+    assert [disassemble_word(w) for w in words[:3]] == text.splitlines()[:3]

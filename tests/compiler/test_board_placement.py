@@ -56,7 +56,8 @@ def _logits_on_board(compiled, x: np.ndarray, cycle_accurate: bool = False) -> t
 @pytest.mark.parametrize("chips", [2, 3, 4])
 def test_a_model_larger_than_a_chip_runs_on_the_board_equal_to_the_reference(data, chips: int) -> None:
     model = _mlp((64, 48, 32, 10), dense=True)
-    with pytest.raises(SpikeCoreError, match=r"^model needs 6 cores \(.*\), the chip has 4$"):
+    with pytest.raises(SpikeCoreError,
+                       match=r"^model needs 6 cores \(.*\) and \d+ weight bytes, the chip has 4 cores of 1024 bytes$"):
         compile_model(model, data[:1], data, config=parse_chip(CHIP))
     compiled = compile_model(model, data[:1], data, config=parse_chip(f"{CHIP} chips={chips}"))
     assert len(compiled.image.cores) == 6 and compiled.image.config.chips == chips
