@@ -48,7 +48,9 @@ Rules (docs/spec.md §1.2, §4.1)
 Board (docs/spec.md §13): on ``chips > 1`` the cores are numbered the same way over the board's global core
 ids ``chip * cores + core``, so each layer fills the rest of a chip before spilling onto the next one and
 consecutive layers share a chip where they fit: traffic stays on a chip where it can, and only spikes whose
-reading core is on another chip take a link. A fan-out entry names the reading core's chip.
+reading core is on another chip take a link. A fan-out entry names the reading core's chip. A split layer's
+merging core directly follows its own partial-sum cores on a board (:func:`_core_ids`), so a chip boundary
+cuts at most one split group and the other groups' partial sums stay on their chip.
 
 Slicing: layers are sliced from the output backwards (a layer's fan-out table size depends on how the
 next layer is sliced). Each layer first takes the fewest cores a greedy fill allows, then, when that
@@ -359,14 +361,30 @@ def _slice_recurrent(layer: QuantDense, config: ChipConfig, fanout: np.ndarray |
     return slices
 
 
-def _core_ids(slices: list[list[Slice]],
-              merges: dict[int, list[Slice]]) -> tuple[list[list[int]], dict[int, list[int]]]:
-    """Global core ids (docs/spec.md §13) numbered forwards from 0: per layer its slices' cores, then (for a
-    merged layer) its merging cores; returns the slices' ids per layer and the merging cores' ids per merged layer."""
+def _core_ids(slices: list[list[Slice]], merges: dict[int, list[Slice]],
+              board: bool = False) -> tuple[list[list[int]], dict[int, list[int]]]:
+    """Global core ids (docs/spec.md §13) numbered forwards from 0, layer by layer; returns the slices' ids per
+    layer (aligned with ``slices``) and the merging cores' ids per merged layer.
+
+    A merged layer takes its partial-sum cores, then its merging cores; on a ``board`` each merging core
+    follows its own partial-sum cores instead, so a chip boundary cuts at most one split group and the other
+    groups' partial sums stay on their chip (on one chip the order costs nothing, and listings keep the layer's
+    partial-sum cores together)."""
     core_ids: list[list[int]] = []
     merge_ids: dict[int, list[int]] = {}
     next_id = 0
     for k, layer_slices in enumerate(slices):
+        if k in merges and board:
+            ids = [0] * len(layer_slices)
+            merge_ids[k] = []
+            for m in range(len(merges[k])):
+                for i, s in enumerate(layer_slices):
+                    if s.merge_core == m:
+                        ids[i], next_id = next_id, next_id + 1
+                merge_ids[k].append(next_id)
+                next_id += 1
+            core_ids.append(ids)
+            continue
         core_ids.append(list(range(next_id, next_id + len(layer_slices))))
         next_id += len(layer_slices)
         if k in merges:
@@ -381,7 +399,7 @@ def _chip_links(layers: list[QuantDense], slices: list[list[Slice]], merges: dic
     :func:`_core_ids` over chips of ``cores`` cores (however many chips that takes): spikes from a layer's
     (merging) cores to the next layer's cores that read them and, for a recurrent layer, to its own cores
     that read them; partial sums to their merging cores."""
-    core_ids, merge_ids = _core_ids(slices, merges)
+    core_ids, merge_ids = _core_ids(slices, merges, board=True)
     links: set[tuple[int, int]] = set()
     for k, layer in enumerate(layers):
         if k in merges:
@@ -482,7 +500,7 @@ def place(graph: QuantGraph, config: ChipConfig) -> PlacedProgram:
     if total > config.board_cores:
         raise SpikeCoreError(_capacity_refusal(layers, slices, merges, config))
 
-    core_ids, merge_ids = _core_ids(slices, merges)
+    core_ids, merge_ids = _core_ids(slices, merges, board=config.chips > 1)
 
     cores: list[PlacedCore] = []
     for k, layer in enumerate(layers):

@@ -21,24 +21,25 @@ from tests.compiler.test_compiler_fanin import compiled_for
 
 def _board_trace(compiled, q_sample: np.ndarray) -> np.ndarray:
     stim = compiled.stimulus(q_sample, quantized=True)
-    board, trace = run_board(compiled.image, {s: stim.at(s) for s in range(compiled.steps)}, compiled.steps)
-    return board, trace
+    _, trace = run_board(compiled.image, {s: stim.at(s) for s in range(compiled.steps)}, compiled.steps)
+    return trace
 
 
 def test_a_split_group_straddling_two_chips_sends_its_partial_sums_over_a_link_exactly():
-    # 300 -> 16 -> 10 (tests/compiler/test_compiler_fanin.py): 20 partial-sum cores 0..19 (5 groups x 4 slices of
-    # 4 neurons), merging cores 20..23 (slice m's partial sums from cores 5m..5m+4), output core 24. Chips of 22
-    # cores: chip 0 holds 0..21, chip 1 holds global 22..24. Slices 2 and 3 (cores 10..19, chip 0) merge on
-    # cores 22, 23 (chip 1): 10 cores x 4 neurons = 40 partial sums over link 0->1; merging cores 20, 21 (chip 0)
-    # feed the output core (chip 1): 8 neurons x 1 entry = 8 more. Nothing goes 1 -> 0.
+    # 300 -> 16 -> 10 (tests/compiler/test_compiler_fanin.py): 4 slices of 4 neurons, each over 5 groups of 60
+    # inputs. On a board each merging core follows its 5 partial-sum cores: slice m takes cores 6m..6m+4 and
+    # merges on 6m+5 (5, 11, 17, 23); the output core is 24. Chips of 22 cores: chip 0 holds 0..21, chip 1
+    # global 22..24. Slice 3 straddles: its partial-sum cores 18..21 (chip 0) send 4 x 4 = 16 partial sums over
+    # link 0->1 to core 23 (chip 1, local 1), core 22 (chip 1) sends its 4 on chip; merging cores 5, 11, 17
+    # (chip 0) feed the output core (chip 1): 12 neurons x 1 entry. 28 entries 0->1, nothing 1->0.
     config = ChipConfig(cores=22, chips=2)
     compiled, _, x = compiled_for((300, 16, 10), config, samples=6)
     placed = compiled.placed
-    assert [pc.core for pc in placed.cores if pc.merge] == [20, 21, 22, 23]
-    assert link_traffic(placed) == {(0, 1): 48}
+    assert [pc.core for pc in placed.cores if pc.merge] == [5, 11, 17, 23]
+    assert link_traffic(placed) == {(0, 1): 28}
     for pc in placed.cores:
-        if pc.partial and pc.core >= 10:
-            assert {(e.chip, e.core) for e in pc.fanout} == {divmod(20 + pc.core // 5, 22)}
+        if pc.partial:
+            assert {(e.chip, e.core) for e in pc.fanout} == {divmod(6 * (pc.core // 6) + 5, 22)}
     assert decode_image(encode_image(compiled.image)) == compiled.image
 
     q = compiled.quantize_input(x)
@@ -49,17 +50,19 @@ def test_a_split_group_straddling_two_chips_sends_its_partial_sums_over_a_link_e
     cycle = run_batch(compiled, q[:2], chip="cycle", quantized=True)
     np.testing.assert_array_equal(cycle.logits, ref.logits[:2])
 
-    _, trace = _board_trace(compiled, q[0])
-    links = trace[trace["kind"] == int(TraceKind.LINK)]
-    # every partial-sum neuron fires every step: the 40 partial sums of cores 10..19 cross 0->1 in each step
-    partial_links = links[(links["chip"] == 0) & (links["core"] >= 10) & (links["core"] < 20)]
-    assert len(partial_links) == 40 * compiled.steps and set(partial_links["index"].tolist()) == {1}
-    # on chip 1 the merging cores (local 0, 1) receive them as events; some partial sums leave the int8 range,
-    # so the link carried more than 8 bits
-    arrived = trace[(trace["chip"] == 1) & (trace["kind"] == int(TraceKind.EVENT)) & (trace["core"] <= 1)]
-    assert len(arrived) == 40 * compiled.steps
+    trace = _board_trace(compiled, q[0])
+    kind, chip, core = trace["kind"], trace["chip"], trace["core"]
+    # every partial-sum neuron fires every step (zero included): 16 partial sums cross 0->1 in each step
+    partial_links = trace[(kind == int(TraceKind.LINK)) & (chip == 0) & (core >= 18)]
+    assert len(partial_links) == 16 * compiled.steps and set(partial_links["index"].tolist()) == {1}
+    # the partial sums slice 3's cores emitted (SPIKE, wide) are exactly what its merging core received (EVENT):
+    # the link carried every 24-bit payload whole, some beyond the int8 range
+    sent = trace[(kind == int(TraceKind.SPIKE)) & (((chip == 0) & (core >= 18)) | ((chip == 1) & (core == 0)))]
+    arrived = trace[(kind == int(TraceKind.EVENT)) & (chip == 1) & (core == 1)]
+    assert len(arrived) == 20 * compiled.steps
+    assert sorted(arrived["value"].tolist()) == sorted(sent["value"].tolist())
     assert np.abs(arrived["value"]).max() > isa.PAYLOAD_MAX
-    assert not (trace["kind"] == int(TraceKind.DROP)).any()
+    assert not (kind == int(TraceKind.DROP)).any()
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +71,7 @@ def mnist_mlp():
     # of 2. Hidden layer: a group's rows <= event_depth 64, so G >= ceil(784 / 64) = 13; c neurons per slice <=
     # min(256 // rows, 64 // G) (weight bytes; a merging core's G x c events): G = 13: rows 61, c = 4, 16 slices
     # x (13 + 1) = 208 partial-sum + 16 merging cores; G = 14..16: c = 4, 16 x 15.. cores; G > 16: c <= 3, more.
-    # Output layer 64 x 10 = 640 B > 256: several cores. 784 x 64 + 64 x 10 = 50,816 weight bytes.
+    # Output layer 64 x 10 = 640 B > 256: several cores (3). 784 x 64 + 64 x 10 = 50,816 weight bytes.
     compiled, _, x = compiled_for((784, 64, 10), ChipConfig(chips=2), samples=6)
     return compiled, x
 
@@ -80,10 +83,16 @@ def test_784_64_10_compiles_for_two_product_chips(mnist_mlp):
             sum(pc.merge for pc in placed.cores)) == (208, 16)
     assert 128 < len(placed.cores) <= 256
     assert sum(pc.weight_bytes for pc in placed.cores) == 784 * 64 + 64 * 10
-    # partial-sum cores 0..127 fill chip 0; their merging cores 208..223 are on chip 1: 128 x 4 partial sums
-    # cross link 0->1, plus nothing back (the output cores follow the merging cores on chip 1)
-    traffic = link_traffic(placed)
-    assert set(traffic) == {(0, 1)} and traffic[(0, 1)] == 128 * 4
+    # On a board slice m takes cores 14m..14m+12 and merges on 14m+13: chip 0 (cores 0..127) holds slices 0..8
+    # and slice 9's partial-sum cores 126, 127, whose 2 x 4 partial sums cross link 0->1. The output layer is
+    # split over its fan-in too (10 neurons x 64 inputs = 640 B): 3 cores (224..226, chip 1) of all 10 neurons
+    # over 21, 22, 21 of the hidden neurons, so each hidden neuron has one reader and the 9 x 4 neurons merged on
+    # chip 0 send one entry each: 8 + 36 = 44 entries 0->1 (partial-sum cores before all merging cores would
+    # send 128 x 4 = 512).
+    assert [pc.core for pc in placed.cores if pc.merge] == [14 * m + 13 for m in range(16)]
+    outputs = [pc for pc in placed.cores if pc.layer_index == 1]
+    assert [(pc.core, pc.count, len(pc.axons)) for pc in outputs] == [(224, 10, 21), (225, 10, 22), (226, 10, 21)]
+    assert link_traffic(placed) == {(0, 1): 8 + 36}
     with pytest.raises(SpikeCoreError, match=r"^model needs \d+ cores \(h: 208 partial-sum \+ 16 merging, i: \d+\) "
                                              r"and 50816 weight bytes, the chip has 128 cores of 256 bytes$"):
         compiled_for((784, 64, 10), ChipConfig(), samples=1)
