@@ -31,10 +31,11 @@ RUN_DIR ?=
 CONFIG ?= 1,4,16,128
 TABLE ?= loihi
 CLOCK_MHZ ?=
-# make bench BENCH_ARGS=--cold also times make sim in a scratch clone (venv install and builds included).
+# make bench times make sim cold and warm in a scratch clone (venv install and builds included; minutes);
+# BENCH_ARGS=--no-cold skips that.
 BENCH_ARGS ?=
 
-.PHONY: install sim test lint rtl synth regress waves bench fuzz clean distclean mutate-py
+.PHONY: install sim test lint rtl synth regress waves bench fuzz clean distclean mutate-py mutate
 
 install: $(STAMP)
 
@@ -83,6 +84,15 @@ SAMPLE ?=
 mutate-py: $(STAMP)
 	@$(VENV)/bin/cosmic-ray --version >/dev/null 2>&1 || $(PY) -m pip install --quiet -e '.[test,mutate]'
 	$(RUN) $(PY) tools/mutate_py.py $(if $(MODULES),--modules $(MODULES)) $(if $(SAMPLE),--sample $(SAMPLE))
+
+# Mutation grading of the bench (docs/mutation.md, spikecore mutate): MUTANTS sampled single-point mutants of
+# the RTL, each built and run against the regression of SEEDS seeds on CORES cores (make regress's defaults);
+# MUTATE_SEED draws another sample. Not part of make test (each mutant is a Verilator build).
+MUTANTS ?= 50
+MUTATE_SEED ?= 0
+mutate: $(STAMP)
+	$(RUN) $(PY) -m spikecore mutate --mutants $(MUTANTS) --seed $(MUTATE_SEED) --seeds $(SEEDS) --cores $(CORES) \
+		--jobs 2
 
 bench: $(STAMP)
 	$(RUN) $(PY) bench/run_all.py $(BENCH_ARGS)

@@ -1,7 +1,7 @@
 """``make bench``: every benchmark in this folder, one after the other (each prints its own ratios).
 
 Arguments go to ``bench_speed.py`` (the issue-18 figures, which include bench_cosim.py's co-simulation
-speeds), e.g. ``make bench BENCH_ARGS=--cold`` also times ``make sim`` in a scratch clone.
+speeds), e.g. ``make bench BENCH_ARGS=--no-cold`` skips timing ``make sim`` in a scratch clone (minutes).
 """
 
 import subprocess

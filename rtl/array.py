@@ -174,7 +174,9 @@ class SpikeCoreArray(wiring.Component):
         # --- host injection and configuration bus --------------------------------------------------
         addr = data.View(CONFIG_ADDRESS, self.cfg_addr)
         ev_full = Array(core.ev_full for core in cores)
-        inject_ok = ~self.busy & (self.inj_core < cfg.cores) & ~ev_full[self.inj_core]
+        # One signal: as a Python expression, every core's use would build its own N-way multiplexer (N x N).
+        inject_ok = Signal()
+        m.d.comb += inject_ok.eq(~self.busy & (self.inj_core < cfg.cores) & ~ev_full[self.inj_core])
         m.d.sync += [
             self.inj_accepted.eq(self.inj_valid & inject_ok),
             self.inj_refused.eq(self.inj_valid & ~inject_ok),

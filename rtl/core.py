@@ -138,7 +138,10 @@ class Core(wiring.Component):
         the weight, neuron-parameter and fan-out memories are synchronous and their next row is
         addressed one cycle ahead (in the issue cycle for the first). During FIRE's push cycles the
         parameter port keeps addressing the next neuron, so its row is ready when evaluation resumes.
-        Between steps (IDLE) every read port follows the configuration bus index.
+        Between steps (IDLE) every synchronous read port follows the configuration bus index; the membranes
+        and the input buffer have a second asynchronous read port for the configuration bus, so the datapath
+        never depends combinationally on the array's inputs (a simulator such as Verilator re-evaluates
+        logic that does on every input change: with one shared port, every core's whole datapath).
         """
         m = Module()
         cfg = self.config
@@ -168,8 +171,10 @@ class Core(wiring.Component):
         fo_rd = fanout.read_port()
         acc_wr = membranes.write_port()
         acc_rd = membranes.read_port(domain="comb")
+        acc_cfg_rd = membranes.read_port(domain="comb")  # the configuration bus's own port (see below)
         ev_wr = events.write_port()
         ev_rd = events.read_port(domain="comb")
+        ev_cfg_rd = events.read_port(domain="comb")
         oq_wr = outq.write_port()
         oq_rd = outq.read_port()
         syn_wr = currents.write_port()
@@ -223,6 +228,8 @@ class Core(wiring.Component):
             w_rd.addr.eq(w_addr),
             fo_rd.addr.eq(fo_addr + 1),
             oq_rd.addr.eq(self.outq_addr),
+            acc_cfg_rd.addr.eq(self.cfg_index),
+            ev_cfg_rd.addr.eq(self.cfg_index),
             self.outq_data.eq(oq_rd.data),
             self.outq_count.eq(tail),
             self.ev_full.eq(ev_count == cfg.event_depth),
@@ -288,8 +295,6 @@ class Core(wiring.Component):
                     w_rd.addr.eq(index),
                     p_rd.addr.eq(index >> PARAM_WORD_BITS),
                     fo_rd.addr.eq(index),
-                    acc_rd.addr.eq(index),
-                    ev_rd.addr.eq(index),
                 ]
                 with m.If(self.cfg_write), m.Switch(self.cfg_space):
                     with m.Case(ConfigSpace.IMEM):
@@ -472,9 +477,9 @@ class Core(wiring.Component):
         m.d.sync += [rd_space.eq(self.cfg_space), rd_word.eq(self.cfg_index[:PARAM_WORD_BITS])]
         with m.Switch(self.cfg_space):
             with m.Case(ConfigSpace.MEMBRANE):
-                m.d.sync += rd_async.eq(acc_rd.data)
+                m.d.sync += rd_async.eq(acc_cfg_rd.data)
             with m.Case(ConfigSpace.EVENT):
-                m.d.sync += rd_async.eq(ev_rd.data.as_value())
+                m.d.sync += rd_async.eq(ev_cfg_rd.data.as_value())
             with m.Case(ConfigSpace.STATUS):
                 m.d.sync += rd_async.eq(status)
         param_words = [p_rd.data[i * isa.WORD_BITS:(i + 1) * isa.WORD_BITS] for i in range(PARAM_WORDS)]

@@ -61,12 +61,15 @@ class InstancedArray(SpikeCoreArray):
         return CoreInstance(self.config, core_id)
 
 
-def generate_verilog(config: ChipConfig, top: str, *, emit_src: bool = False) -> str:
+def generate_verilog(config: ChipConfig, top: str, *, emit_src: bool = False,
+                     array: InstancedArray | None = None) -> str:
     """Verilog of the array for ``config``: top module ``top`` plus :data:`CORE_MODULE` (converted once).
 
-    The core's own ``top`` attribute is dropped: the array is the design's one top module.
+    ``array``: the top component (default ``InstancedArray(config)``; the testbench passes a subclass that
+    adds checks beside the cores). The core's own ``top`` attribute is dropped: the array is the design's
+    one top module.
     """
-    array = verilog.convert(InstancedArray(config), name=top, emit_src=emit_src)
+    top_text = verilog.convert(array if array is not None else InstancedArray(config), name=top, emit_src=emit_src)
     core = verilog.convert(Core(config, 0), name=CORE_MODULE, emit_src=emit_src)
     core = re.sub(r"^\(\* top = +1 +\*\)\n", "", core, flags=re.MULTILINE)
-    return array + "\n" + core
+    return top_text + "\n" + core

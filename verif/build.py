@@ -31,6 +31,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 import time
 from collections.abc import Iterator
@@ -43,9 +44,11 @@ from spikecore.errors import SpikeCoreError
 from spikecore.rtl import generate as rtl_generate
 from spikecore.rtl.generate import TOP_MODULE
 from spikecore.verif import wave_format
+from spikecore.verif.patched_rtl import PatchedRtl, patched_verilog
+from spikecore.verif.protocol import checked_verilog
 from spikecore.verif.toolchain import configure_environment
 
-#: Name of the simulated top-level module: the array itself.
+#: Name of the simulated top-level module: the array itself (with the protocol monitor beside its cores).
 TOPLEVEL = TOP_MODULE
 #: The packed trace port the testbench reads (spec §8.5).
 TRACE_PORT = "trace_port"
@@ -62,7 +65,7 @@ TRACE_DEPTH = 2
 #: Python sources whose change changes the generated Verilog (the cheap cache key).
 SOURCE_GLOBS = ("rtl/*.py", "rtl/*.vlt", "spikecore/isa.py", "spikecore/config.py", "spikecore/signature.py",
                 "spikecore/trace.py",
-                "verif/build.py")
+                "verif/build.py", "verif/protocol.py", "verif/patched_rtl.py")
 
 #: Scopes and signals left out of VCDs (Verilator ``tracing_off``; patterns match ``scope.signal``): the
 #: signature unit and its 1024-bit histories change every cycle and are checked by the testbench anyway;
@@ -78,8 +81,31 @@ tracing_off -scope "*.p_wr__*"
 
 PUBLIC_VLT = """`verilator_config
 // Only the top module's ports are visible to cocotb (see spikecore/verif/build.py).
-public_flat_rw -module "{top}" -var "*"
+{lines}
 """
+
+
+def top_ports(verilog: str, top: str = TOPLEVEL) -> list[str]:
+    """The port names of module ``top`` in ``verilog`` (its header's list), in header order.
+
+    Raises :class:`SpikeCoreError` when the module or its header is not found.
+    """
+    match = re.search(rf"^module {re.escape(top)}\((.*?)\);", verilog, flags=re.MULTILINE | re.DOTALL)
+    if match is None:
+        raise SpikeCoreError(f"verilator build: module {top} not found in the generated Verilog")
+    return [name.strip() for name in match.group(1).split(",")]
+
+
+def public_vlt(verilog: str, top: str = TOPLEVEL) -> str:
+    """The control file making each port of ``top`` public, and nothing else.
+
+    ``-var "*"`` would also match every internal wire of the module (10,860 of them in the 128-core
+    array: the per-core wiring of the router, the configuration bus and the signature unit, flattened
+    into the top); a public variable is kept and computed as written, which blocks Verilator's
+    optimisations, slows the simulation and adds megabytes of VPI registration code.
+    """
+    return PUBLIC_VLT.format(lines="\n".join(f'public_flat_rw -module "{top}" -var "{port}"'
+                                              for port in top_ports(verilog, top)))
 
 
 @dataclass(frozen=True)
@@ -100,20 +126,38 @@ class Build:
         return self.directory / self.toplevel
 
 
-def build_name(config: ChipConfig, traced: bool, trace_format: str = "vcd") -> str:
+def build_name(config: ChipConfig, traced: bool, trace_format: str = "vcd", patched: PatchedRtl | None = None,
+               monitors: bool = True) -> str:
     """``array<cores>``, plus the non-product sizes, plus ``-waves`` (``-notrace``) for a build with (without)
-    tracing when that is not the default (:data:`TRACING_COMPILED_IN`), plus ``-fst`` for FST tracing: one
-    folder per distinct build."""
+    tracing when that is not the default (:data:`TRACING_COMPILED_IN`), plus ``-fst`` for FST tracing, plus
+    ``-<patched name>`` for a patched RTL, plus ``-nomon`` without the protocol monitors: one folder per
+    distinct build."""
     product = ChipConfig(cores=config.cores)
     sizes = "".join(f"-{k}{v}" for k, v in config.as_dict().items() if k != "cores" and v != getattr(product, k))
     suffix = "" if traced == TRACING_COMPILED_IN else ("-waves" if traced else "-notrace")
     fst = "-fst" if traced and trace_format == "fst" else ""
-    return f"array{config.cores}{sizes}{suffix}{fst}"
+    return (f"array{config.cores}{sizes}{suffix}{fst}" + (f"-{patched.name}" if patched is not None else "")
+            + ("" if monitors else "-nomon"))
 
 
 def waiver_files() -> list[Path]:
     """The RTL's Verilator waiver files (``rtl/*.vlt``), which name each lint rule they waive."""
     return sorted((REPO_ROOT / "rtl").glob("*.vlt"))
+
+
+def model_verilog(config: ChipConfig, patched: PatchedRtl | None = None, work: Path | None = None,
+                     monitors: bool = True) -> str:
+    """The Verilog of the simulated model for ``config``, top module :data:`TOPLEVEL`: the array of ``make rtl``
+    with the protocol monitor beside its cores (:func:`spikecore.verif.protocol.checked_verilog`); for a
+    ``patched`` (planted fault, mutant), generated from the patched source in the scratch folder ``work``;
+    ``monitors=False``: the array of ``make rtl`` alone (the speed benchmark's reference)."""
+    if not monitors:
+        if patched is not None:
+            raise SpikeCoreError("model_verilog: a patched RTL is always built with its monitors")
+        return rtl_generate.generate_verilog(config)
+    if patched is not None:
+        return patched_verilog(patched, config, work or BUILD_ROOT / f"src-{patched.name}")
+    return checked_verilog(config)
 
 
 def source_key(config: ChipConfig, flags: list[str]) -> str:
@@ -188,7 +232,8 @@ def use_ccache(env: dict[str, str] | None = None) -> bool:
 
 
 def build_array(config: ChipConfig, *, waves: bool = False, traced: bool | None = None, root: Path = BUILD_ROOT,
-                trace_depth: int = TRACE_DEPTH, log=print, trace_format: str | None = None) -> Build:
+                trace_depth: int = TRACE_DEPTH, log=print, trace_format: str | None = None,
+                patched: PatchedRtl | None = None, monitors: bool = True) -> Build:
     """Build (or reuse) the Verilator simulator of the array for ``config``; returns the :class:`Build`.
 
     ``waves``: the build must be able to dump waves. ``traced`` forces tracing in (``True``) or out
@@ -196,7 +241,10 @@ def build_array(config: ChipConfig, *, waves: bool = False, traced: bool | None 
     :data:`TRACING_COMPILED_IN`. ``trace_format`` (``vcd`` or ``fst``; default
     :func:`~spikecore.verif.wave_format.trace_format` of ``config``) is the format compiled in, so a plain run
     and a later traced run of the same configuration share one build. ``log`` receives one line saying
-    whether the build was reused or how long it took. Raises :class:`SpikeCoreError` when Verilator or the
+    whether the build was reused or how long it took. ``patched``: build the RTL with these source patches
+    (a planted fault or a mutant, :mod:`spikecore.verif.patched_rtl`) in its own folder. ``monitors=False``
+    leaves the protocol monitors out (only for measuring what they cost). Raises
+    :class:`SpikeCoreError` when Verilator or the
     C++ compiler fails, for an unknown trace format, or for ``waves`` with ``traced=False``.
     """
     configure_environment()
@@ -205,11 +253,11 @@ def build_array(config: ChipConfig, *, waves: bool = False, traced: bool | None 
         raise SpikeCoreError("build_array: a build that dumps waves needs tracing compiled in (traced=True)")
     waves = traced
     trace_format = wave_format.trace_format(config, trace_format) if traced else "vcd"
-    name = build_name(config, traced, trace_format)
+    name = build_name(config, traced, trace_format, patched, monitors)
     directory = Path(root) / name
     flags = build_flags(waves, trace_depth, trace_format)
     stamp_path = directory / "build.json"
-    cheap_key = source_key(config, flags)
+    cheap_key = source_key(config, [*flags, patched.key() if patched is not None else "", monitors])
     with _locked(Path(root) / f"{name}.lock"):
         stamp = json.loads(stamp_path.read_text()) if stamp_path.exists() else {}
         binary = directory / TOPLEVEL
@@ -218,8 +266,8 @@ def build_array(config: ChipConfig, *, waves: bool = False, traced: bool | None 
             log(f"verilator build {name}: reused (sources unchanged)")
             return Build(name, directory, TOPLEVEL, config, waves, verilog_path, stamp["verilog_key"], trace_format)
         started = time.monotonic()
-        verilog = rtl_generate.generate_verilog(config)
-        controls = [PUBLIC_VLT.format(top=TOPLEVEL)] + ([WAVES_VLT] if waves else []) + [
+        verilog = model_verilog(config, patched, directory / "src", monitors)
+        controls = [public_vlt(verilog)] + ([WAVES_VLT] if waves else []) + [
             p.read_text() for p in waiver_files()]
         key = verilog_key(verilog, controls, flags)
         if stamp.get("verilog_key") == key and binary.exists():

@@ -21,7 +21,15 @@ mismatch report.
 
 ``SPIKECORE_FAULT`` injects a fault into what the *DUT* is given, to prove the scoreboard catches it:
 ``weight:<core>:<address>:<value>`` loads a different weight; ``golden:<index>:<delta>`` adds ``delta``
-to the value of golden record ``index`` of the run (counted over all steps) before comparison.
+to the value of golden record ``index`` of the run (counted over all steps) before comparison;
+``rtl:<name>`` simulates a build with a planted RTL fault (:data:`spikecore.verif.protocol.RTL_FAULTS`).
+
+Two checks run beside the scoreboard. The **progress watchdog**: a step still busy
+``golden step length + PIPELINE_CLOCKS + WATCHDOG_MARGIN`` clocks after its strobe fails the run at once
+(``progress watchdog: ...`` naming seed, step, clock, array cycle and bound); a state reset gets
+``neurons + 2 + WATCHDOG_MARGIN``. The **protocol monitors** compiled into the model
+(:mod:`spikecore.verif.protocol`) are read once per run; a latched violation fails the run with
+``<port> protocol violation at cycle C: <rule>, saw <values>``.
 """
 
 from __future__ import annotations
@@ -45,6 +53,7 @@ from spikecore.isa import WEIGHT_MAX, WEIGHT_MIN
 from spikecore.stimulus import Stimulus
 from spikecore.verif.build import TRACE_PORT
 from spikecore.verif.coverage import FunctionalCoverage
+from spikecore.verif.protocol import Violation, check_rtl_fault, decode_violation
 from spikecore.verif.scoreboard import Mismatch, Scoreboard
 from spikecore.verif.tb.driver import ArrayDriver
 from spikecore.verif.tb.monitor import CLOCK_NS, HostOutputs, fast_step, full_step
@@ -54,9 +63,25 @@ from spikecore.verif.trace_decode import TraceDecoder
 #: Clocks after the golden step length before a correct DUT has signed its last cycle (trace register,
 #: signature register, busy falling).
 PIPELINE_CLOCKS = 2
-#: A step may take this many times its golden length (plus slack) before it is declared hung.
-TIMEOUT_FACTOR = 4
-TIMEOUT_SLACK = 200
+#: Clocks a step (or a state reset) may run past its expected length before the progress watchdog stops the
+#: run: two FAST-mode signature reads (32 clocks each), so a correct DUT is never cut short by the read rhythm.
+WATCHDOG_MARGIN = 64
+
+
+@dataclass(frozen=True)
+class Finding(Mismatch):
+    """A failure that is not a record comparison (watchdog, protocol monitor): ``text`` is its whole message."""
+
+    text: str = ""
+
+    @property
+    def message(self) -> str:
+        return self.text
+
+
+def watchdog_bound(golden_cycles: int) -> int:
+    """Clocks after the step strobe by which a step of ``golden_cycles`` array cycles must have finished."""
+    return golden_cycles + PIPELINE_CLOCKS + WATCHDOG_MARGIN
 
 
 @dataclass
@@ -88,7 +113,7 @@ def runs_from_environment(env: dict[str, str] | None = None) -> list[RunSpec]:
                     fault=env.get("SPIKECORE_FAULT", ""))]
 
 
-FAULT_FORMS = "weight:<core>:<address>:<value> or golden:<record>:<delta>"
+FAULT_FORMS = "weight:<core>:<address>:<value>, golden:<record>:<delta> or rtl:<name>"
 
 
 def check_fault(fault: str, config: ChipConfig) -> None:
@@ -99,6 +124,9 @@ def check_fault(fault: str, config: ChipConfig) -> None:
     if not fault:
         return
     kind, *fields = fault.split(":")
+    if kind == "rtl":
+        check_rtl_fault(fault[4:] or " ")   # "rtl:" alone names no fault
+        return
     if kind not in ("weight", "golden") or len(fields) != (3 if kind == "weight" else 2):
         raise SpikeCoreError(f"fault {fault!r}: expected {FAULT_FORMS}")
     try:
@@ -151,6 +179,31 @@ class ArrayBench:
         self.outputs = HostOutputs(dut)
         self.trace = getattr(dut, TRACE_PORT)
         self.unpacker: TraceDecoder | None = None
+        self.seed: int | None = None
+        self.neurons = 0
+        try:
+            dut.mon_fail   # noqa: B018 -- a handle lookup: does the model carry the protocol monitors?
+            self.unchecked = False
+        except AttributeError:
+            self.unchecked = True
+
+    def read_violation(self) -> Violation | None:
+        """The first protocol violation the model's monitor latched since the last reset, if any (``None`` also
+        for a model built without monitors, the speed benchmark's reference)."""
+        dut = self.dut
+        if self.unchecked:
+            return None
+        return decode_violation(int(dut.mon_fail.value), dut.mon_rule.value.to_unsigned(),
+                                dut.mon_clock.value.to_unsigned(), dut.mon_array_cycle.value.to_unsigned(),
+                                dut.mon_values.value.to_unsigned())
+
+    def watchdog(self, step: int, golden_cycles: int, waited: int) -> Finding:
+        bound = watchdog_bound(golden_cycles)
+        text = (f"progress watchdog: seed {self.seed}: step {step} still busy {waited} clocks after its strobe "
+                f"(sim time {int(get_sim_time('ns'))} ns, array cycle "
+                f"{self.dut.cycle.value.to_unsigned()}); bound {bound} clocks = golden step length {golden_cycles}"
+                f" + pipeline {PIPELINE_CLOCKS} + margin {WATCHDOG_MARGIN}")
+        return Finding("watchdog", "still busy", f"done within {bound} clocks", text=text)
 
     async def start(self) -> None:
         Clock(self.dut.clk, CLOCK_NS, unit="ns").start()
@@ -172,36 +225,43 @@ class ArrayBench:
         self.outputs.step = exp.step
         if golden_fault is not None:
             golden_fault.apply(exp.records)
-        timeout = TIMEOUT_FACTOR * exp.cycles + TIMEOUT_SLACK
+        timeout = watchdog_bound(exp.cycles)
         await self.driver.start_step()
         if check == "full":
             capture = await full_step(self.dut, self.unpacker, timeout, port=self.trace)
             times.update(capture.cycle_times(self.unpacker))
-            found = board.check_step(self.unpacker.decode(capture.raws))
             if not capture.finished:
-                board.note([Mismatch("step", f"still busy after {timeout} clocks", f"{exp.cycles} cycles")])
-                return "step did not finish"
+                board.note([self.watchdog(exp.step, exp.cycles, timeout)])
+                return "watchdog"
+            found = board.check_step(self.unpacker.decode(capture.raws))
             return "mismatch" if found else ""
         capture = await fast_step(self.dut, exp.cycles + PIPELINE_CLOCKS, timeout)
+        if not capture.finished:
+            board.note([self.watchdog(exp.step, exp.cycles, timeout)])
+            return "watchdog"
         snapshots = [(s.cycles, s.history, s.records) for s in capture.snapshots]
         verdict = board.check_signatures(snapshots)
         return "" if verdict.ok and capture.finished else f"signature: {verdict.reason or 'step did not finish'}"
 
-    async def rerun_full(self, board: Scoreboard, image: Image, injections: list, times: dict[int, int]) -> None:
+    async def rerun_full(self, board: Scoreboard, image: Image, injections: list, lengths: list[int],
+                         times: dict[int, int]) -> None:
         """Replay the run from reset (re-loading ``image``) up to the failing (current) step, that step in
-        FULL mode."""
+        FULL mode (``lengths``: the golden cycles of each step, for the watchdog bounds)."""
         exp = board.current
         await self.driver.reset()
         await self.driver.load(image)
-        await self.driver.reset_state()
-        for events in injections[:-1]:
+        await self.driver.reset_state(self.neurons + 2 + WATCHDOG_MARGIN)
+        for events, length in zip(injections[:-1], lengths, strict=False):
             await self.driver.inject(events)
             await self.driver.start_step()
-            await fast_step(self.dut, 1, 10_000_000)
+            if not (await fast_step(self.dut, 1, watchdog_bound(length))).finished:
+                board.note([Finding("watchdog", "still busy", "done", text="progress watchdog: the FULL re-run "
+                                    f"did not finish an earlier step within {watchdog_bound(length)} clocks")])
+                return
         self.outputs.outputs.clear()
         await self.driver.inject(injections[-1])
         await self.driver.start_step()
-        capture = await full_step(self.dut, self.unpacker, TIMEOUT_FACTOR * exp.cycles + TIMEOUT_SLACK, port=self.trace)
+        capture = await full_step(self.dut, self.unpacker, watchdog_bound(exp.cycles), port=self.trace)
         times.update(capture.cycle_times(self.unpacker))
         found = board.check_records(exp.records, self.unpacker.decode(capture.raws))
         if not capture.finished:
@@ -218,27 +278,33 @@ class ArrayBench:
         coverage = FunctionalCoverage(image.config)
         dut_image = apply_weight_fault(image, spec.fault) if spec.fault.startswith("weight:") else image
         golden_fault = GoldenFault(spec.fault) if spec.fault.startswith("golden:") else None
+        self.seed, self.neurons = spec.seed, image.config.neurons
         await self.driver.reset()
         await self.driver.load(dut_image)
-        await self.driver.reset_state()
+        await self.driver.reset_state(self.neurons + 2 + WATCHDOG_MARGIN)
         self.outputs.outputs.clear()
         self.outputs.enabled = spec.check == "full"
         times: dict[int, int] = {}
         injections: list[list[tuple[int, int, int]]] = []
+        lengths: list[int] = []
+        violation: Violation | None = None
         stop = ""
-        stepping = time.perf_counter()
+        stepping, stepping_cpu = time.perf_counter(), time.process_time()
         sim_start = get_sim_time("ns")
         matched_steps = []
         for _ in range(spec.steps):
             exp = board.expect_step()
             injections.append(exp.injections)
+            lengths.append(exp.cycles)
             stop = await self.run_step(board, exp.injections, spec.check, golden_fault, times)
+            if stop:
+                violation = self.read_violation()   # before a re-run's reset clears the monitor
             if stop.startswith("signature"):
-                await self.rerun_full(board, dut_image, injections, times)
+                await self.rerun_full(board, dut_image, injections, lengths, times)
             if stop:
                 break
             matched_steps.append(exp)
-        stepping = time.perf_counter() - stepping
+        stepping, stepping_cpu = time.perf_counter() - stepping, time.process_time() - stepping_cpu
         clocks = (get_sim_time("ns") - sim_start) / CLOCK_NS
         if not stop:
             cfg = image.config
@@ -249,6 +315,11 @@ class ArrayBench:
             board.check_final(np.array(membranes), np.array(drops), outputs)
             # The event counters (synaptic ops, neuron updates, spikes, deliveries, drops) of every core.
             board.check_counters(np.array(await self.driver.read_event_counts(cfg.cores)))
+            # The input buffers: the events routed in the last step, waiting for the next (EVENT space).
+            board.check_buffers(await self.driver.read_buffers(cfg.cores))
+            violation = self.read_violation()
+        if violation is not None:
+            board.note([Finding("protocol", "violation", "none", text=violation.message)])
         # Coverage of the steps the DUT matched, sampled after the run (off the simulation's critical path).
         sampling = time.perf_counter()
         for exp in matched_steps:
@@ -268,6 +339,9 @@ class ArrayBench:
         data["stepping"] = {"seconds": round(stepping, 4), "clocks": int(clocks),
                             "array_cycles_per_second": round(result.cycles / stepping, 1) if stepping else None,
                             "clocks_per_second": round(clocks / stepping, 1) if stepping else None,
+                            # CPU time of this (simulator) process: robust to other jobs on a loaded machine
+                            "array_cycles_per_cpu_second": round(result.cycles / stepping_cpu, 1)
+                            if stepping_cpu else None,
                             "coverage_seconds": round(sampling, 4)}
         data["text"] = data["report"] = "\n".join(result.lines() + ([format_explanation(first)] if first else []))
         write_json(spec.result, data)
@@ -309,13 +383,16 @@ async def bench_speeds(dut) -> None:
     await bench.start()
     clocks = int(os.environ.get("SPIKECORE_BENCH_CLOCKS", "20000"))
     await FallingEdge(dut.clk)
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     await Timer(clocks * CLOCK_NS, unit="ns")
     clock_only = clocks / (time.perf_counter() - started)
+    # CPU seconds of this process (simulator and cocotb share it): far less sensitive to a loaded machine.
+    clock_only_cpu = clocks / max(time.process_time() - cpu_started, 1e-9)
     started = time.perf_counter()
     await ClockCycles(dut.clk, clocks // 4, rising=False)
     clock_awaited = (clocks // 4) / (time.perf_counter() - started)
     speeds = {"clock_only_cycles_per_second": round(clock_only, 1),
+              "clock_only_cycles_per_cpu_second": round(clock_only_cpu, 1),
               "clock_edges_awaited_cycles_per_second": round(clock_awaited, 1), "runs": []}
     for spec in runs:
         if os.environ.get("SPIKECORE_PROFILE"):

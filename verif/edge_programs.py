@@ -55,6 +55,7 @@ from spikecore.isa import (
     encode,
 )
 from spikecore.stimulus import Stimulus
+from spikecore.verif.array_fill import fill_knobs
 from spikecore.verif.random_program import random_image
 
 Program = tuple[Image, Stimulus, int]
@@ -272,16 +273,24 @@ def golden_record_count(image: Image, stimulus: Stimulus, steps: int) -> int:
     return len(run(image, stimulus, steps).trace)
 
 
-def program_for_seed(seed: int, config: ChipConfig, variant: str | None = None, **knobs: object) -> tuple[
-        Image, Stimulus, int, str]:
+def program_for_seed(seed: int, config: ChipConfig, variant: str | None = None, *, fill: bool = False,
+                     **knobs: object) -> tuple[Image, Stimulus, int, str]:
     """The program a regression runs for ``seed``: its variant is ``variant`` or :func:`variant_of_seed`.
+
+    ``fill`` makes it a program that keeps every core busy every step (:mod:`spikecore.verif.array_fill`):
+    a program on every core, then ``all_fire``; its variant is reported as ``<variant>+fill``.
 
     A program whose golden run emits no record at all would prove nothing (the scoreboard fails a run
     that compared zero records), so such a draw gets the ``all_fire`` transformation on top, which makes
     every core spike every step; its variant is then reported as ``<variant>+all_fire``.
     """
     variant = variant or variant_of_seed(seed)
+    if fill:
+        knobs = {**fill_knobs(config), **knobs}
     image, stimulus, steps = edge_image(seed, config, variant, **knobs)
+    if fill:
+        image, stimulus, steps = all_fire(random.Random(f"fill:{seed}"), (image, stimulus, steps))
+        return image, fit_stimulus(image, stimulus, steps), steps, f"{variant}+fill"
     if golden_record_count(image, stimulus, steps) == 0:
         image, stimulus, steps = all_fire(random.Random(f"all_fire:{seed}"), (image, stimulus, steps))
         stimulus = fit_stimulus(image, stimulus, steps)

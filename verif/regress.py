@@ -8,6 +8,12 @@ grouped into batches, and each batch runs in one simulator process (the array is
 between programs, so the process start-up is paid once per batch, not per seed); ``--jobs`` batches run
 at a time. The simulator is built once, before the batches start.
 
+Both scoreboard checks run in every regression: about one seed in ``FULL_EVERY`` (8) runs the FULL check, the
+rest the FAST check (``check="mixed"``, the default); about one seed in ``FILL_EVERY`` (4) gets a program that keeps
+every core busy every step (:mod:`spikecore.verif.array_fill`). Each program's active cores (the fewest cores
+with ACC or SPIKE records in any of its steps, from the golden run) and the records compared per second are
+reported.
+
 Everything lands in ``build/regress/`` (or ``--out``): per seed its image, stimulus and result; and
 ``summary.json`` — programs, array cycles simulated, records compared, mismatches, failing seeds with their
 reproduce commands, functional coverage per coverpoint and bin — plus ``junit.xml`` and the cocotb-coverage
@@ -23,6 +29,9 @@ from pathlib import Path
 
 from spikecore.config import ChipConfig
 from spikecore.errors import SpikeCoreError
+from spikecore.image import load_image
+from spikecore.stimulus import Stimulus
+from spikecore.verif.array_fill import active_cores_per_step, check_of_seed, fill_of_seed
 from spikecore.verif.build import REPO_ROOT, build_array
 from spikecore.verif.coverage import FunctionalCoverage, export_cocotb_xml
 from spikecore.verif.edge_programs import VARIANTS
@@ -39,9 +48,50 @@ def _batches(seeds: list[int], jobs: int, batch: int) -> list[list[int]]:
     return [seeds[i:i + size] for i in range(0, len(seeds), size)]
 
 
-def run_regression(seeds: list[int], config: ChipConfig, out: Path, *, jobs: int = 2, check: str = "fast",
-                   variant: str | None = None, batch: int = BATCH, log=print) -> dict:
+def program_active_cores(spec) -> int:
+    """The fewest cores with ACC or SPIKE records of their own in any step of the run ``spec`` (golden run)."""
+    return min(active_cores_per_step(load_image(spec.image), Stimulus.load(spec.stimulus), spec.steps), default=0)
+
+
+def run_group(index: int, group: list[int], *, config: dict, out: str, check: str, variant: str | None,
+              fill: bool | None, build=None, log=print) -> list[dict]:
+    """Co-simulate the seeds of ``group`` in one simulator process (folder ``out/batch<index>``); returns their
+    result dicts, each with ``active_cores``. A module-level function, so a Dask worker can run it.
+
+    ``build``: the :class:`~spikecore.verif.build.Build` to simulate (default: build or reuse the checked array
+    of ``config``; ``spikecore mutate`` passes a mutant's)."""
+    chip = ChipConfig(**config)
+    out_path = Path(out)
+    build = build or build_array(chip, log=log)
+    specs, active = [], {}
+    for seed in group:
+        spec = prepare_seed(seed, chip, out_path / f"seed{seed}", variant=variant,
+                            check=check_of_seed(seed) if check == "mixed" else check,
+                            fill=fill_of_seed(seed) if fill is None else fill)
+        active[seed] = program_active_cores(spec)
+        specs.append(spec)
+    results = cosimulate(specs, chip, out_path / f"batch{index}", build=build, log=log, strict=False)
+    for result in results:
+        result["active_cores"] = active[result["seed"]]
+        status = "ok  " if result["passed"] else "FAIL"
+        log(f"{status} seed {result['seed']:5d} {result.get('variant', ''):21s} {result.get('check', ''):4s} "
+            f"{result.get('cycles', 0):6d} cycles {result.get('records_compared', 0):6d} records "
+            f"active cores {result['active_cores']}/{chip.cores}")
+        if not result["passed"]:
+            log("     " + result["text"].replace("\n", "\n     "))
+    return results
+
+
+def run_regression(seeds: list[int], config: ChipConfig, out: Path, *, jobs: int = 2, check: str = "mixed",
+                   variant: str | None = None, batch: int = BATCH, fill: bool | None = None,
+                   scheduler: str | None = None, log=print) -> dict:
     """Co-simulate every seed; returns (and writes) the summary dict.
+
+    ``check``: ``"fast"``, ``"full"`` or ``"mixed"`` (by seed, :func:`~spikecore.verif.array_fill.check_of_seed`);
+    ``fill``: ``True``/``False`` for every seed, ``None`` by seed (:func:`~spikecore.verif.array_fill.fill_of_seed`).
+    ``scheduler``: ``None`` runs ``jobs`` batches at a time in this process's threads; ``"local"`` starts a Dask
+    ``LocalCluster`` of ``jobs`` workers; ``"tcp://HOST:PORT"`` submits the batches to that Dask scheduler
+    (:mod:`spikecore.verif.dask_run`). The results and the summary do not depend on which.
 
     The summary passes only when every program matched and at least one record was compared: a regression
     of nothing proves nothing.
@@ -55,22 +105,19 @@ def run_regression(seeds: list[int], config: ChipConfig, out: Path, *, jobs: int
             raise SpikeCoreError(f"regression: {name} must be 1 or more, not {value}")
     started = time.monotonic()
     out.mkdir(parents=True, exist_ok=True)
-    build = build_array(config, log=log)
-
-    def run_batch(index: int, group: list[int]) -> list[dict]:
-        specs = [prepare_seed(seed, config, out / f"seed{seed}", variant=variant, check=check) for seed in group]
-        results = cosimulate(specs, config, out / f"batch{index}", build=build, log=log, strict=False)
-        for result in results:
-            status = "ok  " if result["passed"] else "FAIL"
-            log(f"{status} seed {result['seed']:5d} {result.get('variant', ''):16s} "
-                f"{result.get('cycles', 0):6d} cycles {result.get('records_compared', 0):6d} records")
-            if not result["passed"]:
-                log("     " + result["text"].replace("\n", "\n     "))
-        return results
-
+    if check not in ("fast", "full", "mixed"):
+        raise SpikeCoreError(f"regression: check must be fast, full or mixed, not {check!r}")
     groups = _batches(seeds, jobs, batch)
-    with ThreadPoolExecutor(max_workers=jobs) as pool:   # each batch is a simulator subprocess
-        results = [r for rs in pool.map(run_batch, range(len(groups)), groups) for r in rs]
+    arguments = {"config": config.as_dict(), "out": str(out), "check": check, "variant": variant, "fill": fill}
+    if scheduler is None:
+        build_array(config, log=log)   # once, before the batches start
+        with ThreadPoolExecutor(max_workers=jobs) as pool:   # each batch is a simulator subprocess
+            results = [r for rs in pool.map(lambda i, g: run_group(i, g, **arguments, log=log), range(len(groups)),
+                                            groups) for r in rs]
+    else:
+        from spikecore.verif.dask_run import run_on_dask
+
+        results = run_on_dask(run_group, groups, arguments, scheduler, jobs=jobs, log=log)
     results.sort(key=lambda r: r["seed"])
 
     coverage = FunctionalCoverage(config)
@@ -79,6 +126,8 @@ def run_regression(seeds: list[int], config: ChipConfig, out: Path, *, jobs: int
             coverage.merge(FunctionalCoverage.from_dict(config, result["coverage"]))
     failures = [r for r in results if not r["passed"]]
     records_compared = sum(r.get("records_compared", 0) for r in results)
+    wall = time.monotonic() - started
+    fills = [r for r in results if str(r.get("variant", "")).endswith("+fill")]
     summary = {
         "passed": not failures and records_compared > 0,
         "programs": len(results),
@@ -92,8 +141,14 @@ def run_regression(seeds: list[int], config: ChipConfig, out: Path, *, jobs: int
                       "reproduce": (r.get("first_mismatch") or {}).get("reproduce")
                       or f"python -m spikecore.app.sim --seed {r['seed']} --cores {config.cores} --waves"}
                      for r in failures],
-        "variants": {v: sum(r.get("variant") == v for r in results) for v in VARIANTS},
-        "wall_seconds": round(time.monotonic() - started, 1),
+        "variants": {v: sum(str(r.get("variant", "")).split("+")[0] == v for r in results) for v in VARIANTS},
+        "full_programs": sum(r.get("check") == "full" for r in results),
+        "fill_programs": len(fills),
+        # per program: the fewest cores with records of their own in any step (golden run)
+        "active_cores": {str(r["seed"]): r["active_cores"] for r in results},
+        "fill_min_active_share": round(min(r["active_cores"] for r in fills) / config.cores, 3) if fills else None,
+        "records_per_second": round(records_compared / wall, 1) if wall else None,
+        "wall_seconds": round(wall, 1),
         "jobs": jobs,
         "coverage": coverage.to_dict(),
     }

@@ -355,6 +355,21 @@ class Scoreboard:
         self.note(found)
         return found
 
+    def check_buffers(self, buffers: Sequence[Sequence[tuple[int, int]]]) -> list[Mismatch]:
+        """Compare the DUT's input buffers after the run (per core, ``(axon, payload)`` in slot order) with the
+        golden model's (the events routed in the last step, waiting for the next); a differing core is one
+        mismatch."""
+        found: list[Mismatch] = []
+        for core, actual in enumerate(buffers):
+            expected = self.golden.buffered_events(core)
+            if [tuple(e) for e in actual] != [tuple(e) for e in expected]:
+                found.append(Mismatch("input buffer", f"core {core} buffer {list(actual)}",
+                                      f"core {core} buffer {expected}", core=core))
+            else:
+                self.final_compared += 1
+        self.note(found)
+        return found
+
     def check_counters(self, counts: np.ndarray | Sequence[Sequence[int]]) -> list[Mismatch]:
         """Compare the DUT's event counters (cores × 5, ``golden.counters.EVENT_KINDS`` order: synaptic ops,
         neuron updates, spikes, deliveries, drops) with the golden model's; each differing counter is a

@@ -29,28 +29,32 @@ from spikecore.image import load_image, save_image
 from spikecore.verif.build import REPO_ROOT, Build, build_array, runner
 from spikecore.verif.cocotb_array import RunSpec, check_fault
 from spikecore.verif.edge_programs import program_for_seed
+from spikecore.verif.protocol import fault_patch
 from spikecore.verif.wave_format import FORMATS, dump_name, trace_format
 
 SIM_ROOT = REPO_ROOT / "build" / "sim"
 TEST_MODULE = "spikecore.verif.cocotb_array"
 
 
-def reproduce_command(seed: int, cores: int, variant: str | None = None) -> str:
+def reproduce_command(seed: int, cores: int, variant: str | None = None, check: str = "fast",
+                      fill: bool = False) -> str:
     """The one line that re-runs a seed with waves (printed with every failure)."""
-    extra = f" --variant {variant}" if variant else ""
+    extra = (f" --variant {variant}" if variant else "") + (" --check full" if check == "full" else "") + (
+        " --fill" if fill else "")
     return f"python -m spikecore.app.sim --seed {seed} --cores {cores}{extra} --waves"
 
 
 def prepare_seed(seed: int, config: ChipConfig, directory: Path, *, variant: str | None = None, check: str = "fast",
-                 fault: str = "", **knobs: object) -> RunSpec:
-    """Generate the program of ``seed`` into ``directory`` and return its run."""
-    image, stimulus, steps, chosen = program_for_seed(seed, config, variant, **knobs)
+                 fault: str = "", fill: bool = False, **knobs: object) -> RunSpec:
+    """Generate the program of ``seed`` into ``directory`` and return its run (``fill``: a program that keeps
+    every core busy, :mod:`spikecore.verif.array_fill`)."""
+    image, stimulus, steps, chosen = program_for_seed(seed, config, variant, fill=fill, **knobs)
     directory.mkdir(parents=True, exist_ok=True)
     save_image(image, directory / "image.bin")
     stimulus.save(directory / "stimulus.json")
     return RunSpec(image=str(directory / "image.bin"), stimulus=str(directory / "stimulus.json"), steps=steps,
                    result=str(directory / "result.json"), seed=seed, check=check, variant=chosen,
-                   reproduce=reproduce_command(seed, config.cores, variant), fault=fault)
+                   reproduce=reproduce_command(seed, config.cores, variant, check, fill), fault=fault)
 
 
 def _environment(runs: list[RunSpec], test_dir: Path) -> dict[str, str]:
@@ -94,7 +98,12 @@ def cosimulate(runs: list[RunSpec], config: ChipConfig, test_dir: Path, *, waves
         run.stimulus = str(Path(run.stimulus).resolve()) if run.stimulus else ""
     test_dir = Path(test_dir).resolve()
     fmt = trace_format(config, waves_format)     # plain runs too: one build (its compiled-in format) serves both
-    build = build or build_array(config, waves=waves, log=log, trace_format=fmt)
+    rtl_faults = {run.fault[4:] for run in runs if run.fault.startswith("rtl:")}
+    if rtl_faults and (len(rtl_faults) > 1 or len(rtl_faults) < len(runs)):
+        raise SpikeCoreError("co-simulation: runs of one simulator process share one build; an rtl: fault must be "
+                             "the same for every run")
+    build = build or build_array(config, waves=waves, log=log, trace_format=fmt,
+                                 patched=fault_patch(next(iter(rtl_faults), "")))
     fmt = build.trace_format if waves else fmt
     test_dir.mkdir(parents=True, exist_ok=True)
     vcd = test_dir / dump_name(fmt)

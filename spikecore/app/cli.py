@@ -43,6 +43,8 @@ COMMANDS: list[str] = [
     "spikecore.app.cli_export:register",
     "spikecore.app.nir_compare:register",
     "spikecore.app.profile:register",
+    "spikecore.app.cli_regress:register",
+    "spikecore.app.cli_mutate:register",
 ]
 
 #: Suffixes of assembly source files; every other file is read as a binary image.

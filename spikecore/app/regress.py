@@ -18,35 +18,61 @@ from spikecore.verif.edge_programs import VARIANTS
 from spikecore.verif.regress import BATCH, REGRESS_ROOT, run_regression
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = ArgumentParser(prog="python -m spikecore.app.regress", description=__doc__.splitlines()[0])
+def add_arguments(parser) -> None:
+    """The regression's options (shared with ``spikecore regress``)."""
     parser.add_argument("--seeds", type=int, default=20, help="number of seeds, 1 or more (default 20)")
     parser.add_argument("--first", type=int, default=0, help="first seed, 0 or more (default 0)")
     parser.add_argument("--cores", type=int, default=4)
     parser.add_argument("--jobs", type=int, default=2, help="simulator processes at a time (default 2)")
-    parser.add_argument("--check", "--mode", dest="check", choices=("fast", "full"), default="fast",
-                        help="scoreboard check: fast (signatures, default) or full (every record); --mode: old name")
+    parser.add_argument("--check", "--mode", dest="check", choices=("fast", "full", "mixed"), default="mixed",
+                        help="scoreboard check: fast (signatures), full (every record) or mixed (default): about "
+                             "one seed in 8 full, the rest fast; --mode: old name")
+    parser.add_argument("--fill", choices=("mixed", "all", "none"), default="mixed",
+                        help="programs that keep every core busy; mixed (default): about one seed in 4")
     parser.add_argument("--variant", choices=list(VARIANTS), help="one edge variant for every seed")
     parser.add_argument("--batch", type=int, default=BATCH, help=f"programs per simulator process (default {BATCH})")
     parser.add_argument("--out", default=str(REGRESS_ROOT))
+    parser.add_argument("--scheduler", default="local",
+                        help="Dask scheduler address tcp://HOST:8786; local (default): an in-process LocalCluster "
+                             "of --jobs workers; threads: no Dask, --jobs simulator processes from this process")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = ArgumentParser(prog="python -m spikecore.app.regress", description=__doc__.splitlines()[0])
+    add_arguments(parser)
     args = parser.parse_args(argv)
     try:
-        if args.seeds < 1:
-            raise SpikeCoreError(f"--seeds must be 1 or more, not {args.seeds}")
-        for flag, value, low in (("--first", args.first, 0), ("--jobs", args.jobs, 1), ("--batch", args.batch, 1)):
-            if value < low:
-                raise SpikeCoreError(f"{flag} must be {low} or more, not {value}")
-        summary = run_regression(list(range(args.first, args.first + args.seeds)), ChipConfig(cores=args.cores),
-                                 Path(args.out), jobs=args.jobs, check=args.check, variant=args.variant,
-                                 batch=args.batch)
+        return execute(args)
     except USER_ERRORS as err:
         return report_error(parser.prog, err)
+
+
+def execute(args) -> int:
+    """Run the regression of parsed ``args``; prints the coverage and the summary; 0 when every program matched.
+
+    Raises :class:`SpikeCoreError` (and the other user errors) on bad options."""
+    if args.scheduler not in ("local", "threads") and not args.scheduler.startswith(("tcp://", "tls://")):
+        raise SpikeCoreError(f"--scheduler {args.scheduler!r}: expected tcp://HOST:PORT, local or threads")
+    if args.seeds < 1:
+        raise SpikeCoreError(f"--seeds must be 1 or more, not {args.seeds}")
+    for flag, value, low in (("--first", args.first, 0), ("--jobs", args.jobs, 1), ("--batch", args.batch, 1)):
+        if value < low:
+            raise SpikeCoreError(f"{flag} must be {low} or more, not {value}")
+    summary = run_regression(list(range(args.first, args.first + args.seeds)), ChipConfig(cores=args.cores),
+                             Path(args.out), jobs=args.jobs, check=args.check, variant=args.variant,
+                             batch=args.batch, fill={"mixed": None, "all": True, "none": False}[args.fill],
+                             scheduler=None if args.scheduler == "threads" else args.scheduler)
     cov = FunctionalCoverage.from_dict(ChipConfig(cores=args.cores), summary["coverage"])
     print("\n".join(cov.report_lines()))
     print(f"{summary['programs']} programs, {summary['array_cycles']} array cycles, {summary['records_compared']} "
           f"records compared, {summary['mismatches']} mismatches, {summary['failed_programs']} failed, "
           f"coverage {summary['coverage']['average_percent']}% in {summary['wall_seconds']} s "
           f"({args.jobs} jobs); summary: {Path(args.out) / 'summary.json'}")
+    active = list(summary["active_cores"].values())
+    print(f"active cores per program: mean {sum(active) / len(active):.1f} of {args.cores} (min {min(active)}); "
+          f"{summary['fill_programs']} fill programs (every core busy: fewest active "
+          f"{summary['fill_min_active_share']} of the cores); {summary['full_programs']} programs with the FULL check; "
+          f"{summary['records_per_second']} records compared per second")
     for failure in summary["failures"]:
         print(f"FAIL seed {failure['seed']}: {failure['reason']}\n  reproduce: {failure['reproduce']}")
     return 0 if summary["passed"] else 1

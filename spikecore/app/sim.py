@@ -33,6 +33,7 @@ def build_parser(prog: str = PROG) -> ArgumentParser:
     parser.add_argument("--seed", type=int, help="generate the program of this seed (0 or more)")
     parser.add_argument("--variant", choices=list(VARIANTS), help="with --seed: edge variant (default: by the seed)")
     parser.add_argument("--cores", type=int, help="with --seed: array size (default 4)")
+    parser.add_argument("--fill", action="store_true", help="with --seed: a program that keeps every core busy")
     parser.add_argument("--image", help="an image file instead of a seed")
     parser.add_argument("--stimulus", help="with --image: stimulus file (.json/.csv)")
     parser.add_argument("--steps", type=int, help="with --image: steps to run (default 1)")
@@ -87,7 +88,8 @@ def execute(args: argparse.Namespace, argv: list[str] | None = None) -> int:
         config = ChipConfig(cores=cores)
         check_fault(args.fault, config)
         out = Path(args.out or SIM_ROOT / f"seed{args.seed}-c{cores}").resolve()
-        spec = prepare_seed(args.seed, config, out, variant=args.variant, check=args.check, fault=args.fault)
+        spec = prepare_seed(args.seed, config, out, variant=args.variant, check=args.check, fault=args.fault,
+                            fill=args.fill)
     (result,) = cosimulate([spec], config, out, waves=waves, waves_format=args.waves_format)
     write_junit(out / "junit.xml", [result])
     print(result["text"])

@@ -138,7 +138,7 @@ SIM = "python -m spikecore.app.sim: error: "
     (["--image", "missing.bin"], "missing.bin: No such file or directory"),
     (["--seed", "3", "--cores", "0"], "chip config: cores must be an integer from 1 to 255, not 0"),
     (["--seed", "3", "--cores", "1", "--fault", "bogus"],
-     "fault 'bogus': expected weight:<core>:<address>:<value> or golden:<record>:<delta>"),
+     "fault 'bogus': expected weight:<core>:<address>:<value>, golden:<record>:<delta> or rtl:<name>"),
     (["--seed", "3", "--cores", "1", "--fault", "weight:9:0:1"], "fault 'weight:9:0:1': core must be 0..0, not 9"),
     (["--image", "ok.bin", "--fault", "weight:0:0:128"], "fault 'weight:0:0:128': value must be -128..127, not 128"),
 ])
@@ -151,7 +151,7 @@ def test_verif_sim_errors(capsys, files, argv, expected):
     ("weight:0:256:1", "fault 'weight:0:256:1': address must be 0..255, not 256"),
     ("weight:0:x:1", "fault 'weight:0:x:1': every field after 'weight:' must be an integer"),
     ("golden:-1:1", "fault 'golden:-1:1': record index must be 0 or more, not -1"),
-    ("golden:1", "fault 'golden:1': expected weight:<core>:<address>:<value> or golden:<record>:<delta>"),
+    ("golden:1", "fault 'golden:1': expected weight:<core>:<address>:<value>, golden:<record>:<delta> or rtl:<name>"),
 ])
 def test_check_fault(fault, message):
     if message is None:
@@ -207,6 +207,7 @@ def test_regression_of_nothing_does_not_pass(files, monkeypatch):
         regress_lib.run_regression([], ChipConfig(cores=1), files / "r")
     monkeypatch.setattr(regress_lib, "build_array", lambda config, log: None)
     monkeypatch.setattr(regress_lib, "prepare_seed", lambda seed, *a, **k: seed)
+    monkeypatch.setattr(regress_lib, "program_active_cores", lambda spec: 1)
     monkeypatch.setattr(regress_lib, "cosimulate", lambda specs, *a, **k: [
         {"passed": True, "seed": s, "records_compared": 0, "cycles": 0, "text": ""} for s in specs])
     summary = regress_lib.run_regression([0, 1], ChipConfig(cores=1), files / "r", log=lambda line: None)
@@ -274,7 +275,7 @@ def test_demo_errors(capsys, files, argv, expected):
 @pytest.mark.parametrize(("module", "argv", "expected"), [
     ("spikecore.app.regress", ["--seeds", "0"], f"{REGRESS}--seeds must be 1 or more, not 0"),
     ("spikecore.app.sim", ["--seed", "1", "--cores", "1", "--fault", "weight:0:0"],
-     f"{SIM}fault 'weight:0:0': expected weight:<core>:<address>:<value> or golden:<record>:<delta>"),
+     f"{SIM}fault 'weight:0:0': expected weight:<core>:<address>:<value>, golden:<record>:<delta> or rtl:<name>"),
 ])
 def test_python_dash_m_errors_have_no_traceback(tmp_path, module, argv, expected):
     proc = subprocess.run([sys.executable, "-m", module, *argv], capture_output=True, text=True, check=False,

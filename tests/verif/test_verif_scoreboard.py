@@ -196,3 +196,26 @@ def test_golden_issue_log_matches_hand_timing():
     words = image.cores[0].program
     # ACC on 0, FIRE on 2 (after the ACC's one MAC), HALT on 4 (after FIRE's one neuron, silent)
     assert exp.issue_log == [(0, 0, 0, words[0]), (2, 0, 1, words[1]), (4, 0, 2, words[2])]
+
+
+def test_input_buffers_after_the_run_are_compared():
+    """Core 0's neuron gets 30 >= threshold 20 in step 0, fires (payload 1) and fans out to core 1 axon 3; the
+    router delivers it after the barrier, so by hand core 1's buffer holds (3, 1) at the end, core 0's is empty."""
+    source = """.chip cores=2
+.core 0
+    acc  neuron=0, count=1, wbase=0
+    fire neuron=0, count=1, shift=0, reset=sub, graded=0
+    halt
+.weights 0: 30
+.neuron 0 threshold=20 reset=0 init=0 decay=0 fanout_start=0 fanout_count=1
+.fanout 0: 1:3
+.core 1
+    halt
+"""
+    board = Scoreboard(assemble(source, "buffers.s"), Stimulus({0: [(0, 0, 1)]}))
+    board.expect_step()
+    assert board.check_buffers([[], [(3, 1)]]) == [] and board.final_compared == 2
+    (found,) = board.check_buffers([[], []])
+    assert found.message == "input buffer mismatch, DUT: core 1 buffer [] expected: core 1 buffer [(3, 1)]"
+    (found,) = board.check_buffers([[], [(3, -1)]])
+    assert found.core == 1

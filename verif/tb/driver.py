@@ -124,10 +124,12 @@ class ArrayDriver:
             await FallingEdge(self.clk)
         raise SpikeCoreError(f"the array stayed busy for {limit} cycles")
 
-    async def reset_state(self) -> None:
-        """The host's state reset (§2): membranes := init; buffers, out-queues and counters emptied."""
+    async def reset_state(self, limit: int = 1_000_000) -> None:
+        """The host's state reset (§2): membranes := init; buffers, out-queues and counters emptied.
+
+        Raises :class:`SpikeCoreError` when the array is still busy after ``limit`` clocks."""
         await self.pulse("reset_state")
-        await self.wait_idle()
+        await self.wait_idle(limit)
 
     async def inject(self, events: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
         """Inject ``(core, axon, payload)`` events, one per cycle; returns the events the array refused."""
@@ -164,6 +166,19 @@ class ArrayDriver:
                                         for c in range(cores) for which in EVENT_COUNTERS])
         n = len(EVENT_COUNTERS)
         return [values[c * n:(c + 1) * n] for c in range(cores)]
+
+    async def read_buffers(self, cores: int) -> list[list[tuple[int, int]]]:
+        """Every core's input buffer (docs/spec.md §8.3: STATUS 0 events in the buffer, EVENT slots), as
+        ``(axon, payload)`` per core in slot order; payloads signed."""
+        fills = await self.read_words([config_address(c, ConfigSpace.STATUS, int(CoreStatus.EVENT_COUNT))
+                                       for c in range(cores)])
+        words = await self.read_words([config_address(c, ConfigSpace.EVENT, slot)
+                                       for c in range(cores) for slot in range(fills[c])])
+        out, at = [], 0
+        for fill in fills:
+            out.append([(w & 0xFF, ((w >> 8) & 0xFF) - (((w >> 8) & 0x80) << 1)) for w in words[at:at + fill]])
+            at += fill
+        return out
 
     async def read_drops(self, cores: int) -> list[int]:
         return await self.read_words([config_address(c, ConfigSpace.STATUS, int(CoreStatus.DROP_COUNT))
