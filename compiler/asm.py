@@ -8,17 +8,18 @@ The grammar, one statement per line (``;`` or ``#`` starts a comment that runs t
     instruction := MNEMONIC [ operand { sep operand } ]      operand := NAME "=" value
     directive   := ".chip" { key=value }                    (once, before the first .core)
                  | ".equ" NAME [","] value                  (a constant; defined before use, never redefined)
-                 | ".core" value                            (the statements below load this core)
+                 | ".core" [ value ":" ] value              (the statements below load this core [of this chip])
                  | ".weights" value ":" value { sep value } (int8 weights from an address up)
                  | ".neuron" value { key=value }            (one neuron's parameters; unnamed keys keep defaults)
                  | ".fanout" value ":" dest { sep dest }    (fan-out entries from an index up)
-    dest        := ( value | "host" ) ":" value             (core or host, then axon)
+    dest        := [ value ":" ] ( value | "host" ) ":" value   ([chip,] core or host, then axon)
     value       := [ "+" | "-" ] ( DECIMAL | "0x" HEX | NAME-defined-by-.equ )
     sep         := "," and/or white space
 
 Mnemonics are case-insensitive; directive names, operand names, keys and the keywords ``host``, ``none``,
 ``value``, ``sub``, ``always`` are lowercase. Every instruction operand must be given (``nop`` and ``halt``
-have none); ``reset`` takes ``none|value|sub|always`` (or 0..3) and ``graded`` takes 0 or 1.
+have none) except FIRE's ``wide`` (default 0); ``reset`` takes ``none|value|sub|always`` (or 0..3), ``graded`` and
+``wide`` take 0 or 1, and ``wide=1`` needs ``graded=1``.
 
 The mnemonic and operand tables are derived here from :data:`spikecore.isa.FIELDS`, once; the
 disassembler (:mod:`spikecore.compiler.disasm`) prints with the same tables, so that
@@ -49,6 +50,10 @@ from spikecore.isa import CoreImage, FanoutEntry, Instruction, NeuronParams, Opc
 MESSAGE_LIMIT = 300
 
 # --- the syntax tables (shared with the disassembler) -------------------------------------------------
+
+#: Operands that may be left out (value 0): FIRE's ``wide`` (version 2), so that every earlier source still
+#: assembles; the disassembler prints them only when non-zero.
+OPTIONAL_OPERANDS = frozenset({isa.WIDE.name})
 
 #: Mnemonic -> opcode, one per entry of isa.FIELDS.
 MNEMONICS: dict[str, Opcode] = {opcode.name.lower(): opcode for opcode in isa.FIELDS}
@@ -246,13 +251,13 @@ class _Assembler:
         name = mnemonic(opcode)
         expected = operand_names(opcode)
         tokens = self.pairs(rest, name, expected)
-        missing = [operand for operand in expected if operand not in tokens]
+        missing = [operand for operand in expected if operand not in tokens and operand not in OPTIONAL_OPERANDS]
         if missing:
             raise self.error(f"missing operand{'s' if len(missing) > 1 else ''} {', '.join(missing)} for {name} "
                              f"(expected {', '.join(expected)})")
         operands: dict[str, int] = {}
         for f in isa.FIELDS[opcode]:
-            token = tokens[f.name]
+            token = tokens.get(f.name, "0")   # only an OPTIONAL_OPERANDS operand can be absent
             if f is isa.RESET and token in RESET_NAMES:
                 operands[f.name] = RESET_NAMES[token]
                 continue
@@ -265,8 +270,11 @@ class _Assembler:
             operands[f.name] = number
         if "reset" in operands:
             operands["reset"] = ResetMode(operands["reset"])
-        if "graded" in operands:
-            operands["graded"] = bool(operands["graded"])
+        for flag in ("graded", "wide"):
+            if flag in operands:
+                operands[flag] = bool(operands[flag])
+        if operands.get("wide") and not operands["graded"]:
+            raise self.error(f"wide=1 needs graded=1 for {name} (a wide payload is a graded payload)")
         instr = Instruction(opcode, **operands)
         word_value = isa.encode(instr)
         if self.bare:
@@ -280,7 +288,7 @@ class _Assembler:
         except SpikeCoreError as err:
             raise self.error(f"{name}: {err}") from None
         if len(draft.program) >= self.config.imem_depth:
-            raise self.error(f"core {draft.core_id} program is longer than imem_depth {self.config.imem_depth}")
+            raise self.error(f"{self.where(draft.core_id)} program is longer than imem_depth {self.config.imem_depth}")
         self.result.lines[(draft.core_id, len(draft.program))] = self.line
         draft.program.append(word_value)
 
@@ -354,13 +362,22 @@ class _Assembler:
     def core(self, rest: str) -> None:
         config = self.chip_config()
         if not rest or len(rest.split()) != 1:
-            raise self.error(f"expected '.core N', got '{f'.core {rest}'.strip()}'")
-        core_id = self.ranged(rest, ".core", 0, config.cores - 1)
+            raise self.error(f"expected '.core N' or '.core CHIP:N', got '{f'.core {rest}'.strip()}'")
+        chip_token, colon, core_token = rest.strip().rpartition(":")
+        if colon and not chip_token:
+            raise self.error(f"expected '.core N' or '.core CHIP:N', got '.core {rest.strip()}'")
+        chip = self.ranged(chip_token, ".core chip", 0, config.chips - 1) if colon else 0
+        core_id = chip * config.cores + self.ranged(core_token, ".core", 0, config.cores - 1)
         if core_id in self.cores or (self.draft is not None and self.draft.core_id == core_id):
-            raise self.error(f"core {core_id} already has a section")
+            raise self.error(f"{self.where(core_id)} already has a section")
         if self.draft is not None:
             self.finish_core()
         self.draft = _CoreDraft(core_id, self.line)
+
+    def where(self, core_id: int) -> str:
+        """``core N`` on one chip, ``chip C core N`` on a board (``core_id`` is the global id, spec §13)."""
+        config = self.chip_config()
+        return f"core {core_id}" if config.chips == 1 else "chip {} core {}".format(*divmod(core_id, config.cores))
 
     def block(self, rest: str, directive: str) -> tuple[int, list[str], str]:
         """``START: item item ...`` -> (start, items, start token)."""
@@ -420,9 +437,11 @@ class _Assembler:
                              "fan-out entries")
         for offset, token in enumerate(tokens):
             index = start + offset
-            core_token, colon, axon_token = token.partition(":")
-            if not colon or not core_token or not axon_token:
-                raise self.error(f"bad fan-out entry '{token}' (expected core:axon or host:axon)")
+            parts = token.split(":")
+            if len(parts) not in (2, 3) or not all(parts):
+                raise self.error(f"bad fan-out entry '{token}' (expected core:axon, host:axon or chip:core:axon)")
+            chip = self.ranged(parts[0], f"fan-out chip in '{token}'", 0, config.chips - 1) if len(parts) == 3 else 0
+            core_token, axon_token = parts[-2:]
             if core_token == HOST_KEYWORD:
                 core = isa.HOST_CORE
             else:
@@ -433,7 +452,10 @@ class _Assembler:
             axon = self.ranged(axon_token, f"fan-out axon in '{token}'", 0, isa.AXON_MAX)
             if index in draft.fanout:
                 raise self.error(f"fan-out entry {index} already set at line {draft.fanout_lines[index]}")
-            draft.fanout[index] = FanoutEntry(core, axon)
+            if core == isa.HOST_CORE and chip != 0:
+                raise self.error(f"fan-out entry '{token}' names the host on chip {chip}; the host is chip 0's "
+                                 "(every chip reaches it directly)")
+            draft.fanout[index] = FanoutEntry(core, axon, chip)
             draft.fanout_lines[index] = self.line
 
     # -- closing a core section
@@ -442,7 +464,7 @@ class _Assembler:
         """Densify the current draft, check what needs the whole section, and store it."""
         draft = self.draft
         assert draft is not None and self.config is not None
-        where = f"core {draft.core_id}"
+        where = self.where(draft.core_id)
         if isa.HALT_WORD not in draft.program:
             raise self.error(f"{where} program has no halt", draft.line)
         table_size = max(draft.fanout, default=-1) + 1

@@ -42,6 +42,10 @@ def _explain(ins: Instruction, layer: QuantDense, pc: PlacedCore) -> str:
         return f"synaptic currents of {neurons} += payload x weight[axon] for every buffered event"
     if ins.opcode == Opcode.SYN:
         return f"{neurons} += synaptic current, then current := round(current x syn_decay / 65536)"
+    if ins.opcode == Opcode.MERGE:
+        return f"{neurons} += the partial sums of their partial-sum cores (axon j adds to neuron j, unweighted)"
+    if ins.opcode == Opcode.FIRE and ins.wide:
+        return f"send every partial sum of {neurons} whole (24-bit event) to the merging core; clear"
     if ins.opcode == Opcode.HALT:
         return "end of this core's step"
     if ins.opcode == Opcode.LEAK:
@@ -93,8 +97,14 @@ def listing(placed: PlacedProgram, title: str = "model") -> str:
     for pc in placed.cores:
         layer = layers[pc.layer]
         source = names[pc.layer_index]
-        partial = ", partial sums (the host adds the other groups)" if pc.partial else ""
-        lines += ["", _line(f".core {pc.core}", f"layer {pc.layer} [{layer.origin}] ({layer.role}): neurons "
+        partial = ""
+        if pc.partial:
+            partial = (", partial sums (the host adds the other groups)" if layer.role == "output" else
+                       ", partial sums over one group of the inputs (a merging core adds the groups)")
+        elif pc.merge:
+            partial = ", merging the partial sums of its partial-sum cores (docs/spec.md §4.8)"
+        core_text = f"{pc.core}" if cfg.chips == 1 else "{}:{}".format(*divmod(pc.core, cfg.cores))   # spec §13
+        lines += ["", _line(f".core {core_text}", f"layer {pc.layer} [{layer.origin}] ({layer.role}): neurons "
                             f"{pc.start}..{pc.start + pc.count - 1}, {len(pc.axons)} axons from {source}{partial}")]
         for ins in pc.program:
             lines.append(_line(f"    {instruction_text(ins)}", _explain(ins, layer, pc)))
@@ -119,8 +129,11 @@ def listing(placed: PlacedProgram, title: str = "model") -> str:
         for j, params in enumerate(pc.neurons):
             if params.fanout_count:
                 entries = pc.fanout[params.fanout_start:params.fanout_start + params.fanout_count]
-                dests = " ".join(f"{'host' if e.core == HOST_CORE else e.core}:{e.axon}" for e in entries)
-                readers = sorted({core_layer[e.core] for e in entries if e.core in core_layer})
+                board = "{}:" if cfg.chips > 1 else ""
+                dests = " ".join(board.format(e.chip) + f"{'host' if e.core == HOST_CORE else e.core}:{e.axon}"
+                                 for e in entries)
+                globals_ = [e.chip * cfg.cores + e.core for e in entries if e.core != HOST_CORE]
+                readers = sorted({core_layer[g] for g in globals_ if g in core_layer})
                 lines.append(_line(f".fanout {params.fanout_start}: {dests}", f"{labels[j]} -> {', '.join(readers)}"))
     return "\n".join(lines) + "\n"
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from spikecore import isa
-from spikecore.compiler.asm import HOST_KEYWORD, format_operand, mnemonic, operand_names
+from spikecore.compiler.asm import HOST_KEYWORD, OPTIONAL_OPERANDS, format_operand, mnemonic, operand_names
 from spikecore.config import format_chip
 from spikecore.image import Image, validate_image
 
@@ -30,7 +30,8 @@ def disassemble_word(word: int) -> str:
     """One instruction as one assembly line; an invalid word raises :class:`SpikeCoreError`."""
     instr = isa.decode(word)
     operands = instr.operands()
-    text = ", ".join(f"{name}={format_operand(name, operands[name])}" for name in operand_names(instr.opcode))
+    text = ", ".join(f"{name}={format_operand(name, operands[name])}" for name in operand_names(instr.opcode)
+                     if operands[name] or name not in OPTIONAL_OPERANDS)
     return f"{mnemonic(instr.opcode)} {text}".rstrip()
 
 
@@ -52,16 +53,18 @@ def disassemble_image(image: Image, name: str = "image") -> str:
         f"; SpikeCore image: {config.describe()}",
         ".chip " + format_chip(config),
     ]
+    board = config.chips > 1
     for core_id in sorted(image.cores):
         core = image.cores[core_id]
-        lines += ["", f".core {core_id}"]
+        lines += ["", ".core {}:{}".format(*image.chip_of(core_id)) if board else f".core {core_id}"]
         for address, word in enumerate(core.program):
             lines.append(f"    {disassemble_word(word)}".ljust(DISASM_COMMENT_COLUMN) + f"; {address:4d}  0x{word:08x}")
         for address, row in _rows([str(w) for w in core.weights]):
             lines.append(f".weights {address}: " + " ".join(row))
         for index, params in enumerate(core.neurons):
             lines.append(f".neuron {index} " + " ".join(f"{key}={getattr(params, key)}" for key in isa.NEURON_FIELDS))
-        entries = [f"{HOST_KEYWORD if e.to_host else e.core}:{e.axon}" for e in core.fanout]
+        entries = [(f"{e.chip}:" if board else "") + f"{HOST_KEYWORD if e.to_host else e.core}:{e.axon}"
+                   for e in core.fanout]
         for index, row in _rows(entries):
             lines.append(f".fanout {index}: " + " ".join(row))
     return "\n".join(lines) + "\n"

@@ -752,6 +752,9 @@ class QuantGraph:
     takes and ``inject_steps`` the steps before which the host injects the input events. ``dense_input``:
     every first-layer core reads input feature ``i`` on axon ``i`` (no compaction) when that needs no more
     cores than compacting, so the image alone says where each input enters (NIR export relies on it).
+    ``merged``: the hidden layers whose fan-in placement split over partial-sum cores (docs/spec.md §4.8); each
+    takes one step more (its partial sums are merged in the next step), which :attr:`steps` and :meth:`window`
+    include. Placement sets it (:func:`~spikecore.compiler.place.place` returns the graph with it).
     """
 
     encoding: str
@@ -764,8 +767,13 @@ class QuantGraph:
     #: Values clipped to their chip field because the compile allowed saturation
     #: (:class:`~spikecore.compiler.saturation.Saturation`); empty when every value is exact.
     saturations: tuple = ()
+    merged: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
+        if any(isinstance(k, bool) or not isinstance(k, int) or not 0 <= k < len(self.layers) - 1
+               for k in self.merged) or list(self.merged) != sorted(set(self.merged)):
+            raise SpikeCoreError(f"QuantGraph: field merged must list hidden layer indices in ascending order, "
+                                 f"not {self.merged!r}")
         if self.dt is not None:
             _check_scale("QuantGraph", "graph", "dt", self.dt)
         if self.encoding not in ENCODINGS:
@@ -776,16 +784,21 @@ class QuantGraph:
 
     @property
     def steps(self) -> int:
-        depth = len(self.layers)
+        depth = len(self.layers) + len(self.merged)
         return depth if self.encoding == "graded" else self.T + depth - 1
 
     @property
     def inject_steps(self) -> tuple[int, ...]:
         return (0,) if self.encoding == "graded" else tuple(range(self.T))
 
+    def lag(self, index: int) -> int:
+        """Steps by which layer ``index``'s input lags the host's: one per layer before it, one more per merged
+        layer before it (docs/spec.md §4.8)."""
+        return index + sum(1 for k in self.merged if k < index)
+
     def window(self, index: int) -> range:
-        """The steps in which layer ``index`` receives its (valid) input: it lags the input by ``index`` steps."""
-        return range(index, index + len(self.inject_steps))
+        """The steps in which layer ``index`` receives its (valid) input (its partial-sum cores, when merged)."""
+        return range(self.lag(index), self.lag(index) + len(self.inject_steps))
 
     def check(self) -> None:
         _check_chain(self.input.name, self.input.sources, self.layers, lambda layer: layer.in_features,
@@ -800,8 +813,10 @@ class QuantGraph:
         head = f"quant graph ({self.encoding}"
         head += f", T={self.T}" if self.encoding == "rate" else ""
         head += f", dt={self.dt:g} s per step" if self.dt is not None else ""
+        merged = ", fan-in split and merged: " + ", ".join(self.layers[k].name for k in self.merged)
+        merged = merged if self.merged else ""
         lines = [f"{head}, {self.steps} steps per inference, input injected before steps "
-                 f"{_steps_text(self.inject_steps)})",
+                 f"{_steps_text(self.inject_steps)}{merged})",
                  f"  input '{q.name}' {q.features} features: int8 payload = clamp(round(x / {q.scale:.6g}), "
                  f"{q.qmin}, {q.qmax})" + ("; twins: round(payload / 127) as features after them" if q.twins else "")]
         for index, layer in enumerate(self.layers):
@@ -853,10 +868,12 @@ class PlacedCore:
     ``axons[a]`` is the index (in the source layer, or the input features) of the neuron whose events
     arrive on axon ``a`` (index ``in_features`` names the layer's bias axon); the weight block (at
     address 0) is ``weights[a, j]``, row-major axon x count
-    as ACC reads it (docs/spec.md §4.1). ``partial``: an output-layer core that reads only a group of the
-    layer's sources; the host adds its membranes to those of the other groups. ``twins`` (a layer with
-    ``QuantDense.twins``): the core also holds the slice's twins as its neurons ``count .. 2 count - 1``
-    (``neurons`` has ``2 count`` entries), which read the same weight block.
+    as ACC reads it (docs/spec.md §4.1). ``partial``: a core that reads only a group of the layer's sources
+    (a partial sum); in the output layer the host adds its membranes to those of the other groups, in a merged
+    hidden layer it fires them as wide events to the layer's merging core (docs/spec.md §4.8). ``merge``: a
+    merging core: no axons or weights of its own; partial sums of its neuron ``j`` arrive on axon ``j``.
+    ``twins`` (a layer with ``QuantDense.twins``): the core also holds the slice's twins as its neurons
+    ``count .. 2 count - 1`` (``neurons`` has ``2 count`` entries), which read the same weight block.
     """
 
     core: int
@@ -871,10 +888,13 @@ class PlacedCore:
     fanout: tuple[FanoutEntry, ...]
     partial: bool = False
     twins: bool = False
+    merge: bool = False
 
     def __post_init__(self) -> None:
         kind, name = "PlacedCore", f"{self.layer}@core{self.core}"
-        _check_int(kind, name, "core", self.core, 0, isa.MAX_CORES - 1)
+        if self.merge and (self.axons or self.partial or self.twins):
+            raise _bad(kind, name, "merge", "a merging core has no axons and is neither partial nor twinned")
+        _check_int(kind, name, "core", self.core, 0, isa.MAX_CHIPS * isa.MAX_CORES - 1)   # global id (§13)
         _check_int(kind, name, "count", self.count, 1, isa.MAX_NEURONS)
         _check_int(kind, name, "start", self.start, 0, 1 << 30)
         if len(self.axons) > isa.AXON_MAX + 1:
@@ -954,7 +974,7 @@ class PlacedProgram:
         by_id: dict[int, PlacedCore] = {}
         for pc in self.cores:
             where = f"core {pc.core} ({pc.layer})"
-            if pc.core >= cfg.cores or pc.core in by_id:
+            if pc.core >= cfg.board_cores or pc.core in by_id:
                 raise SpikeCoreError(f"{where}: core id out of range or used twice")
             by_id[pc.core] = pc
             if pc.count > cfg.neurons:
@@ -976,7 +996,10 @@ class PlacedProgram:
                             raise SpikeCoreError(f"core {pc.core} neuron {j}: host fan-out entry {entry} should "
                                                  f"carry axon {pc.start + j}")
                         continue
-                    dest = by_id.get(entry.core)
+                    dest = by_id.get(entry.chip * cfg.cores + entry.core)   # global core id (spec §13)
+                    if (pc.partial and dest is not None and dest.merge and dest.layer == pc.layer
+                            and dest.start + entry.axon == pc.start + j and entry.axon < dest.count):
+                        continue     # a partial sum to its merging core, on the neuron's own index
                     want = source
                     if dest is not None and dest.layer_index == pc.layer_index:   # a recurrent edge (own spikes)
                         want = self.quant.layers[pc.layer_index].recurrent_base + source
@@ -1009,11 +1032,11 @@ class PlacedProgram:
         from spikecore.compiler.disasm import instruction_text
 
         cfg = self.config
-        lines = [f"placed program: {len(self.cores)} of {cfg.cores} cores ({cfg.describe()}); "
+        lines = [f"placed program: {len(self.cores)} of {cfg.board_cores} cores ({cfg.describe()}); "
                  f"{self.io.steps} steps per inference, inputs before steps {_steps_text(self.io.inject_steps)}"]
         for pc in self.cores:
             axons = f"{len(pc.axons)} axons" + (f" <- [{pc.axons[0]}..{pc.axons[-1]}]" if pc.axons else "")
-            part = " partial sums" if pc.partial else ""
+            part = " partial sums" if pc.partial else " merging partial sums" if pc.merge else ""
             lines.append(f"  core {pc.core}: {pc.layer}[{pc.start}..{pc.start + pc.count - 1}] "
                          f"({pc.count} neurons{' and their twins' if pc.twins else ''}{part}), "
                          f"{axons}, {pc.weight_bytes} weight bytes, {len(pc.fanout)} fan-out entries")

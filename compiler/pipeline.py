@@ -216,7 +216,9 @@ def _lay_out(float_graph: FloatGraph, quant: QuantGraph, config: ChipConfig, tit
     placed.check()
     # 4. Codegen last: the image and listing are pure functions of the placed program.
     image, text = _timed(t, "codegen", codegen.codegen, placed, title)
-    return CompiledModel(image, text, {"float": float_graph, "quant": quant, "placed": placed}, placed.io,
+    # placement returns the graph with the layers whose fan-in it split (QuantGraph.merged): that is the graph
+    # the integer reference must run
+    return CompiledModel(image, text, {"float": float_graph, "quant": placed.quant, "placed": placed}, placed.io,
                          placed.io.steps, quant.encoding, quant.T, t)
 
 

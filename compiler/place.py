@@ -32,12 +32,25 @@ Rules (docs/spec.md §1.2, §4.1)
   depends on the layer's slicing, which is redone with it until it no longer changes.
 - **CubaLIF** (``LEAK, SACC, SYN, FIRE``): SACC reads the same weight block as ACC would; twins get a
   second ``SACC c, c`` and ``SYN 0, 2c``.
-- **Fan-in is split only in the output layer**, whose membranes the host reads and can add up: a core
-  then holds a neuron slice over one *group* of the sources (a partial sum; only the first group starts
-  from the bias). It is used when the unsplit layer does not fit, or when it lets every source spike
-  reach fewer output cores (the router delivers one event per cycle array-wide, so this is what the
-  output layer costs), and only when no partial sum can saturate. A hidden neuron whose inputs alone
-  exceed a core is refused with one error naming the layer, the bytes or events needed and what would fit.
+- **Output-layer fan-in split**: the host reads the output membranes and can add them up, so a core may
+  hold a neuron slice over one *group* of the sources (a partial sum; only the first group starts from the
+  bias). It is used when the unsplit layer does not fit, or when it lets every source spike reach fewer
+  output cores (the router delivers one event per cycle array-wide, so this is what the output layer
+  costs), and only when no partial sum can saturate.
+- **Hidden-layer fan-in split** (docs/spec.md §4.8, :mod:`~spikecore.compiler.fanin`): a hidden layer
+  (graded or rate mode) whose neurons' inputs alone exceed a core gets, per neuron slice, one partial-sum core
+  per source group (``ACC; FIRE wide=1``, neurons at threshold ``ACC_MIN``, init and reset 0, one fan-out
+  entry each to the merging core, on the neuron's index there) and one merging core (the layer's schedule
+  with ``MERGE`` for ``ACC``, the real neuron parameters and fan-out). Only when no running sum can leave
+  int32; the layer then takes one step more (``QuantGraph.merged``). NIR layers are never split; a layer no
+  split fits is refused with one error naming the layer, what one neuron needs and what a core has.
+
+Board (docs/spec.md §13): on ``chips > 1`` the cores are numbered the same way over the board's global core
+ids ``chip * cores + core``, so each layer fills the rest of a chip before spilling onto the next one and
+consecutive layers share a chip where they fit: traffic stays on a chip where it can, and only spikes whose
+reading core is on another chip take a link. A fan-out entry names the reading core's chip. A split layer's
+merging core directly follows its own partial-sum cores on a board (:func:`_core_ids`), so a chip boundary
+cuts at most one split group and the other groups' partial sums stay on their chip.
 
 Slicing: layers are sliced from the output backwards (a layer's fan-out table size depends on how the
 next layer is sliced). Each layer first takes the fewest cores a greedy fill allows, then, when that
@@ -47,6 +60,7 @@ Cores are numbered forwards, layer by layer, so events always arrive in ascendin
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from dataclasses import dataclass
@@ -54,6 +68,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from spikecore import isa
+from spikecore.compiler import fanin
 from spikecore.compiler.ir import IOMap, PlacedCore, PlacedProgram, QuantDense, QuantGraph
 from spikecore.config import ChipConfig
 from spikecore.errors import SpikeCoreError
@@ -73,14 +88,26 @@ class Slice:
     axons: tuple[int, ...]
     partial: bool = False
     carries_bias: bool = True
+    merge_core: int = -1      # a hidden partial-sum slice: index of its merging slice in the layer's merges
 
 
-def program_for(layer: QuantDense, count: int) -> tuple[Instruction, ...]:
-    """The instructions each core of ``layer`` runs per step on its ``count`` neurons (and their twins)."""
+def partial_program(count: int) -> tuple[Instruction, ...]:
+    """A partial-sum core's step (docs/spec.md §4.8): accumulate its group, send every partial sum wide, clear."""
+    return (Instruction(Opcode.ACC, neuron=0, count=count, wbase=0),
+            Instruction(Opcode.FIRE, neuron=0, count=count, shift=0, reset=isa.ResetMode.ALWAYS, graded=True,
+                        wide=True),
+            Instruction(Opcode.HALT))
+
+
+def program_for(layer: QuantDense, count: int, merge: bool = False) -> tuple[Instruction, ...]:
+    """The instructions each core of ``layer`` runs per step on its ``count`` neurons (and their twins);
+    ``merge``: a merging core's (``MERGE`` adds the partial sums where the layer's schedule has ``ACC``)."""
     ops = []
     cell = layer.neuron
     for name in cell.schedule:
-        if name in ("ACC", "SACC"):
+        if name == "ACC" and merge:
+            ops.append(Instruction(Opcode.MERGE, neuron=0, count=count))
+        elif name in ("ACC", "SACC"):
             opcode = Opcode[name]
             ops.append(Instruction(opcode, neuron=0, count=count, wbase=0))
             if layer.twins:   # the twins read the same weight block
@@ -258,10 +285,44 @@ def _dense_if_free(layer: QuantDense, config: ChipConfig, fanout: np.ndarray | N
     return dense if len(dense) <= len(compact) else compact
 
 
+def _merge_cannot_saturate(graph: QuantGraph, index: int) -> bool:
+    """True if no running sum of a merged layer's membranes can leave int32 (docs/spec.md §4.8, exactness):
+    |init| + the largest payload x Σ|w| x the steps the membrane accumulates over (1 in graded mode)."""
+    layer = graph.layers[index]
+    graded = graph.encoding == "graded"
+    payload = -isa.PAYLOAD_MIN if index == 0 else (isa.PAYLOAD_MAX if graded else isa.BINARY_PAYLOAD)
+    payload = max(payload, *layer.bias_payloads()) if layer.bias_payloads() else payload
+    steps = 1 if graded else graph.steps
+    magnitude = np.abs(layer.weight_rows()).astype(np.int64).sum(axis=1)
+    cell = layer.neuron
+    reach = np.abs(cell.init).astype(np.int64) + np.abs(cell.thresholds) + steps * payload * magnitude
+    return int(reach.max(initial=0)) <= isa.ACC_MAX
+
+
+def split_hidden(graph: QuantGraph, index: int, config: ChipConfig, fanout: np.ndarray | None,
+                 refusal: SpikeCoreError) -> tuple[list[Slice], list[Slice]]:
+    """A hidden layer's partial-sum slices (``merge_core`` = their merging slice) and merging slices, or the
+    unsplit layer's ``refusal`` extended by why no split fits (docs/spec.md §4.8)."""
+    layer = graph.layers[index]
+    if graph.encoding == "nir" or layer.twins:
+        raise SpikeCoreError(f"{refusal}; NIR layers are not split over their fan-in") from None
+    plan, why = fanin.plan_split(_sources(layer), config, fanout, len(program_for(layer, 1, merge=True)))
+    if plan is None:
+        raise SpikeCoreError(f"{refusal}; split over partial-sum cores, one neuron still needs {why}") from None
+    if not _merge_cannot_saturate(graph, index):
+        raise SpikeCoreError(f"{refusal}; a split over partial-sum cores could saturate a membrane, so it would "
+                             "not be exact") from None
+    partials = [Slice(s.start, s.count, group, partial=True, carries_bias=False, merge_core=m)
+                for m, s in enumerate(plan) for group in s.groups]
+    return partials, [Slice(s.start, s.count, ()) for s in plan]
+
+
 def _refusal(layer: QuantDense, config: ChipConfig, neuron: int, problem: str | None, dense: bool = False) -> str:
     fan_in = layer.sources if dense else int(np.count_nonzero(layer.weight_rows()[neuron]))
     hint = ""
-    if fan_in > isa.AXON_MAX + 1:
+    if layer.role == "hidden":
+        pass    # split_hidden says whether splitting helps
+    elif fan_in > isa.AXON_MAX + 1:
         hint = (f"; fan-in splitting is not supported: a hidden neuron reads at most {isa.AXON_MAX + 1} inputs "
                 "(8-bit axons)")
     elif fan_in > config.weight_bytes:
@@ -300,15 +361,111 @@ def _slice_recurrent(layer: QuantDense, config: ChipConfig, fanout: np.ndarray |
     return slices
 
 
+def _core_ids(slices: list[list[Slice]], merges: dict[int, list[Slice]],
+              board: bool = False) -> tuple[list[list[int]], dict[int, list[int]]]:
+    """Global core ids (docs/spec.md §13) numbered forwards from 0, layer by layer; returns the slices' ids per
+    layer (aligned with ``slices``) and the merging cores' ids per merged layer.
+
+    A merged layer takes its partial-sum cores, then its merging cores; on a ``board`` each merging core
+    follows its own partial-sum cores instead, so a chip boundary cuts at most one split group and the other
+    groups' partial sums stay on their chip (on one chip the order costs nothing, and listings keep the layer's
+    partial-sum cores together)."""
+    core_ids: list[list[int]] = []
+    merge_ids: dict[int, list[int]] = {}
+    next_id = 0
+    for k, layer_slices in enumerate(slices):
+        if k in merges and board:
+            ids = [0] * len(layer_slices)
+            merge_ids[k] = []
+            for m in range(len(merges[k])):
+                for i, s in enumerate(layer_slices):
+                    if s.merge_core == m:
+                        ids[i], next_id = next_id, next_id + 1
+                merge_ids[k].append(next_id)
+                next_id += 1
+            core_ids.append(ids)
+            continue
+        core_ids.append(list(range(next_id, next_id + len(layer_slices))))
+        next_id += len(layer_slices)
+        if k in merges:
+            merge_ids[k] = list(range(next_id, next_id + len(merges[k])))
+            next_id += len(merges[k])
+    return core_ids, merge_ids
+
+
+def _chip_links(layers: list[QuantDense], slices: list[list[Slice]], merges: dict[int, list[Slice]],
+                cores: int) -> set[tuple[int, int]]:
+    """The links ``(source chip, destination chip)`` the layers need when their cores are numbered by
+    :func:`_core_ids` over chips of ``cores`` cores (however many chips that takes): spikes from a layer's
+    (merging) cores to the next layer's cores that read them and, for a recurrent layer, to its own cores
+    that read them; partial sums to their merging cores."""
+    core_ids, merge_ids = _core_ids(slices, merges, board=True)
+    links: set[tuple[int, int]] = set()
+    for k, layer in enumerate(layers):
+        if k in merges:
+            for core_id, s in zip(core_ids[k], slices[k], strict=True):
+                links.add((core_id // cores, merge_ids[k][s.merge_core] // cores))
+        readers: list[tuple[int, int]] = []      # (the layer whose cores read, its source offset)
+        if k + 1 < len(layers):
+            readers.append((k + 1, 0))
+        if layer.recurrent is not None:
+            readers.append((k, layer.recurrent_base))
+        for core_id, s in zip(merge_ids.get(k, core_ids[k]), merges.get(k, slices[k]), strict=True):
+            for reader, offset in readers:
+                sources = {offset + n for n in range(s.start, s.start + s.count)}
+                for dest_id, dest in zip(core_ids[reader], slices[reader], strict=True):
+                    if sources.intersection(dest.axons):
+                        links.add((core_id // cores, dest_id // cores))
+    return {(a, b) for a, b in links if a != b}
+
+
+def _capacity_refusal(layers: list[QuantDense], slices: list[list[Slice]], merges: dict[int, list[Slice]],
+                      config: ChipConfig) -> str:
+    """One line: cores and weight bytes (and on a board the chips and links) the model needs against what the
+    chip or board has."""
+    total = sum(len(s) for s in slices) + sum(len(m) for m in merges.values())
+    per_layer = ", ".join(f"{layer.name}: {len(s)}" + (f" partial-sum + {len(merges[k])} merging" if k in merges
+                                                      else "")
+                          for k, (layer, s) in enumerate(zip(layers, slices, strict=True)))
+    weight_bytes = sum(len(s.axons) * s.count for layer_slices in slices for s in layer_slices)
+    if config.chips == 1:
+        return (f"model needs {total} cores ({per_layer}) and {weight_bytes} weight bytes, the chip has "
+                f"{config.cores} cores of {config.weight_bytes} bytes")
+    chips_needed = -(-total // config.cores)
+    links = len(_chip_links(layers, slices, merges, config.cores))
+    return (f"model needs {total} cores ({per_layer}), the board has {config.board_cores} ({config.chips} chips x "
+            f"{config.cores}); weight bytes: needs {weight_bytes}, "
+            f"{config.board_cores * config.weight_bytes} available; chips: needs {chips_needed} with {links} "
+            f"links, {config.chips} available with {config.chips * (config.chips - 1)} links")
+
+
+def _partial_cores(layer: QuantDense, k: int, partials: list[Slice], ids: list[int],
+                   merge_ids: list[int], config: ChipConfig) -> list[PlacedCore]:
+    """The partial-sum cores of merged layer ``k``: neuron ``j`` sends its partial sum to its merging core on
+    axon ``j`` (merging slices hold the same neuron ranges as their partial-sum slices); on a board the merging
+    core may be on another chip, and the partial sum crosses a link like any event (docs/spec.md §13)."""
+    cores = []
+    for core_id, s in zip(ids, partials, strict=True):
+        weights = layer.weight_rows()[s.start:s.start + s.count][:, list(s.axons)].T.astype(np.int64)
+        neurons = tuple(NeuronParams(threshold=isa.ACC_MIN, fanout_start=j, fanout_count=1) for j in range(s.count))
+        chip, local = divmod(merge_ids[s.merge_core], config.cores)
+        fanout = tuple(FanoutEntry(local, j, chip) for j in range(s.count))
+        cores.append(PlacedCore(core_id, layer.name, k, s.start, s.count, s.axons, partial_program(s.count), weights,
+                                neurons, fanout, partial=True))
+    return cores
+
+
 def _bias_payload(layer: QuantDense, source: int) -> int:
     """The host's payload on bias source ``source`` (``in_features``: the bias axon, then the fine one)."""
     return layer.bias_payloads()[source - layer.in_features]
 
 
 def place(graph: QuantGraph, config: ChipConfig) -> PlacedProgram:
-    """Lay ``graph`` out on ``config``'s cores (see the module docstring)."""
+    """Lay ``graph`` out on ``config``'s cores (see the module docstring). The placed program's ``quant`` is
+    ``graph`` with ``merged`` set to the hidden layers whose fan-in was split."""
     layers = graph.layers
     slices: list[list[Slice]] = [[] for _ in layers]
+    merges: dict[int, list[Slice]] = {}       # merged layer -> its merging slices
     readers: list[np.ndarray] = [np.zeros(0, dtype=np.int64)] * len(layers)  # per neuron: next-layer cores reading it
     for k in reversed(range(len(layers))):
         fanout = None
@@ -327,30 +484,33 @@ def place(graph: QuantGraph, config: ChipConfig) -> PlacedProgram:
             slices[k] = _slice_recurrent(layers[k], config, fanout if fanout is not None else host,
                                          lambda own, k=k: slice_layer(layers[k], config, own))
         elif k + 1 < len(layers):
-            slices[k] = slice_layer(layers[k], config, fanout)
+            try:
+                slices[k] = slice_layer(layers[k], config, fanout)
+            except SpikeCoreError as refusal:
+                slices[k], merges[k] = split_hidden(graph, k, config, fanout, refusal)
         else:
             slices[k] = slice_output(graph, config)
         if k == 0 and graph.dense_input:
             own = _recurrent_readers(layers[k], slices[k])   # a recurrent layer's entries to its own cores
             slices[k] = _dense_if_free(layers[k], config, own if fanout is None else fanout + own, slices[k])
 
-    total = sum(len(s) for s in slices)
-    if total > config.cores:
-        per_layer = ", ".join(f"{layer.name}: {len(s)}" for layer, s in zip(layers, slices, strict=True))
-        raise SpikeCoreError(f"model needs {total} cores ({per_layer}), the chip has {config.cores}")
+    if merges:
+        graph = dataclasses.replace(graph, merged=tuple(sorted(merges)))
+    total = sum(len(s) for s in slices) + sum(len(m) for m in merges.values())
+    if total > config.board_cores:
+        raise SpikeCoreError(_capacity_refusal(layers, slices, merges, config))
 
-    core_ids: list[list[int]] = []
-    next_id = 0
-    for layer_slices in slices:
-        core_ids.append(list(range(next_id, next_id + len(layer_slices))))
-        next_id += len(layer_slices)
+    core_ids, merge_ids = _core_ids(slices, merges, board=config.chips > 1)
 
     cores: list[PlacedCore] = []
     for k, layer in enumerate(layers):
         cell = layer.neuron
         thresholds, decays, syn_decays = cell.thresholds, cell.decays, cell.syn_decays
-        for core_id, s in zip(core_ids[k], slices[k], strict=True):
-            program = program_for(layer, s.count)
+        if k in merges:
+            cores += _partial_cores(layer, k, slices[k], core_ids[k], merge_ids[k], config)
+        for core_id, s in zip(merge_ids.get(k, core_ids[k]), merges.get(k, slices[k]), strict=True):
+            merge = k in merges
+            program = program_for(layer, s.count, merge)
             weights = layer.weight_rows()[s.start:s.start + s.count][:, list(s.axons)].T.astype(np.int64)
             fanout: list[FanoutEntry] = []
             neurons: list[NeuronParams] = []
@@ -361,14 +521,16 @@ def place(graph: QuantGraph, config: ChipConfig) -> PlacedProgram:
                 if k + 1 < len(layers):
                     for dest_id, dest in zip(core_ids[k + 1], slices[k + 1], strict=True):
                         if source in dest.axons:
-                            fanout.append(FanoutEntry(dest_id, dest.axons.index(source)))
+                            chip, local = divmod(dest_id, config.cores)
+                            fanout.append(FanoutEntry(local, dest.axons.index(source), chip))
                 elif layer.to_host:
                     fanout.append(FanoutEntry(isa.HOST_CORE, neuron))
                 if layer.recurrent is not None:   # its own spikes (and twins'), read next step by its own layer
                     own = layer.recurrent_base + source
                     for dest_id, dest in zip(core_ids[k], slices[k], strict=True):
                         if own in dest.axons:
-                            fanout.append(FanoutEntry(dest_id, dest.axons.index(own)))
+                            chip, local = divmod(dest_id, config.cores)
+                            fanout.append(FanoutEntry(local, dest.axons.index(own), chip))
                 count = len(fanout) - first
                 carried = 1 if s.carries_bias else 0   # a partial group without the bias starts from 0
                 neurons.append(NeuronParams(threshold=int(thresholds[neuron]), reset=carried * int(cell.reset[neuron]),
@@ -376,15 +538,16 @@ def place(graph: QuantGraph, config: ChipConfig) -> PlacedProgram:
                                             fanout_start=first if count else 0, fanout_count=count,
                                             syn_decay=int(syn_decays[neuron])))
             cores.append(PlacedCore(core_id, layer.name, k, s.start, s.count, s.axons, program, weights,
-                                    tuple(neurons), tuple(fanout), partial=s.partial, twins=layer.twins))
+                                    tuple(neurons), tuple(fanout), partial=s.partial, twins=layer.twins, merge=merge))
 
-    first_layer = [c for c in cores if c.layer_index == 0]
+    cores.sort(key=lambda c: c.core)
+    first_layer = [c for c in cores if c.layer_index == 0 and not c.merge]
     features = graph.input.features
     inputs, fine_inputs = (tuple(tuple((c.core, c.axons.index(i)) for c in first_layer if i in c.axons)
                                  for i in range(start, start + features))
                            for start in (0, features))
     last = len(layers) - 1
-    out_cores = [c for c in cores if c.layer_index == last]
+    out_cores = [c for c in cores if c.layer_index == last]   # (the output layer is never merged)
     outputs = tuple(tuple((c.core, j - c.start) for c in out_cores if c.start <= j < c.start + c.count)
                     for j in range(layers[-1].out_features))
     bias_events = tuple(sorted((step, c.core, axon, _bias_payload(layers[c.layer_index], source))

@@ -20,6 +20,11 @@ exactly, and the same holds in rate mode. Besides the outputs the result records
 spikes and membranes, from which the runtime counts synaptic operations and the benchmark derives cycle
 bounds.
 
+A layer whose fan-in placement split (``QuantGraph.merged``, docs/spec.md §4.8) forms its weighted sum in
+the step its inputs arrive (the partial-sum cores) and adds it in the next step (the merging core's MERGE, in
+place of ACC in its schedule); the sum is exact because placement splits only where no running sum can
+leave int32, so it is one matrix product here, clipped once.
+
 NIR programs (encoding ``nir``) take a different input per step: ``inputs`` of shape ``(N, T, features)``
 runs ``T + layers - 1`` steps, injecting ``inputs[:, t]`` before step ``t`` and layer ``k``'s bias event
 before each of steps ``k .. k+T-1`` (the steps in which that layer sees input times ``0 .. T-1``).
@@ -152,6 +157,8 @@ def run_reference(graph: QuantGraph, inputs: np.ndarray, orders: list[np.ndarray
     fired = [np.zeros((n, steps, layer.out_features), dtype=bool) for layer in graph.layers]
     payloads = [np.zeros((n, steps, layer.out_features), dtype=np.int64) for layer in graph.layers]
     trace = [np.zeros((n, steps, layer.out_features), dtype=np.int64) for layer in graph.layers]
+    # merged layers: the partial sums formed last step, which this step's MERGE adds (none before step 0)
+    pending = {k: np.zeros((n, graph.layers[k].out_features), dtype=np.int64) for k in graph.merged}
     for t in range(steps):
         for k, layer in enumerate(graph.layers):
             if k == 0:
@@ -181,8 +188,12 @@ def run_reference(graph: QuantGraph, inputs: np.ndarray, orders: list[np.ndarray
             events[k][:, t] = sent
             v = membranes[k]
             order = orders[k] if orders is not None else None
+            if k in pending:    # partial-sum cores now, merging core next step
+                formed = saturating_accumulate(np.zeros_like(v), sent, payload, layer.weight_rows(), order)
             for op in layer.neuron.schedule:
-                if op == "ACC":
+                if op == "ACC" and k in pending:
+                    v = np.clip(v + pending[k], isa.ACC_MIN, isa.ACC_MAX)
+                elif op == "ACC":
                     v = saturating_accumulate(v, sent, payload, layer.weight_rows(), order)
                 elif op == "SACC":
                     currents[k] = saturating_accumulate(currents[k], sent, payload, layer.weight_rows(), order)
@@ -193,6 +204,8 @@ def run_reference(graph: QuantGraph, inputs: np.ndarray, orders: list[np.ndarray
                 else:
                     fired[k][:, t], payloads[k][:, t], v = fire(layer, v)
             membranes[k] = trace[k][:, t] = v
+            if k in pending:
+                pending[k] = formed
     out = membranes[-1]
     logits = np.maximum(out, 0) if graph.layers[-1].relu else out.copy()
     return ReferenceResult(out.copy(), logits, events, fired, payloads, trace)

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from spikecore.compiler.pipeline import CompiledModel
+from spikecore import isa
 from spikecore.compiler.ir import PlacedProgram, QuantGraph
 
 
@@ -17,11 +18,11 @@ def utilisation(placed: PlacedProgram) -> str:
     slots = sum(len(pc.neurons) for pc in placed.cores)
     lines = [
         f"utilisation on {cfg.describe()}:",
-        f"  cores used      {used} of {cfg.cores} ({used / cfg.cores:.0%})",
+        f"  cores used      {used} of {cfg.board_cores} ({used / cfg.board_cores:.0%})",
         f"  weight bytes    {weight_total} of {used * cfg.weight_bytes} on used cores "
         f"({weight_total / max(1, used * cfg.weight_bytes):.0%})",
-        f"  neuron slots    {slots} of {used * cfg.neurons} on used cores (a split output neuron uses one per part, "
-        "a neuron with a fine-weight twin two)",
+        f"  neuron slots    {slots} of {used * cfg.neurons} on used cores (a split neuron uses one per part, and "
+        "one more on its merging core in a hidden layer; a neuron with a fine-weight twin two)",
         "  layer          cores  neurons  per core   weight bytes/core  axons/core  fan-out/core",
     ]
     for layer in placed.quant.layers:
@@ -32,11 +33,46 @@ def utilisation(placed: PlacedProgram) -> str:
                      f"{_spread([len(pc.axons) for pc in cores]):<10}  {_spread([len(pc.fanout) for pc in cores])}")
     lines.append("  core  layer          neurons      weight bytes  axons  fan-out  program words")
     for pc in placed.cores:
-        part = " (partial)" if pc.partial else ""
+        part = " (partial)" if pc.partial else " (merging)" if pc.merge else ""
         lines.append(f"  {pc.core:>4}  {pc.layer:<14} {pc.start:>4}..{pc.start + pc.count - 1:<5}  "
                      f"{pc.weight_bytes:>5}/{cfg.weight_bytes:<6}  {len(pc.axons):>5}  {len(pc.fanout):>7}  "
                      f"{len(pc.program):>13}{part}")
+    if cfg.chips > 1:
+        lines += board_lines(placed)
     return "\n".join(lines)
+
+
+def link_traffic(placed: PlacedProgram) -> dict[tuple[int, int], int]:
+    """Per link ``(source chip, destination chip)`` (docs/spec.md §13): the fan-out entries that cross it.
+
+    Each entry carries at most one event per step (a neuron fires at most once per FIRE), so this is also the
+    most events the link carries in one step.
+    """
+    cores = placed.config.cores
+    traffic: dict[tuple[int, int], int] = {}
+    for pc in placed.cores:
+        source = pc.core // cores
+        for entry in pc.fanout:
+            if entry.core != isa.HOST_CORE and entry.chip != source:
+                traffic[(source, entry.chip)] = traffic.get((source, entry.chip), 0) + 1
+    return traffic
+
+
+def board_lines(placed: PlacedProgram) -> list[str]:
+    """Per-chip utilisation and the link traffic of a board placement."""
+    cfg = placed.config
+    lines = ["  chip  cores used  weight bytes  layers"]
+    for chip in range(cfg.chips):
+        mine = [pc for pc in placed.cores if pc.core // cfg.cores == chip]
+        layers = list(dict.fromkeys(pc.layer for pc in mine))
+        lines.append(f"  {chip:>4}  {len(mine):>4} of {cfg.cores:<3}  {sum(pc.weight_bytes for pc in mine):>6} of "
+                     f"{cfg.cores * cfg.weight_bytes:<6}  {', '.join(layers) or '-'}")
+    traffic = link_traffic(placed)
+    total = sum(traffic.values())
+    lines.append(f"  links used      {len(traffic)} of {cfg.chips * (cfg.chips - 1)}; fan-out entries across chips "
+                 f"{total} (at most that many link events per step)")
+    lines += [f"  link {a}->{b}       {n} fan-out entries" for (a, b), n in sorted(traffic.items())]
+    return lines
 
 
 def quantisation(graph: QuantGraph) -> str:

@@ -65,10 +65,11 @@ def check_layer_size(label: str, out_features: int, in_features: int, config: Ch
     is refused in one line without allocating memory proportional to its expanded size.
     """
     config = config if config is not None else ChipConfig()
-    capacity = config.cores * config.neurons
+    capacity = config.board_cores * config.neurons
     if out_features > capacity:
-        raise SpikeCoreError(f"{label} has {out_features} neurons, the chip holds {capacity} ({config.cores} cores x "
-                             f"{config.neurons} neurons); use a larger --chip or a smaller layer")
+        holder = "the chip" if config.chips == 1 else f"the board of {config.chips} chips"
+        raise SpikeCoreError(f"{label} has {out_features} neurons, {holder} holds {capacity} ({config.board_cores} "
+                             f"cores x {config.neurons} neurons); use a larger --chip or a smaller layer")
     if out_features * in_features > MAX_DENSE_ENTRIES:
         raise SpikeCoreError(f"{label} expands to a {out_features} x {in_features} matrix, more than the compiler's "
                              f"{MAX_DENSE_ENTRIES} entries per layer")

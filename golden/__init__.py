@@ -7,7 +7,9 @@ Two paths over the same semantics, tested against each other:
 - :class:`spikecore.golden.functional.FunctionalChip` — fast functional path (vectorised numpy) for
   large evaluations; same final state, outputs and drop counters, no trace.
 
-:func:`spikecore.golden.run.run` drives either over a stimulus for a number of steps.
+:func:`spikecore.golden.run.run` drives either over a stimulus for a number of steps; an image for a board of
+several chips (docs/spec.md §13) runs on :class:`spikecore.golden.board.CycleBoard` / ``FunctionalBoard``,
+one chip model per chip plus the links.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ _EXPORTS = {
     "LoadedImage": "cycle",
     "unpack_image": "cycle",
     "FunctionalChip": "functional",
+    "CycleBoard": "board",
+    "FunctionalBoard": "board",
     "RunResult": "run",   # the function run() shares its module's name: import it from spikecore.golden.run
     "summarize": "summary",
 }

@@ -32,12 +32,12 @@ import numpy as np
 
 from spikecore.errors import SpikeCoreError
 from spikecore.golden.cycle import (
-    MAX_ABS_PRODUCT,
     LoadedImage,
     OutSpike,
     apply_reset,
-    graded_payloads,
+    fire_payloads,
     integrate_currents,
+    merge_sums,
     unpack_image,
 )
 from spikecore.image import Image
@@ -47,7 +47,6 @@ from spikecore.isa import (
     ACC_MIN,
     AXON_MAX,
     BARRIER_CYCLES,
-    BINARY_PAYLOAD,
     DELIVERY_CYCLES,
     FANOUT_CYCLES,
     HOST_CORE,
@@ -56,6 +55,7 @@ from spikecore.isa import (
     NEURON_CYCLES,
     PAYLOAD_MAX,
     PAYLOAD_MIN,
+    WEIGHT_MIN,
     Instruction,
     Opcode,
     leak,
@@ -226,6 +226,9 @@ class BatchFunctionalChip:
                 elif ins.opcode == Opcode.SYN:
                     self._syn(core, ins)
                     cycles += ins.count * NEURON_CYCLES
+                elif ins.opcode == Opcode.MERGE:
+                    self._merge(core, ins)
+                    cycles += self.buffer_fill[:, core] * MAC_CYCLES
             np.maximum(exec_cycles, cycles, out=exec_cycles)
         self._empty_buffers()     # BARRIER: this step's events are consumed
         deliveries = self._route(queues)
@@ -259,6 +262,15 @@ class BatchFunctionalChip:
                              for c, (lo, hi) in enumerate(itertools.pairwise(bounds)) if hi > lo}
         return self._by_core.get(core, (_EMPTY, _EMPTY, _EMPTY))
 
+    def _abs_payload_sums(self, core: int) -> np.ndarray:
+        """``(B,)`` int64: Σ |payload| over each sample's buffered events of ``core`` (bounds every sum)."""
+        sample, _, payload = self._sparse_events_of(core)
+        total = np.bincount(sample, weights=np.abs(payload).astype(np.float64), minlength=self.batch)
+        for chunk in self._arrived:
+            if chunk[0] == "dense" and chunk[1] == core:
+                total += np.abs(chunk[3]).sum(axis=1)
+        return total.astype(np.int64)
+
     def _weighted_sum(self, core: int, rows: np.ndarray) -> np.ndarray:
         """``(B, count)`` float64: Σ over each sample's buffered events of ``core`` of payload x ``rows[axon]``.
 
@@ -287,9 +299,9 @@ class BatchFunctionalChip:
         start = v[:, neurons]
         rows = self._weight_rows(core, ins.wbase, ins.count)
         total = start + np.rint(self._weighted_sum(core, rows)).astype(np.int64)
-        # A neuron that starts within events x max|product| of an int32 limit might saturate on some MAC;
-        # only those are accumulated one MAC at a time, in buffer order.
-        reach = (events * MAX_ABS_PRODUCT)[:, None]
+        # A neuron that starts within Σ|payload| x 128 of an int32 limit might saturate on some MAC; only
+        # those are accumulated one MAC at a time, in buffer order.
+        reach = (self._abs_payload_sums(core) * -WEIGHT_MIN)[:, None]
         near = (start - reach < ACC_MIN) | (start + reach > ACC_MAX)
         if near.any():
             weights = self.loaded.weights[core]
@@ -322,8 +334,7 @@ class BatchFunctionalChip:
         fanout_count = self.loaded.fanout_count[core, neurons]
         b, j = np.nonzero(fired & (fanout_count > 0))            # sample-major, neuron order within a sample
         if len(b):
-            payload = (graded_payloads(membrane[b, j], ins.shift) if ins.graded
-                       else np.full(len(b), BINARY_PAYLOAD, dtype=np.int64))
+            payload = fire_payloads(ins, membrane[b, j])
             count = fanout_count[j]
             before = np.cumsum(count) - count
             first = self.loaded.fanout_start[core, neurons][j]
@@ -332,6 +343,34 @@ class BatchFunctionalChip:
                            self.loaded.fanout_axon[core, entry], np.repeat(payload, count)))
         pushes = fired.astype(np.int64) @ fanout_count
         return ins.count * NEURON_CYCLES + pushes * FANOUT_CYCLES
+
+    def _merge(self, core: int, ins: Instruction) -> None:
+        """MERGE (§4.7): every buffered event whose axon is in the range adds its payload to that membrane.
+
+        One sum per (sample, axon) when no membrane can saturate (it starts more than Σ|payload| from the
+        int32 limits); otherwise that sample is redone one add at a time in buffer order."""
+        if not self.buffer_fill[:, core].any():
+            return
+        v = self._v[:, self._state_slot[core]]
+        lo, hi = ins.neuron, ins.neuron + ins.count
+        reach = self._abs_payload_sums(core)
+        sample, axon, payload = self._sparse_events_of(core)
+        added = np.zeros((self.batch, _AXONS), dtype=np.int64)
+        np.add.at(added, (sample, axon), payload)
+        for chunk in self._arrived:
+            if chunk[0] == "dense" and chunk[1] == core:
+                added[:, chunk[2]] += chunk[3]
+        start = v[:, lo:hi]
+        near = ((start.min(axis=1) - reach < ACC_MIN) | (start.max(axis=1) + reach > ACC_MAX))
+        total = start + added[:, lo:hi]
+        for b in np.flatnonzero(near).tolist():
+            events = np.array(self.buffered_events(b, core), dtype=np.int64).reshape(-1, 2)
+            inside = (events[:, 0] >= lo) & (events[:, 0] < hi)
+            final = merge_sums(v[b], events[inside, 0], events[inside, 1])[1]
+            total[b] = v[b, lo:hi]
+            for n, value in final.items():
+                total[b, n - lo] = value
+        v[:, lo:hi] = total
 
     def _leak(self, core: int, ins: Instruction) -> None:
         neurons = slice(ins.neuron, ins.neuron + ins.count)

@@ -43,6 +43,8 @@ from spikecore.isa import (
     PAYLOAD_MAX,
     PAYLOAD_MIN,
     WEIGHT_MIN,
+    WIDE_PAYLOAD_MAX,
+    WIDE_PAYLOAD_MIN,
     CoreImage,
     Instruction,
     NeuronParams,
@@ -58,8 +60,16 @@ from spikecore.isa import (
 )
 from spikecore.trace import TRACE_DTYPE, empty_trace
 
-#: The largest |payload x weight| one MAC can add: no E-event ACC moves a membrane by more than E times this.
+#: The largest |payload x weight| one MAC with an int8 payload can add (a host event or a FIRE wide=0 spike).
 MAX_ABS_PRODUCT = -PAYLOAD_MIN * -WEIGHT_MIN
+
+
+def mac_reach(payloads: np.ndarray) -> int:
+    """The most ``len(payloads)`` MACs over these payloads can move a membrane: Σ |payload| x 128.
+
+    A routed event may carry a 24-bit payload (FIRE wide=1, docs/spec.md §4.2), so the bound is taken from the
+    payloads actually buffered rather than from the int8 range."""
+    return int(np.abs(payloads).sum()) * -WEIGHT_MIN
 
 
 class OutSpike(NamedTuple):
@@ -99,6 +109,7 @@ class LoadedImage:
     syn_init: np.ndarray
     fanout_core: np.ndarray
     fanout_axon: np.ndarray
+    fanout_chip: np.ndarray | None = None   # a board's chip of each fan-out entry (docs/spec.md §13)
 
 
 
@@ -122,15 +133,23 @@ def _running_part(program: list[int]) -> tuple[Instruction, ...]:
     return tuple(running)
 
 
-def unpack_image(image: Image) -> LoadedImage:
+def unpack_image(image: Image, chip: int | None = None) -> LoadedImage:
     """Check ``image`` against the loader rules of §7 and lay it out as arrays.
 
     The rules are :func:`spikecore.image.validate_image`'s (one place for them); a broken image
     raises its one-line :class:`SpikeCoreError`. Cores without a section run ``HALT`` with zero weights
     and default neurons; weights and neurons past those a section lists take their defaults.
+
+    ``chip``: lay out that chip of a board image (§13; ``config`` is then one chip's, ``fanout_chip`` the
+    chip of each fan-out entry). Without it a board image (``chips > 1``) is refused: the single-chip models
+    run one chip.
     """
     validate_image(image)
-    config = image.config
+    if chip is None and image.config.chips > 1:
+        raise SpikeCoreError(f"image is a board of {image.config.chips} chips; the single-chip models run one chip "
+                             "(use spikecore.golden.board)")
+    sections = image.cores if chip is None else image.chip_sections(chip)
+    config = image.config.one_chip
     cores, neurons = config.cores, config.neurons
     programs = [_running_part(CoreImage().program)] * cores
     weights = np.zeros((cores, config.weight_bytes), dtype=np.int64)
@@ -138,17 +157,19 @@ def unpack_image(image: Image) -> LoadedImage:
     per_neuron = np.tile(default_neuron, (cores, neurons, 1))          # (cores, neurons, fields)
     fanout_core = np.zeros((cores, config.fanout_depth), dtype=np.int64)
     fanout_axon = np.zeros((cores, config.fanout_depth), dtype=np.int64)
-    for core, section in image.cores.items():
+    fanout_chip = np.zeros((cores, config.fanout_depth), dtype=np.int64)
+    for core, section in sections.items():
         programs[core] = _running_part(section.program)
         weights[core, : len(section.weights)] = section.weights
         for n, params in enumerate(section.neurons):
             per_neuron[core, n] = [getattr(params, f) for f in NEURON_FIELDS]
         for index, entry in enumerate(section.fanout):
             fanout_core[core, index], fanout_axon[core, index] = entry.core, entry.axon
+            fanout_chip[core, index] = entry.chip
     columns = {name: np.ascontiguousarray(per_neuron[:, :, i]) for i, name in enumerate(NEURON_FIELDS)}
     words = tuple(tuple(encode(ins) for ins in program) for program in programs)
     return LoadedImage(config=config, programs=tuple(programs), words=words, weights=weights, fanout_core=fanout_core,
-                       fanout_axon=fanout_axon, **columns)
+                       fanout_axon=fanout_axon, fanout_chip=fanout_chip, **columns)
 
 
 # --- small cached index arrays: instruction ranges repeat every step -------------------------------------
@@ -173,9 +194,32 @@ def _mac_neurons(neuron: int, count: int, events: int) -> np.ndarray:
 # --- integer semantics (§3) on arrays; the scalar versions are spikecore.isa's helpers ---------------------
 
 
-def graded_payloads(membranes: np.ndarray, shift: int) -> np.ndarray:
-    """``isa.graded_payload`` elementwise: ``saturate8(round_shift(v, shift))``."""
-    return np.minimum(np.maximum(round_shift(membranes, shift), PAYLOAD_MIN), PAYLOAD_MAX)
+def graded_payloads(membranes: np.ndarray, shift: int, wide: bool = False) -> np.ndarray:
+    """``isa.graded_payload`` elementwise: ``saturate8(round_shift(v, shift))``; with ``wide`` (FIRE wide=1)
+    ``isa.wide_payload``: saturated to 24 bits instead."""
+    low, high = (WIDE_PAYLOAD_MIN, WIDE_PAYLOAD_MAX) if wide else (PAYLOAD_MIN, PAYLOAD_MAX)
+    return np.minimum(np.maximum(round_shift(membranes, shift), low), high)
+
+
+def fire_payloads(ins: Instruction, membranes: np.ndarray) -> np.ndarray:
+    """The payloads FIRE ``ins`` emits for the membranes of the neurons that fired (§4.2)."""
+    if ins.graded:
+        return graded_payloads(membranes, ins.shift, ins.wide)
+    return np.full(len(membranes), BINARY_PAYLOAD, dtype=np.int64)
+
+
+def merge_sums(start: np.ndarray, axons: np.ndarray, payloads: np.ndarray) -> tuple[np.ndarray, dict[int, int]]:
+    """MERGE (§4.7) over the buffered events whose axon lies in the instruction's range, in buffer order.
+
+    ``start`` is the core's membranes ``(neurons,)`` (not modified), ``axons``/``payloads`` those events. Returns
+    the membrane after each add (saturated to int32 after every add, int64 array) and every written neuron's
+    final membrane.
+    """
+    values = np.empty(len(axons), dtype=np.int64)
+    final: dict[int, int] = {}
+    for e, (axon, payload) in enumerate(zip(axons.tolist(), payloads.tolist(), strict=True)):
+        final[axon] = values[e] = saturate(final.get(axon, int(start[axon])) + payload, ACC_BITS)
+    return values, final
 
 
 def saturating_partial_sums(start: np.ndarray, products: np.ndarray) -> np.ndarray:
@@ -187,7 +231,7 @@ def saturating_partial_sums(start: np.ndarray, products: np.ndarray) -> np.ndarr
     """
     partial = np.cumsum(products, axis=0)
     partial += start
-    reach = MAX_ABS_PRODUCT * len(products)
+    reach = int(np.abs(products).max(axis=1, initial=0).sum())   # the most any one neuron can move
     if start.min() - reach >= ACC_MIN and start.max() + reach <= ACC_MAX:
         return partial  # no running sum can leave int32: the common case, decided without scanning
     outside = ((partial < ACC_MIN) | (partial > ACC_MAX)).any(axis=0)
@@ -220,8 +264,9 @@ def integrate_currents(membranes: np.ndarray, currents: np.ndarray,
 # --- the host's view of the chip, and the router -------------------------------------------------------
 
 
-Queue = tuple[int, np.ndarray, np.ndarray, np.ndarray]
-"""Out-queue pushes of one FIRE: (source core, destination cores, axons, payloads), in push order."""
+Queue = tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+"""Out-queue pushes of one FIRE: (source core, destination cores, axons, payloads, destination chips), in push
+order (the chips are all 0 on one chip; a board's router sends the others over links, §13)."""
 
 
 class ChipState:
@@ -230,9 +275,9 @@ class ChipState:
     :class:`CycleChip` and :class:`~spikecore.golden.functional.FunctionalChip` add EXEC on top.
     """
 
-    def __init__(self, image: Image) -> None:
-        self.loaded = unpack_image(image)
-        self.config = image.config
+    def __init__(self, image: Image, chip: int | None = None) -> None:
+        self.loaded = unpack_image(image, chip)
+        self.config = self.loaded.config
         cores, depth = self.config.cores, self.config.event_depth
         self.membranes = self.loaded.init.copy()
         self.currents = self.loaded.syn_init.copy()      # synaptic currents (version 2, §1.2)
@@ -305,7 +350,8 @@ class ChipState:
         before = np.cumsum(count) - count
         entry = np.repeat(start - before, count) + np.arange(total)
         loaded = self.loaded
-        return core, loaded.fanout_core[core, entry], loaded.fanout_axon[core, entry], np.repeat(payloads, count)
+        return (core, loaded.fanout_core[core, entry], loaded.fanout_axon[core, entry], np.repeat(payloads, count),
+                loaded.fanout_chip[core, entry])
 
     def _barrier(self) -> None:
         """BARRIER: the events of this step have been consumed; every input buffer is emptied."""
@@ -415,6 +461,24 @@ class CycleChip(ChipState):
 
     def step(self) -> np.ndarray:
         start = self.cycle
+        exec_cycles, exec_records, queues = self.exec_phase(start)
+        self._barrier()
+        source, dest, axon, payload, kind = self._route(queues)
+        deliveries = np.empty(len(dest), dtype=TRACE_DTYPE)
+        deliveries["cycle"] = start + exec_cycles + BARRIER_CYCLES + np.arange(len(dest)) * DELIVERY_CYCLES
+        deliveries["core"] = np.where(kind == int(TraceKind.OUT), source, dest)  # OUT names the source
+        deliveries["kind"] = kind
+        deliveries["index"] = axon
+        deliveries["value"] = payload
+
+        self._end_step(exec_cycles, len(dest))
+        return np.concatenate([exec_records, deliveries]) if len(deliveries) else exec_records
+
+    def exec_phase(self, start: int) -> tuple[int, np.ndarray, list[Queue]]:
+        """EXEC of one step starting on cycle ``start``: ``(E_t, its records sorted, the out-queue pushes)``.
+
+        Shared by :meth:`step` and the board (``spikecore.golden.board``), whose chips run EXEC in lock-step.
+        """
         log = _ExecRecords(self.config.cores)
         queues: list[Queue] = []
         self.last_issue_log = []
@@ -434,23 +498,13 @@ class CycleChip(ChipState):
                     work = self._acc(core, ins, issue, log, self.currents, TraceKind.SYN)
                 elif ins.opcode == Opcode.SYN:
                     work = self._syn(core, ins, issue, log)
+                elif ins.opcode == Opcode.MERGE:
+                    work = self._merge(core, ins, issue, log)
                 else:
                     work = 0  # NOP, HALT: the issue cycle only
                 issue += ISSUE_CYCLES + work
             exec_cycles = max(exec_cycles, issue)
-        exec_records = log.sorted(start)
-
-        self._barrier()
-        source, dest, axon, payload, kind = self._route(queues)
-        deliveries = np.empty(len(dest), dtype=TRACE_DTYPE)
-        deliveries["cycle"] = start + exec_cycles + BARRIER_CYCLES + np.arange(len(dest)) * DELIVERY_CYCLES
-        deliveries["core"] = np.where(kind == int(TraceKind.OUT), source, dest)  # OUT names the source
-        deliveries["kind"] = kind
-        deliveries["index"] = axon
-        deliveries["value"] = payload
-
-        self._end_step(exec_cycles, len(dest))
-        return np.concatenate([exec_records, deliveries]) if len(deliveries) else exec_records
+        return exec_cycles, log.sorted(start), queues
 
     def _acc(self, core: int, ins: Instruction, issue: int, log: _ExecRecords, target: np.ndarray | None = None,
              kind: TraceKind = TraceKind.ACC) -> int:
@@ -491,8 +545,7 @@ class CycleChip(ChipState):
             push_cycles = np.where(fired, self.loaded.fanout_count[core, neurons], 0) * FANOUT_CYCLES
             pushes = int(push_cycles.sum())
             evaluated = evaluated + np.cumsum(push_cycles) - push_cycles              # + pushes of neurons < j
-            payload = graded_payloads(membrane[fired], ins.shift) if ins.graded else np.full(
-                int(fired.sum()), BINARY_PAYLOAD, dtype=np.int64)
+            payload = fire_payloads(ins, membrane[fired])
             log.add(evaluated[fired], core, TraceKind.SPIKE, index[fired], payload)
             self.spike_counts[core] += len(payload)
             queue = self._fanout_pushes(core, index[fired], payload)
@@ -502,6 +555,19 @@ class CycleChip(ChipState):
             log.add(evaluated[written], core, TraceKind.ACC, index[written], new[written])
             self.membranes[core, neurons] = new
         return ins.count * NEURON_CYCLES + pushes
+
+    def _merge(self, core: int, ins: Instruction, issue: int, log: _ExecRecords) -> int:
+        """MERGE (§4.7): event e on cycle issue + 1 + e adds its payload to the membrane its axon names, when that
+        neuron is in the range (one ACC record and one synaptic op); an event outside the range only takes its cycle."""
+        events = int(self.buffer_fill[core])
+        axons = self.buffer_axon[core, :events]
+        inside = np.flatnonzero((axons >= ins.neuron) & (axons < ins.neuron + ins.count))
+        if len(inside):
+            values, final = merge_sums(self.membranes[core], axons[inside], self.buffer_payload[core, inside])
+            self.membranes[core, list(final)] = list(final.values())
+            self.synops[core] += len(inside)
+            log.add(issue + ISSUE_CYCLES + MAC_CYCLES * inside, core, TraceKind.ACC, axons[inside], values)
+        return events * MAC_CYCLES
 
     def _leak(self, core: int, ins: Instruction, issue: int, log: _ExecRecords) -> int:
         """LEAK (§4.3): neuron j := round_shift(v x decay, 16) on cycle issue + 1 + j."""

@@ -14,18 +14,18 @@ from __future__ import annotations
 import numpy as np
 
 from spikecore.golden.cycle import (
-    MAX_ABS_PRODUCT,
     ChipState,
     Queue,
     apply_reset,
-    graded_payloads,
+    fire_payloads,
     integrate_currents,
+    mac_reach,
+    merge_sums,
 )
 from spikecore.isa import (
     ACC_BITS,
     ACC_MAX,
     ACC_MIN,
-    BINARY_PAYLOAD,
     FANOUT_CYCLES,
     ISSUE_CYCLES,
     MAC_CYCLES,
@@ -45,6 +45,13 @@ class FunctionalChip(ChipState):
     """
 
     def step(self) -> None:
+        exec_cycles, _, queues = self.exec_phase(self.cycle)
+        self._barrier()
+        source = self._route(queues)[0]
+        self._end_step(exec_cycles, len(source))
+
+    def exec_phase(self, start: int) -> tuple[int, None, list[Queue]]:
+        """EXEC of one step: ``(E_t, None, the out-queue pushes)`` (no records; as ``CycleChip.exec_phase``)."""
         queues: list[Queue] = []
         exec_cycles = 0
         for core, program in enumerate(self.loaded.programs):
@@ -61,10 +68,10 @@ class FunctionalChip(ChipState):
                     cycles += self._acc(core, ins, self.currents)
                 elif ins.opcode == Opcode.SYN:
                     cycles += self._syn(core, ins)
+                elif ins.opcode == Opcode.MERGE:
+                    cycles += self._merge(core, ins)
             exec_cycles = max(exec_cycles, cycles)
-        self._barrier()
-        source = self._route(queues)[0]
-        self._end_step(exec_cycles, len(source))
+        return exec_cycles, None, queues
 
     def _acc(self, core: int, ins: Instruction, target: np.ndarray | None = None) -> int:
         """ACC into the membranes, or SACC into ``target`` = the synaptic currents (same arithmetic, §4.5)."""
@@ -81,7 +88,7 @@ class FunctionalChip(ChipState):
         total = start + payload @ block
         # A neuron that starts within events x max|product| of an int32 limit might saturate on some MAC;
         # only those are accumulated one MAC at a time, in buffer order.
-        reach = events * MAX_ABS_PRODUCT
+        reach = mac_reach(payload)
         for j in np.flatnonzero((start - reach < ACC_MIN) | (start + reach > ACC_MAX)):
             value = int(start[j])
             for product in (payload * block[:, j]).tolist():
@@ -103,13 +110,23 @@ class FunctionalChip(ChipState):
         if len(fired_neurons) == 0:
             return ins.count * NEURON_CYCLES
         self.spike_counts[core] += len(fired_neurons)
-        payload = graded_payloads(membrane[fired], ins.shift) if ins.graded else np.full(
-            len(fired_neurons), BINARY_PAYLOAD, dtype=np.int64)
+        payload = fire_payloads(ins, membrane[fired])
         pushes = self._fanout_pushes(core, fired_neurons, payload)
         if pushes is not None:
             queues.append(pushes)
         fanout = int(self.loaded.fanout_count[core, fired_neurons].sum())
         return ins.count * NEURON_CYCLES + fanout * FANOUT_CYCLES
+
+    def _merge(self, core: int, ins: Instruction) -> int:
+        """MERGE (§4.7): each buffered event in the range adds its payload to the membrane its axon names."""
+        events = int(self.buffer_fill[core])
+        axons = self.buffer_axon[core, :events]
+        inside = np.flatnonzero((axons >= ins.neuron) & (axons < ins.neuron + ins.count))
+        if len(inside):
+            final = merge_sums(self.membranes[core], axons[inside], self.buffer_payload[core, inside])[1]
+            self.membranes[core, list(final)] = list(final.values())
+            self.synops[core] += len(inside)
+        return events * MAC_CYCLES
 
     def _leak(self, core: int, ins: Instruction) -> int:
         neurons = slice(ins.neuron, ins.neuron + ins.count)

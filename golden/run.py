@@ -14,11 +14,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from spikecore.errors import SpikeCoreError
+from spikecore.golden.board import CycleBoard, FunctionalBoard
 from spikecore.golden.cycle import CycleChip, OutSpike
 from spikecore.golden.functional import FunctionalChip
 from spikecore.image import Image
 from spikecore.stimulus import Stimulus
-from spikecore.trace import empty_trace
+from spikecore.trace import BOARD_TRACE_DTYPE, empty_trace
 
 #: The golden models :func:`run` can drive (the ``chip`` argument, as in the model runtimes of spikecore.app).
 CHIPS = ("cycle", "functional")
@@ -40,7 +41,10 @@ def check_reached(stimulus: Stimulus, steps: int) -> None:
 
 @dataclass
 class RunResult:
-    """The outcome of :func:`run`: the whole trace (``None`` in functional mode) and the final host view."""
+    """The outcome of :func:`run`: the whole trace (``None`` in functional mode) and the final host view.
+
+    On a board (``chips > 1``, docs/spec.md §13) the trace is a board trace (``BOARD_TRACE_DTYPE``), per-core
+    arrays are indexed by global core id, and ``routes`` is ``None``."""
 
     steps: int
     cycles: int
@@ -70,13 +74,17 @@ def run(image: Image, stimulus: Stimulus | None = None, steps: int = 1, chip: st
         raise SpikeCoreError(f"run: steps must be a non-negative integer, not {steps!r}")
     stimulus = stimulus if stimulus is not None else Stimulus()
     stimulus.validate()
-    cores = image.config.cores
+    cores = image.config.board_cores
     for step, evs in stimulus.events.items():
         for index, (core, _, _) in enumerate(evs):
             if core >= cores:
+                holder = "chip" if image.config.chips == 1 else f"board of {image.config.chips} chips"
                 raise SpikeCoreError(f"{stimulus.origin(step, index)}: core {core} out of range 0..{cores - 1} "
-                                     f"(the image's chip has {cores} core{'s' if cores > 1 else ''})")
-    model = CycleChip(image) if chip == "cycle" else FunctionalChip(image)
+                                     f"(the image's {holder} has {cores} core{'s' if cores > 1 else ''})")
+    if image.config.chips > 1:   # a board (docs/spec.md §13): global core ids, a board trace
+        model = CycleBoard(image) if chip == "cycle" else FunctionalBoard(image)
+    else:
+        model = CycleChip(image) if chip == "cycle" else FunctionalChip(image)
     traces = []
     for step in range(steps):
         for index, (core, axon, payload) in enumerate(stimulus.at(step)):
@@ -87,6 +95,12 @@ def run(image: Image, stimulus: Stimulus | None = None, steps: int = 1, chip: st
         records = model.step()
         if records is not None and len(records):
             traces.append(records)
+    if isinstance(model, CycleBoard | FunctionalBoard):
+        trace = None if chip == "functional" else (np.concatenate(traces) if traces else
+                                                   np.zeros(0, dtype=BOARD_TRACE_DTYPE))
+        return RunResult(steps=steps, cycles=model.cycle, trace=trace, membranes=model.membranes, drops=model.drops,
+                         outputs=list(model.outputs), spike_counts=model.spike_counts,
+                         step_starts=list(model.step_starts), event_counts=model.event_counts())
     trace = None if chip == "functional" else (np.concatenate(traces) if traces else empty_trace())
     return RunResult(steps=steps, cycles=model.cycle, trace=trace, membranes=model.membranes.copy(),
                      drops=model.drops.copy(), outputs=list(model.outputs), spike_counts=model.spike_counts.copy(),

@@ -32,7 +32,8 @@ def summarize(result: RunResult, limit: int = 12) -> str:
              f"{_listing((str(s) for s in result.step_starts), limit)}"]
     if result.trace is not None:
         kinds = np.bincount(result.trace["kind"], minlength=len(TraceKind))
-        shown = [k for k in TraceKind if k != TraceKind.SYN or kinds[k]]   # SYN (version 2) only when there are any
+        # The version-2 kinds (SYN, and a board's LINK, LINK_FULL) only when there are any.
+        shown = [k for k in TraceKind if k <= TraceKind.OUT or kinds[k]]
         lines.append(f"trace: {len(result.trace)} records ("
                      + ", ".join(f"{k.name} {int(kinds[k])}" for k in shown) + ")")
     lines.append(f"spikes per core: {_per_core(result.spike_counts, limit)}")

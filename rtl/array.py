@@ -66,6 +66,8 @@ class SpikeCoreArray(wiring.Component):
     def __init__(self, config: ChipConfig) -> None:
         if not isinstance(config, ChipConfig):
             raise SpikeCoreError(f"SpikeCoreArray: config must be a ChipConfig, not {config!r}")
+        if config.chips != 1:   # the array is one chip; a board's links are rtl/link.py (docs/spec.md §13)
+            raise SpikeCoreError(f"SpikeCoreArray: the array is one chip, not a board of {config.chips} chips")
         self.config = config
         super().__init__({
             "cfg_addr": In(isa.WORD_BITS),
@@ -88,7 +90,7 @@ class SpikeCoreArray(wiring.Component):
             "out_valid": Out(1),
             "out_core": Out(isa.CORE_ID_BITS),
             "out_axon": Out(isa.AXON_BITS),
-            "out_payload": Out(signed(isa.PAYLOAD_BITS)),
+            "out_payload": Out(signed(isa.WIDE_PAYLOAD_BITS)),
             "trace_port": Out(trace_layout(config.cores)),
             "sig_valid": Out(1),
             "sig_cycle": Out(CYCLE_BITS),

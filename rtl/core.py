@@ -9,7 +9,7 @@ reads and writes every memory through the ``cfg_*`` ports, the router drains the
 >>> from spikecore.config import ChipConfig
 >>> core = Core(ChipConfig(cores=1), core_id=0)
 >>> core.trace.shape().size
-99
+115
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ from spikecore.rtl.trace_port import CORE_RECORD
 COUNTER_BITS = 32
 
 
-class CoreState(enum.Enum, shape=3):
+class CoreState(enum.Enum, shape=4):
     """What the core does this cycle."""
 
     IDLE = 0     # halted or between steps; the configuration bus owns the memory ports
@@ -55,6 +55,7 @@ class CoreState(enum.Enum, shape=3):
     LEAK = 5     # decay neuron ``j``
     RESET = 6    # state reset: copy ``init`` into the membranes, one neuron per cycle
     SYN = 7      # version 2: integrate synaptic current ``j`` into its membrane, then decay it
+    MERGE = 8    # version 2: add event ``e``'s payload to the membrane its axon names (when in the range)
 
 
 def core_signature(config: ChipConfig) -> wiring.Signature:
@@ -192,18 +193,20 @@ class Core(wiring.Component):
         shift = Signal(isa.SHIFT.width)
         reset_mode = Signal(isa.RESET.width)
         graded = Signal()
+        wide = Signal()                            # FIRE wide=1: the graded payload saturates to 24 bits
         to_current = Signal()                      # latched at issue: this ACC is a SACC (into the currents)
         j = Signal(COUNT_BITS)                     # offset of the current neuron in the range
         e = Signal(range(cfg.event_depth + 1))     # ACC: current event
         ev_count = Signal(range(cfg.event_depth + 1))
-        payload = Signal(signed(isa.PAYLOAD_BITS))  # ACC: current event's payload; PUSH: the spike's
+        payload = Signal(signed(isa.WIDE_PAYLOAD_BITS))  # ACC, MERGE: current event's payload; PUSH: the spike's
+        ev_axon = Signal(isa.AXON_BITS)            # MERGE: current event's axon (the neuron it adds to)
         w_addr = Signal.like(w_rd.addr)            # the weight address presented last cycle (data now)
         fo_addr = Signal.like(fo_rd.addr)          # likewise for the fan-out table
         fo_left = Signal(FANOUT_INDEX_BITS)        # PUSH: entries still to push, this one included
         tail = Signal(range(cfg.fanout_depth + 1))
         drops = Signal(COUNTER_BITS)
         spikes = Signal(COUNTER_BITS)
-        synops = Signal(COUNTER_BITS)              # ACC work cycles (one MAC each)
+        synops = Signal(COUNTER_BITS)              # ACC work cycles (one MAC each), MERGE adds
         updates = Signal(COUNTER_BITS)             # FIRE evaluation and LEAK cycles (one neuron each)
         deliveries = Signal(COUNTER_BITS)          # out-queue pushes: each is delivered once by the router
         reset_n = Signal(range(cfg.neurons + 1))
@@ -238,8 +241,13 @@ class Core(wiring.Component):
         membrane = acc_rd.data
         acc_sum = saturate(membrane + payload * w_rd.data, isa.ACC_BITS)
         fired = membrane >= param.threshold
-        spike_payload = Mux(graded, saturate(round_shift(membrane, shift), isa.PAYLOAD_BITS),
-                            Const(isa.BINARY_PAYLOAD, signed(isa.PAYLOAD_BITS)))
+        rounded = round_shift(membrane, shift)
+        spike_payload = Mux(wide, saturate(rounded, isa.WIDE_PAYLOAD_BITS),
+                            Mux(graded, saturate(rounded, isa.PAYLOAD_BITS),
+                                Const(isa.BINARY_PAYLOAD, signed(isa.PAYLOAD_BITS))))
+        # MERGE (§4.7): the event's axon names the neuron; outside neuron .. neuron+count-1 the cycle only passes
+        merge_hit = (ev_axon >= base) & (ev_axon < base + count)
+        merged = saturate(acc_rd.data + payload, isa.ACC_BITS)
         sub_reset = saturate(membrane - param.threshold, isa.ACC_BITS)
         leaked = round_shift_const(membrane * param.decay, isa.DECAY_FRAC_BITS)[:isa.ACC_BITS].as_signed()
         # version 2 (§4.5, §4.6): SACC's MAC into the current; SYN's integration and current decay
@@ -316,7 +324,7 @@ class Core(wiring.Component):
                 m.d.comb += pc_next.eq(pc + 1)
                 m.d.sync += [
                     base.eq(word.neuron), count.eq(first_count), wbase.eq(word.wbase), shift.eq(word.shift),
-                    reset_mode.eq(word.reset), graded.eq(word.graded), j.eq(0), e.eq(0),
+                    reset_mode.eq(word.reset), graded.eq(word.graded), wide.eq(word.wide), j.eq(0), e.eq(0),
                     to_current.eq(word.opcode == int(isa.Opcode.SACC)),
                 ]
                 with m.Switch(word.opcode):
@@ -338,6 +346,11 @@ class Core(wiring.Component):
                     with m.Case(int(isa.Opcode.SYN)):
                         m.d.comb += p_rd.addr.eq(word.neuron)
                         m.d.sync += state.eq(CoreState.SYN)
+                    with m.Case(int(isa.Opcode.MERGE)):
+                        m.d.comb += ev_rd.addr.eq(0)
+                        m.d.sync += [payload.eq(ev_rd.data.payload), ev_axon.eq(ev_rd.data.axon)]
+                        with m.If(ev_count != 0):
+                            m.d.sync += state.eq(CoreState.MERGE)
                     # NOP, and any word the loader would reject, take the issue cycle only.
 
             with m.Case(CoreState.ACC):
@@ -392,6 +405,22 @@ class Core(wiring.Component):
                 m.d.sync += fo_left.eq(fo_left - 1)
                 with m.If(fo_left == 1):
                     next_neuron(CoreState.FIRE)
+
+            with m.Case(CoreState.MERGE):
+                # The membranes are read at the event's axon, not at base + j; ev_rd addresses event e + 1.
+                m.d.comb += [acc_rd.addr.eq(ev_axon), acc_wr.addr.eq(ev_axon)]
+                with m.If(merge_hit):
+                    m.d.comb += [
+                        self.trace.acc_valid.eq(1),
+                        self.trace.acc_neuron.eq(ev_axon),
+                        self.trace.acc_value.eq(merged),
+                        acc_wr.en.eq(1),
+                        acc_wr.data.eq(merged),
+                    ]
+                    m.d.sync += synops.eq(synops + 1)
+                m.d.sync += [e.eq(e + 1), payload.eq(ev_rd.data.payload), ev_axon.eq(ev_rd.data.axon)]
+                with m.If(e + 1 == ev_count):
+                    m.d.sync += state.eq(CoreState.ISSUE)
 
             with m.Case(CoreState.LEAK):
                 record_acc(leaked)

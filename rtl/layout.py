@@ -61,13 +61,13 @@ PARAM_STRIDE = 1 << PARAM_WORD_BITS
 
 #: A fan-out table entry, as the image stores it: destination core (or HOST_CORE), then axon.
 FANOUT_ENTRY = data.StructLayout({"core": unsigned(isa.CORE_ID_BITS), "axon": unsigned(isa.AXON_BITS)})
-#: An input buffer entry.
-EVENT = data.StructLayout({"axon": unsigned(isa.AXON_BITS), "payload": signed(isa.PAYLOAD_BITS)})
-#: An out-queue entry: a fan-out entry with the payload the spike carries.
+#: An input buffer entry. Its payload is 24 bits (version 2) so that a partial sum (FIRE wide=1) travels whole.
+EVENT = data.StructLayout({"axon": unsigned(isa.AXON_BITS), "payload": signed(isa.WIDE_PAYLOAD_BITS)})
+#: An out-queue entry: a fan-out entry with the payload the spike carries (24 bits, as the input buffer's).
 OUTQ_ENTRY = data.StructLayout({
     "core": unsigned(isa.CORE_ID_BITS),
     "axon": unsigned(isa.AXON_BITS),
-    "payload": signed(isa.PAYLOAD_BITS),
+    "payload": signed(isa.WIDE_PAYLOAD_BITS),
 })
 
 
@@ -89,8 +89,8 @@ class ConfigSpace(enum.Enum, shape=4):
                    # syn_decay|flags<<16, syn_init
     FANOUT = 3     # fan-out entries: core | axon << 8 (read/write)
     MEMBRANE = 4   # membranes, int32 (read/write)
-    EVENT = 5      # input buffer entries: axon | payload << 8 (read only)
-    OUTQ = 6       # out-queue entries: core | axon << 8 | payload << 16 (read only)
+    EVENT = 5      # input buffer entries: axon | payload << 8 (24-bit payload; read only)
+    OUTQ = 6       # out-queue entries: core | axon << 8 | payload bits 15..0 << 16 (read only)
     STATUS = 7     # counters, see CoreStatus (read only)
 
 
@@ -102,7 +102,7 @@ class CoreStatus(py_enum.IntEnum):
     SPIKE_COUNT = 2   # neurons fired since the last state reset (32-bit, wraps)
     OUTQ_COUNT = 3    # out-queue entries pushed in the current / last step
     # Event counters since the last state reset (32-bit, wrap); the golden model's counts (golden/counters.py)
-    SYNOP_COUNT = 4          # ACC multiply-accumulates
+    SYNOP_COUNT = 4          # ACC and SACC multiply-accumulates, MERGE adds
     NEURON_UPDATE_COUNT = 5  # neurons evaluated by FIRE or decayed by LEAK
     DELIVERY_COUNT = 6       # out-queue entries pushed, each delivered once by the router (by source core)
 

@@ -39,7 +39,7 @@ CORE_RECORD = data.StructLayout({
     "acc_value": signed(isa.ACC_BITS),
     "spike_valid": unsigned(1),
     "spike_neuron": unsigned(NEURON_BITS),
-    "spike_payload": signed(isa.PAYLOAD_BITS),
+    "spike_payload": signed(isa.WIDE_PAYLOAD_BITS),   # int8, or int24 from FIRE wide=1 (version 2)
     "syn_valid": unsigned(1),
     "syn_neuron": unsigned(NEURON_BITS),
     "syn_value": signed(isa.ACC_BITS),
@@ -58,7 +58,7 @@ ROUTE_RECORD = data.StructLayout({
     "kind": unsigned(KIND_BITS),
     "core": unsigned(isa.CORE_ID_BITS),
     "axon": unsigned(isa.AXON_BITS),
-    "payload": signed(isa.PAYLOAD_BITS),
+    "payload": signed(isa.WIDE_PAYLOAD_BITS),
 })
 
 

@@ -11,7 +11,7 @@ The defaults are the product configuration: 128 cores with 256 bytes of int8 wei
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 
 from spikecore import isa
 from spikecore.errors import SpikeCoreError
@@ -39,6 +39,10 @@ class ChipConfig:
         Entries of each core's input event buffer; events beyond it are dropped (``DROP`` record).
     fanout_depth:
         Entries of each core's fan-out table; also the depth of its out-queue.
+    chips:
+        Chips of the board (1 to ``isa.MAX_CHIPS``; docs/spec.md §13). Every chip has the sizes above, so a
+        board has ``chips * cores`` cores. The single-chip models (golden ``CycleChip``, the RTL array) take
+        ``chips = 1``; the board model (``spikecore.golden.board``) takes any.
     """
 
     cores: int = 128
@@ -47,6 +51,7 @@ class ChipConfig:
     imem_depth: int = 64
     event_depth: int = 64
     fanout_depth: int = 64
+    chips: int = 1
 
     def __post_init__(self) -> None:
         limits = {
@@ -56,6 +61,7 @@ class ChipConfig:
             "imem_depth": (2, isa.MAX_IMEM_DEPTH),
             "event_depth": (1, isa.MAX_EVENT_DEPTH),
             "fanout_depth": (1, isa.MAX_FANOUT_DEPTH),
+            "chips": (1, isa.MAX_CHIPS),
         }
         for name, (low, high) in limits.items():
             value = getattr(self, name)
@@ -70,31 +76,50 @@ class ChipConfig:
         """Deliveries one core may queue in one step (the out-queue holds one per fan-out entry)."""
         return self.fanout_depth
 
+    @property
+    def board_cores(self) -> int:
+        """Cores of the whole board, ``chips * cores``: the range of a board's global core ids (§13)."""
+        return self.chips * self.cores
+
+    @property
+    def one_chip(self) -> ChipConfig:
+        """One chip of the board: this config with ``chips = 1``."""
+        return replace(self, chips=1)
+
     def as_dict(self) -> dict[str, int]:
-        return asdict(self)
+        """The six sizes of one chip (:data:`CONFIG_FIELDS`): the image header's and the RTL's chip registers."""
+        return {key: value for key, value in asdict(self).items() if key in CONFIG_FIELDS}
 
     def describe(self) -> str:
-        return (f"{self.cores} cores x {self.neurons} neurons, {self.weight_bytes} B weights, "
+        board = f"{self.chips} chips x " if self.chips > 1 else ""
+        return (f"{board}{self.cores} cores x {self.neurons} neurons, {self.weight_bytes} B weights, "
                 f"{self.imem_depth} instructions, {self.event_depth} events, {self.fanout_depth} fan-out entries")
 
 
 PRODUCT = ChipConfig()
 
 #: The chip's size fields in their fixed order: the image header's order and the chip text form's.
-CONFIG_FIELDS: tuple[str, ...] = tuple(field.name for field in fields(ChipConfig))
+CONFIG_FIELDS: tuple[str, ...] = ("cores", "neurons", "weight_bytes", "imem_depth", "event_depth", "fanout_depth")
+#: Every key of the chip text form: the six sizes of a chip, then the board's ``chips`` (§13).
+CHIP_TEXT_KEYS: tuple[str, ...] = tuple(field.name for field in fields(ChipConfig))
 
 
 def format_chip(config: ChipConfig) -> str:
-    """The chip text form: every size as ``key=value``, space separated, in :data:`CONFIG_FIELDS` order.
+    """The chip text form: every size as ``key=value``, space separated, in :data:`CONFIG_FIELDS` order, then
+    ``chips=N`` for a board of more than one chip.
 
     >>> format_chip(ChipConfig(cores=4))
     'cores=4 neurons=32 weight_bytes=256 imem_depth=64 event_depth=64 fanout_depth=64'
+    >>> format_chip(ChipConfig(cores=4, chips=2)).split()[-1]
+    'chips=2'
     """
-    return " ".join(f"{key}={getattr(config, key)}" for key in CONFIG_FIELDS)
+    return " ".join(f"{key}={getattr(config, key)}" for key in CHIP_TEXT_KEYS
+                    if key in CONFIG_FIELDS or config.chips > 1)
 
 
 def parse_chip(text: str | None, what: str = "--chip") -> ChipConfig:
-    """A :class:`ChipConfig` from the chip text form (``"cores=16 weight_bytes=512"``; space or comma separated).
+    """A :class:`ChipConfig` from the chip text form (``"cores=16 weight_bytes=512 chips=2"``; space or comma
+    separated).
 
     Keys not given keep the product value; empty or ``None`` text is the product chip. Values are integers of
     the grammar of docs/spec.md §12 (ASCII decimal or ``0x`` hex, at most 24 digits). Raises
@@ -108,8 +133,8 @@ def parse_chip(text: str | None, what: str = "--chip") -> ChipConfig:
     values: dict[str, int] = {}
     for item in re.split(r"[ \t,]+", text.strip(" \t,")):
         key, sep, value = item.partition("=")
-        if not sep or key not in CONFIG_FIELDS:
-            raise SpikeCoreError(f"{what}: expected key=value with key one of {', '.join(CONFIG_FIELDS)}, "
+        if not sep or key not in CHIP_TEXT_KEYS:
+            raise SpikeCoreError(f"{what}: expected key=value with key one of {', '.join(CHIP_TEXT_KEYS)}, "
                                  f"not {quote(item)}")
         if key in values:
             raise SpikeCoreError(f"{what}: {key} given twice in {quote(text)}")

@@ -31,9 +31,10 @@ from spikecore.isa import CoreImage, FanoutEntry, NeuronParams, Opcode
 
 @dataclass
 class Image:
-    """A whole chip's load: its config and the sections of the cores that have one.
+    """A whole chip's (or board's) load: its config and the sections of the cores that have one.
 
-    Cores absent from ``cores`` run ``HALT`` and hold zeros and default neurons.
+    ``cores`` is keyed by the global core id ``chip * config.cores + core`` (docs/spec.md §13); on one chip
+    that is the core id. Cores absent from ``cores`` run ``HALT`` and hold zeros and default neurons.
     """
 
     config: ChipConfig
@@ -43,12 +44,22 @@ class Image:
         """The section of ``core_id``, or the default (empty) section when the image has none."""
         return self.cores.get(core_id) or CoreImage()
 
+    def chip_of(self, core_id: int) -> tuple[int, int]:
+        """``(chip, core)`` of a global core id."""
+        return divmod(core_id, self.config.cores)
+
+    def chip_sections(self, chip: int) -> dict[int, CoreImage]:
+        """The sections of one chip of the board, keyed by their core id on that chip."""
+        low = chip * self.config.cores
+        return {core_id - low: core for core_id, core in self.cores.items() if low <= core_id < low + self.config.cores}
+
 
 # --- byte layout (all little-endian; docs/spec.md §7) ----------------------------------------------
 
-#: magic, version, flags, the six ChipConfig fields, number of core sections, three reserved u16.
+#: magic, version, flags, the six ChipConfig fields, number of core sections, chips (version 2; reserved 0 in
+#: version 1), two reserved u16.
 HEADER = struct.Struct("<4sHH6HH3H")
-#: core, n_program, n_weights, n_neurons, n_fanout, reserved.
+#: core, n_program, n_weights, n_neurons, n_fanout, chip (version 2; reserved 0 in version 1).
 SECTION_HEADER = struct.Struct("<6H")
 WORD = struct.Struct("<I")
 #: The neuron record: the fields of :class:`~spikecore.isa.NeuronParams`, little-endian, at their widths
@@ -63,7 +74,14 @@ NEURON_RECORD_V1 = struct.Struct("<" + "".join(_STRUCT_CODES[isa.NEURON_WIDTHS[n
 def neuron_record(version: int) -> struct.Struct:
     """The neuron record of image format ``version`` (1: 16 bytes, 2: 24 bytes)."""
     return NEURON_RECORD_V1 if version == 1 else NEURON_RECORD
-FANOUT_RECORD = struct.Struct("<BB")
+#: The fan-out record: ``chip, core, axon, flags`` (version 2, 4 bytes); version 1 holds ``core, axon``.
+FANOUT_RECORD = struct.Struct("<BBBB")
+FANOUT_RECORD_V1 = struct.Struct("<BB")
+
+
+def fanout_record(version: int) -> struct.Struct:
+    """The fan-out record of image format ``version`` (1: 2 bytes, 2: 4 bytes)."""
+    return FANOUT_RECORD_V1 if version == 1 else FANOUT_RECORD
 TRAILER = struct.Struct("<I")
 
 
@@ -71,7 +89,7 @@ def section_size(n_program: int, n_weights: int, n_neurons: int, n_fanout: int,
                  version: int = isa.IMAGE_VERSION) -> int:
     """Bytes of a core section's body (after its 12-byte section header) in image format ``version``."""
     return (n_program * WORD.size + n_weights + n_neurons * neuron_record(version).size
-            + n_fanout * FANOUT_RECORD.size)
+            + n_fanout * fanout_record(version).size)
 
 
 # --- validation -------------------------------------------------------------------------------------
@@ -166,6 +184,16 @@ def _check_core(config: ChipConfig, core: CoreImage) -> None:
             raise SpikeCoreError(f"fan-out entry {index} names core {entry.core}, outside the chip "
                                  f"(cores 0..{config.cores - 1}, host {isa.HOST_CORE})")
         _check_int(entry.axon, 0, isa.AXON_MAX, f"fan-out entry {index} axon")
+        _check_int(entry.chip, 0, 255, f"fan-out entry {index} chip")
+        if entry.chip >= config.chips:
+            raise SpikeCoreError(f"fan-out entry {index} names chip {entry.chip}, outside the board "
+                                 f"(chips 0..{config.chips - 1})")
+        if entry.core == isa.HOST_CORE and entry.chip != 0:
+            raise SpikeCoreError(f"fan-out entry {index} names the host on chip {entry.chip}, must be chip 0 "
+                                 "(every chip reaches the host directly)")
+        _check_int(entry.flags, 0, 255, f"fan-out entry {index} flags")
+        if entry.flags != 0:
+            raise SpikeCoreError(f"fan-out entry {index} flags are 0x{entry.flags:02x}, must be 0 (reserved)")
     for index, params in enumerate(core.neurons):
         if not isinstance(params, NeuronParams):
             raise SpikeCoreError(f"neuron {index} is a {type(params).__name__}, not NeuronParams")
@@ -185,13 +213,20 @@ def _check_core(config: ChipConfig, core: CoreImage) -> None:
 
 
 def check_core(config: ChipConfig, core_id: int, core: CoreImage) -> None:
-    """Raise ``SpikeCoreError("core N section: ...")`` if one core's section breaks a §7 rule."""
+    """Raise ``SpikeCoreError("core N section: ...")`` if one core's section breaks a §7 rule.
+
+    ``core_id`` is a global core id (§13); on a board the message names ``chip C core N``.
+    """
+    where = f"core {core_id}"
     try:
-        if not _is_int(core_id) or not 0 <= core_id < config.cores:
-            raise SpikeCoreError(f"names a core outside the chip (cores 0..{config.cores - 1})")
+        if not _is_int(core_id) or not 0 <= core_id < config.board_cores:
+            raise SpikeCoreError(f"names a core outside the chip (cores 0..{config.cores - 1})" if config.chips == 1
+                                 else f"names a core outside the board ({config.board_cores} cores)")
+        if config.chips > 1:
+            where = "chip {} core {}".format(*divmod(core_id, config.cores))
         _check_core(config, core)
     except SpikeCoreError as err:
-        raise SpikeCoreError(f"core {core_id} section: {err}") from None
+        raise SpikeCoreError(f"{where} section: {err}") from None
 
 
 def validate_image(image: Image, name: str = "image") -> None:
@@ -215,15 +250,16 @@ def validate_image(image: Image, name: str = "image") -> None:
 # --- writing ------------------------------------------------------------------------------------------
 
 
-def _section_bytes(core_id: int, core: CoreImage) -> Iterator[bytes]:
-    yield SECTION_HEADER.pack(core_id, len(core.program), len(core.weights), len(core.neurons), len(core.fanout), 0)
+def _section_bytes(chip: int, core_id: int, core: CoreImage) -> Iterator[bytes]:
+    yield SECTION_HEADER.pack(core_id, len(core.program), len(core.weights), len(core.neurons), len(core.fanout),
+                              chip)
     for word in core.program:
         yield WORD.pack(word)
     yield struct.pack(f"<{len(core.weights)}b", *core.weights)
     for p in core.neurons:
         yield NEURON_RECORD.pack(*(getattr(p, name) for name in isa.NEURON_FIELDS))
     for entry in core.fanout:
-        yield FANOUT_RECORD.pack(entry.core, entry.axon)
+        yield FANOUT_RECORD.pack(entry.chip, entry.core, entry.axon, entry.flags)
 
 
 def encode_image(image: Image, name: str = "image") -> bytes:
@@ -231,9 +267,9 @@ def encode_image(image: Image, name: str = "image") -> bytes:
     validate_image(image, name)
     config = image.config
     chunks = [HEADER.pack(isa.IMAGE_MAGIC, isa.IMAGE_VERSION, 0, *(getattr(config, f) for f in CONFIG_FIELDS),
-                          len(image.cores), 0, 0, 0)]
+                          len(image.cores), config.chips, 0, 0)]
     for core_id in sorted(image.cores):
-        chunks.extend(_section_bytes(core_id, image.cores[core_id]))
+        chunks.extend(_section_bytes(*divmod(core_id, config.cores), image.cores[core_id]))
     body = b"".join(chunks)
     return body + TRAILER.pack(zlib.crc32(body))
 
@@ -282,13 +318,19 @@ def _read_core(chunk: bytes, n_program: int, n_weights: int, n_neurons: int, n_f
     weights = list(unpack(f"<{n_weights}b"))
     record = neuron_record(version).format   # a version-1 record leaves the version-2 fields at their defaults
     neurons = [NeuronParams(*unpack(record)) for _ in range(n_neurons)]
-    fanout = [FanoutEntry(*unpack(FANOUT_RECORD.format)) for _ in range(n_fanout)]
+    if version == 1:
+        fanout = [FanoutEntry(*unpack(FANOUT_RECORD_V1.format)) for _ in range(n_fanout)]
+    else:
+        fanout = []
+        for _ in range(n_fanout):
+            chip, core, axon, flags = unpack(FANOUT_RECORD.format)
+            fanout.append(FanoutEntry(core, axon, chip, flags))
     return CoreImage(program=program, weights=weights, neurons=neurons, fanout=fanout)
 
 
-def _read_config(header: tuple, name: str) -> ChipConfig:
+def _read_config(header: tuple, chips: int, name: str) -> ChipConfig:
     try:
-        return ChipConfig(**dict(zip(CONFIG_FIELDS, header, strict=True)))
+        return ChipConfig(**dict(zip(CONFIG_FIELDS, header, strict=True)), chips=chips)
     except SpikeCoreError as err:
         raise SpikeCoreError(f"{name}: {err}") from None
 
@@ -305,41 +347,52 @@ def decode_image(data: bytes, name: str = "image") -> Image:
         raise SpikeCoreError(f"{name}: not a SpikeCore image (magic {data[:len(isa.IMAGE_MAGIC)]!r}, "
                              f"expected {isa.IMAGE_MAGIC!r})")
     reader = _Reader(data, name)
-    (_magic, version, flags, *config_values, n_sections, r0, r1, r2) = HEADER.unpack(reader.take(HEADER.size,
-                                                                                                 "header"))
+    (_magic, version, flags, *config_values, n_sections, chips, r1, r2) = HEADER.unpack(reader.take(HEADER.size,
+                                                                                                    "header"))
     if version not in isa.IMAGE_VERSIONS:
         raise SpikeCoreError(f"{name}: unsupported format version {version} (this loader reads versions "
                              f"{', '.join(map(str, isa.IMAGE_VERSIONS))})")
     if flags != 0:
         raise SpikeCoreError(f"{name}: header flags are 0x{flags:04x}, must be 0")
-    if (r0, r1, r2) != (0, 0, 0):
-        raise SpikeCoreError(f"{name}: header reserved fields are {r0}, {r1}, {r2}, must be 0")
-    config = _read_config(tuple(config_values), name)
-    if n_sections > config.cores:
-        raise SpikeCoreError(f"{name}: header lists {n_sections} core sections, the chip has {config.cores} cores")
+    if version == 1 and chips != 0:
+        raise SpikeCoreError(f"{name}: header reserved fields are {chips}, {r1}, {r2}, must be 0")
+    if (r1, r2) != (0, 0):
+        raise SpikeCoreError(f"{name}: header reserved fields are {r1}, {r2}, must be 0")
+    config = _read_config(tuple(config_values), chips if version >= 2 else 1, name)
+    if n_sections > config.board_cores:
+        raise SpikeCoreError(f"{name}: header lists {n_sections} core sections, the "
+                             + (f"chip has {config.cores} cores" if config.chips == 1
+                                else f"board has {config.board_cores} cores"))
 
     cores: dict[int, CoreImage] = {}
     previous = -1
     for index in range(n_sections):
-        core_id, n_program, n_weights, n_neurons, n_fanout, reserved = SECTION_HEADER.unpack(
+        local, n_program, n_weights, n_neurons, n_fanout, chip = SECTION_HEADER.unpack(
             reader.take(SECTION_HEADER.size, f"section {index} header"))
-        if core_id >= config.cores:
-            raise SpikeCoreError(f"{name}: section {index} names core {core_id}, outside the chip "
+        if version == 1 and chip != 0:
+            raise SpikeCoreError(f"{name}: core {local} section: reserved field is {chip}, must be 0")
+        where = f"core {local}" if config.chips == 1 else f"chip {chip} core {local}"
+        if chip >= config.chips:
+            raise SpikeCoreError(f"{name}: section {index} names chip {chip}, outside the board "
+                                 f"(chips 0..{config.chips - 1})")
+        if local >= config.cores:
+            raise SpikeCoreError(f"{name}: section {index} names core {local}, outside the chip "
                                  f"(cores 0..{config.cores - 1})")
+        core_id = chip * config.cores + local
         if core_id == previous:
-            raise SpikeCoreError(f"{name}: core {core_id} has two sections")
+            raise SpikeCoreError(f"{name}: {where} has two sections")
         if core_id < previous:
-            raise SpikeCoreError(f"{name}: core {core_id} section follows core {previous} section "
+            before = f"core {previous}" if config.chips == 1 else "chip {} core {}".format(
+                *divmod(previous, config.cores))
+            raise SpikeCoreError(f"{name}: {where} section follows {before} section "
                                  "(sections must be in ascending core order)")
         previous = core_id
-        if reserved != 0:
-            raise SpikeCoreError(f"{name}: core {core_id} section: reserved field is {reserved}, must be 0")
         try:
             _check_section_sizes(config, n_program, n_weights, n_neurons, n_fanout)
         except SpikeCoreError as err:
-            raise SpikeCoreError(f"{name}: core {core_id} section: {err}") from None
+            raise SpikeCoreError(f"{name}: {where} section: {err}") from None
         body = reader.take(section_size(n_program, n_weights, n_neurons, n_fanout, version),
-                           f"core {core_id} section")
+                           f"{where} section")
         cores[core_id] = _read_core(body, n_program, n_weights, n_neurons, n_fanout, version)
 
     covered = reader.offset
@@ -358,12 +411,14 @@ def decode_image(data: bytes, name: str = "image") -> Image:
 
 
 def _check_version_1(image: Image, name: str) -> None:
-    """Refuse the opcodes version 2 introduced (SACC, SYN) in a version-1 image (docs/spec.md §7.1)."""
+    """Refuse what version 2 introduced in a program (SACC, SYN, MERGE, FIRE wide=1) in a version-1 image
+    (docs/spec.md §7.1)."""
     for core_id, core in sorted(image.cores.items()):
         for address, word in enumerate(core.program):
-            opcode = isa.decode(word).opcode
-            if opcode in isa.V2_OPCODES:
-                raise SpikeCoreError(f"{name}: core {core_id} section: program word {address}: {opcode.name} needs "
+            instr = isa.decode(word)
+            what = instr.opcode.name if instr.opcode in isa.V2_OPCODES else "FIRE wide=1" if instr.wide else None
+            if what is not None:
+                raise SpikeCoreError(f"{name}: core {core_id} section: program word {address}: {what} needs "
                                      "image format version 2")
 
 

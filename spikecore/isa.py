@@ -10,8 +10,8 @@ An instruction is one 32-bit word. Its opcode is in bits 31..28; the other field
     >>> word = encode(Instruction(Opcode.ACC, neuron=0, count=4, wbase=16))
     >>> hex(word)
     '0x20003010'
-    >>> decode(word)
-    Instruction(opcode=<Opcode.ACC: 2>, neuron=0, count=4, wbase=16, shift=0, reset=<ResetMode.NONE: 0>, graded=False)
+    >>> decode(word).operands()
+    {'neuron': 0, 'count': 4, 'wbase': 16}
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ WORD_BITS = 32
 ACC_BITS = 32          # membrane / accumulator registers: signed, saturating
 WEIGHT_BITS = 8        # weights: signed int8
 PAYLOAD_BITS = 8       # spike payloads: signed int8 (binary spikes carry 1)
+WIDE_PAYLOAD_BITS = 24  # version 2: a FIRE wide=1 payload (a partial sum), and every routed event's payload field
 AXON_BITS = 8          # an event names one of 256 axons (weight rows) of its core
 DECAY_FRAC_BITS = 16   # decay factor: unsigned Q0.16, 0 .. 65535/65536
 SHIFT_BITS = 5         # FIRE's requantising right shift: 0 .. 31
@@ -35,6 +36,7 @@ CORE_ID_BITS = 8       # fan-out destination core; HOST_CORE is the host's outpu
 ACC_MIN, ACC_MAX = -(1 << (ACC_BITS - 1)), (1 << (ACC_BITS - 1)) - 1
 WEIGHT_MIN, WEIGHT_MAX = -(1 << (WEIGHT_BITS - 1)), (1 << (WEIGHT_BITS - 1)) - 1
 PAYLOAD_MIN, PAYLOAD_MAX = -(1 << (PAYLOAD_BITS - 1)), (1 << (PAYLOAD_BITS - 1)) - 1
+WIDE_PAYLOAD_MIN, WIDE_PAYLOAD_MAX = -(1 << (WIDE_PAYLOAD_BITS - 1)), (1 << (WIDE_PAYLOAD_BITS - 1)) - 1
 DECAY_MAX = (1 << DECAY_FRAC_BITS) - 1
 SHIFT_MAX = (1 << SHIFT_BITS) - 1
 AXON_MAX = (1 << AXON_BITS) - 1
@@ -49,6 +51,7 @@ MAX_WEIGHT_BYTES = 4096        # wbase field is 12 bits
 MAX_IMEM_DEPTH = 4096
 MAX_EVENT_DEPTH = 1024
 MAX_FANOUT_DEPTH = 256         # fanout_start is 8 bits in the neuron parameters
+MAX_CHIPS = 16                 # chips of a board (docs/spec.md §13); a fan-out entry's chip is a u8
 
 # --- timing (docs/spec.md, "Timing") -------------------------------------------------------------
 
@@ -59,6 +62,11 @@ FANOUT_CYCLES = 1       # FIRE: one out-queue push per fan-out entry of a neuron
 BARRIER_CYCLES = 1      # after the last core halts: input buffers cleared, router armed
 DELIVERY_CYCLES = 1     # router: one delivery per cycle over the whole array
 
+# --- board links (docs/spec.md §13) ----------------------------------------------------------------
+
+LINK_LATENCY_CYCLES = 3  # an event pushed onto a link in cycle x can be taken by the destination in x + 3
+LINK_QUEUE_DEPTH = 4     # events a link holds (queued and in flight); a router facing a full link stalls
+
 
 class Opcode(enum.IntEnum):
     NOP = 0
@@ -68,10 +76,11 @@ class Opcode(enum.IntEnum):
     LEAK = 4
     SACC = 5     # version 2: ACC into the synaptic currents (docs/spec.md §4.5)
     SYN = 6      # version 2: integrate the synaptic currents into the membranes, then decay them (§4.6)
+    MERGE = 7    # version 2: add each buffered event's payload, unweighted, to the membrane its axon names (§4.7)
 
 
 #: Opcodes that image format version 2 introduced (a version-1 image may not hold them).
-V2_OPCODES = frozenset({Opcode.SACC, Opcode.SYN})
+V2_OPCODES = frozenset({Opcode.SACC, Opcode.SYN, Opcode.MERGE})
 
 
 class ResetMode(enum.IntEnum):
@@ -92,6 +101,9 @@ class TraceKind(enum.IntEnum):
     DROP = 3     # routed event dropped, input buffer full: index = axon, value = payload
     OUT = 4      # spike delivered to the host: core = source core, index = axon, value = payload
     SYN = 5      # version 2: synaptic current written (SACC, SYN): index = neuron, value = new current
+    LINK = 6     # board (§13): the router pushed core's out-queue entry onto a link: index = destination chip,
+    #              value = the link's fill after the push
+    LINK_FULL = 7  # board (§13): the router stalled, the link is full: index = destination chip, value = depth
 
 
 OPCODE_BITS = 4
@@ -129,16 +141,18 @@ WBASE = Field("wbase", 0, 12)
 SHIFT = Field("shift", 7, SHIFT_BITS)
 RESET = Field("reset", 5, 2)
 GRADED = Field("graded", 4, 1)
+WIDE = Field("wide", 3, 1)       # version 2: FIRE's graded payload saturates to 24 bits, not 8 (§4.2, §4.8)
 
 #: The operand fields of every opcode; every bit outside opcode and these fields is reserved (zero).
 FIELDS: dict[Opcode, tuple[Field, ...]] = {
     Opcode.NOP: (),
     Opcode.HALT: (),
     Opcode.ACC: (NEURON, COUNT, WBASE),
-    Opcode.FIRE: (NEURON, COUNT, SHIFT, RESET, GRADED),
+    Opcode.FIRE: (NEURON, COUNT, SHIFT, RESET, GRADED, WIDE),
     Opcode.LEAK: (NEURON, COUNT),
     Opcode.SACC: (NEURON, COUNT, WBASE),
     Opcode.SYN: (NEURON, COUNT),
+    Opcode.MERGE: (NEURON, COUNT),
 }
 
 
@@ -160,6 +174,7 @@ class Instruction:
     shift: int = 0
     reset: ResetMode = ResetMode.NONE
     graded: bool = False
+    wide: bool = False
 
     def operands(self) -> dict[str, int]:
         return {f.name: int(getattr(self, f.name)) for f in FIELDS[self.opcode]}
@@ -172,6 +187,8 @@ class Instruction:
 def encode(instr: Instruction) -> int:
     """The 32-bit word of ``instr``; a field out of range raises :class:`SpikeCoreError`."""
     word = int(instr.opcode) << OPCODE_LSB
+    if instr.opcode == Opcode.FIRE and instr.wide and not instr.graded:
+        raise SpikeCoreError("FIRE: wide=1 needs graded=1 (a wide payload is a graded payload, docs/spec.md §4.2)")
     for f in FIELDS[instr.opcode]:
         value = int(getattr(instr, f.name))
         if not f.low <= value <= f.high:
@@ -194,8 +211,11 @@ def decode(word: int) -> Instruction:
     values = {f.name: ((word >> f.lsb) & f.mask) + f.bias for f in FIELDS[opcode]}
     if "reset" in values:
         values["reset"] = ResetMode(values["reset"])
-    if "graded" in values:
-        values["graded"] = bool(values["graded"])
+    for flag in ("graded", "wide"):
+        if flag in values:
+            values[flag] = bool(values[flag])
+    if values.get("wide") and not values["graded"]:
+        raise SpikeCoreError(f"instruction 0x{word:08x}: FIRE wide=1 needs graded=1")
     return Instruction(opcode, **values)
 
 
@@ -243,6 +263,12 @@ def weight_address(wbase, axon, count, j, weight_bytes: int):
 def graded_payload(membrane: int, shift: int) -> int:
     """The payload FIRE emits in graded mode: the rounded shift, saturated to int8."""
     return saturate(round_shift(membrane, shift), PAYLOAD_BITS)
+
+
+def wide_payload(membrane: int, shift: int) -> int:
+    """The payload FIRE emits with ``wide=1`` (a partial sum, docs/spec.md §4.2): the rounded shift, saturated to
+    24 bits (:data:`WIDE_PAYLOAD_BITS`)."""
+    return saturate(round_shift(membrane, shift), WIDE_PAYLOAD_BITS)
 
 
 def leak(membrane, decay):
@@ -304,10 +330,16 @@ NEURON_LIMITS: dict[str, tuple[int, int]] = {
 
 @dataclass(frozen=True)
 class FanoutEntry:
-    """One destination of a spike: ``core`` (or ``HOST_CORE``) and the axon it arrives on."""
+    """One destination of a spike: ``core`` (or ``HOST_CORE``) of ``chip``, and the axon it arrives on.
+
+    ``chip`` (version 2, a board's chip 0 .. chips-1; 0 for the host) and ``flags`` (reserved, 0) are the
+    version-2 fan-out record's other bytes (docs/spec.md §7, §13); a version-1 entry loads with both 0.
+    """
 
     core: int
     axon: int
+    chip: int = 0
+    flags: int = 0
 
     @property
     def to_host(self) -> bool:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from spikecore.errors import SpikeCoreError
 from spikecore.grammar import match_int, parse_int, quote, read_text_file, split_lines
-from spikecore.isa import AXON_MAX, MAX_CORES, PAYLOAD_MAX, PAYLOAD_MIN
+from spikecore.isa import AXON_MAX, MAX_CHIPS, MAX_CORES, PAYLOAD_MAX, PAYLOAD_MIN
 from spikecore.outputs import write_text
 
 CSV_HEADER = ("step", "core", "axon", "payload")
@@ -55,10 +55,11 @@ def _check_int(value: object, name: str, low: int, high: int | None, where: str)
 def check_event(step: object, core: object, axon: object, payload: object, where: str = "stimulus") -> None:
     """Raise :class:`SpikeCoreError` unless ``(step, core, axon, payload)`` is a well-formed event.
 
-    The core is checked against the largest chip (``MAX_CORES``); the chip checks its own size on injection.
+    The core is checked against the largest board (``MAX_CHIPS x MAX_CORES`` global core ids, docs/spec.md §13);
+    the chip or board checks its own size on injection.
     """
     _check_int(step, "step", 0, MAX_STEP - 1, where)
-    _check_int(core, "core", 0, MAX_CORES - 1, where)
+    _check_int(core, "core", 0, MAX_CHIPS * MAX_CORES - 1, where)
     _check_int(axon, "axon", 0, AXON_MAX, where)
     _check_int(payload, "payload", PAYLOAD_MIN, PAYLOAD_MAX, where)
 

@@ -36,6 +36,8 @@ from spikecore.isa import (
     PAYLOAD_MIN,
     WEIGHT_MAX,
     WEIGHT_MIN,
+    WIDE_PAYLOAD_MAX,
+    WIDE_PAYLOAD_MIN,
     Opcode,
     ResetMode,
     TraceKind,
@@ -87,6 +89,11 @@ def coverpoints(config: ChipConfig) -> list[Coverpoint]:
                    "integrating a current that clipped the membrane high / low; SYN decaying a negative / positive "
                    "current", ("sacc_no_events", "sacc_clip_high", "sacc_clip_low", "integrate_clip_high",
                                "integrate_clip_low", "current_negative", "current_positive")),
+        Coverpoint("fan_in_split", "version 2, split neurons and merges (spec §4.7-4.8): a FIRE wide=1 payload "
+                   "within 24 bits / clipped high / low; MERGE over an empty buffer, adding an event in its range, "
+                   "passing an event outside it, adding a payload beyond int8 (a partial sum), clipping high / low",
+                   ("wide_fits", "wide_clip_high", "wide_clip_low", "merge_no_events", "merge_add", "merge_outside",
+                    "merge_wide_payload", "merge_clip_high", "merge_clip_low")),
         Coverpoint("router", "deliveries of one step: none, from one source core, from several; a destination "
                    "fed by two or more source cores (contention)",
                    ("no_deliveries", "one_source", "many_sources") + (("fan_in",) if multi else ())),
@@ -319,6 +326,9 @@ def walk_core(cov: FunctionalCoverage, loaded: LoadedImage, step: ExpectedStep, 
             _hit_if(cov, "synaptic", "current_positive", (old > 0).any())
             membrane[neurons] = block["value"][0::2]
             currents[neurons] = block["value"][1::2]
+        elif ins.opcode == Opcode.MERGE:
+            work = fill
+            _walk_merge(cov, ins, buffer, membrane, take(_merge_adds(ins, buffer), "MERGE"), cycle, core, step.step)
         elif ins.opcode == Opcode.LEAK:
             work = ins.count
             block = take(work, "LEAK")
@@ -342,7 +352,11 @@ def walk_core(cov: FunctionalCoverage, loaded: LoadedImage, step: ExpectedStep, 
                     raise TraceWalkError(f"core {core} step {step.step}: FIRE neuron {n} on cycle {evaluate} "
                                          f"expected {[k.name for k in expected_kinds]}, found {here.tolist()}")
                 if fired:
-                    if not ins.graded:
+                    if ins.wide:
+                        exact = round_shift(v, ins.shift)
+                        cov.hit("fan_in_split", "wide_clip_high" if exact > WIDE_PAYLOAD_MAX else
+                                "wide_clip_low" if exact < WIDE_PAYLOAD_MIN else "wide_fits")
+                    elif not ins.graded:
                         cov.hit("graded_payload", "binary")
                     else:
                         exact = round_shift(v, ins.shift)
@@ -358,6 +372,35 @@ def walk_core(cov: FunctionalCoverage, loaded: LoadedImage, step: ExpectedStep, 
     if used != len(records):
         raise TraceWalkError(f"core {core} step {step.step}: {len(records) - used} records left after HALT, "
                              f"first {records[used].tolist()}")
+
+
+def _merge_adds(ins, buffer: list[tuple[int, int]]) -> int:
+    """How many of the buffered events a MERGE adds (the events whose axon lies in its range, §4.7)."""
+    return sum(1 for axon, _ in buffer if ins.neuron <= axon < ins.neuron + ins.count)
+
+
+def _walk_merge(cov: FunctionalCoverage, ins, buffer: list[tuple[int, int]], membrane: np.ndarray,
+                block: np.ndarray, cycle: int, core: int, step: int) -> None:
+    """MERGE's records: event ``e`` in the range writes ``ACC`` (index = its axon) on ``cycle + 1 + e``."""
+    if not buffer:
+        cov.hit("fan_in_split", "merge_no_events")
+    used = 0
+    for e, (axon, payload) in enumerate(buffer):
+        if not ins.neuron <= axon < ins.neuron + ins.count:
+            cov.hit("fan_in_split", "merge_outside")
+            continue
+        record = block[used]
+        used += 1
+        if (int(record["cycle"]), int(record["kind"]), int(record["index"])) != (cycle + ISSUE_CYCLES + e,
+                                                                                 int(TraceKind.ACC), axon):
+            raise TraceWalkError(f"core {core} step {step}: MERGE event {e} (axon {axon}) expected an ACC record "
+                                 f"on cycle {cycle + ISSUE_CYCLES + e}, found {record.tolist()}")
+        exact = int(membrane[axon]) + payload
+        cov.hit("fan_in_split", "merge_add")
+        _hit_if(cov, "fan_in_split", "merge_wide_payload", not PAYLOAD_MIN <= payload <= PAYLOAD_MAX)
+        _hit_if(cov, "fan_in_split", "merge_clip_high", exact > ACC_MAX)
+        _hit_if(cov, "fan_in_split", "merge_clip_low", exact < ACC_MIN)
+        membrane[axon] = record["value"]
 
 
 def _expect(block: np.ndarray, first_cycle: int, kind: TraceKind, core: int, step: int) -> None:

@@ -7,9 +7,9 @@ failing seed is a complete bug report.
 
 The generator aims at the corners, not at plausible networks:
 
-- every opcode, every reset mode, binary and graded FIRE, shifts 0 and 31, neuron ranges that start at
-  0, end at the last neuron or cover the whole core, ``wbase`` at 0 and at the last weight byte (ACC
-  addresses wrap), ``HALT`` as the first instruction, valid words after ``HALT``, partial sections;
+- every opcode, every reset mode, binary, graded and wide (24-bit, §4.2) FIRE, shifts 0 and 31, neuron
+  ranges that start at 0, end at the last neuron or cover the whole core, ``wbase`` at 0 and at the last
+  weight byte (ACC addresses wrap), ``HALT`` as the first instruction, valid words after ``HALT``, partial sections;
 - weights and payloads at -128, -1, 0, 1, 127; membranes initialised at and near the int32 limits, so
   ACC saturates (and comes back), LEAK rounds negatives and graded payloads clamp to int8;
 - thresholds chosen equal to the membrane a neuron really has when its first FIRE evaluates it (a small
@@ -213,8 +213,10 @@ class _Draw:
             return Instruction(opcode, neuron=neuron, count=count, wbase=wbase)
         if opcode == Opcode.FIRE:
             shift = rng.choice((0, SHIFT_MAX, rng.randint(0, 4), rng.randint(0, SHIFT_MAX)))
+            graded = rng.random() < 0.5
             return Instruction(opcode, neuron=neuron, count=count, shift=shift,
-                               reset=ResetMode(rng.randrange(len(ResetMode))), graded=rng.random() < 0.5)
+                               reset=ResetMode(rng.randrange(len(ResetMode))), graded=graded,
+                               wide=graded and rng.random() < 0.35)   # a 24-bit payload (partial sum, §4.2)
         return Instruction(opcode, neuron=neuron, count=count)
 
     def _draw_core(self, core: int) -> None:
@@ -226,7 +228,7 @@ class _Draw:
         length = 1 if longest == 1 or rng.random() < 0.04 else rng.randint(2, longest)   # 1: HALT first
         flooding = self.flood_victim is not None and rng.random() < 0.7
         weights = {Opcode.NOP: 1, Opcode.ACC: 3, Opcode.FIRE: 5 if flooding else 3, Opcode.LEAK: 2,
-                   Opcode.SACC: 2, Opcode.SYN: 2}
+                   Opcode.SACC: 2, Opcode.SYN: 2, Opcode.MERGE: 2}
         opcodes = rng.choices(list(weights), weights=list(weights.values()), k=length - 1)
         body = [self._draw_instruction(op) for op in opcodes]
         program = [*body, Instruction(Opcode.HALT)]
@@ -234,7 +236,7 @@ class _Draw:
         if spare and rng.random() < 0.15:  # words after HALT never run, but must still be valid
             extra = rng.randint(1, min(2, spare))
             program += [self._draw_instruction(rng.choice((Opcode.NOP, Opcode.ACC, Opcode.LEAK, Opcode.HALT,
-                                                           Opcode.SACC, Opcode.SYN)))
+                                                           Opcode.SACC, Opcode.SYN, Opcode.MERGE)))
                         for _ in range(extra)]
 
         n_weights = cfg.weight_bytes if rng.random() < 0.7 else rng.randint(0, cfg.weight_bytes)
@@ -354,6 +356,10 @@ class _Draw:
                         address = weight_address(ins.wbase, axon, ins.count, j, cfg.weight_bytes)
                         weight = section.weights[address] if address < len(section.weights) else 0
                         target[n] = saturate(target[n] + payload * weight, ACC_BITS)
+            elif ins.opcode == Opcode.MERGE:    # each event in the range adds its payload to neuron = axon
+                for axon, payload in events:
+                    if axon in neurons:
+                        acc[axon] = saturate(acc[axon] + payload, ACC_BITS)
             elif ins.opcode == Opcode.SYN:
                 for n in neurons:
                     acc[n] = saturate(acc[n] + syn[n], ACC_BITS)
@@ -401,6 +407,8 @@ class _Draw:
                         cycles += ins.count + sum(neurons[n].fanout_count for n in ins.neurons if n < len(neurons))
                     elif ins.opcode in (Opcode.LEAK, Opcode.SYN):
                         cycles += ins.count
+                    elif ins.opcode == Opcode.MERGE:
+                        cycles += held
                 longest = max(longest, cycles)
             total += longest + 1 + deliveries
         return total

@@ -70,6 +70,13 @@ def _environment(runs: list[RunSpec], test_dir: Path) -> dict[str, str]:
     return {"SPIKECORE_BATCH": str(batch)}
 
 
+def check_one_chip(config: ChipConfig) -> None:
+    """Raise :class:`SpikeCoreError` for a board config (``chips > 1``): the RTL co-simulation runs one chip."""
+    if config.chips > 1:
+        raise SpikeCoreError(f"the RTL co-simulation runs one chip; this image is a board of {config.chips} chips "
+                             "(run it on the golden board: spikecore run)")
+
+
 def cosimulate(runs: list[RunSpec], config: ChipConfig, test_dir: Path, *, waves: bool = False,
                build: Build | None = None, log=print, extra_env: dict[str, str] | None = None,
                strict: bool = True, waves_format: str | None = None) -> list[dict]:
@@ -83,6 +90,7 @@ def cosimulate(runs: list[RunSpec], config: ChipConfig, test_dir: Path, *, waves
     quoting the end of ``sim.log`` — or, with ``strict=False``, gets a failed result saying so. Failing
     runs never raise: their result says ``passed: false``.
     """
+    check_one_chip(config)   # before anything is built
     for run in runs:
         check_fault(run.fault, config)
         # The simulator runs in test_dir: a relative path would name a file under it, not the caller's.

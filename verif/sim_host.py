@@ -123,6 +123,8 @@ class SimHost:
 
     async def check_config(self, config: ChipConfig) -> None:
         """Raise :class:`SpikeCoreError` unless the RTL was built for ``config``."""
+        if config.chips != 1:   # chips is no RTL register: the array is one chip (docs/spec.md §13)
+            raise SpikeCoreError(f"image: a board of {config.chips} chips, the RTL array is one chip")
         registers = [ArrayRegister.MAGIC, *_CONFIG_REGISTERS.values()]
         words = await self.read_words([config_address(isa.HOST_CORE, ConfigSpace.IMEM, int(r)) for r in registers])
         if words[0] != MAGIC_WORD:
@@ -198,7 +200,7 @@ class SimHost:
         """The ``(axon, payload)`` events in ``core``'s input buffer."""
         count = await self.read(core, ConfigSpace.STATUS, int(CoreStatus.EVENT_COUNT))
         words = await self.read_words([config_address(core, ConfigSpace.EVENT, i) for i in range(count)])
-        return [(w & 0xFF, signed(w >> 8, isa.PAYLOAD_BITS)) for w in words]
+        return [(w & 0xFF, signed(w >> 8, isa.WIDE_PAYLOAD_BITS)) for w in words]
 
     async def cycle(self) -> int:
         lo, hi = await self.read_words([config_address(isa.HOST_CORE, ConfigSpace.IMEM, int(r))

@@ -247,8 +247,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--allow-saturation", action="store_true", dest="allow_saturation",
                         help="clip a weight, bias, threshold, decay or initial membrane that does not fit the chip, "
                              "with a warning and counts in --report, instead of refusing the model")
-    parser.add_argument("--chip", metavar="CONFIG", help='chip configuration, e.g. "cores=16 weight_bytes=512" '
-                                                        "(NIR: default the chip in the graph's metadata)")
+    parser.add_argument("--chip", metavar="CONFIG", help='chip configuration, e.g. "cores=16 weight_bytes=512"; '
+                        '"chips=2" compiles for a board of 2 such chips (docs/spec.md §13) '
+                        "(NIR: default the chip in the graph's metadata)")
     nir_group = parser.add_argument_group("NIR graphs (.nir; docs/nir.md)")
     nir_group.add_argument("--dt", type=float, default=None,
                            help="seconds per chip step, when the graph's metadata has no dt (snnTorch: 1e-4)")

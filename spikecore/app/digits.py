@@ -6,8 +6,8 @@ The train / held-out split is fixed by the seed (stratified, 20 % held out) and 
 0..16 to [0, 1]. Training takes under a second on one idle CPU core.
 
 :func:`load_mnist` reads the classic MNIST IDX files from a local directory (``.gz`` or not); it never
-downloads anything. (A 784-input layer does not fit the product core without fan-in splitting; use it
-with a larger ``weight_bytes`` or a first layer of ≤ 256 inputs.)
+downloads anything. (A 784-input layer is split over partial-sum cores, docs/spec.md §4.8; a 784→64→10 MLP
+then needs more than one product chip's 32 KiB of weights: use a larger ``weight_bytes`` or a board.)
 """
 
 from __future__ import annotations

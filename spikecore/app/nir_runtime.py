@@ -96,12 +96,10 @@ def _decode(compiled: CompiledModel, values: np.ndarray) -> np.ndarray:
 
 def run_nir(compiled: CompiledModel, x: Any, chip: str = "cycle", quantized: bool = False) -> NirRun:
     """Run a time series on the golden model (``cycle``: every layer's raster; ``functional``: faster, output only)."""
-    from spikecore.golden.cycle import CycleChip
-    from spikecore.golden.functional import FunctionalChip
+    from spikecore.golden.board import MODELS, golden_model
 
-    models = {"cycle": CycleChip, "functional": FunctionalChip}
-    if chip not in models:
-        raise SpikeCoreError(f"chip must be one of {', '.join(models)}, not {chip!r}")
+    if chip not in MODELS:
+        raise SpikeCoreError(f"chip must be one of {', '.join(MODELS)}, not {chip!r}")
     stimulus, steps = nir_stimulus(compiled, x, quantized)
     layers = compiled.quant.layers
     depth, length = len(layers), steps - len(layers) + 1
@@ -112,7 +110,8 @@ def run_nir(compiled: CompiledModel, x: Any, chip: str = "cycle", quantized: boo
         for layer in layers if layer.neuron.kind in SPIKING_KINDS}
     last = layers[-1]
     output_int = np.zeros((length, last.out_features), dtype=np.int64)
-    model = models[chip](compiled.image)
+    model = golden_model(compiled.image, chip)   # one chip, or a board (docs/spec.md §13)
+    cores = compiled.image.config.cores
     model.reset_state()
     start = model.cycle
     for step in range(steps):
@@ -120,8 +119,9 @@ def run_nir(compiled: CompiledModel, x: Any, chip: str = "cycle", quantized: boo
             model.inject(core, axon, payload)
         records = model.step()
         if records is not None:
+            board = "chip" in records.dtype.names   # a board trace: global core id = chip * cores + core
             for rec in records[records["kind"] == TraceKind.SPIKE]:
-                pc = where[int(rec["core"])]
+                pc = where[(int(rec["chip"]) * cores if board else 0) + int(rec["core"])]
                 t = step - pc.layer_index
                 if pc.layer in rasters and 0 <= t < length and int(rec["index"]) < pc.count:   # (not a twin)
                     rasters[pc.layer][t, pc.start + int(rec["index"])] = True

@@ -29,6 +29,7 @@ from spikecore.compiler.pipeline import CompiledModel
 from spikecore.compiler.reference import ReferenceResult
 from spikecore.errors import SpikeCoreError
 from spikecore.golden.batch import BatchFunctionalChip
+from spikecore.golden.board import golden_model
 from spikecore.golden.cycle import CycleChip, LoadedImage, unpack_image
 from spikecore.golden.functional import FunctionalChip
 
@@ -71,6 +72,13 @@ class Activity:
     lower_bound: np.ndarray
 
 
+def _merged_groups(placed, core: int) -> int:
+    """The partial-sum cores that send to merging core ``core`` (a global id; a fan-out entry names its chip)."""
+    cores = placed.config.cores
+    return sum(1 for other in placed.cores if other.partial and other.fanout
+               and not other.fanout[0].to_host and other.fanout[0].chip * cores + other.fanout[0].core == core)
+
+
 def activity(compiled: CompiledModel, ref: ReferenceResult) -> Activity:
     """Synaptic operations, spikes, deliveries, predicted cycles and the cycle lower bound per inference."""
     placed = compiled.placed
@@ -84,16 +92,23 @@ def activity(compiled: CompiledModel, ref: ReferenceResult) -> Activity:
     synops = np.zeros(n, dtype=np.int64)
     spikes = np.zeros(n, dtype=np.int64)
     deliveries = np.zeros((n, steps), dtype=np.int64)
+    merged = set(compiled.quant.merged)
     for pc in placed.cores:
         events = ref.events[pc.layer_index][:, :, list(pc.axons)].sum(axis=2)       # (n, steps)
         macs = events * pc.count
         fired = ref.fired[pc.layer_index][:, :, pc.start:pc.start + pc.count]       # (n, steps, count)
+        if pc.merge:    # MERGE: one add per partial sum, every partial-sum neuron fires every step (spec §4.8)
+            groups = _merged_groups(placed, pc.core)
+            macs = np.full((n, steps), groups * pc.count, dtype=np.int64)
+            macs[:, 0] = 0                                                           # nothing formed before step 0
+        elif pc.partial and pc.layer_index in merged:
+            fired = np.ones_like(fired)
         fanout = np.array([p.fanout_count for p in pc.neurons], dtype=np.int64)
         pushes = fired.astype(np.int64) @ fanout                                      # (n, steps)
         cycles = np.zeros((n, steps), dtype=np.int64)
         for ins in pc.program:
             cycles += isa.ISSUE_CYCLES
-            if ins.opcode == isa.Opcode.ACC:
+            if ins.opcode in (isa.Opcode.ACC, isa.Opcode.MERGE):
                 cycles += macs * isa.MAC_CYCLES
             elif ins.opcode == isa.Opcode.FIRE:
                 cycles += pc.count * isa.NEURON_CYCLES + pushes * isa.FANOUT_CYCLES
@@ -112,7 +127,7 @@ def run_batch(compiled: CompiledModel, x: Any, chip: str = "functional", quantiz
               reference: ReferenceResult | None = None) -> BatchResult:
     """Run every sample of ``x`` (float ``(N, ...)``, or int payloads when ``quantized``) on a golden chip:
     ``functional`` or ``cycle`` sample by sample, ``batch`` all samples at once (same results as
-    ``functional``, tens of times faster on large batches).
+    ``functional``, tens of times faster on large batches; a board image runs ``functional`` instead).
 
     Synaptic operations come from the integer reference of the same batch; pass ``reference`` when the
     caller has already run it. Raises :class:`SpikeCoreError` for an unknown ``chip`` or a sample with
@@ -125,12 +140,14 @@ def run_batch(compiled: CompiledModel, x: Any, chip: str = "functional", quantiz
     n = len(q)
     logits = np.zeros((n, len(compiled.io.outputs)), dtype=np.int64)
     cycles, spikes, drops = (np.zeros(n, dtype=np.int64) for _ in range(3))
+    if chip == "batch" and compiled.image.config.chips > 1:
+        chip = "functional"   # a board (docs/spec.md §13) runs sample by sample on the functional board
     if chip == "batch":
         loaded = unpack_image(compiled.image)
         for first in range(0, n, BATCH_CHUNK):
             part = slice(first, first + BATCH_CHUNK)
             logits[part], cycles[part], spikes[part], drops[part] = _run_chunk(compiled, loaded, q[part])
-    model = CHIP_CLASSES[chip](compiled.image) if chip != "batch" else None
+    model = golden_model(compiled.image, chip) if chip != "batch" else None
     for i in range(n if model is not None else 0):
         stimulus = compiled.stimulus(q[i], quantized=True)
         model.reset_state()
@@ -195,7 +212,7 @@ def run_stream(compiled: CompiledModel, x: Any, chip: str = "functional", quanti
     if chip not in CHIP_CLASSES:
         raise SpikeCoreError(f"chip must be one of {', '.join(CHIP_CLASSES)}, not {chip!r}")
     q = np.asarray(x, dtype=np.int64) if quantized else compiled.quantize_input(x)
-    model = CHIP_CLASSES[chip](compiled.image)
+    model = golden_model(compiled.image, chip)
     n, latency = len(q), compiled.steps - 1
     logits = np.zeros((n, len(compiled.io.outputs)), dtype=np.int64)
     cycles, spikes, drops = (np.zeros(n, dtype=np.int64) for _ in range(3))
@@ -232,7 +249,12 @@ def stream_lower_bound(compiled: CompiledModel, ref: ReferenceResult) -> int:
     busiest = np.zeros(n + latency, dtype=np.int64)
     for pc in compiled.placed.cores:
         k = pc.layer_index
-        macs = ref.events[k][:, k][:, list(pc.axons)].sum(axis=1) * pc.count   # sample s, at step s + k
-        busiest[k:k + n] = np.maximum(busiest[k:k + n], macs)
+        at = compiled.quant.lag(k)             # layer k works on sample s at step s + lag (its partial sums)
+        if pc.merge:                           # ... and merges them one step later (docs/spec.md §4.8)
+            groups = _merged_groups(compiled.placed, pc.core)
+            macs, at = np.full(n, groups * pc.count, dtype=np.int64), at + 1
+        else:
+            macs = ref.events[k][:, at][:, list(pc.axons)].sum(axis=1) * pc.count
+        busiest[at:at + n] = np.maximum(busiest[at:at + n], macs)
     fixed = max(len(pc.program) for pc in compiled.placed.cores) * isa.ISSUE_CYCLES + isa.BARRIER_CYCLES
     return int((busiest * isa.MAC_CYCLES + fixed).sum())

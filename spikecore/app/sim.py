@@ -21,7 +21,7 @@ from spikecore.image import load_image, save_image
 from spikecore.stimulus import Stimulus
 from spikecore.verif.cocotb_array import RunSpec, check_fault
 from spikecore.verif.edge_programs import VARIANTS
-from spikecore.verif.sim import SIM_ROOT, cosimulate, prepare_seed
+from spikecore.verif.sim import SIM_ROOT, check_one_chip, cosimulate, prepare_seed
 from spikecore.verif.tb.report import write_junit
 from spikecore.verif.wave_format import FORMATS
 
@@ -73,6 +73,7 @@ def execute(args: argparse.Namespace, argv: list[str] | None = None) -> int:
         # The run folder gets its own copies, so that it is complete for vcd_check and waves.
         image = load_image(args.image)
         config = image.config
+        check_one_chip(config)
         check_fault(args.fault, config)
         stimulus = Stimulus.load(args.stimulus) if args.stimulus else Stimulus()
         out = Path(args.out or SIM_ROOT / Path(args.image).stem).resolve()

@@ -157,7 +157,7 @@ def test_python_dash_m_spikecore_error_has_no_traceback(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert proc.stdout == ""
     assert proc.stderr == (f"spikecore: error: {bad}:2: missing operands count, shift, reset, graded for fire "
-                           "(expected neuron, count, shift, reset, graded)\n")
+                           "(expected neuron, count, shift, reset, graded, wide)\n")
 
 
 def test_python_dash_m_spikecore_success(tmp_path: Path, source: Path) -> None:

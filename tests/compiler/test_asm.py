@@ -158,8 +158,8 @@ def test_disassemble_word(word: int, text: str) -> None:
 
 
 def test_disassemble_word_rejects_invalid_words() -> None:
-    with pytest.raises(SpikeCoreError, match=r"^instruction 0x70000000: unknown opcode 7$"):
-        disassemble_word(0x7000_0000)
+    with pytest.raises(SpikeCoreError, match=r"^instruction 0x80000000: unknown opcode 8$"):
+        disassemble_word(0x8000_0000)
 
 
 def test_disassemble_image_refuses_an_invalid_image() -> None:
@@ -204,7 +204,7 @@ def test_round_trip_programs(words: list[int]) -> None:
 
 
 @settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
-@given(images())
+@given(images(max_chips=3))
 def test_round_trip_images(image: Image) -> None:
     text = disassemble_image(image)
     again = assemble(text, "dis.s")
@@ -233,11 +233,13 @@ ERRORS = [
     (CHIP + ".core 0\nacc neuron=0, count=4\nhalt", "prog.s:3: missing operand wbase for acc (expected neuron, "
                                                     "count, wbase)"),
     (CHIP + ".core 0\nfire neuron=0\nhalt", "prog.s:3: missing operands count, shift, reset, graded for fire "
-                                            "(expected neuron, count, shift, reset, graded)"),
+                                            "(expected neuron, count, shift, reset, graded, wide)"),
+    (CHIP + ".core 0\nfire neuron=0, count=1, shift=0, reset=none, graded=0, wide=1\nhalt",
+     "prog.s:3: wide=1 needs graded=1 for fire (a wide payload is a graded payload)"),
     (CHIP + ".core 0\nhalt now=1", "prog.s:3: unknown operand 'now' for halt (expected none)"),
     (CHIP + ".core 0\nleak neuron=0, neuron=1, count=1\nhalt", "prog.s:3: neuron given twice for leak"),
     (CHIP + ".core 0\nadd neuron=0\nhalt",
-     "prog.s:3: unknown mnemonic 'add' (expected nop, halt, acc, fire, leak, sacc, syn)"),
+     "prog.s:3: unknown mnemonic 'add' (expected nop, halt, acc, fire, leak, sacc, syn, merge)"),
     (CHIP + ".core 0\nleak neuron=0, count 1\nhalt", "prog.s:3: expected name=value in leak, got 'count'"),
     (CHIP + ".core 0\nleak neuron=0,, count=1\nhalt", "prog.s:3: empty item in leak (stray comma)"),
     (CHIP + ".core 0\nleak neuron=0, count=1,\nhalt", "prog.s:3: empty item in leak (stray comma)"),
@@ -271,7 +273,7 @@ ERRORS = [
     (CHIP + CHIP, "prog.s:2: .chip already given at line 1"),
     (".core 0\nhalt\n" + CHIP, "prog.s:3: .chip must come before the first .core"),
     (".chip cores=4 nerons=32", "prog.s:1: .chip: expected key=value with key one of cores, neurons, weight_bytes, "
-                                "imem_depth, event_depth, fanout_depth, not 'nerons=32'"),
+                                "imem_depth, event_depth, fanout_depth, chips, not 'nerons=32'"),
     (".chip neurons=48", "prog.s:1: .chip: chip config: neurons must be a power of two, not 48"),
     (".chip cores=0x100", "prog.s:1: .chip: chip config: cores must be an integer from 1 to 255, not 256"),
     (".chip cores=2, cores=3", "prog.s:1: .chip: cores given twice in 'cores=2 cores=3'"),
@@ -283,7 +285,7 @@ ERRORS = [
     (CHIP + ".core 4", "prog.s:2: .core: 4 is out of range (must be 0..3)"),
     (CHIP + ".core 1\nhalt\n.core 1\nhalt", "prog.s:4: core 1 already has a section"),
     (CHIP + ".core 0\nhalt\n.core 1\nhalt\n.core 0", "prog.s:6: core 0 already has a section"),
-    (CHIP + ".core", "prog.s:2: expected '.core N', got '.core'"),
+    (CHIP + ".core", "prog.s:2: expected '.core N' or '.core CHIP:N', got '.core'"),
     (CHIP + ".weights 0: 1", "prog.s:2: .weights before any .core directive"),
     (CHIP + ".core 0\nhalt\n.weights 0: 1 128",
      "prog.s:4: weight at address 1: 128 is out of range (must be -128..127)"),
@@ -308,7 +310,8 @@ ERRORS = [
                                              "or host)"),
     (CHIP + ".core 0\nhalt\n.fanout 0: 1:256", "prog.s:4: fan-out axon in '1:256': 256 is out of range (must be "
                                                "0..255)"),
-    (CHIP + ".core 0\nhalt\n.fanout 0: 1-0", "prog.s:4: bad fan-out entry '1-0' (expected core:axon or host:axon)"),
+    (CHIP + ".core 0\nhalt\n.fanout 0: 1-0",
+     "prog.s:4: bad fan-out entry '1-0' (expected core:axon, host:axon or chip:core:axon)"),
     (CHIP + ".core 0\nhalt\n.fanout 0: hots:0", "prog.s:4: unknown name 'hots' for fan-out core (not defined by .equ "
                                                 "above)"),
     (CHIP + ".core 0\nhalt\n.fanout 4: 1:0", "prog.s:4: .fanout index 4 is outside the core's 4 fan-out entries"),
@@ -337,6 +340,38 @@ ERRORS = [
 def test_assembly_error_is_one_line_with_file_line_and_token(source: str, message: str) -> None:
     with pytest.raises(SpikeCoreError) as info:
         assemble(source, "prog.s")
+    assert str(info.value) == message
+
+
+BOARD = ".chip cores=2 neurons=4 weight_bytes=16 imem_depth=8 event_depth=4 fanout_depth=4 chips=3\n"
+
+
+def test_board_source_names_chips_in_core_and_fanout() -> None:
+    # spec §9/§13: .core C:N is global core C*cores+N; chip:core:axon sets the entry's chip; core:axon is chip 0
+    image = assemble(BOARD + ".core 2:1\nfire neuron=0, count=1, shift=0, reset=none, graded=0\nhalt\n"
+                     ".neuron 0 fanout_count=3\n.fanout 0: 1:0:7 1:5 host:2\n.core 0\nhalt\n", "b.s")
+    assert image.config.chips == 3 and sorted(image.cores) == [0, 5]
+    assert image.cores[5].fanout == [FanoutEntry(0, 7, chip=1), FanoutEntry(1, 5, chip=0),
+                                     FanoutEntry(isa.HOST_CORE, 2, chip=0)]
+    text = disassemble_image(image)
+    assert ".core 2:1" in text and ".fanout 0: 1:0:7 0:1:5 0:host:2" in text and text.count("chips=3") == 1
+    assert assemble(text) == image
+
+
+@pytest.mark.parametrize(("source", "message"), [
+    (BOARD + ".core 3:0\nhalt", "b.s:2: .core chip: 3 is out of range (must be 0..2)"),
+    (BOARD + ".core :0\nhalt", "b.s:2: expected '.core N' or '.core CHIP:N', got '.core :0'"),
+    (BOARD + ".core 1:1\nhalt\n.core 1:1\nhalt", "b.s:4: chip 1 core 1 already has a section"),
+    (BOARD + ".core 0\nhalt\n.fanout 0: 3:0:1", "b.s:4: fan-out chip in '3:0:1': 3 is out of range (must be 0..2)"),
+    (BOARD + ".core 0\nhalt\n.fanout 0: 1:host:1",
+     "b.s:4: fan-out entry '1:host:1' names the host on chip 1; the host is chip 0's (every chip reaches it directly)"),
+    (BOARD + ".core 0\nhalt\n.fanout 0: 1:2:3:4",
+     "b.s:4: bad fan-out entry '1:2:3:4' (expected core:axon, host:axon or chip:core:axon)"),
+    (".chip chips=17\n", "b.s:1: .chip: chip config: chips must be an integer from 1 to 16, not 17"),
+])
+def test_board_assembly_errors(source: str, message: str) -> None:
+    with pytest.raises(SpikeCoreError) as info:
+        assemble(source, "b.s")
     assert str(info.value) == message
 
 
@@ -371,3 +406,14 @@ def test_garbage_never_raises_anything_but_a_one_line_error(source: str) -> None
 def test_operand_order_is_irrelevant_and_whitespace_free_lists_work() -> None:
     assert assemble_program("fire graded=1,reset=always,shift=7,count=4,neuron=0") == [0x3000_33F0]
     assert Opcode.FIRE in MNEMONICS.values()
+
+
+def test_merge_and_wide_fire_assemble_to_hand_words_and_back() -> None:
+    # merge 4,16: 7<<28 | 4<<20 | 15<<12 = 0x7040F000; fire 0,2,shift 0,always,graded,wide: 3<<28 | 1<<12 |
+    # 3<<5 | 1<<4 | 1<<3 = 0x30001078; the same fire without wide (left out: default 0) = 0x30001070
+    text = ("merge neuron=4, count=16\nfire neuron=0, count=2, shift=0, reset=always, graded=1, wide=1\n"
+            "fire neuron=0, count=2, shift=0, reset=always, graded=1\nhalt\n")
+    words = assemble_program(text)
+    assert words == [0x7040_F000, 0x3000_1078, 0x3000_1070, 0x1000_0000]
+    # wide is printed only when set, so earlier listings read the same
+    assert [disassemble_word(w) for w in words[:3]] == text.splitlines()[:3]

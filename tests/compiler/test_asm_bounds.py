@@ -38,8 +38,8 @@ def test_out_queue_exactly_full_is_accepted() -> None:
     assert [n.fanout_count for n in image.cores[0].neurons] == [2]
     # §7 (version 2): header 28 + core-0 section header 12 + 3 program words x 4 + one 24-byte neuron record
     # (threshold, reset, init i32; decay u16; fanout_start, fanout_count u8; syn_decay, flags u16; syn_init i32)
-    # + 2 fan-out entries x 2 + CRC 4
-    assert len(encode_image(image)) == 28 + 12 + 4 * 3 + 24 + 2 * 2 + 4
+    # + 2 fan-out entries x 4 (chip, core, axon, flags) + CRC 4
+    assert len(encode_image(image)) == 28 + 12 + 4 * 3 + 24 + 2 * 4 + 4
 
 
 def test_out_queue_one_past_full_is_refused() -> None:

@@ -118,12 +118,15 @@ def test_hidden_slices_are_balanced():
 
 
 def test_a_layer_that_does_not_fit_gives_the_clear_error():
+    # 300 inputs: split over partial-sum cores on the product chip (docs/spec.md §4.8) ...
+    assert placed_for((300, 4, 2), PRODUCT).quant.merged == (0,)
+    # ... but with event_depth 2 a merging core takes at most 2 partial sums: 2 groups of 150 inputs, 150 events
     with pytest.raises(SpikeCoreError) as err:
-        placed_for((300, 4, 2), PRODUCT)
+        placed_for((300, 4, 2), ChipConfig(event_depth=2))
     assert str(err.value) == (
         "layer 'h' (Linear 'h') does not fit a core: neuron 0 alone needs 300 weight bytes (300 inputs x 1 neurons), "
-        "a core has 256 (it reads 300 inputs); fan-in splitting is not supported: a hidden neuron reads at most "
-        "256 inputs (8-bit axons)")
+        "a core has 256 (it reads 300 inputs); split over partial-sum cores, one neuron still needs up to 150 input "
+        "events per step in one core, event_depth is 2")
 
 
 def test_a_conv2d_that_does_not_fit_gives_the_clear_error():
@@ -139,30 +142,43 @@ def test_a_conv2d_that_does_not_fit_gives_the_clear_error():
             model[0].weight.copy_(torch.rand_like(model[0].weight) * 0.7 + 0.3)
         return from_torch(model, torch.rand(1, channels, size, size)), channels * size * size
 
-    # 2 channels x 9x9 kernel = 162 inputs per neuron: more than 128 weight bytes.
+    # 2 channels x 9x9 kernel = 162 inputs per neuron: more than 128 weight bytes, so the layer is split over
+    # partial-sum cores (docs/spec.md §4.8); with event_depth 1 no merging core can take two partial sums.
     small = ChipConfig(weight_bytes=128, event_depth=256)
     graph, features = conv_graph(2, 9, 10)
     calib = np.random.default_rng(0).random((8, features))
+    assert place(quantize(graph, calib), small).quant.merged == (0,)
     with pytest.raises(SpikeCoreError) as err:
-        place(quantize(graph, calib), small)
+        place(quantize(graph, calib), ChipConfig(weight_bytes=128, event_depth=1))
     assert str(err.value) == (
         "layer 'conv2d' (Conv2d '0') does not fit a core: neuron 0 alone needs 162 weight bytes (162 inputs x 1 "
-        "neurons), a core has 128 (it reads 162 inputs); fan-in splitting is not supported: reduce the layer's "
-        "inputs to 128 or use a chip with weight_bytes >= 256")
-    # ... and it fits the chip that error names.
-    assert place(quantize(graph, calib), ChipConfig(weight_bytes=256, event_depth=256)).cores
-    # 3 x 10x10 = 300 inputs: beyond what 8-bit axons can address on any chip.
+        "neurons), a core has 128 (it reads 162 inputs); split over partial-sum cores, one neuron still needs "
+        "up to 81 input events per step in one core, event_depth is 1")
+    # ... and it fits unsplit the chip that has the bytes.
+    assert place(quantize(graph, calib), ChipConfig(weight_bytes=256, event_depth=256)).quant.merged == ()
+    # 3 x 10x10 = 300 inputs: beyond what 8-bit axons can address, so split; the groups of neuron 0's slice are
+    # disjoint and hold at least its 300 inputs (the slice's union, up to all 3 x 12 x 12 = 432 features).
     graph, features = conv_graph(3, 10, 12)
-    with pytest.raises(SpikeCoreError, match=r"neuron 0 alone needs 300 inputs, an event addresses at most 256 "
-                                             r"axons .* a hidden neuron reads at most 256 inputs \(8-bit axons\)$"):
-        place(quantize(graph, np.random.default_rng(0).random((8, features))), ChipConfig(weight_bytes=512))
+    placed = place(quantize(graph, np.random.default_rng(0).random((8, features))),
+                   ChipConfig(weight_bytes=512, event_depth=256))
+    assert placed.quant.merged == (0,)
+    first = [pc.axons for pc in placed.cores if pc.partial and pc.start == 0]
+    assert len(first) >= 2 and all(len(axons) <= 256 for axons in first)
+    assert sum(len(axons) for axons in first) == len(set().union(*first)) >= 300
 
 
 def test_too_many_cores_and_too_few_events_are_refused():
-    with pytest.raises(SpikeCoreError, match=r"^model needs 10 cores \(h: 8, i: 2\), the chip has 4$"):
+    # weight bytes: h 64 x 32 = 2048, i 32 x 10 = 320 (every weight non-zero)
+    with pytest.raises(SpikeCoreError, match=r"^model needs 10 cores \(h: 8, i: 2\) and 2368 weight bytes, the chip "
+                                             r"has 4 cores of 256 bytes$"):
         placed_for((64, 32, 10), ChipConfig(cores=4))
-    with pytest.raises(SpikeCoreError, match="up to 64 input events per step, event_depth is 32"):
-        placed_for((64, 8, 2), ChipConfig(event_depth=32))
+    # 64 events per step do not fit event_depth 32: split in groups of 32; with event_depth 1 even two groups
+    # of 32 do not fit
+    assert placed_for((64, 8, 2), ChipConfig(event_depth=32)).quant.merged == (0,)
+    with pytest.raises(SpikeCoreError, match=r"up to 64 input events per step, event_depth is 1 \(it reads 64 "
+                                             r"inputs\); split over partial-sum cores, one neuron still needs up to 32 "
+                                             r"input events per step in one core, event_depth is 1$"):
+        placed_for((64, 8, 2), ChipConfig(event_depth=1))
     with pytest.raises(SpikeCoreError, match="program words, imem_depth is 2"):
         placed_for((4, 3, 2), ChipConfig(imem_depth=2))
 

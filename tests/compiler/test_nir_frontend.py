@@ -197,7 +197,8 @@ def test_conv_that_does_not_fit_the_chip_is_refused_by_placement():
     # 1024 IF neurons need far more than 32 cores (each core holds at most 32, fewer with wide receptive fields)
     g = graph([nir.Input(np.array([1, 16, 16])), conv, neuron("IF", 4 * 16 * 16),
                nir.Flatten(input_type=None, start_dim=0), nir.Linear(np.ones((1, 1024)) * (np.arange(1024) < 64))])
-    with pytest.raises(SpikeCoreError, match=r"^model needs \d+ cores \(if: \d+, linear: 1\), the chip has 40"):
+    with pytest.raises(SpikeCoreError, match=r"^model needs \d+ cores \(if: \d+, linear: 1\) and \d+ weight bytes, "
+                                             r"the chip has 40 cores"):
         compile_nir(g, config=ChipConfig(cores=40))
 
 

@@ -104,7 +104,7 @@ S0 = "image: core 0 section: "
      S0 + "program word 0 (LEAK): neurons 6..8 are outside the core's 8 neurons"),
     (_core(program=[w("ACC", neuron=0, count=1, wbase=16), w("HALT")]),
      S0 + "program word 0 (ACC): wbase 16 is outside the core's 16 bytes of weight memory"),
-    (_core(program=[w("HALT"), 0x7000_0000]), S0 + "program word 1: instruction 0x70000000: unknown opcode 7"),
+    (_core(program=[w("HALT"), 0x8000_0000]), S0 + "program word 1: instruction 0x80000000: unknown opcode 8"),
     (_core(program=[w("HALT")] * 17), S0 + "17 program words exceed the core's imem_depth of 16"),
     (_core(weights=[128]), S0 + "weight 0 is 128, must be -128..127"),
     (_core(fanout=[FanoutEntry(4, 0)] * 2),

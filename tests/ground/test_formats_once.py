@@ -75,7 +75,7 @@ def test_chip_text_form_prints_and_parses_once():
 
 @pytest.mark.parametrize(("text", "message"), [
     ("cores", "--chip: expected key=value with key one of cores, neurons, weight_bytes, imem_depth, event_depth, "
-              "fanout_depth, not 'cores'"),
+              "fanout_depth, chips, not 'cores'"),
     ("cores=2 cores=3", "--chip: cores given twice in 'cores=2 cores=3'"),
     ("cores=two", "--chip: cores must be an integer (ASCII decimal or 0x hex), not 'two'"),
     ("cores=1_0", "--chip: cores must be an integer (ASCII decimal or 0x hex), not '1_0'"),

@@ -52,7 +52,7 @@ def test_two_records_of_one_cycle_xor_together() -> None:
     assert cycle_signatures(trace, 1, 1).tolist() == [0x5EEDC0DE ^ 1 ^ 0xFEFFBFF9 ^ 0xA32D6507] == [0x033F1A21]
 
 
-@pytest.mark.parametrize("seed", [0, 3, 12, 31])
+@pytest.mark.parametrize("seed", [0, 4, 12, 31])
 def test_golden_traces_sign_as_the_naive_formula(seed: int) -> None:
     """Random 4-core runs, from cycle ``seed`` to one past the last record (seeds 12 and 31 drop events)."""
     result = run(*random_image(seed, ChipConfig(cores=4)))

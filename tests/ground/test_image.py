@@ -29,8 +29,9 @@ NOP = 0x0000_0000
 
 
 @st.composite
-def configs(draw: st.DrawFn, max_cores: int = 6) -> ChipConfig:
-    """Small chip configs, plus the largest memories now and then (sizes at their limits)."""
+def configs(draw: st.DrawFn, max_cores: int = 6, max_chips: int = 1) -> ChipConfig:
+    """Small chip configs, plus the largest memories now and then (sizes at their limits); boards of up to
+    ``max_chips`` chips."""
     return ChipConfig(
         cores=draw(st.integers(1, max_cores)),
         neurons=draw(st.sampled_from([1, 2, 4, 8, 32, 256])),
@@ -38,6 +39,7 @@ def configs(draw: st.DrawFn, max_cores: int = 6) -> ChipConfig:
         imem_depth=draw(st.one_of(st.integers(2, 16), st.just(isa.MAX_IMEM_DEPTH))),
         event_depth=draw(st.integers(1, isa.MAX_EVENT_DEPTH)),
         fanout_depth=draw(st.one_of(st.integers(1, 8), st.just(isa.MAX_FANOUT_DEPTH))),
+        chips=draw(st.integers(1, max_chips)),
     )
 
 
@@ -83,9 +85,10 @@ def core_images(draw: st.DrawFn, config: ChipConfig) -> CoreImage:
     halt_at = draw(st.integers(0, n_words - 1))
     program = [HALT if i == halt_at else isa.encode(draw(instructions(config))) for i in range(n_words)]
     weights = draw(st.lists(st.integers(isa.WEIGHT_MIN, isa.WEIGHT_MAX), max_size=min(config.weight_bytes, 24)))
-    destination = st.one_of(st.integers(0, config.cores - 1), st.just(isa.HOST_CORE))
-    fanout = draw(st.lists(st.builds(FanoutEntry, destination, st.integers(0, isa.AXON_MAX)),
-                           max_size=min(config.fanout_depth, 10)))
+    core_on_chip = st.builds(lambda core, axon, chip: FanoutEntry(core, axon, chip), st.integers(0, config.cores - 1),
+                             st.integers(0, isa.AXON_MAX), st.integers(0, config.chips - 1))
+    to_host = st.builds(FanoutEntry, st.just(isa.HOST_CORE), st.integers(0, isa.AXON_MAX))
+    fanout = draw(st.lists(st.one_of(core_on_chip, to_host), max_size=min(config.fanout_depth, 10)))
     n_neurons = draw(st.integers(0, min(config.neurons, 10)))
     times = fire_multiplicity(program, n_neurons)
     budget = config.fanout_depth          # out-queue pushes still allowed
@@ -106,10 +109,10 @@ def core_images(draw: st.DrawFn, config: ChipConfig) -> CoreImage:
 
 
 @st.composite
-def images(draw: st.DrawFn, config: ChipConfig | None = None) -> Image:
-    """A random valid :class:`Image` (sections for a random subset of the cores)."""
-    config = config or draw(configs())
-    core_ids = draw(st.sets(st.integers(0, config.cores - 1), max_size=min(config.cores, 4)))
+def images(draw: st.DrawFn, config: ChipConfig | None = None, max_chips: int = 1) -> Image:
+    """A random valid :class:`Image` (sections for a random subset of the cores of its chips)."""
+    config = config or draw(configs(max_chips=max_chips))
+    core_ids = draw(st.sets(st.integers(0, config.board_cores - 1), max_size=min(config.board_cores, 4)))
     return Image(config=config, cores={core: draw(core_images(config)) for core in sorted(core_ids)})
 
 
@@ -119,26 +122,33 @@ CONFIG = ChipConfig(cores=4, neurons=32, weight_bytes=256, imem_depth=8, event_d
 CONFIG_VALUES = (4, 32, 256, 8, 4, 4)
 
 
-def section(core: int, program=(HALT,), weights=(), neurons=(), fanout=(), reserved=0, counts=None,
+def section(core: int, program=(HALT,), weights=(), neurons=(), fanout=(), chip=0, counts=None,
             version=2) -> bytes:
     """One core section; ``neurons`` are 6-tuples (the version-2 fields then 0) or 9-tuples, ``fanout`` (core,
-    axon) pairs; ``counts`` overrides the header; ``version`` 1 writes the 16-byte neuron record of §7.1."""
+    axon) pairs or (core, axon, chip, flags) 4-tuples; ``counts`` overrides the header; ``version`` 1 writes the
+    16-byte neuron record and 2-byte fan-out record of §7.1 (and ``chip`` is then the reserved field)."""
     n = counts or (len(program), len(weights), len(neurons), len(fanout))
-    out = struct.pack("<6H", core, *n, reserved)
+    out = struct.pack("<6H", core, *n, chip)
     out += b"".join(struct.pack("<I", w) for w in program)
     out += struct.pack(f"<{len(weights)}b", *weights)
     if version == 1:
         out += b"".join(struct.pack("<iiiHBB", *p) for p in neurons)
     else:
         out += b"".join(struct.pack("<iiiHBBHHi", *(*p, 0, 0, 0)[:9]) for p in neurons)
-    out += b"".join(struct.pack("<BB", *e) for e in fanout)
+    if version == 1:
+        out += b"".join(struct.pack("<BB", *e) for e in fanout)
+    else:   # chip, core, axon, flags
+        entries = [(*e, 0, 0)[:4] for e in fanout]   # (core, axon, chip, flags)
+        out += b"".join(struct.pack("<BBBB", chip_, core, axon, flags) for core, axon, chip_, flags in entries)
     return out
 
 
-def pack(*sections: bytes, config=CONFIG_VALUES, magic=b"SPKC", version=2, flags=0, reserved=(0, 0, 0),
+def pack(*sections: bytes, config=CONFIG_VALUES, magic=b"SPKC", version=2, flags=0, chips=None, reserved=(0, 0),
          n_sections=None, crc=None, trailing=b"") -> bytes:
+    """An image; ``chips`` (the header's first formerly reserved u16) is 1 in version 2, 0 in version 1."""
+    chips = (1 if version >= 2 else 0) if chips is None else chips
     body = struct.pack("<4sHH6HH3H", magic, version, flags, *config,
-                       len(sections) if n_sections is None else n_sections, *reserved) + b"".join(sections)
+                       len(sections) if n_sections is None else n_sections, chips, *reserved) + b"".join(sections)
     return body + struct.pack("<I", zlib.crc32(body) if crc is None else crc) + trailing
 
 
@@ -165,16 +175,16 @@ def test_byte_layout_of_a_small_image_is_exactly_the_spec() -> None:
         "53504b43"                      # magic SPKC
         "0200" "0000"                   # version 2, flags 0
         "0100" "0100" "0100" "0200" "0100" "0100"   # cores 1, neurons 1, weight_bytes 1, imem 2, events 1, fanout 1
-        "0100" "000000000000"           # 1 section, reserved
-        "0000" "0100" "0100" "0100" "0100" "0000"   # core 0: 1 word, 1 weight, 1 neuron, 1 fan-out entry, reserved
+        "0100" "0100" "00000000"        # 1 section, 1 chip, reserved
+        "0000" "0100" "0100" "0100" "0100" "0000"   # core 0: 1 word, 1 weight, 1 neuron, 1 fan-out entry, chip 0
         "00000010"                      # HALT = 0x10000000 little-endian
         "ff"                            # weight -1
         "01000000" "feffffff" "03000000" "0400" "00" "01"   # threshold 1, reset -2, init 3, decay 4, start 0, count 1
         "3412" "0000" "faffffff"        # version 2: syn_decay 0x1234, flags 0, syn_init -6
-        "ff07"                          # fan-out: host (255), axon 7
+        "00ff0700"                      # fan-out: chip 0, host (255), axon 7, flags 0
     )
     expected = body + struct.pack("<I", zlib.crc32(body))
-    assert len(body) == 28 + 12 + 4 + 1 + 24 + 2
+    assert len(body) == 28 + 12 + 4 + 1 + 24 + 4
     assert encode_image(Image(config, {0: core})) == expected
     assert decode_image(expected) == Image(config, {0: core})
 
@@ -199,9 +209,10 @@ def test_version_1_bytes_load_with_the_version_2_fields_at_their_defaults() -> N
     assert loaded == image
     assert (loaded.cores[0].neurons[0].syn_decay, loaded.cores[0].neurons[0].flags,
             loaded.cores[0].neurons[0].syn_init) == (0, 0, 0)
-    # re-encoding writes version 2: the version field and the 8 bytes the neuron record gained
+    # re-encoding writes version 2: the version field, chips = 1, the 8 bytes the neuron record gained and the 2
+    # the fan-out record gained
     again = encode_image(loaded)
-    assert again[4:6] == b"\x02\x00" and len(again) == len(v1) + 8
+    assert again[4:6] == b"\x02\x00" and again[22:24] == b"\x01\x00" and len(again) == len(v1) + 8 + 2
 
 
 def test_version_1_image_may_not_hold_the_version_2_opcodes() -> None:
@@ -217,7 +228,36 @@ def test_version_1_image_may_not_hold_the_version_2_opcodes() -> None:
     assert decode_image(v1).cores[0].neurons == [NeuronParams(threshold=5)]
     # the same bytes labelled version 2 frame a 24-byte record: HALT (4) + 24 = 28 bytes, 16 + 4 (CRC) + 4 remain
     relabelled = v1[:4] + b"\x02\x00" + v1[6:]
+    relabelled = relabelled[:22] + b"\x01\x00" + relabelled[24:]   # version 2: chips = 1
+    relabelled = relabelled[:-4] + struct.pack("<I", zlib.crc32(relabelled[:-4]))
     assert rejected(relabelled) == "img.bin: truncated: core 0 section needs 28 bytes at offset 40, 24 remain"
+
+
+def test_board_image_bytes_name_the_chips_and_each_sections_chip() -> None:
+    # spec §7 / §13: header u16 at offset 22 = chips; section header's last u16 = its chip; global core id =
+    # chip * cores + core; fan-out entry = chip, core, axon, flags.
+    config = ChipConfig(cores=2, neurons=1, weight_bytes=1, imem_depth=2, event_depth=1, fanout_depth=1, chips=3)
+    image = Image(config, {1: CoreImage(), 4: CoreImage(fanout=[FanoutEntry(1, 9, chip=2)])})
+    body = bytes.fromhex(
+        "53504b43" "0200" "0000"
+        "0200" "0100" "0100" "0200" "0100" "0100"   # cores 2, neurons 1, weight_bytes 1, imem 2, events 1, fanout 1
+        "0200" "0300" "00000000"        # 2 sections, 3 chips, reserved
+        "0100" "0100" "0000" "0000" "0000" "0000"   # chip 0 core 1 (global 1): HALT only
+        "00000010"
+        "0000" "0100" "0000" "0000" "0100" "0200"   # chip 2 core 0 (global 4): HALT, 1 fan-out entry
+        "00000010"
+        "02010900"                      # fan-out: chip 2, core 1, axon 9, flags 0
+    )
+    data = body + struct.pack("<I", zlib.crc32(body))
+    assert encode_image(image) == data
+    assert decode_image(data) == image
+    assert image.chip_of(4) == (2, 0) and image.chip_sections(2) == {0: image.cores[4]}
+    assert rejected(pack(section(1, chip=1), section(0, chip=1), chips=2)) == (
+        "img.bin: chip 1 core 0 section follows chip 1 core 1 section (sections must be in ascending core order)")
+    assert rejected(pack(section(0, fanout=((isa.HOST_CORE, 0, 1, 0),)), chips=2)) == (
+        "img.bin: chip 0 core 0 section: fan-out entry 0 names the host on chip 1, must be chip 0 (every chip "
+        "reaches the host directly)")
+    assert rejected(pack(n_sections=9, chips=2)) == "img.bin: header lists 9 core sections, the board has 8 cores"
 
 
 def test_empty_image_is_a_header_and_a_crc() -> None:
@@ -233,7 +273,7 @@ def test_sections_are_written_in_ascending_core_order_whatever_the_dict_order() 
 
 
 @settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
-@given(images())
+@given(images(max_chips=3))
 def test_round_trip_image_bytes_image(image: Image) -> None:
     data = encode_image(image)
     decoded = decode_image(data)
@@ -281,14 +321,14 @@ TRUNCATION_IMAGE = pack(section(0, program=(NOP, HALT), weights=(1, 2, 3), neuro
     (27, "img.bin: truncated: header needs 28 bytes at offset 0, 27 remain"),
     (28, "img.bin: truncated: section 0 header needs 12 bytes at offset 28, 0 remain"),
     (39, "img.bin: truncated: section 0 header needs 12 bytes at offset 28, 11 remain"),
-    (40, "img.bin: truncated: core 0 section needs 39 bytes at offset 40, 0 remain"),
-    (52, "img.bin: truncated: core 0 section needs 39 bytes at offset 40, 12 remain"),
-    (78, "img.bin: truncated: core 0 section needs 39 bytes at offset 40, 38 remain"),
-    (79, "img.bin: truncated: CRC trailer needs 4 bytes at offset 79, 0 remain"),
-    (82, "img.bin: truncated: CRC trailer needs 4 bytes at offset 79, 3 remain"),
+    (40, "img.bin: truncated: core 0 section needs 43 bytes at offset 40, 0 remain"),
+    (52, "img.bin: truncated: core 0 section needs 43 bytes at offset 40, 12 remain"),
+    (82, "img.bin: truncated: core 0 section needs 43 bytes at offset 40, 42 remain"),
+    (83, "img.bin: truncated: CRC trailer needs 4 bytes at offset 83, 0 remain"),
+    (86, "img.bin: truncated: CRC trailer needs 4 bytes at offset 83, 3 remain"),
 ])
 def test_truncation_names_the_part_the_offset_and_what_remains(end: int, message: str) -> None:
-    assert len(TRUNCATION_IMAGE) == 28 + 12 + 39 + 4
+    assert len(TRUNCATION_IMAGE) == 28 + 12 + (8 + 3 + 24 + 2 * 4) + 4
     assert rejected(TRUNCATION_IMAGE[:end]) == message
 
 
@@ -307,7 +347,11 @@ MALFORMED = {
     "wrong version": (pack(version=3), "img.bin: unsupported format version 3 (this loader reads versions 1, 2)"),
     "version 0": (pack(version=0), "img.bin: unsupported format version 0 (this loader reads versions 1, 2)"),
     "flags": (pack(flags=1), "img.bin: header flags are 0x0001, must be 0"),
-    "header reserved": (pack(reserved=(0, 5, 0)), "img.bin: header reserved fields are 0, 5, 0, must be 0"),
+    "header reserved": (pack(reserved=(5, 0)), "img.bin: header reserved fields are 5, 0, must be 0"),
+    "version 1 header reserved": (pack(version=1, chips=2),
+                                  "img.bin: header reserved fields are 2, 0, 0, must be 0"),
+    "zero chips": (pack(chips=0), "img.bin: chip config: chips must be an integer from 1 to 16, not 0"),
+    "17 chips": (pack(chips=17), "img.bin: chip config: chips must be an integer from 1 to 16, not 17"),
     "zero cores": (pack(config=(0, 32, 256, 8, 4, 4)),
                    "img.bin: chip config: cores must be an integer from 1 to 255, not 0"),
     "neurons not a power of two": (pack(config=(4, 3, 256, 8, 4, 4)),
@@ -319,7 +363,10 @@ MALFORMED = {
     "repeated core": (pack(section(1), section(1)), "img.bin: core 1 has two sections"),
     "out of order": (pack(section(2), section(1)),
                      "img.bin: core 1 section follows core 2 section (sections must be in ascending core order)"),
-    "section reserved": (pack(section(0, reserved=7)), "img.bin: core 0 section: reserved field is 7, must be 0"),
+    "section reserved": (pack(section(0, chip=7, version=1), version=1),
+                         "img.bin: core 0 section: reserved field is 7, must be 0"),
+    "section chip outside the board": (pack(section(0, chip=1)),
+                                       "img.bin: section 0 names chip 1, outside the board (chips 0..0)"),
     "oversize program": (pack(section(0, program=(NOP,) * 8 + (HALT,))),
                          "img.bin: core 0 section: 9 program words exceed the core's imem_depth of 8"),
     "oversize weights": (pack(section(0, weights=(0,) * 257)),
@@ -334,8 +381,8 @@ MALFORMED = {
     "trailing bytes": (GOOD + b"\x00", f"img.bin: trailing bytes after the CRC: 1 at offset {len(GOOD)}"),
     "bad CRC": (GOOD[:-4] + struct.pack("<I", CRC_OF_GOOD ^ 1),
                 f"img.bin: CRC mismatch (stored 0x{CRC_OF_GOOD ^ 1:08x}, computed 0x{CRC_OF_GOOD:08x})"),
-    "unknown opcode": (pack(section(0, program=(NOP, 0x7000_0000, HALT))),
-                       "img.bin: core 0 section: program word 1: instruction 0x70000000: unknown opcode 7"),
+    "unknown opcode": (pack(section(0, program=(NOP, 0x8000_0000, HALT))),
+                       "img.bin: core 0 section: program word 1: instruction 0x80000000: unknown opcode 8"),
     "neuron flags": (pack(section(0, neurons=((0, 0, 0, 0, 0, 0, 0, 2, 0),))),
                      "img.bin: core 0 section: neuron 0 flags are 0x0002, must be 0 (reserved)"),
     "reserved bit": (pack(section(0, program=(0x1000_0001,))),
@@ -353,6 +400,10 @@ MALFORMED = {
     "wbase": (pack(section(0, program=(WORD_ACC_WBASE_256, HALT))),
               "img.bin: core 0 section: program word 0 (ACC): wbase 256 is outside the core's 256 bytes of "
               "weight memory"),
+    "fan-out chip": (pack(section(0, fanout=((0, 0, 1, 0),))),
+                     "img.bin: core 0 section: fan-out entry 0 names chip 1, outside the board (chips 0..0)"),
+    "fan-out flags": (pack(section(0, fanout=((0, 0, 0, 4),))),
+                      "img.bin: core 0 section: fan-out entry 0 flags are 0x04, must be 0 (reserved)"),
     "fan-out core": (pack(section(0, fanout=((4, 0),))),
                      "img.bin: core 0 section: fan-out entry 0 names core 4, outside the chip (cores 0..3, host 255)"),
     "fan-out range": (pack(section(0, neurons=((0, 0, 0, 0, 1, 1),), fanout=((0, 0),))),

@@ -43,6 +43,10 @@ HAND_ENCODED = [
     (Instruction(Opcode.SACC, neuron=3, count=2, wbase=0x40), 0x5030_1040),
     # SYN 8,24 (v2): 6<<28 | 8<<20 = 0x80_0000 | 23<<12 = 0x1_7000
     (Instruction(Opcode.SYN, neuron=8, count=24), 0x6081_7000),
+    # MERGE 4,16 (v2): 7<<28 | 4<<20 = 0x40_0000 | 15<<12 = 0xF000
+    (Instruction(Opcode.MERGE, neuron=4, count=16), 0x7040_F000),
+    # FIRE 0,2,shift 0,always,graded,wide (v2): 3<<28 | 1<<12 = 0x1000 | 3<<5 = 0x60 | 1<<4 | 1<<3 = 0x18
+    (Instruction(Opcode.FIRE, neuron=0, count=2, reset=ResetMode.ALWAYS, graded=True, wide=True), 0x3000_1078),
 ]
 
 
@@ -61,15 +65,16 @@ def test_every_opcode_has_a_hand_computed_word() -> None:
 
 
 # Reserved bits: everything outside the opcode and the opcode's fields.
-#   NOP/HALT: bits 27..0; ACC: none (8 + 8 + 12 bits); FIRE: bits 3..0; LEAK: bits 11..0.
+#   NOP/HALT: bits 27..0; ACC: none (8 + 8 + 12 bits); FIRE: bits 2..0 (bit 3 is wide); LEAK, MERGE: bits 11..0.
 @pytest.mark.parametrize(("opcode", "mask"), [
     (Opcode.NOP, 0x0FFF_FFFF),
     (Opcode.HALT, 0x0FFF_FFFF),
     (Opcode.ACC, 0x0000_0000),
-    (Opcode.FIRE, 0x0000_000F),
+    (Opcode.FIRE, 0x0000_0007),
     (Opcode.LEAK, 0x0000_0FFF),
     (Opcode.SACC, 0x0000_0000),
     (Opcode.SYN, 0x0000_0FFF),
+    (Opcode.MERGE, 0x0000_0FFF),
 ])
 def test_reserved_mask(opcode: Opcode, mask: int) -> None:
     assert isa.reserved_mask(opcode) == mask
@@ -79,10 +84,12 @@ def test_reserved_mask(opcode: Opcode, mask: int) -> None:
     (0x0000_0001, "instruction 0x00000001: NOP has reserved bits set"),
     (0x1800_0000, "instruction 0x18000000: HALT has reserved bits set"),
     (0x3000_33F1, "instruction 0x300033f1: FIRE has reserved bits set"),   # bit 0 under FIRE
-    (0x3000_3008, "instruction 0x30003008: FIRE has reserved bits set"),   # bit 3 under FIRE
+    (0x3000_3004, "instruction 0x30003004: FIRE has reserved bits set"),   # bit 2 under FIRE
+    (0x3000_3008, "instruction 0x30003008: FIRE wide=1 needs graded=1"),   # bit 3 (wide) without graded
+    (0x7000_0800, "instruction 0x70000800: MERGE has reserved bits set"),   # bit 11 under MERGE
     (0x4100_F800, "instruction 0x4100f800: LEAK has reserved bits set"),   # bit 11 under LEAK
     (0x6000_0001, "instruction 0x60000001: SYN has reserved bits set"),   # bit 0 under SYN
-    (0x7000_0000, "instruction 0x70000000: unknown opcode 7"),
+    (0x8000_0000, "instruction 0x80000000: unknown opcode 8"),
     (0xF000_0000, "instruction 0xf0000000: unknown opcode 15"),
     (-1, "instruction word must be 0..0xffffffff, not -1"),
     (1 << 32, "instruction word must be 0..0xffffffff, not 4294967296"),

@@ -35,8 +35,8 @@ HALT = HALT_WORD
 
 
 def test_loading_an_image_and_reading_every_memory_back_gives_its_contents():
-    image, _, _ = random_image(3, CFG)
-    assert any(section.weights and section.neurons for section in image.cores.values())
+    image, _, _ = random_image(5, CFG)      # two sections, both with weights, neurons and fan-out entries
+    assert all(section.weights and section.neurons and section.fanout for section in image.cores.values())
     seen = {}
 
     async def scenario(host: SimHost) -> None:

@@ -139,10 +139,10 @@ def test_full_buffer_drop_fan_in_and_host_delivery():
 
 def test_bins_depend_on_core_count():
     one, four = coverpoints(ChipConfig(cores=1)), coverpoints(ChipConfig(cores=4))
-    assert len(next(p for p in one if p.name == "opcode_core").bins) == 7          # 7 opcodes x 1 core
-    assert len(next(p for p in four if p.name == "opcode_core").bins) == 28        # 7 opcodes x 4 cores
+    assert len(next(p for p in one if p.name == "opcode_core").bins) == 8          # 8 opcodes x 1 core
+    assert len(next(p for p in four if p.name == "opcode_core").bins) == 32        # 8 opcodes x 4 cores
     assert "fan_in" not in next(p for p in one if p.name == "router").bins
-    assert len(next(p for p in four if p.name == "opcode_transition").bins) == 42  # 6 non-HALT x 7
+    assert len(next(p for p in four if p.name == "opcode_transition").bins) == 56  # 7 non-HALT x 8
 
 
 def test_inconsistent_trace_is_refused():

@@ -34,7 +34,7 @@ def write_vcd(path: Path, rows: list[tuple[int, int, int, int, int]], cycles: in
     with path.open("w") as handle, VCDWriter(handle, timescale="1 ps", date="today") as writer:
         port = writer.register_var(TOPLEVEL, TRACE_PORT, "wire", size=trace_layout(1).size)
         clk = writer.register_var(TOPLEVEL, "clk", "wire", size=1)
-        state = writer.register_var(f"{TOPLEVEL}.core0", "state", "wire", size=3)
+        state = writer.register_var(f"{TOPLEVEL}.core0", "state", "wire", size=4)
         kind = writer.register_var(TOPLEVEL, "record.kind", "wire", size=3)   # Amaranth's dotted field name
         time = 0
         for _ in range(passes):
@@ -91,7 +91,7 @@ def test_gtkw_groups_present_signals_with_translation_filters(tmp_path):
     assert f'[dumpfile] "{(tmp_path / "dump.vcd").resolve()}"' in text
     assert "-host" in text and "-router" in text and "-core 0" in text
     # GTKWave's names: vectors with their range, a dotted VCD name escaped with a backslash
-    assert f"+{{clk}} {TOPLEVEL}.clk\n" in text and f"+{{c0.state}} {TOPLEVEL}.core0.state[2:0]\n" in text
+    assert f"+{{clk}} {TOPLEVEL}.clk\n" in text and f"+{{c0.state}} {TOPLEVEL}.core0.state[3:0]\n" in text
     assert f"+{{record_kind}} {TOPLEVEL}.\\record.kind[2:0]\n" in text
     assert f"{TOPLEVEL}.step" not in text                          # not in this VCD: left out
     assert f"^1 {(tmp_path / 'trace_kind.filter').resolve()}" in text and "core_state.filter" in text

@@ -57,9 +57,9 @@ def must_show(cores: int, escape: bool) -> set[str]:
     dot = "\\" if escape else ""
     names = {"spikecore.clk", "spikecore.step", "spikecore.cycle[63:0]", "spikecore.trace_cycle[63:0]",
              "spikecore.inj_core[7:0]", "spikecore.cfg_addr[31:0]", f"spikecore.{dot}record.kind[2:0]",
-             f"spikecore.{dot}record.payload[7:0]"}
+             f"spikecore.{dot}record.payload[23:0]"}
     for core in range(cores):
-        names |= {f"spikecore.core{core}.state[2:0]", f"spikecore.core{core}.pc[5:0]",
+        names |= {f"spikecore.core{core}.state[3:0]", f"spikecore.core{core}.pc[5:0]",
                   f"spikecore.core{core}.imem_rd__data[31:0]", f"spikecore.core{core}.{dot}trace.acc_value[31:0]",
                   f"spikecore.core{core}.{dot}trace.spike_valid"}
     return names
@@ -106,7 +106,7 @@ def test_failing_run_opens_on_the_first_mismatch(build4_vcd, tmp_path):
     assert must_show(4, escape=True) <= set(view.signals)
     # the failing core's group comes right after host and router
     first_core = next(n for n in view.signals if re.match(r"spikecore\.core\d+\.", n))
-    assert first_core == f"spikecore.core{core}.state[2:0]"
+    assert first_core == f"spikecore.core{core}.state[3:0]"
     # the marker is where the trace port shows the corrupted record's cycle, inside a zoomed-in window
     assert view.marker == result["first_mismatch"]["sim_time_ns"] * 1000
     assert view.at_marker["trace_cycle"] == str(int(bad["cycle"]))

@@ -18,7 +18,7 @@ from cocotb.triggers import FallingEdge, RisingEdge
 
 from spikecore.errors import SpikeCoreError
 from spikecore.image import Image
-from spikecore.isa import HOST_CORE
+from spikecore.isa import HOST_CORE, WIDE_PAYLOAD_BITS
 from spikecore.rtl.layout import (
     EVENT_COUNTERS,
     ArrayRegister,
@@ -31,6 +31,12 @@ from spikecore.verif.config_bus import MASK32, default_word, image_words
 
 def _to_signed32(value: int) -> int:
     return value - (1 << 32) if value >> 31 else value
+
+
+def _signed24(field: int) -> int:
+    """The signed value of a :data:`WIDE_PAYLOAD_BITS`-bit payload field (bits above it ignored)."""
+    field &= (1 << WIDE_PAYLOAD_BITS) - 1
+    return field - ((field >> (WIDE_PAYLOAD_BITS - 1)) << WIDE_PAYLOAD_BITS)
 
 
 class ArrayDriver:
@@ -176,7 +182,8 @@ class ArrayDriver:
                                        for c in range(cores) for slot in range(fills[c])])
         out, at = [], 0
         for fill in fills:
-            out.append([(w & 0xFF, ((w >> 8) & 0xFF) - (((w >> 8) & 0x80) << 1)) for w in words[at:at + fill]])
+            # the payload field is 24 bits (a FIRE wide=1 partial sum, docs/spec.md §1.2, §8.3)
+            out.append([(w & 0xFF, _signed24(w >> 8)) for w in words[at:at + fill]])
             at += fill
         return out
 
