@@ -153,8 +153,11 @@ def test_a_mutant_past_its_timeout_is_stopped_and_reported(tmp_path):
     from spikecore.config import ChipConfig
     from spikecore.verif.mutate import run_mutant
 
-    mutant = find_mutants(("rtl/array.py",))[0]
-    # one second cannot even generate the Verilog: the child (and what it started) is killed, nothing is left
+    by_text = {(m.source_line, m.mutated_line): m for m in find_mutants(("rtl/array.py",))}
+    # A viable mutant (the first one in the file is not: it fails to elaborate in well under a second on an idle
+    # machine). One second cannot build its Verilator model: the child (and what it started) is killed, nothing
+    # is left.
+    mutant = by_text[("self.done.eq(busy_d1 & ~self.busy),", "self.done.eq(busy_d1 | ~self.busy),")]
     result = run_mutant(0, asdict(mutant), config=ChipConfig(cores=1).as_dict(), seeds=[0], out=str(tmp_path),
                         batch=1, timeout=1)
     assert result["verdict"] == "timeout" and result["reason"] == "build and regression still running after 1 s"
