@@ -57,12 +57,19 @@ def virtual_display() -> Iterator[str]:
             raise SpikeCoreError("Xvfb did not start (no display number reported)")
         yield f":{number}"
     finally:
-        xvfb.terminate()
-        try:
-            xvfb.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            xvfb.kill()
-            xvfb.wait()
+        _stop(xvfb)
+
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """Ask ``process`` to end, and kill it if it has not within 10 s (a viewer or X server must never outlive
+    the command)."""
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 @dataclass
@@ -110,12 +117,7 @@ def run_script(gtkw: str | Path, tcl: str, screenshot: str | Path | None = None,
                     time.sleep(SETTLE)
                     grab(display, Path(screenshot))
             finally:
-                viewer.terminate()
-                try:
-                    viewer.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    viewer.kill()
-                    viewer.wait()
+                _stop(viewer)
         return ViewerRun(out.read_text() if out.exists() else "", log_path.read_text(errors="replace"))
 
 
