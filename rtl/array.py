@@ -29,7 +29,7 @@ from spikecore import signature as sigref
 from spikecore.config import ChipConfig
 from spikecore.errors import SpikeCoreError
 from spikecore.rtl.core import Core
-from spikecore.rtl.layout import CONFIG_ADDRESS, MAGIC_WORD, ArrayRegister
+from spikecore.rtl.layout import CONFIG_ADDRESS, LINK_EVENT, MAGIC_WORD, ArrayRegister
 from spikecore.rtl.router import Router
 from spikecore.rtl.trace_port import (
     CORE_RECORD,
@@ -58,18 +58,56 @@ class SpikeCoreArray(wiring.Component):
     ----------
     config:
         Chip sizes; the same :class:`~spikecore.config.ChipConfig` an image carries.
+    chip:
+        ``None`` (default): the one-chip array, ``config.chips`` must be 1. Else this array is chip ``chip``
+        of a board (:class:`spikecore.rtl.board.SpikeCoreBoard`, docs/spec.md §13): it gains the board
+        members below, its step sequencer follows the board's (every chip's phases in lock-step) and its
+        router owns the ends of the chip's links.
 
     The ports are documented in docs/spec.md §8; all are synchronous to the one clock domain
     (``clk``, ``rst`` in Verilog).
+
+    Board members (with ``chip``)
+    -----------------------------
+    exec_done: Out(1) / board_exec_done: In(1)
+        This chip's cores / every chip's cores have halted (EXEC ends on the board's).
+    has_work: Out(1) / board_has_work: In(1)
+        In BARRIER: this chip's / some chip's router has an entry to send (else the step ends).
+    idle_next: Out(1) / board_last: In(1)
+        In DELIVER: this router has nothing left after this cycle / the board's last DELIVER cycle.
+    link_*:
+        The router's link ends (:class:`spikecore.rtl.router.Router`).
     """
 
-    def __init__(self, config: ChipConfig) -> None:
+    def __init__(self, config: ChipConfig, chip: int | None = None) -> None:
         if not isinstance(config, ChipConfig):
             raise SpikeCoreError(f"SpikeCoreArray: config must be a ChipConfig, not {config!r}")
-        if config.chips != 1:   # the array is one chip; a board's links are rtl/link.py (docs/spec.md §13)
+        if chip is None and config.chips != 1:   # a board is rtl/board.py (docs/spec.md §13)
             raise SpikeCoreError(f"SpikeCoreArray: the array is one chip, not a board of {config.chips} chips")
+        if chip is not None and (isinstance(chip, bool) or not isinstance(chip, int) or not 0 <= chip < config.chips):
+            raise SpikeCoreError(f"SpikeCoreArray: chip must be 0..{config.chips - 1}, not {chip!r}")
         self.config = config
+        self.chip = chip
+        board = {}
+        if chip is not None:
+            chips = config.chips
+            board = {
+                "exec_done": Out(1),
+                "board_exec_done": In(1),
+                "has_work": Out(1),
+                "board_has_work": In(1),
+                "idle_next": Out(1),
+                "board_last": In(1),
+                "link_full": In(1).array(chips),
+                "link_fill": In(range(isa.LINK_QUEUE_DEPTH + 1)).array(chips),
+                "link_push_valid": Out(1).array(chips),
+                "link_push": Out(LINK_EVENT),
+                "link_due": In(1).array(chips),
+                "link_head": In(LINK_EVENT).array(chips),
+                "link_take": Out(1).array(chips),
+            }
         super().__init__({
+            **board,
             "cfg_addr": In(isa.WORD_BITS),
             "cfg_wdata": In(isa.WORD_BITS),
             "cfg_write": In(1),
@@ -119,7 +157,7 @@ class SpikeCoreArray(wiring.Component):
         cores = [self.make_core(core_id) for core_id in range(cfg.cores)]
         for core_id, core in enumerate(cores):
             m.submodules[f"core{core_id}"] = core
-        m.submodules.router = router = Router(cfg)
+        m.submodules.router = router = Router(cfg, self.chip)
         m.submodules.signature = signer = SignatureUnit(cfg.cores)
 
         state = Signal(ArrayState)
@@ -149,6 +187,20 @@ class SpikeCoreArray(wiring.Component):
             all_done.eq(Cat(*(core.done for core in cores)).all()),
             any_busy.eq(Cat(*(core.busy for core in cores)).any()),
         ]
+        # The phase ends: this chip's on one chip, the board's (every chip's) on a board.
+        exec_end, has_work, deliver_end = all_done, router.has_work, router.last
+        if self.chip is not None:
+            m.d.comb += [self.exec_done.eq(all_done), self.has_work.eq(router.has_work),
+                         self.idle_next.eq(router.idle_next)]
+            exec_end, has_work, deliver_end = self.board_exec_done, self.board_has_work, self.board_last
+            for name in ("link_full", "link_fill", "link_due", "link_head"):
+                for mine, routers in zip(getattr(self, name), getattr(router, name), strict=True):
+                    m.d.comb += routers.eq(mine)
+            for mine, routers in zip(self.link_push_valid, router.link_push_valid, strict=True):
+                m.d.comb += mine.eq(routers)
+            for mine, routers in zip(self.link_take, router.link_take, strict=True):
+                m.d.comb += mine.eq(routers)
+            m.d.comb += self.link_push.eq(router.link_push)
         with m.Switch(state):
             with m.Case(ArrayState.IDLE):
                 # Commands wait for ``busy`` to fall: the drain cycle after a step is IDLE but still busy.
@@ -158,15 +210,15 @@ class SpikeCoreArray(wiring.Component):
                 with m.Elif(self.reset_state & ~self.busy):
                     m.d.comb += begin_reset.eq(1)
                     m.d.sync += state.eq(ArrayState.RESET)
-            with m.Case(ArrayState.EXEC), m.If(all_done):
+            with m.Case(ArrayState.EXEC), m.If(exec_end):
                 m.d.sync += state.eq(ArrayState.BARRIER)
             with m.Case(ArrayState.BARRIER):
                 m.d.comb += [barrier.eq(1), router.arm.eq(1)]
-                with m.If(router.has_work):
+                with m.If(has_work):
                     m.d.sync += state.eq(ArrayState.DELIVER)
                 with m.Else():
                     m.d.sync += state.eq(ArrayState.IDLE)
-            with m.Case(ArrayState.DELIVER), m.If(router.last):
+            with m.Case(ArrayState.DELIVER), m.If(deliver_end):
                 m.d.sync += state.eq(ArrayState.IDLE)
             with m.Case(ArrayState.RESET), m.If(~any_busy):
                 m.d.sync += state.eq(ArrayState.IDLE)
@@ -222,6 +274,8 @@ class SpikeCoreArray(wiring.Component):
             ArrayRegister.CYCLE_LO: cycle[:32],
             ArrayRegister.CYCLE_HI: cycle[32:],
             ArrayRegister.BUSY: self.busy,
+            ArrayRegister.CHIPS: cfg.chips,
+            ArrayRegister.CHIP: self.chip or 0,
         }
         with m.Switch(addr.index):
             for register, value in registers.items():

@@ -399,6 +399,7 @@ class Core(wiring.Component):
                         oq_wr.addr.eq(tail),
                         oq_wr.data.core.eq(fo_rd.data.core),
                         oq_wr.data.axon.eq(fo_rd.data.axon),
+                        oq_wr.data.chip.eq(fo_rd.data.chip),
                         oq_wr.data.payload.eq(payload),
                     ]
                     m.d.sync += [tail.eq(tail + 1), deliveries.eq(deliveries + 1)]

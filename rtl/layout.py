@@ -59,15 +59,31 @@ PARAM_WORDS = NEURON_PARAMS.size // isa.WORD_BITS
 PARAM_WORD_BITS = bits_for(PARAM_WORDS - 1)
 PARAM_STRIDE = 1 << PARAM_WORD_BITS
 
-#: A fan-out table entry, as the image stores it: destination core (or HOST_CORE), then axon.
-FANOUT_ENTRY = data.StructLayout({"core": unsigned(isa.CORE_ID_BITS), "axon": unsigned(isa.AXON_BITS)})
+#: Bits of a board chip number (docs/spec.md §13: chips 0 .. MAX_CHIPS - 1).
+CHIP_BITS = bits_for(isa.MAX_CHIPS - 1)
+
+#: A fan-out table entry: destination core (or HOST_CORE), axon, and (version 2) the destination chip of a
+#: board (0 on one chip, §13); the configuration word is ``core | axon << 8 | chip << 16``.
+FANOUT_ENTRY = data.StructLayout({
+    "core": unsigned(isa.CORE_ID_BITS),
+    "axon": unsigned(isa.AXON_BITS),
+    "chip": unsigned(CHIP_BITS),
+})
 #: An input buffer entry. Its payload is 24 bits (version 2) so that a partial sum (FIRE wide=1) travels whole.
 EVENT = data.StructLayout({"axon": unsigned(isa.AXON_BITS), "payload": signed(isa.WIDE_PAYLOAD_BITS)})
+#: One event on a chip-to-chip link (§13): the destination core on the receiving chip, axon and payload.
+LINK_EVENT = data.StructLayout({
+    "core": unsigned(isa.CORE_ID_BITS),
+    "axon": unsigned(isa.AXON_BITS),
+    "payload": signed(isa.WIDE_PAYLOAD_BITS),
+})
 #: An out-queue entry: a fan-out entry with the payload the spike carries (24 bits, as the input buffer's).
+#: The chip field comes last, so the OUTQ configuration word (bits 31..0) is the same as on one chip.
 OUTQ_ENTRY = data.StructLayout({
     "core": unsigned(isa.CORE_ID_BITS),
     "axon": unsigned(isa.AXON_BITS),
     "payload": signed(isa.WIDE_PAYLOAD_BITS),
+    "chip": unsigned(CHIP_BITS),
 })
 
 
@@ -87,7 +103,7 @@ class ConfigSpace(enum.Enum, shape=4):
     WEIGHT = 1     # int8 weights, one per address, sign-extended on read (read/write)
     PARAM = 2      # neuron n, word w at index 8n + w: threshold, reset, init, decay|start<<16|count<<24,
                    # syn_decay|flags<<16, syn_init
-    FANOUT = 3     # fan-out entries: core | axon << 8 (read/write)
+    FANOUT = 3     # fan-out entries: core | axon << 8 | chip << 16 (read/write)
     MEMBRANE = 4   # membranes, int32 (read/write)
     EVENT = 5      # input buffer entries: axon | payload << 8 (24-bit payload; read only)
     OUTQ = 6       # out-queue entries: core | axon << 8 | payload bits 15..0 << 16 (read only)
@@ -127,28 +143,34 @@ class ArrayRegister(py_enum.IntEnum):
     CYCLE_LO = 8       # array cycle counter, bits 31..0
     CYCLE_HI = 9       # array cycle counter, bits 63..32
     BUSY = 10          # 1 while a step or a state reset runs
+    CHIPS = 11         # chips of the board (1 on one chip, docs/spec.md §13)
+    CHIP = 12          # this chip's number on its board (0 on one chip)
 
 
 #: Index bits of a configuration address: enough for the largest memory (4096 words).
 CONFIG_INDEX_BITS = 16
 
-#: A configuration address: ``core << 20 | space << 16 | index`` (bits 31..28 reserved, zero).
+#: A configuration address: ``chip << 28 | core << 20 | space << 16 | index``; the chip field selects a board's
+#: chip (§13) and is zero on one chip (the array ignores it).
 CONFIG_ADDRESS = data.StructLayout({
     "index": unsigned(CONFIG_INDEX_BITS),
     "space": ConfigSpace,
     "core": unsigned(isa.CORE_ID_BITS),
-    "reserved": unsigned(isa.WORD_BITS - CONFIG_INDEX_BITS - 4 - isa.CORE_ID_BITS),
+    "chip": unsigned(isa.WORD_BITS - CONFIG_INDEX_BITS - 4 - isa.CORE_ID_BITS),
 })
 
 
-def config_address(core: int, space: ConfigSpace | int, index: int) -> int:
-    """The 32-bit configuration address of word ``index`` in ``space`` of ``core``."""
+def config_address(core: int, space: ConfigSpace | int, index: int, chip: int = 0) -> int:
+    """The 32-bit configuration address of word ``index`` in ``space`` of ``core`` (of board chip ``chip``)."""
+    if not 0 <= chip < isa.MAX_CHIPS:
+        raise SpikeCoreError(f"config address: chip must be 0..{isa.MAX_CHIPS - 1}, not {chip!r}")
     if not 0 <= core <= isa.HOST_CORE:
         raise SpikeCoreError(f"config address: core must be 0..{isa.HOST_CORE}, not {core!r}")
     if not 0 <= index < 1 << CONFIG_INDEX_BITS:
         raise SpikeCoreError(f"config address: index must be 0..{(1 << CONFIG_INDEX_BITS) - 1}, not {index!r}")
     space = ConfigSpace(space)
-    return (core << CONFIG_ADDRESS["core"].offset) | (space.value << CONFIG_ADDRESS["space"].offset) | index
+    return ((chip << CONFIG_ADDRESS["chip"].offset) | (core << CONFIG_ADDRESS["core"].offset)
+            | (space.value << CONFIG_ADDRESS["space"].offset) | index)
 
 
 #: The array registers' values that do not change (MAGIC, VERSION).

@@ -9,7 +9,7 @@ A word per space, as the spec's table gives it:
   sign-extended, :func:`weight_from_word` accepts either);
 - ``PARAM``: neuron ``n``'s 24-byte image record as six little-endian u32 words at ``8n .. 8n+5``
   (:func:`neuron_words`);
-- ``FANOUT``: ``core | axon << 8`` (:func:`fanout_word`).
+- ``FANOUT``: ``core | axon << 8 | chip << 16`` (:func:`fanout_word`).
 
 >>> hex(weight_word(-1)), weight_from_word(0xFF), weight_from_word(0xFFFF_FFFF)
 ('0xff', -1, -1)
@@ -46,12 +46,12 @@ def weight_from_word(word: int) -> int:
 
 
 def fanout_word(entry: isa.FanoutEntry) -> int:
-    """The FANOUT word of a fan-out entry: ``core | axon << 8``."""
-    return entry.core | entry.axon << 8
+    """The FANOUT word of a fan-out entry: ``core | axon << 8 | chip << 16`` (chip 0 on one chip, §13)."""
+    return entry.core | entry.axon << 8 | entry.chip << 16
 
 
 def fanout_from_word(word: int) -> isa.FanoutEntry:
-    return isa.FanoutEntry(word & 0xFF, (word >> 8) & 0xFF)
+    return isa.FanoutEntry(word & 0xFF, (word >> 8) & 0xFF, (word >> 16) & 0xF)
 
 
 def neuron_words(params: isa.NeuronParams) -> tuple[int, ...]:

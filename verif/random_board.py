@@ -2,8 +2,10 @@
 
 :func:`random_board` draws one random program per chip (:func:`~spikecore.verif.random_program.random_image`)
 and sends a share of every chip's core-to-core fan-out entries to another chip, so the links carry traffic;
-:func:`link_coverage` says which link behaviours a board run exercised. The RTL board does not exist yet, so
-these programs are checked golden against golden (cycle-accurate board against functional board).
+:func:`link_coverage` says which link behaviours a board run exercised. The programs are checked golden against
+golden (cycle-accurate board against functional board, tests/verif/test_random_board.py) and RTL board against
+the golden board (tests/rtl/test_rtl_board.py, the multi-chip seeds of ``make regress``); :func:`injectable`
+gives the stimulus a host of the RTL can inject.
 
 Link coverpoint (bins per board of ``chips`` chips):
 
@@ -38,6 +40,7 @@ from spikecore.isa import (
     TraceKind,
     encode,
 )
+from spikecore.stimulus import Stimulus
 from spikecore.trace import BOARD_TRACE_DTYPE
 from spikecore.verif.random_program import random_image
 
@@ -89,6 +92,22 @@ def link_flood(config: ChipConfig, source: int, dest: int) -> Image:
                                             fanout=[FanoutEntry(0, axon, dest) for axon in range(count)])
              for chip in (source, other)}
     return Image(config, cores)
+
+
+def injectable(image: Image, events: dict[int, list], steps: int) -> Stimulus:
+    """The :class:`Stimulus` of a :func:`random_board` program without the host events :func:`run_random` skips
+    (those for a full input buffer, found on the functional board), so that any host of the board, which
+    refuses such an event, injects exactly what the golden run did."""
+    board = FunctionalBoard(image)
+    stimulus = Stimulus()
+    for step in range(steps):
+        for core, axon, payload in events.get(step, []):
+            chip, local = divmod(core, image.config.cores)
+            if board.chips[chip].buffer_fill[local] < image.config.event_depth:
+                board.inject(core, axon, payload)
+                stimulus.add(step, core, axon, payload)
+        board.step()
+    return stimulus
 
 
 def run_random(image: Image, events: dict[int, list], steps: int, cycle_accurate: bool = True):
