@@ -23,6 +23,7 @@ from amaranth.lib.wiring import In
 
 from spikecore.config import ChipConfig
 from spikecore.rtl.array import SpikeCoreArray
+from spikecore.rtl.board import SpikeCoreBoard
 from spikecore.rtl.core import Core, core_signature
 
 #: Verilog name of the one shared core module.
@@ -61,15 +62,25 @@ class InstancedArray(SpikeCoreArray):
         return CoreInstance(self.config, core_id)
 
 
+class InstancedBoard(SpikeCoreBoard):
+    """:class:`~spikecore.rtl.board.SpikeCoreBoard` whose chips are :class:`InstancedArray` s: every core of
+    every chip is an instance of the one core module."""
+
+    def make_array(self, chip: int) -> SpikeCoreArray:
+        return InstancedArray(self.config, chip=chip)
+
+
 def generate_verilog(config: ChipConfig, top: str, *, emit_src: bool = False,
-                     array: InstancedArray | None = None) -> str:
+                     array: wiring.Component | None = None) -> str:
     """Verilog of the array for ``config``: top module ``top`` plus :data:`CORE_MODULE` (converted once).
 
-    ``array``: the top component (default ``InstancedArray(config)``; the testbench passes a subclass that
-    adds checks beside the cores). The core's own ``top`` attribute is dropped: the array is the design's
-    one top module.
+    ``array``: the top component (default ``InstancedArray(config)``, or ``InstancedBoard(config)`` for a
+    board, ``config.chips > 1``; the testbench passes a subclass that adds checks beside the cores). The
+    core's own ``top`` attribute is dropped: the array (or the board) is the design's one top module.
     """
-    top_text = verilog.convert(array if array is not None else InstancedArray(config), name=top, emit_src=emit_src)
+    if array is None:
+        array = InstancedBoard(config) if config.chips > 1 else InstancedArray(config)
+    top_text = verilog.convert(array, name=top, emit_src=emit_src)
     core = verilog.convert(Core(config, 0), name=CORE_MODULE, emit_src=emit_src)
     core = re.sub(r"^\(\* top = +1 +\*\)\n", "", core, flags=re.MULTILINE)
     return top_text + "\n" + core

@@ -145,7 +145,8 @@ class Router(wiring.Component):
             after = Signal(chips)
             m.d.comb += [
                 due.eq(Cat(*(self.link_due[a] if a != self.chip else Const(0, 1) for a in range(chips)))),
-                after.eq(Cat(*(due[a] & (served_none | (served < a)) for a in range(chips)))),
+                # chip 0 is never after the one served last, only first when none was (a lint-clean constant)
+                after.eq(Cat(due[0] & served_none, *(due[a] & (served_none | (served < a)) for a in range(1, chips)))),
             ]
             after_found, after_chip = _lowest(m, after, chips, chip_index, "after")
             any_found, any_chip = _lowest(m, due, chips, chip_index, "due")

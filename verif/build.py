@@ -128,12 +128,14 @@ class Build:
 
 def build_name(config: ChipConfig, traced: bool, trace_format: str = "vcd", patched: PatchedRtl | None = None,
                monitors: bool = True) -> str:
-    """``array<cores>``, plus the non-product sizes, plus ``-waves`` (``-notrace``) for a build with (without)
+    """``array<cores>``, plus the non-product sizes, plus ``-chips<n>`` for a board, plus ``-waves`` (``-notrace``)
+    for a build with (without)
     tracing when that is not the default (:data:`TRACING_COMPILED_IN`), plus ``-fst`` for FST tracing, plus
     ``-<patched name>`` for a patched RTL, plus ``-nomon`` without the protocol monitors: one folder per
     distinct build."""
     product = ChipConfig(cores=config.cores)
     sizes = "".join(f"-{k}{v}" for k, v in config.as_dict().items() if k != "cores" and v != getattr(product, k))
+    sizes += f"-chips{config.chips}" if config.chips > 1 else ""    # a board (docs/spec.md §13)
     suffix = "" if traced == TRACING_COMPILED_IN else ("-waves" if traced else "-notrace")
     fst = "-fst" if traced and trace_format == "fst" else ""
     return (f"array{config.cores}{sizes}{suffix}{fst}" + (f"-{patched.name}" if patched is not None else "")
@@ -162,7 +164,8 @@ def model_verilog(config: ChipConfig, patched: PatchedRtl | None = None, work: P
 
 def source_key(config: ChipConfig, flags: list[str]) -> str:
     """Hash of every source the Verilog is generated from, the configuration and the build flags."""
-    digest = hashlib.sha256(json.dumps([config.as_dict(), flags]).encode())
+    board = [config.chips] if config.chips > 1 else []     # a one-chip build keeps its key
+    digest = hashlib.sha256(json.dumps([config.as_dict(), *board, flags]).encode())
     for pattern in SOURCE_GLOBS:
         for path in sorted(REPO_ROOT.glob(pattern)):
             digest.update(path.name.encode() + b"\0" + path.read_bytes())

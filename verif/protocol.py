@@ -122,20 +122,23 @@ def fault_patch(fault: str) -> PatchedRtl | None:
     return PatchedRtl(f"fault-{fault}", (RTL_FAULTS[fault][1],)) if fault else None
 
 
-def checked_array(config: ChipConfig, base: type[SpikeCoreArray] = instanced.InstancedArray) -> wiring.Component:
+def checked_array(config: ChipConfig, base: type[SpikeCoreArray] = instanced.InstancedArray,
+                  chip: int | None = None) -> wiring.Component:
     """The array ``base(config)`` with the protocol monitor as one more submodule (``protocol_monitor``) and
     its result ports ``mon_fail``, ``mon_rule``, ``mon_clock``, ``mon_array_cycle`` and ``mon_values`` (4 x 16
     bits, value ``k`` in bits ``16k+15 .. 16k``) beside the array's own ports.
 
     ``base``: :class:`~spikecore.rtl.instanced.InstancedArray` for Verilog (default);
-    :class:`~spikecore.rtl.array.SpikeCoreArray` (or a patched copy of it) for Amaranth's simulator."""
+    :class:`~spikecore.rtl.array.SpikeCoreArray` (or a patched copy of it) for Amaranth's simulator.
+    ``chip``: the array is that chip of a board (:func:`checked_board`), its monitor watches its own ports."""
 
     class CheckedArray(base):
-        def __init__(self, config: ChipConfig) -> None:
-            ports = base(config)            # only for its port signature
+        def __init__(self, config: ChipConfig, chip: int | None = None) -> None:
+            ports = base(config, chip)      # only for its port signature
             ports._MustUse__silence = True  # Amaranth's "created but never used" warning: it is not meant to be
             members = dict(ports.signature.members) | MONITOR_PORTS
             self.config = config
+            self.chip = chip
             wiring.Component.__init__(self, wiring.Signature(members))
 
         def elaborate(self, platform):
@@ -148,13 +151,44 @@ def checked_array(config: ChipConfig, base: type[SpikeCoreArray] = instanced.Ins
                          self.mon_values.eq(monitor.values)]
             return m
 
-    return CheckedArray(config)
+    return CheckedArray(config, chip)
+
+
+def checked_board(config: ChipConfig, base: type[SpikeCoreArray] = instanced.InstancedArray) -> wiring.Component:
+    """The board of ``config`` (docs/spec.md §13) whose every chip is a :func:`checked_array` (its protocol
+    monitor beside its cores, ``spikecore.chip<c>.protocol_monitor``), with each chip's monitor results as the
+    board's ports ``mon_fail[c]``, ``mon_rule[c]``, ... (Verilog ``mon_fail__<c>``)."""
+    chips = config.chips
+
+    class CheckedBoard(instanced.SpikeCoreBoard):
+        def __init__(self, config: ChipConfig) -> None:
+            ports = instanced.SpikeCoreBoard(config)   # only for its port signature and links
+            ports._MustUse__silence = True
+            members = dict(ports.signature.members) | {name: member.array(chips)
+                                                       for name, member in MONITOR_PORTS.items()}
+            self.config, self.links = config, ports.links
+            wiring.Component.__init__(self, wiring.Signature(members))
+
+        def make_array(self, chip: int) -> SpikeCoreArray:
+            return checked_array(self.config, base, chip)
+
+        def elaborate(self, platform):
+            m = super().elaborate(platform)
+            for c in range(chips):
+                array = m.submodules[f"chip{c}"]
+                for name in MONITOR_PORTS:
+                    m.d.comb += getattr(self, name)[c].eq(getattr(array, name))
+            return m
+
+    return CheckedBoard(config)
 
 
 def checked_verilog(config: ChipConfig) -> str:
     """Verilog of the checked array (:func:`checked_array`), top module ``spikecore`` plus the one shared core
-    module, as :func:`spikecore.rtl.instanced.generate_verilog` writes them for ``make rtl``."""
-    return instanced.generate_verilog(config, TOP_MODULE, array=checked_array(config))
+    module, as :func:`spikecore.rtl.instanced.generate_verilog` writes them for ``make rtl``; for a board
+    (``config.chips > 1``) the checked board (:func:`checked_board`)."""
+    top = checked_board(config) if config.chips > 1 else checked_array(config)
+    return instanced.generate_verilog(config, TOP_MODULE, array=top)
 
 
 class ProtocolMonitor(wiring.Component):

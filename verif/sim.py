@@ -34,6 +34,8 @@ from spikecore.verif.wave_format import FORMATS, dump_name, trace_format
 
 SIM_ROOT = REPO_ROOT / "build" / "sim"
 TEST_MODULE = "spikecore.verif.cocotb_array"
+#: The cocotb test of a board image (``chips > 1``, docs/spec.md §13): the RTL board against the golden board.
+BOARD_TEST_MODULE = "spikecore.verif.cocotb_board"
 
 
 def reproduce_command(seed: int, cores: int, variant: str | None = None, check: str = "fast",
@@ -71,10 +73,8 @@ def _environment(runs: list[RunSpec], test_dir: Path) -> dict[str, str]:
 
 
 def check_one_chip(config: ChipConfig) -> None:
-    """Raise :class:`SpikeCoreError` for a board config (``chips > 1``): the RTL co-simulation runs one chip."""
-    if config.chips > 1:
-        raise SpikeCoreError(f"the RTL co-simulation runs one chip; this image is a board of {config.chips} chips "
-                             "(run it on the golden board: spikecore run)")
+    """Kept for callers of the one-chip era: every ``chips`` (1 .. 16) now co-simulates (a board on the RTL board,
+    :mod:`spikecore.verif.cocotb_board`), so this checks nothing."""
 
 
 def cosimulate(runs: list[RunSpec], config: ChipConfig, test_dir: Path, *, waves: bool = False,
@@ -90,7 +90,7 @@ def cosimulate(runs: list[RunSpec], config: ChipConfig, test_dir: Path, *, waves
     quoting the end of ``sim.log`` — or, with ``strict=False``, gets a failed result saying so. Failing
     runs never raise: their result says ``passed: false``.
     """
-    check_one_chip(config)   # before anything is built
+    board = config.chips > 1    # the RTL board against the golden board (docs/spec.md §13)
     for run in runs:
         check_fault(run.fault, config)
         # The simulator runs in test_dir: a relative path would name a file under it, not the caller's.
@@ -99,6 +99,9 @@ def cosimulate(runs: list[RunSpec], config: ChipConfig, test_dir: Path, *, waves
     test_dir = Path(test_dir).resolve()
     fmt = trace_format(config, waves_format)     # plain runs too: one build (its compiled-in format) serves both
     rtl_faults = {run.fault[4:] for run in runs if run.fault.startswith("rtl:")}
+    if rtl_faults and board:
+        raise SpikeCoreError("co-simulation: rtl: faults are planted in the one-chip array; this image is a board "
+                             f"of {config.chips} chips")
     if rtl_faults and (len(rtl_faults) > 1 or len(rtl_faults) < len(runs)):
         raise SpikeCoreError("co-simulation: runs of one simulator process share one build; an rtl: fault must be "
                              "the same for every run")
@@ -118,7 +121,7 @@ def cosimulate(runs: list[RunSpec], config: ChipConfig, test_dir: Path, *, waves
     sim_log = test_dir / "sim.log"
     saved_waves = os.environ.pop("WAVES", None)    # the runner would otherwise override our choice
     try:
-        runner().test(test_module=TEST_MODULE, hdl_toplevel=build.toplevel, hdl_toplevel_lang="verilog",
+        runner().test(test_module=BOARD_TEST_MODULE if board else TEST_MODULE, hdl_toplevel=build.toplevel, hdl_toplevel_lang="verilog",
                       build_dir=build.directory, test_dir=test_dir, extra_env=env, waves=waves,
                       results_xml=str(test_dir / "cocotb_results.xml"), log_file=sim_log)
     except (RuntimeError, SystemExit):

@@ -98,8 +98,12 @@ def format_explanation(details: dict[str, object]) -> str:
         where = f"  cycle {details['cycle']}"
         if details["step"] is not None:
             where += f" (step {details['step']}, cycle {details['cycle_in_step']} of the step)"
-        label = "axon" if str(details["message"]).split()[0] in ("EVENT", "DROP", "OUT") else "neuron"
-        lines.append(where + f", core {details['core']}, {label} {details['index']}")
+        words = str(details["message"]).split()
+        kind = words[2] if words[:1] == ["chip"] and len(words) > 2 else words[0]   # a board's "chip C KIND ..."
+        label = {"EVENT": "axon", "DROP": "axon", "OUT": "axon", "LINK": "to chip", "LINK_FULL": "to chip"}.get(
+            kind, "neuron")
+        chip = f", chip {details['chip']}" if details.get("chip") is not None else ""
+        lines.append(where + f"{chip}, core {details['core']}, {label} {details['index']}")
     lines.append(f"  instruction: {details['instruction']}")
     lines.append(f"  expected {details['expected']}, DUT {details['actual']}")
     if details["last_records"]:
