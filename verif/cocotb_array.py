@@ -138,7 +138,7 @@ def check_fault(fault: str, config: ChipConfig) -> None:
             raise SpikeCoreError(f"fault {fault!r}: record index must be 0 or more, not {numbers[0]}")
         return
     core, address, value = numbers
-    for name, number, low, high in (("core", core, 0, config.cores - 1),
+    for name, number, low, high in (("core", core, 0, config.board_cores - 1),   # a board: global ids
                                     ("address", address, 0, config.weight_bytes - 1),
                                     ("value", value, WEIGHT_MIN, WEIGHT_MAX)):
         if not low <= number <= high:

@@ -14,6 +14,10 @@ every core busy every step (:mod:`spikecore.verif.array_fill`). Each program's a
 with ACC or SPIKE records in any of its steps, from the golden run) and the records compared per second are
 reported.
 
+With ``board_every`` (``make regress``: 8), every 8th seed also runs as a random multi-chip program (2-4 chips
+of 2 cores) on the Verilator-built RTL board (:mod:`spikecore.verif.board_regress`), with its link and
+split-neuron/merge coverage in the summary's ``board``.
+
 Everything lands in ``build/regress/`` (or ``--out``): per seed its image, stimulus and result; and
 ``summary.json`` — programs, array cycles simulated, records compared, mismatches, failing seeds with their
 reproduce commands, functional coverage per coverpoint and bin — plus ``junit.xml`` and the cocotb-coverage
@@ -32,6 +36,7 @@ from spikecore.errors import SpikeCoreError
 from spikecore.image import load_image
 from spikecore.stimulus import Stimulus
 from spikecore.verif.array_fill import active_cores_per_step, check_of_seed, fill_of_seed
+from spikecore.verif.board_regress import board_seeds, board_summary, run_board_seeds
 from spikecore.verif.build import REPO_ROOT, build_array
 from spikecore.verif.coverage import FunctionalCoverage, export_cocotb_xml
 from spikecore.verif.edge_programs import VARIANTS
@@ -84,14 +89,16 @@ def run_group(index: int, group: list[int], *, config: dict, out: str, check: st
 
 def run_regression(seeds: list[int], config: ChipConfig, out: Path, *, jobs: int = 2, check: str = "mixed",
                    variant: str | None = None, batch: int = BATCH, fill: bool | None = None,
-                   scheduler: str | None = None, log=print) -> dict:
+                   scheduler: str | None = None, board_every: int | None = None, log=print) -> dict:
     """Co-simulate every seed; returns (and writes) the summary dict.
 
     ``check``: ``"fast"``, ``"full"`` or ``"mixed"`` (by seed, :func:`~spikecore.verif.array_fill.check_of_seed`);
     ``fill``: ``True``/``False`` for every seed, ``None`` by seed (:func:`~spikecore.verif.array_fill.fill_of_seed`).
     ``scheduler``: ``None`` runs ``jobs`` batches at a time in this process's threads; ``"local"`` starts a Dask
     ``LocalCluster`` of ``jobs`` workers; ``"tcp://HOST:PORT"`` submits the batches to that Dask scheduler
-    (:mod:`spikecore.verif.dask_run`). The results and the summary do not depend on which.
+    (:mod:`spikecore.verif.dask_run`). The results and the summary do not depend on which. ``board_every``
+    (``N``): every seed ``s`` with ``s % N == N - 1`` also runs as a random board program on the RTL board
+    (:mod:`spikecore.verif.board_regress`); the summary's ``board`` holds their counts and link coverage.
 
     The summary passes only when every program matched and at least one record was compared: a regression
     of nothing proves nothing.
@@ -119,17 +126,21 @@ def run_regression(seeds: list[int], config: ChipConfig, out: Path, *, jobs: int
 
         results = run_on_dask(run_group, groups, arguments, scheduler, jobs=jobs, log=log)
     results.sort(key=lambda r: r["seed"])
+    board_results = run_board_seeds(board_seeds(seeds, board_every), board_every, out, log=log) \
+        if board_seeds(seeds, board_every) else []
 
     coverage = FunctionalCoverage(config)
     for result in results:
         if "coverage" in result:
             coverage.merge(FunctionalCoverage.from_dict(config, result["coverage"]))
     failures = [r for r in results if not r["passed"]]
+    board = board_summary(board_results, board_every) if board_results else None
     records_compared = sum(r.get("records_compared", 0) for r in results)
     wall = time.monotonic() - started
     fills = [r for r in results if str(r.get("variant", "")).endswith("+fill")]
     summary = {
-        "passed": not failures and records_compared > 0,
+        "passed": not failures and records_compared > 0 and not (board and (board["failed_programs"]
+                                                                             or not board["records_compared"])),
         "programs": len(results),
         "cores": config.cores,
         "check": check,
@@ -151,6 +162,7 @@ def run_regression(seeds: list[int], config: ChipConfig, out: Path, *, jobs: int
         "wall_seconds": round(wall, 1),
         "jobs": jobs,
         "coverage": coverage.to_dict(),
+        "board": board,
     }
     write_json(out / "summary.json", summary)
     write_junit(out / "junit.xml", [r for r in results if "records_matched" in r], suite="spikecore.regress")

@@ -121,7 +121,8 @@ def cosimulate(runs: list[RunSpec], config: ChipConfig, test_dir: Path, *, waves
     sim_log = test_dir / "sim.log"
     saved_waves = os.environ.pop("WAVES", None)    # the runner would otherwise override our choice
     try:
-        runner().test(test_module=BOARD_TEST_MODULE if board else TEST_MODULE, hdl_toplevel=build.toplevel, hdl_toplevel_lang="verilog",
+        runner().test(test_module=BOARD_TEST_MODULE if board else TEST_MODULE, hdl_toplevel=build.toplevel,
+                      hdl_toplevel_lang="verilog",
                       build_dir=build.directory, test_dir=test_dir, extra_env=env, waves=waves,
                       results_xml=str(test_dir / "cocotb_results.xml"), log_file=sim_log)
     except (RuntimeError, SystemExit):

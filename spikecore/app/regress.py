@@ -33,6 +33,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--variant", choices=list(VARIANTS), help="one edge variant for every seed")
     parser.add_argument("--batch", type=int, default=BATCH, help=f"programs per simulator process (default {BATCH})")
     parser.add_argument("--out", default=str(REGRESS_ROOT))
+    parser.add_argument("--board-every", type=int, default=8,
+                        help="every N-th seed (seed %% N == N-1) also runs as a random board program of 2-4 chips on "
+                             "the RTL board (default 8; 0: none)")
     parser.add_argument("--scheduler", default="local",
                         help="Dask scheduler address tcp://HOST:8786; local (default): an in-process LocalCluster "
                              "of --jobs workers; threads: no Dask, --jobs simulator processes from this process")
@@ -56,13 +59,15 @@ def execute(args) -> int:
         raise SpikeCoreError(f"--scheduler {args.scheduler!r}: expected tcp://HOST:PORT, local or threads")
     if args.seeds < 1:
         raise SpikeCoreError(f"--seeds must be 1 or more, not {args.seeds}")
-    for flag, value, low in (("--first", args.first, 0), ("--jobs", args.jobs, 1), ("--batch", args.batch, 1)):
+    for flag, value, low in (("--first", args.first, 0), ("--jobs", args.jobs, 1), ("--batch", args.batch, 1),
+                             ("--board-every", args.board_every, 0)):
         if value < low:
             raise SpikeCoreError(f"{flag} must be {low} or more, not {value}")
     summary = run_regression(list(range(args.first, args.first + args.seeds)), ChipConfig(cores=args.cores),
                              Path(args.out), jobs=args.jobs, check=args.check, variant=args.variant,
                              batch=args.batch, fill={"mixed": None, "all": True, "none": False}[args.fill],
-                             scheduler=None if args.scheduler == "threads" else args.scheduler)
+                             scheduler=None if args.scheduler == "threads" else args.scheduler,
+                             board_every=args.board_every or None)
     cov = FunctionalCoverage.from_dict(ChipConfig(cores=args.cores), summary["coverage"])
     print("\n".join(cov.report_lines()))
     print(f"{summary['programs']} programs, {summary['array_cycles']} array cycles, {summary['records_compared']} "
@@ -74,7 +79,15 @@ def execute(args) -> int:
           f"{summary['fill_programs']} fill programs (every core busy: fewest active "
           f"{summary['fill_min_active_share']} of the cores); {summary['full_programs']} programs with the FULL check; "
           f"{summary['records_per_second']} records compared per second")
-    for failure in summary["failures"]:
+    board = summary.get("board")
+    if board:
+        print(f"board seeds (every {board['every']}th): {board['programs']} programs on boards of "
+              f"{', '.join(map(str, board['boards']))} chips, {board['records_compared']} records compared, "
+              f"{board['mismatches']} mismatches, {board['failed_programs']} failed")
+        for size, bins in board["link_coverage"].items():
+            print(f"  links {size}: " + " ".join(f"{name}={hits}" for name, hits in bins.items()))
+        print("  split neurons / merges: " + " ".join(f"{name}={hits}" for name, hits in board["fan_in_split"].items()))
+    for failure in [*summary["failures"], *(board["failures"] if board else [])]:
         print(f"FAIL seed {failure['seed']}: {failure['reason']}\n  reproduce: {failure['reproduce']}")
     return 0 if summary["passed"] else 1
 
