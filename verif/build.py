@@ -251,6 +251,8 @@ def build_array(config: ChipConfig, *, waves: bool = False, traced: bool | None 
     C++ compiler fails, for an unknown trace format, or for ``waves`` with ``traced=False``.
     """
     configure_environment()
+    if config.chips > 1 and trace_depth == TRACE_DEPTH:
+        trace_depth += 1     # a board's cores are one level deeper (spikecore.chip0.core0)
     traced = (waves or TRACING_COMPILED_IN) if traced is None else traced
     if waves and not traced:
         raise SpikeCoreError("build_array: a build that dumps waves needs tracing compiled in (traced=True)")

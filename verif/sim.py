@@ -146,11 +146,11 @@ def cosimulate(runs: list[RunSpec], config: ChipConfig, test_dir: Path, *, waves
                          "mismatches": 0, "first_mismatch": None, "wall_seconds": 0,
                          "text": f"no result; end of {sim_log}:\n{tail}\nreproduce: {run.reproduce}"})
     if waves and vcd.exists():
-        from spikecore.verif.waves import mismatch_of_result, write_gtkw
+        from spikecore.verif.waves import chip_of_result, mismatch_of_result, write_gtkw
 
         marker, core = mismatch_of_result(results[-1])
         gtkw = write_gtkw(vcd, test_dir / "waves.gtkw", image=load_image(runs[-1].image), marker_ps=marker,
-                          focus_core=core)
+                          focus_core=core, focus_chip=chip_of_result(results[-1]))
         for result in results:
             result["vcd"], result["gtkw"], result["waves_format"] = str(vcd), str(gtkw), fmt
     return results

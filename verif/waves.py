@@ -12,6 +12,10 @@ writes a save file that shows, in order:
   (tail), the drop counter, and the ACC/SPIKE record it emits;
 - ``trace port (packed)``, closed: the raw word the testbench reads.
 
+A board's wave file (docs/spec.md §13) is grouped per chip instead (:func:`board_signals`): ``board`` (its
+host ports), then for each chip ``c`` the groups above named ``chip c host``, ``chip c router``, ``chip c
+core n``, ``chip c config bus``, plus ``chip c links`` (the links it sends on and takes from).
+
 A save file must name each signal as GTKWave knows it, or GTKWave silently leaves it out: a vector
 carries its bit range (``spikecore.cycle[63:0]``), and in a VCD a name holding the hierarchy separator
 (Amaranth's ``trace.acc_valid`` record fields) is an escaped identifier (``spikecore.core0.\\trace.acc_valid``;
@@ -92,7 +96,10 @@ CORE_SIGNALS = [
     ("trace.syn_valid", "bin"), ("trace.syn_neuron", "dec"), ("trace.syn_value", "signed"),
 ]
 
-_CORE_SCOPE = re.compile(rf"{re.escape(TOPLEVEL)}\.core(\d+)")
+_CHIP_SCOPE = re.compile(rf"{re.escape(TOPLEVEL)}\.chip(\d+)\.")
+#: A link's signals in a board's view (rtl/link.py): the sender's side, then the receiver's.
+LINK_SEND_SIGNALS = [("push_valid", "bin"), ("full", "bin"), ("fill", "dec")]
+LINK_TAKE_SIGNALS = [("due", "bin"), ("take", "bin")]
 
 
 @dataclass(frozen=True)
@@ -210,52 +217,100 @@ def _trace(save: GTKWSave, name: str, style: str, filters: dict[str, Path], alia
 
 
 def requested_signals(info: WaveInfo, cores: int | None = None) -> dict[str, list[tuple[str, str, str]]]:
-    """Per group, the ``(gtkwave name, style, alias)`` of each signal the view shows, in order."""
-    top = TOPLEVEL
-    groups: dict[str, list[tuple[str, str, str]]] = {"host": [], "router": [], "config bus": []}
+    """Per group, the ``(gtkwave name, style, alias)`` of each signal the view shows, in order.
+
+    A board's wave file (scopes ``spikecore.chip<c>``, docs/spec.md §13) gets :func:`board_signals` instead."""
+    if any(_CHIP_SCOPE.match(name) for name in info.names):
+        return board_signals(info, cores)
+    return _chip_signals(info, TOPLEVEL, cores)
+
+
+def _chip_signals(info: WaveInfo, top: str, cores: int | None, label: str = "",
+                  prefix: str = "") -> dict[str, list[tuple[str, str, str]]]:
+    """The groups of one chip whose array is scope ``top``: group names start with ``label``, core aliases
+    with ``prefix`` (both empty for the one-chip view, whose names the tests pin)."""
+    groups: dict[str, list[tuple[str, str, str]]] = {f"{label}host": [], f"{label}router": [],
+                                                     f"{label}config bus": []}
     for group, table in (("host", HOST_SIGNALS), ("router", ROUTER_SIGNALS), ("config bus", CONFIG_SIGNALS)):
         for name, style in table:
             if f"{top}.{name}" in info.names:
                 # GTKWave shows an alias from its last dot on: record.kind and entry.core need their prefix
                 alias = name.removeprefix("router.").replace(".", "_")
-                groups[group].append((info.names[f"{top}.{name}"], style, alias))
-    core_ids = sorted({int(m.group(1)) for name in info.names if (m := _CORE_SCOPE.match(name))
+                groups[f"{label}{group}"].append((info.names[f"{top}.{name}"], style, f"{prefix}{alias}"))
+    scope = re.compile(rf"{re.escape(top)}\.core(\d+)")
+    core_ids = sorted({int(m.group(1)) for name in info.names if (m := scope.match(name))
                        and name == f"{m.group(0)}.state"})
     for core in core_ids if cores is None else [c for c in core_ids if c < cores]:
-        rows = groups.setdefault(f"core {core}", [])
+        rows = groups.setdefault(f"{label}core {core}", [])
         for name, style in CORE_SIGNALS:
             full = f"{top}.core{core}.{name}"
             if full in info.names:
                 alias = "instruction" if name == "imem_rd__data" else name.removeprefix("trace.")
-                rows.append((info.names[full], style, f"c{core}.{alias}"))
-    if f"{top}.{TRACE_PORT}" in info.names:
+                rows.append((info.names[full], style, f"{prefix}c{core}.{alias}"))
+    if not label and f"{top}.{TRACE_PORT}" in info.names:
         groups["trace port (packed)"] = [(info.names[f"{top}.{TRACE_PORT}"], "hex", TRACE_PORT)]
     return groups
 
 
+def board_signals(info: WaveInfo, cores: int | None = None) -> dict[str, list[tuple[str, str, str]]]:
+    """The groups of a board's view: ``board`` (the board's host ports), then per chip ``c``: ``chip c host``,
+    ``chip c router``, ``chip c links`` (each link ``c -> b`` it sends on: push, full, fill; and each link
+    ``a -> c`` it takes from: due, take), ``chip c config bus``, ``chip c core n``; then every chip's packed
+    trace port, closed. Aliases start with ``k<c>.`` so that a signal names its chip."""
+    top = TOPLEVEL
+    groups: dict[str, list[tuple[str, str, str]]] = {"board": []}
+    for name, style in [*HOST_SIGNALS[:6], ("inj_valid", "bin"), ("inj_chip", "dec"), ("inj_core", "dec"),
+                        ("inj_axon", "dec"), ("inj_payload", "signed"), ("inj_accepted", "bin")]:
+        if f"{top}.{name}" in info.names:
+            groups["board"].append((info.names[f"{top}.{name}"], style, name))
+    chips = sorted({int(m.group(1)) for name in info.names if (m := _CHIP_SCOPE.match(name))})
+    for chip in chips:
+        groups.update(_chip_signals(info, f"{top}.chip{chip}", cores, f"chip {chip} ", f"k{chip}."))
+        rows = []
+        for other in chips:
+            for a, b, signals in ((chip, other, LINK_SEND_SIGNALS), (other, chip, LINK_TAKE_SIGNALS)):
+                for name, style in signals:
+                    full = f"{top}.link{a}_{b}.{name}"
+                    if a != b and full in info.names:
+                        rows.append((info.names[full], style, f"link{a}_{b}.{name}"))
+        groups[f"chip {chip} links"] = rows
+        # the chip's config bus after its cores: it only moves while the image loads
+        groups[f"chip {chip} config bus"] = groups.pop(f"chip {chip} config bus")
+    for chip in chips:
+        port = f"{top}.{TRACE_PORT}__{chip}"
+        if port in info.names:
+            groups.setdefault("trace ports (packed)", []).append((info.names[port], "hex", f"{TRACE_PORT}__{chip}"))
+    return groups
+
+
 def write_gtkw(dump: str | Path, gtkw: str | Path, cores: int | None = None, image: Image | None = None,
-               marker_ps: int | None = None, focus_core: int | None = None) -> Path:
+               marker_ps: int | None = None, focus_core: int | None = None, focus_chip: int | None = None) -> Path:
     """Write the save file ``gtkw`` for wave file ``dump`` (.vcd or .fst); returns its path.
 
     ``cores`` limits the per-core groups to cores ``0..cores-1``; ``image`` adds the instruction filter;
     ``marker_ps`` puts GTKWave's marker at that time (ps) and zooms to a window around it;
     ``focus_core`` (the core of the first mismatch) is the only core group opened, and comes first.
     Without it the first :data:`OPEN_CORES` core groups are open. The config bus and packed trace port
-    groups start closed.
+    groups start closed. A board's view (:func:`board_signals`) groups every signal by chip; ``focus_chip``
+    names the failing core's chip (its ``chip c core n`` group is the one opened, right under ``board``).
     """
     dump, gtkw = Path(dump), Path(gtkw)
     info = read_wave_info(dump)
     filters = write_filters(gtkw.parent, image)
     start, stop = view_window(info.end, marker_ps, info.first_step, info.last_busy)
     groups = requested_signals(info, cores)
-    focus = f"core {focus_core}"
+    board = "board" in groups
+    focus = f"chip {focus_chip or 0} core {focus_core}" if board else f"core {focus_core}"
     if focus in groups:     # the failing core's group right under host and router
-        groups = {name: groups[name] for name in ["host", "router", focus, *groups] if name in groups}
+        first = ["board", focus] if board else ["host", "router", focus]
+        groups = {name: groups[name] for name in [*first, *groups] if name in groups}
 
     def closed(group: str) -> bool:
-        if group.startswith("core "):
-            return group != focus if focus in groups else int(group.split()[1]) >= OPEN_CORES
-        return group in ("config bus", "trace port (packed)")
+        if " core " in f" {group}":
+            return group != focus if focus in groups else int(group.split()[-1]) >= OPEN_CORES
+        if board and group.startswith("chip "):    # a board: chip 0's groups open, the others closed
+            return group.endswith("config bus") or not group.startswith("chip 0 ")
+        return group in ("config bus", "trace port (packed)", "trace ports (packed)")
 
     with outputs.open_output(gtkw, "w") as handle:
         save = GTKWSave(handle)
@@ -277,6 +332,12 @@ def write_gtkw(dump: str | Path, gtkw: str | Path, cores: int | None = None, ima
     return gtkw
 
 
+def chip_of_result(result: dict) -> int | None:
+    """The chip of a board run's first mismatch (``None``: one chip, or passed)."""
+    chip = (result.get("first_mismatch") or {}).get("chip")
+    return chip if isinstance(chip, int) else None
+
+
 def mismatch_of_result(result: dict) -> tuple[int | None, int | None]:
     """``(time in ps, core)`` of the first mismatch of a run's result dict; ``(None, None)`` if it passed."""
     first = result.get("first_mismatch") or {}
@@ -293,4 +354,5 @@ def write_run_gtkw(run: Path) -> Path:
     image = load_image(run / "image.bin") if (run / "image.bin").exists() else None
     result = read_result(run / "result.json") if (run / "result.json").exists() else {}
     marker, core = mismatch_of_result(result)
-    return write_gtkw(dump, run / "waves.gtkw", image=image, marker_ps=marker, focus_core=core)
+    return write_gtkw(dump, run / "waves.gtkw", image=image, marker_ps=marker, focus_core=core,
+                      focus_chip=chip_of_result(result))
