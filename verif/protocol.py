@@ -94,8 +94,8 @@ RTL_FAULTS: dict[str, tuple[str, Patch]] = {
     "active-idle": ("trace port", Patch(ARRAY, "trace_active.eq(running)", "trace_active.eq(1)")),
     "trace-stray": ("trace port", Patch(ARRAY, "trace_active.eq(running)", "trace_active.eq(0)")),
     "trace-cycle": ("trace port", Patch(ARRAY, "trace_cycle.eq(cycle)", "trace_cycle.eq(cycle + 1)")),
-    "stall": ("watchdog", Patch(ARRAY, "with m.Case(ArrayState.EXEC), m.If(all_done):",
-                                "with m.Case(ArrayState.EXEC), m.If(all_done & 0):")),
+    "stall": ("watchdog", Patch(ARRAY, "with m.Case(ArrayState.EXEC), m.If(exec_end):",
+                                "with m.Case(ArrayState.EXEC), m.If(exec_end & 0):")),
 }
 VALUE_BITS = 16
 VALUE_SLOTS = 4
