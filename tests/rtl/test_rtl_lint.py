@@ -34,6 +34,17 @@ def test_generated_verilog_is_lint_clean(tmp_path, cores):
     lint(path)
 
 
+def test_board_verilog_is_lint_clean(tmp_path):
+    # a board of 3 chips x 2 cores (docs/spec.md §13): one core module for all 6 cores, 6 links, every chip's ports
+    path = write_verilog(ChipConfig(cores=2, chips=3), tmp_path)
+    text = path.read_text()
+    assert len(re.findall(r"^module spikecore_core\(", text, re.MULTILINE)) == 1
+    assert len(re.findall(r"^\s*spikecore_core core\d+ \(", text, re.MULTILINE)) == 6
+    for port in ("inj_chip", "trace_port__0", "trace_port__2", "sig_history__1"):
+        assert re.search(rf"^\s*(input|output) (\[\d+:0\] )?{port};", text, re.MULTILINE), port
+    lint(path)
+
+
 def test_waivers_are_by_name_and_justified():
     lines = WAIVERS.read_text().splitlines()
     assert lines[0] == "`verilator_config"
