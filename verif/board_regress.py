@@ -3,7 +3,8 @@
 A regression with ``board_every = N`` also runs every seed ``s`` with ``s % N == N - 1`` as a board program:
 :func:`~spikecore.verif.random_board.random_board` on a board of :func:`board_of_seed` ``(s)`` — 2, 3 or 4 chips
 in turn (``2 + (s // N) % 3``) of :data:`BOARD_CORES` small cores — with the stimulus a host can inject
-(:func:`~spikecore.verif.random_board.injectable`), co-simulated under the board scoreboard
+(:func:`~spikecore.verif.random_board.injectable`); on 3 chips or more every other one is a link flood
+(:func:`prepare_board_seed`) — co-simulated under the board scoreboard
 (:mod:`spikecore.verif.cocotb_board`), FULL check on every other board seed, FAST on the rest. One
 Verilator build per board size. :func:`board_summary` sums what they did: programs, records compared,
 mismatches, failures with a reproduce line, the link coverage bins (idle, busy, every direction, full queue on
@@ -22,9 +23,10 @@ from pathlib import Path
 
 from spikecore.config import ChipConfig
 from spikecore.image import save_image
+from spikecore.stimulus import Stimulus
 from spikecore.verif.build import build_array
 from spikecore.verif.cocotb_array import RunSpec
-from spikecore.verif.random_board import injectable, link_bins, random_board
+from spikecore.verif.random_board import injectable, link_bins, link_flood, random_board
 from spikecore.verif.sim import cosimulate
 
 #: Cores of each chip of a regression board: small, so that every size builds in about a minute.
@@ -45,12 +47,20 @@ def board_seeds(seeds, every: int | None) -> list[int]:
     return [s for s in seeds if every and s % every == every - 1]
 
 
-def prepare_board_seed(seed: int, config: ChipConfig, directory: Path, check: str) -> RunSpec:
-    """Write seed ``seed``'s board program into ``directory``; its run."""
-    image, events, steps = random_board(seed, config, density=0.8)
+def prepare_board_seed(seed: int, config: ChipConfig, directory: Path, check: str, every: int = 8) -> RunSpec:
+    """Write seed ``seed``'s board program into ``directory``; its run. On 3 chips or more, every other board seed
+    of a size is a link flood instead (:func:`~spikecore.verif.random_board.link_flood` of the link
+    ``a -> b`` the seed picks), so that the full-queue bins are reached within a few seeds."""
+    pairs = [(a, b) for a in range(config.chips) for b in range(config.chips) if a != b]
+    if config.chips >= 3 and (seed // every // len(BOARD_CHIPS)) % 2 == 1:
+        source, dest = pairs[(seed // every) % len(pairs)]
+        image, stimulus, steps = link_flood(config, source, dest), Stimulus(), 2
+    else:
+        image, events, steps = random_board(seed, config, density=0.8)
+        stimulus = injectable(image, events, steps)
     directory.mkdir(parents=True, exist_ok=True)
     save_image(image, directory / "image.bin")
-    injectable(image, events, steps).save(directory / "stimulus.json")
+    stimulus.save(directory / "stimulus.json")
     return RunSpec(image=str(directory / "image.bin"), stimulus=str(directory / "stimulus.json"), steps=steps,
                    result=str(directory / "result.json"), seed=seed, check=check, variant=f"board{config.chips}",
                    reproduce=f"python -m spikecore.app.sim --image {directory / 'image.bin'} --stimulus "
@@ -65,7 +75,7 @@ def run_board_seeds(seeds: list[int], every: int, out: Path, log=print) -> list[
     results = []
     for config, group in by_board.items():
         build = build_array(config, log=log)
-        specs = [prepare_board_seed(seed, config, out / f"board-seed{seed}", "full" if i % 2 == 0 else "fast")
+        specs = [prepare_board_seed(seed, config, out / f"board-seed{seed}", "full" if i % 2 == 0 else "fast", every)
                  for i, seed in enumerate(group)]
         for result in cosimulate(specs, config, out / f"board{config.chips}", build=build, log=log, strict=False):
             result["chips"] = config.chips
