@@ -33,7 +33,7 @@ from spikecore.golden.run import RunResult, run
 from spikecore.image import Image
 from spikecore.signature import HISTORY_DEPTH, cycle_record_counts, cycle_signatures
 from spikecore.trace import chip_records
-from spikecore.verif.board_host import BoardRtlRun
+from spikecore.verif.board_host import BoardRtlRun, run_rtl_board
 from spikecore.verif.scoreboard import Mismatch, compare_records
 from spikecore.verif.sim_host import RtlRun, run_rtl
 
@@ -152,5 +152,5 @@ def _verdict(problems: list[Mismatch], records: int, allow_empty: bool) -> int:
 def crosscheck(image: Image, stimulus=None, steps: int = 1, *, allow_empty: bool = False) -> Crosscheck:
     """Run ``image`` with ``stimulus`` for ``steps`` on the RTL and on the golden model; compare all."""
     golden = run(image, stimulus, steps, chip="cycle")
-    rtl = run_rtl(image, stimulus, steps)   # a board image runs on the RTL board (run_rtl_board)
+    rtl = run_rtl_board(image, stimulus, steps) if image.config.chips > 1 else run_rtl(image, stimulus, steps)
     return Crosscheck(rtl=rtl, golden=golden, records=compare_runs(golden, rtl, allow_empty=allow_empty))

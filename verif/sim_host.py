@@ -317,15 +317,12 @@ class RtlRun:
 def run_rtl(image: Image, stimulus=None, steps: int = 1, *, vcd: str | None = None) -> RtlRun:
     """Load ``image``, then per step inject that step's stimulus and run it; return everything observed.
 
-    ``stimulus`` is a :class:`spikecore.stimulus.Stimulus` (or ``None``). A board image (``chips > 1``) runs on
-    the RTL board: :func:`spikecore.verif.board_host.run_rtl_board`, which returns a ``BoardRtlRun``.
+    ``stimulus`` is a :class:`spikecore.stimulus.Stimulus` (or ``None``). A board image (``chips > 1``) is
+    refused (the array is one chip): run it with :func:`spikecore.verif.board_host.run_rtl_board`, or with
+    :func:`spikecore.verif.crosscheck.crosscheck`, which picks the host by ``chips``.
     """
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
         raise SpikeCoreError(f"run_rtl: steps must be a non-negative integer, not {steps!r}")
-    if image.config.chips > 1:
-        from spikecore.verif.board_host import run_rtl_board  # board_host builds on this module
-
-        return run_rtl_board(image, stimulus, steps, vcd=vcd)
     result: dict = {}
 
     async def scenario(host: SimHost) -> None:
