@@ -53,7 +53,8 @@ def prepare_board_seed(seed: int, config: ChipConfig, directory: Path, check: st
     ``a -> b`` the seed picks), so that the full-queue bins are reached within a few seeds."""
     pairs = [(a, b) for a in range(config.chips) for b in range(config.chips) if a != b]
     if config.chips >= 3 and (seed // every // len(BOARD_CHIPS)) % 2 == 1:
-        source, dest = pairs[(seed // every) % len(pairs)]
+        # the floods of one size are every 6th board seed: count them, so that each floods another link
+        source, dest = pairs[(seed // every // (2 * len(BOARD_CHIPS))) % len(pairs)]
         image, stimulus, steps = link_flood(config, source, dest), Stimulus(), 2
     else:
         image, events, steps = random_board(seed, config, density=0.8)

@@ -77,3 +77,39 @@ def test_spikecore_sim_runs_a_board_image(tmp_path, capsys) -> None:
     assert code == 0, out
     # per step: SPIKE, LINK, OUT (chip 0) and EVENT (chip 1): 4 records x 3 steps
     assert "PASS" in out and "12 records compared" in out
+
+
+def test_a_split_mlp_merges_its_partial_sums_across_a_link_on_the_rtl_board(tmp_path) -> None:
+    # tests/verif/test_verif_fanin_cosim.py's 128 -> 4 -> 3 graded MLP on a board of two 2-core product chips:
+    # partial-sum cores 0, 1 (chip 0) send their 2 x 4 partial sums over link 0 -> 1 to the merging core (global 2
+    # = chip 1 core 0), the output layer is chip 1 core 1. Every record of every chip equals the golden board's.
+    import numpy as np
+
+    from spikecore.app.runtime import run_batch
+    from spikecore.compiler.pipeline import _lay_out
+    from spikecore.compiler.quantize import quantize
+    from spikecore.compiler.report import link_traffic
+    from tests.compiler.test_compiler_place import float_mlp
+
+    config = ChipConfig(cores=2, chips=2)
+    graph = float_mlp((128, 4, 3))
+    rng = np.random.default_rng(1)
+    compiled = _lay_out(graph, quantize(graph, rng.uniform(0, 1, (64, 128)), config=config), config, "split", {})
+    assert [(pc.partial, pc.merge) for pc in compiled.placed.cores] == [(True, False), (True, False),
+                                                                         (False, True), (False, False)]
+    assert link_traffic(compiled.placed) == {(0, 1): 8}
+    samples = rng.uniform(0, 1, (2, 128))
+    q = compiled.quantize_input(samples)
+    golden = run_batch(compiled, q, chip="cycle", quantized=True)
+    np.testing.assert_array_equal(golden.logits, compiled.reference(q, quantized=True).logits)
+    save_image(compiled.image, tmp_path / "image.bin")
+    runs = []
+    for i, sample in enumerate(samples):
+        compiled.stimulus(sample).save(tmp_path / f"stim{i}.json")
+        runs.append(RunSpec(image=str(tmp_path / "image.bin"), stimulus=str(tmp_path / f"stim{i}.json"),
+                            steps=compiled.steps, result=str(tmp_path / f"result{i}.json"), seed=None,
+                            check="full", reproduce="(compiled 128-4-3 split MLP on 2 chips)"))
+    for result in cosimulate(runs, config, tmp_path / "run", build=build_array(config)):
+        assert result["passed"], result["text"]
+        assert result["mismatches"] == 0 and result["records_compared"] > 0
+        assert result["link_coverage"]["0->1"] == 8 * compiled.steps
