@@ -289,9 +289,11 @@ def _merge_cannot_saturate(graph: QuantGraph, index: int) -> bool:
     """True if no running sum of a merged layer's membranes can leave int32 (docs/spec.md §4.8, exactness):
     |init| + the largest payload x Σ|w| x the steps the membrane accumulates over (1 in graded mode)."""
     layer = graph.layers[index]
-    graded = graph.encoding == "graded"
+    graded = graph.encoding in ("graded", "nir")   # a NIR layer may send payload 127 (docs/spec.md §11, Spikes)
     payload = -isa.PAYLOAD_MIN if index == 0 else (isa.PAYLOAD_MAX if graded else isa.BINARY_PAYLOAD)
     payload = max(payload, *layer.bias_payloads()) if layer.bias_payloads() else payload
+    # graded: the membrane restarts from the bias every step; NIR: one step's input from any membrane between
+    # its init and its threshold (§4.8 says what happens beyond); rate: the whole run
     steps = 1 if graded else graph.steps
     magnitude = np.abs(layer.weight_rows()).astype(np.int64).sum(axis=1)
     cell = layer.neuron
@@ -304,8 +306,12 @@ def split_hidden(graph: QuantGraph, index: int, config: ChipConfig, fanout: np.n
     """A hidden layer's partial-sum slices (``merge_core`` = their merging slice) and merging slices, or the
     unsplit layer's ``refusal`` extended by why no split fits (docs/spec.md §4.8)."""
     layer = graph.layers[index]
-    if graph.encoding == "nir" or layer.twins:
-        raise SpikeCoreError(f"{refusal}; NIR layers are not split over their fan-in") from None
+    if layer.twins:
+        raise SpikeCoreError(f"{refusal}; a layer with fine-weight twins is not split over its fan-in (compile "
+                             "without --fine-weights)") from None
+    if "SACC" in layer.neuron.schedule:
+        raise SpikeCoreError(f"{refusal}; a CubaLIF layer is not split over its fan-in (MERGE adds to the "
+                             "membrane, not to the synaptic current)") from None
     plan, why = fanin.plan_split(_sources(layer), config, fanout, len(program_for(layer, 1, merge=True)))
     if plan is None:
         raise SpikeCoreError(f"{refusal}; split over partial-sum cores, one neuron still needs {why}") from None
@@ -445,14 +451,25 @@ def _partial_cores(layer: QuantDense, k: int, partials: list[Slice], ids: list[i
     axon ``j`` (merging slices hold the same neuron ranges as their partial-sum slices); on a board the merging
     core may be on another chip, and the partial sum crosses a link like any event (docs/spec.md §13)."""
     cores = []
+    rows = layer.weight_rows()
     for core_id, s in zip(ids, partials, strict=True):
-        weights = layer.weight_rows()[s.start:s.start + s.count][:, list(s.axons)].T.astype(np.int64)
+        weights = rows[s.start:s.start + s.count][:, list(s.axons)].T.astype(np.int64)
         neurons = tuple(NeuronParams(threshold=isa.ACC_MIN, fanout_start=j, fanout_count=1) for j in range(s.count))
         chip, local = divmod(merge_ids[s.merge_core], config.cores)
         fanout = tuple(FanoutEntry(local, j, chip) for j in range(s.count))
         cores.append(PlacedCore(core_id, layer.name, k, s.start, s.count, s.axons, partial_program(s.count), weights,
                                 neurons, fanout, partial=True))
     return cores
+
+
+def _reader_entries(ids: list[int], slices: list[Slice], config: ChipConfig) -> dict[int, list[FanoutEntry]]:
+    """Per source of a layer, the fan-out entries to the cores (``ids``, ``slices``) that read it, in core order."""
+    entries: dict[int, list[FanoutEntry]] = {}
+    for dest_id, dest in zip(ids, slices, strict=True):
+        chip, local = divmod(dest_id, config.cores)
+        for axon, source in enumerate(dest.axons):
+            entries.setdefault(source, []).append(FanoutEntry(local, axon, chip))
+    return entries
 
 
 def _bias_payload(layer: QuantDense, source: int) -> int:
@@ -488,6 +505,12 @@ def place(graph: QuantGraph, config: ChipConfig) -> PlacedProgram:
                 slices[k] = slice_layer(layers[k], config, fanout)
             except SpikeCoreError as refusal:
                 slices[k], merges[k] = split_hidden(graph, k, config, fanout, refusal)
+        elif graph.encoding == "nir":   # a NIR output layer: split and merged like a hidden one when it must be
+            host = np.ones(layers[k].out_features, dtype=np.int64) if layers[k].to_host else None
+            try:
+                slices[k] = slice_layer(layers[k], config, host)
+            except SpikeCoreError as refusal:
+                slices[k], merges[k] = split_hidden(graph, k, config, host, refusal)
         else:
             slices[k] = slice_output(graph, config)
         if k == 0 and graph.dense_input:
@@ -508,10 +531,13 @@ def place(graph: QuantGraph, config: ChipConfig) -> PlacedProgram:
         thresholds, decays, syn_decays = cell.thresholds, cell.decays, cell.syn_decays
         if k in merges:
             cores += _partial_cores(layer, k, slices[k], core_ids[k], merge_ids[k], config)
+        rows = layer.weight_rows()
+        next_readers = _reader_entries(core_ids[k + 1], slices[k + 1], config) if k + 1 < len(layers) else {}
+        own_readers = _reader_entries(core_ids[k], slices[k], config) if layer.recurrent is not None else {}
         for core_id, s in zip(merge_ids.get(k, core_ids[k]), merges.get(k, slices[k]), strict=True):
             merge = k in merges
             program = program_for(layer, s.count, merge)
-            weights = layer.weight_rows()[s.start:s.start + s.count][:, list(s.axons)].T.astype(np.int64)
+            weights = rows[s.start:s.start + s.count][:, list(s.axons)].T.astype(np.int64)
             fanout: list[FanoutEntry] = []
             neurons: list[NeuronParams] = []
             for j in range(s.count * (2 if layer.twins else 1)):
@@ -519,18 +545,11 @@ def place(graph: QuantGraph, config: ChipConfig) -> PlacedProgram:
                 source = neuron + (layer.out_features if j >= s.count else 0)
                 first = len(fanout)
                 if k + 1 < len(layers):
-                    for dest_id, dest in zip(core_ids[k + 1], slices[k + 1], strict=True):
-                        if source in dest.axons:
-                            chip, local = divmod(dest_id, config.cores)
-                            fanout.append(FanoutEntry(local, dest.axons.index(source), chip))
+                    fanout += next_readers.get(source, [])
                 elif layer.to_host:
                     fanout.append(FanoutEntry(isa.HOST_CORE, neuron))
                 if layer.recurrent is not None:   # its own spikes (and twins'), read next step by its own layer
-                    own = layer.recurrent_base + source
-                    for dest_id, dest in zip(core_ids[k], slices[k], strict=True):
-                        if own in dest.axons:
-                            chip, local = divmod(dest_id, config.cores)
-                            fanout.append(FanoutEntry(local, dest.axons.index(own), chip))
+                    fanout += own_readers.get(layer.recurrent_base + source, [])
                 count = len(fanout) - first
                 carried = 1 if s.carries_bias else 0   # a partial group without the bias starts from 0
                 neurons.append(NeuronParams(threshold=int(thresholds[neuron]), reset=carried * int(cell.reset[neuron]),
@@ -547,7 +566,7 @@ def place(graph: QuantGraph, config: ChipConfig) -> PlacedProgram:
                                  for i in range(start, start + features))
                            for start in (0, features))
     last = len(layers) - 1
-    out_cores = [c for c in cores if c.layer_index == last]   # (the output layer is never merged)
+    out_cores = [c for c in cores if c.layer_index == last and not (c.partial and last in merges)]
     outputs = tuple(tuple((c.core, j - c.start) for c in out_cores if c.start <= j < c.start + c.count)
                     for j in range(layers[-1].out_features))
     bias_events = tuple(sorted((step, c.core, axon, _bias_payload(layers[c.layer_index], source))
