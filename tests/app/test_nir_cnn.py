@@ -11,6 +11,8 @@ deviation is 0.17..0.24; here 2/sqrt(fan-in) of the composed layer). A smaller C
 
 from __future__ import annotations
 
+import itertools
+
 import nir
 import numpy as np
 import pytest
@@ -64,7 +66,7 @@ def sinabs_cnn(side: int = 34, channels: tuple[int, int, int] = (16, 16, 8), hid
              nir.Affine(weight=weight(10, hidden, fan=hidden), bias=np.zeros(10, np.float32)), neurons((10,)),
              nir.Output(output_type={"output": np.array([10])})]
     names = ["input", *[str(i) for i in range(len(chain) - 2)], "output"]
-    return nir.NIRGraph(nodes=dict(zip(names, chain, strict=True)), edges=list(zip(names, names[1:])))
+    return nir.NIRGraph(nodes=dict(zip(names, chain, strict=True)), edges=list(itertools.pairwise(names)))
 
 
 SMALL = {"side": 10, "channels": (4, 4, 4), "hidden": 32}
