@@ -910,8 +910,8 @@ class PlacedCore:
 
     def __post_init__(self) -> None:
         kind, name = "PlacedCore", f"{self.layer}@core{self.core}"
-        if self.merge and (self.axons or self.partial or self.twins):
-            raise _bad(kind, name, "merge", "a merging core has no axons and is neither partial nor twinned")
+        if self.merge and (self.axons or self.partial):
+            raise _bad(kind, name, "merge", "a merging core has no axons and is not partial")
         _check_int(kind, name, "core", self.core, 0, isa.MAX_CHIPS * isa.MAX_CORES - 1)   # global id (§13)
         _check_int(kind, name, "count", self.count, 1, isa.MAX_NEURONS)
         _check_int(kind, name, "start", self.start, 0, 1 << 30)
@@ -1016,8 +1016,9 @@ class PlacedProgram:
                         continue
                     dest = by_id.get(entry.chip * cfg.cores + entry.core)   # global core id (spec §13)
                     if (pc.partial and dest is not None and dest.merge and dest.layer == pc.layer
-                            and dest.start + entry.axon == pc.start + j and entry.axon < dest.count):
-                        continue     # a partial sum to its merging core, on the neuron's own index
+                            and dest.start + entry.axon % dest.count == pc.start + j
+                            and entry.axon < dest.count * (2 if dest.twins else 1)):
+                        continue     # a partial sum to its merging core, on the neuron's own index (or its twin's)
                     want = source
                     if dest is not None and dest.layer_index == pc.layer_index:   # a recurrent edge (own spikes)
                         want = self.quant.layers[pc.layer_index].recurrent_base + source

@@ -105,8 +105,8 @@ def program_for(layer: QuantDense, count: int, merge: bool = False) -> tuple[Ins
     ops = []
     cell = layer.neuron
     for name in cell.schedule:
-        if name == "ACC" and merge:
-            ops.append(Instruction(Opcode.MERGE, neuron=0, count=count))
+        if name == "ACC" and merge:   # the twins' partial sums arrive on their own axons (c + j)
+            ops.append(Instruction(Opcode.MERGE, neuron=0, count=count * (2 if layer.twins else 1)))
         elif name in ("ACC", "SACC"):
             opcode = Opcode[name]
             ops.append(Instruction(opcode, neuron=0, count=count, wbase=0))
@@ -306,13 +306,11 @@ def split_hidden(graph: QuantGraph, index: int, config: ChipConfig, fanout: np.n
     """A hidden layer's partial-sum slices (``merge_core`` = their merging slice) and merging slices, or the
     unsplit layer's ``refusal`` extended by why no split fits (docs/spec.md §4.8)."""
     layer = graph.layers[index]
-    if layer.twins:
-        raise SpikeCoreError(f"{refusal}; a layer with fine-weight twins is not split over its fan-in (compile "
-                             "without --fine-weights)") from None
     if "SACC" in layer.neuron.schedule:
         raise SpikeCoreError(f"{refusal}; a CubaLIF layer is not split over its fan-in (MERGE adds to the "
                              "membrane, not to the synaptic current)") from None
-    plan, why = fanin.plan_split(_sources(layer), config, fanout, len(program_for(layer, 1, merge=True)))
+    plan, why = fanin.plan_split(_sources(layer), config, fanout, len(program_for(layer, 1, merge=True)),
+                                 twins=layer.twins)
     if plan is None:
         raise SpikeCoreError(f"{refusal}; split over partial-sum cores, one neuron still needs {why}") from None
     if not _merge_cannot_saturate(graph, index):
@@ -454,9 +452,11 @@ def _partial_cores(layer: QuantDense, k: int, partials: list[Slice], ids: list[i
     rows = layer.weight_rows()
     for core_id, s in zip(ids, partials, strict=True):
         weights = rows[s.start:s.start + s.count][:, list(s.axons)].T.astype(np.int64)
-        neurons = tuple(NeuronParams(threshold=isa.ACC_MIN, fanout_start=j, fanout_count=1) for j in range(s.count))
+        copies = 2 if layer.twins else 1   # a twinned layer's merging core adds each partial sum to the twin too
+        neurons = tuple(NeuronParams(threshold=isa.ACC_MIN, fanout_start=copies * j, fanout_count=copies)
+                        for j in range(s.count))
         chip, local = divmod(merge_ids[s.merge_core], config.cores)
-        fanout = tuple(FanoutEntry(local, j, chip) for j in range(s.count))
+        fanout = tuple(FanoutEntry(local, j + copy * s.count, chip) for j in range(s.count) for copy in range(copies))
         cores.append(PlacedCore(core_id, layer.name, k, s.start, s.count, s.axons, partial_program(s.count), weights,
                                 neurons, fanout, partial=True))
     return cores

@@ -177,9 +177,10 @@ def delivery_orders(compiled: CompiledModel) -> list[np.ndarray | None]:
             routed = list(range(layer.in_features))
         else:
             source = layers[k - 1]
+            # (a merged source layer's partial-sum cores send their sums to its merging cores, not to this layer)
             routed = [pc.source_of(j, source.out_features) for pc in sorted(placed.layer_cores(source.name),
                                                                             key=lambda pc: pc.core)
-                      for j in range(len(pc.neurons))]
+                      if not pc.partial for j in range(len(pc.neurons))]
         own = [layer.recurrent_base + pc.source_of(j, layer.out_features)   # own cores: neurons, then twins
                for pc in sorted(placed.layer_cores(layer.name), key=lambda pc: pc.core)
                for j in range(len(pc.neurons))] if layer.recurrent is not None else []
