@@ -42,7 +42,10 @@ Rules (docs/spec.md §1.2, §4.1)
   per source group (``ACC; FIRE wide=1``, neurons at threshold ``ACC_MIN``, init and reset 0, one fan-out
   entry each to the merging core, on the neuron's index there) and one merging core (the layer's schedule
   with ``MERGE`` for ``ACC``, the real neuron parameters and fan-out). Only when no running sum can leave
-  int32; the layer then takes one step more (``QuantGraph.merged``). NIR layers are never split; a layer no
+  int32; the layer then takes one step more (``QuantGraph.merged``). NIR layers split the same way, the
+  output layer too (its merging cores fire to the host), except CubaLIF layers; with fine-weight twins the
+  merging core holds the twins and each partial sum goes to the neuron's axon ``j`` and its twin's ``c + j``. A
+  layer no
   split fits is refused with one error naming the layer, what one neuron needs and what a core has.
 
 Board (docs/spec.md §13): on ``chips > 1`` the cores are numbered the same way over the board's global core
@@ -257,7 +260,8 @@ def slice_output(graph: QuantGraph, config: ChipConfig) -> list[Slice]:
     """The output layer's slices: split over its fan-in when that fits and needs fewer neuron slices
     (so fewer deliveries per source spike) on no more cores, or when the unsplit layer does not fit.
 
-    NIR layers are never split: their neurons leak, fire or reset, which partial sums cannot do."""
+    NIR output layers are not split here (the host cannot leak, fire or reset partial membranes): ``place``
+    splits them over partial-sum and merging cores instead."""
     layer = graph.layers[-1]
     fanout = np.ones(layer.out_features, dtype=np.int64) if layer.to_host else None
     if graph.encoding == "nir":

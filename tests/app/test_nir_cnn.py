@@ -126,6 +126,25 @@ def test_split_cnn_compare_against_the_float_reference():
     assert result.raster_agreement >= 0.95
 
 
+#: Four chips of 64 small cores: the small CNN with fine-weight twins, split where it must be.
+FINE_SPLIT_CHIP = "cores=64 chips=4 weight_bytes=256 event_depth=32"
+
+
+def test_split_cnn_with_fine_weights_agrees_with_the_float_reference_on_every_layer():
+    graph = sinabs_cnn(**SMALL)
+    x = random_spikes((2, 10, 10), 20, 0.3, 1)
+    config = parse_chip(FINE_SPLIT_CHIP)
+    compiled = compile_nir(graph, dt=1.0, config=config, fine_weights=True)
+    # twins double every hidden layer's neurons and sources: now the readout (2 x 32 sources) is split too
+    assert [compiled.quant.layers[k].name for k in compiled.quant.merged] == ["1", "3", "6", "12"]
+    assert any(pc.merge and pc.twins for pc in compiled.placed.cores)
+    result = compare(graph, x, dt=1.0, config=config, fine_weights=True)
+    assert result.golden_equals_integer
+    for layer in result.layers:   # measured: 100 % on every layer (222, 51, 23, 66 and 11 reference spikes)
+        assert layer.reference_spikes > 0 and layer.agreement >= 0.99, layer.line()
+    assert result.output_kind == "spikes" and result.output_agreement >= 0.9
+
+
 def test_full_size_cnn_compiles_for_four_chips_and_golden_equals_integer_reference():
     """Full size (about 1 M synapses once the poolings fold into the next layer): compile about 10-35 s, three
     steps on the cycle-accurate board about 15 s on this machine."""
@@ -158,3 +177,16 @@ def test_full_size_cnn_on_default_event_buffers_is_refused_in_one_line(chip, tmp
     assert err.count("\n") == 1 and err.startswith(f"spikecore: error: NIR file {path}: ")
     assert "fanout_depth is 64" in err or "event_depth is 64" in err
     assert not out.exists()
+
+
+def test_split_program_is_refused_by_nir_export_in_one_line(tmp_path, capsys):
+    from spikecore.app.cli import main
+
+    path, image, back = tmp_path / "cnn.nir", tmp_path / "cnn.bin", tmp_path / "back.nir"
+    nir.write(path, sinabs_cnn(**SMALL))
+    assert main(["compile", str(path), "--dt", "1", "--chip", SPLIT_CHIP, "--out", str(image)]) == 0
+    capsys.readouterr()
+    assert main(["export", str(image), "--nir", str(back), "--dt", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "runs MERGE or FIRE wide=1 (a layer split over its fan-in" in err
+    assert not back.exists()
