@@ -134,9 +134,16 @@ def plan_split(sources: list[np.ndarray], config: ChipConfig, fanout: np.ndarray
     layer = _Sources(sources)
     best: tuple[int, int, list[tuple[int, int]]] | None = None     # (cores, groups, bounds)
     widest = max((len(s) for s in sources), default=0)
+    narrowest = min((len(s) for s in sources), default=0)
     for parts in range(2, max(2, min(config.event_depth, widest)) + 1):
-        if best is not None and parts + 1 > best[0]:
-            break   # one slice over this many groups already takes more cores
+        # at least this many cores over ``parts`` groups (and over more: the bound grows with parts): slices no
+        # wider than a merging core takes, each with a partial-sum core per group (as many as its narrowest
+        # neuron's sources at least) and its merging core
+        groups = max(1, min(parts, narrowest))
+        widest_slice = max(1, min(config.neurons, config.event_depth // groups, config.fanout_depth) // copies)
+        bound = -(-len(sources) // widest_slice) * (groups + 1)
+        if best is not None and bound >= best[0]:
+            break
         bounds = _bounds_for(layer, config, fanout, parts, merge_words, copies)
         if bounds is None:
             continue
