@@ -213,7 +213,8 @@ def reference_nir(compiled: CompiledModel, x: Any, quantized: bool = False) -> N
 
 def run_nir_batch(compiled: CompiledModel, xs: Any) -> np.ndarray:
     """The output layer of ``N`` independent runs on the batched functional golden model
-    (:class:`~spikecore.golden.batch.BatchFunctionalChip`), ``xs`` float ``(N, T, *input_shape)``.
+    (:class:`~spikecore.golden.batch.BatchFunctionalChip`; a board image runs them one after the other on the
+    functional board), ``xs`` float ``(N, T, *input_shape)``.
 
     Returns ``(N, T, out)`` float indexed by input time, as :attr:`NirRun.output`: 0/1 spikes of a spiking
     output layer, or the membranes ``v = u * unit + offset`` of an LI, I or Affine output."""
@@ -222,6 +223,9 @@ def run_nir_batch(compiled: CompiledModel, xs: Any) -> np.ndarray:
     xs = np.asarray(xs, dtype=np.float64)
     if xs.ndim < 3:
         raise SpikeCoreError(f"NIR batch input of shape {xs.shape} must be (N, T, *input_shape)")
+    if compiled.image.config.chips > 1:   # the batched model is one chip's: a board runs one sequence at a time
+        return np.stack([run_nir(compiled, x, chip="functional").output for x in xs]) if len(xs) else np.zeros(
+            (0, xs.shape[1], compiled.quant.layers[-1].out_features))
     runs = [nir_stimulus(compiled, x) for x in xs]
     steps = runs[0][1]
     depth, length = _depth(compiled), len(xs[0])

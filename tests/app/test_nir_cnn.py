@@ -193,3 +193,26 @@ def test_split_program_is_refused_by_nir_export_in_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "runs MERGE or FIRE wide=1 (a layer split over its fan-in" in err
     assert not back.exists()
+
+
+def test_batch_runs_on_a_board_equal_the_integer_reference_and_compare_cli_runs_sequences(tmp_path, capsys):
+    from spikecore.app.cli import main
+    from spikecore.app.nir_runtime import run_nir_batch
+
+    graph = sinabs_cnn(**SMALL)
+    compiled = compile_nir(graph, dt=1.0, config=parse_chip(SPLIT_CHIP))
+    xs = np.stack([random_spikes((2, 10, 10), 10, 0.4, seed) for seed in (2, 3)])
+    outputs = run_nir_batch(compiled, xs)        # a board image: one sequence after the other
+    assert outputs.shape == (2, 10, 10)
+    for x, output in zip(xs, outputs, strict=True):
+        np.testing.assert_array_equal(output, reference_nir(compiled, x).output)
+    assert outputs.sum() > 0
+
+    path = tmp_path / "cnn.nir"
+    nir.write(path, graph)
+    assert main(["compare", str(path), "--dt", "1", "--chip", SPLIT_CHIP, "--steps", "20", "--rate", "0.4",
+                 "--sequences", "4"]) == 0
+    out = capsys.readouterr().out
+    assert "golden model == integer reference (every spike, every output): yes" in out
+    line = next(text for text in out.splitlines() if "readout class" in text)
+    assert ": same on " in line and "random input sequences" in line     # some sequences have no tie
