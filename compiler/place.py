@@ -169,10 +169,12 @@ def _union(sources: list[np.ndarray], start: int, stop: int) -> tuple[int, ...]:
     return tuple(np.unique(np.concatenate(sources[start:stop])).tolist())
 
 
-def slice_layer(layer: QuantDense, config: ChipConfig, fanout: np.ndarray | None, dense: bool = False) -> list[Slice]:
+def slice_layer(layer: QuantDense, config: ChipConfig, fanout: np.ndarray | None, dense: bool = False,
+                splittable: bool = False) -> list[Slice]:
     """Contiguous slices of ``layer`` that each fit one core; ``fanout[n]`` = fan-out entries neuron n needs.
 
-    ``dense``: every slice reads every source of the layer (see ``QuantGraph.dense_input``)."""
+    ``dense``: every slice reads every source of the layer (see ``QuantGraph.dense_input``); ``splittable``: an
+    output layer the caller splits when it does not fit (a NIR one), so the refusal gives no hint of its own."""
     fit = _Fit(layer, config, fanout)
     sources = _sources(layer, dense)
     n = layer.out_features
@@ -187,7 +189,7 @@ def slice_layer(layer: QuantDense, config: ChipConfig, fanout: np.ndarray | None
             stop, axons = stop + 1, candidate
         if stop == start:
             problem = fit.problem(1, len(sources[start]), fit.fanout_of(start, start + 1))
-            raise SpikeCoreError(_refusal(layer, config, start, problem, dense))
+            raise SpikeCoreError(_refusal(layer, config, start, problem, dense, splittable))
         greedy.append(Slice(start, stop - start, axons))
         start = stop
     # Even split over the same number of cores, if every slice of it fits (it shortens the busiest core).
@@ -291,7 +293,8 @@ def _dense_if_free(layer: QuantDense, config: ChipConfig, fanout: np.ndarray | N
 
 def _merge_cannot_saturate(graph: QuantGraph, index: int) -> bool:
     """True if no running sum of a merged layer's membranes can leave int32 (docs/spec.md §4.8, exactness):
-    |init| + the largest payload x Σ|w| x the steps the membrane accumulates over (1 in graded mode)."""
+    |init| + |threshold| + the largest payload x Σ|w| x the steps the membrane accumulates over (1 in graded
+    mode); in NIR mode one step's input from the membrane's range at the start of a step (§4.8, NIR layers)."""
     layer = graph.layers[index]
     graded = graph.encoding in ("graded", "nir")   # a NIR layer may send payload 127 (docs/spec.md §11, Spikes)
     payload = -isa.PAYLOAD_MIN if index == 0 else (isa.PAYLOAD_MAX if graded else isa.BINARY_PAYLOAD)
@@ -301,7 +304,17 @@ def _merge_cannot_saturate(graph: QuantGraph, index: int) -> bool:
     steps = 1 if graded else graph.steps
     magnitude = np.abs(layer.weight_rows()).astype(np.int64).sum(axis=1)
     cell = layer.neuron
-    reach = np.abs(cell.init).astype(np.int64) + np.abs(cell.thresholds) + steps * payload * magnitude
+    init = np.abs(cell.init).astype(np.int64)
+    if graph.encoding == "nir":
+        step = payload * magnitude
+        if "FIRE" in cell.schedule and cell.reset_mode != isa.ResetMode.ALWAYS:   # IF, LIF: v starts below threshold
+            start = init + np.abs(cell.thresholds).astype(np.int64)
+        elif "LEAK" in cell.schedule:   # LI: |v| <= |init| + step / (1 - decay), the leak's geometric bound
+            start = init + step * 65536 // np.maximum(1, 65536 - cell.decays.astype(np.int64))
+        else:                           # Threshold, Affine (restart from the bias), I (from its init)
+            start = init
+        return int((start + step).max(initial=0)) <= isa.ACC_MAX
+    reach = init + np.abs(cell.thresholds) + steps * payload * magnitude
     return int(reach.max(initial=0)) <= isa.ACC_MAX
 
 
@@ -325,10 +338,11 @@ def split_hidden(graph: QuantGraph, index: int, config: ChipConfig, fanout: np.n
     return partials, [Slice(s.start, s.count, ()) for s in plan]
 
 
-def _refusal(layer: QuantDense, config: ChipConfig, neuron: int, problem: str | None, dense: bool = False) -> str:
+def _refusal(layer: QuantDense, config: ChipConfig, neuron: int, problem: str | None, dense: bool = False,
+             splittable: bool = False) -> str:
     fan_in = layer.sources if dense else int(np.count_nonzero(layer.weight_rows()[neuron]))
     hint = ""
-    if layer.role == "hidden":
+    if layer.role == "hidden" or splittable:
         pass    # split_hidden says whether splitting helps
     elif fan_in > isa.AXON_MAX + 1:
         hint = (f"; fan-in splitting is not supported: a hidden neuron reads at most {isa.AXON_MAX + 1} inputs "
@@ -512,7 +526,7 @@ def place(graph: QuantGraph, config: ChipConfig) -> PlacedProgram:
         elif graph.encoding == "nir":   # a NIR output layer: split and merged like a hidden one when it must be
             host = np.ones(layers[k].out_features, dtype=np.int64) if layers[k].to_host else None
             try:
-                slices[k] = slice_layer(layers[k], config, host)
+                slices[k] = slice_layer(layers[k], config, host, splittable=True)
             except SpikeCoreError as refusal:
                 slices[k], merges[k] = split_hidden(graph, k, config, host, refusal)
         else:

@@ -216,3 +216,26 @@ def test_batch_runs_on_a_board_equal_the_integer_reference_and_compare_cli_runs_
     assert "golden model == integer reference (every spike, every output): yes" in out
     line = next(text for text in out.splitlines() if "readout class" in text)
     assert ": same on " in line and "random input sequences" in line     # some sequences have no tie
+
+
+def test_split_lif_layer_and_li_readout_equal_the_unsplit_program():
+    """A leaky hidden layer (LEAK; MERGE; FIRE) and a membrane read-out (LI: LEAK; MERGE) split over their fan-in:
+    the membranes the host reads are the unsplit program's, one step later per split layer."""
+    rng = np.random.default_rng(4)
+    graph = nir.NIRGraph.from_list(
+        nir.Affine(rng.normal(0.1, 0.5, (120, 90)), rng.normal(0.0, 0.2, 120)),
+        nir.LIF(tau=np.full(120, 4e-3), r=np.full(120, 4.0), v_leak=np.zeros(120), v_threshold=np.ones(120),
+                v_reset=np.zeros(120)),
+        nir.Linear(rng.normal(0.0, 0.3, (4, 120))),
+        nir.LI(tau=np.full(4, 5e-3), r=np.full(4, 5.0), v_leak=np.zeros(4)))
+    x = random_spikes((90,), 15, 0.3, 6)
+    split = compile_nir(graph, dt=1e-3, config=parse_chip("cores=32 event_depth=64 weight_bytes=1024"))
+    whole = compile_nir(graph, dt=1e-3, config=parse_chip("cores=32 event_depth=256 weight_bytes=4096"))
+    # 90 inputs plus the bias axon and 120 hidden spikes exceed 64 events: both layers split, none unsplit
+    assert split.quant.merged == (0, 1) and whole.quant.merged == ()
+    golden, unsplit = run_nir(split, x, chip="cycle"), run_nir(whole, x, chip="cycle")
+    assert golden.steps == unsplit.steps + 2
+    np.testing.assert_array_equal(golden.rasters["lif"], unsplit.rasters["lif"])
+    np.testing.assert_array_equal(golden.output_int, unsplit.output_int)
+    np.testing.assert_array_equal(golden.output_int, reference_nir(split, x).output_int)
+    assert golden.rasters["lif"].sum() > 20 and np.abs(golden.output_int).max() > 0
