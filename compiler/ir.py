@@ -192,6 +192,9 @@ class DenseNode:
     the neuron dynamics that integrate ``W x + b`` as their input current (``relu`` is then False).
     ``recurrent`` (NIR graphs only): ``(out, out)`` float weights from the layer's own spikes of the previous
     step (a recurrent edge, docs/spec.md §11), added to the input current; ``None`` for none.
+    ``order`` (NIR graphs only): ``(out,)`` int64, the graph's index of neuron ``j`` when the compiler reordered
+    the layer's neurons (a convolution in position-major order, :mod:`~spikecore.compiler.conv_order`; its
+    ``out_shape`` is then ``(H, W, C)``); ``None`` when neuron ``j`` is the graph's neuron ``j``.
     """
 
     name: str
@@ -203,6 +206,7 @@ class DenseNode:
     out_shape: tuple[int, ...] = ()
     neuron: NeuronModel | None = None
     recurrent: np.ndarray | None = None
+    order: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         _check_name("DenseNode", self.name)
@@ -236,6 +240,10 @@ class DenseNode:
                 raise _bad("DenseNode", self.name, "recurrent", "holds NaN or infinity")
             if self.neuron is None or not self.neuron.spiking:
                 raise _bad("DenseNode", self.name, "recurrent", "needs a layer of spiking NIR neurons")
+        if self.order is not None:
+            _check_array("DenseNode", self.name, "order", self.order, (self.weight.shape[0],), "i")
+            if not np.array_equal(np.sort(self.order), np.arange(self.weight.shape[0])):
+                raise _bad("DenseNode", self.name, "order", "must be a permutation of the layer's neurons")
 
     @property
     def in_features(self) -> int:
@@ -752,7 +760,8 @@ class QuantGraph:
     takes and ``inject_steps`` the steps before which the host injects the input events. ``dense_input``:
     every first-layer core reads input feature ``i`` on axon ``i`` (no compaction) when that needs no more
     cores than compacting, so the image alone says where each input enters (NIR export relies on it).
-    ``merged``: the hidden layers whose fan-in placement split over partial-sum cores (docs/spec.md §4.8); each
+    ``merged``: the hidden layers (and in NIR programs the output layer) whose fan-in placement split over
+    partial-sum cores (docs/spec.md §4.8); each
     takes one step more (its partial sums are merged in the next step), which :attr:`steps` and :meth:`window`
     include. Placement sets it (:func:`~spikecore.compiler.place.place` returns the graph with it).
     """
@@ -770,9 +779,12 @@ class QuantGraph:
     merged: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
-        if any(isinstance(k, bool) or not isinstance(k, int) or not 0 <= k < len(self.layers) - 1
+        # a NIR output layer may be merged too (its merging cores fire to the host or hold the read membranes)
+        top = len(self.layers) - (0 if self.encoding == "nir" else 1)
+        if any(isinstance(k, bool) or not isinstance(k, int) or not 0 <= k < top
                for k in self.merged) or list(self.merged) != sorted(set(self.merged)):
-            raise SpikeCoreError(f"QuantGraph: field merged must list hidden layer indices in ascending order, "
+            kind = "layer" if self.encoding == "nir" else "hidden layer"
+            raise SpikeCoreError(f"QuantGraph: field merged must list {kind} indices in ascending order, "
                                  f"not {self.merged!r}")
         if self.dt is not None:
             _check_scale("QuantGraph", "graph", "dt", self.dt)
@@ -795,6 +807,12 @@ class QuantGraph:
         """Steps by which layer ``index``'s input lags the host's: one per layer before it, one more per merged
         layer before it (docs/spec.md §4.8)."""
         return index + sum(1 for k in self.merged if k < index)
+
+    def emit_lag(self, index: int) -> int:
+        """Steps by which layer ``index``'s spikes (or membranes) lag the host's input: its :meth:`lag`, plus the
+        merging step when its fan-in was split (docs/spec.md §4.8). A NIR program of ``T`` input steps runs
+        ``T + emit_lag(last)`` steps and reads input time ``t`` of layer ``index`` in step ``t + emit_lag(index)``."""
+        return self.lag(index) + (1 if index in self.merged else 0)
 
     def window(self, index: int) -> range:
         """The steps in which layer ``index`` receives its (valid) input (its partial-sum cores, when merged)."""
@@ -892,8 +910,8 @@ class PlacedCore:
 
     def __post_init__(self) -> None:
         kind, name = "PlacedCore", f"{self.layer}@core{self.core}"
-        if self.merge and (self.axons or self.partial or self.twins):
-            raise _bad(kind, name, "merge", "a merging core has no axons and is neither partial nor twinned")
+        if self.merge and (self.axons or self.partial):
+            raise _bad(kind, name, "merge", "a merging core has no axons and is not partial")
         _check_int(kind, name, "core", self.core, 0, isa.MAX_CHIPS * isa.MAX_CORES - 1)   # global id (§13)
         _check_int(kind, name, "count", self.count, 1, isa.MAX_NEURONS)
         _check_int(kind, name, "start", self.start, 0, 1 << 30)
@@ -998,8 +1016,9 @@ class PlacedProgram:
                         continue
                     dest = by_id.get(entry.chip * cfg.cores + entry.core)   # global core id (spec §13)
                     if (pc.partial and dest is not None and dest.merge and dest.layer == pc.layer
-                            and dest.start + entry.axon == pc.start + j and entry.axon < dest.count):
-                        continue     # a partial sum to its merging core, on the neuron's own index
+                            and dest.start + entry.axon % dest.count == pc.start + j
+                            and entry.axon < dest.count * (2 if dest.twins else 1)):
+                        continue     # a partial sum to its merging core, on the neuron's own index (or its twin's)
                     want = source
                     if dest is not None and dest.layer_index == pc.layer_index:   # a recurrent edge (own spikes)
                         want = self.quant.layers[pc.layer_index].recurrent_base + source

@@ -239,6 +239,7 @@ def compile_nir(graph: Any, dt: float | None = None, reset: str | None = None, c
     refusing the graph in one line naming the layer, the neuron, the value needed and the largest representable.
     The discretisation is docs/spec.md §11; running the program is :mod:`~spikecore.app.nir_runtime`.
     """
+    from spikecore.compiler import conv_order
     from spikecore.compiler.frontends import nir as frontend_nir
     from spikecore.compiler.nir import discretize
 
@@ -260,6 +261,7 @@ def compile_nir(graph: Any, dt: float | None = None, reset: str | None = None, c
     fine = frontend_nir.resolve_fine_weights(graph, fine_weights)
     t: dict[str, float] = {}
     float_graph = _timed(t, "frontend", frontend_nir.from_nir, graph, reset, config)
+    float_graph = _timed(t, "order", conv_order.reorder_convolutions, float_graph)
     quant = _timed(t, "quantize", discretize.discretize, float_graph, step, scale, config, fine, allow_saturation)
     return _lay_out(float_graph, quant, config, title, t)
 

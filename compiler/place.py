@@ -42,7 +42,10 @@ Rules (docs/spec.md §1.2, §4.1)
   per source group (``ACC; FIRE wide=1``, neurons at threshold ``ACC_MIN``, init and reset 0, one fan-out
   entry each to the merging core, on the neuron's index there) and one merging core (the layer's schedule
   with ``MERGE`` for ``ACC``, the real neuron parameters and fan-out). Only when no running sum can leave
-  int32; the layer then takes one step more (``QuantGraph.merged``). NIR layers are never split; a layer no
+  int32; the layer then takes one step more (``QuantGraph.merged``). NIR layers split the same way, the
+  output layer too (its merging cores fire to the host), except CubaLIF layers; with fine-weight twins the
+  merging core holds the twins and each partial sum goes to the neuron's axon ``j`` and its twin's ``c + j``. A
+  layer no
   split fits is refused with one error naming the layer, what one neuron needs and what a core has.
 
 Board (docs/spec.md §13): on ``chips > 1`` the cores are numbered the same way over the board's global core
@@ -105,8 +108,8 @@ def program_for(layer: QuantDense, count: int, merge: bool = False) -> tuple[Ins
     ops = []
     cell = layer.neuron
     for name in cell.schedule:
-        if name == "ACC" and merge:
-            ops.append(Instruction(Opcode.MERGE, neuron=0, count=count))
+        if name == "ACC" and merge:   # the twins' partial sums arrive on their own axons (c + j)
+            ops.append(Instruction(Opcode.MERGE, neuron=0, count=count * (2 if layer.twins else 1)))
         elif name in ("ACC", "SACC"):
             opcode = Opcode[name]
             ops.append(Instruction(opcode, neuron=0, count=count, wbase=0))
@@ -166,10 +169,12 @@ def _union(sources: list[np.ndarray], start: int, stop: int) -> tuple[int, ...]:
     return tuple(np.unique(np.concatenate(sources[start:stop])).tolist())
 
 
-def slice_layer(layer: QuantDense, config: ChipConfig, fanout: np.ndarray | None, dense: bool = False) -> list[Slice]:
+def slice_layer(layer: QuantDense, config: ChipConfig, fanout: np.ndarray | None, dense: bool = False,
+                splittable: bool = False) -> list[Slice]:
     """Contiguous slices of ``layer`` that each fit one core; ``fanout[n]`` = fan-out entries neuron n needs.
 
-    ``dense``: every slice reads every source of the layer (see ``QuantGraph.dense_input``)."""
+    ``dense``: every slice reads every source of the layer (see ``QuantGraph.dense_input``); ``splittable``: an
+    output layer the caller splits when it does not fit (a NIR one), so the refusal gives no hint of its own."""
     fit = _Fit(layer, config, fanout)
     sources = _sources(layer, dense)
     n = layer.out_features
@@ -184,7 +189,7 @@ def slice_layer(layer: QuantDense, config: ChipConfig, fanout: np.ndarray | None
             stop, axons = stop + 1, candidate
         if stop == start:
             problem = fit.problem(1, len(sources[start]), fit.fanout_of(start, start + 1))
-            raise SpikeCoreError(_refusal(layer, config, start, problem, dense))
+            raise SpikeCoreError(_refusal(layer, config, start, problem, dense, splittable))
         greedy.append(Slice(start, stop - start, axons))
         start = stop
     # Even split over the same number of cores, if every slice of it fits (it shortens the busiest core).
@@ -257,7 +262,8 @@ def slice_output(graph: QuantGraph, config: ChipConfig) -> list[Slice]:
     """The output layer's slices: split over its fan-in when that fits and needs fewer neuron slices
     (so fewer deliveries per source spike) on no more cores, or when the unsplit layer does not fit.
 
-    NIR layers are never split: their neurons leak, fire or reset, which partial sums cannot do."""
+    NIR output layers are not split here (the host cannot leak, fire or reset partial membranes): ``place``
+    splits them over partial-sum and merging cores instead."""
     layer = graph.layers[-1]
     fanout = np.ones(layer.out_features, dtype=np.int64) if layer.to_host else None
     if graph.encoding == "nir":
@@ -287,15 +293,28 @@ def _dense_if_free(layer: QuantDense, config: ChipConfig, fanout: np.ndarray | N
 
 def _merge_cannot_saturate(graph: QuantGraph, index: int) -> bool:
     """True if no running sum of a merged layer's membranes can leave int32 (docs/spec.md §4.8, exactness):
-    |init| + the largest payload x Σ|w| x the steps the membrane accumulates over (1 in graded mode)."""
+    |init| + |threshold| + the largest payload x Σ|w| x the steps the membrane accumulates over (1 in graded
+    mode); in NIR mode one step's input from the membrane's range at the start of a step (§4.8, NIR layers)."""
     layer = graph.layers[index]
-    graded = graph.encoding == "graded"
+    graded = graph.encoding in ("graded", "nir")   # a NIR layer may send payload 127 (docs/spec.md §11, Spikes)
     payload = -isa.PAYLOAD_MIN if index == 0 else (isa.PAYLOAD_MAX if graded else isa.BINARY_PAYLOAD)
     payload = max(payload, *layer.bias_payloads()) if layer.bias_payloads() else payload
+    # graded: the membrane restarts from the bias every step; NIR: one step's input from any membrane between
+    # its init and its threshold (§4.8 says what happens beyond); rate: the whole run
     steps = 1 if graded else graph.steps
     magnitude = np.abs(layer.weight_rows()).astype(np.int64).sum(axis=1)
     cell = layer.neuron
-    reach = np.abs(cell.init).astype(np.int64) + np.abs(cell.thresholds) + steps * payload * magnitude
+    init = np.abs(cell.init).astype(np.int64)
+    if graph.encoding == "nir":
+        step = payload * magnitude
+        if "FIRE" in cell.schedule and cell.reset_mode != isa.ResetMode.ALWAYS:   # IF, LIF: v starts below threshold
+            start = init + np.abs(cell.thresholds).astype(np.int64)
+        elif "LEAK" in cell.schedule:   # LI: |v| <= |init| + step / (1 - decay), the leak's geometric bound
+            start = init + step * 65536 // np.maximum(1, 65536 - cell.decays.astype(np.int64))
+        else:                           # Threshold, Affine (restart from the bias), I (from its init)
+            start = init
+        return int((start + step).max(initial=0)) <= isa.ACC_MAX
+    reach = init + np.abs(cell.thresholds) + steps * payload * magnitude
     return int(reach.max(initial=0)) <= isa.ACC_MAX
 
 
@@ -304,9 +323,11 @@ def split_hidden(graph: QuantGraph, index: int, config: ChipConfig, fanout: np.n
     """A hidden layer's partial-sum slices (``merge_core`` = their merging slice) and merging slices, or the
     unsplit layer's ``refusal`` extended by why no split fits (docs/spec.md §4.8)."""
     layer = graph.layers[index]
-    if graph.encoding == "nir" or layer.twins:
-        raise SpikeCoreError(f"{refusal}; NIR layers are not split over their fan-in") from None
-    plan, why = fanin.plan_split(_sources(layer), config, fanout, len(program_for(layer, 1, merge=True)))
+    if "SACC" in layer.neuron.schedule:
+        raise SpikeCoreError(f"{refusal}; a CubaLIF layer is not split over its fan-in (MERGE adds to the "
+                             "membrane, not to the synaptic current)") from None
+    plan, why = fanin.plan_split(_sources(layer), config, fanout, len(program_for(layer, 1, merge=True)),
+                                 twins=layer.twins)
     if plan is None:
         raise SpikeCoreError(f"{refusal}; split over partial-sum cores, one neuron still needs {why}") from None
     if not _merge_cannot_saturate(graph, index):
@@ -317,10 +338,11 @@ def split_hidden(graph: QuantGraph, index: int, config: ChipConfig, fanout: np.n
     return partials, [Slice(s.start, s.count, ()) for s in plan]
 
 
-def _refusal(layer: QuantDense, config: ChipConfig, neuron: int, problem: str | None, dense: bool = False) -> str:
+def _refusal(layer: QuantDense, config: ChipConfig, neuron: int, problem: str | None, dense: bool = False,
+             splittable: bool = False) -> str:
     fan_in = layer.sources if dense else int(np.count_nonzero(layer.weight_rows()[neuron]))
     hint = ""
-    if layer.role == "hidden":
+    if layer.role == "hidden" or splittable:
         pass    # split_hidden says whether splitting helps
     elif fan_in > isa.AXON_MAX + 1:
         hint = (f"; fan-in splitting is not supported: a hidden neuron reads at most {isa.AXON_MAX + 1} inputs "
@@ -445,14 +467,27 @@ def _partial_cores(layer: QuantDense, k: int, partials: list[Slice], ids: list[i
     axon ``j`` (merging slices hold the same neuron ranges as their partial-sum slices); on a board the merging
     core may be on another chip, and the partial sum crosses a link like any event (docs/spec.md §13)."""
     cores = []
+    rows = layer.weight_rows()
     for core_id, s in zip(ids, partials, strict=True):
-        weights = layer.weight_rows()[s.start:s.start + s.count][:, list(s.axons)].T.astype(np.int64)
-        neurons = tuple(NeuronParams(threshold=isa.ACC_MIN, fanout_start=j, fanout_count=1) for j in range(s.count))
+        weights = rows[s.start:s.start + s.count][:, list(s.axons)].T.astype(np.int64)
+        copies = 2 if layer.twins else 1   # a twinned layer's merging core adds each partial sum to the twin too
+        neurons = tuple(NeuronParams(threshold=isa.ACC_MIN, fanout_start=copies * j, fanout_count=copies)
+                        for j in range(s.count))
         chip, local = divmod(merge_ids[s.merge_core], config.cores)
-        fanout = tuple(FanoutEntry(local, j, chip) for j in range(s.count))
+        fanout = tuple(FanoutEntry(local, j + copy * s.count, chip) for j in range(s.count) for copy in range(copies))
         cores.append(PlacedCore(core_id, layer.name, k, s.start, s.count, s.axons, partial_program(s.count), weights,
                                 neurons, fanout, partial=True))
     return cores
+
+
+def _reader_entries(ids: list[int], slices: list[Slice], config: ChipConfig) -> dict[int, list[FanoutEntry]]:
+    """Per source of a layer, the fan-out entries to the cores (``ids``, ``slices``) that read it, in core order."""
+    entries: dict[int, list[FanoutEntry]] = {}
+    for dest_id, dest in zip(ids, slices, strict=True):
+        chip, local = divmod(dest_id, config.cores)
+        for axon, source in enumerate(dest.axons):
+            entries.setdefault(source, []).append(FanoutEntry(local, axon, chip))
+    return entries
 
 
 def _bias_payload(layer: QuantDense, source: int) -> int:
@@ -488,6 +523,12 @@ def place(graph: QuantGraph, config: ChipConfig) -> PlacedProgram:
                 slices[k] = slice_layer(layers[k], config, fanout)
             except SpikeCoreError as refusal:
                 slices[k], merges[k] = split_hidden(graph, k, config, fanout, refusal)
+        elif graph.encoding == "nir":   # a NIR output layer: split and merged like a hidden one when it must be
+            host = np.ones(layers[k].out_features, dtype=np.int64) if layers[k].to_host else None
+            try:
+                slices[k] = slice_layer(layers[k], config, host, splittable=True)
+            except SpikeCoreError as refusal:
+                slices[k], merges[k] = split_hidden(graph, k, config, host, refusal)
         else:
             slices[k] = slice_output(graph, config)
         if k == 0 and graph.dense_input:
@@ -508,10 +549,13 @@ def place(graph: QuantGraph, config: ChipConfig) -> PlacedProgram:
         thresholds, decays, syn_decays = cell.thresholds, cell.decays, cell.syn_decays
         if k in merges:
             cores += _partial_cores(layer, k, slices[k], core_ids[k], merge_ids[k], config)
+        rows = layer.weight_rows()
+        next_readers = _reader_entries(core_ids[k + 1], slices[k + 1], config) if k + 1 < len(layers) else {}
+        own_readers = _reader_entries(core_ids[k], slices[k], config) if layer.recurrent is not None else {}
         for core_id, s in zip(merge_ids.get(k, core_ids[k]), merges.get(k, slices[k]), strict=True):
             merge = k in merges
             program = program_for(layer, s.count, merge)
-            weights = layer.weight_rows()[s.start:s.start + s.count][:, list(s.axons)].T.astype(np.int64)
+            weights = rows[s.start:s.start + s.count][:, list(s.axons)].T.astype(np.int64)
             fanout: list[FanoutEntry] = []
             neurons: list[NeuronParams] = []
             for j in range(s.count * (2 if layer.twins else 1)):
@@ -519,18 +563,11 @@ def place(graph: QuantGraph, config: ChipConfig) -> PlacedProgram:
                 source = neuron + (layer.out_features if j >= s.count else 0)
                 first = len(fanout)
                 if k + 1 < len(layers):
-                    for dest_id, dest in zip(core_ids[k + 1], slices[k + 1], strict=True):
-                        if source in dest.axons:
-                            chip, local = divmod(dest_id, config.cores)
-                            fanout.append(FanoutEntry(local, dest.axons.index(source), chip))
+                    fanout += next_readers.get(source, [])
                 elif layer.to_host:
                     fanout.append(FanoutEntry(isa.HOST_CORE, neuron))
                 if layer.recurrent is not None:   # its own spikes (and twins'), read next step by its own layer
-                    own = layer.recurrent_base + source
-                    for dest_id, dest in zip(core_ids[k], slices[k], strict=True):
-                        if own in dest.axons:
-                            chip, local = divmod(dest_id, config.cores)
-                            fanout.append(FanoutEntry(local, dest.axons.index(own), chip))
+                    fanout += own_readers.get(layer.recurrent_base + source, [])
                 count = len(fanout) - first
                 carried = 1 if s.carries_bias else 0   # a partial group without the bias starts from 0
                 neurons.append(NeuronParams(threshold=int(thresholds[neuron]), reset=carried * int(cell.reset[neuron]),
@@ -547,7 +584,7 @@ def place(graph: QuantGraph, config: ChipConfig) -> PlacedProgram:
                                  for i in range(start, start + features))
                            for start in (0, features))
     last = len(layers) - 1
-    out_cores = [c for c in cores if c.layer_index == last]   # (the output layer is never merged)
+    out_cores = [c for c in cores if c.layer_index == last and not (c.partial and last in merges)]
     outputs = tuple(tuple((c.core, j - c.start) for c in out_cores if c.start <= j < c.start + c.count)
                     for j in range(layers[-1].out_features))
     bias_events = tuple(sorted((step, c.core, axon, _bias_payload(layers[c.layer_index], source))

@@ -26,8 +26,9 @@ place of ACC in its schedule); the sum is exact because placement splits only wh
 leave int32, so it is one matrix product here, clipped once.
 
 NIR programs (encoding ``nir``) take a different input per step: ``inputs`` of shape ``(N, T, features)``
-runs ``T + layers - 1`` steps, injecting ``inputs[:, t]`` before step ``t`` and layer ``k``'s bias event
-before each of steps ``k .. k+T-1`` (the steps in which that layer sees input times ``0 .. T-1``).
+runs ``T + layers - 1`` steps (one more per merged layer), injecting ``inputs[:, t]`` before step ``t`` and
+layer ``k``'s bias event before each of steps ``lag(k) .. lag(k)+T-1`` (the steps in which that layer, or its
+partial-sum cores when merged, sees input times ``0 .. T-1``; ``lag(k)`` is ``k`` without merged layers).
 With fine weights a layer with ``twins`` emits every spike twice, as source ``i`` (its payload) and
 source ``out + i`` (payload 1), and the input's twins carry :meth:`QuantInput.fine_payloads`. A core
 delivers its neurons' events before its twins', so the order in which a layer receives its sources is not
@@ -144,8 +145,8 @@ def run_reference(graph: QuantGraph, inputs: np.ndarray, orders: list[np.ndarray
     q = q.astype(np.int64)
     if q.ndim == 3:   # one input vector per step: layer k works on input time t in step t + k
         per_step, length = q, q.shape[1]
-        steps = length + len(graph.layers) - 1
-        windows = [range(k, k + length) for k in range(len(graph.layers))]
+        steps = length + graph.emit_lag(len(graph.layers) - 1)
+        windows = [range(graph.lag(k), graph.lag(k) + length) for k in range(len(graph.layers))]
     else:
         per_step = np.repeat(q[:, None], len(graph.inject_steps), axis=1)
         steps, windows = graph.steps, [graph.window(k) for k in range(len(graph.layers))]

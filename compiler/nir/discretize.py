@@ -300,7 +300,9 @@ def _quantize_layer(layer: DenseNode, index: int, count: int, dt: float, in_unit
         bias_fine = remainder if remainder.any() else None
     elif bias_int.any():
         bias_payload, bias_weight = bias_current(current / unit, policy, name)   # rounded once, from the exact value
-    if bias_weight is not None:
+    # a layer placement cannot split over its fan-in (recurrent, CubaLIF; docs/spec.md §4.8) must take its bias
+    # axons in one core; any other layer's bias axon is one more source of a partial-sum group if it must be
+    if bias_weight is not None and (recurrent is not None or cells.kind == "CubaLIF"):
         reads = np.concatenate([w for w in (w_int, w_fine, recurrent) if w is not None], axis=1)
         rows = int(np.count_nonzero(reads, axis=1).max(initial=0))
         axons, per_step = 1 + (bias_fine is not None), min(config.event_depth, isa.AXON_MAX + 1)

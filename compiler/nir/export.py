@@ -90,6 +90,10 @@ def export_compiled(compiled, dt: float | None = None):
             what = "a CubaLIF layer" if cuba else "a recurrent layer"
             raise SpikeCoreError(f"layer '{layer.name}' is {what}: NIR export handles feed-forward IF, LIF, LI, I, "
                                  "Threshold and Affine layers")
+    if quant.merged:
+        names = ", ".join(f"'{quant.layers[k].name}'" for k in quant.merged)
+        raise SpikeCoreError(f"layers {names} are split over their fan-in (docs/spec.md §4.8): NIR export of "
+                             "split programs is not supported")
     layers = []
     twins = [quant.input.twins] + [layer.twins for layer in quant.layers]
     for index, layer in enumerate(quant.layers):
@@ -161,6 +165,9 @@ def _read_core(core_id: int, section: isa.CoreImage) -> _Core:
     if any(ins.opcode in (Opcode.SACC, Opcode.SYN) for ins in program):
         raise SpikeCoreError(f"{where} runs SACC/SYN (a CubaLIF layer): NIR export of CubaLIF programs is not "
                              "supported")
+    if any(ins.opcode == Opcode.MERGE or (ins.opcode == Opcode.FIRE and ins.wide) for ins in program):
+        raise SpikeCoreError(f"{where} runs MERGE or FIRE wide=1 (a layer split over its fan-in, docs/spec.md §4.8): "
+                             "NIR export of split programs is not supported")
     count = program[0].count
     twins = _twin_program(program)
     if twins is not None:    # neurons 0..c-1 and their twins c..2c-1: one entry per instruction kind

@@ -2,13 +2,19 @@
 
 A NIR program takes one input vector per step. Layer ``k`` sees the spikes layer ``k-1`` emitted one
 step earlier (docs/spec.md §2), so it works on input time ``t`` in chip step ``t + k``, and a run of
-``T`` input steps takes ``T + L - 1`` chip steps for ``L`` layers. The host, per chip step ``s``:
+``T`` input steps takes ``T + L - 1`` chip steps for ``L`` layers. A layer whose fan-in placement split
+(``QuantGraph.merged``, docs/spec.md §4.8) emits one step later than it receives, and so do all later layers:
+in general layer ``k`` receives input time ``t`` in step ``t + lag(k)`` and emits it in step ``t + emit_lag(k)``
+(:meth:`~spikecore.compiler.ir.QuantGraph.emit_lag`). The host, per chip step ``s``:
 
     inject input x[s] (non-zero payloads, features ascending)          if s < T
       and, with fine weights, their twin payloads (io.fine_inputs)
-    inject layer k's bias events (io.bias_events)                       if k <= s < k + T
+    inject layer k's bias events (io.bias_events)                       if lag(k) <= s < lag(k) + T
     step
-    read the output layer's membranes -> output time s - (L - 1)        if s >= L - 1
+    read the output layer's membranes -> output time s - E              if s >= E = emit_lag(L - 1)
+
+Rasters are indexed by the layer's neurons in the NIR graph's order, also for a convolution layer the
+compiler placed in position-major order (:mod:`~spikecore.compiler.conv_order`).
 
 :func:`run_nir` does that on a golden chip and returns everything re-indexed by input time;
 :func:`reference_nir` returns the same from the integer reference (:mod:`~spikecore.compiler.reference`),
@@ -73,7 +79,7 @@ def nir_stimulus(compiled: CompiledModel, x: Any, quantized: bool = False) -> tu
     """The host's injections for a time series ``x`` (float, or int payloads ``(T, features)`` when
     ``quantized``) and the number of chip steps to run."""
     q = np.asarray(x, dtype=np.int64) if quantized else input_payloads(compiled, x)
-    length, depth = len(q), len(compiled.quant.layers)
+    length, depth = len(q), _depth(compiled)
     tables = [(compiled.io.inputs, q)]
     if compiled.io.fine_inputs:   # every feature's twin payload, after all the coarse events
         tables.append((compiled.io.fine_inputs, compiled.quant.input.fine_payloads(q)))
@@ -85,6 +91,23 @@ def nir_stimulus(compiled: CompiledModel, x: Any, quantized: bool = False) -> tu
         for step in range(first, first + length):
             events.setdefault(step, []).append((core, axon, payload))
     return Stimulus({s: e for s, e in events.items() if e}), length + depth - 1
+
+
+def _depth(compiled: CompiledModel) -> int:
+    """Chip steps from an input to the output layer's result, plus one: ``L`` without merged layers."""
+    quant = compiled.quant
+    return quant.emit_lag(len(quant.layers) - 1) + 1
+
+
+def nir_order(compiled: CompiledModel, name: str, raster: np.ndarray) -> np.ndarray:
+    """``raster`` ``(..., neurons)`` of layer ``name`` in chip order, re-indexed in the NIR graph's neuron order
+    (the identity unless the compiler reordered the layer, :mod:`~spikecore.compiler.conv_order`)."""
+    order = next((layer.order for layer in compiled.float_graph.layers if layer.name == name), None)
+    if order is None:
+        return raster
+    out = np.zeros_like(raster)
+    out[..., order] = raster
+    return out
 
 
 def _decode(compiled: CompiledModel, values: np.ndarray) -> np.ndarray:
@@ -102,7 +125,9 @@ def run_nir(compiled: CompiledModel, x: Any, chip: str = "cycle", quantized: boo
         raise SpikeCoreError(f"chip must be one of {', '.join(MODELS)}, not {chip!r}")
     stimulus, steps = nir_stimulus(compiled, x, quantized)
     layers = compiled.quant.layers
-    depth, length = len(layers), steps - len(layers) + 1
+    depth = _depth(compiled)
+    length = steps - depth + 1
+    lags = {layer.name: compiled.quant.emit_lag(k) for k, layer in enumerate(layers)}
     where = {pc.core: pc for pc in compiled.placed.cores}
     rasters: dict[str, np.ndarray | None] = {
         layer.name: np.zeros((length, layer.out_features), dtype=bool) if "FIRE" in layer.neuron.schedule and
@@ -122,8 +147,9 @@ def run_nir(compiled: CompiledModel, x: Any, chip: str = "cycle", quantized: boo
             board = "chip" in records.dtype.names   # a board trace: global core id = chip * cores + core
             for rec in records[records["kind"] == TraceKind.SPIKE]:
                 pc = where[(int(rec["chip"]) * cores if board else 0) + int(rec["core"])]
-                t = step - pc.layer_index
-                if pc.layer in rasters and 0 <= t < length and int(rec["index"]) < pc.count:   # (not a twin)
+                t = step - lags[pc.layer]
+                # (not a twin, not a partial sum of a split layer)
+                if pc.layer in rasters and 0 <= t < length and int(rec["index"]) < pc.count and not pc.partial:
                     rasters[pc.layer][t, pc.start + int(rec["index"])] = True
         if step >= depth - 1 and not last.to_host:
             output_int[step - depth + 1] = compiled.io.read_outputs(model.membranes)
@@ -135,6 +161,7 @@ def run_nir(compiled: CompiledModel, x: Any, chip: str = "cycle", quantized: boo
                 spikes[t, out.axon] = True
         rasters[last.name] = spikes
         output_int = spikes.astype(np.int64)
+    rasters = {name: None if raster is None else nir_order(compiled, name, raster) for name, raster in rasters.items()}
     clipped = 0 if quantized else compiled.quant.input.warn_clipped(np.asarray(x, dtype=np.float64))
     return NirRun(rasters, _decode(compiled, output_int), output_int, steps, int(model.cycle - start), clipped)
 
@@ -150,9 +177,10 @@ def delivery_orders(compiled: CompiledModel) -> list[np.ndarray | None]:
             routed = list(range(layer.in_features))
         else:
             source = layers[k - 1]
+            # (a merged source layer's partial-sum cores send their sums to its merging cores, not to this layer)
             routed = [pc.source_of(j, source.out_features) for pc in sorted(placed.layer_cores(source.name),
                                                                             key=lambda pc: pc.core)
-                      for j in range(len(pc.neurons))]
+                      if not pc.partial for j in range(len(pc.neurons))]
         own = [layer.recurrent_base + pc.source_of(j, layer.out_features)   # own cores: neurons, then twins
                for pc in sorted(placed.layer_cores(layer.name), key=lambda pc: pc.core)
                for j in range(len(pc.neurons))] if layer.recurrent is not None else []
@@ -168,10 +196,11 @@ def reference_nir(compiled: CompiledModel, x: Any, quantized: bool = False) -> N
     """The integer reference of the same run (what the golden model must equal exactly)."""
     q = np.asarray(x, dtype=np.int64) if quantized else input_payloads(compiled, x)
     layers = compiled.quant.layers
-    depth, length = len(layers), len(q)
+    depth, length = _depth(compiled), len(q)
     ref = run_reference(compiled.quant, q[None], delivery_orders(compiled))
+    lags = [compiled.quant.emit_lag(k) for k in range(len(layers))]
     rasters: dict[str, np.ndarray | None] = {
-        layer.name: ref.fired[k][0, k:k + length].copy()
+        layer.name: nir_order(compiled, layer.name, ref.fired[k][0, lags[k]:lags[k] + length].copy())
         for k, layer in enumerate(layers) if layer.neuron.kind in SPIKING_KINDS}
     last = layers[-1]
     if last.to_host:
@@ -184,7 +213,8 @@ def reference_nir(compiled: CompiledModel, x: Any, quantized: bool = False) -> N
 
 def run_nir_batch(compiled: CompiledModel, xs: Any) -> np.ndarray:
     """The output layer of ``N`` independent runs on the batched functional golden model
-    (:class:`~spikecore.golden.batch.BatchFunctionalChip`), ``xs`` float ``(N, T, *input_shape)``.
+    (:class:`~spikecore.golden.batch.BatchFunctionalChip`; a board image runs them one after the other on the
+    functional board), ``xs`` float ``(N, T, *input_shape)``.
 
     Returns ``(N, T, out)`` float indexed by input time, as :attr:`NirRun.output`: 0/1 spikes of a spiking
     output layer, or the membranes ``v = u * unit + offset`` of an LI, I or Affine output."""
@@ -193,9 +223,12 @@ def run_nir_batch(compiled: CompiledModel, xs: Any) -> np.ndarray:
     xs = np.asarray(xs, dtype=np.float64)
     if xs.ndim < 3:
         raise SpikeCoreError(f"NIR batch input of shape {xs.shape} must be (N, T, *input_shape)")
+    if compiled.image.config.chips > 1:   # the batched model is one chip's: a board runs one sequence at a time
+        return np.stack([run_nir(compiled, x, chip="functional").output for x in xs]) if len(xs) else np.zeros(
+            (0, xs.shape[1], compiled.quant.layers[-1].out_features))
     runs = [nir_stimulus(compiled, x) for x in xs]
     steps = runs[0][1]
-    depth, length = len(compiled.quant.layers), len(xs[0])
+    depth, length = _depth(compiled), len(xs[0])
     last = compiled.quant.layers[-1]
     chip = BatchFunctionalChip(compiled.image, len(xs))
     chip.reset_state()
