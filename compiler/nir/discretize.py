@@ -98,6 +98,9 @@ from spikecore.isa import ResetMode
 
 LEVELS = isa.WEIGHT_MAX                  # int8 weights use -127..127
 SPIKE_PAYLOAD = isa.PAYLOAD_MAX          # saturated graded spike: payload 127
+#: Membrane units per step one bias axon carries (payload 127 x weight 127), and the two of fine weights (+ 63).
+BIAS_CAPACITY = LEVELS * SPIKE_PAYLOAD
+BIAS_CAPACITY_FINE = LEVELS * SPIKE_PAYLOAD + LEVELS // 2
 SCHEDULE = {"LIF": ("LEAK", "ACC", "FIRE"), "LI": ("LEAK", "ACC"), "IF": ("ACC", "FIRE"), "I": ("ACC",),
             "Threshold": ("ACC", "FIRE"), "Affine": ("FIRE", "ACC"), "CubaLIF": ("LEAK", "SACC", "SYN", "FIRE")}
 
@@ -264,6 +267,11 @@ def _quantize_layer(layer: DenseNode, index: int, count: int, dt: float, in_unit
                                     cells.threshold if cells.threshold is not None else cells.reset])).max(axis=0)
         unit = np.array([weight_lsb(row, (big or 1.0) / LEVELS) for row, big in zip(weight, scale_of, strict=True)])
         unit = unit * in_unit
+        # A stateful layer's bias current c b rides on its bias axons, which carry at most BIAS_CAPACITY units per
+        # step: a neuron whose bias is large next to its weights gets a coarser unit (its weights then use fewer
+        # of the int8 steps), so that the bias fits instead of being refused (docs/spec.md §11, "Bias").
+        capacity = BIAS_CAPACITY_FINE if fine_bias else BIAS_CAPACITY
+        bias_unit = np.zeros_like(unit) if cells.stateless else np.abs(current) / capacity
         if recurrent is not None:
             # The row also holds the weights from the layer's own spikes: payload 127 (worth 1/127 each) when
             # every threshold register comes out >= 127, else payload 1 (a larger unit, so smaller thresholds).
@@ -271,8 +279,10 @@ def _quantize_layer(layer: DenseNode, index: int, count: int, dt: float, in_unit
                 unit = np.array([weight_lsb(np.concatenate([row * in_unit, rec * own_unit]), (big or 1.0) / LEVELS
                                             * in_unit) for row, rec, big in zip(weight, recurrent, scale_of,
                                                                                 strict=True)])
+                unit = np.maximum(unit, bias_unit)
                 if np.floor(np.round(cells.threshold / unit, 6)).min() + 1 >= SPIKE_PAYLOAD:
                     break
+        unit = np.maximum(unit, bias_unit)
     w_fine = None
     if fine_sources:   # ω = 127 a + b: a on the payload-127 spike, b on its payload-1 twin (module docstring)
         w_int, w_fine = split_weights(np.rint(SPIKE_PAYLOAD * weight * in_unit / unit[:, None]))
@@ -292,7 +302,7 @@ def _quantize_layer(layer: DenseNode, index: int, count: int, dt: float, in_unit
     if cells.stateless:
         init = reset = bias_int
     elif bias_int.any() and fine_bias:   # B = 127 w + r: the coarse axon (payload 127) and the remainder (payload 1)
-        most = LEVELS * SPIKE_PAYLOAD + LEVELS // 2
+        most = BIAS_CAPACITY_FINE
         bias_int = policy.fit(name, "the bias current", bias_int, -most, most, "membrane units per step",
                               "two bias axons (127 x 127 + 63)")
         bias_weight, remainder = split_weights(bias_int)

@@ -29,11 +29,14 @@ CHIP = ChipConfig(cores=4)
 def bias_graph(big_bias: float) -> nir.NIRGraph:
     """Input(2) -> Affine(W, b) -> IF (r = 1/dt, dt = 1: gain 1). Row 1 of W is [0.25, 1]: its exact weight
     step is the power of two 2**-6 (0.25 and 1 are 16 and 64 steps), so with spike inputs (input_max 1, a
-    payload unit of 1/127) its membrane unit is 2**-6 / 127 and a per-step bias b needs b * 64 * 127 units."""
+    payload unit of 1/127) its membrane unit is 2**-6 / 127 and a per-step bias b needs b * 64 * 127 units.
+    The IF node's metadata fixes those units (as an exported graph does): without it, a bias beyond the bias
+    axon would coarsen the neuron's unit instead (tests/compiler/test_nir_bias_unit.py)."""
+    units = {"spikecore_membrane_unit": [2.0**-6 / 127, 2.0**-6 / 127]}
     return nir.NIRGraph(
         nodes={"input": nir.Input(input_type=np.array([2])),
                "fc": nir.Affine(weight=np.array([[1.0, 0.5], [0.25, 1.0]]), bias=np.array([0.0, big_bias])),
-               "if": nir.IF(r=np.ones(2), v_threshold=np.full(2, 1000.0), v_reset=np.zeros(2)),
+               "if": nir.IF(r=np.ones(2), v_threshold=np.full(2, 1000.0), v_reset=np.zeros(2), metadata=units),
                "output": nir.Output(output_type=np.array([2]))},
         edges=[("input", "fc"), ("fc", "if"), ("if", "output")], metadata={"dt": 1.0})
 

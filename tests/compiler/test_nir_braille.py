@@ -49,8 +49,8 @@ def cubalif(n: int, tau_syn: float, tau_mem: float) -> nir.CubaLIF:
 
 def braille_graph(name: str, seed: int = 1) -> nir.NIRGraph:
     """A graph of the published braille network ``name``'s structure (module docstring). Seeds 1-3 and 5-7
-    give every hidden neuron a bias current within two bias axons, as the published graph has (0 and 4 do not:
-    a refusal that tests/app/test_compiler_saturation.py covers)."""
+    give every hidden neuron a bias current within two bias axons at the unit of its weights, as the published
+    graph has (0 and 4 do not: those neurons get a coarser unit, tests/compiler/test_nir_bias_unit.py)."""
     hidden, bias, _, taus, weights, biases = BRAILLE[name]
     rng = np.random.default_rng(seed)
     shapes = [(hidden, 12), (hidden, hidden), (7, hidden)]
