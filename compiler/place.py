@@ -69,8 +69,8 @@ import numpy as np
 
 from spikecore import isa
 from spikecore.compiler import fanin
-from spikecore.compiler.ir import IOMap, PlacedCore, PlacedProgram, QuantDense, QuantGraph
-from spikecore.config import ChipConfig
+from spikecore.compiler.ir import IOMap, NirNeuron, PlacedCore, PlacedProgram, QuantDense, QuantGraph
+from spikecore.config import CHIP_TEXT_KEYS, ChipConfig
 from spikecore.errors import SpikeCoreError
 from spikecore.isa import FanoutEntry, Instruction, NeuronParams, Opcode
 
@@ -184,7 +184,7 @@ def slice_layer(layer: QuantDense, config: ChipConfig, fanout: np.ndarray | None
             stop, axons = stop + 1, candidate
         if stop == start:
             problem = fit.problem(1, len(sources[start]), fit.fanout_of(start, start + 1))
-            raise SpikeCoreError(_refusal(layer, config, start, problem, dense))
+            raise SpikeCoreError(_refusal(layer, config, start, problem, dense, fanout))
         greedy.append(Slice(start, stop - start, axons))
         start = stop
     # Even split over the same number of cores, if every slice of it fits (it shortens the busiest core).
@@ -317,10 +317,53 @@ def split_hidden(graph: QuantGraph, index: int, config: ChipConfig, fanout: np.n
     return partials, [Slice(s.start, s.count, ()) for s in plan]
 
 
-def _refusal(layer: QuantDense, config: ChipConfig, neuron: int, problem: str | None, dense: bool = False) -> str:
+def _depth_hint(layer: QuantDense, config: ChipConfig, problem: str, dense: bool,
+                fanout: np.ndarray | None) -> str:
+    """``; pass --chip "..."``: the event and fan-out depths (powers of two) at which every neuron of ``layer``
+    fits a core alone, the user's other sizes kept; empty when the problem is another or no chip holds it."""
+    if "event_depth" not in problem and "fanout_depth" not in problem:
+        return ""
+    if not isinstance(layer.neuron, NirNeuron) and layer.role == "hidden":
+        return ""   # a PyTorch hidden layer is split over partial-sum cores instead (split_hidden)
+    events = max((len(row) for row in _sources(layer, dense)), default=0)
+    entries = int(fanout.max(initial=0)) if fanout is not None else 0
+    grown = {}
+    for key, need, most in (("event_depth", events, isa.MAX_EVENT_DEPTH),
+                            ("fanout_depth", entries, isa.MAX_FANOUT_DEPTH)):
+        if need > most:
+            return ""
+        if need > getattr(config, key):
+            grown[key] = 1 << math.ceil(math.log2(need))
+    return deeper_chip_hint(config, **grown)
+
+
+def deeper_chip_hint(config: ChipConfig, **grown: int) -> str:
+    """``'; a chip with deeper buffers holds it: pass --chip "..."'``: ``config`` with the sizes ``grown``
+    (e.g. ``event_depth=128``) in the chip text form, only the sizes that differ from the product chip; empty
+    when nothing grows or no chip has those sizes.
+
+    >>> deeper_chip_hint(ChipConfig(cores=4), event_depth=128)
+    '; a chip with deeper buffers holds it: pass --chip "cores=4 event_depth=128"'
+    """
+    if not grown:
+        return ""
+    try:
+        bigger = dataclasses.replace(config, **grown)
+    except SpikeCoreError:
+        return ""
+    product = ChipConfig()
+    text = " ".join(f"{key}={getattr(bigger, key)}" for key in CHIP_TEXT_KEYS
+                    if getattr(bigger, key) != getattr(product, key))
+    return f'; a chip with deeper buffers holds it: pass --chip "{text}"'
+
+
+def _refusal(layer: QuantDense, config: ChipConfig, neuron: int, problem: str | None, dense: bool = False,
+             fanout: np.ndarray | None = None) -> str:
     fan_in = layer.sources if dense else int(np.count_nonzero(layer.weight_rows()[neuron]))
-    hint = ""
-    if layer.role == "hidden":
+    hint = _depth_hint(layer, config, problem or "", dense, fanout)
+    if hint:
+        pass
+    elif layer.role == "hidden":
         pass    # split_hidden says whether splitting helps
     elif fan_in > isa.AXON_MAX + 1:
         hint = (f"; fan-in splitting is not supported: a hidden neuron reads at most {isa.AXON_MAX + 1} inputs "

@@ -90,6 +90,7 @@ from spikecore.compiler.ir import (
     QuantGraph,
     QuantInput,
 )
+from spikecore.compiler.place import deeper_chip_hint
 from spikecore.compiler.quantize import bias_current
 from spikecore.compiler.saturation import SaturationPolicy
 from spikecore.config import ChipConfig
@@ -299,9 +300,25 @@ def _quantize_layer(layer: DenseNode, index: int, count: int, dt: float, in_unit
     if cells.threshold is not None:
         threshold = _int32(np.floor(np.round(cells.threshold / unit, 6)) + 1, "the threshold", policy, name)
     bias_payload, bias_weight, bias_fine = 0, None, None
+    room = 0
+    if not cells.stateless and bias_int.any():   # the axons a core has left for the bias after the layer's inputs
+        reads = np.concatenate([w for w in (w_int, w_fine, recurrent) if w is not None], axis=1)
+        rows = int(np.count_nonzero(reads, axis=1).max(initial=0))
+        per_step = min(config.event_depth, isa.AXON_MAX + 1)
+        room = min(per_step, config.weight_bytes) - rows
+        # The exact bias (two axons) is the default whenever a core has the second axon: one axon rounds the
+        # current to P/2 units per step, which a neuron held near threshold by its bias (a readout) turns into
+        # moved spikes (docs/compiler.md, "NIR accuracy"). With fine weights it is required.
+        axons = 2 if fine_bias or room >= 2 else 1
+        if room < axons:
+            need = 1 << math.ceil(math.log2(rows + axons))
+            hint = deeper_chip_hint(config, event_depth=need) if rows + axons <= isa.AXON_MAX + 1 and \
+                config.event_depth < need and rows + axons <= config.weight_bytes else ""
+            raise SpikeCoreError(f"{where}: its bias current needs {axons} bias axon{'s' * (axons > 1)}, but its "
+                                 f"neurons already read {rows} inputs (a core takes {per_step} per step){hint}")
     if cells.stateless:
         init = reset = bias_int
-    elif bias_int.any() and fine_bias:   # B = 127 w + r: the coarse axon (payload 127) and the remainder (payload 1)
+    elif bias_int.any() and room >= 2:   # B = 127 w + r: the coarse axon (payload 127) and the remainder (payload 1)
         most = BIAS_CAPACITY_FINE
         bias_int = policy.fit(name, "the bias current", bias_int, -most, most, "membrane units per step",
                               "two bias axons (127 x 127 + 63)")
@@ -310,13 +327,6 @@ def _quantize_layer(layer: DenseNode, index: int, count: int, dt: float, in_unit
         bias_fine = remainder if remainder.any() else None
     elif bias_int.any():
         bias_payload, bias_weight = bias_current(current / unit, policy, name)   # rounded once, from the exact value
-    if bias_weight is not None:
-        reads = np.concatenate([w for w in (w_int, w_fine, recurrent) if w is not None], axis=1)
-        rows = int(np.count_nonzero(reads, axis=1).max(initial=0))
-        axons, per_step = 1 + (bias_fine is not None), min(config.event_depth, isa.AXON_MAX + 1)
-        if rows + axons > min(per_step, config.weight_bytes):
-            raise SpikeCoreError(f"{where}: its bias current needs {axons} bias axon{'s' * (axons > 1)}, but its "
-                                 f"neurons already read {rows} inputs (a core takes {per_step} per step)")
     spiking = cells.kind in SPIKING_KINDS
     if spiking and role == "output" and layer.out_features > isa.AXON_MAX + 1:
         raise SpikeCoreError(f"{where}: a spiking output layer has at most {isa.AXON_MAX + 1} neurons (the host tells "

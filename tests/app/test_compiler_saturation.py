@@ -41,25 +41,26 @@ def bias_graph(big_bias: float) -> nir.NIRGraph:
         edges=[("input", "fc"), ("fc", "if"), ("if", "output")], metadata={"dt": 1.0})
 
 
-def test_bias_beyond_one_bias_axon_is_refused_naming_layer_neuron_needed_and_largest():
+def test_bias_beyond_the_bias_axons_is_refused_naming_layer_neuron_needed_and_largest():
     needed = 3 * 64 * 127                     # 24384 membrane units per step (see bias_graph)
-    largest = 127 * 127                       # payload 127 x int8 weight 127 on one bias axon
+    largest = 127 * 127 + 63                  # payload 127 x int8 weight 127, + 63 on the payload-1 bias axon
     with pytest.raises(SpikeCoreError) as err:
         compile_nir(bias_graph(3.0), config=CHIP)
     assert str(err.value) == (f"layer 'if' neuron 1: the bias current needs {needed} membrane units per step, the "
-                              f"largest representable in one bias axon (payload 127 x weight 127) is {largest} "
+                              f"largest representable in two bias axons (127 x 127 + 63) is {largest} "
                               "(use --allow-saturation to clip with a warning)")
-    # A bias that fits is represented within half a bias-axon step: payload x weight ~ needed.
+    # A bias that fits is represented exactly: 64 x 127 = 8128 units, 127 x 64 on the payload-127 axon.
     fits = compile_nir(bias_graph(1.0), config=CHIP).quant.layers[0]
-    assert abs(fits.bias_axon.payload * int(fits.bias_axon.weight[1]) - 64 * 127) <= fits.bias_axon.payload / 2
+    assert (fits.bias_axon.payload, int(fits.bias_axon.weight[1]), fits.fine_bias) == (127, 64, None)
 
 
 def test_allow_saturation_clips_and_counts_in_the_api_and_the_report(tmp_path, capsys):
     compiled = compile_nir(bias_graph(3.0), config=CHIP, allow_saturation=True)
     (event,) = compiled.quant.saturations
-    assert (event.layer, event.count, event.neuron, event.needed, event.largest) == ("if", 1, 1, 24384, 16129)
+    assert (event.layer, event.count, event.neuron, event.needed, event.largest) == ("if", 1, 1, 24384, 16192)
     layer = compiled.quant.layers[0]
-    assert layer.bias_axon.payload * int(layer.bias_axon.weight[1]) == 127 * 127      # clipped to the largest
+    carried = layer.bias_axon.payload * int(layer.bias_axon.weight[1]) + int(layer.fine_bias[1])
+    assert carried == 127 * 127 + 63      # clipped to the largest
     nir.write(tmp_path / "big.nir", bias_graph(3.0))
     out = str(tmp_path / "big.bin")
     assert main(["compile", str(tmp_path / "big.nir"), "--chip", "cores=4", "--out", out]) == 2
@@ -70,7 +71,7 @@ def test_allow_saturation_clips_and_counts_in_the_api_and_the_report(tmp_path, c
     text = capsys.readouterr().out
     assert "saturation: 1 values clipped (--allow-saturation)" in text
     assert ("warning: layer 'if': the bias current clipped on 1 value (worst: neuron 1 needs 24384 membrane units "
-            "per step, largest representable 16129)") in text
+            "per step, largest representable 16192)") in text
 
 
 def test_torch_bias_beyond_int32_is_refused_and_allowed_clips():
