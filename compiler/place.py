@@ -184,7 +184,10 @@ def slice_layer(layer: QuantDense, config: ChipConfig, fanout: np.ndarray | None
             stop, axons = stop + 1, candidate
         if stop == start:
             problem = fit.problem(1, len(sources[start]), fit.fanout_of(start, start + 1))
-            raise SpikeCoreError(_refusal(layer, config, start, problem, dense, fanout))
+            chip = _depth_chip(layer, config, problem or "", dense, fanout)
+            if chip is not None:
+                raise DeeperChipNeeded(_refusal(layer, config, start, problem, dense, no_hint=True), config, chip)
+            raise SpikeCoreError(_refusal(layer, config, start, problem, dense))
         greedy.append(Slice(start, stop - start, axons))
         start = stop
     # Even split over the same number of cores, if every slice of it fits (it shortens the busiest core).
@@ -317,53 +320,63 @@ def split_hidden(graph: QuantGraph, index: int, config: ChipConfig, fanout: np.n
     return partials, [Slice(s.start, s.count, ()) for s in plan]
 
 
-def _depth_hint(layer: QuantDense, config: ChipConfig, problem: str, dense: bool,
-                fanout: np.ndarray | None) -> str:
-    """``; pass --chip "..."``: the event and fan-out depths (powers of two) at which every neuron of ``layer``
-    fits a core alone, the user's other sizes kept; empty when the problem is another or no chip holds it."""
+def _depth_chip(layer: QuantDense, config: ChipConfig, problem: str, dense: bool,
+                fanout: np.ndarray | None) -> ChipConfig | None:
+    """``config`` with the event and fan-out depths (powers of two) at which every neuron of ``layer`` fits a
+    core alone; None when the problem is another or no chip holds it."""
     if "event_depth" not in problem and "fanout_depth" not in problem:
-        return ""
+        return None
     if not isinstance(layer.neuron, NirNeuron) and layer.role == "hidden":
-        return ""   # a PyTorch hidden layer is split over partial-sum cores instead (split_hidden)
+        return None   # a PyTorch hidden layer is split over partial-sum cores instead (split_hidden)
     events = max((len(row) for row in _sources(layer, dense)), default=0)
     entries = int(fanout.max(initial=0)) if fanout is not None else 0
     grown = {}
     for key, need, most in (("event_depth", events, isa.MAX_EVENT_DEPTH),
                             ("fanout_depth", entries, isa.MAX_FANOUT_DEPTH)):
         if need > most:
-            return ""
+            return None
         if need > getattr(config, key):
             grown[key] = 1 << math.ceil(math.log2(need))
-    return deeper_chip_hint(config, **grown)
+    return deeper_chip(config, **grown)
 
 
-def deeper_chip_hint(config: ChipConfig, **grown: int) -> str:
-    """``'; a chip with deeper buffers holds it: pass --chip "..."'``: ``config`` with the sizes ``grown``
-    (e.g. ``event_depth=128``) in the chip text form, only the sizes that differ from the product chip; empty
-    when nothing grows or no chip has those sizes.
+class DeeperChipNeeded(SpikeCoreError):
+    """A layer needs deeper event or fan-out buffers than ``config`` has; ``chip`` is one that holds it alone.
 
-    >>> deeper_chip_hint(ChipConfig(cores=4), event_depth=128)
-    '; a chip with deeper buffers holds it: pass --chip "cores=4 event_depth=128"'
-    """
-    if not grown:
-        return ""
-    try:
-        bigger = dataclasses.replace(config, **grown)
-    except SpikeCoreError:
-        return ""
+    ``str()`` is the one-line refusal ending in the ``--chip`` hint; ``reason`` is the refusal without it, so
+    that :func:`~spikecore.compiler.pipeline.compile_nir` can name the chip that holds the whole graph."""
+
+    def __init__(self, reason: str, config: ChipConfig, chip: ChipConfig) -> None:
+        super().__init__(reason + chip_hint(config, chip))
+        self.reason, self.config, self.chip = reason, config, chip
+
+
+def chip_hint(config: ChipConfig, chip: ChipConfig) -> str:
+    """``'; a chip with deeper buffers holds it: pass --chip "..."'`` naming the sizes of ``chip`` that differ
+    from the product chip (so the user's other sizes stay)."""
     product = ChipConfig()
-    text = " ".join(f"{key}={getattr(bigger, key)}" for key in CHIP_TEXT_KEYS
-                    if getattr(bigger, key) != getattr(product, key))
+    text = " ".join(f"{key}={getattr(chip, key)}" for key in CHIP_TEXT_KEYS
+                    if getattr(chip, key) != getattr(product, key))
     return f'; a chip with deeper buffers holds it: pass --chip "{text}"'
 
 
+def deeper_chip(config: ChipConfig, **grown: int) -> ChipConfig | None:
+    """``config`` with the sizes ``grown`` made at least as large (e.g. ``event_depth=128``), or None when no
+    size grows or no chip has those sizes."""
+    grown = {key: max(value, getattr(config, key)) for key, value in grown.items()}
+    if all(value == getattr(config, key) for key, value in grown.items()):
+        return None
+    try:
+        return dataclasses.replace(config, **grown)
+    except SpikeCoreError:
+        return None
+
+
 def _refusal(layer: QuantDense, config: ChipConfig, neuron: int, problem: str | None, dense: bool = False,
-             fanout: np.ndarray | None = None) -> str:
+             no_hint: bool = False) -> str:
     fan_in = layer.sources if dense else int(np.count_nonzero(layer.weight_rows()[neuron]))
-    hint = _depth_hint(layer, config, problem or "", dense, fanout)
-    if hint:
-        pass
-    elif layer.role == "hidden":
+    hint = ""
+    if layer.role == "hidden" or no_hint:
         pass    # split_hidden says whether splitting helps
     elif fan_in > isa.AXON_MAX + 1:
         hint = (f"; fan-in splitting is not supported: a hidden neuron reads at most {isa.AXON_MAX + 1} inputs "

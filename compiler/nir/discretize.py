@@ -90,7 +90,7 @@ from spikecore.compiler.ir import (
     QuantGraph,
     QuantInput,
 )
-from spikecore.compiler.place import deeper_chip_hint
+from spikecore.compiler.place import DeeperChipNeeded, deeper_chip
 from spikecore.compiler.quantize import bias_current
 from spikecore.compiler.saturation import SaturationPolicy
 from spikecore.config import ChipConfig
@@ -311,11 +311,12 @@ def _quantize_layer(layer: DenseNode, index: int, count: int, dt: float, in_unit
         # moved spikes (docs/compiler.md, "NIR accuracy"). With fine weights it is required.
         axons = 2 if fine_bias or room >= 2 else 1
         if room < axons:
+            reason = (f"{where}: its bias current needs {axons} bias axon{'s' * (axons > 1)}, but its neurons "
+                      f"already read {rows} inputs (a core takes {per_step} per step)")
             need = 1 << math.ceil(math.log2(rows + axons))
-            hint = deeper_chip_hint(config, event_depth=need) if rows + axons <= isa.AXON_MAX + 1 and \
-                config.event_depth < need and rows + axons <= config.weight_bytes else ""
-            raise SpikeCoreError(f"{where}: its bias current needs {axons} bias axon{'s' * (axons > 1)}, but its "
-                                 f"neurons already read {rows} inputs (a core takes {per_step} per step){hint}")
+            chip = deeper_chip(config, event_depth=need) if rows + axons <= min(isa.AXON_MAX + 1,
+                                                                                config.weight_bytes) else None
+            raise SpikeCoreError(reason) if chip is None else DeeperChipNeeded(reason, config, chip)
     if cells.stateless:
         init = reset = bias_int
     elif bias_int.any() and room >= 2:   # B = 127 w + r: the coarse axon (payload 127) and the remainder (payload 1)
