@@ -347,13 +347,17 @@ class DeeperChipNeeded(SpikeCoreError):
     that :func:`~spikecore.compiler.pipeline.compile_nir` can name the chip that holds the whole graph."""
 
     def __init__(self, reason: str, config: ChipConfig, chip: ChipConfig) -> None:
-        super().__init__(reason + chip_hint(config, chip))
+        super().__init__(reason + chip_hint(chip))
         self.reason, self.config, self.chip = reason, config, chip
 
 
-def chip_hint(config: ChipConfig, chip: ChipConfig) -> str:
+def chip_hint(chip: ChipConfig) -> str:
     """``'; a chip with deeper buffers holds it: pass --chip "..."'`` naming the sizes of ``chip`` that differ
-    from the product chip (so the user's other sizes stay)."""
+    from the product chip (``chip`` keeps the user's other sizes, so they stay in the hint).
+
+    >>> chip_hint(ChipConfig(cores=4, event_depth=128))
+    '; a chip with deeper buffers holds it: pass --chip "cores=4 event_depth=128"'
+    """
     product = ChipConfig()
     text = " ".join(f"{key}={getattr(chip, key)}" for key in CHIP_TEXT_KEYS
                     if getattr(chip, key) != getattr(product, key))
