@@ -70,7 +70,7 @@ import numpy as np
 from spikecore import isa
 from spikecore.compiler import fanin
 from spikecore.compiler.ir import IOMap, NirNeuron, PlacedCore, PlacedProgram, QuantDense, QuantGraph
-from spikecore.config import CHIP_TEXT_KEYS, ChipConfig
+from spikecore.config import ChipConfig, format_chip
 from spikecore.errors import SpikeCoreError
 from spikecore.isa import FanoutEntry, Instruction, NeuronParams, Opcode
 
@@ -358,10 +358,7 @@ def chip_hint(chip: ChipConfig) -> str:
     >>> chip_hint(ChipConfig(cores=4, event_depth=128))
     '; a chip with deeper buffers holds it: pass --chip "cores=4 event_depth=128"'
     """
-    product = ChipConfig()
-    text = " ".join(f"{key}={getattr(chip, key)}" for key in CHIP_TEXT_KEYS
-                    if getattr(chip, key) != getattr(product, key))
-    return f'; a chip with deeper buffers holds it: pass --chip "{text}"'
+    return f'; a chip with deeper buffers holds it: pass --chip "{format_chip(chip, changed_only=True)}"'
 
 
 def deeper_chip(config: ChipConfig, **grown: int) -> ChipConfig | None:
