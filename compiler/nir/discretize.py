@@ -47,9 +47,11 @@ Fixed point
   subtracts that threshold register, i.e. up to one LSB more than ``v_thr − v_reset``.
 - The state starts at rest: ``v = v_leak`` (LIF, LI; so ``u = 0`` and LEAK keeps it there while the
   layer waits for its first input) or ``v = 0`` (IF, I).
-- A per-step bias current ``c b`` (an Affine bias) is a host event on a *bias axon* each step
-  (payload ``P``, int8 weights ``≈ c b / (P unit)``, as rate mode does); a stateless layer (Threshold,
-  Affine) holds its bias exactly in its reset value instead.
+- A per-step bias current ``c b`` (an Affine bias), ``B = round(c b / unit)`` units, is host events on *bias
+  axons* each step: exactly, ``B = 127 w + r`` on a payload-127 and a payload-1 axon, whenever a core has both
+  axons (else one axon of payload ``P``, int8 weights ``≈ B / P``, as rate mode does); a neuron whose bias
+  would not fit them at the unit of its weights gets a coarser unit, ``|c b| / 16129``. A stateless layer
+  (Threshold, Affine) holds its bias exactly in its reset value instead.
 
 Fine weights (``fine_weights=True``)
 ------------------------------------
