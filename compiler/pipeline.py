@@ -262,8 +262,28 @@ def compile_nir(graph: Any, dt: float | None = None, reset: str | None = None, c
     t: dict[str, float] = {}
     float_graph = _timed(t, "frontend", frontend_nir.from_nir, graph, reset, config)
     float_graph = _timed(t, "order", conv_order.reorder_convolutions, float_graph)
-    quant = _timed(t, "quantize", discretize.discretize, float_graph, step, scale, config, fine, allow_saturation)
-    return _lay_out(float_graph, quant, config, title, t)
+
+    def lay_out(chip: ChipConfig) -> CompiledModel:
+        quant = _timed(t, "quantize", discretize.discretize, float_graph, step, scale, chip, fine, allow_saturation)
+        return _lay_out(float_graph, quant, chip, title, t)
+
+    try:
+        return lay_out(config)
+    except place.DeeperChipNeeded as first:
+        # One layer's deeper buffers can move the refusal to another layer (its fan-out grows with the next
+        # layer's twins): try the chips the refusals name, so the hint names one that holds the whole graph.
+        chip, bigger = first.chip, first.chip
+        for _ in range(4):
+            try:
+                lay_out(chip)
+            except place.DeeperChipNeeded as again:
+                chip = again.chip
+                continue
+            except SpikeCoreError:   # the buffers are deep enough now; the next refusal is another one
+                pass
+            bigger = chip
+            break
+        raise place.DeeperChipNeeded(first.reason, config, bigger) from None
 
 
 def check_round_trip(image: Image, path: str | os.PathLike[str]) -> None:

@@ -72,8 +72,8 @@ import numpy as np
 
 from spikecore import isa
 from spikecore.compiler import fanin
-from spikecore.compiler.ir import IOMap, PlacedCore, PlacedProgram, QuantDense, QuantGraph
-from spikecore.config import ChipConfig
+from spikecore.compiler.ir import IOMap, NirNeuron, PlacedCore, PlacedProgram, QuantDense, QuantGraph
+from spikecore.config import ChipConfig, format_chip
 from spikecore.errors import SpikeCoreError
 from spikecore.isa import FanoutEntry, Instruction, NeuronParams, Opcode
 
@@ -189,7 +189,10 @@ def slice_layer(layer: QuantDense, config: ChipConfig, fanout: np.ndarray | None
             stop, axons = stop + 1, candidate
         if stop == start:
             problem = fit.problem(1, len(sources[start]), fit.fanout_of(start, start + 1))
-            raise SpikeCoreError(_refusal(layer, config, start, problem, dense, splittable))
+            chip = _depth_chip(layer, config, problem or "", dense, fanout)
+            if chip is not None:
+                raise DeeperChipNeeded(_refusal(layer, config, start, problem, dense, no_hint=True), config, chip)
+            raise SpikeCoreError(_refusal(layer, config, start, problem, dense, no_hint=splittable))
         greedy.append(Slice(start, stop - start, axons))
         start = stop
     # Even split over the same number of cores, if every slice of it fits (it shortens the busiest core).
@@ -324,25 +327,86 @@ def split_hidden(graph: QuantGraph, index: int, config: ChipConfig, fanout: np.n
     unsplit layer's ``refusal`` extended by why no split fits (docs/spec.md §4.8)."""
     layer = graph.layers[index]
     if "SACC" in layer.neuron.schedule:
-        raise SpikeCoreError(f"{refusal}; a CubaLIF layer is not split over its fan-in (MERGE adds to the "
-                             "membrane, not to the synaptic current)") from None
+        raise _extended(refusal, "a CubaLIF layer is not split over its fan-in (MERGE adds to the "
+                                 "membrane, not to the synaptic current)") from None
     plan, why = fanin.plan_split(_sources(layer), config, fanout, len(program_for(layer, 1, merge=True)),
                                  twins=layer.twins)
     if plan is None:
-        raise SpikeCoreError(f"{refusal}; split over partial-sum cores, one neuron still needs {why}") from None
+        raise _extended(refusal, f"split over partial-sum cores, one neuron still needs {why}") from None
     if not _merge_cannot_saturate(graph, index):
-        raise SpikeCoreError(f"{refusal}; a split over partial-sum cores could saturate a membrane, so it would "
-                             "not be exact") from None
+        raise _extended(refusal, "a split over partial-sum cores could saturate a membrane, so it would "
+                                 "not be exact") from None
     partials = [Slice(s.start, s.count, group, partial=True, carries_bias=False, merge_core=m)
                 for m, s in enumerate(plan) for group in s.groups]
     return partials, [Slice(s.start, s.count, ()) for s in plan]
 
 
+def _extended(refusal: SpikeCoreError, why: str) -> SpikeCoreError:
+    """``refusal`` extended by why no fan-in split fits; a :class:`DeeperChipNeeded` stays one (its ``--chip``
+    hint last), so :func:`~spikecore.compiler.pipeline.compile_nir` can still name a chip that holds the graph."""
+    if isinstance(refusal, DeeperChipNeeded):
+        return DeeperChipNeeded(f"{refusal.reason}; {why}", refusal.config, refusal.chip)
+    return SpikeCoreError(f"{refusal}; {why}")
+
+
+def _depth_chip(layer: QuantDense, config: ChipConfig, problem: str, dense: bool,
+                fanout: np.ndarray | None) -> ChipConfig | None:
+    """``config`` with the event and fan-out depths (powers of two) at which every neuron of ``layer`` fits a
+    core alone; None when the problem is another or no chip holds it."""
+    if "event_depth" not in problem and "fanout_depth" not in problem:
+        return None
+    if not isinstance(layer.neuron, NirNeuron) and layer.role == "hidden":
+        return None   # a PyTorch hidden layer is split over partial-sum cores instead (split_hidden)
+    events = max((len(row) for row in _sources(layer, dense)), default=0)
+    entries = int(fanout.max(initial=0)) if fanout is not None else 0
+    grown = {}
+    for key, need, most in (("event_depth", events, isa.MAX_EVENT_DEPTH),
+                            ("fanout_depth", entries, isa.MAX_FANOUT_DEPTH)):
+        if need > most:
+            return None
+        if need > getattr(config, key):
+            grown[key] = 1 << math.ceil(math.log2(need))
+    return deeper_chip(config, **grown)
+
+
+class DeeperChipNeeded(SpikeCoreError):
+    """A layer needs deeper event or fan-out buffers than ``config`` has; ``chip`` is one that holds it alone.
+
+    ``str()`` is the one-line refusal ending in the ``--chip`` hint; ``reason`` is the refusal without it, so
+    that :func:`~spikecore.compiler.pipeline.compile_nir` can name the chip that holds the whole graph."""
+
+    def __init__(self, reason: str, config: ChipConfig, chip: ChipConfig) -> None:
+        super().__init__(reason + chip_hint(chip))
+        self.reason, self.config, self.chip = reason, config, chip
+
+
+def chip_hint(chip: ChipConfig) -> str:
+    """``'; a chip with deeper buffers holds it: pass --chip "..."'`` naming the sizes of ``chip`` that differ
+    from the product chip (``chip`` keeps the user's other sizes, so they stay in the hint).
+
+    >>> chip_hint(ChipConfig(cores=4, event_depth=128))
+    '; a chip with deeper buffers holds it: pass --chip "cores=4 event_depth=128"'
+    """
+    return f'; a chip with deeper buffers holds it: pass --chip "{format_chip(chip, changed_only=True)}"'
+
+
+def deeper_chip(config: ChipConfig, **grown: int) -> ChipConfig | None:
+    """``config`` with the sizes ``grown`` made at least as large (e.g. ``event_depth=128``), or None when no
+    size grows or no chip has those sizes."""
+    grown = {key: max(value, getattr(config, key)) for key, value in grown.items()}
+    if all(value == getattr(config, key) for key, value in grown.items()):
+        return None
+    try:
+        return dataclasses.replace(config, **grown)
+    except SpikeCoreError:
+        return None
+
+
 def _refusal(layer: QuantDense, config: ChipConfig, neuron: int, problem: str | None, dense: bool = False,
-             splittable: bool = False) -> str:
+             no_hint: bool = False) -> str:
     fan_in = layer.sources if dense else int(np.count_nonzero(layer.weight_rows()[neuron]))
     hint = ""
-    if layer.role == "hidden" or splittable:
+    if layer.role == "hidden" or no_hint:
         pass    # split_hidden says whether splitting helps
     elif fan_in > isa.AXON_MAX + 1:
         hint = (f"; fan-in splitting is not supported: a hidden neuron reads at most {isa.AXON_MAX + 1} inputs "

@@ -104,17 +104,22 @@ CONFIG_FIELDS: tuple[str, ...] = ("cores", "neurons", "weight_bytes", "imem_dept
 CHIP_TEXT_KEYS: tuple[str, ...] = tuple(field.name for field in fields(ChipConfig))
 
 
-def format_chip(config: ChipConfig) -> str:
+def format_chip(config: ChipConfig, changed_only: bool = False) -> str:
     """The chip text form: every size as ``key=value``, space separated, in :data:`CONFIG_FIELDS` order, then
-    ``chips=N`` for a board of more than one chip.
+    ``chips=N`` for a board of more than one chip. ``changed_only``: only the sizes that differ from the
+    product chip (what a user passes as ``--chip``).
 
     >>> format_chip(ChipConfig(cores=4))
     'cores=4 neurons=32 weight_bytes=256 imem_depth=64 event_depth=64 fanout_depth=64'
     >>> format_chip(ChipConfig(cores=4, chips=2)).split()[-1]
     'chips=2'
+    >>> format_chip(ChipConfig(cores=4, event_depth=128), changed_only=True)
+    'cores=4 event_depth=128'
     """
+    product = ChipConfig()
     return " ".join(f"{key}={getattr(config, key)}" for key in CHIP_TEXT_KEYS
-                    if key in CONFIG_FIELDS or config.chips > 1)
+                    if (key in CONFIG_FIELDS or config.chips > 1)
+                    and not (changed_only and getattr(config, key) == getattr(product, key)))
 
 
 def parse_chip(text: str | None, what: str = "--chip") -> ChipConfig:

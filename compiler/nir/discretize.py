@@ -47,9 +47,11 @@ Fixed point
   subtracts that threshold register, i.e. up to one LSB more than ``v_thr − v_reset``.
 - The state starts at rest: ``v = v_leak`` (LIF, LI; so ``u = 0`` and LEAK keeps it there while the
   layer waits for its first input) or ``v = 0`` (IF, I).
-- A per-step bias current ``c b`` (an Affine bias) is a host event on a *bias axon* each step
-  (payload ``P``, int8 weights ``≈ c b / (P unit)``, as rate mode does); a stateless layer (Threshold,
-  Affine) holds its bias exactly in its reset value instead.
+- A per-step bias current ``c b`` (an Affine bias), ``B = round(c b / unit)`` units, is host events on *bias
+  axons* each step: exactly, ``B = 127 w + r`` on a payload-127 and a payload-1 axon, whenever a core has both
+  axons (else one axon of payload ``P``, int8 weights ``≈ B / P``, as rate mode does); a neuron whose bias
+  would not fit them at the unit of its weights gets a coarser unit, ``|c b| / 16129``. A stateless layer
+  (Threshold, Affine) holds its bias exactly in its reset value instead.
 
 Fine weights (``fine_weights=True``)
 ------------------------------------
@@ -90,6 +92,7 @@ from spikecore.compiler.ir import (
     QuantGraph,
     QuantInput,
 )
+from spikecore.compiler.place import DeeperChipNeeded, deeper_chip
 from spikecore.compiler.quantize import bias_current
 from spikecore.compiler.saturation import SaturationPolicy
 from spikecore.config import ChipConfig
@@ -98,6 +101,9 @@ from spikecore.isa import ResetMode
 
 LEVELS = isa.WEIGHT_MAX                  # int8 weights use -127..127
 SPIKE_PAYLOAD = isa.PAYLOAD_MAX          # saturated graded spike: payload 127
+#: Membrane units per step one bias axon carries (payload 127 x weight 127), and the two of fine weights (+ 63).
+BIAS_CAPACITY = LEVELS * SPIKE_PAYLOAD
+BIAS_CAPACITY_FINE = LEVELS * SPIKE_PAYLOAD + LEVELS // 2
 SCHEDULE = {"LIF": ("LEAK", "ACC", "FIRE"), "LI": ("LEAK", "ACC"), "IF": ("ACC", "FIRE"), "I": ("ACC",),
             "Threshold": ("ACC", "FIRE"), "Affine": ("FIRE", "ACC"), "CubaLIF": ("LEAK", "SACC", "SYN", "FIRE")}
 
@@ -264,6 +270,11 @@ def _quantize_layer(layer: DenseNode, index: int, count: int, dt: float, in_unit
                                     cells.threshold if cells.threshold is not None else cells.reset])).max(axis=0)
         unit = np.array([weight_lsb(row, (big or 1.0) / LEVELS) for row, big in zip(weight, scale_of, strict=True)])
         unit = unit * in_unit
+        # A stateful layer's bias current c b rides on its bias axons, which carry at most BIAS_CAPACITY units per
+        # step: a neuron whose bias is large next to its weights gets a coarser unit (its weights then use fewer
+        # of the int8 steps), so that the bias fits instead of being refused (docs/spec.md §11, "Bias").
+        capacity = BIAS_CAPACITY_FINE if fine_bias else BIAS_CAPACITY
+        bias_unit = np.zeros_like(unit) if cells.stateless else np.abs(current) / capacity
         if recurrent is not None:
             # The row also holds the weights from the layer's own spikes: payload 127 (worth 1/127 each) when
             # every threshold register comes out >= 127, else payload 1 (a larger unit, so smaller thresholds).
@@ -271,8 +282,10 @@ def _quantize_layer(layer: DenseNode, index: int, count: int, dt: float, in_unit
                 unit = np.array([weight_lsb(np.concatenate([row * in_unit, rec * own_unit]), (big or 1.0) / LEVELS
                                             * in_unit) for row, rec, big in zip(weight, recurrent, scale_of,
                                                                                 strict=True)])
+                unit = np.maximum(unit, bias_unit)
                 if np.floor(np.round(cells.threshold / unit, 6)).min() + 1 >= SPIKE_PAYLOAD:
                     break
+        unit = np.maximum(unit, bias_unit)
     w_fine = None
     if fine_sources:   # ω = 127 a + b: a on the payload-127 spike, b on its payload-1 twin (module docstring)
         w_int, w_fine = split_weights(np.rint(SPIKE_PAYLOAD * weight * in_unit / unit[:, None]))
@@ -289,10 +302,30 @@ def _quantize_layer(layer: DenseNode, index: int, count: int, dt: float, in_unit
     if cells.threshold is not None:
         threshold = _int32(np.floor(np.round(cells.threshold / unit, 6)) + 1, "the threshold", policy, name)
     bias_payload, bias_weight, bias_fine = 0, None, None
+    axons = 0
+    if not cells.stateless and bias_int.any():   # the axons a core has left for the bias after the layer's inputs
+        reads = np.concatenate([w for w in (w_int, w_fine, recurrent) if w is not None], axis=1)
+        rows = int(np.count_nonzero(reads, axis=1).max(initial=0))
+        per_step = min(config.event_depth, isa.AXON_MAX + 1)
+        room = min(per_step, config.weight_bytes) - rows
+        # The exact bias (two axons) is the default whenever a core has the second axon: one axon rounds the
+        # current to P/2 units per step, which a neuron held near threshold by its bias (a readout) turns into
+        # moved spikes (docs/compiler.md, "NIR accuracy"). With fine weights it is required.
+        axons = 2 if fine_bias or room >= 2 else 1
+        # A layer placement cannot split over its fan-in (recurrent, CubaLIF; docs/spec.md §4.8) must take its
+        # bias axons in one core; any other layer's bias axon is one more source of a partial-sum group.
+        unsplittable = recurrent is not None or cells.kind == "CubaLIF"
+        if room < axons and unsplittable:
+            reason = (f"{where}: its bias current needs {axons} bias axon{'s' * (axons > 1)}, but its neurons "
+                      f"already read {rows} inputs (a core takes {per_step} per step)")
+            need = 1 << math.ceil(math.log2(rows + axons))
+            chip = deeper_chip(config, event_depth=need) if rows + axons <= min(isa.AXON_MAX + 1,
+                                                                                config.weight_bytes) else None
+            raise SpikeCoreError(reason) if chip is None else DeeperChipNeeded(reason, config, chip)
     if cells.stateless:
         init = reset = bias_int
-    elif bias_int.any() and fine_bias:   # B = 127 w + r: the coarse axon (payload 127) and the remainder (payload 1)
-        most = LEVELS * SPIKE_PAYLOAD + LEVELS // 2
+    elif bias_int.any() and axons == 2:   # B = 127 w + r: the coarse axon (payload 127) and the remainder (payload 1)
+        most = BIAS_CAPACITY_FINE
         bias_int = policy.fit(name, "the bias current", bias_int, -most, most, "membrane units per step",
                               "two bias axons (127 x 127 + 63)")
         bias_weight, remainder = split_weights(bias_int)
@@ -300,15 +333,6 @@ def _quantize_layer(layer: DenseNode, index: int, count: int, dt: float, in_unit
         bias_fine = remainder if remainder.any() else None
     elif bias_int.any():
         bias_payload, bias_weight = bias_current(current / unit, policy, name)   # rounded once, from the exact value
-    # a layer placement cannot split over its fan-in (recurrent, CubaLIF; docs/spec.md §4.8) must take its bias
-    # axons in one core; any other layer's bias axon is one more source of a partial-sum group if it must be
-    if bias_weight is not None and (recurrent is not None or cells.kind == "CubaLIF"):
-        reads = np.concatenate([w for w in (w_int, w_fine, recurrent) if w is not None], axis=1)
-        rows = int(np.count_nonzero(reads, axis=1).max(initial=0))
-        axons, per_step = 1 + (bias_fine is not None), min(config.event_depth, isa.AXON_MAX + 1)
-        if rows + axons > min(per_step, config.weight_bytes):
-            raise SpikeCoreError(f"{where}: its bias current needs {axons} bias axon{'s' * (axons > 1)}, but its "
-                                 f"neurons already read {rows} inputs (a core takes {per_step} per step)")
     spiking = cells.kind in SPIKING_KINDS
     if spiking and role == "output" and layer.out_features > isa.AXON_MAX + 1:
         raise SpikeCoreError(f"{where}: a spiking output layer has at most {isa.AXON_MAX + 1} neurons (the host tells "

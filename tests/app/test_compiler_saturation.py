@@ -29,34 +29,38 @@ CHIP = ChipConfig(cores=4)
 def bias_graph(big_bias: float) -> nir.NIRGraph:
     """Input(2) -> Affine(W, b) -> IF (r = 1/dt, dt = 1: gain 1). Row 1 of W is [0.25, 1]: its exact weight
     step is the power of two 2**-6 (0.25 and 1 are 16 and 64 steps), so with spike inputs (input_max 1, a
-    payload unit of 1/127) its membrane unit is 2**-6 / 127 and a per-step bias b needs b * 64 * 127 units."""
+    payload unit of 1/127) its membrane unit is 2**-6 / 127 and a per-step bias b needs b * 64 * 127 units.
+    The IF node's metadata fixes those units (as an exported graph does): without it, a bias beyond the bias
+    axon would coarsen the neuron's unit instead (tests/compiler/test_nir_bias_unit.py)."""
+    units = {"spikecore_membrane_unit": [2.0**-6 / 127, 2.0**-6 / 127]}
     return nir.NIRGraph(
         nodes={"input": nir.Input(input_type=np.array([2])),
                "fc": nir.Affine(weight=np.array([[1.0, 0.5], [0.25, 1.0]]), bias=np.array([0.0, big_bias])),
-               "if": nir.IF(r=np.ones(2), v_threshold=np.full(2, 1000.0), v_reset=np.zeros(2)),
+               "if": nir.IF(r=np.ones(2), v_threshold=np.full(2, 1000.0), v_reset=np.zeros(2), metadata=units),
                "output": nir.Output(output_type=np.array([2]))},
         edges=[("input", "fc"), ("fc", "if"), ("if", "output")], metadata={"dt": 1.0})
 
 
-def test_bias_beyond_one_bias_axon_is_refused_naming_layer_neuron_needed_and_largest():
+def test_bias_beyond_the_bias_axons_is_refused_naming_layer_neuron_needed_and_largest():
     needed = 3 * 64 * 127                     # 24384 membrane units per step (see bias_graph)
-    largest = 127 * 127                       # payload 127 x int8 weight 127 on one bias axon
+    largest = 127 * 127 + 63                  # payload 127 x int8 weight 127, + 63 on the payload-1 bias axon
     with pytest.raises(SpikeCoreError) as err:
         compile_nir(bias_graph(3.0), config=CHIP)
     assert str(err.value) == (f"layer 'if' neuron 1: the bias current needs {needed} membrane units per step, the "
-                              f"largest representable in one bias axon (payload 127 x weight 127) is {largest} "
+                              f"largest representable in two bias axons (127 x 127 + 63) is {largest} "
                               "(use --allow-saturation to clip with a warning)")
-    # A bias that fits is represented within half a bias-axon step: payload x weight ~ needed.
+    # A bias that fits is represented exactly: 64 x 127 = 8128 units, 127 x 64 on the payload-127 axon.
     fits = compile_nir(bias_graph(1.0), config=CHIP).quant.layers[0]
-    assert abs(fits.bias_axon.payload * int(fits.bias_axon.weight[1]) - 64 * 127) <= fits.bias_axon.payload / 2
+    assert (fits.bias_axon.payload, int(fits.bias_axon.weight[1]), fits.fine_bias) == (127, 64, None)
 
 
 def test_allow_saturation_clips_and_counts_in_the_api_and_the_report(tmp_path, capsys):
     compiled = compile_nir(bias_graph(3.0), config=CHIP, allow_saturation=True)
     (event,) = compiled.quant.saturations
-    assert (event.layer, event.count, event.neuron, event.needed, event.largest) == ("if", 1, 1, 24384, 16129)
+    assert (event.layer, event.count, event.neuron, event.needed, event.largest) == ("if", 1, 1, 24384, 16192)
     layer = compiled.quant.layers[0]
-    assert layer.bias_axon.payload * int(layer.bias_axon.weight[1]) == 127 * 127      # clipped to the largest
+    carried = layer.bias_axon.payload * int(layer.bias_axon.weight[1]) + int(layer.fine_bias[1])
+    assert carried == 127 * 127 + 63      # clipped to the largest
     nir.write(tmp_path / "big.nir", bias_graph(3.0))
     out = str(tmp_path / "big.bin")
     assert main(["compile", str(tmp_path / "big.nir"), "--chip", "cores=4", "--out", out]) == 2
@@ -67,7 +71,7 @@ def test_allow_saturation_clips_and_counts_in_the_api_and_the_report(tmp_path, c
     text = capsys.readouterr().out
     assert "saturation: 1 values clipped (--allow-saturation)" in text
     assert ("warning: layer 'if': the bias current clipped on 1 value (worst: neuron 1 needs 24384 membrane units "
-            "per step, largest representable 16129)") in text
+            "per step, largest representable 16192)") in text
 
 
 def test_torch_bias_beyond_int32_is_refused_and_allowed_clips():

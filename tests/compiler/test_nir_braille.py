@@ -49,8 +49,8 @@ def cubalif(n: int, tau_syn: float, tau_mem: float) -> nir.CubaLIF:
 
 def braille_graph(name: str, seed: int = 1) -> nir.NIRGraph:
     """A graph of the published braille network ``name``'s structure (module docstring). Seeds 1-3 and 5-7
-    give every hidden neuron a bias current within two bias axons, as the published graph has (0 and 4 do not:
-    a refusal that tests/app/test_compiler_saturation.py covers)."""
+    give every hidden neuron a bias current within two bias axons at the unit of its weights, as the published
+    graph has (0 and 4 do not: those neurons get a coarser unit, tests/compiler/test_nir_bias_unit.py)."""
     hidden, bias, _, taus, weights, biases = BRAILLE[name]
     rng = np.random.default_rng(seed)
     shapes = [(hidden, 12), (hidden, hidden), (7, hidden)]
@@ -117,3 +117,36 @@ def test_int8_braille_compiles_on_the_product_chip_and_golden_equals_reference()
         result = compare(braille_graph(name), x, dt=DT, reset=BRAILLE[name][2])
         assert result.golden_equals_integer, result.text()
         assert result.layers[0].chip_spikes > 0
+
+
+def test_int8_bias_driven_readout_needs_the_exact_bias():
+    """bias_zero's readout fires by its bias (~0.3 per step against threshold 1): one bias axon would round
+    that current to P/2 units and drift its spikes (88-96 % on these inputs); the exact bias (two axons, the
+    default when they fit: spec §11) keeps it spike for spike while the hidden layer agrees."""
+    graph = braille_graph("bias_zero")
+    lif2 = compile_nir(graph, dt=DT, reset="value").quant.layers[1]
+    assert lif2.bias_axon.payload == 127 and lif2.fine_bias is not None
+    for seed in range(2):
+        result = compare(graph, random_spikes((12,), 256, 0.2, seed), dt=DT, reset="value")
+        hidden, readout = result.layers
+        assert hidden.agreement == 1.0 and readout.reference_spikes > 500, result.text()
+        assert readout.agreement >= 0.99, result.text()
+
+
+@pytest.mark.parametrize("name", list(BRAILLE))
+def test_fine_weights_on_the_product_chip_are_refused_naming_the_chip_that_holds_them(tmp_path, capsys, name):
+    """The refusal names the --chip of the whole graph (lif2 needs more events, then lif1 more fan-out entries
+    for lif2's reading of its twins), and that chip compiles it."""
+    from spikecore.app.cli import main
+
+    path = tmp_path / f"{name}.nir"
+    nir.write(path, braille_graph(name))
+    out = tmp_path / "prog.bin"
+    common = [str(path), "--dt", "1e-4", "--reset", BRAILLE[name][2], "--fine-weights", "--out", str(out)]
+    assert main(["compile", *common, "--chip", "cores=64"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("spikecore: error: ") and not out.exists()
+    assert err.rstrip().endswith('a chip with deeper buffers holds it: pass --chip "cores=64 event_depth=128 '
+                                 'fanout_depth=128"'), err
+    assert main(["compile", *common, "--chip", "cores=64 event_depth=128 fanout_depth=128"]) == 0
+    assert out.exists()

@@ -77,13 +77,13 @@ def test_stateless_layers_hold_their_bias_exactly():
 
 
 def test_lif_bias_becomes_a_bias_axon_fed_every_step():
-    # b = 0.25 per step (c = 1): 4064 LSBs (unit 2^-7/127). bias_current picks the smallest payload whose int8
-    # weight holds it, ceil(4064/127) = 32, and weight round(4064/32) = 127 (32 * 127 = 4064: exact here).
+    # b = 0.25 per step (c = 1): 4064 LSBs (unit 2^-7/127). The exact bias (spec §11, "Bias"): B = 127 w + r with
+    # w = round(4064/127) = 32 on the payload-127 axon and r = 4064 - 4064 = 0, so no payload-1 axon is needed.
     compiled = compile_nir(graph(nir.Affine(np.array([[0.5]]), np.array([0.25])), lif(1, 4e-3, 4.0)), config=CHIP)
     layer = compiled.quant.layers[0]
-    assert (layer.bias_axon.payload, layer.bias_axon.weight.tolist()) == (32, [127])
-    assert compiled.io.bias_events == ((0, 0, 1, 32),)     # step of the layer's first input, core, axon, payload
-    assert compiled.image.cores[0].weights == [64, 127]
+    assert (layer.bias_axon.payload, layer.bias_axon.weight.tolist(), layer.fine_bias) == (127, [32], None)
+    assert compiled.io.bias_events == ((0, 0, 1, 127),)     # step of the layer's first input, core, axon, payload
+    assert compiled.image.cores[0].weights == [64, 32]
 
 
 def test_small_thresholds_fall_back_to_binary_spikes():
@@ -136,8 +136,8 @@ def test_fine_weights_by_hand():
 
     Weights [1.0, 0.3] (c = dt R = 1): no power of two holds 0.3, so σ = 1/127 and unit = σ/127 = 1/16129.
     ω = round(16129 W) = [16129, round(4838.7) = 4839] -> a = round(ω/127) = [127, 38], b = ω - 127 a = [0, 13].
-    Bias 0.01: B = round(161.29) = 161 -> 127 x 1 (payload 127) + 34 (payload 1). int8 weights would give
-    38 x 127 = 4826 for the 0.3 weight (12.7 units short) and a bias of 2 x round(161/2) = 162."""
+    Bias 0.01: B = round(161.29) = 161 -> 127 x 1 (payload 127) + 34 (payload 1). int8 weights give
+    38 x 127 = 4826 for the 0.3 weight (12.7 units short) and the same exact bias (its second axon fits)."""
     single = graph(nir.Affine(np.array([[1.0, 0.3]]), np.array([0.01])), nir.I(r=np.full(1, 1e3)))
     compiled = compile_nir(single, config=CHIP, fine_weights=True)
     # dense input: axons 0, 1 = features, 2, 3 = their twins (payload round(q/127): 1 for a spike), 4, 5 = bias
@@ -149,7 +149,7 @@ def test_fine_weights_by_hand():
     assert run_nir(compiled, x).output_int[:, 0].tolist() == [5000, 26129, 26290]
     assert reference_nir(compiled, x).output_int[:, 0].tolist() == [5000, 26129, 26290]
     coarse = compile_nir(single, config=CHIP)
-    assert coarse.image.cores[0].weights == [127, 38, 81] and not coarse.io.fine_inputs   # P = 2: 2 x 81 = 162
+    assert coarse.image.cores[0].weights == [127, 38, 1, 34] and not coarse.io.fine_inputs   # 127 x 1 + 34 = 161
 
     # A hidden layer gets twins: IF(eye) fires whenever its input spikes (weight 1 = 64 x 2^-6, exact, so the
     # input needs no twins: u = 127 x 64 = 8128 >= floor(0.5 x 64 x 127) + 1 = 4065), and the readout weighs

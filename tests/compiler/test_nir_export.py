@@ -61,12 +61,12 @@ def test_export_from_compiler_ir_reimports_to_the_same_bytes(tmp_path, name, gra
 
 
 def test_export_from_a_bare_image(tmp_path):
-    """Only the image: a first-layer bias axon comes back as one more input feature, and still the same bytes."""
+    """Only the image: first-layer bias axons come back as more input features, and still the same bytes."""
     graph = next(g for n, g, _ in graphs() if n == "if-subtract-threshold")
     graph.metadata = {"dt": 1e-3}
     compiled = compile_nir(graph, reset="subtract", config=CHIP)
     exported = export_image(compiled.image, 1e-3)
-    assert exported.nodes["input"].input_type["input"].tolist() == [5]     # 4 features + the bias axon
+    assert exported.nodes["input"].input_type["input"].tolist() == [6]     # 4 features + the two bias axons
     write_nir(exported, tmp_path / "bare.nir")
     assert encode_image(compile_nir(tmp_path / "bare.nir").image) == encode_image(compiled.image)
 
