@@ -78,11 +78,22 @@ SOURCE_GLOBS = ("rtl/*.py", "rtl/*.vlt", "spikecore/isa.py", "spikecore/config.p
 
 #: Scopes and signals left out of VCDs (Verilator ``tracing_off``; patterns match ``scope.signal``): the
 #: signature unit and its 1024-bit histories change every cycle and are checked by the testbench anyway;
-#: the parameter memory only changes while loading; ``$``-names are Amaranth's anonymous temporaries.
+#: the parameter memory only changes while loading; ``$``-names are Amaranth's temporaries and the copies it
+#: makes of a port (``$12``, ``busy$45``, ``trace$132``), matched as ``$`` followed by a digit: ``"*$*"`` would
+#: also match the internal scope of a hierarchy block's own verilation and leave its core untraced.
 WAVES_VLT = """`verilator_config
 tracing_off -scope "*.signature*"
 tracing_off -scope "*history*"
-tracing_off -scope "*.$*"
+tracing_off -scope "*$0*"
+tracing_off -scope "*$1*"
+tracing_off -scope "*$2*"
+tracing_off -scope "*$3*"
+tracing_off -scope "*$4*"
+tracing_off -scope "*$5*"
+tracing_off -scope "*$6*"
+tracing_off -scope "*$7*"
+tracing_off -scope "*$8*"
+tracing_off -scope "*$9*"
 tracing_off -scope "*.params*"
 tracing_off -scope "*.p_rd__*"
 tracing_off -scope "*.p_wr__*"
