@@ -155,13 +155,13 @@ def make_sim(folder: Path, env_extra: dict[str, str] | None = None) -> tuple[flo
     env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep) if ".venv" not in p)
     env.update(env_extra or {})
     started, (_, children) = time.monotonic(), cpu_seconds()
-    marks, lines = [("make install (.venv, when missing)", started)], []
+    marks, lines = [("start: make install (.venv, when missing)", started)], []
     with subprocess.Popen(["make", "sim"], cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           text=True) as proc:
         for line in proc.stdout:
             lines.append(line)
             if line.startswith("[sim] "):
-                marks.append((line[6:].strip()[:70], time.monotonic()))
+                marks.append((line[6:].strip()[:90], time.monotonic()))
     seconds, cpu = time.monotonic() - started, cpu_seconds()[1] - children
     if proc.returncode != 0:
         raise SystemExit(f"make sim in {folder} failed:\n{''.join(lines)[-3000:]}")
@@ -170,10 +170,12 @@ def make_sim(folder: Path, env_extra: dict[str, str] | None = None) -> tuple[flo
 
 
 def print_phases(phases: list[tuple[str, float]], least: float = 1.0) -> None:
-    """The phases of one make sim taking at least ``least`` seconds, longest first."""
+    """The phases of one make sim taking at least ``least`` seconds, longest first; a phase is named by the
+    line that starts it (after ``verilator build ...`` comes the RTL samples' run, after ``re-running sample 0
+    with waves`` that run)."""
     for label, seconds in sorted(phases, key=lambda p: -p[1]):
         if seconds >= least:
-            print(f"    {seconds:6.1f} s  {label}")
+            print(f"    {seconds:6.1f} s  after: {label}")
 
 
 def main(argv: list[str] | None = None) -> int:
