@@ -67,8 +67,10 @@ TRACE_DEPTH = 2
 #: Arrays of this many cores or more are built with Verilator's hierarchical verilation: the core module
 #: (:data:`~spikecore.rtl.instanced.CORE_MODULE`) is a hierarchy block, verilated and compiled once and
 #: shared by every instance, instead of each instance's code being emitted and compiled separately. It
-#: builds the 128-core array in a fraction of the flat build's CPU time and simulates it 5-10 % slower;
-#: small arrays build quickly flat and simulate 2-2.6x slower as blocks, so they stay flat
+#: builds the 128-core array in half the flat build's CPU time (a sixth of its wall time) and simulates it
+#: about as fast per CPU second (measured 5-10 % slower in one session, 7-23 % faster in another, alternating
+#: runs on a loaded machine); small arrays build quickly flat and simulate 2-2.6x slower as blocks, so they stay
+#: flat
 #: (docs/verification.md, "Hierarchical verilation").
 HIERARCHICAL_FROM_CORES = 32
 #: Python sources whose change changes the generated Verilog (the cheap cache key).
