@@ -81,12 +81,15 @@ class ArrayDriver:
         """Read words, pipelined: an address per cycle, its data one cycle later (unsigned 32-bit)."""
         dut = self.dut
         values: list[int] = []
-        await FallingEdge(self.clk)
+        # A read-back reads thousands of words one clock each (make sim: every membrane of 128 cores per
+        # sample): the Python per clock is kept to one write and one raw read (two-state: only 0 and 1).
+        rdata, addr, edge = dut.cfg_rdata._handle.get_signal_val_binstr, dut.cfg_addr, FallingEdge(self.clk)
+        await edge
+        dut.cfg_read.value = 1
         for address in addresses:
-            dut.cfg_addr.value = address
-            dut.cfg_read.value = 1
-            await FallingEdge(self.clk)
-            values.append(dut.cfg_rdata.value.to_unsigned())
+            addr.value = address
+            await edge
+            values.append(int(rdata(), 2))
         dut.cfg_read.value = 0
         return values
 
