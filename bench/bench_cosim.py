@@ -10,7 +10,8 @@ One simulator process measures, on the same build:
    FAST mode (signature history every 32 clocks, golden model in-process, every record compared by
    signature) and in FULL mode (every record decoded and compared), timing only the stepping phase.
 
-It prints each speed and the ratio FAST / clock-only; the target is >= 50 % for the 128-core array.
+It prints each speed and the ratios FAST / clock-only and FULL / clock-only per CPU second of the simulator
+process (issue 18's targets: >= 80 % and >= 50 %; ``bench/bench_speed.py`` prints them with the rest).
 ``--compare-monitors`` measures twice, on the checked model (protocol monitors compiled in, what every run
 simulates) and on a build of the bare array, and prints the FAST speed with monitors / without.
 """
@@ -89,9 +90,10 @@ def measure(args: argparse.Namespace, monitors: bool) -> dict | None:
     print(f"  in CPU time of the simulator process: clock only {speeds['clock_only_cycles_per_cpu_second']:.0f}, "
           + ", ".join(f"{run['check'].upper()} {run['array_cycles_per_cpu_second']:.0f}" for run in speeds["runs"])
           + " cycles per CPU second")
-    fast_ratio = speeds["runs"][0]["array_cycles_per_second"] / clock
-    print(f"FAST scoreboarding / clock-only = {100 * fast_ratio:.1f} % (target >= 50 %): "
-          f"{'met' if fast_ratio >= 0.5 else 'NOT met'}")
+    for run, target in zip(speeds["runs"], (80, 50), strict=True):
+        ratio = 100 * run["array_cycles_per_cpu_second"] / speeds["clock_only_cycles_per_cpu_second"]
+        print(f"{run['check'].upper()} scoreboarding / clock-only, per CPU second = {ratio:.1f} % "
+              f"(target >= {target} %): {'met' if ratio >= target else 'NOT met'}")
     return speeds
 
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -37,7 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from spikecore.config import ChipConfig
-from spikecore.verif.build import REPO_ROOT, build_array
+from spikecore.verif.build import REPO_ROOT, build_array, default_hierarchical
 from spikecore.verif.sim import cosimulate, prepare_seed
 
 TARGETS = {"build128_s": 60.0, "clock_only": 20_000.0, "fast_pct": 80.0, "full_pct": 50.0, "golden_x": 3.0,
@@ -58,18 +59,37 @@ def verdict(value: float, target: float, higher_is_better: bool) -> str:
     return f"NOT met ({factor:.1f}x off)"
 
 
-def measure_builds(cores: list[int]) -> dict[int, float]:
-    """Cold build seconds per core count (Amaranth conversion + Verilator + C++), ccache off."""
+def cpu_seconds() -> tuple[float, float]:
+    """(CPU seconds of this process, CPU seconds of its finished children), user + system."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime, children.ru_utime + children.ru_stime
+
+
+def measure_builds(cores: list[int], flat_from: int = 0) -> dict[tuple[int, bool], tuple[float, float]]:
+    """Cold builds (Amaranth conversion + Verilator + C++, ccache off) per core count, in the form
+    :func:`~spikecore.verif.build.build_array` picks (hierarchical from ``HIERARCHICAL_FROM_CORES`` cores);
+    arrays of ``flat_from`` cores or more (0: none) are also built flat, for the comparison. Returns
+    ``{(cores, hierarchical): (wall seconds, CPU seconds)}``, CPU = this process (the Verilog generation)
+    plus its children (Verilator, make, gcc)."""
     seconds = {}
     saved = os.environ.get("OBJCACHE")
     os.environ["OBJCACHE"] = ""          # a cold compile, not a cache hit
     try:
         with tempfile.TemporaryDirectory(prefix="bench_build_") as root:
             for n in cores:
-                started = time.monotonic()
-                build_array(ChipConfig(cores=n), root=Path(root), log=lambda _line: None)
-                seconds[n] = time.monotonic() - started
-                print(f"  {n:3d}-core array: built in {seconds[n]:6.1f} s", flush=True)
+                forms = [default_hierarchical(ChipConfig(cores=n))]
+                if flat_from and n >= flat_from and forms[0]:
+                    forms.append(False)
+                for hierarchical in forms:
+                    started, (own, children) = time.monotonic(), cpu_seconds()
+                    build_array(ChipConfig(cores=n), root=Path(root), log=lambda _line: None,
+                                hierarchical=hierarchical)
+                    own_after, children_after = cpu_seconds()
+                    wall, cpu = time.monotonic() - started, own_after - own + children_after - children
+                    seconds[(n, hierarchical)] = (wall, cpu)
+                    print(f"  {n:3d}-core array, {'hierarchical' if hierarchical else 'flat':12s}: built in "
+                          f"{wall:6.1f} s wall, {cpu:6.1f} CPU s (Verilog generation {own_after - own:.1f} CPU s; "
+                          f"load average now {load()})", flush=True)
     finally:
         if saved is None:
             os.environ.pop("OBJCACHE", None)
@@ -127,24 +147,45 @@ def golden_batch_ratio() -> list[tuple[str, int, float, float, float]]:
     return rows
 
 
-def make_sim(folder: Path, env_extra: dict[str, str] | None = None) -> float:
-    """Wall seconds of ``make sim`` in ``folder`` (raises if it fails)."""
+def make_sim(folder: Path, env_extra: dict[str, str] | None = None) -> tuple[float, float, list[tuple[str, float]]]:
+    """``make sim`` in ``folder``: (wall seconds, CPU seconds of make and everything it ran, phases); raises if it
+    fails. The phases are the wall seconds from each ``[sim]`` progress line to the next (the first phase,
+    ``make install``, from the start to the first line): where the time goes."""
     env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "MAKEFLAGS", "VERILATOR_ROOT")}
     env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep) if ".venv" not in p)
     env.update(env_extra or {})
-    started = time.monotonic()
-    done = subprocess.run(["make", "sim"], cwd=folder, env=env, capture_output=True, text=True, check=False)
-    seconds = time.monotonic() - started
-    if done.returncode != 0:
-        raise SystemExit(f"make sim in {folder} failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
-    return seconds
+    started, (_, children) = time.monotonic(), cpu_seconds()
+    marks, lines = [("start: make install (.venv, when missing)", started)], []
+    with subprocess.Popen(["make", "sim"], cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True) as proc:
+        for line in proc.stdout:
+            lines.append(line)
+            if line.startswith("[sim] "):
+                marks.append((line[6:].strip()[:90], time.monotonic()))
+    seconds, cpu = time.monotonic() - started, cpu_seconds()[1] - children
+    if proc.returncode != 0:
+        raise SystemExit(f"make sim in {folder} failed:\n{''.join(lines)[-3000:]}")
+    ends = [t for _, t in marks[1:]] + [started + seconds]
+    return seconds, cpu, [(label, end - t) for (label, t), end in zip(marks, ends, strict=True)]
+
+
+def print_phases(phases: list[tuple[str, float]], least: float = 1.0) -> None:
+    """The phases of one make sim taking at least ``least`` seconds, longest first; a phase is named by the
+    line that starts it (after ``verilator build ...`` comes the RTL samples' run, after ``re-running sample 0
+    with waves`` that run)."""
+    for label, seconds in sorted(phases, key=lambda p: -p[1]):
+        if seconds >= least:
+            print(f"    {seconds:6.1f} s  after: {label}")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--builds", default="1,16,128", help="core counts whose cold build is timed ('' = none)")
     parser.add_argument("--cosim-cores", type=int, default=128)
-    parser.add_argument("--traced-cores", type=int, default=16,
+    parser.add_argument("--flat-from", type=int, default=0,
+                        help="also build arrays of this many cores or more flat (0: not; the flat 128-core build "
+                             "takes 15-35 minutes)")
+    parser.add_argument("--traced-cores", type=int, default=4,
                         help="array for the traced/untraced comparison (0: skip)")
     parser.add_argument("--no-cold", dest="cold", action="store_false",
                         help="skip the scratch clone's cold and warm make sim (minutes); time a warm make sim here")
@@ -157,10 +198,18 @@ def main(argv: list[str] | None = None) -> int:
     if builds:
         print(f"Verilator builds from scratch (Verilog generation + Verilator + C++, ccache off; load average "
               f"{load()}):", flush=True)
-        seconds = measure_builds(builds)
-        if 128 in seconds:
-            print(f"  128-core build {seconds[128]:.1f} s (target <= 60 s): "
-                  f"{verdict(seconds[128], TARGETS['build128_s'], False)}")
+        seconds = measure_builds(builds, args.flat_from)
+        big = next(((n, h) for (n, h) in seconds if n == 128 and h == default_hierarchical(ChipConfig(cores=n))),
+                   None)
+        if big is not None:
+            wall, cpu = seconds[big]
+            print(f"  128-core build {wall:.1f} s wall (target <= 60 s): "
+                  f"{verdict(wall, TARGETS['build128_s'], False)}; {cpu:.1f} CPU s, i.e. >= {cpu / 2:.1f} s "
+                  f"on an idle 2-core machine: "
+                  f"{verdict(cpu / 2, TARGETS['build128_s'], False)}")
+            if (128, False) in seconds:
+                print(f"  flat 128-core build / hierarchical: {seconds[(128, False)][1] / cpu:.1f}x the CPU seconds, "
+                      f"{seconds[(128, False)][0] / wall:.1f}x the wall time")
 
     if args.traced_cores:
         config = ChipConfig(cores=args.traced_cores)
@@ -178,17 +227,20 @@ def main(argv: list[str] | None = None) -> int:
     build = build_array(config, log=lambda _line: None)
     speeds = cosim_speeds(config, build)
     clock = speeds["clock_only_cycles_per_second"]
-    print(f"Co-simulation, {config.describe()} (build {build.name}, tracing compiled in, not dumping; load "
-          f"average {load()}):")
-    print(f"  clock only: {clock:.0f} cycles/s (target >= 20k): {verdict(clock, TARGETS['clock_only'], True)}; "
-          f"{speeds.get('clock_only_cycles_per_cpu_second', 0):.0f} cycles per CPU second of the simulator "
-          f"(what an idle machine would give)")
+    clock_cpu = speeds["clock_only_cycles_per_cpu_second"]
+    print(f"Co-simulation, {config.describe()} (build {build.name}, {'hierarchical' if build.hierarchical else 'flat'}"
+          f", tracing compiled in, not dumping; load average {load()}):")
+    print(f"  clock only: {clock_cpu:.0f} cycles per CPU second of the simulator (what an idle machine gives; "
+          f"target >= 20k): {verdict(clock_cpu, TARGETS['clock_only'], True)}; {clock:.0f} cycles/s wall at this load")
     for run in speeds["runs"]:
+        pct_cpu = 100 * run["array_cycles_per_cpu_second"] / clock_cpu
         pct = 100 * run["array_cycles_per_second"] / clock
         target = TARGETS["fast_pct" if run["check"] == "fast" else "full_pct"]
-        print(f"  {run['check'].upper():4s} scoreboarding: {run['array_cycles_per_second']:.0f} array cycles/s, "
-              f"{run['records_compared']} records {'matched' if run['passed'] else 'MISMATCH'}: {pct:.1f} % of "
-              f"clock-only (target >= {target:.0f} %): {verdict(pct, target, True)}")
+        print(f"  {run['check'].upper():4s} scoreboarding: {run['array_cycles_per_cpu_second']:.0f} array cycles per "
+              f"CPU second, {run['records_compared']} records {'matched' if run['passed'] else 'MISMATCH'}: "
+              f"{pct_cpu:.1f} % of clock-only per CPU second (target >= {target:.0f} %): "
+              f"{verdict(pct_cpu, target, True)}; wall {run['array_cycles_per_second']:.0f} array cycles/s, "
+              f"{pct:.1f} % of clock-only's wall speed")
 
     print("Golden model over the held-out digits, CPU seconds (best of 3):")
     for mode, n, batch_s, ref_s, functional_s in golden_batch_ratio():
@@ -203,16 +255,21 @@ def main(argv: list[str] | None = None) -> int:
             with tempfile.TemporaryDirectory(prefix="bench_cold_") as scratch:
                 clone = Path(scratch) / "spikecore"
                 subprocess.run(["git", "clone", "--quiet", str(REPO_ROOT), str(clone)], check=True)
-                cold = make_sim(clone, {"OBJCACHE": ""})
-                print(f"  cold (venv install + 128-core build, ccache off + run): {cold:.0f} s (target < 300 s): "
-                      f"{verdict(cold, TARGETS['cold_s'], False)}", flush=True)
-                warm = make_sim(clone)
-                print(f"  warm (same clone, venv and simulator reused): {warm:.1f} s (target < 30 s): "
-                      f"{verdict(warm, TARGETS['warm_s'], False)}")
+                cold, cpu, phases = make_sim(clone, {"OBJCACHE": ""})
+                print(f"  cold (venv install + 128-core build, ccache off + run): {cold:.0f} s wall (target < 300 s): "
+                      f"{verdict(cold, TARGETS['cold_s'], False)}; {cpu:.0f} CPU s; load average now {load()}; "
+                      f"phases (wall, >= 1 s):", flush=True)
+                print_phases(phases)
+                warm, cpu, phases = make_sim(clone)
+                print(f"  warm (same clone, venv and simulator reused): {warm:.1f} s wall (target < 30 s): "
+                      f"{verdict(warm, TARGETS['warm_s'], False)}; {cpu:.1f} CPU s; load average now {load()}; "
+                      f"phases:")
+                print_phases(phases)
         else:
-            warm = make_sim(REPO_ROOT)
-            print(f"make sim warm (this checkout, simulators built; --no-cold): {warm:.1f} s (target < 30 s): "
-                  f"{verdict(warm, TARGETS['warm_s'], False)}")
+            warm, cpu, phases = make_sim(REPO_ROOT)
+            print(f"make sim warm (this checkout, simulators built; --no-cold): {warm:.1f} s wall (target < 30 s): "
+                  f"{verdict(warm, TARGETS['warm_s'], False)}; {cpu:.1f} CPU s; load average now {load()}; phases:")
+            print_phases(phases)
     return 0
 
 

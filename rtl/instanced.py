@@ -28,6 +28,15 @@ from spikecore.rtl.core import Core, core_signature
 
 #: Verilog name of the one shared core module.
 CORE_MODULE = "spikecore_core"
+#: Verilog name of the core's ``trace`` port (spec §8.5's per-core records) in the generated Verilog. Verilator's
+#: hierarchical verilation (verif/build.py) turns the core module into a C++ class with one member per port,
+#: and a port named ``trace`` collides with that class's ``trace()`` method; the Amaranth description keeps
+#: ``Core.trace``.
+CORE_TRACE_PORT = "trace_out"
+#: The core's ``trace`` port as a plain identifier (not part of a longer or escaped name) and its fields'
+#: escaped names (``\\trace.acc_valid``), which :data:`CORE_TRACE_PORT` replaces in the core's Verilog.
+_TRACE_NAME = re.compile(r"(?<![\w\\$.])trace(?![\w$.])")
+_TRACE_FIELD = re.compile(r"\\trace\.")
 
 
 def core_ports(component: wiring.Component) -> dict[str, Value]:
@@ -39,7 +48,8 @@ def core_ports(component: wiring.Component) -> dict[str, Value]:
     ports: dict[str, Value] = {"i_clk": ClockSignal("sync"), "i_rst": ResetSignal("sync")}
     for path, member, value in component.signature.flatten(component):
         prefix = "i_" if member.flow == In else "o_"
-        ports[prefix + "__".join(str(part) for part in path)] = Value.cast(value)
+        name = "__".join(str(part) for part in path)
+        ports[prefix + (CORE_TRACE_PORT if name == "trace" else name)] = Value.cast(value)
     return ports
 
 
@@ -83,4 +93,13 @@ def generate_verilog(config: ChipConfig, top: str, *, emit_src: bool = False,
     top_text = verilog.convert(array, name=top, emit_src=emit_src)
     core = verilog.convert(Core(config, 0), name=CORE_MODULE, emit_src=emit_src)
     core = re.sub(r"^\(\* top = +1 +\*\)\n", "", core, flags=re.MULTILINE)
-    return top_text + "\n" + core
+    return top_text + "\n" + rename_trace_port(core)
+
+
+def rename_trace_port(core_verilog: str) -> str:
+    """The core module's Verilog with its ``trace`` port (and that record's field wires) renamed to
+    :data:`CORE_TRACE_PORT`; raises :class:`ValueError` if the port is not in the module header."""
+    header = re.search(r"^module [^(]*\((.*?)\);", core_verilog, flags=re.MULTILINE | re.DOTALL)
+    if header is None or "trace" not in [name.strip() for name in header.group(1).split(",")]:
+        raise ValueError("rename_trace_port: the core module has no port named trace")
+    return _TRACE_FIELD.sub("\\\\" + CORE_TRACE_PORT + ".", _TRACE_NAME.sub(CORE_TRACE_PORT, core_verilog))

@@ -174,8 +174,14 @@ def _check_core(config: ChipConfig, core: CoreImage) -> None:
             raise SpikeCoreError(f"{what} is a {type(getattr(core, what)).__name__}, not a list")
     _check_section_sizes(config, len(core.program), len(core.weights), len(core.neurons), len(core.fanout))
     _check_program(config, core.program)
-    for address, weight in enumerate(core.weights):
-        _check_int(weight, isa.WEIGHT_MIN, isa.WEIGHT_MAX, f"weight {address}")
+    weights = core.weights
+    # Fast path for the common case (plain ints in range: map/set/min/max run in C, ~10x faster than a check
+    # per weight; the batched golden model validates its image per call); anything else gets the check per
+    # weight, which names the first bad one.
+    if not (set(map(type, weights)) <= {int} and (not weights or (min(weights) >= isa.WEIGHT_MIN
+                                                                  and max(weights) <= isa.WEIGHT_MAX))):
+        for address, weight in enumerate(weights):
+            _check_int(weight, isa.WEIGHT_MIN, isa.WEIGHT_MAX, f"weight {address}")
     for index, entry in enumerate(core.fanout):
         if not isinstance(entry, FanoutEntry):
             raise SpikeCoreError(f"fan-out entry {index} is a {type(entry).__name__}, not a FanoutEntry")

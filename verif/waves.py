@@ -18,8 +18,9 @@ core n``, ``chip c config bus``, plus ``chip c links`` (the links it sends on an
 
 A save file must name each signal as GTKWave knows it, or GTKWave silently leaves it out: a vector
 carries its bit range (``spikecore.cycle[63:0]``), and in a VCD a name holding the hierarchy separator
-(Amaranth's ``trace.acc_valid`` record fields) is an escaped identifier (``spikecore.core0.\\trace.acc_valid``;
-GTKWave's FST reader keeps such a name as it is).
+(the fields of a core's trace record, ``trace_out.acc_valid``: the core's ``trace`` port as the generated
+Verilog names it, :data:`spikecore.rtl.instanced.CORE_TRACE_PORT`) is an escaped identifier
+(``spikecore.core0.\\trace_out.acc_valid``; GTKWave's FST reader keeps such a name as it is).
 :func:`gtkwave_name` spells that, and the headless GTKWave test (tests/verif/test_waves_gtkwave.py) checks
 that every signal written is displayed. Only signals present in the wave file are listed, so a renamed
 RTL signal drops out of the view instead of breaking it.
@@ -51,6 +52,7 @@ from spikecore.errors import SpikeCoreError
 from spikecore.image import Image, load_image
 from spikecore.isa import TraceKind
 from spikecore.rtl.core import CoreState
+from spikecore.rtl.instanced import CORE_TRACE_PORT
 from spikecore.verif.build import TOPLEVEL, TRACE_PORT
 from spikecore.verif.tb.monitor import CLOCK_NS
 from spikecore.verif.tb.report import read_result
@@ -91,9 +93,10 @@ ROUTER_SIGNALS = [
 CORE_SIGNALS = [
     ("state", "state"), ("pc", "dec"), ("imem_rd__data", "word"), ("neuron", "dec"), ("count", "dec"),
     ("j", "dec"), ("e", "dec"), ("ev_count", "dec"), ("tail", "dec"), ("drops", "dec"),
-    ("trace.acc_valid", "bin"), ("trace.acc_neuron", "dec"), ("trace.acc_value", "signed"),
-    ("trace.spike_valid", "bin"), ("trace.spike_neuron", "dec"), ("trace.spike_payload", "signed"),
-    ("trace.syn_valid", "bin"), ("trace.syn_neuron", "dec"), ("trace.syn_value", "signed"),
+    *((f"{CORE_TRACE_PORT}.{field}", style) for field, style in (
+        ("acc_valid", "bin"), ("acc_neuron", "dec"), ("acc_value", "signed"), ("spike_valid", "bin"),
+        ("spike_neuron", "dec"), ("spike_payload", "signed"), ("syn_valid", "bin"), ("syn_neuron", "dec"),
+        ("syn_value", "signed"))),
 ]
 
 _CHIP_SCOPE = re.compile(rf"{re.escape(TOPLEVEL)}\.chip(\d+)\.")
@@ -106,7 +109,7 @@ LINK_TAKE_SIGNALS = [("due", "bin"), ("take", "bin")]
 class WaveInfo:
     """What a save file needs from a wave file: GTKWave's name of each signal and the run's times.
 
-    ``names`` maps a signal's plain dotted path (``spikecore.core0.trace.acc_valid``) to the name GTKWave
+    ``names`` maps a signal's plain dotted path (``spikecore.core0.trace_out.acc_valid``) to the name GTKWave
     gives it; ``end`` is the last time stamp, ``first_step`` the first time the host strobes ``step``
     and ``last_busy`` the last time ``busy`` falls (None if they never do; the membrane read-out after
     the last step is not part of the run's view); times in the dump's unit, ps for Verilator's dumps.
@@ -245,7 +248,7 @@ def _chip_signals(info: WaveInfo, top: str, cores: int | None, label: str = "",
         for name, style in CORE_SIGNALS:
             full = f"{top}.core{core}.{name}"
             if full in info.names:
-                alias = "instruction" if name == "imem_rd__data" else name.removeprefix("trace.")
+                alias = "instruction" if name == "imem_rd__data" else name.removeprefix(f"{CORE_TRACE_PORT}.")
                 rows.append((info.names[full], style, f"{prefix}c{core}.{alias}"))
     if not label and f"{top}.{TRACE_PORT}" in info.names:
         groups["trace port (packed)"] = [(info.names[f"{top}.{TRACE_PORT}"], "hex", TRACE_PORT)]

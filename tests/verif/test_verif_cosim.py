@@ -86,6 +86,19 @@ def test_weight_fault_in_dut_image_is_caught_and_explained(build1, tmp_path, mod
     assert "FIRST MISMATCH: ACC mismatch" in result["text"] and "instruction: pc 0: acc" in result["text"]
 
 
+def test_reloading_an_image_writes_back_every_word_a_run_before_changed(build1, tmp_path):
+    # One simulator process: the if_neuron image with a planted weight (31 instead of 30), the same image
+    # clean, a random program, the if_neuron image again. The driver writes only the words the memories do
+    # not already hold; a word left over from the run before would fail the clean runs (the first MAC
+    # would read 31, or the random program's weight).
+    faulty = if_neuron_run(tmp_path / "faulty", "full", fault="weight:0:0:31")
+    clean = [if_neuron_run(tmp_path / name, "full") for name in ("clean", "again")]
+    other = prepare_seed(5, ONE, tmp_path / "other", check="full")
+    results = cosimulate([faulty, clean[0], other, clean[1]], ONE, tmp_path / "batch", build=build1)
+    assert not results[0]["passed"] and results[0]["first_mismatch"]["actual"] == 31
+    assert_clean(results[1:])
+
+
 def test_corrupted_golden_record_is_caught(build4, tmp_path):
     spec = prepare_seed(0, FOUR, tmp_path, check="fast", fault="golden:3:1")
     (result,) = cosimulate([spec], FOUR, tmp_path, build=build4)

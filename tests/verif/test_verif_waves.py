@@ -117,8 +117,9 @@ def test_gtkw_without_image_has_no_instruction_filter(tmp_path):
 def test_gtkwave_names():
     assert gtkwave_name("spikecore", "clk", 1) == "spikecore.clk"
     assert gtkwave_name("spikecore", "cycle", 64) == "spikecore.cycle[63:0]"
-    assert gtkwave_name("spikecore.core3", "trace.acc_value", 32) == "spikecore.core3.\\trace.acc_value[31:0]"
-    assert gtkwave_name("spikecore.core3", "trace.acc_valid", 1, escape=False) == "spikecore.core3.trace.acc_valid"
+    assert gtkwave_name("spikecore.core3", "trace_out.acc_value", 32) == "spikecore.core3.\\trace_out.acc_value[31:0]"
+    assert (gtkwave_name("spikecore.core3", "trace_out.acc_valid", 1, escape=False)
+            == "spikecore.core3.trace_out.acc_valid")
 
 
 def test_zoom_fits_the_window_in_the_pane():

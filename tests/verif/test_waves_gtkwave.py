@@ -1,7 +1,8 @@
 """The .gtkw views in the real viewer: GTKWave 3.3 under Xvfb, asked over Tcl what it displays.
 
 A small passing and a small failing run (the failure planted with the ``golden:`` fault) on the 4-core
-array with VCD tracing, and a passing run on the 1-core array with FST tracing. For each, every signal the
+array with VCD tracing, a passing run on the 1-core array with FST tracing, and one on a 2-core array built
+hierarchically with FST tracing (the form of make sim's 128-core array). For each, every signal the
 save file names must be displayed by GTKWave (a misspelt vector name is silently dropped by GTKWave),
 the groups must hold what the module says, and the marker and view window must be where the run says.
 Skips, saying why, where gtkwave or Xvfb is not installed (``.ci/run`` installs both).
@@ -31,7 +32,7 @@ MISSING = missing_tools(screenshot=True)
 pytestmark = [pytest.mark.rtl, pytest.mark.slow, pytest.mark.xdist_group("verilator"),
               pytest.mark.skipif(bool(MISSING), reason=f"needs {', '.join(MISSING)} (installed by .ci/run)")]
 
-FOUR, ONE = ChipConfig(cores=4), ChipConfig(cores=1)
+FOUR, TWO, ONE = ChipConfig(cores=4), ChipConfig(cores=2), ChipConfig(cores=1)
 SEED = 17
 #: Golden record the failing run corrupts (its value raised by 3): the first mismatch is this record.
 FAULT_RECORD = 40
@@ -47,6 +48,12 @@ def build1_fst():
     return build_array(ONE, waves=True, trace_format="fst")
 
 
+@pytest.fixture(scope="module")
+def build2_hier_fst():
+    """The form make sim's 128-core array is built in (hierarchy blocks, FST), on 2 cores."""
+    return build_array(TWO, waves=True, trace_format="fst", hierarchical=True)
+
+
 def requested(gtkw) -> list[str]:
     """The signal names a save file asks for, in order (``+{alias} name`` lines)."""
     return [line.split("} ", 1)[1] for line in gtkw.read_text().splitlines() if line.startswith("+{")]
@@ -60,8 +67,8 @@ def must_show(cores: int, escape: bool) -> set[str]:
              f"spikecore.{dot}record.payload[23:0]"}
     for core in range(cores):
         names |= {f"spikecore.core{core}.state[3:0]", f"spikecore.core{core}.pc[5:0]",
-                  f"spikecore.core{core}.imem_rd__data[31:0]", f"spikecore.core{core}.{dot}trace.acc_value[31:0]",
-                  f"spikecore.core{core}.{dot}trace.spike_valid"}
+                  f"spikecore.core{core}.imem_rd__data[31:0]", f"spikecore.core{core}.{dot}trace_out.acc_value[31:0]",
+                  f"spikecore.core{core}.{dot}trace_out.spike_valid"}
     return names
 
 
@@ -132,6 +139,17 @@ def test_fst_run_checks_offline_and_shows_every_signal(build1_fst, tmp_path):
     names = requested(gtkw)
     assert len(names) > 40 and [n for n in names if n not in view.signals] == []
     assert must_show(1, escape=False) <= set(view.signals)
+
+
+def test_hierarchical_build_view_shows_every_core_signal(build2_hier_fst, tmp_path):
+    spec = prepare_seed(SEED, TWO, tmp_path, check="fast")
+    (result,) = cosimulate([spec], TWO, tmp_path, build=build2_hier_fst, waves=True)
+    assert result["passed"] and result["waves_format"] == "fst"
+    gtkw = tmp_path / "waves.gtkw"
+    view = displayed(gtkw)
+    names = requested(gtkw)
+    assert len(names) > 60 and [n for n in names if n not in view.signals] == []
+    assert must_show(2, escape=False) <= set(view.signals)
 
 
 @pytest.mark.skipif(shutil.which("gtkwave") is None, reason="needs gtkwave")

@@ -5,9 +5,11 @@ convention of this module: inputs are changed just after a **falling** clock edg
 at a falling edge, so every value is stable half a cycle before and after the rising edge that uses it
 (reading right after ``RisingEdge`` would race the registers that just changed).
 
-Loading writes every non-default word of the image; :class:`ArrayDriver` remembers what it wrote, so that
-loading a second image into the same simulation (a regression batch) also writes the default back where the
-new image has none.
+Loading writes every word of the image that the memories do not already hold; :class:`ArrayDriver` remembers
+what it wrote, so that loading a second image into the same simulation (a regression batch) also writes the
+default back where the new image has none, and re-loading the same image (``make sim``'s samples, one run
+each) writes nothing: the configuration memories (instructions, weights, parameters, fan-out) are written
+by the host only, and keep their contents through a reset.
 """
 
 from __future__ import annotations
@@ -79,27 +81,31 @@ class ArrayDriver:
         """Read words, pipelined: an address per cycle, its data one cycle later (unsigned 32-bit)."""
         dut = self.dut
         values: list[int] = []
-        await FallingEdge(self.clk)
+        # A read-back reads thousands of words one clock each (make sim: every membrane of 128 cores per
+        # sample): the Python per clock is kept to one write and one raw read (two-state: only 0 and 1).
+        rdata, addr, edge = dut.cfg_rdata._handle.get_signal_val_binstr, dut.cfg_addr, FallingEdge(self.clk)
+        await edge
+        dut.cfg_read.value = 1
         for address in addresses:
-            dut.cfg_addr.value = address
-            dut.cfg_read.value = 1
-            await FallingEdge(self.clk)
-            values.append(dut.cfg_rdata.value.to_unsigned())
+            addr.value = address
+            await edge
+            values.append(int(rdata(), 2))
         dut.cfg_read.value = 0
         return values
 
     async def load(self, image: Image) -> int:
         """Load ``image``; returns the number of words written.
 
-        Writes every word of the image that is not its power-on default, and the default back wherever an
-        earlier load of this simulation left a word the new image does not set. This is right whether or
-        not ``rst`` clears the memories (Amaranth memories keep their contents through a reset).
+        Writes every word of the image that differs from what the memory holds (its power-on default, or
+        what an earlier load of this simulation wrote), and the default back wherever an earlier load left
+        a word the new image does not set. Relies on the memories keeping their contents through ``rst``
+        (Amaranth memories do) and on no one but the host writing them (the cores only read them).
         """
         config = await self.read_config()
         if config != image.config.as_dict():
             raise SpikeCoreError(f"the simulated array is {config}, the image needs {image.config.as_dict()}")
         wanted = image_words(image)
-        writes = [(a, w) for a, w in wanted.items() if w != default_word(a) or a in self.written]
+        writes = [(a, w) for a, w in wanted.items() if w != self.written.get(a, default_word(a))]
         writes += [(a, default_word(a)) for a in self.written if a not in wanted]
         count = await self.write_words(sorted(writes))
         self.written = {a: w for a, w in wanted.items() if w != default_word(a)}

@@ -1,8 +1,10 @@
 """The DUT observers: the trace port in FULL mode, the signature history in FAST mode, the host outputs.
 
 FULL mode reads the packed ``trace`` port once per clock (one VPI access per cycle, the cheapest way
-to see every record) and keeps the raw integers; :class:`~spikecore.verif.trace_decode.TraceDecoder` turns
-a whole step's worth of them into :data:`~spikecore.trace.TRACE_DTYPE` records at numpy speed afterwards.
+to see every record; its binary string goes straight to ``int``, without cocotb's ``LogicArray``: the
+simulator is two-state, so the string holds only 0 and 1) and keeps the raw integers;
+:class:`~spikecore.verif.trace_decode.TraceDecoder` turns a whole step's worth of them into
+:data:`~spikecore.trace.TRACE_DTYPE` records at numpy speed afterwards.
 
 FAST mode does not look at the DUT every cycle. The array signs each counted cycle
 (:mod:`spikecore.signature`) into a 32-deep history; :func:`fast_step` lets the simulator run 32
@@ -35,8 +37,13 @@ class FullCapture:
     """What FULL mode saw during one step."""
 
     raws: list[int] = field(default_factory=list)
-    times: list[int] = field(default_factory=list)     # sim time (ns) at which each raw value was read
+    start: int = 0                                     # sim time (ns) of the first read; one read per clock
     finished: bool = True
+
+    @property
+    def times(self) -> list[int]:
+        """Sim time (ns) at which each raw value was read: one falling edge after the other."""
+        return [self.start + k * CLOCK_NS for k in range(len(self.raws))]
 
     def cycle_times(self, unpacker: TraceDecoder) -> dict[int, int]:
         """Array cycle -> sim time (ns) of the falling edge at which the trace port showed it."""
@@ -54,14 +61,14 @@ async def full_step(dut, unpacker: TraceDecoder, timeout: int, port) -> FullCapt
     ``port`` is the trace port's handle. Call right after the ``step`` strobe. ``busy`` is read only on
     cycles the port shows no counted cycle.
     """
-    capture = FullCapture()
-    trace, busy = port, dut.busy
+    capture = FullCapture(start=int(get_sim_time("ns")))
+    read, busy = port._handle.get_signal_val_binstr, dut.busy   # the raw VPI read (see the module docstring)
+    raws = capture.raws
     active = 1 << unpacker.active_bit
     edge = FallingEdge(dut.clk)
     for _ in range(timeout):
-        raw = trace.value.to_unsigned()
-        capture.raws.append(raw)
-        capture.times.append(int(get_sim_time("ns")))
+        raw = int(read(), 2)
+        raws.append(raw)
         if not raw & active and not int(busy.value):
             return capture
         await edge
