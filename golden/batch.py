@@ -100,6 +100,7 @@ class BatchFunctionalChip:
         self.spike_counts = np.zeros((batch, cores), dtype=np.int64)
         self.cycle = np.zeros(batch, dtype=np.int64)
         self.step_index = 0
+        self.schedule_step = 0     # steps since the last state reset (period/phase, §2)
         self.outputs: list[list[OutSpike]] = [[] for _ in range(batch)]
         # This step's buffered events, chunks in arrival order: ("sparse", sample, core, axon, payload) from
         # inject() and routing, ("dense", core, axons, payloads) from inject_dense().
@@ -148,6 +149,7 @@ class BatchFunctionalChip:
         self._v[:] = self.loaded.init[self._stateful]
         self._i[:] = self.loaded.syn_init[self._stateful]
         self._empty_buffers(np.ones(self.config.cores, dtype=bool))
+        self.schedule_step = 0
         self.drops[:] = 0
         self.spike_counts[:] = 0
 
@@ -209,7 +211,7 @@ class BatchFunctionalChip:
         """One timestep on every sample: EXEC, BARRIER, DELIVER; each sample's cycle counter advances by its
         own ``E_t + 1 + D_t`` (docs/spec.md §5)."""
         queues: list[tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
-        runs = self.loaded.runs(self.step_index)
+        runs = self.loaded.runs(self.schedule_step)
         if runs.all():
             idle_cycles = self._idle_cycles
         else:   # a core whose period/phase skips this step runs nothing (§2)
@@ -242,6 +244,7 @@ class BatchFunctionalChip:
         deliveries = self._route(queues)
         self.cycle += exec_cycles + BARRIER_CYCLES + deliveries * DELIVERY_CYCLES
         self.step_index += 1
+        self.schedule_step += 1
 
     # --- buffers ------------------------------------------------------------------------------------
 

@@ -309,6 +309,7 @@ class ChipState:
         self.buffer_fill = np.zeros(cores, dtype=np.int64)
         self.cycle = 0
         self.step_index = 0
+        self.schedule_step = 0     # steps since the last state reset: the s of the period/phase rule (§2)
         self.step_starts: list[int] = []
 
     def inject(self, core: int, axon: int, payload: int) -> None:
@@ -327,11 +328,13 @@ class ChipState:
         """Host state reset: membranes := init, synaptic currents := syn_init; buffers, out-queues, drop and
         spike counters emptied.
 
-        The cycle counter, the step index and the host's output list are kept.
+        The cycle counter, the step index and the host's output list are kept; the period/phase step count
+        starts again at 0 (§2).
         """
         self.membranes[:] = self.loaded.init
         self.currents[:] = self.loaded.syn_init
         self.buffer_fill[:] = 0
+        self.schedule_step = 0
         self.drops[:] = 0
         self.spike_counts[:] = 0
         for counter in (self.synops, self.neuron_updates, self.deliveries, self.routes):
@@ -368,7 +371,7 @@ class ChipState:
     def _barrier(self) -> None:
         """BARRIER: the events of this step have been consumed; the input buffer of every core that ran in this
         step is emptied (a core that did not run keeps accumulating, §2)."""
-        self.buffer_fill[self.loaded.runs(self.step_index)] = 0
+        self.buffer_fill[self.loaded.runs(self.schedule_step)] = 0
 
     def _route(self, queues: list[Queue]) -> tuple[np.ndarray, ...]:
         """DELIVER: deliver every out-queue entry (source cores ascending, push order), one per cycle.
@@ -414,6 +417,7 @@ class ChipState:
         self.step_starts.append(self.cycle)
         self.cycle += exec_cycles + BARRIER_CYCLES + deliveries * DELIVERY_CYCLES
         self.step_index += 1
+        self.schedule_step += 1
 
 
 # --- EXEC with trace records ---------------------------------------------------------------------------
@@ -499,7 +503,7 @@ class CycleChip(ChipState):
         self.last_issue_log = []
         # EXEC: all cores start on C_t; the phase lasts as long as the longest program.
         exec_cycles = 1   # a step in which no core runs still has one EXEC cycle (§2)
-        runs = self.loaded.runs(self.step_index)
+        runs = self.loaded.runs(self.schedule_step)
         for core, program in enumerate(self.loaded.programs):
             if not runs[core]:
                 continue    # not this core's step (period/phase, §2): no instruction, no record

@@ -54,7 +54,7 @@ class FunctionalChip(ChipState):
         """EXEC of one step: ``(E_t, None, the out-queue pushes)`` (no records; as ``CycleChip.exec_phase``)."""
         queues: list[Queue] = []
         exec_cycles = 1   # a step in which no core runs still has one EXEC cycle (§2)
-        runs = self.loaded.runs(self.step_index)
+        runs = self.loaded.runs(self.schedule_step)
         for core, program in enumerate(self.loaded.programs):
             if not runs[core]:
                 continue

@@ -110,9 +110,33 @@ def random_image(seed: int, config: ChipConfig, **knobs: object) -> tuple[Image,
     for attempt in range(_ATTEMPTS):
         draw = _Draw(rng, config, settings, corners=attempt < _ATTEMPTS // 2)
         if draw.worst_case_cycles() <= settings.cycle_budget or attempt == _ATTEMPTS - 1:
-            return draw.image(), draw.stimulus, draw.steps
+            return _with_periods(seed, draw.image(), draw.stimulus, draw.steps)
         settings = settings.shrunk()
     raise AssertionError("unreachable")
+
+
+def _with_periods(seed: int, image: Image, stimulus: Stimulus, steps: int) -> tuple[Image, Stimulus, int]:
+    """About a third of the images give some sections a period D of 2..4 and a random phase (docs/spec.md §2).
+
+    Drawn from a generator of their own, so every other draw of ``seed`` is what it was before periods
+    existed. Such a core's buffer keeps its events across the steps it skips, so the host injects into it
+    only in step 0 (when every buffer is empty): a later injection could find the buffer full.
+    """
+    rng = random.Random(f"period:{seed}")
+    if rng.random() >= 0.35 or not image.cores:
+        return image, stimulus, steps
+    periodic = set()
+    for core_id, section in image.cores.items():
+        if rng.random() < 0.6:
+            section.period = rng.randint(2, 4)
+            section.phase = rng.randrange(section.period)
+            periodic.add(core_id)
+    kept = Stimulus()
+    for step in sorted(stimulus.events):
+        for core, axon, payload in stimulus.at(step):
+            if step == 0 or core not in periodic:
+                kept.add(step, core, axon, payload)
+    return image, kept, steps
 
 
 # --- value pickers: edges on purpose ------------------------------------------------------------------

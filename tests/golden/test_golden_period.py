@@ -76,6 +76,15 @@ def test_a_full_buffer_drops_in_idle_steps():
     assert chip.buffered_events(1) == [(0, 1)]          # step 5's spike, for step 11
 
 
+def test_a_state_reset_restarts_the_step_count():
+    image = assemble(".chip cores=1\n.core 0\n.period 2 1\n    nop\n    nop\n    halt\n")
+    chip = CycleChip(image)
+    chip.step()                       # s = 0: idle
+    chip.reset_state()
+    chip.step()                       # s = 0 again: idle (it would run as s = 1)
+    assert chip.step_starts == [0, 2] and chip.cycle == 4
+
+
 def test_a_step_where_no_core_runs_lasts_one_exec_cycle():
     image = assemble(".chip cores=1\n.core 0\n.period 2 1\n    nop\n    nop\n    halt\n")
     chip = CycleChip(image)
