@@ -16,7 +16,9 @@ The generator aims at the corners, not at plausible networks:
   scalar model of step 0, below), so ``v == threshold`` fires;
 - empty buffers, buffers filled by the host to ``event_depth``, and "flood" images where several cores
   fire into one victim core so that deliveries are dropped; fan-out tables that reach every core and the
-  host.
+  host;
+- (v2) in about a third of the images, some sections with a period of 2..4 steps and a random phase (§2),
+  so cores skip steps while their buffers keep accumulating routed events.
 
 Sizes are kept small: a static worst-case bound of the run's array cycles must stay within
 ``cycle_budget``; an image over budget is redrawn (same seed, smaller knobs), so a 4-core image runs a

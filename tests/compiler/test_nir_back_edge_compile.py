@@ -31,32 +31,63 @@ def round_shift16(v: np.ndarray) -> np.ndarray:
     return (v + (1 << 15)) >> 16
 
 
-def naive(compiled, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Integer rasters of lif0, lif1 over input steps, from the compiled weights, units and decays (spec §3, §4):
-    lif0 (LEAK, SACC, SYN, FIRE) reads the payloads of step t, its bias and lif1's spikes of step t - 1; lif1
-    (LEAK, ACC, FIRE) reads lif0's spikes of step t. Graded spikes carry payload 127 (thresholds >= 127)."""
-    l0, l1 = compiled.quant.layers
-    assert l0.recurrent_source == 1 and l0.neuron.graded and l1.neuron.graded
-    v0 = np.array(l0.neuron.init, dtype=np.int64)
-    i0 = np.zeros_like(v0)
-    v1 = np.array(l1.neuron.init, dtype=np.int64)
-    z1 = np.zeros(l1.out_features, dtype=np.int64)
-    out0, out1 = [], []
+def naive(compiled, q: np.ndarray) -> list[np.ndarray]:
+    """Integer rasters of every layer over input steps, from the compiled weights, units and decays (spec §3,
+    §4): at input step t layer k reads what layer k - 1 (or the input) emitted at step t, its bias, and its
+    recurrence source's spikes of step t - 1 (itself or a later layer). LIF runs LEAK, ACC, FIRE; CubaLIF
+    LEAK, SACC, SYN, FIRE. A graded spike carries payload 127, a binary one 1."""
+    layers = compiled.quant.layers
+    v = [np.array(layer.neuron.init, dtype=np.int64) for layer in layers]
+    i = [np.zeros(layer.out_features, dtype=np.int64) for layer in layers]
+    z = [np.zeros(layer.out_features, dtype=np.int64) for layer in layers]   # payloads of the last input step
+    rasters = [[] for _ in layers]
     for row in q:
-        v0 = round_shift16(v0 * l0.neuron.decays)
-        i0 = i0 + l0.weight @ row + l0.recurrent @ (127 * z1) + l0.bias
-        v0 = v0 + i0
-        i0 = round_shift16(i0 * l0.neuron.syn_decays)
-        z0 = (v0 >= l0.neuron.thresholds).astype(np.int64)
-        v0 = np.where(z0 > 0, l0.neuron.reset, v0)
-        v1 = round_shift16(v1 * l1.neuron.decays)
-        v1 = v1 + l1.weight @ (127 * z0)
-        z1 = (v1 >= l1.neuron.thresholds).astype(np.int64)
-        v1 = np.where(z1 > 0, l1.neuron.reset, v1)
-        assert max(abs(v0).max(), abs(i0).max(), abs(v1).max()) < 2 ** 31   # nothing saturates
-        out0.append(z0)
-        out1.append(z1)
-    return np.array(out0, dtype=bool), np.array(out1, dtype=bool)
+        before = [zk.copy() for zk in z]
+        sent = row
+        for k, layer in enumerate(layers):
+            cell = layer.neuron
+            current = layer.weight @ sent + layer.bias
+            if layer.recurrent is not None:
+                src = k if layer.recurrent_source is None else layer.recurrent_source
+                current = current + layer.recurrent @ before[src]
+            v[k] = round_shift16(v[k] * cell.decays)
+            if cell.kind == "CubaLIF":
+                i[k] = i[k] + current
+                v[k] = v[k] + i[k]
+                i[k] = round_shift16(i[k] * cell.syn_decays)
+            else:
+                v[k] = v[k] + current
+            fired = v[k] >= cell.thresholds
+            if cell.reset_mode.name == "SUB":
+                v[k] = np.where(fired, v[k] - cell.thresholds, v[k])
+            else:
+                v[k] = np.where(fired, cell.reset, v[k])
+            assert max(abs(v[k]).max(), abs(i[k]).max()) < 2 ** 31   # nothing saturates
+            z[k] = fired * (127 if cell.graded else 1)
+            rasters[k].append(fired)
+            sent = z[k]
+    return [np.array(r, dtype=bool) for r in rasters]
+
+
+def three_layer_graph(seed: int) -> nir.NIRGraph:
+    """Input -> l0 -> l1 (recurrent into itself) -> l2 -> Output, and l2 -> back (Affine) -> l0: D = 3."""
+    rng = np.random.default_rng(seed)
+
+    def lif(n: int) -> nir.LIF:
+        return nir.LIF(tau=rng.uniform(3, 6, n) * DT, r=rng.uniform(3, 6, n), v_leak=np.zeros(n),
+                       v_threshold=np.full(n, 0.8), v_reset=np.zeros(n))
+
+    n_in, a, b, c = 4, 6, 5, 4
+    nodes = {"input": nir.Input(input_type={"input": np.array([n_in])}),
+             "fc0": nir.Linear(weight=rng.normal(0.5, 0.5, (a, n_in))), "l0": lif(a),
+             "fc1": nir.Linear(weight=rng.normal(0.4, 0.6, (b, a))), "l1": lif(b),
+             "self1": nir.Linear(weight=rng.normal(0, 0.3, (b, b))),
+             "fc2": nir.Linear(weight=rng.normal(0.4, 0.6, (c, b))), "l2": lif(c),
+             "back": nir.Affine(weight=rng.normal(-0.2, 0.5, (a, c)), bias=rng.normal(0.05, 0.05, a)),
+             "output": nir.Output(output_type={"output": np.array([c])})}
+    edges = [("input", "fc0"), ("fc0", "l0"), ("l0", "fc1"), ("fc1", "l1"), ("l1", "self1"), ("self1", "l1"),
+             ("l1", "fc2"), ("fc2", "l2"), ("l2", "output"), ("l2", "back"), ("back", "l0")]
+    return nir.NIRGraph(nodes=nodes, edges=edges, type_check=False)
 
 
 def test_the_program_runs_two_chip_steps_per_input_step():
@@ -80,6 +111,7 @@ def test_golden_equals_a_naive_loop_over_input_steps(seed):
     x = (rng.random((60, 4)) < 0.3).astype(float)
     compiled = compile_nir(graph, dt=DT, config=CHIP, calibration_data=x)
     want0, want1 = naive(compiled, input_payloads(compiled, x))
+    assert compiled.quant.layers[0].recurrent_source == 1
     assert want0.sum() > 10 and want1.sum() > 10
     golden = run_nir(compiled, x, chip="cycle")
     assert golden.steps == 59 * 2 + 2
@@ -93,6 +125,21 @@ def test_golden_equals_a_naive_loop_over_input_steps(seed):
     batch = run_nir_batch(compiled, np.stack([x, x[::-1]]))
     np.testing.assert_array_equal(batch[0], golden.output)
     np.testing.assert_array_equal(batch[1] > 0, naive(compiled, input_payloads(compiled, x[::-1]))[1])
+
+
+def test_three_chip_steps_per_input_step_with_a_self_loop_inside_the_long_one():
+    """l2 -> l0 spans three layers (D = 3); l1's recurrence into itself then arrives three chip steps later, at
+    its next run: still its spikes of the previous input step."""
+    x = (np.random.default_rng(9).random((80, 4)) < 0.3).astype(float)
+    graph = three_layer_graph(3)
+    compiled = compile_nir(graph, dt=DT, config=CHIP, calibration_data=x)
+    assert compiled.quant.period == 3
+    assert {(s.period, s.phase) for s in compiled.image.cores.values()} == {(3, 0), (3, 1), (3, 2)}
+    want = naive(compiled, input_payloads(compiled, x))
+    assert all(w.sum() > 10 for w in want)
+    golden = run_nir(compiled, x, chip="cycle")
+    for layer, raster in zip(("l0", "l1", "l2"), want, strict=True):
+        np.testing.assert_array_equal(golden.rasters[layer], raster)
 
 
 @pytest.mark.parametrize("seed", [2, 4])
