@@ -12,6 +12,7 @@ The grammar, one statement per line (``;`` or ``#`` starts a comment that runs t
                  | ".weights" value ":" value { sep value } (int8 weights from an address up)
                  | ".neuron" value { key=value }            (one neuron's parameters; unnamed keys keep defaults)
                  | ".fanout" value ":" dest { sep dest }    (fan-out entries from an index up)
+                 | ".period" value [ sep value ]           (v2: the core runs in steps s with s mod D = phase)
     dest        := [ value ":" ] ( value | "host" ) ":" value   ([chip,] core or host, then axon)
     value       := [ "+" | "-" ] ( DECIMAL | "0x" HEX | NAME-defined-by-.equ )
     sep         := "," and/or white space
@@ -129,6 +130,8 @@ class _CoreDraft:
     neuron_lines: dict[int, int] = field(default_factory=dict)
     fanout: dict[int, FanoutEntry] = field(default_factory=dict)     # index -> entry
     fanout_lines: dict[int, int] = field(default_factory=dict)
+    period: tuple[int, int] = (1, 0)                                  # (D, phase), docs/spec.md §2
+    period_line: int | None = None
 
 
 # --- the assembler ----------------------------------------------------------------------------------------
@@ -302,6 +305,7 @@ class _Assembler:
             ".weights": self.weights,
             ".neuron": self.neuron,
             ".fanout": self.fanout,
+            ".period": self.period,
         }
         if head not in handlers:
             raise self.error(f"unknown directive '{head}' (expected {', '.join(handlers)})")
@@ -407,6 +411,18 @@ class _Assembler:
                                                  isa.WEIGHT_MAX)
             draft.weight_lines[address] = self.line
 
+    def period(self, rest: str) -> None:
+        """``.period D [PHASE]``: the core runs its program only in steps ``s`` with ``s mod D = PHASE``."""
+        draft = self.require_core(".period")
+        if draft.period_line is not None:
+            raise self.error(f".period already given at line {draft.period_line}")
+        tokens = self.items(rest, ".period")
+        if len(tokens) not in (1, 2):
+            raise self.error(f"expected '.period D' or '.period D PHASE', got '.period {rest.strip()}'")
+        period = self.ranged(tokens[0], ".period", 1, isa.PERIOD_MAX)
+        phase = self.ranged(tokens[1], ".period phase", 0, period - 1) if len(tokens) == 2 else 0
+        draft.period, draft.period_line = (period, phase), self.line
+
     def neuron(self, rest: str) -> None:
         draft = self.require_core(".neuron")
         count = self.chip_config().neurons
@@ -477,6 +493,8 @@ class _Assembler:
             weights=[draft.weights.get(a, 0) for a in range(max(draft.weights, default=-1) + 1)],
             neurons=[draft.neurons.get(n, NeuronParams()) for n in range(max(draft.neurons, default=-1) + 1)],
             fanout=[draft.fanout[i] for i in range(table_size)],
+            period=draft.period[0],
+            phase=draft.period[1],
         )
         for index, params in draft.neurons.items():
             end = params.fanout_start + params.fanout_count

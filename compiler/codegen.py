@@ -19,11 +19,14 @@ LISTING_COMMENT_COLUMN = 56
 
 
 def build_image(placed: PlacedProgram) -> Image:
-    """The loadable image: one section per used core."""
+    """The loadable image: one section per used core. With ``quant.period`` D > 1 the cores of layer ``k`` run
+    in the chip steps ``s`` with ``s mod D = k mod D`` (docs/spec.md §2, §11)."""
+    period = placed.quant.period
     cores = {
         pc.core: CoreImage(program=[encode(ins) for ins in pc.program],
                            weights=[int(w) for w in pc.weights.reshape(-1)],
-                           neurons=list(pc.neurons), fanout=list(pc.fanout))
+                           neurons=list(pc.neurons), fanout=list(pc.fanout),
+                           period=period, phase=pc.layer_index % period)
         for pc in placed.cores
     }
     return Image(placed.config, cores)

@@ -57,6 +57,8 @@ def disassemble_image(image: Image, name: str = "image") -> str:
     for core_id in sorted(image.cores):
         core = image.cores[core_id]
         lines += ["", ".core {}:{}".format(*image.chip_of(core_id)) if board else f".core {core_id}"]
+        if (core.period, core.phase) != (1, 0):
+            lines.append(f".period {core.period} {core.phase}")
         for address, word in enumerate(core.program):
             lines.append(f"    {disassemble_word(word)}".ljust(DISASM_COMMENT_COLUMN) + f"; {address:4d}  0x{word:08x}")
         for address, row in _rows([str(w) for w in core.weights]):

@@ -207,6 +207,9 @@ class DenseNode:
     neuron: NeuronModel | None = None
     recurrent: np.ndarray | None = None
     order: np.ndarray | None = None
+    #: The later layer whose spikes ``recurrent`` weighs (a recurrent edge into an earlier layer, docs/spec.md
+    #: §11); ``None``: the layer's own spikes. ``recurrent`` is then ``(out, that layer's out)``.
+    recurrent_source: str | None = None
 
     def __post_init__(self) -> None:
         _check_name("DenseNode", self.name)
@@ -235,7 +238,11 @@ class DenseNode:
                 raise _bad("DenseNode", self.name, "relu", "must be False for a layer of NIR neurons")
         if self.recurrent is not None:
             out = self.weight.shape[0]
-            _check_array("DenseNode", self.name, "recurrent", self.recurrent, (out, out), "f")
+            if self.recurrent_source is None:
+                _check_array("DenseNode", self.name, "recurrent", self.recurrent, (out, out), "f")
+            elif not isinstance(self.recurrent, np.ndarray) or self.recurrent.ndim != 2 or \
+                    self.recurrent.shape[0] != out:
+                raise _bad("DenseNode", self.name, "recurrent", f"must be a float array ({out}, source neurons)")
             if not np.isfinite(self.recurrent).all():
                 raise _bad("DenseNode", self.name, "recurrent", "holds NaN or infinity")
             if self.neuron is None or not self.neuron.spiking:
@@ -638,6 +645,9 @@ class QuantDense:
     bias_axon: BiasAxon | None = None
     fine: FineWeights | None = None
     recurrent: np.ndarray | None = None
+    #: The index of the later layer whose spikes ``recurrent`` weighs (docs/spec.md §11), ``(out, its out)``;
+    #: ``None``: the layer's own spikes.
+    recurrent_source: int | None = None
 
     def __post_init__(self) -> None:
         kind, name = "QuantDense", self.name
@@ -672,7 +682,11 @@ class QuantDense:
         if ("SYN" in self.neuron.schedule) != isinstance(self.neuron, CubaLifNeuron):
             raise _bad(kind, name, "neuron", "must be a CubaLifNeuron exactly when the schedule has SYN")
         if self.recurrent is not None:
-            _check_array(kind, name, "recurrent", self.recurrent, (out, self.emits if self.twins else out), "i")
+            if self.recurrent_source is None:
+                _check_array(kind, name, "recurrent", self.recurrent, (out, self.emits if self.twins else out), "i")
+            elif not isinstance(self.recurrent, np.ndarray) or self.recurrent.ndim != 2 or \
+                    self.recurrent.shape[0] != out or self.recurrent.dtype.kind != "i":
+                raise _bad(kind, name, "recurrent", f"must be an integer array ({out}, source neurons)")
             _check_range(kind, name, "recurrent", self.recurrent, isa.WEIGHT_MIN, isa.WEIGHT_MAX)
             if not isinstance(self.neuron, NirNeuron) or "FIRE" not in self.neuron.schedule or \
                     self.neuron.kind == "Affine":
@@ -777,6 +791,10 @@ class QuantGraph:
     #: (:class:`~spikecore.compiler.saturation.Saturation`); empty when every value is exact.
     saturations: tuple = ()
     merged: tuple[int, ...] = ()
+    #: Chip steps per input step (NIR graphs with a recurrent edge into an earlier layer, docs/spec.md §2, §11):
+    #: layer ``k`` runs in the steps ``s`` with ``s mod period = k mod period`` and works on input time ``t`` in
+    #: step ``t * period + k``. 1: every layer runs every step.
+    period: int = 1
 
     def __post_init__(self) -> None:
         # a NIR output layer may be merged too (its merging cores fire to the host or hold the read membranes)
@@ -786,6 +804,11 @@ class QuantGraph:
             kind = "layer" if self.encoding == "nir" else "hidden layer"
             raise SpikeCoreError(f"QuantGraph: field merged must list {kind} indices in ascending order, "
                                  f"not {self.merged!r}")
+        period = self.period
+        if isinstance(period, bool) or not isinstance(period, int) or not 1 <= period <= isa.PERIOD_MAX:
+            raise SpikeCoreError(f"QuantGraph: field period must be an integer 1..{isa.PERIOD_MAX}, not {period!r}")
+        if self.period > 1 and self.merged:
+            raise SpikeCoreError("QuantGraph: a graph with period > 1 cannot have fan-in split (merged) layers")
         if self.dt is not None:
             _check_scale("QuantGraph", "graph", "dt", self.dt)
         if self.encoding not in ENCODINGS:
@@ -797,11 +820,11 @@ class QuantGraph:
     @property
     def steps(self) -> int:
         depth = len(self.layers) + len(self.merged)
-        return depth if self.encoding == "graded" else self.T + depth - 1
+        return depth if self.encoding == "graded" else (self.T - 1) * self.period + depth
 
     @property
     def inject_steps(self) -> tuple[int, ...]:
-        return (0,) if self.encoding == "graded" else tuple(range(self.T))
+        return (0,) if self.encoding == "graded" else tuple(range(0, self.T * self.period, self.period))
 
     def lag(self, index: int) -> int:
         """Steps by which layer ``index``'s input lags the host's: one per layer before it, one more per merged
@@ -816,7 +839,7 @@ class QuantGraph:
 
     def window(self, index: int) -> range:
         """The steps in which layer ``index`` receives its (valid) input (its partial-sum cores, when merged)."""
-        return range(self.lag(index), self.lag(index) + len(self.inject_steps))
+        return range(self.lag(index), self.lag(index) + len(self.inject_steps) * self.period, self.period)
 
     def check(self) -> None:
         _check_chain(self.input.name, self.input.sources, self.layers, lambda layer: layer.in_features,
@@ -831,6 +854,7 @@ class QuantGraph:
         head = f"quant graph ({self.encoding}"
         head += f", T={self.T}" if self.encoding == "rate" else ""
         head += f", dt={self.dt:g} s per step" if self.dt is not None else ""
+        head += f", {self.period} chip steps per input step" if self.period > 1 else ""
         merged = ", fan-in split and merged: " + ", ".join(self.layers[k].name for k in self.merged)
         merged = merged if self.merged else ""
         lines = [f"{head}, {self.steps} steps per inference, input injected before steps "
@@ -850,7 +874,9 @@ class QuantGraph:
             if "SYN" in cell.schedule:
                 fire += f"; SYN syn_decay {_span(cell.syn_decays)}/65536"
             if layer.recurrent is not None:
-                fire += f"; recurrent weights int8 {_span(layer.recurrent)} from its own spikes of the previous step"
+                whose = ("its own spikes" if layer.recurrent_source is None
+                         else f"the spikes of '{self.layers[layer.recurrent_source].name}'")
+                fire += f"; recurrent weights int8 {_span(layer.recurrent)} from {whose} of the previous step"
             nz = np.count_nonzero(layer.weight)
             if layer.twins:
                 fire += "; twins emit the same spikes with payload 1 (fine weights)"
@@ -1022,6 +1048,8 @@ class PlacedProgram:
                     want = source
                     if dest is not None and dest.layer_index == pc.layer_index:   # a recurrent edge (own spikes)
                         want = self.quant.layers[pc.layer_index].recurrent_base + source
+                    elif dest is not None and self.quant.layers[dest.layer_index].recurrent_source == pc.layer_index:
+                        want = self.quant.layers[dest.layer_index].recurrent_base + source   # into an earlier layer
                     if dest is None or entry.axon >= len(dest.axons) or dest.axons[entry.axon] != want:
                         twin = " (twin)" if j >= pc.count else ""
                         raise SpikeCoreError(f"core {pc.core} neuron {j}: fan-out entry {entry} does not reach an axon "

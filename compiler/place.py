@@ -424,7 +424,7 @@ def _refusal(layer: QuantDense, config: ChipConfig, neuron: int, problem: str | 
 
 def _recurrent_readers(layer: QuantDense, slices: list[Slice]) -> np.ndarray:
     """Per neuron of a recurrent layer, how many of the layer's own cores read its spikes (zeros otherwise)."""
-    if layer.recurrent is None:
+    if layer.recurrent is None or layer.recurrent_source is not None:
         return np.zeros(layer.out_features, dtype=np.int64)
     counts = np.zeros(layer.recurrent.shape[1], dtype=np.int64)   # per own source: neurons, then twins
     base = layer.recurrent_base
@@ -494,8 +494,9 @@ def _chip_links(layers: list[QuantDense], slices: list[list[Slice]], merges: dic
         readers: list[tuple[int, int]] = []      # (the layer whose cores read, its source offset)
         if k + 1 < len(layers):
             readers.append((k + 1, 0))
-        if layer.recurrent is not None:
+        if layer.recurrent is not None and layer.recurrent_source is None:
             readers.append((k, layer.recurrent_base))
+        readers += [(t, other.recurrent_base) for t, other in enumerate(layers) if other.recurrent_source == k]
         for core_id, s in zip(merge_ids.get(k, core_ids[k]), merges.get(k, slices[k]), strict=True):
             for reader, offset in readers:
                 sources = {offset + n for n in range(s.start, s.start + s.count)}
@@ -563,9 +564,42 @@ def place(graph: QuantGraph, config: ChipConfig) -> PlacedProgram:
     """Lay ``graph`` out on ``config``'s cores (see the module docstring). The placed program's ``quant`` is
     ``graph`` with ``merged`` set to the hidden layers whose fan-in was split."""
     layers = graph.layers
+    # A recurrent edge into an earlier layer (docs/spec.md §11): layer m's neurons also fan out to the cores of layer
+    # k < m that read them, which are sliced after m (slicing runs backwards): slice with the fan-out the last
+    # slicing gave until it no longer changes.
+    extra = [np.zeros(layer.out_features, dtype=np.int64) for layer in layers]
+    for _ in range(4):
+        slices, merges = _slice_layers(graph, config, extra)
+        again = _cross_readers(layers, slices)
+        if all(np.array_equal(a, b) for a, b in zip(again, extra, strict=True)):
+            break
+        extra = again
+    if graph.period > 1 and merges:
+        k = min(merges)
+        raise SpikeCoreError(f"layer '{layers[k].name}': its fan-in would be split over partial-sum cores, which a "
+                             "graph with a recurrent edge into an earlier layer cannot use; use a chip with more "
+                             "weight_bytes and event_depth")
+    return _place_slices(graph, config, slices, merges)
+
+
+def _cross_readers(layers: list[QuantDense], slices: list[list[Slice]]) -> list[np.ndarray]:
+    """Per layer ``m``, per neuron: how many cores of earlier layers with a recurrent edge from ``m`` read it."""
+    counts = [np.zeros(layer.out_features, dtype=np.int64) for layer in layers]
+    for k, layer in enumerate(layers):
+        if layer.recurrent_source is not None:
+            base = layer.recurrent_base
+            for s in slices[k]:
+                counts[layer.recurrent_source][[a - base for a in s.axons if a >= base]] += 1
+    return counts
+
+
+def _slice_layers(graph: QuantGraph, config: ChipConfig, extra: list[np.ndarray]
+                  ) -> tuple[list[list[Slice]], dict[int, list[Slice]]]:
+    """Every layer's slices, last layer first; ``extra[k]``: fan-out entries each neuron of layer ``k`` needs
+    besides the next layer's and its own recurrence (recurrent edges into earlier layers)."""
+    layers = graph.layers
     slices: list[list[Slice]] = [[] for _ in layers]
     merges: dict[int, list[Slice]] = {}       # merged layer -> its merging slices
-    readers: list[np.ndarray] = [np.zeros(0, dtype=np.int64)] * len(layers)  # per neuron: next-layer cores reading it
     for k in reversed(range(len(layers))):
         fanout = None
         if k + 1 < len(layers):
@@ -575,17 +609,22 @@ def place(graph: QuantGraph, config: ChipConfig) -> PlacedProgram:
             if counts.max(initial=0) > 255:
                 raise SpikeCoreError(f"layer '{layers[k].name}': a neuron feeds {counts.max()} cores, a neuron's "
                                      "fan-out count is at most 255")
-            readers[k] = counts
             # a core's fan-out table holds its neurons' entries and their twins'
             fanout = counts.reshape(-1, layers[k].out_features).sum(axis=0)
-        if layers[k].recurrent is not None:
+        if extra[k].any():
+            base = fanout if fanout is not None else (np.ones(layers[k].out_features, dtype=np.int64)
+                                                      if layers[k].to_host else np.zeros_like(extra[k]))
+            fanout = base + extra[k]
+        if layers[k].recurrent is not None and layers[k].recurrent_source is None:
             host = np.ones(layers[k].out_features, dtype=np.int64) if layers[k].to_host else None
             slices[k] = _slice_recurrent(layers[k], config, fanout if fanout is not None else host,
                                          lambda own, k=k: slice_layer(layers[k], config, own))
-        elif k + 1 < len(layers):
+        elif k + 1 < len(layers) or extra[k].any() or layers[k].recurrent is not None:
             try:
                 slices[k] = slice_layer(layers[k], config, fanout)
             except SpikeCoreError as refusal:
+                if k + 1 == len(layers):
+                    raise
                 slices[k], merges[k] = split_hidden(graph, k, config, fanout, refusal)
         elif graph.encoding == "nir":   # a NIR output layer: split and merged like a hidden one when it must be
             host = np.ones(layers[k].out_features, dtype=np.int64) if layers[k].to_host else None
@@ -598,7 +637,13 @@ def place(graph: QuantGraph, config: ChipConfig) -> PlacedProgram:
         if k == 0 and graph.dense_input:
             own = _recurrent_readers(layers[k], slices[k])   # a recurrent layer's entries to its own cores
             slices[k] = _dense_if_free(layers[k], config, own if fanout is None else fanout + own, slices[k])
+    return slices, merges
 
+
+def _place_slices(graph: QuantGraph, config: ChipConfig, slices: list[list[Slice]],
+                  merges: dict[int, list[Slice]]) -> PlacedProgram:
+    """Cores, fan-out tables and the IO map of sliced layers (the second half of :func:`place`)."""
+    layers = graph.layers
     if merges:
         graph = dataclasses.replace(graph, merged=tuple(sorted(merges)))
     total = sum(len(s) for s in slices) + sum(len(m) for m in merges.values())
@@ -615,7 +660,11 @@ def place(graph: QuantGraph, config: ChipConfig) -> PlacedProgram:
             cores += _partial_cores(layer, k, slices[k], core_ids[k], merge_ids[k], config)
         rows = layer.weight_rows()
         next_readers = _reader_entries(core_ids[k + 1], slices[k + 1], config) if k + 1 < len(layers) else {}
-        own_readers = _reader_entries(core_ids[k], slices[k], config) if layer.recurrent is not None else {}
+        own_readers = _reader_entries(core_ids[k], slices[k], config) \
+            if layer.recurrent is not None and layer.recurrent_source is None else {}
+        # the earlier layers this one feeds back into (docs/spec.md §11), each reading it on its recurrent axons
+        back_readers = [(layers[t].recurrent_base, _reader_entries(core_ids[t], slices[t], config))
+                        for t, other in enumerate(layers) if other.recurrent_source == k]
         for core_id, s in zip(merge_ids.get(k, core_ids[k]), merges.get(k, slices[k]), strict=True):
             merge = k in merges
             program = program_for(layer, s.count, merge)
@@ -630,8 +679,10 @@ def place(graph: QuantGraph, config: ChipConfig) -> PlacedProgram:
                     fanout += next_readers.get(source, [])
                 elif layer.to_host:
                     fanout.append(FanoutEntry(isa.HOST_CORE, neuron))
-                if layer.recurrent is not None:   # its own spikes (and twins'), read next step by its own layer
+                if layer.recurrent is not None and layer.recurrent_source is None:   # its own spikes (and twins')
                     fanout += own_readers.get(layer.recurrent_base + source, [])
+                for base, readers in back_readers:   # into an earlier layer (docs/spec.md §11)
+                    fanout += readers.get(base + source, [])
                 count = len(fanout) - first
                 carried = 1 if s.carries_bias else 0   # a partial group without the bias starts from 0
                 neurons.append(NeuronParams(threshold=int(thresholds[neuron]), reset=carried * int(cell.reset[neuron]),

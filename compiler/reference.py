@@ -35,6 +35,9 @@ delivers its neurons' events before its twins', so the order in which a layer re
 ascending; where a sum could saturate, pass that order (``orders``, see :func:`run_reference`).
 A recurrent layer (``QuantDense.recurrent``) also reads its own spikes of the previous step, as the sources
 after its bias axons; a CubaLIF layer keeps a synaptic current per neuron (SACC, SYN; it starts at 0).
+With ``QuantGraph.period`` D > 1 (a recurrent edge from a later layer ``m = recurrent_source``) layer ``k``
+runs only in the steps ``s`` with ``s mod D = k mod D`` (docs/spec.md §2) and reads every event delivered
+since it last ran: ``inputs[:, t]`` is injected before step ``t D``, layer ``k``'s bias before ``t D + k``.
 """
 
 from __future__ import annotations
@@ -143,10 +146,11 @@ def run_reference(graph: QuantGraph, inputs: np.ndarray, orders: list[np.ndarray
     if q.size and (q.min() < isa.PAYLOAD_MIN or q.max() > isa.PAYLOAD_MAX):
         raise SpikeCoreError("reference inputs must be int8 payloads")
     q = q.astype(np.int64)
-    if q.ndim == 3:   # one input vector per step: layer k works on input time t in step t + k
+    period = graph.period
+    if q.ndim == 3:   # one input vector per step: layer k works on input time t in step t * period + k
         per_step, length = q, q.shape[1]
-        steps = length + graph.emit_lag(len(graph.layers) - 1)
-        windows = [range(graph.lag(k), graph.lag(k) + length) for k in range(len(graph.layers))]
+        steps = (length - 1) * period + graph.emit_lag(len(graph.layers) - 1) + 1
+        windows = [range(graph.lag(k), graph.lag(k) + length * period, period) for k in range(len(graph.layers))]
     else:
         per_step = np.repeat(q[:, None], len(graph.inject_steps), axis=1)
         steps, windows = graph.steps, [graph.window(k) for k in range(len(graph.layers))]
@@ -162,6 +166,9 @@ def run_reference(graph: QuantGraph, inputs: np.ndarray, orders: list[np.ndarray
     pending = {k: np.zeros((n, graph.layers[k].out_features), dtype=np.int64) for k in graph.merged}
     for t in range(steps):
         for k, layer in enumerate(graph.layers):
+            if period > 1 and t % period != k % period:   # not this layer's step: its events wait in the buffer
+                trace[k][:, t] = membranes[k]
+                continue
             if k == 0:
                 payload = per_step[:, inject[t]] if t in inject else np.zeros((n, features), dtype=np.int64)
                 if graph.input.twins:   # each feature's fine twin, after every coarse event
@@ -179,10 +186,13 @@ def run_reference(graph: QuantGraph, inputs: np.ndarray, orders: list[np.ndarray
                 sent = np.concatenate([sent, np.full((n, len(bias)), t in windows[k])], axis=1)
                 payload = np.concatenate([payload, np.broadcast_to(np.array(bias, dtype=np.int64), (n, len(bias)))],
                                          axis=1)
-            if layer.recurrent is not None:   # its own spikes of the previous step, after the bias axons
-                own_sent = fired[k][:, t - 1] if t > 0 else np.zeros((n, layer.out_features), dtype=bool)
-                own = payloads[k][:, t - 1] if t > 0 else np.zeros((n, layer.out_features), dtype=np.int64)
-                if layer.recurrent.shape[1] > layer.out_features:   # its twins' spikes too, payload 1
+            if layer.recurrent is not None:   # its own (or a later layer's) spikes since it last ran, after the bias
+                src = k if layer.recurrent_source is None else layer.recurrent_source
+                size = graph.layers[src].out_features
+                since = slice(max(0, t - period), t)   # the source runs in exactly one of these steps
+                own_sent = fired[src][:, since].any(axis=1) if t > 0 else np.zeros((n, size), dtype=bool)
+                own = payloads[src][:, since].sum(axis=1) if t > 0 else np.zeros((n, size), dtype=np.int64)
+                if layer.recurrent.shape[1] > size:   # its twins' spikes too, payload 1
                     own = np.concatenate([own, own_sent.astype(np.int64)], axis=1)
                     own_sent = np.concatenate([own_sent, own_sent], axis=1)
                 sent, payload = np.concatenate([sent, own_sent], axis=1), np.concatenate([payload, own], axis=1)

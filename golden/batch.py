@@ -100,6 +100,7 @@ class BatchFunctionalChip:
         self.spike_counts = np.zeros((batch, cores), dtype=np.int64)
         self.cycle = np.zeros(batch, dtype=np.int64)
         self.step_index = 0
+        self.schedule_step = 0     # steps since the last state reset (period/phase, §2)
         self.outputs: list[list[OutSpike]] = [[] for _ in range(batch)]
         # This step's buffered events, chunks in arrival order: ("sparse", sample, core, axon, payload) from
         # inject() and routing, ("dense", core, axons, payloads) from inject_dense().
@@ -147,7 +148,8 @@ class BatchFunctionalChip:
         spike counters emptied."""
         self._v[:] = self.loaded.init[self._stateful]
         self._i[:] = self.loaded.syn_init[self._stateful]
-        self._empty_buffers()
+        self._empty_buffers(np.ones(self.config.cores, dtype=bool))
+        self.schedule_step = 0
         self.drops[:] = 0
         self.spike_counts[:] = 0
 
@@ -209,8 +211,16 @@ class BatchFunctionalChip:
         """One timestep on every sample: EXEC, BARRIER, DELIVER; each sample's cycle counter advances by its
         own ``E_t + 1 + D_t`` (docs/spec.md §5)."""
         queues: list[tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
-        exec_cycles = np.full(self.batch, self._idle_cycles, dtype=np.int64)
+        runs = self.loaded.runs(self.schedule_step)
+        if runs.all():
+            idle_cycles = self._idle_cycles
+        else:   # a core whose period/phase skips this step runs nothing (§2)
+            idle_cycles = max((len(p) * ISSUE_CYCLES for c, p in enumerate(self.loaded.programs)
+                               if c not in self._state_slot and runs[c]), default=0)
+        exec_cycles = np.full(self.batch, max(idle_cycles, 1), dtype=np.int64)
         for core in self._stateful:
+            if not runs[core]:
+                continue
             cycles = np.zeros(self.batch, dtype=np.int64)
             for ins in self.loaded.programs[core]:
                 cycles += ISSUE_CYCLES
@@ -230,10 +240,11 @@ class BatchFunctionalChip:
                     self._merge(core, ins)
                     cycles += self.buffer_fill[:, core] * MAC_CYCLES
             np.maximum(exec_cycles, cycles, out=exec_cycles)
-        self._empty_buffers()     # BARRIER: this step's events are consumed
+        self._empty_buffers(runs)     # BARRIER: the events of the cores that ran are consumed
         deliveries = self._route(queues)
         self.cycle += exec_cycles + BARRIER_CYCLES + deliveries * DELIVERY_CYCLES
         self.step_index += 1
+        self.schedule_step += 1
 
     # --- buffers ------------------------------------------------------------------------------------
 
@@ -245,9 +256,23 @@ class BatchFunctionalChip:
         self._arrived.append(("sparse", sample, core, axon, payload))
         self._by_core = None
 
-    def _empty_buffers(self) -> None:
-        self.buffer_fill[:] = 0
-        self._arrived, self._by_core = [], None
+    def _empty_buffers(self, runs: np.ndarray) -> None:
+        """Empty the input buffers of the cores in the ``(cores,)`` bool mask ``runs``; the others keep theirs."""
+        self.buffer_fill[:, runs] = 0
+        if runs.all():
+            self._arrived = []
+        else:
+            kept = []
+            for chunk in self._arrived:
+                if chunk[0] == "dense":
+                    if not runs[chunk[1]]:
+                        kept.append(chunk)
+                    continue
+                keep = ~runs[chunk[2]]
+                if keep.any():
+                    kept.append(("sparse", *(part[keep] for part in chunk[1:])))
+            self._arrived = kept
+        self._by_core = None
 
     def _sparse_events_of(self, core: int) -> tuple[np.ndarray, ...]:
         """This step's events of ``core`` that arrived one by one, in arrival order: (sample, axon, payload)."""
@@ -399,9 +424,10 @@ class BatchFunctionalChip:
         to_core = dest != HOST_CORE
         s, d, a, p = sample[to_core], dest[to_core], axon[to_core], payload[to_core]
         counts = self._counts(s, d)
-        if counts.max() > self.config.event_depth:
-            # Some buffer overflows: a delivery's slot is the deliveries to its buffer before it.
-            kept = _rank_in_group(s * self.config.cores + d) < self.config.event_depth
+        if (counts + self.buffer_fill).max() > self.config.event_depth:
+            # Some buffer overflows: a delivery's slot is the events its buffer holds (a core that did not
+            # run keeps them) + the deliveries to its buffer before it.
+            kept = _rank_in_group(s * self.config.cores + d) + self.buffer_fill[s, d] < self.config.event_depth
             self.drops += self._counts(s[~kept], d[~kept])
             s, d, a, p = s[kept], d[kept], a[kept], p[kept]
             counts = self._counts(s, d)

@@ -116,6 +116,7 @@ class _Board:
         for chip in self.chips:
             chip.step_starts.append(start)
             chip.cycle, chip.step_index = self.cycle, self.step_index
+            chip.schedule_step += 1
         if phases[0][1] is None:
             return None
         parts = [board_records(p[1], c) for c, p in enumerate(phases)]

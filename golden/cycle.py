@@ -110,6 +110,14 @@ class LoadedImage:
     fanout_core: np.ndarray
     fanout_axon: np.ndarray
     fanout_chip: np.ndarray | None = None   # a board's chip of each fan-out entry (docs/spec.md §13)
+    period: np.ndarray | None = None        # (cores,) each core's schedule period D and phase (§2, v2)
+    phase: np.ndarray | None = None
+
+    def runs(self, step: int) -> np.ndarray:
+        """``(cores,)`` bool: the cores that run their program in chip step ``step`` (``step % D == phase``)."""
+        if self.period is None:
+            return np.ones(self.config.cores, dtype=bool)
+        return step % self.period == self.phase
 
 
 
@@ -158,8 +166,11 @@ def unpack_image(image: Image, chip: int | None = None) -> LoadedImage:
     fanout_core = np.zeros((cores, config.fanout_depth), dtype=np.int64)
     fanout_axon = np.zeros((cores, config.fanout_depth), dtype=np.int64)
     fanout_chip = np.zeros((cores, config.fanout_depth), dtype=np.int64)
+    period = np.ones(cores, dtype=np.int64)
+    phase = np.zeros(cores, dtype=np.int64)
     for core, section in sections.items():
         programs[core] = _running_part(section.program)
+        period[core], phase[core] = section.period, section.phase
         weights[core, : len(section.weights)] = section.weights
         for n, params in enumerate(section.neurons):
             per_neuron[core, n] = [getattr(params, f) for f in NEURON_FIELDS]
@@ -169,7 +180,8 @@ def unpack_image(image: Image, chip: int | None = None) -> LoadedImage:
     columns = {name: np.ascontiguousarray(per_neuron[:, :, i]) for i, name in enumerate(NEURON_FIELDS)}
     words = tuple(tuple(encode(ins) for ins in program) for program in programs)
     return LoadedImage(config=config, programs=tuple(programs), words=words, weights=weights, fanout_core=fanout_core,
-                       fanout_axon=fanout_axon, fanout_chip=fanout_chip, **columns)
+                       fanout_axon=fanout_axon, fanout_chip=fanout_chip,
+                       period=period, phase=phase, **columns)
 
 
 # --- small cached index arrays: instruction ranges repeat every step -------------------------------------
@@ -297,6 +309,7 @@ class ChipState:
         self.buffer_fill = np.zeros(cores, dtype=np.int64)
         self.cycle = 0
         self.step_index = 0
+        self.schedule_step = 0     # steps since the last state reset: the s of the period/phase rule (§2)
         self.step_starts: list[int] = []
 
     def inject(self, core: int, axon: int, payload: int) -> None:
@@ -315,11 +328,13 @@ class ChipState:
         """Host state reset: membranes := init, synaptic currents := syn_init; buffers, out-queues, drop and
         spike counters emptied.
 
-        The cycle counter, the step index and the host's output list are kept.
+        The cycle counter, the step index and the host's output list are kept; the period/phase step count
+        starts again at 0 (§2).
         """
         self.membranes[:] = self.loaded.init
         self.currents[:] = self.loaded.syn_init
         self.buffer_fill[:] = 0
+        self.schedule_step = 0
         self.drops[:] = 0
         self.spike_counts[:] = 0
         for counter in (self.synops, self.neuron_updates, self.deliveries, self.routes):
@@ -354,8 +369,9 @@ class ChipState:
                 loaded.fanout_chip[core, entry])
 
     def _barrier(self) -> None:
-        """BARRIER: the events of this step have been consumed; every input buffer is emptied."""
-        self.buffer_fill[:] = 0
+        """BARRIER: the events of this step have been consumed; the input buffer of every core that ran in this
+        step is emptied (a core that did not run keeps accumulating, §2)."""
+        self.buffer_fill[self.loaded.runs(self.schedule_step)] = 0
 
     def _route(self, queues: list[Queue]) -> tuple[np.ndarray, ...]:
         """DELIVER: deliver every out-queue entry (source cores ascending, push order), one per cycle.
@@ -372,12 +388,14 @@ class ChipState:
         kind = np.full(len(dest), int(TraceKind.OUT), dtype=np.int64)
 
         to_core = np.flatnonzero(dest != HOST_CORE)
-        # The slot a delivery takes in its destination's buffer = deliveries to that core before it (the
-        # barrier emptied every buffer); slots past event_depth are drops.
+        # The slot a delivery takes in its destination's buffer = the events the buffer still holds (none
+        # after the barrier, unless the core did not run this step) + deliveries to that core before it;
+        # slots past event_depth are drops.
         order = np.argsort(dest[to_core], kind="stable")
         grouped = dest[to_core][order]
         slot = np.empty(len(to_core), dtype=np.int64)
         slot[order] = np.arange(len(to_core)) - np.searchsorted(grouped, grouped, side="left")
+        slot += self.buffer_fill[dest[to_core]]
         kept = slot < self.config.event_depth
         kind[to_core] = np.where(kept, int(TraceKind.EVENT), int(TraceKind.DROP))
 
@@ -399,6 +417,7 @@ class ChipState:
         self.step_starts.append(self.cycle)
         self.cycle += exec_cycles + BARRIER_CYCLES + deliveries * DELIVERY_CYCLES
         self.step_index += 1
+        self.schedule_step += 1
 
 
 # --- EXEC with trace records ---------------------------------------------------------------------------
@@ -483,8 +502,11 @@ class CycleChip(ChipState):
         queues: list[Queue] = []
         self.last_issue_log = []
         # EXEC: all cores start on C_t; the phase lasts as long as the longest program.
-        exec_cycles = 0
+        exec_cycles = 1   # a step in which no core runs still has one EXEC cycle (§2)
+        runs = self.loaded.runs(self.schedule_step)
         for core, program in enumerate(self.loaded.programs):
+            if not runs[core]:
+                continue    # not this core's step (period/phase, §2): no instruction, no record
             issue = 0  # issue cycle of the current instruction, relative to C_t
             for pc, ins in enumerate(program):
                 self.last_issue_log.append((start + issue, core, pc, self.loaded.words[core][pc]))

@@ -53,8 +53,11 @@ class FunctionalChip(ChipState):
     def exec_phase(self, start: int) -> tuple[int, None, list[Queue]]:
         """EXEC of one step: ``(E_t, None, the out-queue pushes)`` (no records; as ``CycleChip.exec_phase``)."""
         queues: list[Queue] = []
-        exec_cycles = 0
+        exec_cycles = 1   # a step in which no core runs still has one EXEC cycle (§2)
+        runs = self.loaded.runs(self.schedule_step)
         for core, program in enumerate(self.loaded.programs):
+            if not runs[core]:
+                continue
             cycles = 0
             for ins in program:
                 cycles += ISSUE_CYCLES

@@ -20,7 +20,7 @@ the hierarchy:
 
 from __future__ import annotations
 
-from amaranth.hdl import Array, Cat, Module, Signal, signed
+from amaranth.hdl import Array, Cat, Module, Mux, Signal, signed
 from amaranth.lib import data, enum, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -233,11 +233,19 @@ class SpikeCoreArray(wiring.Component):
             self.inj_accepted.eq(self.inj_valid & inject_ok),
             self.inj_refused.eq(self.inj_valid & ~inject_ok),
         ]
+        # s mod D for D = 1 .. 16 (docs/spec.md §2): 0 after a state reset, advanced by each barrier.
+        step_mods = [Signal(4, name=f"step_mod{d}") for d in range(1, isa.PERIOD_MAX + 1)]
+        for d, counter in enumerate(step_mods, start=1):
+            with m.If(begin_reset):
+                m.d.sync += counter.eq(0)
+            with m.Elif(barrier):
+                m.d.sync += counter.eq(Mux(counter == d - 1, 0, counter + 1))
         for core_id, core in enumerate(cores):
             delivered = router.deliver_valid & (router.deliver_core == core_id)
             injected = self.inj_valid & inject_ok & (self.inj_core == core_id)
             m.d.comb += [
                 core.start.eq(start),
+                core.step_mod.eq(Cat(*step_mods)),
                 core.reset_state.eq(begin_reset),
                 core.barrier.eq(barrier),
                 core.ev_in_valid.eq(delivered | injected),

@@ -14,7 +14,7 @@ reads and writes every memory through the ``cfg_*`` ports, the router drains the
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, enum, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -34,6 +34,7 @@ from spikecore.rtl.layout import (
     OUTQ_ENTRY,
     PARAM_WORD_BITS,
     PARAM_WORDS,
+    STEP_MOD_BITS,
     ConfigSpace,
     CoreStatus,
     default_params_word,
@@ -64,6 +65,7 @@ def core_signature(config: ChipConfig) -> wiring.Signature:
         "start": In(1),
         "barrier": In(1),
         "reset_state": In(1),
+        "step_mod": In(STEP_MOD_BITS),
         "done": Out(1),
         "busy": Out(1),
         "ev_in_valid": In(1),
@@ -97,6 +99,9 @@ class Core(wiring.Component):
         Pulse in the cycle before the step's first cycle: the core issues ``pc = 0`` in the next cycle.
     barrier: In(1)
         The barrier cycle: the input buffer is emptied.
+    step_mod: In(64)
+        ``s mod D`` of the current step for D = 1 .. 16, 4 bits each (D = 1 in bits 3..0): the core runs
+        (``start`` and ``barrier`` act) only when its own D's counter equals its phase (docs/spec.md §2).
     reset_state: In(1)
         Pulse (while idle): membranes := init and synaptic currents := syn_init over the next ``neurons + 1``
         cycles, counters cleared.
@@ -145,6 +150,12 @@ class Core(wiring.Component):
         """
         m = Module()
         cfg = self.config
+
+        # --- schedule (v2, docs/spec.md §2): run in steps s with s mod D = phase -----------------------
+        period_phase = Signal(8)     # 16 (D - 1) + phase; 0 after power-on: every step
+        runs = Signal()
+        step_mods = Array(self.step_mod[4 * i:4 * i + 4] for i in range(isa.PERIOD_MAX))
+        m.d.comb += runs.eq(step_mods[period_phase[4:8]] == period_phase[:4])
 
         # --- storage ---------------------------------------------------------------------------
         m.submodules.imem = imem = Memory(shape=unsigned(isa.WORD_BITS), depth=cfg.imem_depth,
@@ -313,8 +324,12 @@ class Core(wiring.Component):
                                      fo_wr.data.eq(self.cfg_wdata[:FANOUT_ENTRY.size])]
                     with m.Case(ConfigSpace.MEMBRANE):
                         m.d.comb += [acc_wr.en.eq(1), acc_wr.addr.eq(index), acc_wr.data.eq(self.cfg_wdata)]
-                with m.If(self.start):
-                    m.d.sync += [state.eq(CoreState.ISSUE), tail.eq(0)]
+                with m.If(self.cfg_write & (self.cfg_space == ConfigSpace.PERIOD)):
+                    m.d.sync += period_phase.eq(self.cfg_wdata[:8])
+                with m.If(self.start):   # an idle step (period/phase) empties the out-queue too: nothing to route
+                    m.d.sync += tail.eq(0)
+                with m.If(self.start & runs):
+                    m.d.sync += state.eq(CoreState.ISSUE)
                 with m.Elif(self.reset_state):
                     m.d.sync += [state.eq(CoreState.RESET), reset_n.eq(0), ev_count.eq(0), tail.eq(0), drops.eq(0),
                                  spikes.eq(0), synops.eq(0), updates.eq(0), deliveries.eq(0)]
@@ -446,7 +461,7 @@ class Core(wiring.Component):
         m.d.comb += self.done.eq(halting | (state == CoreState.IDLE))
 
         # --- input buffer: the barrier empties it, a delivery or an injection appends to it ----------
-        with m.If(self.barrier):
+        with m.If(self.barrier & runs):
             m.d.sync += ev_count.eq(0)
         with m.If(self.ev_in_valid):
             with m.If(ev_count != cfg.event_depth):
@@ -483,6 +498,8 @@ class Core(wiring.Component):
                 m.d.sync += rd_async.eq(ev_cfg_rd.data.as_value())
             with m.Case(ConfigSpace.STATUS):
                 m.d.sync += rd_async.eq(status)
+            with m.Case(ConfigSpace.PERIOD):
+                m.d.sync += rd_async.eq(period_phase)
         param_words = [p_rd.data[i * isa.WORD_BITS:(i + 1) * isa.WORD_BITS] for i in range(PARAM_WORDS)]
         with m.Switch(rd_space):
             with m.Case(ConfigSpace.IMEM):

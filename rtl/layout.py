@@ -108,6 +108,7 @@ class ConfigSpace(enum.Enum, shape=4):
     EVENT = 5      # input buffer entries: axon | payload << 8 (24-bit payload; read only)
     OUTQ = 6       # out-queue entries: core | axon << 8 | payload bits 15..0 << 16 (read only)
     STATUS = 7     # counters, see CoreStatus (read only)
+    PERIOD = 8     # index 0: the core's period_phase byte 16 (D - 1) + phase (read/write; v2, docs/spec.md §2)
 
 
 class CoreStatus(py_enum.IntEnum):
@@ -146,6 +147,9 @@ class ArrayRegister(py_enum.IntEnum):
     CHIPS = 11         # chips of the board (1 on one chip, docs/spec.md §13)
     CHIP = 12          # this chip's number on its board (0 on one chip)
 
+
+#: The array's step counters ``s mod D`` for D = 1 .. PERIOD_MAX, 4 bits each, as one bus to every core.
+STEP_MOD_BITS = 4 * isa.PERIOD_MAX
 
 #: Index bits of a configuration address: enough for the largest memory (4096 words).
 CONFIG_INDEX_BITS = 16

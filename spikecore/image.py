@@ -59,8 +59,14 @@ class Image:
 #: magic, version, flags, the six ChipConfig fields, number of core sections, chips (version 2; reserved 0 in
 #: version 1), two reserved u16.
 HEADER = struct.Struct("<4sHH6HH3H")
-#: core, n_program, n_weights, n_neurons, n_fanout, chip (version 2; reserved 0 in version 1).
-SECTION_HEADER = struct.Struct("<6H")
+#: core, n_program, n_weights, n_neurons, n_fanout, chip u8 and period_phase u8 = 16 (period - 1) + phase
+#: (version 2; the last u16 is reserved 0 in version 1).
+SECTION_HEADER = struct.Struct("<5HBB")
+
+
+def period_phase_byte(period: int, phase: int) -> int:
+    """The section header's period_phase byte: ``16 (period - 1) + phase`` (0 for every step)."""
+    return 16 * (period - 1) + phase
 WORD = struct.Struct("<I")
 #: The neuron record: the fields of :class:`~spikecore.isa.NeuronParams`, little-endian, at their widths
 #: (``<iiiHBBHHi``: threshold, reset, init, decay, fanout_start, fanout_count, syn_decay, flags, syn_init;
@@ -173,6 +179,10 @@ def _check_core(config: ChipConfig, core: CoreImage) -> None:
         if not isinstance(getattr(core, what), list):
             raise SpikeCoreError(f"{what} is a {type(getattr(core, what)).__name__}, not a list")
     _check_section_sizes(config, len(core.program), len(core.weights), len(core.neurons), len(core.fanout))
+    _check_int(core.period, 1, isa.PERIOD_MAX, "period")
+    _check_int(core.phase, 0, isa.PERIOD_MAX - 1, "phase")
+    if core.phase >= core.period:
+        raise SpikeCoreError(f"phase {core.phase} is not below the period {core.period}")
     _check_program(config, core.program)
     weights = core.weights
     # Fast path for the common case (plain ints in range: map/set/min/max run in C, ~10x faster than a check
@@ -258,7 +268,7 @@ def validate_image(image: Image, name: str = "image") -> None:
 
 def _section_bytes(chip: int, core_id: int, core: CoreImage) -> Iterator[bytes]:
     yield SECTION_HEADER.pack(core_id, len(core.program), len(core.weights), len(core.neurons), len(core.fanout),
-                              chip)
+                              chip, period_phase_byte(core.period, core.phase))
     for word in core.program:
         yield WORD.pack(word)
     yield struct.pack(f"<{len(core.weights)}b", *core.weights)
@@ -373,10 +383,13 @@ def decode_image(data: bytes, name: str = "image") -> Image:
     cores: dict[int, CoreImage] = {}
     previous = -1
     for index in range(n_sections):
-        local, n_program, n_weights, n_neurons, n_fanout, chip = SECTION_HEADER.unpack(
+        local, n_program, n_weights, n_neurons, n_fanout, chip, period_phase = SECTION_HEADER.unpack(
             reader.take(SECTION_HEADER.size, f"section {index} header"))
-        if version == 1 and chip != 0:
-            raise SpikeCoreError(f"{name}: core {local} section: reserved field is {chip}, must be 0")
+        if version == 1 and (chip, period_phase) != (0, 0):
+            raise SpikeCoreError(f"{name}: core {local} section: reserved field is {chip + 256 * period_phase}, "
+                                 "must be 0")
+        period, phase = divmod(period_phase, 16)
+        period += 1
         where = f"core {local}" if config.chips == 1 else f"chip {chip} core {local}"
         if chip >= config.chips:
             raise SpikeCoreError(f"{name}: section {index} names chip {chip}, outside the board "
@@ -400,6 +413,7 @@ def decode_image(data: bytes, name: str = "image") -> Image:
         body = reader.take(section_size(n_program, n_weights, n_neurons, n_fanout, version),
                            f"{where} section")
         cores[core_id] = _read_core(body, n_program, n_weights, n_neurons, n_fanout, version)
+        cores[core_id].period, cores[core_id].phase = period, phase
 
     covered = reader.offset
     (stored_crc,) = TRAILER.unpack(reader.take(TRAILER.size, "CRC trailer"))

@@ -283,6 +283,7 @@ def leak(membrane, decay):
 
 IMAGE_MAGIC = b"SPKC"
 IMAGE_VERSION = 2                 # the version the writer writes and the RTL reports
+PERIOD_MAX = 16                   # a core's schedule period D is 1 .. 16 (docs/spec.md §2, §7)
 IMAGE_VERSIONS = (1, 2)           # the versions the loader reads (docs/spec.md §7.1)
 
 
@@ -354,3 +355,7 @@ class CoreImage:
     weights: list[int] = field(default_factory=list)
     neurons: list[NeuronParams] = field(default_factory=list)
     fanout: list[FanoutEntry] = field(default_factory=list)
+    #: (v2, docs/spec.md §2) the core runs its program only in chip steps ``s`` with ``s % period == phase``;
+    #: ``period = 1, phase = 0`` is every step.
+    period: int = 1
+    phase: int = 0

@@ -22,7 +22,7 @@ import struct
 from spikecore import isa
 from spikecore.config import ChipConfig
 from spikecore.errors import SpikeCoreError
-from spikecore.image import NEURON_RECORD, Image
+from spikecore.image import NEURON_RECORD, Image, period_phase_byte
 from spikecore.rtl.layout import PARAM_STRIDE, PARAM_WORDS, ConfigSpace, config_address
 from spikecore.signature import MASK32
 
@@ -85,7 +85,7 @@ def core_memory_words(config: ChipConfig, core: isa.CoreImage) -> dict[ConfigSpa
         if len(words) > depth:
             raise SpikeCoreError(f"image: {name} has {len(words)} entries, the core holds {depth}")
     return {ConfigSpace.IMEM: program, ConfigSpace.WEIGHT: weights, ConfigSpace.PARAM: params,
-            ConfigSpace.FANOUT: fanout}
+            ConfigSpace.FANOUT: fanout, ConfigSpace.PERIOD: [period_phase_byte(core.period, core.phase)]}
 
 
 def image_words(image: Image) -> dict[int, int]:
@@ -101,6 +101,7 @@ def image_words(image: Image) -> dict[int, int]:
                 words[config_address(core, ConfigSpace.PARAM, n * PARAM_STRIDE + w)] = word
         for index, entry in enumerate(section.fanout):
             words[config_address(core, ConfigSpace.FANOUT, index)] = fanout_word(entry)
+        words[config_address(core, ConfigSpace.PERIOD, 0)] = period_phase_byte(section.period, section.phase)
     return words
 
 

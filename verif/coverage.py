@@ -99,6 +99,8 @@ def coverpoints(config: ChipConfig) -> list[Coverpoint]:
                    ("no_deliveries", "one_source", "many_sources") + (("fan_in",) if multi else ())),
         Coverpoint("host_delivery", "spikes delivered to the host; a step delivering to the host and to cores",
                    ("out", "out_and_event")),
+        Coverpoint("period", "version 2, a core of period D > 1 (spec §2): a step it skips, a step it runs, a "
+                   "routed event (or drop) reaching it in a step it skips", ("idle_step", "run_step", "idle_event")),
         Coverpoint("array_activity", "every core writes a record on one cycle; several / all cores spike on one cycle",
                    ("all_cores_active",) + (("multi_core_spike", "all_cores_spike") if multi else ())),
     ]
@@ -133,6 +135,20 @@ class FunctionalCoverage:
         by_core = np.split(exec_records[order], np.searchsorted(exec_records["core"][order],
                                                                np.arange(1, self.config.cores)))
         for core in range(self.config.cores):
+            periodic = loaded.period is not None and loaded.period[core] > 1
+            if step.runs is not None and not step.runs[core]:
+                if len(by_core[core]):
+                    raise TraceWalkError(f"core {core} is idle in step {step.step} (period/phase) but has "
+                                         f"{len(by_core[core])} EXEC records")
+                if periodic:
+                    self.hit("period", "idle_step")
+                    arrivals = records[(records["core"] == core)
+                                       & np.isin(records["kind"], (int(TraceKind.EVENT), int(TraceKind.DROP)))]
+                    if len(arrivals):
+                        self.hit("period", "idle_event")
+                continue
+            if periodic:
+                self.hit("period", "run_step")
             walk_core(self, loaded, step, core, by_core[core])
         self._sample_deliveries(step, loaded)
         self._sample_activity(exec_records)

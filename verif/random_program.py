@@ -16,7 +16,9 @@ The generator aims at the corners, not at plausible networks:
   scalar model of step 0, below), so ``v == threshold`` fires;
 - empty buffers, buffers filled by the host to ``event_depth``, and "flood" images where several cores
   fire into one victim core so that deliveries are dropped; fan-out tables that reach every core and the
-  host.
+  host;
+- (v2) in about a third of the images, some sections with a period of 2..4 steps and a random phase (§2),
+  so cores skip steps while their buffers keep accumulating routed events.
 
 Sizes are kept small: a static worst-case bound of the run's array cycles must stay within
 ``cycle_budget``; an image over budget is redrawn (same seed, smaller knobs), so a 4-core image runs a
@@ -110,9 +112,33 @@ def random_image(seed: int, config: ChipConfig, **knobs: object) -> tuple[Image,
     for attempt in range(_ATTEMPTS):
         draw = _Draw(rng, config, settings, corners=attempt < _ATTEMPTS // 2)
         if draw.worst_case_cycles() <= settings.cycle_budget or attempt == _ATTEMPTS - 1:
-            return draw.image(), draw.stimulus, draw.steps
+            return _with_periods(seed, draw.image(), draw.stimulus, draw.steps)
         settings = settings.shrunk()
     raise AssertionError("unreachable")
+
+
+def _with_periods(seed: int, image: Image, stimulus: Stimulus, steps: int) -> tuple[Image, Stimulus, int]:
+    """About a third of the images give some sections a period D of 2..4 and a random phase (docs/spec.md §2).
+
+    Drawn from a generator of their own, so every other draw of ``seed`` is what it was before periods
+    existed. Such a core's buffer keeps its events across the steps it skips, so the host injects into it
+    only in step 0 (when every buffer is empty): a later injection could find the buffer full.
+    """
+    rng = random.Random(f"period:{seed}")
+    if rng.random() >= 0.35 or not image.cores:
+        return image, stimulus, steps
+    periodic = set()
+    for core_id, section in image.cores.items():
+        if rng.random() < 0.6:
+            section.period = rng.randint(2, 4)
+            section.phase = rng.randrange(section.period)
+            periodic.add(core_id)
+    kept = Stimulus()
+    for step in sorted(stimulus.events):
+        for core, axon, payload in stimulus.at(step):
+            if step == 0 or core not in periodic:
+                kept.add(step, core, axon, payload)
+    return image, kept, steps
 
 
 # --- value pickers: edges on purpose ------------------------------------------------------------------

@@ -150,6 +150,8 @@ class ExpectedStep:
     buffers_before: list[list[tuple[int, int]]]
     #: Version 2: the synaptic currents (cores x neurons) when EXEC began; None if the model has none.
     currents_before: np.ndarray | None = None
+    #: Version 2: which cores ran their program in this step (period/phase, docs/spec.md §2); None = all.
+    runs: np.ndarray | None = None
 
     @property
     def cycles(self) -> int:
@@ -249,9 +251,11 @@ class Scoreboard:
         membranes = np.array(self.golden.membranes, dtype=np.int64)
         buffers = [self.golden.buffered_events(core) for core in range(self.image.config.cores)]
         currents = np.array(self.golden.currents, dtype=np.int64)
+        runs = self.golden.loaded.runs(self.golden.schedule_step)
         records = as_trace(self.golden.step())
         self.current = ExpectedStep(step, start, self.golden.cycle, records, injections,
-                                    golden_issue_log(self.golden), membranes, buffers, currents_before=currents)
+                                    golden_issue_log(self.golden), membranes, buffers, currents_before=currents,
+                                    runs=runs)
         self.issue_logs[step] = self.current.issue_log
         self.step_windows.append((start, self.golden.cycle))
         return self.current

@@ -148,7 +148,8 @@ class SimHost:
     async def read_core_memories(self, core: int) -> dict[ConfigSpace, list[int]]:
         """Every word of IMEM, WEIGHT (as int8), PARAM and FANOUT of ``core``."""
         depths = {ConfigSpace.IMEM: self.config.imem_depth, ConfigSpace.WEIGHT: self.config.weight_bytes,
-                  ConfigSpace.PARAM: self.config.neurons * PARAM_STRIDE, ConfigSpace.FANOUT: self.config.fanout_depth}
+                  ConfigSpace.PARAM: self.config.neurons * PARAM_STRIDE, ConfigSpace.FANOUT: self.config.fanout_depth,
+                  ConfigSpace.PERIOD: 1}
         result = {}
         for space, depth in depths.items():
             result[space] = await self.read_words([config_address(core, space, i) for i in range(depth)])
@@ -167,6 +168,8 @@ class SimHost:
                 neurons=[neuron_from_words(params[n * PARAM_STRIDE:n * PARAM_STRIDE + PARAM_WORDS])
                          for n in range(self.config.neurons)],
                 fanout=[fanout_from_word(w) for w in words[ConfigSpace.FANOUT]],
+                period=(words[ConfigSpace.PERIOD][0] >> 4) + 1,
+                phase=words[ConfigSpace.PERIOD][0] & 0xF,
             )
         return Image(self.config, cores)
 

@@ -18,10 +18,13 @@ neuron right after another (or after the input) gets the identity matrix. Linear
 Recurrent edges (the edges that close a cycle, found as the float reference finds them): a path of linear
 nodes from a spiking neuron node back into itself composes into the layer's ``recurrent`` matrix (its bias
 joins the layer's bias); the chip delivers the layer's spikes of step t at step t + 1 (docs/spec.md §11).
+A path from a *later* spiking neuron node ``m`` back into neuron node ``k`` composes the same way into
+layer ``k``'s ``recurrent`` (with ``recurrent_source = m``); the program then runs ``m - k + 1`` chip steps
+per input step (``QuantGraph.period``, docs/spec.md §2, §11).
 
 Anything else is one :class:`SpikeCoreError` line naming the node and its type: an unsupported node
-(``CubaLI``, ``Delay``, ``Conv1d``, a nested ``NIRGraph``), a recurrent edge into a linear node or into another
-neuron node, a branch or a merge.
+(``CubaLI``, ``Delay``, ``Conv1d``, a nested ``NIRGraph``), a recurrent edge into a linear node, a layer with
+recurrent edges from two different neuron nodes, a branch or a merge.
 The discretisation (``dt``, fixed point) is :mod:`~spikecore.compiler.nir.discretize`'s job.
 
 Settings a graph can carry in its metadata (written by :mod:`~spikecore.compiler.nir.export`, honoured here):
@@ -33,6 +36,7 @@ node ``reset``
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 from dataclasses import dataclass
@@ -220,6 +224,11 @@ class _Loop:
 
     target: str
     nodes: list[str]
+    source: str = ""      # the neuron node whose spikes return (the target itself when empty)
+
+    @property
+    def origin(self) -> str:
+        return self.source or self.target
 
 
 def _loops(graph, succ: dict[str, list[str]], pred: dict[str, list[str]]) -> list[_Loop]:
@@ -246,16 +255,16 @@ def _loops(graph, succ: dict[str, list[str]], pred: dict[str, list[str]]) -> lis
                                      "from a neuron node")
             chain.insert(0, origin)
             origin = pred[origin][0]
-        if origin != dst:
-            raise SpikeCoreError(f"{where}: it carries the spikes of '{origin}' ({type_name(nodes[origin])}) into "
-                                 f"another neuron node; SpikeCore compiles a layer's recurrence into itself only (the "
-                                 "chip delivers spikes to an earlier layer more than one step late)")
-        loops.append(_Loop(dst, chain))
+        if origin != dst and type_name(nodes[origin]) not in ("IF", "LIF", "CubaLIF", "Threshold"):
+            raise SpikeCoreError(f"{where}: it carries the output of '{origin}' ({type_name(nodes[origin])}) into "
+                                 f"another neuron node; SpikeCore compiles recurrent edges from spiking neurons "
+                                 "(IF, LIF, CubaLIF, Threshold)")
+        loops.append(_Loop(dst, chain, "" if origin == dst else origin))
         succ[src].remove(dst)
         pred[dst].remove(src)
-        if chain:   # the neuron's edge into its recurrent path
-            succ[dst].remove(chain[0])
-            pred[chain[0]].remove(dst)
+        if chain:   # the source neuron's edge into its recurrent path
+            succ[origin].remove(chain[0])
+            pred[chain[0]].remove(origin)
     return loops
 
 
@@ -575,31 +584,63 @@ def _input_shape(name: str, value: Any) -> tuple[int, ...]:
     return shape
 
 
-def _recurrent(nodes: dict, name: str, shape: tuple[int, ...], loops: list[_Loop]) -> tuple[np.ndarray | None,
-                                                                                            np.ndarray]:
-    """The ``(out, out)`` weights and the bias of neuron node ``name``'s recurrent loops (their linear nodes
-    composed, summed over the loops; identity for a direct edge), or ``(None, 0)`` without loops.
+def _recurrent(nodes: dict, name: str, shape: tuple[int, ...], loops: list[_Loop],
+               source_shape: tuple[int, ...] | None = None) -> tuple[np.ndarray | None, np.ndarray]:
+    """The ``(out, source out)`` weights and the bias of neuron node ``name``'s recurrent loops (their linear
+    nodes composed, summed over the loops; identity for a direct edge), or ``(None, 0)`` without loops.
+    ``source_shape``: the output shape of the loops' source when it is another (later) neuron node.
 
     The bias of a recurrent Affine is part of the input current from step 0 on, as if the spikes before
     step 0 were zeros (snnTorch's RSynaptic; docs/spec.md §11)."""
     features = math.prod(shape)
     if not loops:
         return None, np.zeros(features)
-    if features > AXON_MAX + 1:
+    source_shape = shape if source_shape is None else source_shape
+    sources = math.prod(source_shape)
+    if max(features, sources) > AXON_MAX + 1:
         raise SpikeCoreError(f"{type_name(nodes[name])} '{name}': a recurrent layer of {features} neurons reads each "
-                             f"of them on an axon, a core has at most {AXON_MAX + 1}")
-    total, bias = np.zeros((features, features)), np.zeros(features)
+                             f"of {sources} neurons on an axon, a core has at most {AXON_MAX + 1}")
+    total, bias = np.zeros((features, sources)), np.zeros(features)
     for loop in loops:
-        pending = _Pending(shape, None, np.zeros(features), [])
+        pending = _Pending(source_shape, None, np.zeros(sources), [])
         for node_name in loop.nodes:
             _fold_linear(pending, nodes[node_name], node_name)
         if math.prod(pending.shape) != features:
-            path = " -> ".join([name, *loop.nodes, name])
+            path = " -> ".join([loop.origin, *loop.nodes, name])
             raise SpikeCoreError(f"recurrent path {path} gives {math.prod(pending.shape)} values for the {features} "
                                  f"neurons of '{name}'")
+        if pending.matrix is None and sources != features:
+            raise SpikeCoreError(f"recurrent edge '{loop.origin}' -> '{name}' joins {sources} neurons to {features}")
         total += np.eye(features) if pending.matrix is None else _dense(pending.matrix)
         bias += pending.bias
     return total, bias
+
+
+def _cross_loops(nodes: dict, layers: list[DenseNode], loops: list[_Loop]) -> list[DenseNode]:
+    """``layers`` with the recurrent edges from a later spiking layer into an earlier one folded into the earlier
+    layer's ``recurrent`` (``recurrent_source`` names the later layer). One source per layer: a layer with
+    loops from two different neuron nodes (itself included) is one error."""
+    index = {layer.name: k for k, layer in enumerate(layers)}
+    result = list(layers)
+    for k, layer in enumerate(layers):
+        mine = [loop for loop in loops if loop.target == layer.name]
+        origins = sorted({loop.origin for loop in mine})
+        if len(origins) > 1:
+            raise SpikeCoreError(f"{type_name(nodes[layer.name])} '{layer.name}': recurrent edges from "
+                                 f"{' and '.join(repr(o) for o in origins)}; SpikeCore compiles the recurrence of a "
+                                 "layer from one neuron node (itself or one later layer)")
+        if not origins or origins[0] == layer.name:
+            continue
+        source = origins[0]
+        if source not in index or index[source] <= k:
+            raise SpikeCoreError(f"recurrent edge '{source}' -> '{layer.name}': '{source}' is not a later layer of "
+                                 "the chain")
+        recurrent, bias = _recurrent(nodes, layer.name, layer.out_shape, mine, layers[index[source]].out_shape)
+        origin = layer.origin + " + recurrent from " + " + ".join(
+            f"{type_name(nodes[n])} '{n}'" for loop in mine for n in [source, *loop.nodes])
+        result[k] = dataclasses.replace(layer, bias=layer.bias + bias, origin=origin, recurrent=recurrent,
+                                        recurrent_source=source)
+    return result
 
 
 def from_nir(graph, reset: str | None = None, config: ChipConfig | None = None) -> FloatGraph:
@@ -634,10 +675,11 @@ def from_nir(graph, reset: str | None = None, config: ChipConfig | None = None) 
         matrix = np.eye(features) if pending.matrix is None else _dense(pending.matrix)
         neuron = _neuron_model(node, name, pending.shape, reset)
         origin = " + ".join([*pending.nodes, f"{kind} '{name}'"])
-        recurrent, bias = _recurrent(nodes, name, pending.shape, [loop for loop in loops if loop.target == name])
+        recurrent, bias = _recurrent(nodes, name, pending.shape, [loop for loop in loops
+                                                                  if loop.target == name and not loop.source])
         if recurrent is not None:
             origin += " + recurrent " + " + ".join(
-                label for loop in loops if loop.target == name
+                label for loop in loops if loop.target == name and not loop.source
                 for label in ([f"{type_name(nodes[n])} '{n}'" for n in loop.nodes] or [f"{kind} '{name}'"]))
         layers.append(DenseNode(name, source, matrix.astype(np.float64), (pending.bias + bias).astype(np.float64),
                                 relu=False, origin=origin, out_shape=pending.shape, neuron=neuron,
@@ -653,6 +695,7 @@ def from_nir(graph, reset: str | None = None, config: ChipConfig | None = None) 
     if not layers:
         raise SpikeCoreError("the NIR graph has no layers between its Input and Output; SpikeCore needs at least one "
                              "neuron or linear node")
+    layers = _cross_loops(nodes, layers, loops)
     float_graph = FloatGraph(input_node, layers)
     float_graph.check()
     return float_graph

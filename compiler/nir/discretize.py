@@ -249,13 +249,14 @@ def split_weights(omega: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _quantize_layer(layer: DenseNode, index: int, count: int, dt: float, in_unit: float,
                     config: ChipConfig, fine_bias: bool = False, fine_sources: bool = False,
                     policy: SaturationPolicy | None = None, fine_recurrent: bool = False,
-                    ) -> tuple[QuantDense, int, np.ndarray | None]:
+                    rec_source: tuple[int, int] | None = None) -> tuple[QuantDense, int, np.ndarray | None]:
     """One NIR layer in integers; returns it, the payload its spikes carry (0 for a non-spiking layer) and,
     when ``fine_sources``, the fine weights ``b`` of its sources' twins (the layer's ``weight`` holds ``a``).
     ``fine_bias``: the bias current on two axons (payload 127 and 1), exactly. ``policy``: what to do with a
     value that leaves its chip field (default: refuse). ``fine_recurrent``: a recurrent hidden layer whose spikes
     carry payload 127 weighs its own spikes with fine weights too (its ``recurrent`` then has the twins' columns,
-    and the caller gives it twins)."""
+    and the caller gives it twins). ``rec_source``: ``(index, payload)`` of the later layer whose spikes
+    ``layer.recurrent`` weighs (a recurrent edge into this earlier layer), the payload its spikes carry."""
     policy = policy if policy is not None else SaturationPolicy()
     cells = _Neurons(layer, dt, policy)
     role = "output" if index == count - 1 else "hidden"
@@ -278,7 +279,7 @@ def _quantize_layer(layer: DenseNode, index: int, count: int, dt: float, in_unit
         if recurrent is not None:
             # The row also holds the weights from the layer's own spikes: payload 127 (worth 1/127 each) when
             # every threshold register comes out >= 127, else payload 1 (a larger unit, so smaller thresholds).
-            for own_unit in (1.0 / SPIKE_PAYLOAD, 1.0):
+            for own_unit in (1.0 / SPIKE_PAYLOAD, 1.0) if rec_source is None else (1.0 / rec_source[1],):
                 unit = np.array([weight_lsb(np.concatenate([row * in_unit, rec * own_unit]), (big or 1.0) / LEVELS
                                             * in_unit) for row, rec, big in zip(weight, recurrent, scale_of,
                                                                                 strict=True)])
@@ -346,9 +347,10 @@ def _quantize_layer(layer: DenseNode, index: int, count: int, dt: float, in_unit
     graded = spiking and int(np.min(threshold)) >= SPIKE_PAYLOAD
     payload = (SPIKE_PAYLOAD if graded else isa.BINARY_PAYLOAD) if spiking else 0
     w_rec = None
-    if recurrent is not None:   # weights of the layer's own spikes (payload `payload`)
-        omega = np.rint(recurrent / payload / unit[:, None])
-        if fine_recurrent and graded and role == "hidden":   # ω = 127 a + b, b on the twins (payload 1)
+    if recurrent is not None:   # weights of the layer's own spikes (payload `payload`), or of the source layer's
+        carried = payload if rec_source is None else rec_source[1]
+        omega = np.rint(recurrent / carried / unit[:, None])
+        if fine_recurrent and graded and role == "hidden" and rec_source is None:   # ω = 127 a + b, b on the twins
             coarse, fine = split_weights(np.rint(SPIKE_PAYLOAD * recurrent / payload / unit[:, None]))
             omega = np.concatenate([coarse, fine], axis=1) if fine.any() else coarse
         w_rec = policy.fit(name, "a recurrent weight", omega, -LEVELS, LEVELS, "weight steps",
@@ -369,7 +371,7 @@ def _quantize_layer(layer: DenseNode, index: int, count: int, dt: float, in_unit
                        bias_axon=BiasAxon(bias_payload, bias_weight) if bias_weight is not None else None,
                        fine=FineWeights(twins=fine_twins, bias=bias_fine) if bias_fine is not None or fine_twins
                        else None,
-                       recurrent=w_rec)
+                       recurrent=w_rec, recurrent_source=None if rec_source is None else rec_source[0])
     return quant, payload, w_fine
 
 
@@ -393,15 +395,53 @@ def discretize(graph: FloatGraph, dt: float, input_max: float = DEFAULT_INPUT_MA
         raise SpikeCoreError("discretize takes the float graph of a NIR model (every layer has a neuron model)")
     if not isinstance(fine_weights, bool):
         raise SpikeCoreError(f"fine_weights must be True or False, not {fine_weights!r}")
+    names = {layer.name: k for k, layer in enumerate(graph.layers)}
+    cross = {k: names[layer.recurrent_source] for k, layer in enumerate(graph.layers)
+             if layer.recurrent_source is not None}
+    if cross and fine_weights:
+        k = min(cross)
+        raise SpikeCoreError(f"layer '{graph.layers[k].name}': fine weights with a recurrent edge from a later layer "
+                             f"('{graph.layers[cross[k]].name}') are not supported; compile without fine weights")
+    # The payload the source of each such edge emits is known only once that later layer is quantised: guess
+    # 127 (graded) and quantise again with the payload it came out with (it depends on its own thresholds).
+    guess = dict.fromkeys(cross.values(), SPIKE_PAYLOAD)
+    for _ in range(3):
+        qgraph, payloads = _discretize_layers(graph, dt, input_max, config, fine_weights, allow_saturation, cross,
+                                              guess)
+        actual = {m: payloads[m] for m in guess}
+        if actual == guess:
+            break
+        guess = actual
+    else:
+        raise SpikeCoreError("the spike payloads of the layers feeding recurrent edges into earlier layers do not "
+                             "settle")
+    if cross:   # layer m's spikes reach layer k < m within one input step: m - k + 1 chip steps per input step
+        period = max(m - k + 1 for k, m in cross.items())
+        if period > isa.PERIOD_MAX:
+            raise SpikeCoreError(f"a recurrent edge spans {period} layers; a core's period is at most "
+                                 f"{isa.PERIOD_MAX} chip steps (docs/spec.md §2)")
+        qgraph = dataclasses.replace(qgraph, period=period)
+        qgraph.check()
+    return qgraph
+
+
+def _discretize_layers(graph: FloatGraph, dt: float, input_max: float, config: ChipConfig, fine_weights: bool,
+                       allow_saturation: bool, cross: dict[int, int], guess: dict[int, int]
+                       ) -> tuple[QuantGraph, list[int]]:
+    """:func:`discretize` with the payload of every recurrent edge's later source layer given (``guess``)."""
     in_unit = float(input_max) / isa.PAYLOAD_MAX
     q_input = QuantInput(graph.input.name, graph.input.shape, in_unit)
     layers: list[QuantDense] = []
+    payloads: list[int] = []
     twins_possible = True          # the host can send twins; a layer can when its spikes carry payload 127
     policy = SaturationPolicy(allow=bool(allow_saturation))
     for index, layer in enumerate(graph.layers):
         quant, payload, w_fine = _quantize_layer(layer, index, len(graph.layers), float(dt), in_unit, config,
                                                  fine_weights, fine_weights and twins_possible, policy,
-                                                 fine_recurrent=fine_weights)
+                                                 fine_recurrent=fine_weights,
+                                                 rec_source=(cross[index], guess[cross[index]]) if index in cross
+                                                 else None)
+        payloads.append(payload)
         source_twins = q_input.twins if index == 0 else layers[-1].twins
         if w_fine is not None and w_fine.any():   # the sources get twins; this layer reads them after the sources
             quant = dataclasses.replace(quant, weight=np.concatenate([quant.weight, w_fine], axis=1))
@@ -419,13 +459,16 @@ def discretize(graph: FloatGraph, dt: float, input_max: float = DEFAULT_INPUT_MA
     qgraph = QuantGraph("nir", 1, q_input, layers, dt=float(dt), dense_input=True,
                         saturations=tuple(policy.events))
     qgraph.check()
-    return qgraph
+    return qgraph, payloads
 
 
 def discretisation_report(graph: QuantGraph) -> str:
     """Per layer: the NIR neuron, its LEAK factors, units, thresholds, reset and what its spikes carry."""
     lines = [f"NIR discretisation: dt = {graph.dt:g} s per step, input payload unit {graph.input.scale:.6g} "
              f"(payload 127 = {graph.input.scale * isa.PAYLOAD_MAX:g})"]
+    if graph.period > 1:
+        lines.append(f"  {graph.period} chip steps per input step: layer k runs in chip steps t*{graph.period} + k "
+                     "(a recurrent edge into an earlier layer, docs/spec.md §11)")
     for index, layer in enumerate(graph.layers):
         cell = layer.neuron
         parts = [f"  {layer.name:<14} {cell.kind:<9} {layer.out_features:>4} neurons, lags input by {index}"]
@@ -434,7 +477,9 @@ def discretisation_report(graph: QuantGraph) -> str:
         if "SYN" in cell.schedule:
             parts.append(f"syn_decay {_spread(cell.syn_decays)}/65536")
         if layer.recurrent is not None:
-            parts.append(f"recurrent weights {_spread(layer.recurrent)} from its own spikes of the previous step")
+            whose = ("its own spikes" if layer.recurrent_source is None
+                     else f"the spikes of '{graph.layers[layer.recurrent_source].name}'")
+            parts.append(f"recurrent weights {_spread(layer.recurrent)} from {whose} of the previous input step")
         parts.append(f"membrane unit {cell.membrane_unit.min():.4g}..{cell.membrane_unit.max():.4g}")
         if "FIRE" in cell.schedule and cell.kind != "Affine":
             payload = "127 (saturated graded)" if cell.graded else "1"

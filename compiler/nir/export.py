@@ -153,6 +153,10 @@ def _twin_program(program: list[isa.Instruction]) -> int | None:
 
 def _read_core(core_id: int, section: isa.CoreImage) -> _Core:
     where = f"core {core_id}"
+    if section.period != 1:
+        raise SpikeCoreError(f"{where} runs every {section.period} steps (period {section.period}, phase "
+                             f"{section.phase}: a recurrent edge into an earlier layer); NIR export supports "
+                             "programs whose cores run every step")
     program = []
     for word in section.program:
         ins = decode(word)

@@ -202,7 +202,12 @@ def _write_outputs(args: argparse.Namespace, compiled) -> int:
         print(saturation_report(compiled.quant))
     elif compiled.quant.saturations:
         notice(saturation_report(compiled.quant))
-    if compiled.encoding == "nir":
+    if compiled.encoding == "nir" and compiled.quant.period > 1:   # a recurrent edge into an earlier layer
+        period = compiled.quant.period
+        print(f"{out}: {len(data)} bytes, {plural(len(compiled.image.cores), 'core')}, NIR graph at "
+              f"dt={compiled.quant.dt:g} s, {plural(len(compiled.quant.layers), 'layer')} ({period} chip steps per "
+              f"dt; layer k works on input step t in chip step {period}t + k)")
+    elif compiled.encoding == "nir":
         print(f"{out}: {len(data)} bytes, {plural(len(compiled.image.cores), 'core')}, NIR graph at "
               f"dt={compiled.quant.dt:g} s, {plural(len(compiled.quant.layers), 'layer')} (one chip step per dt; "
               "layer k lags the input by k steps)")

@@ -1,17 +1,20 @@
 """Running a compiled NIR program: a time series in, spike rasters and output traces out (aligned to input time).
 
 A NIR program takes one input vector per step. Layer ``k`` sees the spikes layer ``k-1`` emitted one
-step earlier (docs/spec.md §2), so it works on input time ``t`` in chip step ``t + k``, and a run of
-``T`` input steps takes ``T + L - 1`` chip steps for ``L`` layers. A layer whose fan-in placement split
-(``QuantGraph.merged``, docs/spec.md §4.8) emits one step later than it receives, and so do all later layers:
-in general layer ``k`` receives input time ``t`` in step ``t + lag(k)`` and emits it in step ``t + emit_lag(k)``
-(:meth:`~spikecore.compiler.ir.QuantGraph.emit_lag`). The host, per chip step ``s``:
+step earlier (docs/spec.md §2), so it works on input time ``t`` in chip step ``t D + k``, and a run of
+``T`` input steps takes ``(T - 1) D + L`` chip steps for ``L`` layers; ``D = quant.period`` is 1 unless the
+graph has a recurrent edge into an earlier layer (then layer ``k`` runs only in the chip steps ``t D + k``,
+docs/spec.md §11). A layer whose fan-in placement split (``QuantGraph.merged``, docs/spec.md §4.8; only with
+``D = 1``) emits one step later than it receives, and so do all later layers: in general layer ``k`` receives
+input time ``t`` in step ``t D + lag(k)`` and emits it in step ``t D + emit_lag(k)``
+(:meth:`~spikecore.compiler.ir.QuantGraph.emit_lag`), and a run takes ``(T - 1) D + emit_lag(L - 1) + 1`` chip
+steps. The host, per chip step ``s``:
 
-    inject input x[s] (non-zero payloads, features ascending)          if s < T
+    inject input x[s / D] (non-zero payloads, features ascending)      if s = t D, t < T
       and, with fine weights, their twin payloads (io.fine_inputs)
-    inject layer k's bias events (io.bias_events)                       if lag(k) <= s < lag(k) + T
+    inject layer k's bias events (io.bias_events)                       if s = t D + lag(k), t < T
     step
-    read the output layer's membranes -> output time s - E              if s >= E = emit_lag(L - 1)
+    read the output layer's membranes -> output time t                 if s = t D + E, E = emit_lag(L - 1)
 
 Rasters are indexed by the layer's neurons in the NIR graph's order, also for a convolution layer the
 compiler placed in position-major order (:mod:`~spikecore.compiler.conv_order`).
@@ -79,18 +82,33 @@ def nir_stimulus(compiled: CompiledModel, x: Any, quantized: bool = False) -> tu
     """The host's injections for a time series ``x`` (float, or int payloads ``(T, features)`` when
     ``quantized``) and the number of chip steps to run."""
     q = np.asarray(x, dtype=np.int64) if quantized else input_payloads(compiled, x)
-    length, depth = len(q), _depth(compiled)
+    length = len(q)
     tables = [(compiled.io.inputs, q)]
     if compiled.io.fine_inputs:   # every feature's twin payload, after all the coarse events
         tables.append((compiled.io.fine_inputs, compiled.quant.input.fine_payloads(q)))
+    period = compiled.quant.period
     events: dict[int, list[tuple[int, int, int]]] = {}
     for t in range(length):
-        events[t] = [(core, axon, p) for table, payloads in tables
-                     for p, pairs in zip(payloads[t].tolist(), table, strict=True) if p for core, axon in pairs]
+        events[t * period] = [(core, axon, p) for table, payloads in tables
+                              for p, pairs in zip(payloads[t].tolist(), table, strict=True) if p
+                              for core, axon in pairs]
     for first, core, axon, payload in compiled.io.bias_events:   # first = the layer's index (its first step)
-        for step in range(first, first + length):
+        for step in range(first, first + length * period, period):
             events.setdefault(step, []).append((core, axon, payload))
-    return Stimulus({s: e for s, e in events.items() if e}), length + depth - 1
+    return Stimulus({s: e for s, e in events.items() if e}), chip_steps(compiled, length)
+
+
+def chip_steps(compiled: CompiledModel, length: int) -> int:
+    """Chip steps a run of ``length`` input steps takes: ``(length - 1) D + emit_lag(L - 1) + 1`` (module
+    docstring)."""
+    return (length - 1) * compiled.quant.period + _depth(compiled)
+
+
+def input_time(compiled: CompiledModel, step: int, layer: int) -> int | None:
+    """The input time whose spikes (or membranes) layer ``layer`` emits in chip step ``step``, or None when it
+    emits none then (module docstring)."""
+    t, rest = divmod(step - compiled.quant.emit_lag(layer), compiled.quant.period)
+    return t if rest == 0 and t >= 0 else None
 
 
 def _depth(compiled: CompiledModel) -> int:
@@ -125,9 +143,7 @@ def run_nir(compiled: CompiledModel, x: Any, chip: str = "cycle", quantized: boo
         raise SpikeCoreError(f"chip must be one of {', '.join(MODELS)}, not {chip!r}")
     stimulus, steps = nir_stimulus(compiled, x, quantized)
     layers = compiled.quant.layers
-    depth = _depth(compiled)
-    length = steps - depth + 1
-    lags = {layer.name: compiled.quant.emit_lag(k) for k, layer in enumerate(layers)}
+    depth, length = len(layers), len(x)
     where = {pc.core: pc for pc in compiled.placed.cores}
     rasters: dict[str, np.ndarray | None] = {
         layer.name: np.zeros((length, layer.out_features), dtype=bool) if "FIRE" in layer.neuron.schedule and
@@ -147,17 +163,19 @@ def run_nir(compiled: CompiledModel, x: Any, chip: str = "cycle", quantized: boo
             board = "chip" in records.dtype.names   # a board trace: global core id = chip * cores + core
             for rec in records[records["kind"] == TraceKind.SPIKE]:
                 pc = where[(int(rec["chip"]) * cores if board else 0) + int(rec["core"])]
-                t = step - lags[pc.layer]
+                t = input_time(compiled, step, pc.layer_index)
                 # (not a twin, not a partial sum of a split layer)
-                if pc.layer in rasters and 0 <= t < length and int(rec["index"]) < pc.count and not pc.partial:
+                if pc.layer in rasters and t is not None and t < length and int(rec["index"]) < pc.count \
+                        and not pc.partial:
                     rasters[pc.layer][t, pc.start + int(rec["index"])] = True
-        if step >= depth - 1 and not last.to_host:
-            output_int[step - depth + 1] = compiled.io.read_outputs(model.membranes)
+        t = input_time(compiled, step, depth - 1)
+        if t is not None and t < length and not last.to_host:
+            output_int[t] = compiled.io.read_outputs(model.membranes)
     if last.to_host:
         spikes = np.zeros((length, last.out_features), dtype=bool)
         for out in model.outputs:
-            t = out.step - (depth - 1)
-            if 0 <= t < length:
+            t = input_time(compiled, out.step, depth - 1)
+            if t is not None and t < length:
                 spikes[t, out.axon] = True
         rasters[last.name] = spikes
         output_int = spikes.astype(np.int64)
@@ -181,13 +199,18 @@ def delivery_orders(compiled: CompiledModel) -> list[np.ndarray | None]:
             routed = [pc.source_of(j, source.out_features) for pc in sorted(placed.layer_cores(source.name),
                                                                             key=lambda pc: pc.core)
                       if not pc.partial for j in range(len(pc.neurons))]
-        own = [layer.recurrent_base + pc.source_of(j, layer.out_features)   # own cores: neurons, then twins
-               for pc in sorted(placed.layer_cores(layer.name), key=lambda pc: pc.core)
+        src = layers[k if layer.recurrent_source is None else layer.recurrent_source]
+        own = [layer.recurrent_base + pc.source_of(j, src.out_features)   # source cores: neurons, then twins
+               for pc in sorted(placed.layer_cores(src.name), key=lambda pc: pc.core)
                for j in range(len(pc.neurons))] if layer.recurrent is not None else []
         own = [source for source in own if source < layer.sources]   # (twins with no recurrent weights of their own)
         bias = list(range(layer.in_features, layer.recurrent_base))
-        # the host injects a first layer's inputs after the routed events (its own spikes)
-        order = own + routed + bias if k == 0 else routed + own + bias
+        # The host injects a first layer's inputs after the routed events (its own spikes); recurrent spikes
+        # delivered in an earlier chip step than the previous layer's (the source runs m - k < D - 1 steps after
+        # this layer, docs/spec.md §11) come first.
+        lag = layers.index(src) - k
+        earlier = layer.recurrent is not None and lag < compiled.quant.period - 1
+        order = own + routed + bias if k == 0 or earlier else routed + own + bias
         orders.append(None if order == sorted(order) else np.array(order, dtype=np.int64))
     return orders
 
@@ -196,19 +219,19 @@ def reference_nir(compiled: CompiledModel, x: Any, quantized: bool = False) -> N
     """The integer reference of the same run (what the golden model must equal exactly)."""
     q = np.asarray(x, dtype=np.int64) if quantized else input_payloads(compiled, x)
     layers = compiled.quant.layers
-    depth, length = _depth(compiled), len(q)
+    length, period = len(q), compiled.quant.period
     ref = run_reference(compiled.quant, q[None], delivery_orders(compiled))
     lags = [compiled.quant.emit_lag(k) for k in range(len(layers))]
     rasters: dict[str, np.ndarray | None] = {
-        layer.name: nir_order(compiled, layer.name, ref.fired[k][0, lags[k]:lags[k] + length].copy())
+        layer.name: nir_order(compiled, layer.name, ref.fired[k][0, lags[k]:lags[k] + length * period:period].copy())
         for k, layer in enumerate(layers) if layer.neuron.kind in SPIKING_KINDS}
     last = layers[-1]
     if last.to_host:
         output_int = rasters[last.name].astype(np.int64)
     else:
-        output_int = ref.trace[-1][0, depth - 1:depth - 1 + length].copy()
+        output_int = ref.trace[-1][0, lags[-1]:lags[-1] + length * period:period].copy()
     clipped = 0 if quantized else compiled.quant.input.clipped(np.asarray(x, dtype=np.float64))
-    return NirRun(rasters, _decode(compiled, output_int), output_int, length + depth - 1, 0, clipped)
+    return NirRun(rasters, _decode(compiled, output_int), output_int, chip_steps(compiled, length), 0, clipped)
 
 
 def run_nir_batch(compiled: CompiledModel, xs: Any) -> np.ndarray:
@@ -228,7 +251,7 @@ def run_nir_batch(compiled: CompiledModel, xs: Any) -> np.ndarray:
             (0, xs.shape[1], compiled.quant.layers[-1].out_features))
     runs = [nir_stimulus(compiled, x) for x in xs]
     steps = runs[0][1]
-    depth, length = _depth(compiled), len(xs[0])
+    depth, length = len(compiled.quant.layers), len(xs[0])
     last = compiled.quant.layers[-1]
     chip = BatchFunctionalChip(compiled.image, len(xs))
     chip.reset_state()
@@ -238,13 +261,14 @@ def run_nir_batch(compiled: CompiledModel, xs: Any) -> np.ndarray:
         if events:
             chip.inject(*np.array(events, dtype=np.int64).T)
         chip.step()
-        if step >= depth - 1 and not last.to_host:
+        t = input_time(compiled, step, depth - 1)
+        if t is not None and t < length and not last.to_host:
             membranes = chip.membranes
-            output_int[:, step - depth + 1] = [compiled.io.read_outputs(m) for m in membranes]
+            output_int[:, t] = [compiled.io.read_outputs(m) for m in membranes]
     if last.to_host:
         for b, outs in enumerate(chip.outputs):
             for out in outs:
-                t = out.step - (depth - 1)
-                if 0 <= t < length:
+                t = input_time(compiled, out.step, depth - 1)
+                if t is not None and t < length:
                     output_int[b, t, out.axon] = 1
     return np.stack([_decode(compiled, values) for values in output_int])

@@ -269,7 +269,7 @@ ERRORS = [
     ("halt", "prog.s:1: halt before any .core directive"),
     # directives
     (CHIP + ".core 0\n.org 4", "prog.s:3: unknown directive '.org' (expected .chip, .equ, .core, .weights, "
-                               ".neuron, .fanout)"),
+                               ".neuron, .fanout, .period)"),
     (CHIP + CHIP, "prog.s:2: .chip already given at line 1"),
     (".core 0\nhalt\n" + CHIP, "prog.s:3: .chip must come before the first .core"),
     (".chip cores=4 nerons=32", "prog.s:1: .chip: expected key=value with key one of cores, neurons, weight_bytes, "

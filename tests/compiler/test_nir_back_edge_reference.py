@@ -1,7 +1,7 @@
 """The float NIR reference on a recurrent edge into an *earlier* layer (docs/spec.md §11, "Recurrent edges").
 
-The chip does not compile such a graph yet (one-line refusal, tests/compiler/test_nir_frontend.py); the float
-reference, which a compiled program would be checked against, already runs it: the edge carries its source's
+The chip compiles such a graph (tests/compiler/test_nir_back_edge_compile.py); the float reference, which the
+compiled program is checked against, runs it here: the edge carries its source's
 output of the previous step, so layer 0's input at step t is ``W0 x_t + W_back z1_{t-1} + b_back``
 (``z1_{-1} = 0``: the Affine's bias is current from step 0 on). Checked here against a forward-Euler loop
 written out by hand from NIR's equations.
@@ -78,9 +78,14 @@ def test_float_reference_runs_a_recurrent_edge_into_an_earlier_layer_as_written_
     assert not np.array_equal(simulate_float(cut, x, DT).outputs["lif0"], want0)
 
 
-def test_the_chip_refuses_it_in_one_line_naming_the_edge():
-    graph, _ = back_edge_graph(np.random.default_rng(0))
+def test_a_back_edge_from_a_non_spiking_layer_is_refused_in_one_line():
+    """The chip compiles the edge (tests/compiler/test_nir_back_edge_compile.py) when its source spikes; an LI
+    readout has no spikes to send back."""
+    graph, p = back_edge_graph(np.random.default_rng(0))
+    nodes = dict(graph.nodes)
+    n1 = len(p["thr1"])
+    nodes["lif1"] = nir.LI(tau=p["tau1"], r=p["r1"], v_leak=np.zeros(n1))
     with pytest.raises(SpikeCoreError, match=r"^recurrent edge 'w_back' -> 'lif0' \(Affine -> CubaLIF\): it "
-                                             r"carries the spikes of 'lif1' \(LIF\) into another neuron node") as err:
-        compile_nir(graph, dt=DT)
+                                             r"carries the output of 'lif1' \(LI\) into another neuron node") as err:
+        compile_nir(nir.NIRGraph(nodes=nodes, edges=graph.edges, type_check=False), dt=DT)
     assert "\n" not in str(err.value)

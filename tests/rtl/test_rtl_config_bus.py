@@ -61,11 +61,11 @@ def test_loading_an_image_and_reading_every_memory_back_gives_its_contents():
 def test_every_space_round_trips_arbitrary_words():
     # Random words in every writable space of both cores, each one masked to the width the space stores:
     # IMEM 32 bits, WEIGHT 8 bits read back sign-extended, PARAM 6 x 32 bits per neuron at 8n .. 8n+5 (words
-    # 8n+6, 8n+7 read 0, spec §8.3), FANOUT 20 bits (core, axon, 4-bit chip, §13), MEMBRANE 32 bits.
+    # 8n+6, 8n+7 read 0, spec §8.3), FANOUT 20 bits (core, axon, 4-bit chip, §13), MEMBRANE 32 bits, PERIOD 8 bits.
     rng = random.Random(11)
     depth = {ConfigSpace.IMEM: CFG.imem_depth, ConfigSpace.WEIGHT: CFG.weight_bytes,
              ConfigSpace.PARAM: 8 * CFG.neurons, ConfigSpace.FANOUT: CFG.fanout_depth,
-             ConfigSpace.MEMBRANE: CFG.neurons}
+             ConfigSpace.MEMBRANE: CFG.neurons, ConfigSpace.PERIOD: 1}
     written = {(core, space, index): rng.getrandbits(32)
                for core in range(CFG.cores) for space, n in depth.items() for index in range(n)}
 
@@ -75,6 +75,8 @@ def test_every_space_round_trips_arbitrary_words():
         if space == ConfigSpace.WEIGHT:
             byte = word & 0xFF
             return byte | 0xFFFF_FF00 if byte & 0x80 else byte
+        if space == ConfigSpace.PERIOD:
+            return word & 0xFF          # the period_phase byte
         return word & 0xF_FFFF if space == ConfigSpace.FANOUT else word
 
     addresses = [config_address(core, space, index) for core, space, index in written]

@@ -55,3 +55,21 @@ def test_recurrent_cubalif_network_runs_bit_exactly_on_the_rtl(fine):
     assert matched == compared > 0 and cycles > 0
     assert all(layer.chip_spikes > 0 for layer in result.layers), result.text()   # the recurrence carries spikes
     assert all(layer.agreement >= 0.99 for layer in result.layers), result.text()
+
+
+def test_back_edge_into_an_earlier_layer_runs_bit_exactly_on_the_rtl():
+    """A recurrent edge from lif1 back into lif0 (docs/spec.md §11): two chip steps per input step, lif0's cores
+    at phase 0 and lif1's at phase 1 of period 2 (§2) on the 4-core RTL."""
+    from tests.compiler.test_nir_back_edge_reference import DT as BACK_DT
+    from tests.compiler.test_nir_back_edge_reference import back_edge_graph
+
+    rng = np.random.default_rng(2)
+    graph, _ = back_edge_graph(rng)
+    x = (rng.random((40, 4)) < 0.3).astype(float)
+    result = compare(graph, x, dt=BACK_DT, config=FOUR_CORES, rtl=True)
+    match = re.fullmatch(r"RTL == golden: (\d+) of (\d+) trace records matched over (\d+) cycles", result.rtl)
+    assert match, result.rtl
+    matched, compared, cycles = (int(v) for v in match.groups())
+    assert matched == compared > 0 and cycles > 0
+    assert result.golden_equals_integer
+    assert all(layer.chip_spikes > 0 for layer in result.layers), result.text()

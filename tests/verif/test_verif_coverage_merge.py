@@ -3,9 +3,9 @@
 Bin counts by hand from the §10 table (spec version 2: 8 opcodes, the `synaptic` and `fan_in_split`
 coverpoints). One core: opcode_core 8 (8 opcodes x 1 core), opcode_transition 56 (7 non-HALT A x 8 B),
 saturation 3, threshold_compare 3, reset_fired 8, graded_payload 4, event_buffer 4, acc_operands 4, leak 2,
-synaptic 7, fan_in_split 9, router 3 (fan_in is multi-core only), host_delivery 2, array_activity 1 (the other
-two are multi-core) = 114, over 14 coverpoints.
-Four cores: opcode_core 32, router 4, array_activity 3, the rest as above = 114 + 24 + 1 + 2 = 141.
+synaptic 7, fan_in_split 9, router 3 (fan_in is multi-core only), host_delivery 2, period 3, array_activity 1
+(the other two are multi-core) = 117, over 15 coverpoints.
+Four cores: opcode_core 32, router 4, array_activity 3, the rest as above = 117 + 24 + 1 + 2 = 144.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ def point(root: ET.Element, name: str) -> tuple[dict[str, str], dict[str, int]]:
 
 
 def test_bin_counts_by_hand() -> None:
-    assert sum(len(p.bins) for p in FunctionalCoverage(ChipConfig(cores=1)).points.values()) == 114
-    assert sum(len(p.bins) for p in FunctionalCoverage(ChipConfig(cores=4)).points.values()) == 141
+    assert sum(len(p.bins) for p in FunctionalCoverage(ChipConfig(cores=1)).points.values()) == 117
+    assert sum(len(p.bins) for p in FunctionalCoverage(ChipConfig(cores=4)).points.values()) == 144
 
 
 def test_merge_adds_hit_counts_and_the_xml_holds_every_value(tmp_path) -> None:
@@ -39,8 +39,8 @@ def test_merge_adds_hit_counts_and_the_xml_holds_every_value(tmp_path) -> None:
 
     export_cocotb_xml([a, b], tmp_path / "two.xml")
     root = ET.parse(tmp_path / "two.xml").getroot()
-    # 3 distinct bins hit of 114: 3/114 = 2.63 %
-    assert (root.attrib["size"], root.attrib["coverage"], root.attrib["cover_percentage"]) == ("114", "3", "2.63")
+    # 3 distinct bins hit of 117: 3/117 = 2.56 %
+    assert (root.attrib["size"], root.attrib["coverage"], root.attrib["cover_percentage"]) == ("117", "3", "2.56")
     attrs, hits = point(root, "threshold_compare")
     # the XML counts runs that hit a bin: equal was hit by both objects, below by one
     assert hits == {"below": 1, "equal": 2, "above": 0}
@@ -53,7 +53,7 @@ def test_merge_adds_hit_counts_and_the_xml_holds_every_value(tmp_path) -> None:
     assert a.hits["threshold_compare"]["equal"] == 3 and a.hits["threshold_compare"]["below"] == 3
     assert a.hits["leak"]["negative"] == 1 and a.hits["leak"]["positive"] == 0
     assert a.percent("threshold_compare") == pytest.approx(200 / 3) and a.percent("leak") == 50.0
-    assert a.average() == pytest.approx((200 / 3 + 50.0) / 14)               # 14 coverpoints on one core
+    assert a.average() == pytest.approx((200 / 3 + 50.0) / 15)               # 15 coverpoints on one core
     assert FunctionalCoverage.from_dict(config, a.to_dict()).to_dict() == a.to_dict()
 
     export_cocotb_xml([a], tmp_path / "merged.xml")

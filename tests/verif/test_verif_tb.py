@@ -55,7 +55,8 @@ def test_image_words_address_every_listed_word():
     assert words[config_address(0, ConfigSpace.PARAM, 3)] == 1 << 24               # fanout_count 1
     assert words[config_address(0, ConfigSpace.FANOUT, 0)] == 255                  # host, axon 0
     assert words[config_address(0, ConfigSpace.PARAM, 5)] == 0                     # syn_init 0 (version 2)
-    assert len(words) == 3 + 1 + 6 + 1                                               # 6 PARAM words per neuron
+    assert words[config_address(0, ConfigSpace.PERIOD, 0)] == 0                    # every step (period 1, phase 0)
+    assert len(words) == 3 + 1 + 6 + 1 + 1                                           # 6 PARAM words per neuron
 
 
 def if_neuron_board(steps_before: int) -> Scoreboard:
