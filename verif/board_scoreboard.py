@@ -63,16 +63,17 @@ class BoardScoreboard:
         start = board.cycle
         before = [(np.array(chip.membranes, dtype=np.int64),
                    [chip.buffered_events(core) for core in range(self.config.cores)],
-                   np.array(chip.currents, dtype=np.int64)) for chip in board.chips]
+                   np.array(chip.currents, dtype=np.int64),
+                   chip.loaded.runs(chip.schedule_step)) for chip in board.chips]   # (period/phase, spec §2)
         trace = board.step()
         expected = []
         for c, (scoreboard, chip) in enumerate(zip(self.chips, board.chips, strict=True)):
-            membranes, buffers, currents = before[c]
+            membranes, buffers, currents, runs = before[c]
             low = c * self.config.cores
             mine = [(core - low, axon, payload) for core, axon, payload in injections
                     if low <= core < low + self.config.cores]
             exp = ExpectedStep(step, start, board.cycle, chip_records(trace, c), mine, golden_issue_log(chip),
-                               membranes, buffers, currents_before=currents)
+                               membranes, buffers, currents_before=currents, runs=runs)
             scoreboard.current = exp
             scoreboard.issue_logs[step] = exp.issue_log
             scoreboard.step_windows.append((start, board.cycle))

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from spikecore.compiler.asm import assemble
 from spikecore.config import ChipConfig
-from spikecore.image import save_image
+from spikecore.image import load_image, save_image
 from spikecore.stimulus import Stimulus
 from spikecore.verif.build import build_array
 from spikecore.verif.cocotb_array import RunSpec
 from spikecore.verif.regress import run_regression
+from spikecore.verif.scoreboard import Scoreboard
 from spikecore.verif.sim import cosimulate, prepare_seed
 from spikecore.verif.vcd_check import check_vcd
 from tests.helpers import EXAMPLES
@@ -97,6 +99,21 @@ def test_reloading_an_image_writes_back_every_word_a_run_before_changed(build1, 
     results = cosimulate([faulty, clean[0], other, clean[1]], ONE, tmp_path / "batch", build=build1)
     assert not results[0]["passed"] and results[0]["first_mismatch"]["actual"] == 31
     assert_clean(results[1:])
+
+
+def test_fast_rerun_after_a_reset_keeps_each_cores_period(build4, tmp_path):
+    # Seed 17 gives cores periods 3 and 4 (docs/spec.md §2). A corrupted golden record makes FAST re-run the
+    # run from reset in FULL; the reset clears the PERIOD registers, so the re-load must write them again
+    # (the memories keep their words, a register does not). Otherwise every core runs every step and the
+    # re-run reports records long before the planted one.
+    spec = prepare_seed(17, FOUR, tmp_path, check="fast", fault="golden:40:3")
+    image, stimulus = load_image(spec.image), Stimulus.load(spec.stimulus)
+    assert any(core.period > 1 for core in image.cores.values())
+    board = Scoreboard(image, stimulus)
+    planted = np.concatenate([board.expect_step().records for _ in range(spec.steps)])[40]
+    (result,) = cosimulate([spec], FOUR, tmp_path, build=build4)
+    assert not result["passed"] and result["mismatches"] == 1
+    assert result["first_mismatch"]["cycle"] == int(planted["cycle"])
 
 
 def test_corrupted_golden_record_is_caught(build4, tmp_path):

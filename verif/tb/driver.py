@@ -22,6 +22,7 @@ from spikecore.errors import SpikeCoreError
 from spikecore.image import Image
 from spikecore.isa import HOST_CORE, WIDE_PAYLOAD_BITS
 from spikecore.rtl.layout import (
+    CONFIG_ADDRESS,
     EVENT_COUNTERS,
     ArrayRegister,
     ConfigSpace,
@@ -29,6 +30,15 @@ from spikecore.rtl.layout import (
     config_address,
 )
 from spikecore.verif.config_bus import MASK32, default_word, image_words
+
+#: Configuration spaces held in registers, not memories: ``rst`` clears them to their power-on value, so a load
+#: after a reset must write them again (the PERIOD byte, docs/spec.md §2).
+REGISTER_SPACES = frozenset({ConfigSpace.PERIOD.value})
+_SPACE = CONFIG_ADDRESS["space"]
+
+
+def _space(address: int) -> int:
+    return (address >> _SPACE.offset) & ((1 << _SPACE.width) - 1)
 
 
 def _to_signed32(value: int) -> int:
@@ -52,6 +62,7 @@ class ArrayDriver:
     async def reset(self, cycles: int = 2) -> None:
         """Synchronous reset of every register (the memories keep their contents)."""
         dut = self.dut
+        self.written = {a: w for a, w in self.written.items() if _space(a) not in REGISTER_SPACES}
         for port in ("cfg_write", "cfg_read", "inj_valid", "step", "reset_state"):
             getattr(dut, port).value = 0
         dut.rst.value = 1
