@@ -54,6 +54,10 @@ class BatchResult:
     chip: str
     total_cycles: int         # array cycles of the whole batch
     inputs_clipped: int = 0   # input values beyond the calibrated range, injected clamped to payload -128/127
+    # a board (docs/spec.md §13): events sent and stall cycles per link a -> b, (chips, chips) int64, summed over
+    # the batch; None on one chip
+    link_events: np.ndarray | None = None
+    link_stalls: np.ndarray | None = None
 
 
 @dataclass
@@ -148,6 +152,9 @@ def run_batch(compiled: CompiledModel, x: Any, chip: str = "functional", quantiz
             part = slice(first, first + BATCH_CHUNK)
             logits[part], cycles[part], spikes[part], drops[part] = _run_chunk(compiled, loaded, q[part])
     model = golden_model(compiled.image, chip) if chip != "batch" else None
+    board = compiled.image.config.chips > 1
+    chips = compiled.image.config.chips
+    link_events, link_stalls = (np.zeros((chips, chips), dtype=np.int64) for _ in range(2))
     for i in range(n if model is not None else 0):
         stimulus = compiled.stimulus(q[i], quantized=True)
         model.reset_state()
@@ -160,13 +167,16 @@ def run_batch(compiled: CompiledModel, x: Any, chip: str = "functional", quantiz
         cycles[i] = model.cycle - start
         spikes[i] = model.spike_counts.sum()
         drops[i] = model.drops.sum()
+        if board:   # (the board's link counters restart at each state reset)
+            link_events += model.link_events
+            link_stalls += model.link_stalls
     if compiled.quant.layers[-1].relu:
         logits = np.maximum(logits, 0)
     reference = reference if reference is not None else compiled.reference(q, quantized=True)
     synops = activity(compiled, reference).synops
     clipped = 0 if quantized else compiled.quant.input.warn_clipped(np.asarray(x, dtype=np.float64))
     return BatchResult(logits, np.argmax(logits, axis=1), cycles, spikes, synops, drops, chip, int(cycles.sum()),
-                       clipped)
+                       clipped, link_events if board else None, link_stalls if board else None)
 
 
 def _run_chunk(compiled: CompiledModel, loaded: LoadedImage, q: np.ndarray) -> tuple[np.ndarray, ...]:
