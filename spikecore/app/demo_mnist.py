@@ -4,9 +4,9 @@ The flow of ``make sim`` (:mod:`spikecore.app.demo`) for a model larger than a c
 
 1. data: MNIST IDX files from ``--mnist`` (a folder; nothing is downloaded), else scikit-learn's 8x8 digits
    upsampled to 28x28 (the output says which, :mod:`spikecore.app.mnist`);
-2. model: a seeded 784→64→10 ReLU MLP trained here (a few seconds on one core);
-3. compile: graded mode, fan-in split over partial-sum cores (docs/spec.md §4.8), placed on the fewest product
-   chips, up to ``--max-chips``, that hold it (§13; the compiler picks the count, printed);
+2. model: a seeded 784→64→10 ReLU MLP trained here (a few seconds on one core), or a saved one (``--model``);
+3. compile: graded mode (or ``--encoding rate``), fan-in split over partial-sum cores (docs/spec.md §4.8), placed
+   on the fewest product chips, up to ``--max-chips``, that hold it (§13; the compiler picks the count, printed);
 4. golden: every held-out sample on the functional golden board, checked against the compiler's integer
    reference; the links' events counted;
 5. RTL: the first ``--rtl-samples`` held-out samples through the RTL entry ``make sim`` uses
@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from spikecore import isa, outputs
-from spikecore.app.cli_support import USER_ERRORS, ArgumentParser, report_error
+from spikecore.app.cli_support import USER_ERRORS, ArgumentParser, OneMeaning, report_error
 from spikecore.app.demo import REPO_ROOT, REPORT_VERSION, cosimulate_samples, progress, table
 from spikecore.config import ChipConfig
 from spikecore.errors import SpikeCoreError
@@ -51,6 +51,13 @@ def parse_args(argv: list[str] | None) -> tuple[ArgumentParser, argparse.Namespa
                              "hold the model")
     parser.add_argument("--held-out", type=int, default=None, dest="held_out",
                         help="run only the first N held-out samples on the golden board (default: all)")
+    parser.add_argument("--model", help="a saved torch.nn.Module (torch.save) taking 784 features; default: train one")
+    parser.add_argument("--encoding", "--mode", dest="encoding", action=OneMeaning, choices=("graded", "rate"),
+                        default="graded", help="compile encoding (--mode: the old spelling)")
+    parser.add_argument("--allow-saturation", action="store_true", dest="allow_saturation",
+                        help="clip model values that do not fit the chip (counted in report.json) instead of refusing")
+    parser.add_argument("--table", default=None,
+                        help="refused: energy is not priced on a board (make sim's TABLE= is for NET=digits)")
     parser.add_argument("--out", default=str(REPO_ROOT / "build" / "sim"))
     parser.add_argument("--clock-mhz", type=float, default=None, dest="clock_mhz",
                         help=f"clock for latency (default {DEFAULT_CLOCK_MHZ:g} MHz, an assumed clock)")
@@ -68,6 +75,9 @@ def main(argv: list[str] | None = None) -> int:
             raise SpikeCoreError(f"--max-chips must be 1..{isa.MAX_CHIPS}, not {args.max_chips}")
         if args.held_out is not None and args.held_out < 1:
             raise SpikeCoreError(f"--held-out must be 1 or more, not {args.held_out}")
+        if args.table is not None:
+            raise SpikeCoreError(f"--table {args.table}: energy is not priced on a board (the energy tables price "
+                                 "one chip's mesh); TABLE= is for NET=digits")
         if args.clock_mhz is not None and not (np.isfinite(args.clock_mhz) and args.clock_mhz > 0):
             raise SpikeCoreError(f"--clock-mhz must be a positive number, not {args.clock_mhz}")
         return run_flow(args)
@@ -76,11 +86,15 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_flow(args: argparse.Namespace) -> int:
+    import torch
+
     from spikecore.app.board_cost import link_rows
+    from spikecore.app.demo import check_digits_model
     from spikecore.app.demo_plots import float_vs_spikecore, weight_distribution
     from spikecore.app.digits import Dataset, predict
     from spikecore.app.mnist import SIZES, load_28x28, train_mnist_mlp
     from spikecore.app.runtime import run_batch
+    from spikecore.compiler.frontends.torch import load_model
     from spikecore.compiler.pipeline import compile_model
     from spikecore.compiler.report import link_traffic
 
@@ -93,17 +107,29 @@ def run_flow(args: argparse.Namespace) -> int:
     if args.held_out is not None:
         data = Dataset(data.x_train, data.y_train, data.x_test[:args.held_out], data.y_test[:args.held_out])
     progress(data_name)
-    progress("training the 784-64-10 MLP")
     t0 = time.perf_counter()
-    model = train_mnist_mlp(data, args.seed)
+    if args.model:
+        progress(f"loading the model {args.model}")
+        model = load_model(args.model)
+        if not isinstance(model, torch.nn.Module):
+            raise SpikeCoreError(f"model file {args.model}: expected a saved torch.nn.Module, found "
+                                 f"{type(model).__name__}")
+        check_digits_model(model.eval(), data, args.model)
+        model_name = f"loaded from {args.model}"
+    else:
+        progress("training the 784-64-10 MLP")
+        model = train_mnist_mlp(data, args.seed)
+        model_name = f"{'-'.join(map(str, SIZES))} ReLU MLP trained with seed {args.seed}"
     train_seconds = time.perf_counter() - t0
-    model_name = f"{'-'.join(map(str, SIZES))} ReLU MLP trained with seed {args.seed}"
     float_pred = predict(model, data.x_test)
 
-    progress(f"compiling (graded mode) for the smallest board of at most {args.max_chips} product chips")
+    progress(f"compiling ({args.encoding} mode) for the smallest board of at most {args.max_chips} product chips")
     t0 = time.perf_counter()
-    compiled = compile_model(model, data.x_train[:1], data.x_train, encoding="graded",
-                             config=ChipConfig(chips=args.max_chips), fit_chips=True)
+    compiled = compile_model(model, data.x_train[:1], data.x_train, encoding=args.encoding,
+                             config=ChipConfig(chips=args.max_chips), fit_chips=True,
+                             allow_saturation=args.allow_saturation)
+    for event in compiled.quant.saturations:
+        progress(f"warning: {event.line()}")
     compile_seconds = time.perf_counter() - t0
     config = compiled.image.config
     placed = compiled.placed
@@ -138,7 +164,7 @@ def run_flow(args: argparse.Namespace) -> int:
     report = {
         "version": REPORT_VERSION,
         "net": "mnist",
-        "data": data_name, "model": model_name, "mode": "graded", "steps_per_inference": compiled.steps,
+        "data": data_name, "model": model_name, "mode": args.encoding, "steps_per_inference": compiled.steps,
         "held_out_samples": inferences,
         "float_accuracy": float_acc, "spikecore_accuracy": golden_acc, "top1_agreement": agreement,
         "golden_equals_integer_reference": golden_equals_reference,
@@ -176,7 +202,7 @@ def run_flow(args: argparse.Namespace) -> int:
 
     rows = [
         ("data / model", f"{data_name}; {model_name}"),
-        ("mode", f"graded, {compiled.steps} steps per inference"),
+        ("mode", f"{args.encoding}, {compiled.steps} steps per inference"),
         ("board", f"{config.chips} chips of {config.cores} cores (the fewest of at most {args.max_chips} that hold "
                   f"the model)"),
         ("float accuracy", f"{float_acc:.2%}"),

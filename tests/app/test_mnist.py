@@ -256,3 +256,17 @@ def test_rtl_samples_of_a_small_mlp_on_two_chips_match_the_golden_board(tmp_path
     rtl = cosimulate_samples(compiled, compiled.quantize_input(x[:3]), tmp_path, waves=False, make_args=" NET=mnist")
     assert rtl["samples"] == 3 and rtl["passed"] == 3, rtl["failures"]
     assert rtl["mismatches"] == 0 and rtl["records_compared"] > 20
+
+
+def test_a_saved_model_of_another_input_size_or_a_table_is_refused_in_one_line(tmp_path, capsys):
+    path = tmp_path / "m64.pt"
+    torch.save(nn.Sequential(nn.Linear(64, 10)), path)
+    folder = _mnist_folder(tmp_path)
+    assert mnist_main(["--mnist", str(folder), "--model", str(path), "--rtl-samples", "0",
+                       "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith(f"make sim NET=mnist: error: model file {path}: does not take the 784 input features")
+    assert mnist_main(["--table", "odin"]) == 2
+    assert capsys.readouterr().err == ("make sim NET=mnist: error: --table odin: energy is not priced on a board (the "
+                                       "energy tables price one chip's mesh); TABLE= is for NET=digits\n")
