@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gzip
 import itertools
+import math
 import os
 import struct
 import zlib
@@ -128,7 +129,7 @@ def load_idx(path: str | os.PathLike[str]) -> np.ndarray:
         raise SpikeCoreError(f"IDX file {path}: truncated header")
     dims = struct.unpack(f">{ndim}I", raw[4:header])
     dtype = np.dtype(_IDX_TYPES[raw[2]])
-    expected = int(np.prod(dims)) * dtype.itemsize
+    expected = math.prod(dims) * dtype.itemsize   # exact: numpy's prod wraps at 2**63
     if len(raw) - header != expected:
         raise SpikeCoreError(f"IDX file {path}: {len(raw) - header} data bytes, dims {dims} need {expected}")
     return np.frombuffer(raw, dtype=dtype, offset=header).reshape(dims)

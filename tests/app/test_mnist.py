@@ -11,6 +11,8 @@ import struct
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from torch import nn
 
 from spikecore.app.demo_mnist import main as mnist_main
@@ -270,3 +272,19 @@ def test_a_saved_model_of_another_input_size_or_a_table_is_refused_in_one_line(t
     assert mnist_main(["--table", "odin"]) == 2
     assert capsys.readouterr().err == ("make sim NET=mnist: error: --table odin: energy is not priced on a board (the "
                                        "energy tables price one chip's mesh); TABLE= is for NET=digits\n")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.binary(max_size=64),
+                 st.builds(lambda dims, tail: bytes([0, 0, 0x08, len(dims)]) + b"".join(d.to_bytes(4, "big")
+                                                                                      for d in dims) + tail,
+                           st.lists(st.integers(0, 2**32 - 1), max_size=4), st.binary(max_size=32))))
+def test_any_bytes_are_read_as_idx_or_refused_with_a_spikecore_error(tmp_path_factory, raw: bytes):
+    path = tmp_path_factory.mktemp("idx") / "x.idx"
+    path.write_bytes(raw)
+    try:
+        array = load_idx(path)
+    except SpikeCoreError as err:
+        assert "\n" not in str(err) and str(err).startswith(f"IDX file {path}: ")
+    else:   # a header that matches its data exactly: 4 + 4 x ndim header bytes, then the data
+        assert raw[:2] == b"\x00\x00" and raw[3] == array.ndim and len(raw) == 4 + 4 * array.ndim + array.nbytes
