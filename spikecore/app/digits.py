@@ -132,7 +132,10 @@ def load_idx(path: str | os.PathLike[str]) -> np.ndarray:
     expected = math.prod(dims) * dtype.itemsize   # exact: numpy's prod wraps at 2**63
     if len(raw) - header != expected:
         raise SpikeCoreError(f"IDX file {path}: {len(raw) - header} data bytes, dims {dims} need {expected}")
-    return np.frombuffer(raw, dtype=dtype, offset=header).reshape(dims)
+    try:
+        return np.frombuffer(raw, dtype=dtype, offset=header).reshape(dims)
+    except ValueError:   # an empty array whose other dims numpy cannot address, e.g. (0, 2**32 - 1, 2**32 - 1)
+        raise SpikeCoreError(f"IDX file {path}: dims {dims} are too large for an array") from None
 
 
 def load_mnist(directory: str | os.PathLike[str]) -> Dataset:
