@@ -22,6 +22,7 @@ no cited figure for a chip-to-chip link is in them.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -32,8 +33,9 @@ import numpy as np
 from spikecore import isa, outputs
 from spikecore.app.cli_support import USER_ERRORS, ArgumentParser, OneMeaning, report_error
 from spikecore.app.demo import REPO_ROOT, REPORT_VERSION, cosimulate_samples, progress, table
-from spikecore.config import ChipConfig
+from spikecore.config import ChipConfig, parse_chip
 from spikecore.errors import SpikeCoreError
+from spikecore.wording import plural
 
 DEFAULT_CLOCK_MHZ = 100.0   # as make sim's latency row: an assumed clock
 
@@ -49,6 +51,9 @@ def parse_args(argv: list[str] | None) -> tuple[ArgumentParser, argparse.Namespa
     parser.add_argument("--max-chips", type=int, default=isa.MAX_CHIPS, dest="max_chips",
                         help=f"most chips the board may have (1..{isa.MAX_CHIPS}); the compiler takes the fewest that "
                              "hold the model")
+    parser.add_argument("--chip", default=None,
+                        help='the chip of the board in the chip text form, e.g. "cores=16 weight_bytes=4096" '
+                             "(default: the product chip; chips=N in it is the most chips, as --max-chips)")
     parser.add_argument("--held-out", type=int, default=None, dest="held_out",
                         help="run only the first N held-out samples on the golden board (default: all)")
     parser.add_argument("--model", help="a saved torch.nn.Module (torch.save) taking 784 features; default: train one")
@@ -73,6 +78,10 @@ def main(argv: list[str] | None = None) -> int:
             raise SpikeCoreError(f"--seed must be 0..{(1 << 32) - 1}, not {args.seed}")
         if not 1 <= args.max_chips <= isa.MAX_CHIPS:
             raise SpikeCoreError(f"--max-chips must be 1..{isa.MAX_CHIPS}, not {args.max_chips}")
+        chip = parse_chip(args.chip)
+        if args.chip and "chips" in args.chip:
+            args.max_chips = chip.chips
+        args.config = dataclasses.replace(chip, chips=args.max_chips)
         if args.held_out is not None and args.held_out < 1:
             raise SpikeCoreError(f"--held-out must be 1 or more, not {args.held_out}")
         if args.table is not None:
@@ -123,17 +132,18 @@ def run_flow(args: argparse.Namespace) -> int:
     train_seconds = time.perf_counter() - t0
     float_pred = predict(model, data.x_test)
 
-    progress(f"compiling ({args.encoding} mode) for the smallest board of at most {args.max_chips} product chips")
+    what = "product chip" if args.config == ChipConfig(chips=args.max_chips) else "chip"
+    progress(f"compiling ({args.encoding} mode) for the smallest board of at most {plural(args.max_chips, what)}")
     t0 = time.perf_counter()
     compiled = compile_model(model, data.x_train[:1], data.x_train, encoding=args.encoding,
-                             config=ChipConfig(chips=args.max_chips), fit_chips=True,
+                             config=args.config, fit_chips=True,
                              allow_saturation=args.allow_saturation)
     for event in compiled.quant.saturations:
         progress(f"warning: {event.line()}")
     compile_seconds = time.perf_counter() - t0
     config = compiled.image.config
     placed = compiled.placed
-    progress(f"board: {config.chips} chip{'s' * (config.chips > 1)} ({config.describe()}), the fewest that hold "
+    progress(f"board: {plural(config.chips, 'chip')} ({config.describe()}), the fewest that hold "
              f"the model's {len(placed.cores)} cores")
 
     progress(f"golden board: {len(data.x_test)} held-out samples (functional board model)")
@@ -203,15 +213,15 @@ def run_flow(args: argparse.Namespace) -> int:
     rows = [
         ("data / model", f"{data_name}; {model_name}"),
         ("mode", f"{args.encoding}, {compiled.steps} steps per inference"),
-        ("board", f"{config.chips} chips of {config.cores} cores (the fewest of at most {args.max_chips} that hold "
-                  f"the model)"),
+        ("board", f"{plural(config.chips, 'chip')} of {config.cores} cores (the fewest of at most {args.max_chips} "
+                  "that hold the model)"),
         ("float accuracy", f"{float_acc:.2%}"),
         ("SpikeCore accuracy (golden)", f"{golden_acc:.2%}  ({inferences} held-out samples)"),
         ("top-1 agreement with float", f"{agreement:.2%}"),
         ("golden == integer reference", "yes" if golden_equals_reference else "NO"),
     ]
     if rtl:
-        rows.append((f"RTL vs golden ({config.chips} chips)",
+        rows.append((f"RTL vs golden ({plural(config.chips, 'chip')})",
                      f"{rtl['mismatches']} mismatches, {rtl['records_compared']} records compared, "
                      f"{rtl['passed']}/{rtl['samples']} samples pass"))
     else:
