@@ -35,9 +35,8 @@ from spikecore.app.cli_support import USER_ERRORS, ArgumentParser, OneMeaning, r
 from spikecore.app.demo import REPO_ROOT, REPORT_VERSION, cosimulate_samples, progress, table
 from spikecore.config import ChipConfig, parse_chip
 from spikecore.errors import SpikeCoreError
+from spikecore.golden.energy_tables import DEFAULT_CLOCK_MHZ, check_clock
 from spikecore.wording import plural
-
-DEFAULT_CLOCK_MHZ = 100.0   # as make sim's latency row: an assumed clock
 
 
 def parse_args(argv: list[str] | None) -> tuple[ArgumentParser, argparse.Namespace]:
@@ -65,7 +64,7 @@ def parse_args(argv: list[str] | None) -> tuple[ArgumentParser, argparse.Namespa
                         help="refused: energy is not priced on a board (make sim's TABLE= is for NET=digits)")
     parser.add_argument("--out", default=str(REPO_ROOT / "build" / "sim"))
     parser.add_argument("--clock-mhz", type=float, default=None, dest="clock_mhz",
-                        help=f"clock for latency (default {DEFAULT_CLOCK_MHZ:g} MHz, an assumed clock)")
+                        help=f"clock for latency (default {DEFAULT_CLOCK_MHZ:g} MHz, an assumed clock, as make sim)")
     return parser, parser.parse_args(argv)
 
 
@@ -87,8 +86,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.table is not None:
             raise SpikeCoreError(f"--table {args.table}: energy is not priced on a board (the energy tables price "
                                  "one chip's mesh); TABLE= is for NET=digits")
-        if args.clock_mhz is not None and not (np.isfinite(args.clock_mhz) and args.clock_mhz > 0):
-            raise SpikeCoreError(f"--clock-mhz must be a positive number, not {args.clock_mhz}")
+        if args.clock_mhz is not None:
+            check_clock(args.clock_mhz)
         return run_flow(args)
     except USER_ERRORS as error:
         return report_error(parser.prog, error)
