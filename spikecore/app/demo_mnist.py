@@ -40,6 +40,7 @@ from spikecore.wording import plural
 
 
 def parse_args(argv: list[str] | None) -> tuple[ArgumentParser, argparse.Namespace]:
+    """The parser of ``make sim NET=mnist`` and the parsed ``argv`` (a usage error exits 2 in one line)."""
     parser = ArgumentParser(prog="make sim NET=mnist", description=__doc__,
                             formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--mnist", help="folder with the MNIST IDX files (train/t10k images/labels, optionally .gz)")
@@ -69,6 +70,8 @@ def parse_args(argv: list[str] | None) -> tuple[ArgumentParser, argparse.Namespa
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the flow; 0 when golden == integer reference and every RTL sample matched (with records compared),
+    1 otherwise, 2 with one stderr line for bad input (options, MNIST files, model, a board too small)."""
     parser, args = parse_args(argv)
     try:
         if args.rtl_samples < 0:
@@ -94,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_flow(args: argparse.Namespace) -> int:
+    """Steps 1-6 of the module docstring for checked ``args`` (``args.config``: the chip, ``chips`` the most)."""
     import torch
 
     from spikecore.app.board_cost import link_rows
