@@ -149,7 +149,7 @@ def run_flow(args: argparse.Namespace) -> int:
     progress(f"board: {plural(config.chips, 'chip')} ({config.describe()}), the fewest that hold "
              f"the model's {len(placed.cores)} cores")
 
-    progress(f"golden board: {len(data.x_test)} held-out samples (functional board model)")
+    progress(f"golden board: {len(data.x_test)} held-out samples (the functional board over the batch)")
     x_q = compiled.quantize_input(data.x_test)
     reference = compiled.reference(x_q, quantized=True)
     golden = run_batch(compiled, x_q, chip="batch", quantized=True, reference=reference)
