@@ -9,7 +9,9 @@ router's sends plus arrivals and every used link's events plus its latency. Targ
 
 A second line divides by a bound that no placement can beat: the same, with each step's out-queue entries
 spread evenly over the chips' routers and no link traffic (so what the placement's balance over the chips
-costs is visible). Not a test: ``python bench/bench_board.py`` (``make bench`` runs it).
+costs is visible). It also times the golden board per sample: ``FunctionalBoard`` against
+``BatchFunctionalBoard`` (CPU seconds of this process). Not a test: ``python bench/bench_board.py`` (``make
+bench`` runs it).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import numpy as np
 from spikecore import isa
 from spikecore.app.board_cost import board_lower_bound, board_traffic
 from spikecore.app.mnist import load_28x28, train_mnist_mlp
+from spikecore.app.runtime import run_batch
 from spikecore.compiler.pipeline import compile_model
 from spikecore.config import ChipConfig
 from spikecore.golden.board import CycleBoard
@@ -79,6 +82,16 @@ def main() -> None:
               f"(EXEC >= {bound.exec[:, step].mean():.1f}, DELIVER >= {bound.deliver[:, step].mean():.1f}: "
               f"out-queue entries per chip {np.round(out, 1).tolist()}, link events {links:.1f})")
     print(f"  link stall cycles: {stalls} over {len(x_q)} inferences")
+    runs = {}
+    for chip in ("functional", "batch"):
+        started = time.process_time()
+        result = run_batch(compiled, x_q, chip=chip, quantized=True, reference=ref)
+        runs[chip] = (time.process_time() - started, result)
+    assert np.array_equal(runs["batch"][1].cycles, runs["functional"][1].cycles)
+    per_sample = {chip: seconds / len(x_q) * 1e3 for chip, (seconds, _) in runs.items()}
+    print(f"  golden board speed on these {len(x_q)} samples: FunctionalBoard {per_sample['functional']:.1f} "
+          f"ms/sample, BatchFunctionalBoard {per_sample['batch']:.1f} ms/sample "
+          f"({runs['functional'][0] / runs['batch'][0]:.1f}x; same cycles)")
     print(f"  vs a bound no placement beats (entries spread evenly over {config.chips} routers, no links): "
           f"{placement_free.mean():.1f} -> {cycles / placement_free.mean():.3f}x: what the chips' balance costs")
 
