@@ -69,7 +69,8 @@ else
 		--rtl-samples $(RTL_SAMPLES) \
 		$(if $(MODEL),--model $(MODEL)) $(if $(MNIST),--mnist $(MNIST)) $(if $(filter 0,$(WAVES)),--no-waves) \
 		$(if $(filter 1,$(ALLOW_SATURATION)),--allow-saturation) \
-		--table $(TABLE) $(if $(CLOCK_MHZ),--clock-mhz $(CLOCK_MHZ))
+		--table $(TABLE) $(if $(CLOCK_MHZ),--clock-mhz $(CLOCK_MHZ)) \
+		$(if $(HELD_OUT),--held-out $(HELD_OUT)) $(if $(CHIP),--chip "$(CHIP)")
 endif
 
 regress: $(STAMP)
