@@ -77,12 +77,13 @@ def test_a_flooded_link_stalls_the_same_on_the_batch_board() -> None:
         np.testing.assert_array_equal(batch.drops[b], board.drops)
 
 
-def test_run_batch_on_a_board_equals_the_functional_board_and_counts_the_links() -> None:
+@pytest.mark.parametrize("encoding", ["graded", "rate"])
+def test_run_batch_on_a_board_equals_the_functional_board_and_counts_the_links(encoding: str) -> None:
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(64, 48), nn.ReLU(), nn.Linear(48, 32), nn.ReLU(), nn.Linear(32, 10)).eval()
     x = np.random.default_rng(3).uniform(0, 1, (40, 64)).astype(np.float32)
     config = ChipConfig(cores=4, neurons=32, weight_bytes=1024, event_depth=64, chips=3)
-    compiled = compile_model(model, x[:1], x, config=config)
+    compiled = compile_model(model, x[:1], x, config=config, encoding=encoding, T=8 if encoding == "rate" else None)
     batch = run_batch(compiled, x, chip="batch")
     one_by_one = run_batch(compiled, x, chip="functional")
     for field in ("logits", "cycles", "spikes", "synops", "drops", "link_events", "link_stalls"):
