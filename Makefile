@@ -20,7 +20,6 @@ RUN := PATH="$(VENV)/bin:$(VERILATOR_ROOT)/bin:$$PATH" VERILATOR_ROOT="$(VERILAT
 # energy, so no TABLE); MODEL=file.pt, ENCODING=graded|rate (old name: MODE; both given must agree), RTL_SAMPLES=n, WAVES=0|1, MNIST=folder, TABLE=loihi|odin|reckon|file,
 # CLOCK_MHZ=f steer the flow.
 # WAVES_FORMAT=vcd|fst picks the wave file format (default: VCD below 32 cores, FST from 32 on).
-NET ?= digits
 SEEDS ?= 200
 CORES ?= 4
 SEED ?=
@@ -31,6 +30,7 @@ ENCODING ?= $(MODE)
 ALLOW_SATURATION ?=
 RTL_SAMPLES ?= 20
 MNIST ?=
+NET ?= digits
 HELD_OUT ?=
 CHIP ?=
 RUN_DIR ?=
