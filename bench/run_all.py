@@ -11,6 +11,9 @@ from pathlib import Path
 BENCHES = ["bench_golden.py", "bench_compiler.py", "bench_capacity.py", "bench_cosim.py", "bench_board_cosim.py",
            "bench_waves.py", "bench_input.py", "bench_speed.py"]
 
+# issue 13: the MNIST MLP on the golden board against its lower bound with link costs
+BENCHES.insert(BENCHES.index("bench_cosim.py"), "bench_board.py")
+
 if __name__ == "__main__":
     here = Path(__file__).resolve().parent
     failed = []

@@ -133,7 +133,7 @@ FRONTENDS = ("torch", "tvm")
 def compile_model(model: Any, example_input: Any, calibration_data: Any, encoding: str = "graded",
                   T: int | None = None, config: ChipConfig | None = None, percentile: float = 100.0,
                   title: str = "model", input_max: float | None = None, allow_saturation: bool = False,
-                  frontend: str = "torch") -> CompiledModel:
+                  frontend: str = "torch", fit_chips: bool = False) -> CompiledModel:
     """Compile a PyTorch ``model`` (``nn.Module`` or exported program) for SpikeCore.
 
     ``example_input`` (batch dimension first) is what ``torch.export`` traces with; ``calibration_data``
@@ -145,6 +145,9 @@ def compile_model(model: Any, example_input: Any, calibration_data: Any, encodin
     neuron, unless ``allow_saturation``: then it is clipped and listed in ``quant.saturations``. ``frontend``
     is ``torch`` (walk the torch.export graph) or ``tvm`` (Relax BYOC partition and the ``relax.ext.spikecore``
     codegen; needs ``spikecore[tvm]``); for the same model and data both give the same IR and image bytes.
+    ``fit_chips``: ``config.chips`` is the most chips allowed, and the image is for the fewest chips, 1 ..
+    ``config.chips``, that hold the model (:func:`~spikecore.compiler.place.smallest_board`; a model even
+    ``config.chips`` cannot hold is refused in one line as without it).
     """
     if frontend not in FRONTENDS:
         raise SpikeCoreError(f"frontend must be one of {', '.join(FRONTENDS)}, not {frontend!r}")
@@ -159,7 +162,7 @@ def compile_model(model: Any, example_input: Any, calibration_data: Any, encodin
 
     def finish(float_graph: FloatGraph) -> CompiledModel:
         return finish_compile(float_graph, calibration, encoding, T, percentile, config, title, t, input_max,
-                              allow_saturation)
+                              allow_saturation, fit_chips)
 
     if frontend == "tvm":
         return _compile_tvm(model, example_input, finish, t)
@@ -170,7 +173,7 @@ def compile_model(model: Any, example_input: Any, calibration_data: Any, encodin
 def finish_compile(float_graph: FloatGraph, calibration: Any, encoding: str = "graded", T: int | None = None,
                    percentile: float = 100.0, config: ChipConfig | None = None, title: str = "model",
                    timings: dict[str, float] | None = None, input_max: float | None = None,
-                   allow_saturation: bool = False) -> CompiledModel:
+                   allow_saturation: bool = False, fit_chips: bool = False) -> CompiledModel:
     """The passes after the frontend, shared by both frontends: quantise, place, codegen.
 
     ``calibration`` is a float array ``(N, ...)``; the other arguments are :func:`compile_model`'s. The TVM
@@ -185,6 +188,8 @@ def finish_compile(float_graph: FloatGraph, calibration: Any, encoding: str = "g
     quant = _timed(t, "quantize", quantize.quantize, float_graph, calibration, encoding, T, percentile, config,
                    input_max, allow_saturation)
     quant.check()
+    if fit_chips:
+        config = _timed(t, "board size", place.smallest_board, quant, config)
     return _lay_out(float_graph, quant, config, title, t)
 
 

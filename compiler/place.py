@@ -526,6 +526,20 @@ def _capacity_refusal(layers: list[QuantDense], slices: list[list[Slice]], merge
             f"links, {config.chips} available with {config.chips * (config.chips - 1)} links")
 
 
+def smallest_board(graph: QuantGraph, config: ChipConfig) -> ChipConfig:
+    """``config`` with the fewest chips, 1 .. ``config.chips``, whose board holds ``graph`` (docs/spec.md §13).
+
+    A chip's sizes decide how a layer is sliced, the chip count only how many cores there are (the cores are
+    numbered over the board in order, :func:`_core_ids`), so the smallest board is ``ceil(cores needed /
+    config.cores)`` chips. Raises :class:`SpikeCoreError` with :func:`place`'s one-line refusal for
+    ``config.chips`` chips when even those cannot hold the model (cores, weight bytes and links needed against
+    those available), or any other placement refusal.
+    """
+    placed = place(graph, config)
+    needed = max(1, -(-len(placed.cores) // config.cores))
+    return dataclasses.replace(config, chips=needed)
+
+
 def _partial_cores(layer: QuantDense, k: int, partials: list[Slice], ids: list[int],
                    merge_ids: list[int], config: ChipConfig) -> list[PlacedCore]:
     """The partial-sum cores of merged layer ``k``: neuron ``j`` sends its partial sum to its merging core on

@@ -105,8 +105,9 @@ def check_digits_model(model, data, model_path: str) -> None:
 # --- 5. RTL ------------------------------------------------------------------------------------------------
 
 
-def cosimulate_samples(compiled, x_q: np.ndarray, out_dir: Path, waves: bool) -> dict:
-    """Co-simulate each sample on the 128-core array: a fresh load and reset per sample, full scoreboard."""
+def cosimulate_samples(compiled, x_q: np.ndarray, out_dir: Path, waves: bool, make_args: str = "") -> dict:
+    """Co-simulate each sample on the 128-core array: a fresh load and reset per sample, full scoreboard.
+    ``make_args`` goes into each run's reproduce line (``make sim{make_args} RTL_SAMPLES=n``)."""
     from spikecore.image import save_image
     from spikecore.verif.cocotb_array import RunSpec
     from spikecore.verif.sim import cosimulate
@@ -121,7 +122,7 @@ def cosimulate_samples(compiled, x_q: np.ndarray, out_dir: Path, waves: bool) ->
         compiled.stimulus(sample, quantized=True).save(stimulus_path)
         runs.append(RunSpec(image=str(image_path), steps=compiled.steps, result=str(rtl_dir / f"sample{i:03d}.json"),
                             stimulus=str(stimulus_path), seed=i, check="full",
-                            reproduce=f"make sim RTL_SAMPLES={i + 1}"))
+                            reproduce=f"make sim{make_args} RTL_SAMPLES={i + 1}"))
     started = time.perf_counter()
     results = cosimulate(runs, compiled.image.config, rtl_dir, waves=False, log=progress)
     wave_files = {}

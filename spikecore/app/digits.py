@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import gzip
 import itertools
+import math
 import os
 import struct
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,7 +117,10 @@ def load_idx(path: str | os.PathLike[str]) -> np.ndarray:
     except OSError as err:
         raise SpikeCoreError(f"IDX file {path}: cannot read ({err.strerror})") from None
     if raw[:2] == b"\x1f\x8b":
-        raw = gzip.decompress(raw)
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError, zlib.error) as err:
+            raise SpikeCoreError(f"IDX file {path}: not a whole gzip stream ({err})") from None
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_TYPES:
         raise SpikeCoreError(f"IDX file {path}: bad magic {raw[:4].hex()}")
     ndim = raw[3]
@@ -124,23 +129,43 @@ def load_idx(path: str | os.PathLike[str]) -> np.ndarray:
         raise SpikeCoreError(f"IDX file {path}: truncated header")
     dims = struct.unpack(f">{ndim}I", raw[4:header])
     dtype = np.dtype(_IDX_TYPES[raw[2]])
-    expected = int(np.prod(dims)) * dtype.itemsize
+    expected = math.prod(dims) * dtype.itemsize   # exact: numpy's prod wraps at 2**63
     if len(raw) - header != expected:
         raise SpikeCoreError(f"IDX file {path}: {len(raw) - header} data bytes, dims {dims} need {expected}")
-    return np.frombuffer(raw, dtype=dtype, offset=header).reshape(dims)
+    try:
+        return np.frombuffer(raw, dtype=dtype, offset=header).reshape(dims)
+    except ValueError:   # an empty array whose other dims numpy cannot address, e.g. (0, 2**32 - 1, 2**32 - 1)
+        raise SpikeCoreError(f"IDX file {path}: dims {dims} are too large for an array") from None
 
 
 def load_mnist(directory: str | os.PathLike[str]) -> Dataset:
-    """MNIST from ``directory`` (``train-images-idx3-ubyte[.gz]`` etc.), flattened and scaled to [0, 1]."""
+    """MNIST from ``directory`` (``train-images-idx3-ubyte[.gz]`` etc.), flattened and scaled to [0, 1].
+
+    Raises :class:`SpikeCoreError` naming the file when one is missing or unreadable, is not IDX, or does not
+    hold what MNIST holds: ``N x 28 x 28`` uint8 images (N > 0) and as many uint8 labels 0..9.
+    """
     directory = Path(directory)
 
-    def find(stem: str) -> np.ndarray:
+    def find(stem: str) -> tuple[Path, np.ndarray]:
         for name in (stem, stem + ".gz"):
             if (directory / name).exists():
-                return load_idx(directory / name)
+                return directory / name, load_idx(directory / name)
         raise SpikeCoreError(f"MNIST directory {directory}: missing {stem} (or {stem}.gz); nothing is downloaded")
 
-    images = [find(f"{split}-images-idx3-ubyte") for split in ("train", "t10k")]
-    labels = [find(f"{split}-labels-idx1-ubyte") for split in ("train", "t10k")]
-    x_train, x_test = ((im.reshape(len(im), -1) / 255.0).astype(np.float32) for im in images)
-    return Dataset(x_train, labels[0].astype(np.int64), x_test, labels[1].astype(np.int64))
+    splits = []
+    for split in ("train", "t10k"):
+        (images_path, images), (labels_path, labels) = (find(f"{split}-{kind}-idx{n}-ubyte")
+                                                        for kind, n in (("images", 3), ("labels", 1)))
+        if images.dtype != np.uint8 or images.ndim != 3 or images.shape[1:] != (28, 28) or len(images) == 0:
+            raise SpikeCoreError(f"MNIST file {images_path}: expected N x 28 x 28 unsigned bytes with "
+                                 f"N > 0, found {' x '.join(map(str, images.shape))} of {images.dtype}")
+        if labels.dtype != np.uint8 or labels.ndim != 1 or len(labels) != len(images):
+            raise SpikeCoreError(f"MNIST file {labels_path}: expected {len(images)} unsigned byte "
+                                 f"labels (one per image), found {' x '.join(map(str, labels.shape))} of "
+                                 f"{labels.dtype}")
+        if labels.max() > 9:
+            raise SpikeCoreError(f"MNIST file {labels_path}: label {int(labels.max())} is not a digit "
+                                 "0..9")
+        splits.append(((images.reshape(len(images), -1) / 255.0).astype(np.float32), labels.astype(np.int64)))
+    (x_train, y_train), (x_test, y_test) = splits
+    return Dataset(x_train, y_train, x_test, y_test)

@@ -29,6 +29,7 @@ from spikecore.compiler.pipeline import CompiledModel
 from spikecore.compiler.reference import ReferenceResult
 from spikecore.errors import SpikeCoreError
 from spikecore.golden.batch import BatchFunctionalChip
+from spikecore.golden.batch_board import BatchFunctionalBoard, flatten_board
 from spikecore.golden.board import golden_model
 from spikecore.golden.cycle import CycleChip, LoadedImage, unpack_image
 from spikecore.golden.functional import FunctionalChip
@@ -54,6 +55,10 @@ class BatchResult:
     chip: str
     total_cycles: int         # array cycles of the whole batch
     inputs_clipped: int = 0   # input values beyond the calibrated range, injected clamped to payload -128/127
+    # a board (docs/spec.md §13): events sent and stall cycles per link a -> b, (chips, chips) int64, summed over
+    # the batch; None on one chip
+    link_events: np.ndarray | None = None
+    link_stalls: np.ndarray | None = None
 
 
 @dataclass
@@ -127,7 +132,8 @@ def run_batch(compiled: CompiledModel, x: Any, chip: str = "functional", quantiz
               reference: ReferenceResult | None = None) -> BatchResult:
     """Run every sample of ``x`` (float ``(N, ...)``, or int payloads when ``quantized``) on a golden chip:
     ``functional`` or ``cycle`` sample by sample, ``batch`` all samples at once (same results as
-    ``functional``, tens of times faster on large batches; a board image runs ``functional`` instead).
+    ``functional``, tens of times faster on large batches; a board image on
+    :class:`~spikecore.golden.batch_board.BatchFunctionalBoard`).
 
     Synaptic operations come from the integer reference of the same batch; pass ``reference`` when the
     caller has already run it. Raises :class:`SpikeCoreError` for an unknown ``chip`` or a sample with
@@ -140,13 +146,18 @@ def run_batch(compiled: CompiledModel, x: Any, chip: str = "functional", quantiz
     n = len(q)
     logits = np.zeros((n, len(compiled.io.outputs)), dtype=np.int64)
     cycles, spikes, drops = (np.zeros(n, dtype=np.int64) for _ in range(3))
-    if chip == "batch" and compiled.image.config.chips > 1:
-        chip = "functional"   # a board (docs/spec.md §13) runs sample by sample on the functional board
+    board = compiled.image.config.chips > 1
+    chips = compiled.image.config.chips
+    link_events, link_stalls = (np.zeros((chips, chips), dtype=np.int64) for _ in range(2))
     if chip == "batch":
-        loaded = unpack_image(compiled.image)
+        # one chip: BatchFunctionalChip; a board (docs/spec.md §13): BatchFunctionalBoard, its DELIVER the board's
+        loaded = flatten_board(compiled.image) if board else unpack_image(compiled.image)
         for first in range(0, n, BATCH_CHUNK):
             part = slice(first, first + BATCH_CHUNK)
-            logits[part], cycles[part], spikes[part], drops[part] = _run_chunk(compiled, loaded, q[part])
+            logits[part], cycles[part], spikes[part], drops[part], links = _run_chunk(compiled, loaded, q[part])
+            if links is not None:
+                link_events += links[0]
+                link_stalls += links[1]
     model = golden_model(compiled.image, chip) if chip != "batch" else None
     for i in range(n if model is not None else 0):
         stimulus = compiled.stimulus(q[i], quantized=True)
@@ -160,21 +171,26 @@ def run_batch(compiled: CompiledModel, x: Any, chip: str = "functional", quantiz
         cycles[i] = model.cycle - start
         spikes[i] = model.spike_counts.sum()
         drops[i] = model.drops.sum()
+        if board:   # (the board's link counters restart at each state reset)
+            link_events += model.link_events
+            link_stalls += model.link_stalls
     if compiled.quant.layers[-1].relu:
         logits = np.maximum(logits, 0)
     reference = reference if reference is not None else compiled.reference(q, quantized=True)
     synops = activity(compiled, reference).synops
     clipped = 0 if quantized else compiled.quant.input.warn_clipped(np.asarray(x, dtype=np.float64))
     return BatchResult(logits, np.argmax(logits, axis=1), cycles, spikes, synops, drops, chip, int(cycles.sum()),
-                       clipped)
+                       clipped, link_events if board else None, link_stalls if board else None)
 
 
 def _run_chunk(compiled: CompiledModel, loaded: LoadedImage, q: np.ndarray) -> tuple[np.ndarray, ...]:
     """One inference of each row of ``q`` (int payloads) on :class:`BatchFunctionalChip`: the host's
     injections of :meth:`CompiledModel.stimulus`, built for every sample at once. Returns the output
-    membranes (no ReLU), cycles, spikes and drops per sample."""
+    membranes (no ReLU), cycles, spikes and drops per sample, and on a board the link events and stalls
+    ``(chips, chips)`` summed over the samples (else ``None``)."""
     n = len(q)
-    chip = BatchFunctionalChip(loaded, n)
+    chip = BatchFunctionalBoard(compiled.image, n, loaded) if compiled.image.config.chips > 1 else \
+        BatchFunctionalChip(loaded, n)
     io = compiled.io
     # The host injects features ascending, each on its (core, axon) pairs: per core, a column per pair.
     columns: dict[int, list[tuple[int, int]]] = {}
@@ -195,7 +211,9 @@ def _run_chunk(compiled: CompiledModel, loaded: LoadedImage, q: np.ndarray) -> t
         chip.step()
     per_core = {c: chip.core_membranes(c) for targets in io.outputs for c, _ in targets}
     logits = np.stack([sum(per_core[c][:, j] for c, j in targets) for targets in io.outputs], axis=1)
-    return logits, chip.cycle, chip.spike_counts.sum(axis=1), chip.drops.sum(axis=1)
+    links = (chip.link_events.sum(axis=0), chip.link_stalls.sum(axis=0)) if isinstance(chip, BatchFunctionalBoard) \
+        else None
+    return logits, chip.cycle, chip.spike_counts.sum(axis=1), chip.drops.sum(axis=1), links
 
 
 def run_stream(compiled: CompiledModel, x: Any, chip: str = "functional", quantized: bool = False) -> BatchResult:

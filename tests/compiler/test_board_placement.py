@@ -86,7 +86,7 @@ def test_cycle_board_equals_functional_board_on_a_compiled_model(data) -> None:
     fast, _ = _logits_on_board(compiled, data[:3])
     slow, traces = _logits_on_board(compiled, data[:3], cycle_accurate=True)
     np.testing.assert_array_equal(fast, slow)
-    # the model runtime drives the board like a chip ("batch" runs the functional board on a board image)
+    # the model runtime drives the board like a chip ("batch" runs BatchFunctionalBoard on a board image)
     for chip in ("batch", "cycle"):
         result = run_batch(compiled, data[:3], chip=chip)
         np.testing.assert_array_equal(result.logits, compiled.reference(data[:3]).logits)

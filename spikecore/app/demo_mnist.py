@@ -1,0 +1,258 @@
+"""``make sim NET=mnist``: SpikeCoreLab's 784→64→10 MLP end to end on a board of chips (issue 13).
+
+The flow of ``make sim`` (:mod:`spikecore.app.demo`) for a model larger than a core and a chip:
+
+1. data: MNIST IDX files from ``--mnist`` (a folder; nothing is downloaded), else scikit-learn's 8x8 digits
+   upsampled to 28x28 (the output says which, :mod:`spikecore.app.mnist`);
+2. model: a seeded 784→64→10 ReLU MLP trained here (a few seconds on one core), or a saved one (``--model``);
+3. compile: graded mode (or ``--encoding rate``), fan-in split over partial-sum cores (docs/spec.md §4.8), placed
+   on the fewest product chips, up to ``--max-chips``, that hold it (§13; the compiler picks the count, printed);
+4. golden: every held-out sample on the functional golden board, checked against the compiler's integer
+   reference; the links' events counted;
+5. RTL: the first ``--rtl-samples`` held-out samples through the RTL entry ``make sim`` uses
+   (:func:`spikecore.app.demo.cosimulate_samples`: every record scoreboarded against the cycle-accurate golden
+   model);
+6. report: the table of ``make sim`` plus the board (chips) and the link traffic, on stdout and in
+   ``build/sim/report.json``, and two PNGs (weights, float vs SpikeCore).
+
+Energy is not priced on a board: the energy tables (:mod:`spikecore.golden.energy`) price one chip's mesh, and
+no cited figure for a chip-to-chip link is in them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from spikecore import isa, outputs
+from spikecore.app.cli_support import USER_ERRORS, ArgumentParser, OneMeaning, report_error
+from spikecore.app.demo import REPO_ROOT, REPORT_VERSION, cosimulate_samples, progress, table
+from spikecore.config import ChipConfig, parse_chip
+from spikecore.errors import SpikeCoreError
+from spikecore.golden.energy_tables import DEFAULT_CLOCK_MHZ, check_clock
+from spikecore.wording import plural
+
+
+def parse_args(argv: list[str] | None) -> tuple[ArgumentParser, argparse.Namespace]:
+    """The parser of ``make sim NET=mnist`` and the parsed ``argv`` (a usage error exits 2 in one line)."""
+    parser = ArgumentParser(prog="make sim NET=mnist", description=__doc__,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--mnist", help="folder with the MNIST IDX files (train/t10k images/labels, optionally .gz)")
+    parser.add_argument("--rtl-samples", type=int, default=20, help="held-out samples run on the RTL board (0: none)")
+    parser.add_argument("--waves", action=argparse.BooleanOptionalAction, default=True,
+                        help="write a VCD + .gtkw of RTL sample 0 (default on)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--max-chips", type=int, default=isa.MAX_CHIPS, dest="max_chips",
+                        help=f"most chips the board may have (1..{isa.MAX_CHIPS}); the compiler takes the fewest that "
+                             "hold the model")
+    parser.add_argument("--chip", default=None,
+                        help='the chip of the board in the chip text form, e.g. "cores=16 weight_bytes=4096" '
+                             "(default: the product chip; chips=N in it is the most chips, as --max-chips)")
+    parser.add_argument("--held-out", type=int, default=None, dest="held_out",
+                        help="run only the first N held-out samples on the golden board (default: all)")
+    parser.add_argument("--model", help="a saved torch.nn.Module (torch.save) taking 784 features; default: train one")
+    parser.add_argument("--encoding", "--mode", dest="encoding", action=OneMeaning, choices=("graded", "rate"),
+                        default="graded", help="compile encoding (--mode: the old spelling)")
+    parser.add_argument("--allow-saturation", action="store_true", dest="allow_saturation",
+                        help="clip model values that do not fit the chip (counted in report.json) instead of refusing")
+    parser.add_argument("--table", default=None,
+                        help="refused: energy is not priced on a board (make sim's TABLE= is for NET=digits)")
+    parser.add_argument("--out", default=str(REPO_ROOT / "build" / "sim"))
+    parser.add_argument("--clock-mhz", type=float, default=None, dest="clock_mhz",
+                        help=f"clock for latency (default {DEFAULT_CLOCK_MHZ:g} MHz, an assumed clock, as make sim)")
+    return parser, parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the flow; 0 when golden == integer reference and every RTL sample matched (with records compared),
+    1 otherwise, 2 with one stderr line for bad input (options, MNIST files, model, a board too small)."""
+    parser, args = parse_args(argv)
+    try:
+        if args.rtl_samples < 0:
+            raise SpikeCoreError(f"--rtl-samples must be 0 or more, not {args.rtl_samples}")
+        if not 0 <= args.seed < 1 << 32:
+            raise SpikeCoreError(f"--seed must be 0..{(1 << 32) - 1}, not {args.seed}")
+        if not 1 <= args.max_chips <= isa.MAX_CHIPS:
+            raise SpikeCoreError(f"--max-chips must be 1..{isa.MAX_CHIPS}, not {args.max_chips}")
+        chip = parse_chip(args.chip)
+        if args.chip and "chips" in args.chip:
+            args.max_chips = chip.chips
+        args.config = dataclasses.replace(chip, chips=args.max_chips)
+        if args.held_out is not None and args.held_out < 1:
+            raise SpikeCoreError(f"--held-out must be 1 or more, not {args.held_out}")
+        if args.table is not None:
+            raise SpikeCoreError(f"--table {args.table}: energy is not priced on a board (the energy tables price "
+                                 "one chip's mesh); TABLE= is for NET=digits")
+        if args.clock_mhz is not None:
+            check_clock(args.clock_mhz)
+        return run_flow(args)
+    except USER_ERRORS as error:
+        return report_error(parser.prog, error)
+
+
+def run_flow(args: argparse.Namespace) -> int:
+    """Steps 1-6 of the module docstring for checked ``args`` (``args.config``: the chip, ``chips`` the most)."""
+    import torch
+
+    from spikecore.app.board_cost import link_rows
+    from spikecore.app.demo import check_digits_model
+    from spikecore.app.demo_plots import float_vs_spikecore, weight_distribution
+    from spikecore.app.digits import Dataset, predict
+    from spikecore.app.mnist import SIZES, load_28x28, train_mnist_mlp
+    from spikecore.app.runtime import run_batch
+    from spikecore.compiler.frontends.torch import load_model
+    from spikecore.compiler.pipeline import compile_model
+    from spikecore.compiler.report import link_traffic
+
+    out_dir = Path(args.out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+
+    progress("loading data")
+    data, data_name = load_28x28(args.mnist, args.seed)
+    if args.held_out is not None:
+        data = Dataset(data.x_train, data.y_train, data.x_test[:args.held_out], data.y_test[:args.held_out])
+    progress(data_name)
+    t0 = time.perf_counter()
+    if args.model:
+        progress(f"loading the model {args.model}")
+        model = load_model(args.model)
+        if not isinstance(model, torch.nn.Module):
+            raise SpikeCoreError(f"model file {args.model}: expected a saved torch.nn.Module, found "
+                                 f"{type(model).__name__}")
+        check_digits_model(model.eval(), data, args.model)
+        model_name = f"loaded from {args.model}"
+    else:
+        progress("training the 784-64-10 MLP")
+        model = train_mnist_mlp(data, args.seed)
+        model_name = f"{'-'.join(map(str, SIZES))} ReLU MLP trained with seed {args.seed}"
+    train_seconds = time.perf_counter() - t0
+    float_pred = predict(model, data.x_test)
+
+    what = "product chip" if args.config == ChipConfig(chips=args.max_chips) else "chip"
+    progress(f"compiling ({args.encoding} mode) for the smallest board of at most {plural(args.max_chips, what)}")
+    t0 = time.perf_counter()
+    compiled = compile_model(model, data.x_train[:1], data.x_train, encoding=args.encoding,
+                             config=args.config, fit_chips=True,
+                             allow_saturation=args.allow_saturation)
+    for event in compiled.quant.saturations:
+        progress(f"warning: {event.line()}")
+    compile_seconds = time.perf_counter() - t0
+    config = compiled.image.config
+    placed = compiled.placed
+    progress(f"board: {plural(config.chips, 'chip')} ({config.describe()}), the fewest that hold "
+             f"the model's {len(placed.cores)} cores")
+
+    progress(f"golden board: {len(data.x_test)} held-out samples (the functional board over the batch)")
+    x_q = compiled.quantize_input(data.x_test)
+    reference = compiled.reference(x_q, quantized=True)
+    golden = run_batch(compiled, x_q, chip="batch", quantized=True, reference=reference)
+    golden_equals_reference = bool(np.array_equal(golden.logits, reference.logits))
+
+    rtl = None
+    if args.rtl_samples:
+        n = min(args.rtl_samples, len(x_q))
+        progress(f"RTL: {n} samples on the board of {config.chips} x {config.cores} cores (Verilator; the first "
+                 "build takes minutes)")
+        rtl = cosimulate_samples(compiled, x_q[:n], out_dir, args.waves, make_args=" NET=mnist")
+
+    inferences = len(x_q)
+    links = link_rows(golden.link_events if golden.link_events is not None else np.zeros((1, 1), np.int64),
+                      inferences)
+    entries = link_traffic(placed)
+    for row in links:
+        row["fanout_entries"] = entries.get((row["from"], row["to"]), 0)
+        row["stall_cycles"] = int(golden.link_stalls[row["from"], row["to"]])
+    float_acc = float(np.mean(float_pred == data.y_test))
+    golden_acc = float(np.mean(golden.predictions == data.y_test))
+    agreement = float(np.mean(golden.predictions == float_pred))
+    clock = DEFAULT_CLOCK_MHZ if args.clock_mhz is None else args.clock_mhz
+    cycles = float(golden.cycles.mean())
+    report = {
+        "version": REPORT_VERSION,
+        "net": "mnist",
+        "data": data_name, "model": model_name, "mode": args.encoding, "steps_per_inference": compiled.steps,
+        "held_out_samples": inferences,
+        "float_accuracy": float_acc, "spikecore_accuracy": golden_acc, "top1_agreement": agreement,
+        "golden_equals_integer_reference": golden_equals_reference,
+        "chips": config.chips,
+        "board": config.describe(),
+        "cycles_per_inference": cycles,
+        "spikes_per_inference": float(golden.spikes.mean()),
+        "synops_per_inference": float(golden.synops.mean()),
+        "energy_pj_per_inference": None,
+        "latency_us_per_inference": cycles / clock,
+        "energy": None,
+        "links": links,
+        "link_events_per_inference": float(sum(r["events"] for r in links)) / max(1, inferences),
+        "cores_used": len(placed.cores),
+        "cores_per_chip": [sum(1 for pc in placed.cores if pc.core // config.cores == c) for c in range(config.chips)],
+        "weight_bytes_used": int(sum(np.asarray(c.weights).size for c in placed.cores)),
+        "train_seconds": round(train_seconds, 3),
+        "compile_seconds": round(compile_seconds, 3),
+        "saturation": {"clipped_fields": [event.as_dict() for event in compiled.quant.saturations],
+                       "inputs_clipped": compiled.quant.input.clipped(data.x_test),
+                       "input_values": int(np.size(data.x_test))},
+        "rtl": rtl,
+        "files": {},
+        "wall_seconds": None,
+    }
+    progress("writing plots")
+    files = {"weights": out_dir / "weight_distribution.png", "comparison": out_dir / "float_vs_spikecore.png"}
+    weight_distribution(files["weights"], compiled)
+    float_vs_spikecore(files["comparison"], compiled, model, data, float_pred, golden)
+    report["files"] = {k: str(v) for k, v in files.items()}
+    if rtl and rtl.get("vcd"):
+        report["files"].update({"vcd": rtl["vcd"], "gtkw": rtl["gtkw"]})
+    report["wall_seconds"] = round(time.perf_counter() - started, 1)
+    outputs.write_text(out_dir / "report.json", json.dumps(report, indent=2) + "\n")
+
+    rows = [
+        ("data / model", f"{data_name}; {model_name}"),
+        ("mode", f"{args.encoding}, {compiled.steps} steps per inference"),
+        ("board", f"{plural(config.chips, 'chip')} of {config.cores} cores (the fewest of at most {args.max_chips} "
+                  "that hold the model)"),
+        ("float accuracy", f"{float_acc:.2%}"),
+        ("SpikeCore accuracy (golden)", f"{golden_acc:.2%}  ({inferences} held-out samples)"),
+        ("top-1 agreement with float", f"{agreement:.2%}"),
+        ("golden == integer reference", "yes" if golden_equals_reference else "NO"),
+    ]
+    if rtl:
+        rows.append((f"RTL vs golden ({plural(config.chips, 'chip')})",
+                     f"{rtl['mismatches']} mismatches, {rtl['records_compared']} records compared, "
+                     f"{rtl['passed']}/{rtl['samples']} samples pass"))
+    else:
+        rows.append(("RTL vs golden", "not run (--rtl-samples 0)"))
+    rows += [
+        ("cycles per inference", f"{cycles:.1f}"),
+        ("spikes per inference", f"{golden.spikes.mean():.1f}"),
+        ("synaptic ops per inference", f"{golden.synops.mean():.1f}"),
+        ("energy per inference", "not priced on a board (the energy tables price one chip's mesh, not links)"),
+        ("latency per inference", f"{cycles / clock:.3f} us  ({cycles:.1f} cycles at {clock:g} MHz, "
+                                  f"{'assumed' if args.clock_mhz is None else 'given'})"),
+        ("cores / weight bytes used", f"{report['cores_used']} / {report['weight_bytes_used']}  (per chip: "
+                                      f"{', '.join(map(str, report['cores_per_chip']))} cores)"),
+    ]
+    if links:
+        rows += [(f"link {r['from']}->{r['to']}", f"{r['events_per_inference']:.1f} events per inference "
+                                                  f"({r['fanout_entries']} fan-out entries cross it, "
+                                                  f"{r['stall_cycles']} stall cycles in all)") for r in links]
+    else:
+        rows.append(("links", "no event crossed a link"))
+    rows.append(("report", str(out_dir / "report.json")))
+    print(table(rows))
+    for failure in (rtl or {}).get("failures", []):
+        print(failure, file=sys.stderr)
+    ok = golden_equals_reference and (rtl is None or (rtl["mismatches"] == 0 and rtl["passed"] == rtl["samples"]
+                                                       and rtl["records_compared"] > 0))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
