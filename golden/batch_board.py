@@ -56,6 +56,11 @@ def flatten_board(image: Image) -> LoadedImage:
     arrays["fanout_core"] = np.where(local == HOST_CORE, _HOST, arrays["fanout_chip"] * cfg.cores + local)
     config = _BoardAsChip(cfg.board_cores, cfg.neurons, cfg.weight_bytes, cfg.imem_depth, cfg.event_depth,
                           cfg.fanout_depth)
+    periodic = any(p.period is not None for p in parts)   # (period/phase, docs/spec.md §2; None: every step)
+    for name, default in (("period", 1), ("phase", 0)):
+        arrays[name] = np.concatenate([getattr(p, name) if getattr(p, name) is not None
+                                       else np.full(cfg.cores, default, dtype=np.int64) for p in parts]) \
+            if periodic else None
     return LoadedImage(config=config, programs=tuple(p for part in parts for p in part.programs),
                        words=tuple(w for part in parts for w in part.words), **arrays)
 
@@ -164,7 +169,8 @@ class BatchFunctionalBoard(BatchFunctionalChip):
                                                     int(payload[entry])))
                     continue
                 core = int(dest[entry])
-                slot = fill.get(core, 0)
+                # a core that did not run last step (period/phase, spec §2) still holds its events
+                slot = fill.get(core, int(self.buffer_fill[b, core]))
                 if slot < depth:
                     fill[core] = slot + 1
                     kept.append(entry)
