@@ -16,6 +16,7 @@ compiled models and on random board programs.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import deque
 from dataclasses import dataclass
 
@@ -49,9 +50,10 @@ def flatten_board(image: Image) -> LoadedImage:
     the host is -1 in ``fanout_core``), what :class:`BatchFunctionalBoard` runs."""
     cfg = image.config
     parts = [unpack_image(image, chip=c) for c in range(cfg.chips)]
-    arrays = {name: np.concatenate([getattr(p, name) for p in parts])
-              for name in ("weights", "threshold", "reset", "init", "decay", "fanout_start", "fanout_count",
-                           "syn_decay", "flags", "syn_init", "fanout_axon", "fanout_chip")}
+    # every per-core array of the loaded image, laid end to end (the fan-out cores and the schedule below)
+    per_core = [f.name for f in dataclasses.fields(LoadedImage)
+                if isinstance(getattr(parts[0], f.name), np.ndarray) and f.name not in ("fanout_core", "period", "phase")]
+    arrays = {name: np.concatenate([getattr(p, name) for p in parts]) for name in per_core}
     local = np.concatenate([p.fanout_core for p in parts])
     arrays["fanout_core"] = np.where(local == HOST_CORE, _HOST, arrays["fanout_chip"] * cfg.cores + local)
     config = _BoardAsChip(cfg.board_cores, cfg.neurons, cfg.weight_bytes, cfg.imem_depth, cfg.event_depth,

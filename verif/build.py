@@ -104,10 +104,13 @@ tracing_off -scope "*.p_wr__*"
 #: Control file of a hierarchical build. The block boundary hides that the core's outputs are registered,
 #: so the top's path core output -> router -> core input (``ev_full`` -> ``ev_in_valid``) looks like a
 #: combinational loop to Verilator (UNOPTFLAT, reported on the ports of the block's generated stub
-#: ``V<block>/<block>.sv``), waived here only; the flat builds keep the warning.
+#: ``V<block>/<block>.sv``), waived here only; the flat builds keep the warning. On a board the same hidden
+#: register closes apparent loops through the board top's host logic (a chip's ``inject_ok`` from its cores'
+#: ``ev_full``), reported in the generated Verilog itself: waived there too, for hierarchical builds only.
 HIER_VLT = f"""`verilator_config
 hier_block -module "{CORE_MODULE}"
 lint_off -rule UNOPTFLAT -file "*/{CORE_MODULE}.sv"
+lint_off -rule UNOPTFLAT -file "*/{TOP_MODULE}_*c.v"
 """
 
 PUBLIC_VLT = """`verilator_config
