@@ -51,8 +51,8 @@ def flatten_board(image: Image) -> LoadedImage:
     cfg = image.config
     parts = [unpack_image(image, chip=c) for c in range(cfg.chips)]
     # every per-core array of the loaded image, laid end to end (the fan-out cores and the schedule below)
-    per_core = [f.name for f in dataclasses.fields(LoadedImage)
-                if isinstance(getattr(parts[0], f.name), np.ndarray) and f.name not in ("fanout_core", "period", "phase")]
+    per_core = [f.name for f in dataclasses.fields(LoadedImage) if isinstance(getattr(parts[0], f.name), np.ndarray)
+                and f.name not in ("fanout_core", "period", "phase")]
     arrays = {name: np.concatenate([getattr(p, name) for p in parts]) for name in per_core}
     local = np.concatenate([p.fanout_core for p in parts])
     arrays["fanout_core"] = np.where(local == HOST_CORE, _HOST, arrays["fanout_chip"] * cfg.cores + local)

@@ -73,6 +73,12 @@ TRACE_DEPTH = 2
 #: flat
 #: (docs/verification.md, "Hierarchical verilation").
 HIERARCHICAL_FROM_CORES = 32
+#: Verilator model threads (``--threads``) of a build unless the caller asks for more. One: on this 2-core
+#: machine ``--threads 2`` ran the 16-core array at 70 % of the single-threaded wall speed at load 1.5 and at
+#: 9 % at load 4, the hierarchical 128-core array at 7-11 % (clock only, alternating; docs/verification.md,
+#: "Speed"). ``build_array(..., threads=2)`` builds the threaded model in its own folder (``-t2``) for the
+#: comparison (``bench/bench_cosim.py --compare-threads 2``).
+THREADS = 1
 #: Python sources whose change changes the generated Verilog (the cheap cache key).
 SOURCE_GLOBS = ("rtl/*.py", "rtl/*.vlt", "spikecore/isa.py", "spikecore/config.py", "spikecore/signature.py",
                 "spikecore/trace.py",
@@ -167,13 +173,13 @@ def default_hierarchical(config: ChipConfig) -> bool:
 
 
 def build_name(config: ChipConfig, traced: bool, trace_format: str = "vcd", patched: PatchedRtl | None = None,
-               monitors: bool = True, hierarchical: bool | None = None) -> str:
+               monitors: bool = True, hierarchical: bool | None = None, threads: int = THREADS) -> str:
     """``array<cores>``, plus the non-product sizes, plus ``-chips<n>`` for a board, plus ``-waves`` (``-notrace``)
     for a build with (without)
     tracing when that is not the default (:data:`TRACING_COMPILED_IN`), plus ``-fst`` for FST tracing, plus
     ``-<patched name>`` for a patched RTL, plus ``-nomon`` without the protocol monitors, plus ``-hier``
-    (``-flat``) for a hierarchical (flat) build where that is not :func:`default_hierarchical`: one folder
-    per distinct build."""
+    (``-flat``) for a hierarchical (flat) build where that is not :func:`default_hierarchical`, plus
+    ``-t<threads>`` for a model of other than :data:`THREADS` threads: one folder per distinct build."""
     product = ChipConfig(cores=config.cores)
     sizes = "".join(f"-{k}{v}" for k, v in config.as_dict().items() if k != "cores" and v != getattr(product, k))
     sizes += f"-chips{config.chips}" if config.chips > 1 else ""    # a board (docs/spec.md §13)
@@ -182,7 +188,7 @@ def build_name(config: ChipConfig, traced: bool, trace_format: str = "vcd", patc
     default = default_hierarchical(config)
     hier = "" if hierarchical is None or hierarchical == default else ("-hier" if hierarchical else "-flat")
     return (f"array{config.cores}{sizes}{suffix}{fst}" + (f"-{patched.name}" if patched is not None else "")
-            + ("" if monitors else "-nomon") + hier)
+            + ("" if monitors else "-nomon") + hier + ("" if threads == THREADS else f"-t{threads}"))
 
 
 def waiver_files() -> list[Path]:
@@ -304,10 +310,11 @@ def runner():
 
 
 def build_flags(waves: bool, trace_depth: int = TRACE_DEPTH, trace_format: str = "vcd",
-                hierarchical: bool = False) -> list[str]:
+                hierarchical: bool = False, threads: int = THREADS) -> list[str]:
     """Verilator flags of a build (the runner adds ``--trace`` itself when ``waves``; ``--trace-fst``, given
     after it, makes the compiled-in format FST; ``hierarchical`` adds ``--hierarchical``, whose block is named
-    in :data:`HIER_VLT`)."""
+    in :data:`HIER_VLT`; ``threads`` > 1 adds ``--threads <threads>``, a model evaluated by that many
+    threads)."""
     # --output-split-cfuncs: Verilator inlines every core into a few giant C++ functions; unsplit, gcc spent
     # over 20 minutes on one of them for the 128-core array (split: the whole build compiles in ~80 s).
     flags = ["--x-assign", "fast", "--x-initial", "fast", "--output-split-cfuncs", "2000"]
@@ -315,6 +322,8 @@ def build_flags(waves: bool, trace_depth: int = TRACE_DEPTH, trace_format: str =
         flags += ["--trace-depth", str(trace_depth)] + (["--trace-fst"] if trace_format == "fst" else [])
     if hierarchical:
         flags += ["--hierarchical"]
+    if threads != 1:
+        flags += ["--threads", str(threads)]
     return flags
 
 
@@ -332,7 +341,8 @@ def use_ccache(env: dict[str, str] | None = None) -> bool:
 
 def build_array(config: ChipConfig, *, waves: bool = False, traced: bool | None = None, root: Path = BUILD_ROOT,
                 trace_depth: int = TRACE_DEPTH, log=print, trace_format: str | None = None,
-                patched: PatchedRtl | None = None, monitors: bool = True, hierarchical: bool | None = None) -> Build:
+                patched: PatchedRtl | None = None, monitors: bool = True, hierarchical: bool | None = None,
+                threads: int = THREADS) -> Build:
     """Build (or reuse) the Verilator simulator of the array for ``config``; returns the :class:`Build`.
 
     ``waves``: the build must be able to dump waves. ``traced`` forces tracing in (``True``) or out
@@ -344,9 +354,10 @@ def build_array(config: ChipConfig, *, waves: bool = False, traced: bool | None 
     (a planted fault or a mutant, :mod:`spikecore.verif.patched_rtl`) in its own folder. ``monitors=False``
     leaves the protocol monitors out (only for measuring what they cost). ``hierarchical``: build the core
     as a Verilator hierarchy block (default :func:`default_hierarchical`: arrays of
-    :data:`HIERARCHICAL_FROM_CORES` cores or more). Raises
+    :data:`HIERARCHICAL_FROM_CORES` cores or more). ``threads``: Verilator model threads (``--threads``; the
+    flags enter both build keys, and a count other than :data:`THREADS` gets its own folder). Raises
     :class:`SpikeCoreError` when Verilator or the
-    C++ compiler fails, for an unknown trace format, or for ``waves`` with ``traced=False``.
+    C++ compiler fails, for an unknown trace format, for ``waves`` with ``traced=False``, or for ``threads`` < 1.
     """
     configure_environment()
     if config.chips > 1 and trace_depth == TRACE_DEPTH:
@@ -354,12 +365,14 @@ def build_array(config: ChipConfig, *, waves: bool = False, traced: bool | None 
     traced = (waves or TRACING_COMPILED_IN) if traced is None else traced
     if waves and not traced:
         raise SpikeCoreError("build_array: a build that dumps waves needs tracing compiled in (traced=True)")
+    if threads < 1:
+        raise SpikeCoreError(f"build_array: threads must be at least 1, got {threads}")
     waves = traced
     trace_format = wave_format.trace_format(config, trace_format) if traced else "vcd"
     hierarchical = default_hierarchical(config) if hierarchical is None else hierarchical
-    name = build_name(config, traced, trace_format, patched, monitors, hierarchical)
+    name = build_name(config, traced, trace_format, patched, monitors, hierarchical, threads)
     directory = Path(root) / name
-    flags = build_flags(waves, trace_depth, trace_format, hierarchical)
+    flags = build_flags(waves, trace_depth, trace_format, hierarchical, threads)
     stamp_path = directory / "build.json"
     cheap_key = source_key(config, [*flags, patched.key() if patched is not None else "", monitors])
     with _locked(Path(root) / f"{name}.lock"):
