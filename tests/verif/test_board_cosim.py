@@ -24,6 +24,7 @@ BOARD = ChipConfig(cores=2, neurons=8, weight_bytes=64, imem_depth=16, event_dep
 
 
 def _runs(tmp_path: Path, seeds, checks=("full", "fast"), fault: str = "") -> list[RunSpec]:
+    tmp_path.mkdir(parents=True, exist_ok=True)
     runs = []
     for seed in seeds:
         image, events, steps = random_board(seed, BOARD, density=0.8)
@@ -113,3 +114,14 @@ def test_a_split_mlp_merges_its_partial_sums_across_a_link_on_the_rtl_board(tmp_
         assert result["passed"], result["text"]
         assert result["mismatches"] == 0 and result["records_compared"] > 0
         assert result["link_coverage"]["0->1"] == 8 * compiled.steps
+
+
+def test_reloading_a_board_image_writes_back_every_word_a_run_before_changed(tmp_path) -> None:
+    # One simulator process: seed 0 with another weight on chip 1 (global core 2), then the same image clean.
+    # The board driver writes only the words the memories do not already hold (make sim re-loads one image per
+    # sample); the planted weight left in chip 1's memory would fail the clean run.
+    wrong = _runs(tmp_path / "wrong", (0,), checks=("full",), fault="weight:2:0:77")
+    clean = _runs(tmp_path / "clean", (0,), checks=("full",))
+    results = cosimulate(wrong + clean, BOARD, tmp_path / "run", build=build_array(BOARD))
+    assert not results[0]["passed"] and results[0]["first_mismatch"]["chip"] == 1
+    assert results[1]["passed"] and results[1]["records_compared"] > 0, results[1]["text"]
