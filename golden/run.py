@@ -39,6 +39,18 @@ def check_reached(stimulus: Stimulus, steps: int) -> None:
                              f"give --steps {step + 1} or more")
 
 
+def check_stimulus(image: Image, stimulus: Stimulus, steps: int) -> None:
+    """Raise :class:`SpikeCoreError` if ``spikecore run`` would refuse ``stimulus`` on ``image`` over ``steps``.
+
+    The words of :func:`check_reached` (an event never injected) and of :func:`run` (a core outside the image's
+    chip or board, a full input buffer: found by a functional run, as the buffer fill depends on routed events),
+    each naming the event's origin, so a host that is not the golden model (``spikecore sim``) refuses a
+    stimulus before it starts, in the same line as ``spikecore run``.
+    """
+    check_reached(stimulus, steps)
+    run(image, stimulus, steps=steps, chip="functional")
+
+
 @dataclass
 class RunResult:
     """The outcome of :func:`run`: the whole trace (``None`` in functional mode) and the final host view.

@@ -306,10 +306,18 @@ def _layer_from_cores(index: int, group: list[_Core], previous: list[_Core] | No
 
 
 def layers_from_image(image: Image) -> list[ExportLayer]:
-    """The layers of an image laid out by the NIR compiler (see the module docstring for what is assumed)."""
+    """The layers of an image laid out by the NIR compiler (see the module docstring for what is assumed).
+
+    A board image (``chips > 1``, docs/spec.md §13) raises :class:`SpikeCoreError` once its cores pass the
+    per-core checks: this reader follows the layout of one chip only (a board's layers would otherwise read as
+    unreached cores, the wrong reason).
+    """
     cores = {core_id: _read_core(core_id, section) for core_id, section in sorted(image.cores.items())}
     if not cores:
         raise SpikeCoreError("the image has no core sections")
+    if image.config.chips > 1:  # after the per-core reasons (a split layer, CubaLIF), which hold on a board too
+        raise SpikeCoreError(f"the image is a board of {image.config.chips} chips: NIR export of a board image "
+                             "(chips > 1) is not supported")
     groups = _layers_of(cores)
     layers, in_unit, previous = [], 1.0 / isa.PAYLOAD_MAX, None
     for index, group in enumerate(groups):

@@ -17,6 +17,7 @@ from pathlib import Path
 from spikecore.app.cli_support import USER_ERRORS, ArgumentParser, OneMeaning, report_error
 from spikecore.config import ChipConfig
 from spikecore.errors import SpikeCoreError
+from spikecore.golden.run import check_stimulus
 from spikecore.image import load_image, save_image
 from spikecore.stimulus import Stimulus
 from spikecore.verif.cocotb_array import RunSpec, check_fault
@@ -76,6 +77,7 @@ def execute(args: argparse.Namespace, argv: list[str] | None = None) -> int:
         check_one_chip(config)
         check_fault(args.fault, config)
         stimulus = Stimulus.load(args.stimulus) if args.stimulus else Stimulus()
+        check_stimulus(image, stimulus, args.steps or 1)  # before the output folder and the simulator
         out = Path(args.out or SIM_ROOT / Path(args.image).stem).resolve()
         out.mkdir(parents=True, exist_ok=True)
         save_image(image, out / "image.bin")
@@ -95,8 +97,8 @@ def execute(args: argparse.Namespace, argv: list[str] | None = None) -> int:
     print(result["text"])
     label = f"seed {result['seed']} {result['variant']}" if result["seed"] is not None else Path(args.image).name
     print(f"{'PASS' if result['passed'] else 'FAIL'}: {label}, "
-          f"{result['cores']} cores, {result['steps']} steps checked, {result['cycles']} cycles, "
-          f"{result['records_compared']} records compared in {time.monotonic() - started:.1f} s; "
+          f"{result.get('cores', '?')} cores, {result.get('steps', '?')} steps checked, {result.get('cycles', '?')} "
+          f"cycles, {result.get('records_compared', '?')} records compared in {time.monotonic() - started:.1f} s; "
           f"results in {out}")
     if waves:
         print(f"waves: {result.get('vcd')}  view: spikecore waves {out}  (or gtkwave {out / 'waves.gtkw'})")

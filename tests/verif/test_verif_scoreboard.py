@@ -219,3 +219,12 @@ def test_input_buffers_after_the_run_are_compared():
     assert found.message == "input buffer mismatch, DUT: core 1 buffer [] expected: core 1 buffer [(3, 1)]"
     (found,) = board.check_buffers([[], [(3, -1)]])
     assert found.core == 1
+
+
+def test_write_junit_reports_a_testbench_error_result_that_lacks_the_counts(tmp_path):
+    # the shape cocotb_array/cocotb_board write when the testbench itself raised: no cores, cycles, records
+    data = {"passed": False, "reason": "testbench error: SpikeCoreError('inject: core must be 0..1, not 4')",
+            "seed": None, "variant": None, "check": "full", "text": "testbench error"}
+    write_junit(tmp_path / "junit.xml", [data])
+    xml = (tmp_path / "junit.xml").read_text()
+    assert 'failures="1"' in xml and "inject: core must be 0..1, not 4" in xml

@@ -159,20 +159,25 @@ def read_result(path: str | Path) -> dict:
 
 
 def write_junit(path: str | Path, results: list[dict[str, object]], suite: str = "spikecore.cosim") -> None:
-    """JUnit XML with one test case per run result (as returned by :func:`result_dict`)."""
+    """JUnit XML with one test case per run result (as returned by :func:`result_dict`).
+
+    A failed result may lack the counts (a testbench error's result holds only passed, reason, seed, variant,
+    check and text): those read ``?``, and the failure message is its reason."""
     failures = sum(not r["passed"] for r in results)
     root = ET.Element("testsuites")
     node = ET.SubElement(root, "testsuite", name=suite, tests=str(len(results)), failures=str(failures),
                          errors="0", time=f"{sum(float(r.get('wall_seconds') or 0) for r in results):.3f}")
     for r in results:
         name = f"seed{r['seed']}" + (f"_{r['variant']}" if r.get("variant") else "")
-        case = ET.SubElement(node, "testcase", classname=f"{suite}.cores{r['cores']}.{r['check']}", name=name,
+        classname = f"{suite}.cores{r.get('cores', '?')}.{r.get('check', '?')}"
+        case = ET.SubElement(node, "testcase", classname=classname, name=name,
                              time=f"{float(r.get('wall_seconds') or 0):.3f}")
-        ET.SubElement(case, "system-out").text = (f"matched {r['records_matched']} records, "
-                                                  f"{r['cycles']} cycles, {r['mismatches']} mismatches")
+        counts = {key: r.get(key, "?") for key in ("records_matched", "cycles", "mismatches")}
+        ET.SubElement(case, "system-out").text = ("matched {records_matched} records, {cycles} cycles, "
+                                                  "{mismatches} mismatches".format(**counts))
         if not r["passed"]:
-            failure = ET.SubElement(case, "failure", message=str(r["reason"]))
+            failure = ET.SubElement(case, "failure", message=str(r.get("reason")))
             first = r.get("first_mismatch")
-            failure.text = format_explanation(first) if isinstance(first, dict) else str(r["reason"])
+            failure.text = format_explanation(first) if isinstance(first, dict) else str(r.get("reason"))
     ET.indent(root)
     ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
