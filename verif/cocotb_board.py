@@ -79,33 +79,19 @@ class BoardDriver(ArrayDriver):
         chip, local = divmod(core, self.cores)
         return config_address(local, space, index, chip)
 
-    async def load(self, image: Image) -> int:
-        wanted = board_words(image)
-        # only the words the memories do not already hold (as ArrayDriver.load: make sim re-loads the same
-        # image for every sample, 2 x 128 cores of words at one per clock)
-        writes = [(a, w) for a, w in wanted.items() if w != self.written.get(a, default_word(a & 0x0FFF_FFFF))]
-        writes += [(a, default_word(a & 0x0FFF_FFFF)) for a in self.written if a not in wanted]
-        count = await self.write_words(sorted(writes))
-        self.written = {a: w for a, w in wanted.items() if w != default_word(a & 0x0FFF_FFFF)}
-        return count
+    async def check_config(self, image: Image) -> None:
+        """Not checked on a board: its build is keyed by the image's configuration (verif/build.py)."""
 
-    async def inject(self, events: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
-        dut = self.dut
-        refused = []
-        await FallingEdge(self.clk)
-        for event in events:
-            core, axon, payload = event
-            chip, local = divmod(core, self.cores)
-            dut.inj_chip.value = chip
-            dut.inj_core.value = local
-            dut.inj_axon.value = axon
-            dut.inj_payload.value = payload & 0xFF
-            dut.inj_valid.value = 1
-            await FallingEdge(self.clk)
-            if not int(dut.inj_accepted.value):
-                refused.append(event)
-        dut.inj_valid.value = 0
-        return refused
+    def image_words(self, image: Image) -> dict[int, int]:
+        return board_words(image)
+
+    def default_word(self, address: int) -> int:
+        return default_word(address & 0x0FFF_FFFF)   # (chip in bits 31..28)
+
+    def select_core(self, core: int) -> None:
+        chip, local = divmod(core, self.cores)
+        self.dut.inj_chip.value = chip
+        self.dut.inj_core.value = local
 
     async def read_chip(self, chip: int, space: ConfigSpace, indices: list[tuple[int, int]]) -> list[int]:
         """Words ``(local core, index)`` of ``space`` on ``chip``."""

@@ -112,15 +112,31 @@ class ArrayDriver:
         a word the new image does not set. Relies on the memories keeping their contents through ``rst``
         (Amaranth memories do) and on no one but the host writing them (the cores only read them).
         """
+        await self.check_config(image)
+        wanted, default = self.image_words(image), self.default_word
+        writes = [(a, w) for a, w in wanted.items() if w != self.written.get(a, default(a))]
+        writes += [(a, default(a)) for a in self.written if a not in wanted]
+        count = await self.write_words(sorted(writes))
+        self.written = {a: w for a, w in wanted.items() if w != default(a)}
+        return count
+
+    async def check_config(self, image: Image) -> None:
+        """Raise :class:`SpikeCoreError` unless the simulated array has ``image``'s configuration."""
         config = await self.read_config()
         if config != image.config.as_dict():
             raise SpikeCoreError(f"the simulated array is {config}, the image needs {image.config.as_dict()}")
-        wanted = image_words(image)
-        writes = [(a, w) for a, w in wanted.items() if w != self.written.get(a, default_word(a))]
-        writes += [(a, default_word(a)) for a in self.written if a not in wanted]
-        count = await self.write_words(sorted(writes))
-        self.written = {a: w for a, w in wanted.items() if w != default_word(a)}
-        return count
+
+    def image_words(self, image: Image) -> dict[int, int]:
+        """Every configuration word of ``image`` by address (what :meth:`load` writes)."""
+        return image_words(image)
+
+    def default_word(self, address: int) -> int:
+        """The power-on value of the word at ``address``."""
+        return default_word(address)
+
+    def select_core(self, core: int) -> None:
+        """Drive the injection port's core (a board also drives its chip)."""
+        self.dut.inj_core.value = core
 
     async def read_config(self) -> dict[str, int]:
         """The chip configuration the array reports in its array registers."""
@@ -161,7 +177,7 @@ class ArrayDriver:
         await FallingEdge(self.clk)
         for event in events:
             core, axon, payload = event
-            dut.inj_core.value = core
+            self.select_core(core)
             dut.inj_axon.value = axon
             dut.inj_payload.value = payload & 0xFF
             dut.inj_valid.value = 1
