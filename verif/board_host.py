@@ -21,7 +21,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from amaranth.sim import Simulator
 
 from spikecore import isa
 from spikecore.config import ChipConfig
@@ -39,7 +38,7 @@ from spikecore.rtl.layout import (
 from spikecore.signature import HISTORY_DEPTH
 from spikecore.trace import BOARD_TRACE_DTYPE, board_records
 from spikecore.verif.config_bus import core_memory_words, signed
-from spikecore.verif.sim_host import _CONFIG_REGISTERS, CLOCK_PERIOD, DEFAULT_STEP_TIMEOUT, SimHost
+from spikecore.verif.sim_host import _CONFIG_REGISTERS, DEFAULT_STEP_TIMEOUT, SimHost, run_testbench
 from spikecore.verif.trace_decode import TraceDecoder, decode_history
 
 
@@ -220,19 +219,7 @@ class BoardRtlRun:
 
 def simulate_board(config: ChipConfig, scenario, *, vcd: str | None = None) -> None:
     """Run ``await scenario(host)`` against a fresh :class:`SpikeCoreBoard` for ``config``."""
-    dut = SpikeCoreBoard(config)
-    sim = Simulator(dut)
-    sim.add_clock(CLOCK_PERIOD)
-
-    async def testbench(ctx):
-        await scenario(BoardSimHost(ctx, dut))
-
-    sim.add_testbench(testbench)
-    if vcd is None:
-        sim.run()
-    else:
-        with sim.write_vcd(vcd):
-            sim.run()
+    run_testbench(SpikeCoreBoard(config), BoardSimHost, scenario, vcd=vcd)
 
 
 def run_rtl_board(image: Image, stimulus=None, steps: int = 1, *, vcd: str | None = None) -> BoardRtlRun:

@@ -282,12 +282,18 @@ class SimHost:
 
 def simulate(config: ChipConfig, scenario: Callable[[SimHost], Awaitable[None]], *, vcd: str | None = None) -> None:
     """Run ``await scenario(host)`` against a fresh :class:`SpikeCoreArray` for ``config``."""
-    dut = SpikeCoreArray(config)
+    run_testbench(SpikeCoreArray(config), SimHost, scenario, vcd=vcd)
+
+
+def run_testbench(dut, make_host: Callable, scenario: Callable[..., Awaitable[None]], *,
+                  vcd: str | None = None) -> None:
+    """Run ``await scenario(make_host(ctx, dut))`` on Amaranth's simulator (clock :data:`CLOCK_PERIOD`, a VCD
+    to ``vcd`` when given): the one testbench of the array's and the board's hosts."""
     sim = Simulator(dut)
     sim.add_clock(CLOCK_PERIOD)
 
     async def testbench(ctx):
-        await scenario(SimHost(ctx, dut))
+        await scenario(make_host(ctx, dut))
 
     sim.add_testbench(testbench)
     if vcd is None:
