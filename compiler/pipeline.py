@@ -22,7 +22,7 @@ from spikecore.compiler import codegen, place, quantize
 from spikecore.compiler.frontends import torch as frontend_torch
 from spikecore.compiler.ir import STAGES, FloatGraph, IOMap, PlacedProgram, QuantGraph
 from spikecore.compiler.reference import ReferenceResult, run_reference
-from spikecore.config import ChipConfig, parse_chip
+from spikecore.config import ChipConfig, format_chip, parse_chip
 from spikecore.errors import SpikeCoreError
 from spikecore.image import Image, encode_image
 from spikecore.stimulus import Stimulus
@@ -275,20 +275,47 @@ def compile_nir(graph: Any, dt: float | None = None, reset: str | None = None, c
     try:
         return lay_out(config)
     except place.DeeperChipNeeded as first:
-        # One layer's deeper buffers can move the refusal to another layer (its fan-out grows with the next
-        # layer's twins): try the chips the refusals name, so the hint names one that holds the whole graph.
-        chip, bigger = first.chip, first.chip
-        for _ in range(4):
-            try:
-                lay_out(chip)
-            except place.DeeperChipNeeded as again:
-                chip = again.chip
+        refusal, chip = first, first.chip
+    except place.BoardTooSmall as first:
+        # a chip given smaller buffers than its weight_bytes gives: name the default depths when they hold it
+        refusal, chip = first, place.deepest_default(config)
+        if chip is None:
+            raise
+    holds, tried, why = _chip_that_holds(lay_out, chip)
+    if holds is not None:
+        raise place.DeeperChipNeeded(refusal.reason, config, holds) from None
+    if isinstance(refusal, place.BoardTooSmall):
+        raise refusal from None
+    raise SpikeCoreError(f'{refusal.reason}; deeper buffers alone do not hold the graph: --chip '
+                         f'"{format_chip(tried, changed_only=True, against=config)}" is refused too ({why})') from None
+
+
+def _chip_that_holds(lay_out, chip: ChipConfig) -> tuple[ChipConfig | None, ChipConfig, SpikeCoreError | None]:
+    """``(holds, tried, why)``: a chip with buffers at least as deep as ``chip``'s (and perhaps more chips) that
+    holds the whole graph, trying at most a few layouts, or None with the last chip ``tried`` and ``why`` it
+    was refused.
+
+    One layer's deeper buffers can move the refusal to another layer (its fan-out grows with the next layer's
+    twins): follow the chips the refusals name. A chip whose depths are below those its ``weight_bytes`` gives
+    may then hold every layer but not all of them (a core reads fewer sources, so there are more cores): try the
+    default depths (docs/spec.md §1.1), then the board of more chips the capacity refusal names."""
+    why = None
+    for _ in range(6):
+        try:
+            lay_out(chip)
+        except place.DeeperChipNeeded as again:
+            chip, why = again.chip, again
+            continue
+        except SpikeCoreError as other:
+            deeper = place.deepest_default(chip)
+            if deeper is not None:
+                chip = deeper
                 continue
-            except SpikeCoreError:   # the buffers are deep enough now; the next refusal is another one
-                pass
-            bigger = chip
-            break
-        raise place.DeeperChipNeeded(first.reason, config, bigger) from None
+            if isinstance(other, place.BoardTooSmall) and other.chip is not None:
+                return other.chip, chip, None
+            return None, chip, other
+        return chip, chip, None
+    return None, chip, why
 
 
 def check_round_trip(image: Image, path: str | os.PathLike[str]) -> None:

@@ -376,18 +376,42 @@ class DeeperChipNeeded(SpikeCoreError):
     that :func:`~spikecore.compiler.pipeline.compile_nir` can name the chip that holds the whole graph."""
 
     def __init__(self, reason: str, config: ChipConfig, chip: ChipConfig) -> None:
-        super().__init__(reason + chip_hint(chip))
+        super().__init__(reason + chip_hint(chip, config))
         self.reason, self.config, self.chip = reason, config, chip
 
 
-def chip_hint(chip: ChipConfig) -> str:
-    """``'; a chip with deeper buffers holds it: pass --chip "..."'`` naming the sizes of ``chip`` that differ
-    from the product chip (``chip`` keeps the user's other sizes, so they stay in the hint).
+class BoardTooSmall(SpikeCoreError):
+    """The model needs more cores than ``config`` has (:func:`_capacity_refusal`); ``chip`` is ``config`` with
+    the chips that hold it, or None when that is one chip (the user chose a chip, not a board) or more than
+    ``isa.MAX_CHIPS`` chips. A chip's sizes alone decide the slicing, so more chips of the same sizes hold the
+    same cores (:func:`smallest_board`); ``str()`` ends in the ``--chip`` hint when there is one."""
+
+    def __init__(self, reason: str, config: ChipConfig, chip: ChipConfig | None) -> None:
+        super().__init__(reason + ("" if chip is None else chip_hint(chip, config)))
+        self.reason, self.config, self.chip = reason, config, chip
+
+
+def chip_hint(chip: ChipConfig, config: ChipConfig | None = None) -> str:
+    """``'; a chip with deeper buffers holds it: pass --chip "..."'`` (or ``a board of N chips ...`` when
+    ``chip`` has more chips than ``config``) naming the sizes of ``chip`` that differ from their default or from
+    the user's ``config`` (``chip`` keeps the user's other sizes, so they stay in the hint).
 
     >>> chip_hint(ChipConfig(cores=4, event_depth=128))
     '; a chip with deeper buffers holds it: pass --chip "cores=4 event_depth=128"'
+    >>> chip_hint(ChipConfig(chips=3), ChipConfig(chips=2))
+    '; a board of 3 chips holds it: pass --chip "chips=3"'
     """
-    return f'; a chip with deeper buffers holds it: pass --chip "{format_chip(chip, changed_only=True)}"'
+    deeper = config is None or (chip.event_depth, chip.fanout_depth) != (config.event_depth, config.fanout_depth)
+    what = "a chip" if config is None or chip.chips == config.chips else f"a board of {chip.chips} chips"
+    what += " with deeper buffers" if deeper else ""
+    return f'; {what} holds it: pass --chip "{format_chip(chip, changed_only=True, against=config)}"'
+
+
+def deepest_default(config: ChipConfig) -> ChipConfig | None:
+    """``config`` with its event and fan-out depths raised to those its ``weight_bytes`` gives
+    (:func:`~spikecore.config.default_depths`), or None when neither is below them (a user gave smaller ones)."""
+    event, fanout = config.derived_depths
+    return deeper_chip(config, event_depth=event, fanout_depth=fanout)
 
 
 def deeper_chip(config: ChipConfig, **grown: int) -> ChipConfig | None:
@@ -662,7 +686,9 @@ def _place_slices(graph: QuantGraph, config: ChipConfig, slices: list[list[Slice
         graph = dataclasses.replace(graph, merged=tuple(sorted(merges)))
     total = sum(len(s) for s in slices) + sum(len(m) for m in merges.values())
     if total > config.board_cores:
-        raise SpikeCoreError(_capacity_refusal(layers, slices, merges, config))
+        chips = -(-total // config.cores)
+        holds = dataclasses.replace(config, chips=chips) if config.chips > 1 and chips <= isa.MAX_CHIPS else None
+        raise BoardTooSmall(_capacity_refusal(layers, slices, merges, config), config, holds)
 
     core_ids, merge_ids = _core_ids(slices, merges, board=config.chips > 1)
 

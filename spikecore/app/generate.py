@@ -31,9 +31,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = ArgumentParser(prog="python -m spikecore.app.generate", description=__doc__.splitlines()[0])
     parser.add_argument("--cores", default="1,4,16,128", help="comma-separated core counts (default 1,4,16,128)")
     parser.add_argument("--out", default="build/rtl", help="output folder (default build/rtl)")
-    for name in ("neurons", "weight_bytes", "imem_depth", "event_depth", "fanout_depth"):
+    for name in ("neurons", "weight_bytes", "imem_depth"):
         parser.add_argument(f"--{name.replace('_', '-')}", type=int, default=getattr(PRODUCT, name),
                             help=f"default {getattr(PRODUCT, name)}")
+    for name in ("event_depth", "fanout_depth"):   # None: the depth --weight-bytes gives (docs/spec.md §1.1)
+        parser.add_argument(f"--{name.replace('_', '-')}", type=int, default=None,
+                            help=f"default {getattr(PRODUCT, name)} per 256 weight bytes (docs/spec.md §1.1)")
     parser.add_argument("--emit-src", action="store_true", help="annotate statements with Python source locations")
     args = parser.parse_args(argv)
     try:

@@ -16,9 +16,12 @@ from spikecore.rtl.synth import synthesize_core
 
 def main(argv: list[str] | None = None) -> int:
     parser = ArgumentParser(prog="python -m spikecore.app.synth", description=__doc__.splitlines()[0])
-    for name in ("neurons", "weight_bytes", "imem_depth", "event_depth", "fanout_depth"):
+    for name in ("neurons", "weight_bytes", "imem_depth"):
         parser.add_argument(f"--{name.replace('_', '-')}", type=int, default=getattr(PRODUCT, name),
                             help=f"default {getattr(PRODUCT, name)}")
+    for name in ("event_depth", "fanout_depth"):   # None: the depth --weight-bytes gives (docs/spec.md §1.1)
+        parser.add_argument(f"--{name.replace('_', '-')}", type=int, default=None,
+                            help=f"default {getattr(PRODUCT, name)} per 256 weight bytes (docs/spec.md §1.1)")
     args = parser.parse_args(argv)
     try:
         config = ChipConfig(cores=1, neurons=args.neurons, weight_bytes=args.weight_bytes,
