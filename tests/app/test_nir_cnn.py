@@ -24,10 +24,10 @@ from spikecore.compiler.frontends.nir import from_nir
 from spikecore.compiler.pipeline import compile_nir
 from spikecore.config import parse_chip
 
-#: A board the full-size CNN fits (see docs/nir.md "Fan-in splitting"): 4 chips x 128 cores of 4096 weight bytes,
-#: with 256-entry event buffers and fan-out tables (a 3x3 convolution over 16 channels reads 144 sources per
-#: position, more than 64 events).
-FULL_CHIP = "chips=4 weight_bytes=4096 event_depth=256 fanout_depth=256"
+#: The issue's board for the full-size CNN (see docs/nir.md "Fan-in splitting"): 4 chips x 128 cores of 4096 weight
+#: bytes, whose event buffers and fan-out tables follow the weight memory (docs/spec.md §1.1: 1024 and 256 entries;
+#: a 3x3 convolution over 16 channels reads 144 sources per position, more than the product's 64 events).
+FULL_CHIP = "chips=4 weight_bytes=4096"
 #: Small cores on two chips: the small CNN's second convolution, pooled convolution and readout are split.
 SPLIT_CHIP = "cores=32 chips=2 weight_bytes=256 event_depth=32"
 #: Cores large enough that nothing is split.
@@ -145,10 +145,24 @@ def test_split_cnn_with_fine_weights_agrees_with_the_float_reference_on_every_la
     assert result.output_kind == "spikes" and result.output_agreement >= 0.9
 
 
-def test_full_size_cnn_compiles_for_four_chips_and_golden_equals_integer_reference():
-    """Full size (about 1 M synapses once the poolings fold into the next layer): compile about 10-35 s, three
-    steps on the cycle-accurate board about 15 s and on the functional one about 3 s on this machine."""
-    compiled = compile_nir(sinabs_cnn(), dt=1.0, config=parse_chip(FULL_CHIP))
+def test_full_size_cnn_compiles_for_four_chips_and_golden_equals_integer_reference(tmp_path, capsys):
+    """Full size (about 1 M synapses once the poolings fold into the next layer): ``spikecore compile --dt 1
+    --chip "chips=4 weight_bytes=4096"`` and the same compile in Python, each about 5-35 s, three steps on the
+    cycle-accurate board about 15 s and on the functional one about 3 s on this machine."""
+    from spikecore.app.cli import main
+    from spikecore.image import encode_image, load_image
+
+    graph = sinabs_cnn()
+    path, out = tmp_path / "cnn.nir", tmp_path / "cnn.bin"
+    nir.write(path, graph)
+    assert main(["compile", str(path), "--dt", "1", "--chip", FULL_CHIP, "--out", str(out)]) == 0
+    assert capsys.readouterr().err == ""
+    image = load_image(out)
+    # 128 cores per chip of 4096 weight bytes, 1024-entry event buffers and 256-entry fan-out tables (§1.1)
+    assert image.config.as_dict() == {"cores": 128, "neurons": 32, "weight_bytes": 4096, "imem_depth": 64,
+                                      "event_depth": 1024, "fanout_depth": 256}
+    compiled = compile_nir(graph, dt=1.0, config=parse_chip(FULL_CHIP))
+    assert encode_image(compiled.image) == out.read_bytes()
     layers = [layer.name for layer in compiled.quant.layers]
     assert layers == ["1", "3", "6", "10", "12"]
     # the pooled convolution (576 inputs per neuron) and the pooled Affine (512) are split; the rest fit a core
@@ -168,8 +182,17 @@ def test_full_size_cnn_compiles_for_four_chips_and_golden_equals_integer_referen
     np.testing.assert_array_equal(functional.output_int, integer.output_int)
 
 
-@pytest.mark.parametrize("chip", ["chips=4 weight_bytes=4096"])
-def test_full_size_cnn_on_default_event_buffers_is_refused_in_one_line(chip, tmp_path, capsys):
+@pytest.mark.parametrize(("chip", "short", "hint"), [
+    # two chips: the cores the four-chip board uses (more than 256), and that board is named
+    ("chips=2 weight_bytes=4096", "the board has 256 (2 chips x 128)", "a board of 4 chips holds it"),
+    # the product's 64-entry buffers given explicitly: a core reads at most 64 sources, so far more cores
+    # (docs/nir.md, "Fan-in splitting"); the hint names the deeper event buffer and fan-out table it needs
+    ("chips=4 weight_bytes=4096 event_depth=64 fanout_depth=64", "fanout_depth is 64",
+     "a chip with deeper buffers holds it"),
+    ("chips=4 weight_bytes=4096 event_depth=64", "the board has 512 (4 chips x 128)",
+     "a chip with deeper buffers holds it")])
+def test_full_size_cnn_on_a_board_too_small_is_refused_naming_the_chip_that_holds_it(chip, short, hint, tmp_path,
+                                                                                      capsys):
     from spikecore.app.cli import main
 
     path = tmp_path / "cnn.nir"
@@ -178,7 +201,13 @@ def test_full_size_cnn_on_default_event_buffers_is_refused_in_one_line(chip, tmp
     assert main(["compile", str(path), "--dt", "1", "--chip", chip, "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith(f"spikecore: error: NIR file {path}: ")
-    assert "fanout_depth is 64" in err or "event_depth is 64" in err
+    assert short in err and f"; {hint}: pass --chip " in err
+    named = err.rstrip().rpartition("pass --chip ")[2]
+    assert named.startswith('"') and named.endswith('"')
+    # the chip named is the one the test above compiles the graph for (its depths written out where the user's
+    # were smaller, so the hint names them)
+    assert parse_chip(named.strip('"')) == parse_chip(FULL_CHIP)
+    assert ("event_depth=1024" in named) == ("event_depth" in chip)
     assert not out.exists()
 
 
