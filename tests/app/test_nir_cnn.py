@@ -30,8 +30,8 @@ from spikecore.config import parse_chip
 FULL_CHIP = "chips=4 weight_bytes=4096"
 #: Small cores on two chips: the small CNN's second convolution, pooled convolution and readout are split.
 SPLIT_CHIP = "cores=32 chips=2 weight_bytes=256 event_depth=32"
-#: Cores large enough that nothing is split.
-WHOLE_CHIP = "cores=128 weight_bytes=4096 event_depth=1024 fanout_depth=256"
+#: Cores large enough that nothing is split (4096 weight bytes give 1024-entry event buffers, docs/spec.md §1.1).
+WHOLE_CHIP = "weight_bytes=4096"
 
 
 def sinabs_cnn(side: int = 34, channels: tuple[int, int, int] = (16, 16, 8), hidden: int = 256,
