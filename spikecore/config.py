@@ -62,7 +62,9 @@ class ChipConfig:
         (``None``): :func:`default_depths` of ``weight_bytes`` (64 on the product chip).
     fanout_depth:
         Entries of each core's fan-out table; also the depth of its out-queue. Not given (``None``):
-        :func:`default_depths` of ``weight_bytes`` (64 on the product chip).
+        :func:`default_depths` of ``weight_bytes`` (64 on the product chip). The config holds the resolved
+        depth, so ``dataclasses.replace(config, weight_bytes=...)`` keeps the old depths; build a new
+        ``ChipConfig`` (or :func:`parse_chip` a text) to derive them again.
     chips:
         Chips of the board (1 to ``isa.MAX_CHIPS``; docs/spec.md §13). Every chip has the sizes above, so a
         board has ``chips * cores`` cores. The single-chip models (golden ``CycleChip``, the RTL array) take
