@@ -35,7 +35,7 @@ from spikecore.image import Image, load_image
 from spikecore.rtl.layout import EVENT_COUNTERS, ConfigSpace, CoreStatus, config_address
 from spikecore.signature import HISTORY_DEPTH
 from spikecore.stimulus import Stimulus
-from spikecore.trace import board_records
+from spikecore.verif.board_coverage import sample_board_steps
 from spikecore.verif.board_scoreboard import BoardScoreboard
 from spikecore.verif.cocotb_array import (
     PIPELINE_CLOCKS,
@@ -50,7 +50,6 @@ from spikecore.verif.cocotb_array import (
 from spikecore.verif.config_bus import default_word, image_words
 from spikecore.verif.coverage import FunctionalCoverage
 from spikecore.verif.protocol import Violation, decode_violation
-from spikecore.verif.random_board import link_coverage
 from spikecore.verif.scoreboard import Mismatch
 from spikecore.verif.tb.driver import ArrayDriver, _signed24, _to_signed32
 from spikecore.verif.tb.monitor import CLOCK_NS
@@ -327,9 +326,7 @@ class BoardBench:
         if stop and result.passed:
             result.passed, result.reason = False, stop
         coverage = FunctionalCoverage(image.config.one_chip)
-        for expected in matched_steps:
-            for c, exp in enumerate(expected):
-                coverage.sample_step(exp, board.golden.chips[c].loaded)
+        links = sample_board_steps(matched_steps, board, coverage)
         info = RunInfo(seed=spec.seed, cores=image.config.cores, check=spec.check, variant=spec.variant,
                        image=spec.image, stimulus=spec.stimulus, steps=spec.steps, vcd=spec.vcd,
                        reproduce=spec.reproduce, wall_seconds=time.monotonic() - started, clock_period_ns=CLOCK_NS,
@@ -343,12 +340,7 @@ class BoardBench:
         data = result_dict(result, info, first)
         data["chips"] = image.config.chips
         data["coverage"] = coverage.to_dict()
-        data["link_coverage"] = {}
-        if matched_steps:
-            trace = np.concatenate([board_records(e.records, c) for expected in matched_steps
-                                    for c, e in enumerate(expected)])
-            data["link_coverage"] = link_coverage(trace, [expected[0].start_cycle for expected in matched_steps],
-                                                  image.config)
+        data["link_coverage"] = links
         data["stepping"] = {"seconds": round(stepping, 4), "clocks": int(clocks),
                             "array_cycles_per_second": round(result.cycles / stepping, 1) if stepping else None,
                             "clocks_per_second": round(clocks / stepping, 1) if stepping else None,

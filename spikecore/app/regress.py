@@ -87,6 +87,8 @@ def execute(args) -> int:
         for size, bins in board["link_coverage"].items():
             print(f"  links {size}: " + " ".join(f"{name}={hits}" for name, hits in bins.items()))
         print("  split neurons / merges: " + " ".join(f"{name}={hits}" for name, hits in board["fan_in_split"].items()))
+        missed = [*board["links_missed"], *(f"fan_in_split:{name}" for name in board.get("split_missed", []))]
+        print(f"  board bins never hit: {', '.join(missed) if missed else 'none'}")
     for failure in [*summary["failures"], *(board["failures"] if board else [])]:
         print(f"FAIL seed {failure['seed']}: {failure['reason']}\n  reproduce: {failure['reproduce']}")
     return 0 if summary["passed"] else 1
