@@ -30,18 +30,9 @@ from pathlib import Path
 import numpy as np
 
 from spikecore import isa
+from spikecore.app import demo_report
 from spikecore.app.cli_support import USER_ERRORS, ArgumentParser, OneMeaning, report_error
 from spikecore.app.demo import REPO_ROOT, REPORT_VERSION, cosimulate_samples, progress
-from spikecore.app.demo_report import (
-    accuracy_fields,
-    activity_fields,
-    activity_rows,
-    closing_fields,
-    finish,
-    head_rows,
-    rtl_row,
-    write_report,
-)
 from spikecore.config import ChipConfig, parse_chip
 from spikecore.errors import SpikeCoreError
 from spikecore.golden.energy_tables import DEFAULT_CLOCK_MHZ, check_clock
@@ -183,12 +174,12 @@ def run_flow(args: argparse.Namespace) -> int:
     report = {
         "version": REPORT_VERSION,
         "net": "mnist",
-        **accuracy_fields(data_name=data_name, model_name=model_name, encoding=args.encoding, steps=compiled.steps,
-                          float_pred=float_pred, predictions=golden.predictions, labels=data.y_test,
-                          golden_equals_reference=golden_equals_reference),
+        **demo_report.accuracy_fields(data_name=data_name, model_name=model_name, encoding=args.encoding,
+                                      steps=compiled.steps, float_pred=float_pred, predictions=golden.predictions,
+                                      labels=data.y_test, golden_equals_reference=golden_equals_reference),
         "chips": config.chips,
         "board": config.describe(),
-        **activity_fields(golden),
+        **demo_report.activity_fields(golden),
         "energy_pj_per_inference": None,
         "latency_us_per_inference": cycles / clock,
         "energy": None,
@@ -199,19 +190,19 @@ def run_flow(args: argparse.Namespace) -> int:
         "weight_bytes_used": int(sum(np.asarray(c.weights).size for c in placed.cores)),
         "train_seconds": round(train_seconds, 3),
         "compile_seconds": round(compile_seconds, 3),
-        **closing_fields(compiled, data.x_test, rtl),
+        **demo_report.closing_fields(compiled, data.x_test, rtl),
     }
     progress("writing plots")
     files = {"weights": out_dir / "weight_distribution.png", "comparison": out_dir / "float_vs_spikecore.png"}
     weight_distribution(files["weights"], compiled)
     float_vs_spikecore(files["comparison"], compiled, model, data, float_pred, golden)
-    write_report(out_dir, report, files, rtl, started)
+    demo_report.write_report(out_dir, report, files, rtl, started)
 
     rows = [
-        *head_rows(report, [("board", f"{plural(config.chips, 'chip')} of {config.cores} cores (the fewest of at most "
-                                      f"{args.max_chips} that hold the model)")]),
-        rtl_row(rtl, f"RTL vs golden ({plural(config.chips, 'chip')})"),
-        *activity_rows(report),
+        *demo_report.head_rows(report, [("board", f"{plural(config.chips, 'chip')} of {config.cores} cores (the "
+                                                  f"fewest of at most {args.max_chips} that hold the model)")]),
+        demo_report.rtl_row(rtl, f"RTL vs golden ({plural(config.chips, 'chip')})"),
+        *demo_report.activity_rows(report),
         ("energy per inference", "not priced on a board (the energy tables price one chip's mesh, not links)"),
         ("latency per inference", f"{cycles / clock:.3f} us  ({cycles:.1f} cycles at {clock:g} MHz, "
                                   f"{'assumed' if args.clock_mhz is None else 'given'})"),
@@ -225,7 +216,7 @@ def run_flow(args: argparse.Namespace) -> int:
     else:
         rows.append(("links", "no event crossed a link"))
     rows.append(("report", str(out_dir / "report.json")))
-    return finish(rows, report)
+    return demo_report.finish(rows, report)
 
 if __name__ == "__main__":
     sys.exit(main())
