@@ -18,22 +18,10 @@ Both keep every host event injectable (no input buffer is ever full), so any hos
 
 from __future__ import annotations
 
+from spikecore import isa
 from spikecore.config import ChipConfig
 from spikecore.image import Image
-from spikecore.isa import (
-    ACC_MAX,
-    ACC_MIN,
-    HALT_WORD,
-    WIDE_PAYLOAD_MAX,
-    WIDE_PAYLOAD_MIN,
-    CoreImage,
-    FanoutEntry,
-    Instruction,
-    NeuronParams,
-    Opcode,
-    ResetMode,
-    encode,
-)
+from spikecore.isa import HALT_WORD, CoreImage, FanoutEntry, Instruction, NeuronParams, Opcode, ResetMode, encode
 from spikecore.stimulus import Stimulus
 
 #: A wide partial sum within int24 but beyond int8 (so MERGE adds a payload no 8-bit event can carry).
@@ -87,10 +75,10 @@ def split_across_chips(config: ChipConfig) -> tuple[Image, Stimulus, int]:
     (the int24 maximum added saturates it high), 1 at ``ACC_MIN + 5`` (low), 2 at 0 (adds a payload beyond int8).
     Step 0's MERGE finds an empty buffer; step 2's adds step 0's arrivals, which waited in the buffer through
     step 1."""
-    wide = [NeuronParams(threshold=ACC_MIN, reset=v, init=v, fanout_start=start, fanout_count=n)
-            for v, start, n in ((WIDE_PAYLOAD_MAX + _MARGIN, 0, 1), (WIDE_PAYLOAD_MIN - _MARGIN, 1, 1),
+    wide = [NeuronParams(threshold=isa.ACC_MIN, reset=v, init=v, fanout_start=start, fanout_count=n)
+            for v, start, n in ((isa.WIDE_PAYLOAD_MAX + _MARGIN, 0, 1), (isa.WIDE_PAYLOAD_MIN - _MARGIN, 1, 1),
                                 (WIDE_FITS, 2, 2))]
-    merging = [NeuronParams(init=ACC_MAX - _MARGIN), NeuronParams(init=ACC_MIN + _MARGIN), NeuronParams()]
+    merging = [NeuronParams(init=isa.ACC_MAX - _MARGIN), NeuronParams(init=isa.ACC_MIN + _MARGIN), NeuronParams()]
     program = [encode(Instruction(Opcode.MERGE, neuron=0, count=3)),
                encode(Instruction(Opcode.FIRE, neuron=4, count=3, shift=0, reset=ResetMode.ALWAYS, graded=True,
                                   wide=True)), HALT_WORD]
