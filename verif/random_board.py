@@ -1,7 +1,9 @@
 """Random multi-chip programs and link coverage for the golden board (docs/spec.md §13).
 
 :func:`random_board` draws one random program per chip (:func:`~spikecore.verif.random_program.random_image`)
-and sends a share of every chip's core-to-core fan-out entries to another chip, so the links carry traffic;
+and sends a share of every chip's core-to-core fan-out entries to another chip, so the links carry traffic (in
+about :data:`QUIET_SHARE` of the seeds with link-quiet odd steps; :mod:`spikecore.verif.board_edges` holds the
+hand-built programs that reach the rarer bins on purpose);
 :func:`link_coverage` says which link behaviours a board run exercised. The programs are checked golden against
 golden (cycle-accurate board against functional board, tests/verif/test_random_board.py) and RTL board against
 the golden board (tests/rtl/test_rtl_board.py, the multi-chip seeds of ``make regress``); :func:`injectable`
