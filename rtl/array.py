@@ -29,7 +29,7 @@ from spikecore import signature as sigref
 from spikecore.config import ChipConfig
 from spikecore.errors import SpikeCoreError
 from spikecore.rtl.core import Core
-from spikecore.rtl.layout import CONFIG_ADDRESS, LINK_EVENT, MAGIC_WORD, ArrayRegister
+from spikecore.rtl.layout import CHIP_BITS, CONFIG_ADDRESS, LINK_EVENT, MAGIC_WORD, ArrayRegister
 from spikecore.rtl.router import Router
 from spikecore.rtl.trace_port import (
     CORE_RECORD,
@@ -49,6 +49,53 @@ class ArrayState(enum.Enum, shape=3):
     BARRIER = 2
     DELIVER = 3
     RESET = 4
+
+
+def host_ports(chip_select: bool = False) -> dict[str, wiring.Member]:
+    """The array's host inputs and its board-wide outputs (docs/spec.md §8), in port order: the configuration
+    bus, the injection port, ``step``, ``reset_state``, ``busy``, ``done``, ``cycle``. ``chip_select`` adds a
+    board's ``inj_chip`` (:data:`~spikecore.rtl.layout.CHIP_BITS` wide) beside ``inj_core``
+    (:class:`spikecore.rtl.board.SpikeCoreBoard`, §13)."""
+    return {
+        "cfg_addr": In(isa.WORD_BITS),
+        "cfg_wdata": In(isa.WORD_BITS),
+        "cfg_write": In(1),
+        "cfg_read": In(1),
+        "cfg_rdata": Out(isa.WORD_BITS),
+        "cfg_rvalid": Out(1),
+        "inj_valid": In(1),
+        **({"inj_chip": In(CHIP_BITS)} if chip_select else {}),
+        "inj_core": In(isa.CORE_ID_BITS),
+        "inj_axon": In(isa.AXON_BITS),
+        "inj_payload": In(signed(isa.PAYLOAD_BITS)),
+        "inj_accepted": Out(1),
+        "inj_refused": Out(1),
+        "step": In(1),
+        "reset_state": In(1),
+        "busy": Out(1),
+        "done": Out(1),
+        "cycle": Out(CYCLE_BITS),
+    }
+
+
+def chip_outputs(config: ChipConfig) -> dict[str, wiring.Member]:
+    """The outputs one chip of ``config`` has of its own (docs/spec.md §8.4-§8.6), in port order: the host
+    output port ``out_*``, the trace port and the signature ports ``sig_*``. A board has each of them once per
+    chip (``member.array(chips)``, §13)."""
+    return {
+        "out_valid": Out(1),
+        "out_core": Out(isa.CORE_ID_BITS),
+        "out_axon": Out(isa.AXON_BITS),
+        "out_payload": Out(signed(isa.WIDE_PAYLOAD_BITS)),
+        "trace_port": Out(trace_layout(config.cores)),
+        "sig_valid": Out(1),
+        "sig_cycle": Out(CYCLE_BITS),
+        "sig_value": Out(32),
+        "sig_count": Out(RECORD_COUNT_BITS),
+        "sig_history": Out(data.ArrayLayout(32, sigref.HISTORY_DEPTH)),
+        "sig_cycles": Out(CYCLE_BITS),
+        "sig_records": Out(CYCLE_BITS),
+    }
 
 
 class SpikeCoreArray(wiring.Component):
@@ -106,38 +153,7 @@ class SpikeCoreArray(wiring.Component):
                 "link_head": In(LINK_EVENT).array(chips),
                 "link_take": Out(1).array(chips),
             }
-        super().__init__({
-            **board,
-            "cfg_addr": In(isa.WORD_BITS),
-            "cfg_wdata": In(isa.WORD_BITS),
-            "cfg_write": In(1),
-            "cfg_read": In(1),
-            "cfg_rdata": Out(isa.WORD_BITS),
-            "cfg_rvalid": Out(1),
-            "inj_valid": In(1),
-            "inj_core": In(isa.CORE_ID_BITS),
-            "inj_axon": In(isa.AXON_BITS),
-            "inj_payload": In(signed(isa.PAYLOAD_BITS)),
-            "inj_accepted": Out(1),
-            "inj_refused": Out(1),
-            "step": In(1),
-            "reset_state": In(1),
-            "busy": Out(1),
-            "done": Out(1),
-            "cycle": Out(CYCLE_BITS),
-            "out_valid": Out(1),
-            "out_core": Out(isa.CORE_ID_BITS),
-            "out_axon": Out(isa.AXON_BITS),
-            "out_payload": Out(signed(isa.WIDE_PAYLOAD_BITS)),
-            "trace_port": Out(trace_layout(config.cores)),
-            "sig_valid": Out(1),
-            "sig_cycle": Out(CYCLE_BITS),
-            "sig_value": Out(32),
-            "sig_count": Out(RECORD_COUNT_BITS),
-            "sig_history": Out(data.ArrayLayout(32, sigref.HISTORY_DEPTH)),
-            "sig_cycles": Out(CYCLE_BITS),
-            "sig_records": Out(CYCLE_BITS),
-        })
+        super().__init__({**board, **host_ports(), **chip_outputs(config)})
 
     def make_core(self, core_id: int) -> wiring.Component:
         """Core ``core_id`` of the array: a :class:`~spikecore.rtl.core.Core`. The Verilog generator

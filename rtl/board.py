@@ -25,22 +25,14 @@ every router is idle and every link is empty. On a link ``a -> b``, chip ``a``'s
 
 from __future__ import annotations
 
-from amaranth.hdl import Array, Cat, Module, Signal, signed
+from amaranth.hdl import Array, Cat, Module, Signal
 from amaranth.lib import data, wiring
-from amaranth.lib.wiring import In, Out
 
-from spikecore import isa
-from spikecore import signature as sigref
 from spikecore.config import ChipConfig
 from spikecore.errors import SpikeCoreError
-from spikecore.rtl.array import SpikeCoreArray
-from spikecore.rtl.layout import CHIP_BITS, CONFIG_ADDRESS
+from spikecore.rtl.array import SpikeCoreArray, chip_outputs, host_ports
+from spikecore.rtl.layout import CONFIG_ADDRESS
 from spikecore.rtl.link import Link
-from spikecore.rtl.trace_port import CYCLE_BITS, RECORD_COUNT_BITS, trace_layout
-
-#: The per-chip outputs of the board, each ``Out(shape).array(chips)``, named as the array's ports.
-_PER_CHIP = ("out_valid", "out_core", "out_axon", "out_payload", "trace_port", "sig_valid", "sig_cycle",
-             "sig_value", "sig_count", "sig_history", "sig_cycles", "sig_records")
 
 
 class SpikeCoreBoard(wiring.Component):
@@ -61,41 +53,8 @@ class SpikeCoreBoard(wiring.Component):
         chips = config.chips
         #: The ordered chip pairs ``(a, b)`` with a link ``a -> b``.
         self.links = [(a, b) for a in range(chips) for b in range(chips) if a != b]
-        per_chip = {
-            "out_valid": Out(1),
-            "out_core": Out(isa.CORE_ID_BITS),
-            "out_axon": Out(isa.AXON_BITS),
-            "out_payload": Out(signed(isa.WIDE_PAYLOAD_BITS)),
-            "trace_port": Out(trace_layout(config.cores)),
-            "sig_valid": Out(1),
-            "sig_cycle": Out(CYCLE_BITS),
-            "sig_value": Out(32),
-            "sig_count": Out(RECORD_COUNT_BITS),
-            "sig_history": Out(data.ArrayLayout(32, sigref.HISTORY_DEPTH)),
-            "sig_cycles": Out(CYCLE_BITS),
-            "sig_records": Out(CYCLE_BITS),
-        }
-        super().__init__({
-            "cfg_addr": In(isa.WORD_BITS),
-            "cfg_wdata": In(isa.WORD_BITS),
-            "cfg_write": In(1),
-            "cfg_read": In(1),
-            "cfg_rdata": Out(isa.WORD_BITS),
-            "cfg_rvalid": Out(1),
-            "inj_valid": In(1),
-            "inj_chip": In(CHIP_BITS),
-            "inj_core": In(isa.CORE_ID_BITS),
-            "inj_axon": In(isa.AXON_BITS),
-            "inj_payload": In(signed(isa.PAYLOAD_BITS)),
-            "inj_accepted": Out(1),
-            "inj_refused": Out(1),
-            "step": In(1),
-            "reset_state": In(1),
-            "busy": Out(1),
-            "done": Out(1),
-            "cycle": Out(CYCLE_BITS),
-            **{name: member.array(chips) for name, member in per_chip.items()},
-        })
+        super().__init__({**host_ports(chip_select=True),
+                          **{name: member.array(chips) for name, member in chip_outputs(config).items()}})
 
     def make_array(self, chip: int) -> SpikeCoreArray:
         """Chip ``chip`` of the board. The Verilog generator (:mod:`spikecore.rtl.instanced`) overrides this
@@ -156,7 +115,7 @@ class SpikeCoreBoard(wiring.Component):
                 array.step.eq(self.step),
                 array.reset_state.eq(self.reset_state),
             ]
-            for name in _PER_CHIP:
+            for name in chip_outputs(cfg):   # each chip's own outputs, named as the array's ports
                 m.d.comb += getattr(self, name)[c].eq(getattr(array, name))
         m.d.comb += [
             self.cfg_rdata.eq(Array(array.cfg_rdata for array in arrays)[rd_chip]),

@@ -3,13 +3,14 @@
 A regression with ``board_every = N`` also runs every seed ``s`` with ``s % N == N - 1`` as a board program:
 :func:`~spikecore.verif.random_board.random_board` on a board of :func:`board_of_seed` ``(s)`` — 2, 3 or 4 chips
 in turn (``2 + (s // N) % 3``) of :data:`BOARD_CORES` small cores — with the stimulus a host can inject
-(:func:`~spikecore.verif.random_board.injectable`); on 3 chips or more every other one is a link flood
-(:func:`prepare_board_seed`) — co-simulated under the board scoreboard
+(:func:`~spikecore.verif.random_board.injectable`), every other one of a size an edge program instead
+(:func:`board_program`) — co-simulated under the board scoreboard
 (:mod:`spikecore.verif.cocotb_board`), FULL check on every other board seed, FAST on the rest. One
 Verilator build per board size. :func:`board_summary` sums what they did: programs, records compared,
 mismatches, failures with a reproduce line, the link coverage bins (idle, busy, every direction, full queue on
 3 chips or more; :func:`~spikecore.verif.random_board.link_coverage`) per board size and the split-neuron /
-merge bins (coverpoint ``fan_in_split``) summed over every chip.
+merge bins (coverpoint ``fan_in_split``) summed over every chip, and the bins of both never hit
+(``links_missed``, ``split_missed``).
 
 >>> board_of_seed(7, 8).chips, board_of_seed(15, 8).chips, board_of_seed(23, 8).chips
 (2, 3, 4)
@@ -22,11 +23,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from spikecore.config import ChipConfig
-from spikecore.image import save_image
+from spikecore.image import Image, save_image
 from spikecore.stimulus import Stimulus
+from spikecore.verif.board_edges import flood_every_chip, split_across_chips
 from spikecore.verif.build import build_array
 from spikecore.verif.cocotb_array import RunSpec
-from spikecore.verif.random_board import injectable, link_bins, link_flood, random_board
+from spikecore.verif.coverage import coverpoints
+from spikecore.verif.random_board import injectable, link_bins, random_board
 from spikecore.verif.sim import cosimulate
 
 #: Cores of each chip of a regression board: small, so that every size builds in about a minute.
@@ -47,23 +50,30 @@ def board_seeds(seeds, every: int | None) -> list[int]:
     return [s for s in seeds if every and s % every == every - 1]
 
 
+def board_program(seed: int, config: ChipConfig, every: int = 8) -> tuple[Image, Stimulus, int, str]:
+    """Board seed ``seed``'s program on ``config``: its image, the stimulus a host can inject, its steps and its
+    kind. The board seeds of one size take turns (``turn = seed // every // 3``): an even turn is a random board
+    (:func:`~spikecore.verif.random_board.random_board`, about a third of them with link-quiet steps), an odd one
+    an edge program (:mod:`spikecore.verif.board_edges`) — on 3 chips or more a flood that fills every link, on
+    2 chips partial sums clipped and merged across the links — so every link bin and every split-neuron / merge
+    bin is reached by the first two board seeds of each size (48 seeds at ``every`` = 8)."""
+    if (seed // every // len(BOARD_CHIPS)) % 2 == 1:
+        if config.chips >= 3:
+            return (*flood_every_chip(config), "flood")
+        return (*split_across_chips(config), "split")
+    image, events, steps = random_board(seed, config, density=0.8)
+    return image, injectable(image, events, steps), steps, "random"
+
+
 def prepare_board_seed(seed: int, config: ChipConfig, directory: Path, check: str, every: int = 8) -> RunSpec:
-    """Write seed ``seed``'s board program into ``directory``; its run. On 3 chips or more, every other board seed
-    of a size is a link flood instead (:func:`~spikecore.verif.random_board.link_flood` of the link
-    ``a -> b`` the seed picks), so that the full-queue bins are reached within a few seeds."""
-    pairs = [(a, b) for a in range(config.chips) for b in range(config.chips) if a != b]
-    if config.chips >= 3 and (seed // every // len(BOARD_CHIPS)) % 2 == 1:
-        # the floods of one size are every 6th board seed: count them, so that each floods another link
-        source, dest = pairs[(seed // every // (2 * len(BOARD_CHIPS))) % len(pairs)]
-        image, stimulus, steps = link_flood(config, source, dest), Stimulus(), 2
-    else:
-        image, events, steps = random_board(seed, config, density=0.8)
-        stimulus = injectable(image, events, steps)
+    """Write seed ``seed``'s board program (:func:`board_program`) into ``directory``; its run."""
+    image, stimulus, steps, kind = board_program(seed, config, every)
     directory.mkdir(parents=True, exist_ok=True)
     save_image(image, directory / "image.bin")
     stimulus.save(directory / "stimulus.json")
     return RunSpec(image=str(directory / "image.bin"), stimulus=str(directory / "stimulus.json"), steps=steps,
-                   result=str(directory / "result.json"), seed=seed, check=check, variant=f"board{config.chips}",
+                   result=str(directory / "result.json"), seed=seed, check=check,
+                   variant=f"board{config.chips}-{kind}",
                    reproduce=f"python -m spikecore.app.sim --image {directory / 'image.bin'} --stimulus "
                              f"{directory / 'stimulus.json'} --steps {steps} --check full --waves")
 
@@ -93,7 +103,9 @@ def run_board_seeds(seeds: list[int], every: int, out: Path, log=print) -> list[
 def board_summary(results: list[dict], every: int) -> dict:
     """What the board seeds did, for the regression summary (see the module docstring)."""
     links: dict[str, dict[str, int]] = {}
-    split: dict[str, int] = {}
+    # every bin of the coverpoint, so that a bin no seed hit shows as 0 (and in split_missed), not as absent
+    point_bins = next(p.bins for p in coverpoints(ChipConfig(cores=BOARD_CORES)) if p.name == "fan_in_split")
+    split: dict[str, int] = dict.fromkeys(point_bins, 0)
     for result in results:
         chips = result.get("chips", 0)
         bins = links.setdefault(f"chips{chips}", dict.fromkeys(link_bins(ChipConfig(cores=BOARD_CORES, chips=chips)),
@@ -117,4 +129,5 @@ def board_summary(results: list[dict], every: int) -> dict:
         "links_missed": sorted(f"{board}:{name}" for board, bins in links.items() for name, hits in bins.items()
                                if not hits),
         "fan_in_split": split,
+        "split_missed": [name for name, hits in split.items() if not hits],
     }

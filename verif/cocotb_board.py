@@ -35,7 +35,7 @@ from spikecore.image import Image, load_image
 from spikecore.rtl.layout import EVENT_COUNTERS, ConfigSpace, CoreStatus, config_address
 from spikecore.signature import HISTORY_DEPTH
 from spikecore.stimulus import Stimulus
-from spikecore.trace import board_records
+from spikecore.verif.board_coverage import sample_board_steps
 from spikecore.verif.board_scoreboard import BoardScoreboard
 from spikecore.verif.cocotb_array import (
     PIPELINE_CLOCKS,
@@ -44,13 +44,13 @@ from spikecore.verif.cocotb_array import (
     GoldenFault,
     RunSpec,
     apply_weight_fault,
-    runs_from_environment,
+    measure_speeds,
+    run_listed,
     watchdog_bound,
 )
 from spikecore.verif.config_bus import default_word, image_words
 from spikecore.verif.coverage import FunctionalCoverage
 from spikecore.verif.protocol import Violation, decode_violation
-from spikecore.verif.random_board import link_coverage
 from spikecore.verif.scoreboard import Mismatch
 from spikecore.verif.tb.driver import ArrayDriver, _signed24, _to_signed32
 from spikecore.verif.tb.monitor import CLOCK_NS
@@ -327,9 +327,7 @@ class BoardBench:
         if stop and result.passed:
             result.passed, result.reason = False, stop
         coverage = FunctionalCoverage(image.config.one_chip)
-        for expected in matched_steps:
-            for c, exp in enumerate(expected):
-                coverage.sample_step(exp, board.golden.chips[c].loaded)
+        links = sample_board_steps(matched_steps, board, coverage)
         info = RunInfo(seed=spec.seed, cores=image.config.cores, check=spec.check, variant=spec.variant,
                        image=spec.image, stimulus=spec.stimulus, steps=spec.steps, vcd=spec.vcd,
                        reproduce=spec.reproduce, wall_seconds=time.monotonic() - started, clock_period_ns=CLOCK_NS,
@@ -343,12 +341,7 @@ class BoardBench:
         data = result_dict(result, info, first)
         data["chips"] = image.config.chips
         data["coverage"] = coverage.to_dict()
-        data["link_coverage"] = {}
-        if matched_steps:
-            trace = np.concatenate([board_records(e.records, c) for expected in matched_steps
-                                    for c, e in enumerate(expected)])
-            data["link_coverage"] = link_coverage(trace, [expected[0].start_cycle for expected in matched_steps],
-                                                  image.config)
+        data["link_coverage"] = links
         data["stepping"] = {"seconds": round(stepping, 4), "clocks": int(clocks),
                             "array_cycles_per_second": round(result.cycles / stepping, 1) if stepping else None,
                             "clocks_per_second": round(clocks / stepping, 1) if stepping else None,
@@ -362,47 +355,14 @@ class BoardBench:
 @cocotb.test(skip=bool(os.environ.get("SPIKECORE_BENCH")))
 async def board_matches_golden(dut) -> None:
     """Every run of the environment's list matches the golden board (see the module docstring)."""
-    runs = runs_from_environment()
-    if not runs:
-        raise SpikeCoreError("no runs given (set SPIKECORE_IMAGE or SPIKECORE_BATCH)")
-    bench = BoardBench(dut)
-    await bench.start()
-    failures = []
-    for spec in runs:
-        try:
-            data = await bench.run(spec)
-        except Exception as err:   # the testbench itself broke: leave a result, go on with the next run
-            dut._log.exception("testbench error in seed %s", spec.seed)
-            data = {"passed": False, "reason": f"testbench error: {err!r}", "seed": spec.seed, "variant": spec.variant,
-                    "check": spec.check, "text": f"testbench error: {err!r}\nreproduce: {spec.reproduce}"}
-            write_json(spec.result, data)
-        dut._log.info("seed %s %s: %s", spec.seed, spec.variant, data["text"].splitlines()[-1] if data["passed"]
-                      else data["text"])
-        if not data["passed"]:
-            failures.append(data["text"])
-    assert not failures, "\n\n".join(failures)
+    await run_listed(dut, BoardBench(dut))
 
 
 @cocotb.test(skip=not os.environ.get("SPIKECORE_BENCH"))
 async def bench_board_speeds(dut) -> None:
     """Speeds of one board build (``SPIKECORE_BENCH`` = JSON output path): the clock alone, then the
-    environment's program scoreboarded (FAST and FULL), as :func:`spikecore.verif.cocotb_array.bench_speeds`."""
-    runs = runs_from_environment()
-    bench = BoardBench(dut)
-    await bench.start()
-    clocks = int(os.environ.get("SPIKECORE_BENCH_CLOCKS", "20000"))
-    await FallingEdge(dut.clk)
-    started, cpu_started = time.perf_counter(), time.process_time()
-    await Timer(clocks * CLOCK_NS, unit="ns")
-    speeds = {"clock_only_cycles_per_second": round(clocks / (time.perf_counter() - started), 1),
-              "clock_only_cycles_per_cpu_second": round(clocks / max(time.process_time() - cpu_started, 1e-9), 1),
-              "runs": []}
-    for spec in runs:
-        data = await bench.run(spec)
-        speeds["runs"].append({"check": spec.check, "passed": data["passed"], "cycles": data["cycles"],
-                               "records_compared": data["records_compared"], **data["stepping"]})
-    write_json(os.environ["SPIKECORE_BENCH"], speeds)
-    assert all(run["passed"] for run in speeds["runs"]), speeds
+    environment's program scoreboarded (FAST and FULL), as :func:`spikecore.verif.cocotb_array.measure_speeds`."""
+    await measure_speeds(dut, BoardBench(dut), edges_awaited=False)
 
 
 assert isa.MAX_CHIPS <= 16, "the configuration address has 4 chip bits (rtl/layout.py CONFIG_ADDRESS)"

@@ -1,7 +1,9 @@
 """Random multi-chip programs and link coverage for the golden board (docs/spec.md §13).
 
 :func:`random_board` draws one random program per chip (:func:`~spikecore.verif.random_program.random_image`)
-and sends a share of every chip's core-to-core fan-out entries to another chip, so the links carry traffic;
+and sends a share of every chip's core-to-core fan-out entries to another chip, so the links carry traffic (in
+about :data:`QUIET_SHARE` of the seeds with link-quiet odd steps; :mod:`spikecore.verif.board_edges` holds the
+hand-built programs that reach the rarer bins on purpose);
 :func:`link_coverage` says which link behaviours a board run exercised. The programs are checked golden against
 golden (cycle-accurate board against functional board, tests/verif/test_random_board.py) and RTL board against
 the golden board (tests/rtl/test_rtl_board.py, the multi-chip seeds of ``make regress``); :func:`injectable`
@@ -46,11 +48,18 @@ from spikecore.verif.random_program import random_image
 
 #: Share of core-to-core fan-out entries sent to another chip.
 REMOTE_SHARE = 0.7
+#: Share of the boards with link-quiet steps (:func:`random_board`'s ``quiet``).
+QUIET_SHARE = 0.3
 
 
-def random_board(seed: int, config: ChipConfig, **knobs: object) -> tuple[Image, dict[int, list], int]:
+def random_board(seed: int, config: ChipConfig, *, quiet: bool | None = None,
+                 **knobs: object) -> tuple[Image, dict[int, list], int]:
     """A valid random board image for ``config`` (``chips`` ≥ 1), its events per step (global core ids) and its
-    number of steps. ``knobs`` go to :func:`random_image` for every chip."""
+    number of steps. ``knobs`` go to :func:`random_image` for every chip.
+
+    ``quiet`` (``None``: drawn, true for about :data:`QUIET_SHARE` of the seeds, from a generator of its own so
+    every other draw of the seed stays as it was): every core with a fan-out entry to another chip gets period
+    2, phase 0, and the run at least 2 steps, so each odd step uses no link (the link ``idle`` bin)."""
     rng = random.Random(seed)
     one = config.one_chip
     # Half the boards flood: every chip sends all its core-to-core entries to one victim chip, whose incoming links
@@ -70,13 +79,24 @@ def random_board(seed: int, config: ChipConfig, **knobs: object) -> tuple[Image,
         steps = max(steps, chip_steps)
         for core, section in image.cores.items():
             share = 1.0 if victim is not None else REMOTE_SHARE
-            fanout = [entry if entry.core == HOST_CORE or rng.random() >= share or config.chips == 1
+            # an entry that stays on the chip names its own chip (the host's entries keep chip 0, §13)
+            fanout = [entry if entry.core == HOST_CORE
+                      else replace(entry, chip=chip) if rng.random() >= share or config.chips == 1
                       else FanoutEntry(entry.core, entry.axon, remote(chip))
                       for entry in section.fanout]
             cores[chip * config.cores + core] = replace(section, fanout=fanout)
         for step, evs in stimulus.events.items():
             events.setdefault(step, []).extend((chip * config.cores + core, axon, payload)
                                                for core, axon, payload in evs)
+    if quiet is None:
+        quiet = random.Random(f"quiet:{seed}").random() < QUIET_SHARE
+    if quiet and config.chips > 1:
+        # Every core that sends over a link runs in even steps only, so every odd step's DELIVER carries on-chip
+        # and host traffic alone: the link-idle bin. Its buffer keeps what arrives meanwhile (§2).
+        for core_id, section in cores.items():
+            if any(not e.to_host and e.chip != core_id // config.cores for e in section.fanout):
+                section.period, section.phase = 2, 0
+        steps = max(steps, 2)
     return Image(config, cores), events, steps
 
 

@@ -14,9 +14,10 @@ every core busy every step (:mod:`spikecore.verif.array_fill`). Each program's a
 with ACC or SPIKE records in any of its steps, from the golden run) and the records compared per second are
 reported.
 
-With ``board_every`` (``make regress``: 8), every 8th seed also runs as a random multi-chip program (2-4 chips
-of 2 cores) on the Verilator-built RTL board (:mod:`spikecore.verif.board_regress`), with its link and
-split-neuron/merge coverage in the summary's ``board``.
+With ``board_every`` (``make regress``: 8), every 8th seed also runs as a multi-chip program (2-4 chips of 2
+cores; random boards and edge programs in turn) on the Verilator-built RTL board
+(:mod:`spikecore.verif.board_regress`), with its link and split-neuron/merge coverage, and the bins never hit,
+in the summary's ``board``.
 
 Everything lands in ``build/regress/`` (or ``--out``): per seed its image, stimulus and result; and
 ``summary.json`` — programs, array cycles simulated, records compared, mismatches, failing seeds with their

@@ -20,15 +20,23 @@ The data path reads top to bottom, as :func:`main` runs it:
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-from spikecore import outputs
 from spikecore.app.cli_support import USER_ERRORS, ArgumentParser, OneMeaning, report_error
+from spikecore.app.demo_report import (
+    accuracy_fields,
+    activity_fields,
+    activity_rows,
+    closing_fields,
+    finish,
+    head_rows,
+    rtl_row,
+    write_report,
+)
 from spikecore.config import ChipConfig
 from spikecore.errors import SpikeCoreError
 
@@ -148,11 +156,6 @@ def cosimulate_samples(compiled, x_q: np.ndarray, out_dir: Path, waves: bool, ma
 # --- 6. report ---------------------------------------------------------------------------------------------
 
 
-def table(rows: list[tuple[str, str]]) -> str:
-    width = max(len(k) for k, _ in rows)
-    return "\n".join(f"  {k:<{width}}  {v}" for k, v in rows)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = ArgumentParser(prog="make sim", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", help="a saved torch.nn.Module (torch.save) taking 64 features; default: train one")
@@ -243,61 +246,31 @@ def run_flow(args: argparse.Namespace) -> int:
         progress(f"RTL: {n} samples on the {cores}-core array (Verilator; the first build takes minutes)")
         rtl = cosimulate_samples(compiled, x_q[:n], out_dir, args.waves)
 
-    float_acc = float(np.mean(float_pred == data.y_test))
-    golden_acc = float(np.mean(golden.predictions == data.y_test))
-    agreement = float(np.mean(golden.predictions == float_pred))
     placed = compiled.placed
     report = {
         "version": REPORT_VERSION,
-        "data": data_name, "model": model_name, "mode": args.encoding, "steps_per_inference": compiled.steps,
-        "held_out_samples": len(data.x_test),
-        "float_accuracy": float_acc, "spikecore_accuracy": golden_acc, "top1_agreement": agreement,
-        "golden_equals_integer_reference": golden_equals_reference,
-        "cycles_per_inference": float(golden.cycles.mean()),
-        "spikes_per_inference": float(golden.spikes.mean()),
-        "synops_per_inference": float(golden.synops.mean()),
+        **accuracy_fields(data_name=data_name, model_name=model_name, encoding=args.encoding, steps=compiled.steps,
+                          float_pred=float_pred, predictions=golden.predictions, labels=data.y_test,
+                          golden_equals_reference=golden_equals_reference),
+        **activity_fields(golden),
         "energy_pj_per_inference": energy.energy_pj,
         "latency_us_per_inference": energy.latency_us,
         "energy": energy.to_dict(),
         "cores_used": len(placed.cores),
         "weight_bytes_used": int(sum(np.asarray(c.weights).size for c in placed.cores)),
         "compile_seconds": round(compile_seconds, 3),
-        # Nothing is clipped silently: values clipped at compile time (only with allow_saturation) and held-out
-        # input values beyond the calibrated input range (injected as payload 127).
-        "saturation": {"clipped_fields": [event.as_dict() for event in compiled.quant.saturations],
-                       "inputs_clipped": compiled.quant.input.clipped(data.x_test),
-                       "input_values": int(np.size(data.x_test))},
-        "rtl": rtl,
-        "files": {},
-        "wall_seconds": None,
+        **closing_fields(compiled, data.x_test, rtl),
     }
     progress("writing plots")
-    report["files"] = plot_all(out_dir, compiled, model, data, float_pred, golden, x_q)
+    files = plot_all(out_dir, compiled, model, data, float_pred, golden, x_q)
     plot_energy(out_dir / "energy_breakdown.png", energy)
-    report["files"]["energy"] = str(out_dir / "energy_breakdown.png")
-    if rtl and rtl.get("vcd"):
-        report["files"].update({"vcd": rtl["vcd"], "gtkw": rtl["gtkw"]})
-    report["wall_seconds"] = round(time.perf_counter() - started, 1)
-    outputs.write_text(out_dir / "report.json", json.dumps(report, indent=2) + "\n")
+    files["energy"] = str(out_dir / "energy_breakdown.png")
+    write_report(out_dir, report, files, rtl, started)
 
     rows = [
-        ("data / model", f"{data_name}; {model_name}"),
-        ("mode", f"{args.encoding}, {compiled.steps} steps per inference"),
-        ("float accuracy", f"{float_acc:.2%}"),
-        ("SpikeCore accuracy (golden)", f"{golden_acc:.2%}  ({len(data.x_test)} held-out samples)"),
-        ("top-1 agreement with float", f"{agreement:.2%}"),
-        ("golden == integer reference", "yes" if golden_equals_reference else "NO"),
-    ]
-    if rtl:
-        rows.append(("RTL vs golden (128 cores)",
-                     f"{rtl['mismatches']} mismatches, {rtl['records_compared']} records compared, "
-                     f"{rtl['passed']}/{rtl['samples']} samples pass"))
-    else:
-        rows.append(("RTL vs golden", "not run (--rtl-samples 0)"))
-    rows += [
-        ("cycles per inference", f"{golden.cycles.mean():.1f}"),
-        ("spikes per inference", f"{golden.spikes.mean():.1f}"),
-        ("synaptic ops per inference", f"{golden.synops.mean():.1f}"),
+        *head_rows(report),
+        rtl_row(rtl, "RTL vs golden (128 cores)"),
+        *activity_rows(report),
         ("energy per inference", f"{energy.energy_pj / 1000:.3f} nJ  (table {energy.table.name}: "
                                  f"{energy.table.reference}; per kind and layer in report.json)"),
         ("latency per inference", f"{energy.latency_us:.3f} us  ({energy.cycles:.1f} cycles at "
@@ -305,12 +278,7 @@ def run_flow(args: argparse.Namespace) -> int:
         ("cores / weight bytes used", f"{report['cores_used']} / {report['weight_bytes_used']}"),
         ("report", str(out_dir / "report.json")),
     ]
-    print(table(rows))
-    for failure in (rtl or {}).get("failures", []):
-        print(failure, file=sys.stderr)
-    ok = golden_equals_reference and (rtl is None or (rtl["mismatches"] == 0 and rtl["passed"] == rtl["samples"]
-                                                       and rtl["records_compared"] > 0))
-    return 0 if ok else 1
+    return finish(rows, report)
 
 
 def run_example(name: str) -> int:

@@ -23,16 +23,16 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-from spikecore import isa, outputs
+from spikecore import isa
+from spikecore.app import demo_report
 from spikecore.app.cli_support import USER_ERRORS, ArgumentParser, OneMeaning, report_error
-from spikecore.app.demo import REPO_ROOT, REPORT_VERSION, cosimulate_samples, progress, table
+from spikecore.app.demo import REPO_ROOT, REPORT_VERSION, cosimulate_samples, progress
 from spikecore.config import ChipConfig, parse_chip
 from spikecore.errors import SpikeCoreError
 from spikecore.golden.energy_tables import DEFAULT_CLOCK_MHZ, check_clock
@@ -169,23 +169,17 @@ def run_flow(args: argparse.Namespace) -> int:
     for row in links:
         row["fanout_entries"] = entries.get((row["from"], row["to"]), 0)
         row["stall_cycles"] = int(golden.link_stalls[row["from"], row["to"]])
-    float_acc = float(np.mean(float_pred == data.y_test))
-    golden_acc = float(np.mean(golden.predictions == data.y_test))
-    agreement = float(np.mean(golden.predictions == float_pred))
     clock = DEFAULT_CLOCK_MHZ if args.clock_mhz is None else args.clock_mhz
     cycles = float(golden.cycles.mean())
     report = {
         "version": REPORT_VERSION,
         "net": "mnist",
-        "data": data_name, "model": model_name, "mode": args.encoding, "steps_per_inference": compiled.steps,
-        "held_out_samples": inferences,
-        "float_accuracy": float_acc, "spikecore_accuracy": golden_acc, "top1_agreement": agreement,
-        "golden_equals_integer_reference": golden_equals_reference,
+        **demo_report.accuracy_fields(data_name=data_name, model_name=model_name, encoding=args.encoding,
+                                      steps=compiled.steps, float_pred=float_pred, predictions=golden.predictions,
+                                      labels=data.y_test, golden_equals_reference=golden_equals_reference),
         "chips": config.chips,
         "board": config.describe(),
-        "cycles_per_inference": cycles,
-        "spikes_per_inference": float(golden.spikes.mean()),
-        "synops_per_inference": float(golden.synops.mean()),
+        **demo_report.activity_fields(golden),
         "energy_pj_per_inference": None,
         "latency_us_per_inference": cycles / clock,
         "energy": None,
@@ -196,43 +190,19 @@ def run_flow(args: argparse.Namespace) -> int:
         "weight_bytes_used": int(sum(np.asarray(c.weights).size for c in placed.cores)),
         "train_seconds": round(train_seconds, 3),
         "compile_seconds": round(compile_seconds, 3),
-        "saturation": {"clipped_fields": [event.as_dict() for event in compiled.quant.saturations],
-                       "inputs_clipped": compiled.quant.input.clipped(data.x_test),
-                       "input_values": int(np.size(data.x_test))},
-        "rtl": rtl,
-        "files": {},
-        "wall_seconds": None,
+        **demo_report.closing_fields(compiled, data.x_test, rtl),
     }
     progress("writing plots")
     files = {"weights": out_dir / "weight_distribution.png", "comparison": out_dir / "float_vs_spikecore.png"}
     weight_distribution(files["weights"], compiled)
     float_vs_spikecore(files["comparison"], compiled, model, data, float_pred, golden)
-    report["files"] = {k: str(v) for k, v in files.items()}
-    if rtl and rtl.get("vcd"):
-        report["files"].update({"vcd": rtl["vcd"], "gtkw": rtl["gtkw"]})
-    report["wall_seconds"] = round(time.perf_counter() - started, 1)
-    outputs.write_text(out_dir / "report.json", json.dumps(report, indent=2) + "\n")
+    demo_report.write_report(out_dir, report, files, rtl, started)
 
     rows = [
-        ("data / model", f"{data_name}; {model_name}"),
-        ("mode", f"{args.encoding}, {compiled.steps} steps per inference"),
-        ("board", f"{plural(config.chips, 'chip')} of {config.cores} cores (the fewest of at most {args.max_chips} "
-                  "that hold the model)"),
-        ("float accuracy", f"{float_acc:.2%}"),
-        ("SpikeCore accuracy (golden)", f"{golden_acc:.2%}  ({inferences} held-out samples)"),
-        ("top-1 agreement with float", f"{agreement:.2%}"),
-        ("golden == integer reference", "yes" if golden_equals_reference else "NO"),
-    ]
-    if rtl:
-        rows.append((f"RTL vs golden ({plural(config.chips, 'chip')})",
-                     f"{rtl['mismatches']} mismatches, {rtl['records_compared']} records compared, "
-                     f"{rtl['passed']}/{rtl['samples']} samples pass"))
-    else:
-        rows.append(("RTL vs golden", "not run (--rtl-samples 0)"))
-    rows += [
-        ("cycles per inference", f"{cycles:.1f}"),
-        ("spikes per inference", f"{golden.spikes.mean():.1f}"),
-        ("synaptic ops per inference", f"{golden.synops.mean():.1f}"),
+        *demo_report.head_rows(report, [("board", f"{plural(config.chips, 'chip')} of {config.cores} cores (the "
+                                                  f"fewest of at most {args.max_chips} that hold the model)")]),
+        demo_report.rtl_row(rtl, f"RTL vs golden ({plural(config.chips, 'chip')})"),
+        *demo_report.activity_rows(report),
         ("energy per inference", "not priced on a board (the energy tables price one chip's mesh, not links)"),
         ("latency per inference", f"{cycles / clock:.3f} us  ({cycles:.1f} cycles at {clock:g} MHz, "
                                   f"{'assumed' if args.clock_mhz is None else 'given'})"),
@@ -246,13 +216,7 @@ def run_flow(args: argparse.Namespace) -> int:
     else:
         rows.append(("links", "no event crossed a link"))
     rows.append(("report", str(out_dir / "report.json")))
-    print(table(rows))
-    for failure in (rtl or {}).get("failures", []):
-        print(failure, file=sys.stderr)
-    ok = golden_equals_reference and (rtl is None or (rtl["mismatches"] == 0 and rtl["passed"] == rtl["samples"]
-                                                       and rtl["records_compared"] > 0))
-    return 0 if ok else 1
-
+    return demo_report.finish(rows, report)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -34,8 +34,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--batch", type=int, default=BATCH, help=f"programs per simulator process (default {BATCH})")
     parser.add_argument("--out", default=str(REGRESS_ROOT))
     parser.add_argument("--board-every", type=int, default=8,
-                        help="every N-th seed (seed %% N == N-1) also runs as a random board program of 2-4 chips on "
-                             "the RTL board (default 8; 0: none)")
+                        help="every N-th seed (seed %% N == N-1) also runs as a board program (random or edge) of "
+                             "2-4 chips on the RTL board (default 8; 0: none)")
     parser.add_argument("--scheduler", default="local",
                         help="Dask scheduler address tcp://HOST:8786; local (default): an in-process LocalCluster "
                              "of --jobs workers; threads: no Dask, --jobs simulator processes from this process")
@@ -87,6 +87,8 @@ def execute(args) -> int:
         for size, bins in board["link_coverage"].items():
             print(f"  links {size}: " + " ".join(f"{name}={hits}" for name, hits in bins.items()))
         print("  split neurons / merges: " + " ".join(f"{name}={hits}" for name, hits in board["fan_in_split"].items()))
+        missed = [*board["links_missed"], *(f"fan_in_split:{name}" for name in board.get("split_missed", []))]
+        print(f"  board bins never hit: {', '.join(missed) if missed else 'none'}")
     for failure in [*summary["failures"], *(board["failures"] if board else [])]:
         print(f"FAIL seed {failure['seed']}: {failure['reason']}\n  reproduce: {failure['reproduce']}")
     return 0 if summary["passed"] else 1

@@ -32,7 +32,12 @@ def test_board_summary_sums_by_hand() -> None:
     assert summary["link_coverage"]["chips2"] == {"idle": 0, "busy": 1, "0->1": 3, "1->0": 1}
     assert summary["link_coverage"]["chips3"]["2->0/full"] == 4 and summary["link_coverage"]["chips3"]["0->1"] == 0
     assert "chips2:idle" in summary["links_missed"] and "chips2:busy" not in summary["links_missed"]
-    assert summary["fan_in_split"] == {"merge_add": 7, "wide_fits": 3}
+    # every bin of the coverpoint (docs/spec.md §10) is listed, a bin no seed hit as 0 and in split_missed
+    assert summary["fan_in_split"] == {"wide_fits": 3, "wide_clip_high": 0, "wide_clip_low": 0, "merge_no_events": 0,
+                                       "merge_add": 7, "merge_outside": 0, "merge_wide_payload": 0,
+                                       "merge_clip_high": 0, "merge_clip_low": 0}
+    assert summary["split_missed"] == ["wide_clip_high", "wide_clip_low", "merge_no_events", "merge_outside",
+                                       "merge_wide_payload", "merge_clip_high", "merge_clip_low"]
 
 
 @pytest.mark.rtl
