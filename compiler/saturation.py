@@ -19,7 +19,7 @@ them (:meth:`~spikecore.compiler.ir.QuantInput.clipped`).
 >>> policy.fit("fc", "weight", np.array([3, 130, -200]), -127, 127, "weight steps").tolist()
 [3, 127, -127]
 >>> policy.events[0].line()
-"layer 'fc': weight clipped on 2 values (worst: neuron 2 needs -200 weight steps, largest representable 127)"
+"layer 'fc': weight clipped on 2 values (worst: neuron 2 needs -200 weight steps, largest representable -127)"
 """
 
 from __future__ import annotations

@@ -14,8 +14,8 @@ the hierarchy:
 
 >>> from spikecore.config import ChipConfig
 >>> chip = SpikeCoreArray(ChipConfig(cores=4))
->>> chip.trace_port.shape().size          # 64 (cycle) + 1 (active) + 28 (router record) + 4 x 99 (cores)
-325
+>>> chip.trace_port.shape().size          # 64 (cycle) + 1 (active) + 44 (router record) + 4 x 115 (cores)
+569
 """
 
 from __future__ import annotations
