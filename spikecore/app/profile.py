@@ -4,7 +4,9 @@
                                [--clock-mhz F] [--layers map.json] [--json out.json] [--plot out.png]
 
 Each ``--inputs`` file is one inference (a state reset before each); the figures are means over them.
-Without ``--inputs`` one inference runs with no host events. The counts come from the functional golden
+Without ``--inputs`` one inference runs with no host events. A board image (``chips > 1``, docs/spec.md §13)
+runs on the golden board: stimuli name global core ids, the figures are per core of every chip and per chip,
+and link events are counted but not priced. The counts come from the functional golden
 model (:func:`spikecore.golden.counters.count_runs`), the pricing from :mod:`spikecore.golden.energy`. A
 layer map (``--layers``: JSON ``{"layers": {"name": [core, ...]}}``, as ``spikecore compile --layer-map``
 writes it) adds a per-layer breakdown; without one the plot has one bar per core.
@@ -76,7 +78,7 @@ def plot_energy(path: str | Path, report, title: str = "") -> None:
         xlabel = "layer"
     else:
         active = np.flatnonzero(report.core_pj.any(axis=1))
-        names = [f"core {c}" for c in active]
+        names = [f"core {report.core_name(int(c))}" for c in active]
         values = report.core_pj[active]
         xlabel = "core"
     fig, ax = plt.subplots(figsize=(max(5.0, 1.1 * len(names) + 3), 4.2))
@@ -122,11 +124,12 @@ def _profile(args: argparse.Namespace) -> int:
         steps = 1 + max((max(s.events, default=0) for s in stimuli if s is not None), default=0)
     if steps < 1:
         raise SpikeCoreError(f"--steps must be 1 or more, not {steps}")
-    layer_of_core = load_layer_map(args.layers, image.config.cores) if args.layers else None
+    layer_of_core = load_layer_map(args.layers, image.config.board_cores) if args.layers else None
     counts = count_runs(image, stimuli, steps)
     report = price(counts, table, clock, layer_of_core)
-    print(f"{args.program}: {len(stimuli)} inference{'s' if len(stimuli) > 1 else ''} of {steps} steps on the golden "
-          f"model ({image.config.describe()})")
+    model = "golden board" if image.config.chips > 1 else "golden model"
+    print(f"{args.program}: {len(stimuli)} inference{'s' if len(stimuli) > 1 else ''} of {steps} steps"
+          f" on the {model} ({image.config.describe()})")
     print(report.format())
     if args.json:
         data = {"program": str(args.program), "steps": steps, "inputs": list(args.inputs or []),
@@ -147,8 +150,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "profile", help="energy and latency per inference of an image (golden model counts, cited tables)",
         description="Count synaptic ops, neuron updates, spikes, deliveries and drops of each inference on the "
-                    "golden model and price them with a published energy table; latency from cycles at a clock.")
-    parser.add_argument("program", help="binary image, or assembly source (.s, .asm)")
+                    "golden model (the golden board for a board image: per chip, link events counted, not "
+                    "priced) and price them with a published energy table; latency from cycles at a clock.")
+    parser.add_argument("program", help="binary image, or assembly source (.s, .asm); one chip or a board")
     parser.add_argument("--inputs", nargs="+", metavar="STIM",
                         help="stimulus files (.csv or .json), one inference each (default: one with no events)")
     parser.add_argument("--steps", type=int, default=None,

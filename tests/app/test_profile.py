@@ -47,3 +47,57 @@ def test_profile_command_bad_input_is_one_line(tmp_path, monkeypatch, capsys, ex
     err = capsys.readouterr().err
     assert status == 2 and err == f"spikecore: error: {message}\n"
     assert not (tmp_path / "out.txt").exists()
+
+
+# --- boards and periods (a fresh user's fault: a board image was refused) -------
+
+BOARD = """\
+.chip cores=2 chips=2
+.core 0                                            ; chip 0 core 0 (global core 0)
+    acc  neuron=0, count=1, wbase=0
+    fire neuron=0, count=1, shift=0, reset=always, graded=1
+    halt
+.weights 0: 5
+.neuron 0 threshold=1 fanout_start=0 fanout_count=1
+.fanout 0: 1:1:0                                   ; over link 0->1 to chip 1 core 1
+.core 1:1                                          ; chip 1 core 1 (global core 3)
+    acc  neuron=0, count=1, wbase=0
+    fire neuron=0, count=1, shift=0, reset=always, graded=1
+    halt
+.weights 0: 3
+.neuron 0 threshold=1 fanout_start=0 fanout_count=1
+.fanout 0: host:0
+"""
+
+
+def test_profile_runs_a_board_image_per_chip_with_link_events_counted(tmp_path, capsys):
+    from spikecore.app import cli
+
+    source, stim, out = tmp_path / "board.s", tmp_path / "stim.csv", tmp_path / "p.json"
+    source.write_text(BOARD)
+    stim.write_text("step,core,axon,payload\n0,0,0,10\n1,0,0,20\n")
+    layers = tmp_path / "map.json"
+    layers.write_text(json.dumps({"layers": {"hidden": [0], "output": [3]}}))
+    status = cli.main(["profile", str(source), "--inputs", str(stim), "--steps", "4", "--layers", str(layers),
+                       "--json", str(out)])
+    text = capsys.readouterr().out
+    assert status == 0
+    # By hand (docs/spec.md §4, §13): each used core ACCs one event in steps 0 and 1 (2 synaptic ops), FIREs its
+    # one neuron in all 4 steps (4 updates) and fires in steps 0 and 1 (membranes 50, 100, then 0): 2 spikes,
+    # 2 deliveries each. Core 0's go over link 0->1 (no mesh hop); core 3's reach the host from (1, 0) of chip 1's
+    # mesh to its port at (0, -1): 1 E-W and 1 N-S hop each. Loihi: 23.6 pJ/synaptic op, 52 pJ/update,
+    # 1.7 pJ/delivery, 3.0 / 4.0 pJ per E-W / N-S hop.
+    chip0 = 2 * 23.6 + 4 * 52 + 2 * 1.7
+    chip1 = chip0 + 2 * 3.0 + 2 * 4.0
+    assert "on the golden board (2 chips x 2 cores" in text
+    assert f"  chip 0   {chip0:>12.1f}" in text and f"  chip 1   {chip1:>12.1f}" in text
+    assert "3 (chip 1 core 1)" in text
+    assert "link 0->1           2.0 events, 0.0 stall cycles" in text
+    assert f"energy per inference    {chip0 + chip1:.1f} pJ" in text
+    energy = json.loads(out.read_text())["energy"]
+    assert energy["energy_pj_per_inference"] == pytest.approx(chip0 + chip1)
+    assert [c["pj_per_inference"] for c in energy["per_chip"]] == pytest.approx([chip0, chip1])
+    assert energy["links"] == [{"from": 0, "to": 1, "events_per_inference": 2.0, "stall_cycles_per_inference": 0.0}]
+    assert energy["per_layer"]["output"]["total"] == pytest.approx(chip1)
+    assert [(c["core"], c["synaptic_ops"], c["neuron_updates"], c["spikes"], c["deliveries"])
+            for c in energy["per_core"]] == [(0, 2, 4, 2, 2), (3, 2, 4, 2, 2)]
