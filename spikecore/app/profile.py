@@ -6,7 +6,9 @@
 Each ``--inputs`` file is one inference (a state reset before each); the figures are means over them.
 Without ``--inputs`` one inference runs with no host events. A board image (``chips > 1``, docs/spec.md §13)
 runs on the golden board: stimuli name global core ids, the figures are per core of every chip and per chip,
-and link events are counted but not priced. The counts come from the functional golden
+and link events are counted but not priced. ``--steps`` and the stimulus steps are chip steps; an image whose
+cores run every ``D``-th chip step (``.period D``, docs/spec.md §2: a compiled recurrent loop through ``D``
+layers) takes ``D`` chip steps per input step, and the output says both. The counts come from the functional golden
 model (:func:`spikecore.golden.counters.count_runs`), the pricing from :mod:`spikecore.golden.energy`. A
 layer map (``--layers``: JSON ``{"layers": {"name": [core, ...]}}``, as ``spikecore compile --layer-map``
 writes it) adds a per-layer breakdown; without one the plot has one bar per core.
@@ -99,6 +101,30 @@ def plot_energy(path: str | Path, report, title: str = "") -> None:
     plt.close(fig)
 
 
+# --- chip steps and input steps --------------------------------------------------------------------------------
+
+
+def input_step_period(image) -> int | None:
+    """Chip steps per input step: the period ``D`` every core section of ``image`` shares (docs/spec.md §2; 1 when
+    none sets one), or ``None`` when the sections' periods differ (no single input step)."""
+    periods = {core.period for core in image.cores.values()} or {1}
+    return periods.pop() if len(periods) == 1 else None
+
+
+def describe_steps(image, steps: int) -> str:
+    """``"20 steps"``, or with periods ``"20 chip steps = 10 input steps (every core runs every 2 chip steps:
+    period 2, docs/spec.md §2)"``; with different periods the periods are listed and no input step is named."""
+    period = input_step_period(image)
+    if period == 1:
+        return f"{steps} step{'s' * (steps != 1)}"
+    if period is None:
+        periods = sorted({core.period for core in image.cores.values()})
+        return (f"{steps} chip step{'s' * (steps != 1)} (the cores' periods differ: "
+                f"{', '.join(map(str, periods))}; no single input step, docs/spec.md §2)")
+    return (f"{steps} chip steps = {steps / period:g} input steps (every core runs every {period} chip steps: "
+            f"period {period}, docs/spec.md §2)")
+
+
 # --- the command ---------------------------------------------------------------------------------------------
 
 
@@ -128,11 +154,13 @@ def _profile(args: argparse.Namespace) -> int:
     counts = count_runs(image, stimuli, steps)
     report = price(counts, table, clock, layer_of_core)
     model = "golden board" if image.config.chips > 1 else "golden model"
-    print(f"{args.program}: {len(stimuli)} inference{'s' if len(stimuli) > 1 else ''} of {steps} steps"
+    print(f"{args.program}: {len(stimuli)} inference{'s' if len(stimuli) > 1 else ''} of {describe_steps(image, steps)}"
           f" on the {model} ({image.config.describe()})")
     print(report.format())
     if args.json:
-        data = {"program": str(args.program), "steps": steps, "inputs": list(args.inputs or []),
+        period = input_step_period(image)
+        data = {"program": str(args.program), "steps": steps, "chip_steps": steps, "period": period,
+                "input_steps": None if period is None else steps / period, "inputs": list(args.inputs or []),
                 "energy_pj_per_inference": report.energy_pj, "latency_us_per_inference": report.latency_us,
                 "energy": report.to_dict()}
         outputs.write_text(args.json, json.dumps(data, indent=2) + "\n")
@@ -151,12 +179,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "profile", help="energy and latency per inference of an image (golden model counts, cited tables)",
         description="Count synaptic ops, neuron updates, spikes, deliveries and drops of each inference on the "
                     "golden model (the golden board for a board image: per chip, link events counted, not "
-                    "priced) and price them with a published energy table; latency from cycles at a clock.")
+                    "priced) and price them with a published energy table; latency from cycles at a clock. Steps "
+                    "are chip steps; an image of period D (docs/spec.md §2) runs D per input step, and the output "
+                    "says both.")
     parser.add_argument("program", help="binary image, or assembly source (.s, .asm); one chip or a board")
     parser.add_argument("--inputs", nargs="+", metavar="STIM",
                         help="stimulus files (.csv or .json), one inference each (default: one with no events)")
     parser.add_argument("--steps", type=int, default=None,
-                        help="timesteps per inference (default: 1 + the last step any stimulus uses)")
+                        help="chip steps per inference (an image of period D takes D per input step; default: "
+                             "1 + the last step any stimulus uses)")
     parser.add_argument("--table", default=DEFAULT_TABLE,
                         help="energy table: loihi (Davies et al. 2018, default), odin (Frenkel et al. 2019), "
                              "reckon (Frenkel & Indiveri 2022), or a .json/.toml file")

@@ -49,7 +49,7 @@ def test_profile_command_bad_input_is_one_line(tmp_path, monkeypatch, capsys, ex
     assert not (tmp_path / "out.txt").exists()
 
 
-# --- boards and periods (a fresh user's fault: a board image was refused) -------
+# --- boards and periods (a fresh user's faults: a board image was refused, chip steps read as input steps) -------
 
 BOARD = """\
 .chip cores=2 chips=2
@@ -101,3 +101,40 @@ def test_profile_runs_a_board_image_per_chip_with_link_events_counted(tmp_path, 
     assert energy["per_layer"]["output"]["total"] == pytest.approx(chip1)
     assert [(c["core"], c["synaptic_ops"], c["neuron_updates"], c["spikes"], c["deliveries"])
             for c in energy["per_core"]] == [(0, 2, 4, 2, 2), (3, 2, 4, 2, 2)]
+
+
+def _if_neuron_with_period(tmp_path, period_lines: str):
+    # examples/if_neuron.s (weight 30, threshold 100, reset by subtraction) with a period per core
+    source = tmp_path / "period.s"
+    source.write_text((EXAMPLES / "if_neuron.s").read_text().replace(".core 0\n", ".core 0\n" + period_lines))
+    stim = tmp_path / "stim.csv"
+    stim.write_text("step,core,axon,payload\n" + "".join(f"{s},0,0,1\n" for s in range(8)))
+    return source, stim
+
+
+def test_profile_of_a_period_image_names_chip_steps_and_input_steps(tmp_path, capsys):
+    from spikecore.app import cli
+
+    source, stim = _if_neuron_with_period(tmp_path, ".period 2\n")
+    out = tmp_path / "p.json"
+    assert cli.main(["profile", str(source), "--inputs", str(stim), "--steps", "8", "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert ("1 inference of 8 chip steps = 4 input steps (every core runs every 2 chip steps: period 2, "
+            "docs/spec.md §2)") in text
+    # By hand (§2): the core runs in chip steps 0, 2, 4, 6 with 1, 2, 2, 2 events waiting (step 7's is never
+    # read): 7 synaptic ops, 4 FIREs, membranes 30, 90, 150 -> fires (50), 110 -> fires (10): 2 spikes.
+    data = json.loads(out.read_text())
+    assert (data["chip_steps"], data["period"], data["input_steps"]) == (8, 2, 4)
+    assert data["energy"]["per_core"][0]["synaptic_ops"] == 7
+    assert data["energy"]["per_core"][0]["neuron_updates"] == 4
+    assert data["energy"]["per_core"][0]["spikes"] == 2
+
+
+def test_profile_of_cores_with_different_periods_names_no_input_step(tmp_path, capsys):
+    from spikecore.app import cli
+
+    source = tmp_path / "two.s"
+    source.write_text(".chip cores=2\n.core 0\n.period 2\n    halt\n.core 1\n.period 3 1\n    halt\n")
+    assert cli.main(["profile", str(source), "--steps", "6"]) == 0
+    assert ("1 inference of 6 chip steps (the cores' periods differ: 2, 3; no single input step, docs/spec.md §2)"
+            in capsys.readouterr().out)
