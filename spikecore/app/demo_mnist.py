@@ -96,6 +96,15 @@ def main(argv: list[str] | None = None) -> int:
         return report_error(parser.prog, error)
 
 
+def check_held_out(held_out: int, available: int, mnist: str | None) -> None:
+    """Refuse ``--held-out`` (``HELD_OUT=``) above the ``available`` held-out samples in one line naming both,
+    instead of running fewer samples than asked."""
+    if held_out > available:
+        source = f"MNIST's t10k split in {mnist}" if mnist else "scikit-learn's digits (20 % held out)"
+        raise SpikeCoreError(f"HELD_OUT={held_out} (--held-out): {source} has {available} held-out samples; "
+                             f"HELD_OUT must be 1..{available}")
+
+
 def run_flow(args: argparse.Namespace) -> int:
     """Steps 1-6 of the module docstring for checked ``args`` (``args.config``: the chip, ``chips`` the most)."""
     import torch
@@ -110,13 +119,12 @@ def run_flow(args: argparse.Namespace) -> int:
     from spikecore.compiler.pipeline import compile_model
     from spikecore.compiler.report import link_traffic
 
-    out_dir = Path(args.out)
-    out_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
 
     progress("loading data")
     data, data_name = load_28x28(args.mnist, args.seed)
     if args.held_out is not None:
+        check_held_out(args.held_out, len(data.x_test), args.mnist)
         data = Dataset(data.x_train, data.y_train, data.x_test[:args.held_out], data.y_test[:args.held_out])
     progress(data_name)
     t0 = time.perf_counter()
@@ -155,6 +163,8 @@ def run_flow(args: argparse.Namespace) -> int:
     golden = run_batch(compiled, x_q, chip="batch", quantized=True, reference=reference)
     golden_equals_reference = bool(np.array_equal(golden.logits, reference.logits))
 
+    out_dir = Path(args.out)
+    out_dir.mkdir(parents=True, exist_ok=True)   # after every input check: a refused run writes nothing
     rtl = None
     if args.rtl_samples:
         n = min(args.rtl_samples, len(x_q))

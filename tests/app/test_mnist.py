@@ -95,6 +95,25 @@ def test_a_missing_mnist_file_is_refused_naming_it(tmp_path, capsys):
                                        "t10k-labels-idx1-ubyte (or t10k-labels-idx1-ubyte.gz); nothing is downloaded\n")
 
 
+def test_held_out_above_the_mnist_t10k_samples_is_refused_naming_it_and_the_maximum(tmp_path, capsys):
+    # A fresh user's fault: HELD_OUT above the held-out samples ran fewer samples, silently.
+    folder = _mnist_folder(tmp_path, test=3)
+    out = tmp_path / "out"
+    assert mnist_main(["--mnist", str(folder), "--held-out", "4", "--rtl-samples", "0", "--out", str(out)]) == 2
+    assert capsys.readouterr().err == (f"make sim NET=mnist: error: HELD_OUT=4 (--held-out): MNIST's t10k split in "
+                                       f"{folder} has 3 held-out samples; HELD_OUT must be 1..3\n")
+    assert not out.exists()
+
+
+def test_held_out_above_the_digits_held_out_split_is_refused(tmp_path, capsys):
+    # scikit-learn's digits: 1797 images, 20 % held out = ceil(359.4) = 360 (train_test_split rounds the test up)
+    out = tmp_path / "out"
+    assert mnist_main(["--held-out", "361", "--rtl-samples", "0", "--out", str(out)]) == 2
+    assert capsys.readouterr().err == ("make sim NET=mnist: error: HELD_OUT=361 (--held-out): scikit-learn's digits "
+                                       "(20 % held out) has 360 held-out samples; HELD_OUT must be 1..360\n")
+    assert not out.exists()
+
+
 # --- the upsampled digits -----------------------------------------------------------------------------------
 
 
