@@ -210,8 +210,6 @@ def run_flow(args: argparse.Namespace) -> int:
     resolve_table(args.table)           # a bad table or clock is refused before minutes of work
     if args.clock_mhz is not None:
         check_clock(args.clock_mhz)
-    out_dir = Path(args.out)
-    out_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
 
     progress("loading data")
@@ -236,6 +234,8 @@ def run_flow(args: argparse.Namespace) -> int:
     progress(f"energy: counting and pricing the events of {len(x_q)} samples")
     energy = energy_per_inference(compiled, x_q, args.table, args.clock_mhz)
 
+    out_dir = Path(args.out)
+    out_dir.mkdir(parents=True, exist_ok=True)   # after every input check: a refused run writes nothing
     rtl = None
     if args.rtl_samples:
         n = min(args.rtl_samples, len(x_q))

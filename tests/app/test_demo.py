@@ -47,10 +47,12 @@ def test_mnist_folder_is_read_and_pooled_to_the_digits_resolution(tmp_path):
 
 
 def test_missing_mnist_folder_is_one_line_error(tmp_path, capsys):
+    # A fresh user's fault: MNIST=nonexistent said "missing train-images-idx3-ubyte", not that the folder is absent.
     assert main(["--mnist", str(tmp_path / "absent"), "--rtl-samples", "0", "--out", str(tmp_path / "out")]) == 2
-    assert capsys.readouterr().err == (f"make sim: error: MNIST directory {tmp_path / 'absent'}: missing "
-                                       "train-images-idx3-ubyte (or train-images-idx3-ubyte.gz); nothing is "
-                                       "downloaded\n")
+    assert capsys.readouterr().err == (f"make sim: error: MNIST directory {tmp_path / 'absent'}: no such directory "
+                                       "(MNIST= names a folder holding the four MNIST IDX files; nothing is "
+                                       "downloaded)\n")
+    assert not (tmp_path / "out").exists()
 
 
 def test_unknown_example_names_the_ones_that_exist(capsys):

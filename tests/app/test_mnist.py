@@ -95,6 +95,24 @@ def test_a_missing_mnist_file_is_refused_naming_it(tmp_path, capsys):
                                        "t10k-labels-idx1-ubyte (or t10k-labels-idx1-ubyte.gz); nothing is downloaded\n")
 
 
+def test_an_mnist_folder_that_is_a_file_or_lacks_several_files_is_refused_naming_them(tmp_path, capsys):
+    out = tmp_path / "out"
+    a_file = tmp_path / "mnist.gz"
+    a_file.write_bytes(b"")
+    assert mnist_main(["--mnist", str(a_file), "--rtl-samples", "0", "--out", str(out)]) == 2
+    assert capsys.readouterr().err == (f"make sim NET=mnist: error: MNIST directory {a_file}: not a directory (MNIST= "
+                                       "names a folder holding the four MNIST IDX files, not a file)\n")
+    (tmp_path / "half").mkdir()
+    folder = _mnist_folder(tmp_path / "half")
+    (folder / "train-labels-idx1-ubyte").unlink()
+    (folder / "t10k-images-idx3-ubyte").unlink()
+    assert mnist_main(["--mnist", str(folder), "--rtl-samples", "0", "--out", str(out)]) == 2
+    assert capsys.readouterr().err == (f"make sim NET=mnist: error: MNIST directory {folder}: missing 2 of the 4 IDX "
+                                       "files: train-labels-idx1-ubyte, t10k-images-idx3-ubyte (each also as .gz); "
+                                       "nothing is downloaded\n")
+    assert not out.exists()
+
+
 def test_held_out_above_the_mnist_t10k_samples_is_refused_naming_it_and_the_maximum(tmp_path, capsys):
     # A fresh user's fault: HELD_OUT above the held-out samples ran fewer samples, silently.
     folder = _mnist_folder(tmp_path, test=3)
