@@ -176,3 +176,28 @@ def test_commands_are_registered_from_the_list(monkeypatch, capsys) -> None:
     monkeypatch.setattr(sys.modules[__name__], "register_hello", register_hello, raising=False)
     monkeypatch.setattr(cli, "COMMANDS", [*cli.COMMANDS, f"{__name__}:register_hello"])
     assert run_main(capsys, "hello") == (0, "hi\n", "")
+
+
+@pytest.mark.parametrize(("source", "message"), [
+    # A fresh user's fault: '.core 3' on a board of 2 x 2 cores said only "out of range (must be 0..1)".
+    (".chip cores=2 chips=2\n.core 3\n    halt\n",
+     "{path}:2: .core: 3 is out of range (must be 0..1); a board of 2 chips x 2 cores names its cores chip:core "
+     "(chip 0..1, core 0..1; a core alone is chip 0's): global core 3 is '.core 1:1'"),
+    (".chip cores=4 chips=3\n.core 9\n    halt\n",     # global core 9 = chip 2 (9 // 4), core 1 (9 % 4)
+     "{path}:2: .core: 9 is out of range (must be 0..3); a board of 3 chips x 4 cores names its cores chip:core "
+     "(chip 0..2, core 0..3; a core alone is chip 0's): global core 9 is '.core 2:1'"),
+    (".chip cores=2 chips=2\n.core 4\n    halt\n",     # beyond the board's 4 cores: no global core to name
+     "{path}:2: .core: 4 is out of range (must be 0..1); a board of 2 chips x 2 cores names its cores chip:core "
+     "(chip 0..1, core 0..1; a core alone is chip 0's)"),
+    (".chip cores=2 chips=2\n.core 0\n    halt\n.neuron 0 fanout_start=0 fanout_count=1\n.fanout 0: 3:5\n",
+     "{path}:5: fan-out core 3 in '3:5' is outside the chip (cores 0..1, or host); a board of 2 chips x 2 cores "
+     "names its cores chip:core (chip 0..1, core 0..1; a core alone is chip 0's): global core 3 is '1:1:5'"),
+    (".chip cores=2\n.core 3\n    halt\n", "{path}:2: .core: 3 is out of range (must be 0..1)"),   # one chip: no hint
+    (".chip cores=2 chips=2\n.core 1:3\n    halt\n", "{path}:2: .core: 3 is out of range (must be 0..1)"),
+])
+def test_a_board_core_given_without_its_chip_is_refused_with_the_chip_core_hint(capsys, tmp_path, source, message):
+    path, out = tmp_path / "prog.s", tmp_path / "prog.bin"
+    path.write_text(source)
+    status, stdout, err = run_main(capsys, "asm", str(path), "-o", str(out))
+    assert_one_line_error(status, err, message.format(path=path))
+    assert stdout == "" and not out.exists()
