@@ -191,8 +191,9 @@ def _registrar(entry: str) -> Callable[[argparse._SubParsersAction], None]:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``spikecore`` parser with every command of :data:`COMMANDS` registered."""
-    parser = ArgumentParser(prog="spikecore", description="SpikeCore toolchain: assembler, disassembler, "
-                                                                   "golden-model runner.")
+    parser = ArgumentParser(prog="spikecore", description="SpikeCore toolchain: assemble and disassemble images, "
+                            "compile PyTorch and NIR models (one chip or a board), run them on the golden model or "
+                            "the RTL under Verilator, compare, profile, regress and grade the bench.")
     parser.add_argument("--verbose", action="store_true",
                         help="print notices and warnings as they happen, and a traceback for an internal error")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
