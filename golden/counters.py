@@ -132,8 +132,11 @@ def count_runs(image: Image, stimuli: Iterable[Stimulus | None], steps: int, chi
         stimulus.validate()
         model.reset_state()
         for step in range(steps):
-            for core, axon, payload in stimulus.at(step):
-                model.inject(core, axon, payload)
+            for index, (core, axon, payload) in enumerate(stimulus.at(step)):
+                try:
+                    model.inject(core, axon, payload)
+                except SpikeCoreError as err:   # name the event's file and line, as spikecore run does
+                    raise SpikeCoreError(f"{stimulus.origin(step, index)}: {err}") from None
             model.step()
         per_core += model.event_counts()
         if board:

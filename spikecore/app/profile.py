@@ -133,6 +133,7 @@ def _profile(args: argparse.Namespace) -> int:
     from spikecore.golden.counters import count_runs
     from spikecore.golden.energy import price
     from spikecore.golden.energy_tables import check_clock, resolve_table
+    from spikecore.golden.run import check_reached
     from spikecore.stimulus import Stimulus
 
     table = resolve_table(args.table)
@@ -150,6 +151,9 @@ def _profile(args: argparse.Namespace) -> int:
         steps = 1 + max((max(s.events, default=0) for s in stimuli if s is not None), default=0)
     if steps < 1:
         raise SpikeCoreError(f"--steps must be 1 or more, not {steps}")
+    for stimulus in stimuli:   # an event at or after --steps would never be injected: refused, not dropped
+        if stimulus is not None:
+            check_reached(stimulus, steps)
     layer_of_core = load_layer_map(args.layers, image.config.board_cores) if args.layers else None
     counts = count_runs(image, stimuli, steps)
     report = price(counts, table, clock, layer_of_core)

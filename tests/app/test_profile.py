@@ -138,3 +138,20 @@ def test_profile_of_cores_with_different_periods_names_no_input_step(tmp_path, c
     assert cli.main(["profile", str(source), "--steps", "6"]) == 0
     assert ("1 inference of 6 chip steps (the cores' periods differ: 2, 3; no single input step, docs/spec.md §2)"
             in capsys.readouterr().out)
+
+
+@pytest.mark.parametrize(("rows", "steps", "message"), [
+    ("0,4,0,10\n", [], "stimulus file {stim}:2: inject: core must be a board core 0..3, not 4"),   # 2 x 2 cores
+    ("0,0,0,10\n3,0,0,10\n", ["--steps", "2"],
+     "stimulus file {stim}:3: event at step 3, but the run has only 2 steps (0..1); give --steps 4 or more"),
+])
+def test_profile_refuses_a_stimulus_it_cannot_inject_naming_its_line(tmp_path, capsys, rows, steps, message):
+    # Of the same kind as the board refusal: what profile cannot run is one line naming the input, never dropped.
+    from spikecore.app import cli
+
+    source, stim, out = tmp_path / "board.s", tmp_path / "stim.csv", tmp_path / "p.json"
+    source.write_text(BOARD)
+    stim.write_text("step,core,axon,payload\n" + rows)
+    assert cli.main(["profile", str(source), "--inputs", str(stim), *steps, "--json", str(out)]) == 2
+    assert capsys.readouterr().err == f"spikecore: error: {message.format(stim=stim)}\n"
+    assert not out.exists()
