@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -201,3 +203,31 @@ def test_a_board_core_given_without_its_chip_is_refused_with_the_chip_core_hint(
     status, stdout, err = run_main(capsys, "asm", str(path), "-o", str(out))
     assert_one_line_error(status, err, message.format(path=path))
     assert stdout == "" and not out.exists()
+
+
+@pytest.mark.parametrize("buffered", [True, False], ids=["buffered", "unbuffered"])
+@pytest.mark.parametrize("argv", [["--help"], ["run", "--help"], ["disasm", "PROG"]],
+                         ids=["help", "run-help", "disasm"])
+def test_a_reader_that_stops_early_gets_a_quiet_exit(tmp_path: Path, source: Path, argv: list[str],
+                                                       buffered: bool) -> None:
+    # `spikecore disasm prog.bin | head -1`: head closes the pipe; made deterministic by closing the read end
+    # before spikecore writes, so its first write (or the flush at exit, when buffered) meets EPIPE.
+    binary = tmp_path / "prog.bin"
+    binary.write_bytes(encode_image(assemble(PROGRAM)))
+    argv = [str(binary) if arg == "PROG" else arg for arg in argv]
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    if not buffered:
+        env["PYTHONUNBUFFERED"] = "1"
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        proc = subprocess.run([sys.executable, "-m", "spikecore", *argv], stdout=write_end, stderr=subprocess.PIPE,
+                              text=True, env=env, timeout=120)
+    finally:
+        os.close(write_end)
+    assert proc.stderr == ""  # neither "spikecore: error: [Errno 32] Broken pipe" nor "Exception ignored in ..."
+    if argv[-1] == "--help" and not buffered:
+        # argparse's print_help itself swallows the OSError of an unbuffered write: nothing reaches spikecore
+        assert proc.returncode in (0, 128 + signal.SIGPIPE)
+    else:
+        assert proc.returncode == 128 + signal.SIGPIPE
