@@ -25,7 +25,7 @@ from spikecore.verif.edge_programs import VARIANTS
 from spikecore.verif.sim import SIM_ROOT, check_one_chip, cosimulate, prepare_seed
 from spikecore.verif.tb.report import write_junit
 from spikecore.verif.wave_format import FORMATS
-from spikecore.wording import plural
+from spikecore.wording import array_size, cycles_noun
 
 PROG = "python -m spikecore.app.sim"
 
@@ -66,12 +66,6 @@ def _check_arguments(args: argparse.Namespace) -> None:
         raise SpikeCoreError(f"--steps must be 1 or more, not {args.steps}")
 
 
-def array_size(config: ChipConfig) -> str:
-    """What ran, for the PASS/FAIL line: ``"4 cores"`` on one chip, ``"2 chips x 2 cores"`` on a board (§13)."""
-    cores = plural(config.cores, "core")
-    return f"{plural(config.chips, 'chip')} x {cores}" if config.chips > 1 else cores
-
-
 def execute(args: argparse.Namespace, argv: list[str] | None = None) -> int:
     """Run what the parsed ``args`` ask; a user mistake raises (:data:`~spikecore.app.cli_support.USER_ERRORS`)."""
     _check_arguments(args)
@@ -104,8 +98,9 @@ def execute(args: argparse.Namespace, argv: list[str] | None = None) -> int:
     print(result["text"])
     label = f"seed {result['seed']} {result['variant']}" if result["seed"] is not None else Path(args.image).name
     print(f"{'PASS' if result['passed'] else 'FAIL'}: {label}, "
-          f"{array_size(config)}, {result.get('steps', '?')} steps checked, {result.get('cycles', '?')} "
-          f"cycles, {result.get('records_compared', '?')} records compared in {time.monotonic() - started:.1f} s; "
+          f"{array_size(config.chips, config.cores)}, {result.get('steps', '?')} steps checked, "
+          f"{result.get('cycles', '?')} {cycles_noun(config.chips)}, {result.get('records_compared', '?')} records "
+          f"compared in {time.monotonic() - started:.1f} s; "
           f"results in {out}")
     if waves:
         print(f"waves: {result.get('vcd')}  view: spikecore waves {out}  (or gtkwave {out / 'waves.gtkw'})")

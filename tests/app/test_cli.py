@@ -231,3 +231,24 @@ def test_a_reader_that_stops_early_gets_a_quiet_exit(tmp_path: Path, source: Pat
         assert proc.returncode in (0, 128 + signal.SIGPIPE)
     else:
         assert proc.returncode == 128 + signal.SIGPIPE
+
+
+@pytest.mark.parametrize("functional", [False, True], ids=["cycle", "functional"])
+def test_run_on_a_board_says_board_cycles_and_names_chips_and_cores(capsys, tmp_path: Path, functional: bool) -> None:
+    # A fresh user's fault: `spikecore run board.bin` said "array cycles" (one chip's counter) for a 2 x 2 board,
+    # whose chips run in lock-step on one board cycle counter (docs/spec.md §13).
+    from tests.app.test_profile import BOARD
+
+    source = tmp_path / "board.s"
+    source.write_text(BOARD)
+    status, out, _ = run_main(capsys, "run", str(source), "--steps", "2", *(["--functional"] if functional else []))
+    assert status == 0
+    first = out.splitlines()[0]
+    assert first.startswith("2 steps, ") and " board cycles (2 chips x 2 cores); step starts " in first, first
+    assert "array cycles" not in out
+
+
+def test_run_on_one_chip_still_says_array_cycles_without_a_size(capsys, source: Path) -> None:
+    status, out, _ = run_main(capsys, "run", str(source), "--steps", "1")
+    assert status == 0
+    assert out.splitlines()[0].startswith("1 steps, ") and " array cycles; step starts " in out.splitlines()[0]
