@@ -31,7 +31,7 @@ MODEL ?=
 MODE ?= graded
 ENCODING ?= $(MODE)
 ALLOW_SATURATION ?=
-RTL_SAMPLES ?= 20
+RTL_SAMPLES ?=
 MNIST ?=
 NET ?= digits
 HELD_OUT ?=
@@ -66,7 +66,7 @@ ifneq ($(SEED_IGNORES),)
 else ifneq ($(SEED),)
 	$(RUN) $(PY) -m spikecore.app.sim --seed $(SEED) --cores $(CORES) $(if $(filter 1,$(WAVES)),--waves)
 else ifeq ($(NET),mnist)
-	$(RUN) $(PY) -m spikecore.app.demo_mnist --rtl-samples $(RTL_SAMPLES) $(if $(MNIST),--mnist $(MNIST)) \
+	$(RUN) $(PY) -m spikecore.app.demo_mnist $(if $(RTL_SAMPLES),--rtl-samples $(RTL_SAMPLES)) $(if $(MNIST),--mnist $(MNIST)) \
 		$(if $(filter 0,$(WAVES)),--no-waves) $(if $(CLOCK_MHZ),--clock-mhz $(CLOCK_MHZ)) \
 		$(if $(MODEL),--model $(MODEL)) --encoding $(ENCODING) $(if $(filter command line,$(origin MODE)),--mode $(MODE)) \
 		$(if $(filter 1,$(ALLOW_SATURATION)),--allow-saturation) \
@@ -76,7 +76,7 @@ else ifneq ($(NET),digits)
 	@echo "make sim: error: NET=$(NET): make sim runs NET=digits (the default) or NET=mnist" >&2; exit 2
 else
 	$(RUN) $(PY) -m spikecore.app.demo --encoding $(ENCODING) $(if $(filter command line,$(origin MODE)),--mode $(MODE)) \
-		--rtl-samples $(RTL_SAMPLES) \
+		$(if $(RTL_SAMPLES),--rtl-samples $(RTL_SAMPLES)) \
 		$(if $(MODEL),--model $(MODEL)) $(if $(MNIST),--mnist $(MNIST)) $(if $(filter 0,$(WAVES)),--no-waves) \
 		$(if $(filter 1,$(ALLOW_SATURATION)),--allow-saturation) \
 		--table $(TABLE) $(if $(CLOCK_MHZ),--clock-mhz $(CLOCK_MHZ)) \

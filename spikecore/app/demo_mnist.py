@@ -9,7 +9,8 @@ The flow of ``make sim`` (:mod:`spikecore.app.demo`) for a model larger than a c
    on the fewest product chips, up to ``--max-chips``, that hold it (§13; the compiler picks the count, printed);
 4. golden: every held-out sample on the functional golden board, checked against the compiler's integer
    reference; the links' events counted;
-5. RTL: the first ``--rtl-samples`` held-out samples through the RTL entry ``make sim`` uses
+5. RTL: the first ``--rtl-samples`` held-out samples (default 20, or all if fewer; more is refused) through the
+   RTL entry ``make sim`` uses
    (:func:`spikecore.app.demo.cosimulate_samples`: every record scoreboarded against the cycle-accurate golden
    model);
 6. report: the table of ``make sim`` plus the board (chips) and the link traffic, on stdout and in
@@ -32,7 +33,15 @@ import numpy as np
 
 from spikecore import isa, outputs
 from spikecore.app.cli_support import USER_ERRORS, ArgumentParser, OneMeaning, report_error
-from spikecore.app.demo import REPO_ROOT, REPORT_VERSION, cosimulate_samples, progress, table
+from spikecore.app.demo import (
+    DEFAULT_RTL_SAMPLES,
+    REPO_ROOT,
+    REPORT_VERSION,
+    cosimulate_samples,
+    progress,
+    rtl_sample_count,
+    table,
+)
 from spikecore.config import ChipConfig, parse_chip
 from spikecore.errors import SpikeCoreError
 from spikecore.golden.energy_tables import DEFAULT_CLOCK_MHZ, check_clock
@@ -44,7 +53,9 @@ def parse_args(argv: list[str] | None) -> tuple[ArgumentParser, argparse.Namespa
     parser = ArgumentParser(prog="make sim NET=mnist", description=__doc__,
                             formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--mnist", help="folder with the MNIST IDX files (train/t10k images/labels, optionally .gz)")
-    parser.add_argument("--rtl-samples", type=int, default=20, help="held-out samples run on the RTL board (0: none)")
+    parser.add_argument("--rtl-samples", type=int, default=None,
+                        help=f"held-out samples run on the RTL board (0: none; default {DEFAULT_RTL_SAMPLES}, or all "
+                             "if fewer; more than the held-out samples is refused)")
     parser.add_argument("--waves", action=argparse.BooleanOptionalAction, default=True,
                         help="write a VCD + .gtkw of RTL sample 0 (default on)")
     parser.add_argument("--seed", type=int, default=0)
@@ -74,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     1 otherwise, 2 with one stderr line for bad input (options, MNIST files, model, a board too small)."""
     parser, args = parse_args(argv)
     try:
-        if args.rtl_samples < 0:
+        if args.rtl_samples is not None and args.rtl_samples < 0:
             raise SpikeCoreError(f"--rtl-samples must be 0 or more, not {args.rtl_samples}")
         if not 0 <= args.seed < 1 << 32:
             raise SpikeCoreError(f"--seed must be 0..{(1 << 32) - 1}, not {args.seed}")
@@ -96,11 +107,16 @@ def main(argv: list[str] | None = None) -> int:
         return report_error(parser.prog, error)
 
 
+def held_out_source(mnist: str | None) -> str:
+    """Whose held-out samples ``make sim NET=mnist`` runs, for a message."""
+    return f"MNIST's t10k split in {mnist}" if mnist else "scikit-learn's digits (20 % held out)"
+
+
 def check_held_out(held_out: int, available: int, mnist: str | None) -> None:
     """Refuse ``--held-out`` (``HELD_OUT=``) above the ``available`` held-out samples in one line naming both,
     instead of running fewer samples than asked."""
     if held_out > available:
-        source = f"MNIST's t10k split in {mnist}" if mnist else "scikit-learn's digits (20 % held out)"
+        source = held_out_source(mnist)
         raise SpikeCoreError(f"HELD_OUT={held_out} (--held-out): {source} has {available} held-out samples; "
                              f"HELD_OUT must be 1..{available}")
 
@@ -126,6 +142,8 @@ def run_flow(args: argparse.Namespace) -> int:
     if args.held_out is not None:
         check_held_out(args.held_out, len(data.x_test), args.mnist)
         data = Dataset(data.x_train, data.y_train, data.x_test[:args.held_out], data.y_test[:args.held_out])
+    holder = f"HELD_OUT={args.held_out} keeps" if args.held_out is not None else f"{held_out_source(args.mnist)} has"
+    rtl_samples = rtl_sample_count(args.rtl_samples, len(data.x_test), holder)
     progress(data_name)
     t0 = time.perf_counter()
     if args.model:
@@ -166,8 +184,8 @@ def run_flow(args: argparse.Namespace) -> int:
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)   # after every input check: a refused run writes nothing
     rtl = None
-    if args.rtl_samples:
-        n = min(args.rtl_samples, len(x_q))
+    if rtl_samples:
+        n = rtl_samples
         progress(f"RTL: {n} samples on the board of {config.chips} x {config.cores} cores (Verilator; the first "
                  "build takes minutes)")
         rtl = cosimulate_samples(compiled, x_q[:n], out_dir, args.waves, make_args=" NET=mnist")

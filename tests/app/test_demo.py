@@ -120,3 +120,12 @@ def test_make_sim_energy_counts_agree_with_the_runtime_counters_and_name_the_lay
     assert set(energy.layer_pj) == {layer.name for layer in compiled.quant.layers}
     assert sum(sum(items.values()) for items in energy.layer_pj.values()) == pytest.approx(energy.energy_pj)
     assert energy.energy_pj > energy.counts["synaptic_op"] * 23.6
+
+
+def test_rtl_samples_above_the_held_out_samples_is_refused_naming_it_and_the_maximum(tmp_path, capsys):
+    # RTL_SAMPLES=400 ran the 360 held-out digits (20 % of 1797, rounded up) on the RTL, silently.
+    out = tmp_path / "out"
+    assert main(["--rtl-samples", "361", "--out", str(out)]) == 2
+    assert capsys.readouterr().err == ("make sim: error: RTL_SAMPLES=361 (--rtl-samples): sklearn load_digits (8x8) "
+                                       "has 360 held-out samples; RTL_SAMPLES must be 0..360\n")
+    assert not out.exists()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import itertools
 import json
+import os
 import struct
 
 import numpy as np
@@ -130,6 +131,46 @@ def test_held_out_above_the_digits_held_out_split_is_refused(tmp_path, capsys):
     assert capsys.readouterr().err == ("make sim NET=mnist: error: HELD_OUT=361 (--held-out): scikit-learn's digits "
                                        "(20 % held out) has 360 held-out samples; HELD_OUT must be 1..360\n")
     assert not out.exists()
+
+
+def test_rtl_samples_above_held_out_is_refused_naming_it_and_the_maximum(tmp_path, capsys):
+    # A fresh user's fault: RTL_SAMPLES=30 HELD_OUT=5 ran 5 samples on the RTL, silently.
+    out = tmp_path / "out"
+    assert mnist_main(["--held-out", "5", "--rtl-samples", "6", "--out", str(out)]) == 2
+    assert capsys.readouterr().err == ("make sim NET=mnist: error: RTL_SAMPLES=6 (--rtl-samples): HELD_OUT=5 keeps 5 "
+                                       "held-out samples; RTL_SAMPLES must be 0..5\n")
+    assert not out.exists()
+
+
+def test_rtl_samples_above_the_mnist_t10k_samples_is_refused(tmp_path, capsys):
+    folder = _mnist_folder(tmp_path, test=3)
+    out = tmp_path / "out"
+    assert mnist_main(["--mnist", str(folder), "--rtl-samples", "4", "--out", str(out)]) == 2
+    assert capsys.readouterr().err == (f"make sim NET=mnist: error: RTL_SAMPLES=4 (--rtl-samples): MNIST's t10k split "
+                                       f"in {folder} has 3 held-out samples; RTL_SAMPLES must be 0..3\n")
+    assert not out.exists()
+
+
+def test_rtl_samples_not_given_is_20_or_every_held_out_sample_if_fewer():
+    from spikecore.app.demo import rtl_sample_count
+
+    assert rtl_sample_count(None, 5, "x") == 5 and rtl_sample_count(None, 360, "x") == 20
+    assert rtl_sample_count(5, 5, "x") == 5 and rtl_sample_count(0, 5, "x") == 0
+
+
+def test_make_sim_passes_rtl_samples_only_when_given():
+    # Not given, the demos choose (20, or every held-out sample if fewer): HELD_OUT=5 alone must not be refused.
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    for net in ("NET=mnist", "NET=digits"):
+        dry = subprocess.run(["make", "-n", "-C", str(root), "sim", net], capture_output=True, text=True,
+                             check=True, env={k: v for k, v in os.environ.items() if k != "RTL_SAMPLES"}).stdout
+        assert "--rtl-samples" not in dry
+        given = subprocess.run(["make", "-n", "-C", str(root), "sim", net, "RTL_SAMPLES=0"], capture_output=True,
+                               text=True, check=True).stdout
+        assert "--rtl-samples 0" in given
 
 
 # --- the upsampled digits -----------------------------------------------------------------------------------
