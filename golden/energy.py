@@ -25,14 +25,17 @@ The model is compiler-independent: it needs only an image's run; a layer map
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from spikecore.golden.counters import EVENT_KINDS, EventCounts
+from spikecore.golden.counters import EVENT_KINDS, EventCounts, count_runs
 from spikecore.golden.energy_tables import CLOCK_SOURCE, DEFAULT_CLOCK_MHZ, ITEMS, TABLES, EnergyTable, check_clock
+from spikecore.image import Image
+from spikecore.stimulus import Stimulus
 
-__all__ = ["TABLES", "EnergyReport", "price"]
+__all__ = ["TABLES", "EnergyReport", "price", "price_runs"]
 
 #: Which count each priced item multiplies (hops come from the routes, not from a counter).
 ITEM_COUNT = {"synaptic_op": "synaptic_ops", "neuron_update": "neuron_updates", "spike": "spikes",
@@ -200,3 +203,17 @@ def price(counts: EventCounts, table: EnergyTable, clock_mhz: float = DEFAULT_CL
                         cores_per_chip=counts.config.cores if counts.config.chips > 1 else 0,
                         links=None if counts.links is None else counts.links / n,
                         link_stalls=None if counts.link_stalls is None else counts.link_stalls / n)
+
+
+def price_runs(image: Image, stimuli: Iterable[Stimulus | None], steps: int, table: EnergyTable,
+               clock_mhz: float = DEFAULT_CLOCK_MHZ, layer_of_core: dict[int, str] | None = None) -> EnergyReport:
+    """Energy and latency per inference of ``image``: one run of ``steps`` chip steps per stimulus (one
+    inference each, a state reset before each) counted on the functional golden model
+    (:func:`~spikecore.golden.counters.count_runs`; the golden board for a board image), priced by :func:`price`.
+
+    The one rule of ``spikecore profile`` and both ``make sim`` flows: on a board the energy is every chip's cores
+    (synaptic ops, neuron updates, spikes, deliveries, each chip's mesh hops), and the link events are counted in
+    the report but not priced (no table prices a chip-to-chip link). Raises :class:`SpikeCoreError` as
+    :func:`~spikecore.golden.counters.count_runs` and :func:`price` do.
+    """
+    return price(count_runs(image, stimuli, steps), table, clock_mhz, layer_of_core)

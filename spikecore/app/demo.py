@@ -209,16 +209,17 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def energy_per_inference(compiled, x_q: np.ndarray, table_spec: str, clock_mhz: float | None):
-    """Count every sample's events on the functional golden model and price them (per core, kind and layer)."""
-    from spikecore.golden.counters import count_runs
-    from spikecore.golden.energy import price
+    """Count every sample's events on the functional golden model (the golden board for a board image) and price
+    them per core, kind and layer: :func:`spikecore.golden.energy.price_runs`, as ``spikecore profile`` does (on
+    a board: every chip's cores; link events counted, not priced)."""
+    from spikecore.golden.energy import price_runs
     from spikecore.golden.energy_tables import DEFAULT_CLOCK_MHZ, resolve_table
 
     table = resolve_table(table_spec)
     stimuli = (compiled.stimulus(sample, quantized=True) for sample in x_q)
-    counts = count_runs(compiled.image, stimuli, compiled.steps)
     layer_of_core = {pc.core: pc.layer for pc in compiled.placed.cores}
-    return price(counts, table, DEFAULT_CLOCK_MHZ if clock_mhz is None else clock_mhz, layer_of_core)
+    return price_runs(compiled.image, stimuli, compiled.steps, table,
+                      DEFAULT_CLOCK_MHZ if clock_mhz is None else clock_mhz, layer_of_core)
 
 
 def run_flow(args: argparse.Namespace) -> int:

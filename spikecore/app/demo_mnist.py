@@ -16,8 +16,10 @@ The flow of ``make sim`` (:mod:`spikecore.app.demo`) for a model larger than a c
 6. report: the table of ``make sim`` plus the board (chips) and the link traffic, on stdout and in
    ``build/sim/report.json``, and two PNGs (weights, float vs SpikeCore).
 
-Energy is not priced on a board: the energy tables (:mod:`spikecore.golden.energy`) price one chip's mesh, and
-no cited figure for a chip-to-chip link is in them.
+Energy follows ``spikecore profile``'s rule (:func:`spikecore.golden.energy.price_runs`): the events of the first
+:data:`ENERGY_SAMPLES` held-out samples counted on the functional golden board and priced with ``--table`` (default
+Loihi, Davies et al. 2018) per core of every chip, summed over the chips; link energy is not included (no cited
+figure for a chip-to-chip link is in the tables; the link events per inference are reported).
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ from spikecore.app.demo import (
 )
 from spikecore.config import ChipConfig, parse_chip
 from spikecore.errors import SpikeCoreError
-from spikecore.golden.energy_tables import DEFAULT_CLOCK_MHZ, check_clock
+from spikecore.golden.energy_tables import DEFAULT_CLOCK_MHZ, DEFAULT_TABLE, check_clock, resolve_table
 from spikecore.wording import plural
 
 
@@ -72,8 +74,9 @@ def parse_args(argv: list[str] | None) -> tuple[ArgumentParser, argparse.Namespa
                         default="graded", help="compile encoding (--mode: the old spelling)")
     parser.add_argument("--allow-saturation", action="store_true", dest="allow_saturation",
                         help="clip model values that do not fit the chip (counted in report.json) instead of refusing")
-    parser.add_argument("--table", default=None,
-                        help="refused: energy is not priced on a board (make sim's TABLE= is for NET=digits)")
+    parser.add_argument("--table", default=DEFAULT_TABLE,
+                        help="energy table of the board's cores: loihi (default), odin, reckon or a .json/.toml file "
+                             "(links are not priced)")
     parser.add_argument("--out", default=str(REPO_ROOT / "build" / "sim"))
     parser.add_argument("--clock-mhz", type=float, default=None, dest="clock_mhz",
                         help=f"clock for latency (default {DEFAULT_CLOCK_MHZ:g} MHz, an assumed clock, as make sim)")
@@ -97,14 +100,17 @@ def main(argv: list[str] | None = None) -> int:
         args.config = dataclasses.replace(chip, chips=args.max_chips)
         if args.held_out is not None and args.held_out < 1:
             raise SpikeCoreError(f"--held-out must be 1 or more, not {args.held_out}")
-        if args.table is not None:
-            raise SpikeCoreError(f"--table {args.table}: energy is not priced on a board (the energy tables price "
-                                 "one chip's mesh); TABLE= is for NET=digits")
+        resolve_table(args.table)      # a bad table is refused before minutes of work
         if args.clock_mhz is not None:
             check_clock(args.clock_mhz)
         return run_flow(args)
     except USER_ERRORS as error:
         return report_error(parser.prog, error)
+
+
+#: Held-out samples whose events are counted and priced (the first ones; ~0.1 s of CPU each on the 2 x 128-core
+#: functional golden board, so MNIST's 10,000 would take a quarter of an hour); the output says how many.
+ENERGY_SAMPLES = 100
 
 
 def held_out_source(mnist: str | None) -> str:
@@ -126,7 +132,7 @@ def run_flow(args: argparse.Namespace) -> int:
     import torch
 
     from spikecore.app.board_cost import link_rows
-    from spikecore.app.demo import check_digits_model
+    from spikecore.app.demo import check_digits_model, energy_per_inference
     from spikecore.app.demo_plots import float_vs_spikecore, weight_distribution
     from spikecore.app.digits import Dataset, predict
     from spikecore.app.mnist import SIZES, load_28x28, train_mnist_mlp
@@ -181,6 +187,10 @@ def run_flow(args: argparse.Namespace) -> int:
     golden = run_batch(compiled, x_q, chip="batch", quantized=True, reference=reference)
     golden_equals_reference = bool(np.array_equal(golden.logits, reference.logits))
 
+    priced = min(ENERGY_SAMPLES, len(x_q))
+    progress(f"energy: counting and pricing the events of {priced} samples on the functional golden board")
+    energy = energy_per_inference(compiled, x_q[:priced], args.table, args.clock_mhz)
+
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)   # after every input check: a refused run writes nothing
     rtl = None
@@ -214,9 +224,9 @@ def run_flow(args: argparse.Namespace) -> int:
         "cycles_per_inference": cycles,
         "spikes_per_inference": float(golden.spikes.mean()),
         "synops_per_inference": float(golden.synops.mean()),
-        "energy_pj_per_inference": None,
+        "energy_pj_per_inference": energy.energy_pj,
         "latency_us_per_inference": cycles / clock,
-        "energy": None,
+        "energy": energy.to_dict() | {"link_energy_included": False},
         "links": links,
         "link_events_per_inference": float(sum(r["events"] for r in links)) / max(1, inferences),
         "cores_used": len(placed.cores),
@@ -261,7 +271,10 @@ def run_flow(args: argparse.Namespace) -> int:
         ("cycles per inference", f"{cycles:.1f}"),
         ("spikes per inference", f"{golden.spikes.mean():.1f}"),
         ("synaptic ops per inference", f"{golden.synops.mean():.1f}"),
-        ("energy per inference", "not priced on a board (the energy tables price one chip's mesh, not links)"),
+        ("energy per inference", f"{energy.energy_pj / 1000:.3f} nJ  (the cores of {plural(config.chips, 'chip')}, "
+                                 f"table {energy.table.name}: {energy.table.reference}; mean of "
+                                 f"{'the first ' if priced < inferences else ''}{plural(priced, 'held-out sample')}; "
+                                 "link energy not included: no table prices a chip-to-chip link)"),
         ("latency per inference", f"{cycles / clock:.3f} us  ({cycles:.1f} cycles at {clock:g} MHz, "
                                   f"{'assumed' if args.clock_mhz is None else 'given'})"),
         ("cores / weight bytes used", f"{report['cores_used']} / {report['weight_bytes_used']}  (per chip: "

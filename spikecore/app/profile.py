@@ -9,7 +9,7 @@ runs on the golden board: stimuli name global core ids, the figures are per core
 and link events are counted but not priced. ``--steps`` and the stimulus steps are chip steps; an image whose
 cores run every ``D``-th chip step (``.period D``, docs/spec.md §2: a compiled recurrent loop through ``D``
 layers) takes ``D`` chip steps per input step, and the output says both. The counts come from the functional golden
-model (:func:`spikecore.golden.counters.count_runs`), the pricing from :mod:`spikecore.golden.energy`. A
+model, priced by :func:`spikecore.golden.energy.price_runs` (the rule of ``make sim`` too). A
 layer map (``--layers``: JSON ``{"layers": {"name": [core, ...]}}``, as ``spikecore compile --layer-map``
 writes it) adds a per-layer breakdown; without one the plot has one bar per core.
 """
@@ -130,8 +130,7 @@ def describe_steps(image, steps: int) -> str:
 
 def _profile(args: argparse.Namespace) -> int:
     from spikecore.app.cli import load_program
-    from spikecore.golden.counters import count_runs
-    from spikecore.golden.energy import price
+    from spikecore.golden.energy import price_runs
     from spikecore.golden.energy_tables import check_clock, resolve_table
     from spikecore.golden.run import check_reached
     from spikecore.stimulus import Stimulus
@@ -155,8 +154,7 @@ def _profile(args: argparse.Namespace) -> int:
         if stimulus is not None:
             check_reached(stimulus, steps)
     layer_of_core = load_layer_map(args.layers, image.config.board_cores) if args.layers else None
-    counts = count_runs(image, stimuli, steps)
-    report = price(counts, table, clock, layer_of_core)
+    report = price_runs(image, stimuli, steps, table, clock, layer_of_core)
     model = "golden board" if image.config.chips > 1 else "golden model"
     print(f"{args.program}: {len(stimuli)} inference{'s' if len(stimuli) > 1 else ''} of {describe_steps(image, steps)}"
           f" on the {model} ({image.config.describe()})")

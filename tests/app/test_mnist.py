@@ -289,7 +289,19 @@ def test_make_sim_net_mnist_writes_the_board_and_link_fields(tmp_path, capsys):
     assert sum(report["cores_per_chip"]) == report["cores_used"] and report["cores_per_chip"][0] == 128
     assert report["golden_equals_integer_reference"] is True
     assert report["top1_agreement"] >= 0.995 and report["held_out_samples"] == 12
-    assert report["net"] == "mnist" and report["energy"] is None
+    assert report["net"] == "mnist"
+    # Energy (profile's rule): the cores of both chips priced over the 12 samples, links counted, not priced. The
+    # synaptic ops and spikes it priced (golden board, sample by sample) equal the batch's, counted apart.
+    energy = report["energy"]
+    assert energy["inferences"] == 12 and energy["chips"] == 2 and energy["links_priced"] is False
+    assert report["energy_pj_per_inference"] == energy["energy_pj_per_inference"] > 0
+    assert sum(c["pj_per_inference"] for c in energy["per_chip"]) == pytest.approx(report["energy_pj_per_inference"])
+    assert energy["per_kind"]["synaptic_op"]["count_per_inference"] == pytest.approx(report["synops_per_inference"])
+    assert energy["per_kind"]["spike"]["count_per_inference"] == pytest.approx(report["spikes_per_inference"])
+    assert report["energy"]["link_energy_included"] is False
+    assert (f"energy per inference         {report['energy_pj_per_inference'] / 1000:.3f} nJ  (the cores of 2 "
+            "chips, table loihi: ") in stdout
+    assert "mean of 12 held-out samples; link energy not included: no table prices a chip-to-chip link)" in stdout
     # the link events the golden board counted equal those derived from the reference and the placement
     data, _ = load_28x28(None, 0)
     model = train_mnist_mlp(data, 0)
@@ -338,7 +350,7 @@ def test_rtl_samples_of_a_small_mlp_on_two_chips_match_the_golden_board(tmp_path
     assert rtl["mismatches"] == 0 and rtl["records_compared"] > 20
 
 
-def test_a_saved_model_of_another_input_size_or_a_table_is_refused_in_one_line(tmp_path, capsys):
+def test_a_saved_model_of_another_input_size_or_a_bad_table_is_refused_in_one_line(tmp_path, capsys):
     path = tmp_path / "m64.pt"
     torch.save(nn.Sequential(nn.Linear(64, 10)), path)
     folder = _mnist_folder(tmp_path)
@@ -347,9 +359,12 @@ def test_a_saved_model_of_another_input_size_or_a_table_is_refused_in_one_line(t
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert err.startswith(f"make sim NET=mnist: error: model file {path}: does not take the 784 input features")
-    assert mnist_main(["--table", "odin"]) == 2
-    assert capsys.readouterr().err == ("make sim NET=mnist: error: --table odin: energy is not priced on a board (the "
-                                       "energy tables price one chip's mesh); TABLE= is for NET=digits\n")
+    # a table prices the board's cores now (links are not priced); a bad one is refused before any work
+    out = tmp_path / "out2"
+    assert mnist_main(["--table", "nosuch", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("make sim NET=mnist: error: ") and "nosuch" in err
+    assert not out.exists()
 
 
 @settings(max_examples=300, deadline=None)

@@ -70,6 +70,29 @@ BOARD = """\
 """
 
 
+def test_board_energy_is_the_cores_of_every_chip_summed_and_links_not_priced_by_hand():
+    # The one rule of spikecore profile and make sim NET=mnist (golden.energy.price_runs) on the 2 x 2 board, two
+    # inferences of 4 steps. By hand (docs/spec.md §4, §13), Loihi 23.6 pJ/synaptic op, 52 pJ/update,
+    # 1.7 pJ/delivery, 3.0 / 4.0 pJ per E-W / N-S hop:
+    #   A (payload 10 at step 0, 20 at step 1): core 0 and core 3 each 2 synaptic ops, 4 updates, 2 spikes and
+    #     2 deliveries; core 0's cross link 0->1 (2 link events, no hop), core 3's reach the host (1 E-W + 1 N-S
+    #     hop each);
+    #   B (payload 10 at step 0 only): the same with 1 synaptic op, 1 spike, 1 delivery each (1 link event).
+    from spikecore.compiler.asm import assemble
+    from spikecore.golden.energy import TABLES, price_runs
+    from spikecore.stimulus import Stimulus
+
+    chip0_a, chip0_b = 2 * 23.6 + 4 * 52 + 2 * 1.7, 1 * 23.6 + 4 * 52 + 1 * 1.7
+    chip1_a, chip1_b = chip0_a + 2 * 3.0 + 2 * 4.0, chip0_b + 1 * 3.0 + 1 * 4.0
+    stimuli = [Stimulus({0: [(0, 0, 10)], 1: [(0, 0, 20)]}), Stimulus({0: [(0, 0, 10)]})]
+    report = price_runs(assemble(BOARD), stimuli, 4, TABLES["loihi"])
+    assert report.inferences == 2 and report.chips == 2
+    assert report.chip_pj() == pytest.approx([(chip0_a + chip0_b) / 2, (chip1_a + chip1_b) / 2])
+    assert report.energy_pj == pytest.approx((chip0_a + chip0_b + chip1_a + chip1_b) / 2)   # nothing for the link
+    assert report.link_rows() == [(0, 1, 1.5, 0.0)]
+    assert report.to_dict()["links_priced"] is False
+
+
 def test_profile_runs_a_board_image_per_chip_with_link_events_counted(tmp_path, capsys):
     from spikecore.app import cli
 
