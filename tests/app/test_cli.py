@@ -107,7 +107,7 @@ def test_run_image_functional_matches_cycle_summary_lines(capsys, tmp_path: Path
     # 2 events x 2 neurons on 1..4; FIRE issues on 5: neuron 0 (8 >= 4) on 6 fires, reset sub -> 4, pushes on 7;
     # neuron 1 (3 < 4) on 8; HALT on 9. E = 10, barrier on 10, the one delivery (host axon 7) on 11: 12 cycles.
     assert functional_out.splitlines() == [
-        "1 steps, 12 array cycles; step starts 0",
+        "1 step, 12 array cycles; step starts 0",
         "spikes per core: 0:1 (total 1)",
         "drops per core: none (total 0)",
         "non-zero membranes: 0.0=4 0.1=3",
@@ -251,4 +251,4 @@ def test_run_on_a_board_says_board_cycles_and_names_chips_and_cores(capsys, tmp_
 def test_run_on_one_chip_still_says_array_cycles_without_a_size(capsys, source: Path) -> None:
     status, out, _ = run_main(capsys, "run", str(source), "--steps", "1")
     assert status == 0
-    assert out.splitlines()[0].startswith("1 steps, ") and " array cycles; step starts " in out.splitlines()[0]
+    assert out.splitlines()[0].startswith("1 step, ") and " array cycles; step starts " in out.splitlines()[0]
