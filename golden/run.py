@@ -70,6 +70,8 @@ class RunResult:
     #: delivery matrix (column ``cores`` = the host); both since the chip was loaded.
     event_counts: np.ndarray | None = None
     routes: np.ndarray | None = None
+    #: Chips that ran (the image's ``config.chips``): 1 for one chip; on a board ``cycles`` counts board cycles.
+    chips: int = 1
 
 
 def run(image: Image, stimulus: Stimulus | None = None, steps: int = 1, chip: str = "cycle") -> RunResult:
@@ -112,7 +114,8 @@ def run(image: Image, stimulus: Stimulus | None = None, steps: int = 1, chip: st
                                                    np.zeros(0, dtype=BOARD_TRACE_DTYPE))
         return RunResult(steps=steps, cycles=model.cycle, trace=trace, membranes=model.membranes, drops=model.drops,
                          outputs=list(model.outputs), spike_counts=model.spike_counts,
-                         step_starts=list(model.step_starts), event_counts=model.event_counts())
+                         step_starts=list(model.step_starts), event_counts=model.event_counts(),
+                         chips=image.config.chips)
     trace = None if chip == "functional" else (np.concatenate(traces) if traces else empty_trace())
     return RunResult(steps=steps, cycles=model.cycle, trace=trace, membranes=model.membranes.copy(),
                      drops=model.drops.copy(), outputs=list(model.outputs), spike_counts=model.spike_counts.copy(),

@@ -13,6 +13,7 @@ import numpy as np
 
 from spikecore.golden.run import RunResult
 from spikecore.isa import TraceKind
+from spikecore.wording import array_size, cycles_noun, plural
 
 
 def _listing(items: Iterable[str], limit: int) -> str:
@@ -28,7 +29,10 @@ def _per_core(counts: np.ndarray, limit: int) -> str:
 
 def summarize(result: RunResult, limit: int = 12) -> str:
     """Several short lines describing ``result``; each list shows at most ``limit`` items."""
-    lines = [f"{result.steps} steps, {result.cycles} array cycles; step starts "
+    # A board (docs/spec.md §13) counts board cycles and is named by its chips and cores per chip.
+    board = (f" ({array_size(result.chips, len(result.membranes) // result.chips)})"
+             if result.chips > 1 else "")
+    lines = [f"{plural(result.steps, 'step')}, {result.cycles} {cycles_noun(result.chips)}{board}; step starts "
              f"{_listing((str(s) for s in result.step_starts), limit)}"]
     if result.trace is not None:
         kinds = np.bincount(result.trace["kind"], minlength=len(TraceKind))

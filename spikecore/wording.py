@@ -16,6 +16,17 @@ def plural(count: int, noun: str, many: str | None = None) -> str:
     return f"{count} {noun if count == 1 else (many or noun + 's')}"
 
 
+def array_size(chips: int, cores: int) -> str:
+    """What ran: ``"4 cores"`` on one chip, ``"2 chips x 2 cores"`` on a board (``cores`` per chip, spec §13)."""
+    return f"{plural(chips, 'chip')} x {plural(cores, 'core')}" if chips > 1 else plural(cores, "core")
+
+
+def cycles_noun(chips: int) -> str:
+    """The cycle counter's name: ``"array cycles"`` on one chip, ``"board cycles"`` on a board (docs/spec.md §2,
+    §13: a board's chips run in lock-step on one board cycle counter)."""
+    return "board cycles" if chips > 1 else "array cycles"
+
+
 def article(word: str) -> str:
     """``word`` with its indefinite article by its first letter: ``"an Affine"``, ``"a LIF"``.
 

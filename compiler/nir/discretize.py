@@ -317,8 +317,16 @@ def _quantize_layer(layer: DenseNode, index: int, count: int, dt: float, in_unit
         # bias axons in one core; any other layer's bias axon is one more source of a partial-sum group.
         unsplittable = recurrent is not None or cells.kind == "CubaLIF"
         if room < axons and unsplittable:
+            busiest = int(np.argmax(np.count_nonzero(reads, axis=1)))
+            back = int(np.count_nonzero(recurrent[busiest])) if recurrent is not None else 0
+            why = [f"it has a recurrent edge from {'a later layer' if rec_source is not None else 'itself'} (a "
+                   "recurrent layer is not split, docs/spec.md §11)"] if recurrent is not None else []
+            why += ["it is CubaLIF (its partial sums would add to the membrane, not to the synaptic current: MERGE, "
+                    "docs/spec.md §4.8)"] if cells.kind == "CubaLIF" else []
             reason = (f"{where}: its bias current needs {axons} bias axon{'s' * (axons > 1)}, but its neurons "
-                      f"already read {rows} inputs (a core takes {per_step} per step)")
+                      f"already read {rows} inputs ({f'{back} of them over the recurrent edge; ' if back else ''}"
+                      f"a core takes {per_step} per step) and the layer cannot be split over its fan-in: "
+                      f"{' and '.join(why)}")
             need = 1 << math.ceil(math.log2(rows + axons))
             chip = deeper_chip(config, event_depth=need) if rows + axons <= min(isa.AXON_MAX + 1,
                                                                                 config.weight_bytes) else None

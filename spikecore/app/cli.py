@@ -11,12 +11,17 @@ a package adds a command by adding one line there. Registrars are imported only 
 A user mistake (:class:`SpikeCoreError`, or an ``OSError`` such as a missing file) is printed as one line
 ``spikecore: error: <message>`` on stderr and exits with status 2, never with a traceback; so is a usage
 error (``spikecore run: error: argument --steps: ...``, :mod:`spikecore.app.cli_support`).
+
+A reader that stops early (``spikecore disasm prog.bin | head -1``) closes the pipe: ``spikecore`` then stops
+quietly with status 141 (128 + SIGPIPE, what a shell shows for ``cat big | head``), printing nothing more.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -191,8 +196,9 @@ def _registrar(entry: str) -> Callable[[argparse._SubParsersAction], None]:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``spikecore`` parser with every command of :data:`COMMANDS` registered."""
-    parser = ArgumentParser(prog="spikecore", description="SpikeCore toolchain: assembler, disassembler, "
-                                                                   "golden-model runner.")
+    parser = ArgumentParser(prog="spikecore", description="SpikeCore toolchain: assemble and disassemble images, "
+                            "compile PyTorch and NIR models (one chip or a board), run them on the golden model or "
+                            "the RTL under Verilator, compare, profile, regress and grade the bench.")
     parser.add_argument("--verbose", action="store_true",
                         help="print notices and warnings as they happen, and a traceback for an internal error")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -201,8 +207,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command; returns the exit status (0 ok, 2 user mistake or usage error)."""
+#: Exit status when the reader of standard output went away (128 + SIGPIPE, as a shell reports a piped tool).
+BROKEN_PIPE = 128 + signal.SIGPIPE
+
+
+def _command(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -210,6 +219,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exit_.code if isinstance(exit_.code, int) else 2
     handler: Handler = args.handler
     return guarded(parser.prog, lambda: handler(args), verbose=args.verbose)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; returns the exit status (0 ok, 2 user mistake or usage error, 141 stdout closed early)."""
+    try:
+        status = _command(argv)
+        sys.stdout.flush()  # a pipe closed early fails here, inside the try, not at interpreter exit
+    except BrokenPipeError:
+        # Python's "Note on SIGPIPE" (library/signal.html): point stdout at devnull so that the flush at exit
+        # cannot fail again, and stop without a message; the reader asked for no more output.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return BROKEN_PIPE
+    return status
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
-"""``spikecore sim prog.bin``: run an image on the Verilator-built RTL array with the cycle-by-cycle scoreboard.
+"""``spikecore sim prog.bin``: run an image on the Verilator-built RTL array (or board) with the cycle-by-cycle
+scoreboard.
 
-A thin front over :func:`spikecore.verif.sim.execute` so the toolchain has one command for every stage; its
+A thin front over :func:`spikecore.app.sim.execute` so the toolchain has one command for every stage; its
 errors reach ``spikecore``'s own handler, so they read ``spikecore: error: ...`` like every other command's.
 """
 
@@ -14,11 +15,11 @@ from spikecore.app.cli_support import OneMeaning
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "sim", help="run an image on the RTL array (Verilator) scoreboarded against the golden model",
-        description="Build (or reuse) the Verilator model of the image's chip config, run the image with the "
-                    "stimulus, and compare every trace record, the final membranes and the host outputs with "
-                    "the golden model.")
-    parser.add_argument("image", help="binary image (.bin)")
+        "sim", help="run an image on the RTL array or board (Verilator) scoreboarded against the golden model",
+        description="Build (or reuse) the Verilator model of the image's chip config (the RTL board for a board "
+                    "image, chips > 1), run the image with the stimulus, and compare every trace record, the final "
+                    "membranes and the host outputs with the golden model (the golden board).")
+    parser.add_argument("image", help="binary image (.bin), one chip or a board")
     parser.add_argument("--inputs", metavar="STIM", help="stimulus file (.csv: step,core,axon,payload; or .json)")
     parser.add_argument("--steps", type=int, default=1, help="timesteps to run (default: 1)")
     parser.add_argument("--check", "--mode", dest="check", action=OneMeaning, choices=("fast", "full"), default="full",

@@ -106,7 +106,8 @@ def guarded(prog: str, work: Callable[[], int], verbose: bool = False) -> int:
 
     Returns ``work``'s status; 2 after printing one line for a user mistake (:data:`USER_ERRORS`); 1 after
     printing ``<prog>: internal error: <type>: <message>`` for any other exception (with the traceback when
-    ``verbose``). Outputs are committed only for status 0.
+    ``verbose``). Outputs are committed only for status 0. A :class:`BrokenPipeError` (the reader of stdout
+    went away, ``| head``) is raised on, outputs discarded, for the entry point to stop quietly.
     """
     pending: list[str] = []
     token = _notices.set(None if verbose else pending)
@@ -117,6 +118,8 @@ def guarded(prog: str, work: Callable[[], int], verbose: bool = False) -> int:
             status = work()
             if status != 0:
                 txn.discard()
+    except BrokenPipeError:  # stdout's reader went away: not the user's input; the entry point stops quietly
+        raise
     except USER_ERRORS as err:
         return report_error(prog, err)
     except KeyboardInterrupt:

@@ -156,6 +156,26 @@ def cosimulate_samples(compiled, x_q: np.ndarray, out_dir: Path, waves: bool, ma
 # --- 6. report ---------------------------------------------------------------------------------------------
 
 
+#: Held-out samples run on the RTL when RTL_SAMPLES (--rtl-samples) is not given, or all of them if fewer.
+DEFAULT_RTL_SAMPLES = 20
+
+
+def rtl_sample_count(given: int | None, available: int, holder: str) -> int:
+    """The held-out samples to run on the RTL: ``given`` (``RTL_SAMPLES=``, ``--rtl-samples``), or when not given
+    :data:`DEFAULT_RTL_SAMPLES`, or all ``available`` if fewer.
+
+    Raises :class:`SpikeCoreError` (one line naming RTL_SAMPLES, its value and the maximum) for ``given`` above
+    ``available`` instead of running fewer samples than asked; ``holder`` says whose samples they are, with its
+    verb (``"HELD_OUT=5 keeps"``, ``"MNIST's t10k split in mnist/ has"``).
+    """
+    if given is None:
+        return min(DEFAULT_RTL_SAMPLES, available)
+    if given > available:
+        raise SpikeCoreError(f"RTL_SAMPLES={given} (--rtl-samples): {holder} {available} held-out samples; "
+                             f"RTL_SAMPLES must be 0..{available}")
+    return given
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = ArgumentParser(prog="make sim", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", help="a saved torch.nn.Module (torch.save) taking 64 features; default: train one")
@@ -163,7 +183,9 @@ def main(argv: list[str] | None = None) -> int:
                         default="graded",
                         help="compile encoding (--mode: the old spelling)")
     parser.add_argument("--T", type=int, default=None, help="rate encoding: timesteps per inference")
-    parser.add_argument("--rtl-samples", type=int, default=20, help="held-out samples run on the RTL (0: none)")
+    parser.add_argument("--rtl-samples", type=int, default=None,
+                        help=f"held-out samples run on the RTL (0: none; default {DEFAULT_RTL_SAMPLES}, or all if "
+                             "fewer; more than the held-out samples is refused)")
     parser.add_argument("--waves", action=argparse.BooleanOptionalAction, default=True,
                         help="write a VCD + .gtkw of sample 0 (default on)")
     parser.add_argument("--mnist", help="folder with MNIST IDX files (nothing is downloaded)")
@@ -180,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.example:
             return run_example(args.example)
-        if args.rtl_samples < 0:
+        if args.rtl_samples is not None and args.rtl_samples < 0:
             raise SpikeCoreError(f"--rtl-samples must be 0 or more, not {args.rtl_samples}")
         if not 0 <= args.seed < 1 << 32:
             raise SpikeCoreError(f"--seed must be 0..{(1 << 32) - 1}, not {args.seed}")
@@ -190,16 +212,17 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def energy_per_inference(compiled, x_q: np.ndarray, table_spec: str, clock_mhz: float | None):
-    """Count every sample's events on the functional golden model and price them (per core, kind and layer)."""
-    from spikecore.golden.counters import count_runs
-    from spikecore.golden.energy import price
+    """Count every sample's events on the functional golden model (the golden board for a board image) and price
+    them per core, kind and layer: :func:`spikecore.golden.energy.price_runs`, as ``spikecore profile`` does (on
+    a board: every chip's cores; link events counted, not priced)."""
+    from spikecore.golden.energy import price_runs
     from spikecore.golden.energy_tables import DEFAULT_CLOCK_MHZ, resolve_table
 
     table = resolve_table(table_spec)
     stimuli = (compiled.stimulus(sample, quantized=True) for sample in x_q)
-    counts = count_runs(compiled.image, stimuli, compiled.steps)
     layer_of_core = {pc.core: pc.layer for pc in compiled.placed.cores}
-    return price(counts, table, DEFAULT_CLOCK_MHZ if clock_mhz is None else clock_mhz, layer_of_core)
+    return price_runs(compiled.image, stimuli, compiled.steps, table,
+                      DEFAULT_CLOCK_MHZ if clock_mhz is None else clock_mhz, layer_of_core)
 
 
 def run_flow(args: argparse.Namespace) -> int:
@@ -213,12 +236,11 @@ def run_flow(args: argparse.Namespace) -> int:
     resolve_table(args.table)           # a bad table or clock is refused before minutes of work
     if args.clock_mhz is not None:
         check_clock(args.clock_mhz)
-    out_dir = Path(args.out)
-    out_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
 
     progress("loading data")
     data, data_name = load_data(args.mnist, args.seed)
+    rtl_samples = rtl_sample_count(args.rtl_samples, len(data.x_test), f"{data_name} has")
     progress("training / loading the model")
     model, model_name = load_or_train(args.model, data, args.seed)
     float_pred = predict(model, data.x_test)
@@ -239,9 +261,11 @@ def run_flow(args: argparse.Namespace) -> int:
     progress(f"energy: counting and pricing the events of {len(x_q)} samples")
     energy = energy_per_inference(compiled, x_q, args.table, args.clock_mhz)
 
+    out_dir = Path(args.out)
+    out_dir.mkdir(parents=True, exist_ok=True)   # after every input check: a refused run writes nothing
     rtl = None
-    if args.rtl_samples:
-        n = min(args.rtl_samples, len(x_q))
+    if rtl_samples:
+        n = rtl_samples
         cores = compiled.image.config.cores
         progress(f"RTL: {n} samples on the {cores}-core array (Verilator; the first build takes minutes)")
         rtl = cosimulate_samples(compiled, x_q[:n], out_dir, args.waves)

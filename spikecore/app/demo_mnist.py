@@ -9,14 +9,17 @@ The flow of ``make sim`` (:mod:`spikecore.app.demo`) for a model larger than a c
    on the fewest product chips, up to ``--max-chips``, that hold it (§13; the compiler picks the count, printed);
 4. golden: every held-out sample on the functional golden board, checked against the compiler's integer
    reference; the links' events counted;
-5. RTL: the first ``--rtl-samples`` held-out samples through the RTL entry ``make sim`` uses
+5. RTL: the first ``--rtl-samples`` held-out samples (default 20, or all if fewer; more is refused) through the
+   RTL entry ``make sim`` uses
    (:func:`spikecore.app.demo.cosimulate_samples`: every record scoreboarded against the cycle-accurate golden
    model);
 6. report: the table of ``make sim`` plus the board (chips) and the link traffic, on stdout and in
    ``build/sim/report.json``, and two PNGs (weights, float vs SpikeCore).
 
-Energy is not priced on a board: the energy tables (:mod:`spikecore.golden.energy`) price one chip's mesh, and
-no cited figure for a chip-to-chip link is in them.
+Energy follows ``spikecore profile``'s rule (:func:`spikecore.golden.energy.price_runs`): the events of the first
+:data:`ENERGY_SAMPLES` held-out samples counted on the functional golden board and priced with ``--table`` (default
+Loihi, Davies et al. 2018) per core of every chip, summed over the chips; link energy is not included (no cited
+figure for a chip-to-chip link is in the tables; the link events per inference are reported).
 """
 
 from __future__ import annotations
@@ -32,10 +35,17 @@ import numpy as np
 from spikecore import isa
 from spikecore.app import demo_report
 from spikecore.app.cli_support import USER_ERRORS, ArgumentParser, OneMeaning, report_error
-from spikecore.app.demo import REPO_ROOT, REPORT_VERSION, cosimulate_samples, progress
+from spikecore.app.demo import (
+    DEFAULT_RTL_SAMPLES,
+    REPO_ROOT,
+    REPORT_VERSION,
+    cosimulate_samples,
+    progress,
+    rtl_sample_count,
+)
 from spikecore.config import ChipConfig, parse_chip
 from spikecore.errors import SpikeCoreError
-from spikecore.golden.energy_tables import DEFAULT_CLOCK_MHZ, check_clock
+from spikecore.golden.energy_tables import DEFAULT_CLOCK_MHZ, DEFAULT_TABLE, check_clock, resolve_table
 from spikecore.wording import plural
 
 
@@ -44,7 +54,9 @@ def parse_args(argv: list[str] | None) -> tuple[ArgumentParser, argparse.Namespa
     parser = ArgumentParser(prog="make sim NET=mnist", description=__doc__,
                             formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--mnist", help="folder with the MNIST IDX files (train/t10k images/labels, optionally .gz)")
-    parser.add_argument("--rtl-samples", type=int, default=20, help="held-out samples run on the RTL board (0: none)")
+    parser.add_argument("--rtl-samples", type=int, default=None,
+                        help=f"held-out samples run on the RTL board (0: none; default {DEFAULT_RTL_SAMPLES}, or all "
+                             "if fewer; more than the held-out samples is refused)")
     parser.add_argument("--waves", action=argparse.BooleanOptionalAction, default=True,
                         help="write a VCD + .gtkw of RTL sample 0 (default on)")
     parser.add_argument("--seed", type=int, default=0)
@@ -61,8 +73,9 @@ def parse_args(argv: list[str] | None) -> tuple[ArgumentParser, argparse.Namespa
                         default="graded", help="compile encoding (--mode: the old spelling)")
     parser.add_argument("--allow-saturation", action="store_true", dest="allow_saturation",
                         help="clip model values that do not fit the chip (counted in report.json) instead of refusing")
-    parser.add_argument("--table", default=None,
-                        help="refused: energy is not priced on a board (make sim's TABLE= is for NET=digits)")
+    parser.add_argument("--table", default=DEFAULT_TABLE,
+                        help="energy table of the board's cores: loihi (default), odin, reckon or a .json/.toml file "
+                             "(links are not priced)")
     parser.add_argument("--out", default=str(REPO_ROOT / "build" / "sim"))
     parser.add_argument("--clock-mhz", type=float, default=None, dest="clock_mhz",
                         help=f"clock for latency (default {DEFAULT_CLOCK_MHZ:g} MHz, an assumed clock, as make sim)")
@@ -74,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     1 otherwise, 2 with one stderr line for bad input (options, MNIST files, model, a board too small)."""
     parser, args = parse_args(argv)
     try:
-        if args.rtl_samples < 0:
+        if args.rtl_samples is not None and args.rtl_samples < 0:
             raise SpikeCoreError(f"--rtl-samples must be 0 or more, not {args.rtl_samples}")
         if not 0 <= args.seed < 1 << 32:
             raise SpikeCoreError(f"--seed must be 0..{(1 << 32) - 1}, not {args.seed}")
@@ -86,9 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         args.config = dataclasses.replace(chip, chips=args.max_chips)
         if args.held_out is not None and args.held_out < 1:
             raise SpikeCoreError(f"--held-out must be 1 or more, not {args.held_out}")
-        if args.table is not None:
-            raise SpikeCoreError(f"--table {args.table}: energy is not priced on a board (the energy tables price "
-                                 "one chip's mesh); TABLE= is for NET=digits")
+        resolve_table(args.table)      # a bad table is refused before minutes of work
         if args.clock_mhz is not None:
             check_clock(args.clock_mhz)
         return run_flow(args)
@@ -96,12 +107,31 @@ def main(argv: list[str] | None = None) -> int:
         return report_error(parser.prog, error)
 
 
+#: Held-out samples whose events are counted and priced (the first ones; ~0.1 s of CPU each on the 2 x 128-core
+#: functional golden board, so MNIST's 10,000 would take a quarter of an hour); the output says how many.
+ENERGY_SAMPLES = 100
+
+
+def held_out_source(mnist: str | None) -> str:
+    """Whose held-out samples ``make sim NET=mnist`` runs, for a message."""
+    return f"MNIST's t10k split in {mnist}" if mnist else "scikit-learn's digits (20 % held out)"
+
+
+def check_held_out(held_out: int, available: int, mnist: str | None) -> None:
+    """Refuse ``--held-out`` (``HELD_OUT=``) above the ``available`` held-out samples in one line naming both,
+    instead of running fewer samples than asked."""
+    if held_out > available:
+        source = held_out_source(mnist)
+        raise SpikeCoreError(f"HELD_OUT={held_out} (--held-out): {source} has {available} held-out samples; "
+                             f"HELD_OUT must be 1..{available}")
+
+
 def run_flow(args: argparse.Namespace) -> int:
     """Steps 1-6 of the module docstring for checked ``args`` (``args.config``: the chip, ``chips`` the most)."""
     import torch
 
     from spikecore.app.board_cost import link_rows
-    from spikecore.app.demo import check_digits_model
+    from spikecore.app.demo import check_digits_model, energy_per_inference
     from spikecore.app.demo_plots import float_vs_spikecore, weight_distribution
     from spikecore.app.digits import Dataset, predict
     from spikecore.app.mnist import SIZES, load_28x28, train_mnist_mlp
@@ -110,14 +140,15 @@ def run_flow(args: argparse.Namespace) -> int:
     from spikecore.compiler.pipeline import compile_model
     from spikecore.compiler.report import link_traffic
 
-    out_dir = Path(args.out)
-    out_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
 
     progress("loading data")
     data, data_name = load_28x28(args.mnist, args.seed)
     if args.held_out is not None:
+        check_held_out(args.held_out, len(data.x_test), args.mnist)
         data = Dataset(data.x_train, data.y_train, data.x_test[:args.held_out], data.y_test[:args.held_out])
+    holder = f"HELD_OUT={args.held_out} keeps" if args.held_out is not None else f"{held_out_source(args.mnist)} has"
+    rtl_samples = rtl_sample_count(args.rtl_samples, len(data.x_test), holder)
     progress(data_name)
     t0 = time.perf_counter()
     if args.model:
@@ -155,9 +186,15 @@ def run_flow(args: argparse.Namespace) -> int:
     golden = run_batch(compiled, x_q, chip="batch", quantized=True, reference=reference)
     golden_equals_reference = bool(np.array_equal(golden.logits, reference.logits))
 
+    priced = min(ENERGY_SAMPLES, len(x_q))
+    progress(f"energy: counting and pricing the events of {priced} samples on the functional golden board")
+    energy = energy_per_inference(compiled, x_q[:priced], args.table, args.clock_mhz)
+
+    out_dir = Path(args.out)
+    out_dir.mkdir(parents=True, exist_ok=True)   # after every input check: a refused run writes nothing
     rtl = None
-    if args.rtl_samples:
-        n = min(args.rtl_samples, len(x_q))
+    if rtl_samples:
+        n = rtl_samples
         progress(f"RTL: {n} samples on the board of {config.chips} x {config.cores} cores (Verilator; the first "
                  "build takes minutes)")
         rtl = cosimulate_samples(compiled, x_q[:n], out_dir, args.waves, make_args=" NET=mnist")
@@ -180,9 +217,9 @@ def run_flow(args: argparse.Namespace) -> int:
         "chips": config.chips,
         "board": config.describe(),
         **demo_report.activity_fields(golden),
-        "energy_pj_per_inference": None,
+        "energy_pj_per_inference": energy.energy_pj,
         "latency_us_per_inference": cycles / clock,
-        "energy": None,
+        "energy": energy.to_dict() | {"link_energy_included": False},
         "links": links,
         "link_events_per_inference": float(sum(r["events"] for r in links)) / max(1, inferences),
         "cores_used": len(placed.cores),
@@ -203,7 +240,10 @@ def run_flow(args: argparse.Namespace) -> int:
                                                   f"fewest of at most {args.max_chips} that hold the model)")]),
         demo_report.rtl_row(rtl, f"RTL vs golden ({plural(config.chips, 'chip')})"),
         *demo_report.activity_rows(report),
-        ("energy per inference", "not priced on a board (the energy tables price one chip's mesh, not links)"),
+        ("energy per inference", f"{energy.energy_pj / 1000:.3f} nJ  (the cores of {plural(config.chips, 'chip')}, "
+                                 f"table {energy.table.name}: {energy.table.reference}; mean of "
+                                 f"{'the first ' if priced < inferences else ''}{plural(priced, 'held-out sample')}; "
+                                 "link energy not included: no table prices a chip-to-chip link)"),
         ("latency per inference", f"{cycles / clock:.3f} us  ({cycles:.1f} cycles at {clock:g} MHz, "
                                   f"{'assumed' if args.clock_mhz is None else 'given'})"),
         ("cores / weight bytes used", f"{report['cores_used']} / {report['weight_bytes_used']}  (per chip: "
@@ -217,6 +257,7 @@ def run_flow(args: argparse.Namespace) -> int:
         rows.append(("links", "no event crossed a link"))
     rows.append(("report", str(out_dir / "report.json")))
     return demo_report.finish(rows, report)
+
 
 if __name__ == "__main__":
     sys.exit(main())

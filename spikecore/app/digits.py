@@ -138,19 +138,36 @@ def load_idx(path: str | os.PathLike[str]) -> np.ndarray:
         raise SpikeCoreError(f"IDX file {path}: dims {dims} are too large for an array") from None
 
 
+#: The IDX files of an MNIST folder (each may also be gzipped, ``.gz``), in the order they are read.
+MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
+               "t10k-labels-idx1-ubyte")
+
+
 def load_mnist(directory: str | os.PathLike[str]) -> Dataset:
     """MNIST from ``directory`` (``train-images-idx3-ubyte[.gz]`` etc.), flattened and scaled to [0, 1].
 
-    Raises :class:`SpikeCoreError` naming the file when one is missing or unreadable, is not IDX, or does not
-    hold what MNIST holds: ``N x 28 x 28`` uint8 images (N > 0) and as many uint8 labels 0..9.
+    Raises :class:`SpikeCoreError` in one line naming the folder when it does not exist or is not a directory,
+    and every IDX file missing from it; naming the file when one is unreadable, is not IDX, or does not hold what
+    MNIST holds: ``N x 28 x 28`` uint8 images (N > 0) and as many uint8 labels 0..9.
     """
     directory = Path(directory)
+    if not directory.exists():
+        raise SpikeCoreError(f"MNIST directory {directory}: no such directory (MNIST= names a folder holding the "
+                             "four MNIST IDX files; nothing is downloaded)")
+    if not directory.is_dir():
+        raise SpikeCoreError(f"MNIST directory {directory}: not a directory (MNIST= names a folder holding the "
+                             "four MNIST IDX files, not a file)")
+    missing = [stem for stem in MNIST_FILES if not any((directory / name).is_file() for name in (stem, stem + ".gz"))]
+    if len(missing) == 1:
+        raise SpikeCoreError(f"MNIST directory {directory}: missing {missing[0]} (or {missing[0]}.gz); nothing is "
+                             "downloaded")
+    if missing:
+        raise SpikeCoreError(f"MNIST directory {directory}: missing {len(missing)} of the {len(MNIST_FILES)} IDX "
+                             f"files: {', '.join(missing)} (each also as .gz); nothing is downloaded")
 
     def find(stem: str) -> tuple[Path, np.ndarray]:
-        for name in (stem, stem + ".gz"):
-            if (directory / name).exists():
-                return directory / name, load_idx(directory / name)
-        raise SpikeCoreError(f"MNIST directory {directory}: missing {stem} (or {stem}.gz); nothing is downloaded")
+        name = stem if (directory / stem).is_file() else stem + ".gz"
+        return directory / name, load_idx(directory / name)
 
     splits = []
     for split in ("train", "t10k"):

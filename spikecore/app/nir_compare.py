@@ -347,7 +347,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="clip values that do not fit the chip, with a warning, instead of refusing the graph")
     parser.add_argument("--fine-weights", action="store_true", dest="fine_weights",
                         help="compile with fine weights (~15-bit, twice the axons; docs/nir.md)")
-    parser.add_argument("--rtl", action="store_true", help="also co-simulate the RTL against the golden model")
+    parser.add_argument("--rtl", action="store_true",
+                        help="also co-simulate the RTL against the golden model; the first run on a chip config "
+                             "builds its whole Verilator model (the 128-core product chip without --chip: minutes; "
+                             "a small --chip is quicker), later runs reuse it")
     parser.add_argument("--sequences", type=int, default=0, metavar="N",
                         help="also compare the readout's predicted class on N more random sequences (seeds seed+1..)")
     parser.set_defaults(handler=_compare)

@@ -4,8 +4,12 @@
                                [--clock-mhz F] [--layers map.json] [--json out.json] [--plot out.png]
 
 Each ``--inputs`` file is one inference (a state reset before each); the figures are means over them.
-Without ``--inputs`` one inference runs with no host events. The counts come from the functional golden
-model (:func:`spikecore.golden.counters.count_runs`), the pricing from :mod:`spikecore.golden.energy`. A
+Without ``--inputs`` one inference runs with no host events. A board image (``chips > 1``, docs/spec.md §13)
+runs on the golden board: stimuli name global core ids, the figures are per core of every chip and per chip,
+and link events are counted but not priced. ``--steps`` and the stimulus steps are chip steps; an image whose
+cores run every ``D``-th chip step (``.period D``, docs/spec.md §2: a compiled recurrent loop through ``D``
+layers) takes ``D`` chip steps per input step, and the output says both. The counts come from the functional golden
+model, priced by :func:`spikecore.golden.energy.price_runs` (the rule of ``make sim`` too). A
 layer map (``--layers``: JSON ``{"layers": {"name": [core, ...]}}``, as ``spikecore compile --layer-map``
 writes it) adds a per-layer breakdown; without one the plot has one bar per core.
 """
@@ -76,7 +80,7 @@ def plot_energy(path: str | Path, report, title: str = "") -> None:
         xlabel = "layer"
     else:
         active = np.flatnonzero(report.core_pj.any(axis=1))
-        names = [f"core {c}" for c in active]
+        names = [f"core {report.core_name(int(c))}" for c in active]
         values = report.core_pj[active]
         xlabel = "core"
     fig, ax = plt.subplots(figsize=(max(5.0, 1.1 * len(names) + 3), 4.2))
@@ -97,14 +101,38 @@ def plot_energy(path: str | Path, report, title: str = "") -> None:
     plt.close(fig)
 
 
+# --- chip steps and input steps --------------------------------------------------------------------------------
+
+
+def input_step_period(image) -> int | None:
+    """Chip steps per input step: the period ``D`` every core section of ``image`` shares (docs/spec.md §2; 1 when
+    none sets one), or ``None`` when the sections' periods differ (no single input step)."""
+    periods = {core.period for core in image.cores.values()} or {1}
+    return periods.pop() if len(periods) == 1 else None
+
+
+def describe_steps(image, steps: int) -> str:
+    """``"20 steps"``, or with periods ``"20 chip steps = 10 input steps (every core runs every 2 chip steps:
+    period 2, docs/spec.md §2)"``; with different periods the periods are listed and no input step is named."""
+    period = input_step_period(image)
+    if period == 1:
+        return f"{steps} step{'s' * (steps != 1)}"
+    if period is None:
+        periods = sorted({core.period for core in image.cores.values()})
+        return (f"{steps} chip step{'s' * (steps != 1)} (the cores' periods differ: "
+                f"{', '.join(map(str, periods))}; no single input step, docs/spec.md §2)")
+    return (f"{steps} chip steps = {steps / period:g} input steps (every core runs every {period} chip steps: "
+            f"period {period}, docs/spec.md §2)")
+
+
 # --- the command ---------------------------------------------------------------------------------------------
 
 
 def _profile(args: argparse.Namespace) -> int:
     from spikecore.app.cli import load_program
-    from spikecore.golden.counters import count_runs
-    from spikecore.golden.energy import price
+    from spikecore.golden.energy import price_runs
     from spikecore.golden.energy_tables import check_clock, resolve_table
+    from spikecore.golden.run import check_reached
     from spikecore.stimulus import Stimulus
 
     table = resolve_table(args.table)
@@ -122,14 +150,19 @@ def _profile(args: argparse.Namespace) -> int:
         steps = 1 + max((max(s.events, default=0) for s in stimuli if s is not None), default=0)
     if steps < 1:
         raise SpikeCoreError(f"--steps must be 1 or more, not {steps}")
-    layer_of_core = load_layer_map(args.layers, image.config.cores) if args.layers else None
-    counts = count_runs(image, stimuli, steps)
-    report = price(counts, table, clock, layer_of_core)
-    print(f"{args.program}: {len(stimuli)} inference{'s' if len(stimuli) > 1 else ''} of {steps} steps on the golden "
-          f"model ({image.config.describe()})")
+    for stimulus in stimuli:   # an event at or after --steps would never be injected: refused, not dropped
+        if stimulus is not None:
+            check_reached(stimulus, steps)
+    layer_of_core = load_layer_map(args.layers, image.config.board_cores) if args.layers else None
+    report = price_runs(image, stimuli, steps, table, clock, layer_of_core)
+    model = "golden board" if image.config.chips > 1 else "golden model"
+    print(f"{args.program}: {len(stimuli)} inference{'s' if len(stimuli) > 1 else ''} of {describe_steps(image, steps)}"
+          f" on the {model} ({image.config.describe()})")
     print(report.format())
     if args.json:
-        data = {"program": str(args.program), "steps": steps, "inputs": list(args.inputs or []),
+        period = input_step_period(image)
+        data = {"program": str(args.program), "steps": steps, "chip_steps": steps, "period": period,
+                "input_steps": None if period is None else steps / period, "inputs": list(args.inputs or []),
                 "energy_pj_per_inference": report.energy_pj, "latency_us_per_inference": report.latency_us,
                 "energy": report.to_dict()}
         outputs.write_text(args.json, json.dumps(data, indent=2) + "\n")
@@ -147,12 +180,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "profile", help="energy and latency per inference of an image (golden model counts, cited tables)",
         description="Count synaptic ops, neuron updates, spikes, deliveries and drops of each inference on the "
-                    "golden model and price them with a published energy table; latency from cycles at a clock.")
-    parser.add_argument("program", help="binary image, or assembly source (.s, .asm)")
+                    "golden model (the golden board for a board image: per chip, link events counted, not "
+                    "priced) and price them with a published energy table; latency from cycles at a clock. Steps "
+                    "are chip steps; an image of period D (docs/spec.md §2) runs D per input step, and the output "
+                    "says both.")
+    parser.add_argument("program", help="binary image, or assembly source (.s, .asm); one chip or a board")
     parser.add_argument("--inputs", nargs="+", metavar="STIM",
                         help="stimulus files (.csv or .json), one inference each (default: one with no events)")
     parser.add_argument("--steps", type=int, default=None,
-                        help="timesteps per inference (default: 1 + the last step any stimulus uses)")
+                        help="chip steps per inference (an image of period D takes D per input step; default: "
+                             "1 + the last step any stimulus uses)")
     parser.add_argument("--table", default=DEFAULT_TABLE,
                         help="energy table: loihi (Davies et al. 2018, default), odin (Frenkel et al. 2019), "
                              "reckon (Frenkel & Indiveri 2022), or a .json/.toml file")

@@ -25,6 +25,7 @@ from spikecore.verif.edge_programs import VARIANTS
 from spikecore.verif.sim import SIM_ROOT, check_one_chip, cosimulate, prepare_seed
 from spikecore.verif.tb.report import write_junit
 from spikecore.verif.wave_format import FORMATS
+from spikecore.wording import array_size, cycles_noun
 
 PROG = "python -m spikecore.app.sim"
 
@@ -97,8 +98,9 @@ def execute(args: argparse.Namespace, argv: list[str] | None = None) -> int:
     print(result["text"])
     label = f"seed {result['seed']} {result['variant']}" if result["seed"] is not None else Path(args.image).name
     print(f"{'PASS' if result['passed'] else 'FAIL'}: {label}, "
-          f"{result.get('cores', '?')} cores, {result.get('steps', '?')} steps checked, {result.get('cycles', '?')} "
-          f"cycles, {result.get('records_compared', '?')} records compared in {time.monotonic() - started:.1f} s; "
+          f"{array_size(config.chips, config.cores)}, {result.get('steps', '?')} steps checked, "
+          f"{result.get('cycles', '?')} {cycles_noun(config.chips)}, {result.get('records_compared', '?')} records "
+          f"compared in {time.monotonic() - started:.1f} s; "
           f"results in {out}")
     if waves:
         print(f"waves: {result.get('vcd')}  view: spikecore waves {out}  (or gtkwave {out / 'waves.gtkw'})")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -105,7 +107,7 @@ def test_run_image_functional_matches_cycle_summary_lines(capsys, tmp_path: Path
     # 2 events x 2 neurons on 1..4; FIRE issues on 5: neuron 0 (8 >= 4) on 6 fires, reset sub -> 4, pushes on 7;
     # neuron 1 (3 < 4) on 8; HALT on 9. E = 10, barrier on 10, the one delivery (host axon 7) on 11: 12 cycles.
     assert functional_out.splitlines() == [
-        "1 steps, 12 array cycles; step starts 0",
+        "1 step, 12 array cycles; step starts 0",
         "spikes per core: 0:1 (total 1)",
         "drops per core: none (total 0)",
         "non-zero membranes: 0.0=4 0.1=3",
@@ -176,3 +178,77 @@ def test_commands_are_registered_from_the_list(monkeypatch, capsys) -> None:
     monkeypatch.setattr(sys.modules[__name__], "register_hello", register_hello, raising=False)
     monkeypatch.setattr(cli, "COMMANDS", [*cli.COMMANDS, f"{__name__}:register_hello"])
     assert run_main(capsys, "hello") == (0, "hi\n", "")
+
+
+@pytest.mark.parametrize(("source", "message"), [
+    # A fresh user's fault: '.core 3' on a board of 2 x 2 cores said only "out of range (must be 0..1)".
+    (".chip cores=2 chips=2\n.core 3\n    halt\n",
+     "{path}:2: .core: 3 is out of range (must be 0..1); a board of 2 chips x 2 cores names its cores chip:core "
+     "(chip 0..1, core 0..1; a core alone is chip 0's): global core 3 is '.core 1:1'"),
+    (".chip cores=4 chips=3\n.core 9\n    halt\n",     # global core 9 = chip 2 (9 // 4), core 1 (9 % 4)
+     "{path}:2: .core: 9 is out of range (must be 0..3); a board of 3 chips x 4 cores names its cores chip:core "
+     "(chip 0..2, core 0..3; a core alone is chip 0's): global core 9 is '.core 2:1'"),
+    (".chip cores=2 chips=2\n.core 4\n    halt\n",     # beyond the board's 4 cores: no global core to name
+     "{path}:2: .core: 4 is out of range (must be 0..1); a board of 2 chips x 2 cores names its cores chip:core "
+     "(chip 0..1, core 0..1; a core alone is chip 0's)"),
+    (".chip cores=2 chips=2\n.core 0\n    halt\n.neuron 0 fanout_start=0 fanout_count=1\n.fanout 0: 3:5\n",
+     "{path}:5: fan-out core 3 in '3:5' is outside the chip (cores 0..1, or host); a board of 2 chips x 2 cores "
+     "names its cores chip:core (chip 0..1, core 0..1; a core alone is chip 0's): global core 3 is '1:1:5'"),
+    (".chip cores=2\n.core 3\n    halt\n", "{path}:2: .core: 3 is out of range (must be 0..1)"),   # one chip: no hint
+    (".chip cores=2 chips=2\n.core 1:3\n    halt\n", "{path}:2: .core: 3 is out of range (must be 0..1)"),
+])
+def test_a_board_core_given_without_its_chip_is_refused_with_the_chip_core_hint(capsys, tmp_path, source, message):
+    path, out = tmp_path / "prog.s", tmp_path / "prog.bin"
+    path.write_text(source)
+    status, stdout, err = run_main(capsys, "asm", str(path), "-o", str(out))
+    assert_one_line_error(status, err, message.format(path=path))
+    assert stdout == "" and not out.exists()
+
+
+@pytest.mark.parametrize("buffered", [True, False], ids=["buffered", "unbuffered"])
+@pytest.mark.parametrize("argv", [["--help"], ["run", "--help"], ["disasm", "PROG"]],
+                         ids=["help", "run-help", "disasm"])
+def test_a_reader_that_stops_early_gets_a_quiet_exit(tmp_path: Path, source: Path, argv: list[str],
+                                                       buffered: bool) -> None:
+    # `spikecore disasm prog.bin | head -1`: head closes the pipe; made deterministic by closing the read end
+    # before spikecore writes, so its first write (or the flush at exit, when buffered) meets EPIPE.
+    binary = tmp_path / "prog.bin"
+    binary.write_bytes(encode_image(assemble(PROGRAM)))
+    argv = [str(binary) if arg == "PROG" else arg for arg in argv]
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    if not buffered:
+        env["PYTHONUNBUFFERED"] = "1"
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        proc = subprocess.run([sys.executable, "-m", "spikecore", *argv], stdout=write_end, stderr=subprocess.PIPE,
+                              text=True, env=env, timeout=120)
+    finally:
+        os.close(write_end)
+    assert proc.stderr == ""  # neither "spikecore: error: [Errno 32] Broken pipe" nor "Exception ignored in ..."
+    if argv[-1] == "--help" and not buffered:
+        # argparse's print_help itself swallows the OSError of an unbuffered write: nothing reaches spikecore
+        assert proc.returncode in (0, 128 + signal.SIGPIPE)
+    else:
+        assert proc.returncode == 128 + signal.SIGPIPE
+
+
+@pytest.mark.parametrize("functional", [False, True], ids=["cycle", "functional"])
+def test_run_on_a_board_says_board_cycles_and_names_chips_and_cores(capsys, tmp_path: Path, functional: bool) -> None:
+    # A fresh user's fault: `spikecore run board.bin` said "array cycles" (one chip's counter) for a 2 x 2 board,
+    # whose chips run in lock-step on one board cycle counter (docs/spec.md §13).
+    from tests.app.test_profile import BOARD
+
+    source = tmp_path / "board.s"
+    source.write_text(BOARD)
+    status, out, _ = run_main(capsys, "run", str(source), "--steps", "2", *(["--functional"] if functional else []))
+    assert status == 0
+    first = out.splitlines()[0]
+    assert first.startswith("2 steps, ") and " board cycles (2 chips x 2 cores); step starts " in first, first
+    assert "array cycles" not in out
+
+
+def test_run_on_one_chip_still_says_array_cycles_without_a_size(capsys, source: Path) -> None:
+    status, out, _ = run_main(capsys, "run", str(source), "--steps", "1")
+    assert status == 0
+    assert out.splitlines()[0].startswith("1 step, ") and " array cycles; step starts " in out.splitlines()[0]

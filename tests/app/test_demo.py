@@ -47,10 +47,12 @@ def test_mnist_folder_is_read_and_pooled_to_the_digits_resolution(tmp_path):
 
 
 def test_missing_mnist_folder_is_one_line_error(tmp_path, capsys):
+    # A fresh user's fault: MNIST=nonexistent said "missing train-images-idx3-ubyte", not that the folder is absent.
     assert main(["--mnist", str(tmp_path / "absent"), "--rtl-samples", "0", "--out", str(tmp_path / "out")]) == 2
-    assert capsys.readouterr().err == (f"make sim: error: MNIST directory {tmp_path / 'absent'}: missing "
-                                       "train-images-idx3-ubyte (or train-images-idx3-ubyte.gz); nothing is "
-                                       "downloaded\n")
+    assert capsys.readouterr().err == (f"make sim: error: MNIST directory {tmp_path / 'absent'}: no such directory "
+                                       "(MNIST= names a folder holding the four MNIST IDX files; nothing is "
+                                       "downloaded)\n")
+    assert not (tmp_path / "out").exists()
 
 
 def test_unknown_example_names_the_ones_that_exist(capsys):
@@ -118,3 +120,12 @@ def test_make_sim_energy_counts_agree_with_the_runtime_counters_and_name_the_lay
     assert set(energy.layer_pj) == {layer.name for layer in compiled.quant.layers}
     assert sum(sum(items.values()) for items in energy.layer_pj.values()) == pytest.approx(energy.energy_pj)
     assert energy.energy_pj > energy.counts["synaptic_op"] * 23.6
+
+
+def test_rtl_samples_above_the_held_out_samples_is_refused_naming_it_and_the_maximum(tmp_path, capsys):
+    # RTL_SAMPLES=400 ran the 360 held-out digits (20 % of 1797, rounded up) on the RTL, silently.
+    out = tmp_path / "out"
+    assert main(["--rtl-samples", "361", "--out", str(out)]) == 2
+    assert capsys.readouterr().err == ("make sim: error: RTL_SAMPLES=361 (--rtl-samples): sklearn load_digits (8x8) "
+                                       "has 360 held-out samples; RTL_SAMPLES must be 0..360\n")
+    assert not out.exists()

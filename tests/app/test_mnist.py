@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import itertools
 import json
+import os
 import struct
 
 import numpy as np
@@ -93,6 +94,83 @@ def test_a_missing_mnist_file_is_refused_naming_it(tmp_path, capsys):
     assert mnist_main(["--mnist", str(folder), "--rtl-samples", "0", "--out", str(tmp_path / "out")]) == 2
     assert capsys.readouterr().err == (f"make sim NET=mnist: error: MNIST directory {folder}: missing "
                                        "t10k-labels-idx1-ubyte (or t10k-labels-idx1-ubyte.gz); nothing is downloaded\n")
+
+
+def test_an_mnist_folder_that_is_a_file_or_lacks_several_files_is_refused_naming_them(tmp_path, capsys):
+    out = tmp_path / "out"
+    a_file = tmp_path / "mnist.gz"
+    a_file.write_bytes(b"")
+    assert mnist_main(["--mnist", str(a_file), "--rtl-samples", "0", "--out", str(out)]) == 2
+    assert capsys.readouterr().err == (f"make sim NET=mnist: error: MNIST directory {a_file}: not a directory (MNIST= "
+                                       "names a folder holding the four MNIST IDX files, not a file)\n")
+    (tmp_path / "half").mkdir()
+    folder = _mnist_folder(tmp_path / "half")
+    (folder / "train-labels-idx1-ubyte").unlink()
+    (folder / "t10k-images-idx3-ubyte").unlink()
+    assert mnist_main(["--mnist", str(folder), "--rtl-samples", "0", "--out", str(out)]) == 2
+    assert capsys.readouterr().err == (f"make sim NET=mnist: error: MNIST directory {folder}: missing 2 of the 4 IDX "
+                                       "files: train-labels-idx1-ubyte, t10k-images-idx3-ubyte (each also as .gz); "
+                                       "nothing is downloaded\n")
+    assert not out.exists()
+
+
+def test_held_out_above_the_mnist_t10k_samples_is_refused_naming_it_and_the_maximum(tmp_path, capsys):
+    # A fresh user's fault: HELD_OUT above the held-out samples ran fewer samples, silently.
+    folder = _mnist_folder(tmp_path, test=3)
+    out = tmp_path / "out"
+    assert mnist_main(["--mnist", str(folder), "--held-out", "4", "--rtl-samples", "0", "--out", str(out)]) == 2
+    assert capsys.readouterr().err == (f"make sim NET=mnist: error: HELD_OUT=4 (--held-out): MNIST's t10k split in "
+                                       f"{folder} has 3 held-out samples; HELD_OUT must be 1..3\n")
+    assert not out.exists()
+
+
+def test_held_out_above_the_digits_held_out_split_is_refused(tmp_path, capsys):
+    # scikit-learn's digits: 1797 images, 20 % held out = ceil(359.4) = 360 (train_test_split rounds the test up)
+    out = tmp_path / "out"
+    assert mnist_main(["--held-out", "361", "--rtl-samples", "0", "--out", str(out)]) == 2
+    assert capsys.readouterr().err == ("make sim NET=mnist: error: HELD_OUT=361 (--held-out): scikit-learn's digits "
+                                       "(20 % held out) has 360 held-out samples; HELD_OUT must be 1..360\n")
+    assert not out.exists()
+
+
+def test_rtl_samples_above_held_out_is_refused_naming_it_and_the_maximum(tmp_path, capsys):
+    # A fresh user's fault: RTL_SAMPLES=30 HELD_OUT=5 ran 5 samples on the RTL, silently.
+    out = tmp_path / "out"
+    assert mnist_main(["--held-out", "5", "--rtl-samples", "6", "--out", str(out)]) == 2
+    assert capsys.readouterr().err == ("make sim NET=mnist: error: RTL_SAMPLES=6 (--rtl-samples): HELD_OUT=5 keeps 5 "
+                                       "held-out samples; RTL_SAMPLES must be 0..5\n")
+    assert not out.exists()
+
+
+def test_rtl_samples_above_the_mnist_t10k_samples_is_refused(tmp_path, capsys):
+    folder = _mnist_folder(tmp_path, test=3)
+    out = tmp_path / "out"
+    assert mnist_main(["--mnist", str(folder), "--rtl-samples", "4", "--out", str(out)]) == 2
+    assert capsys.readouterr().err == (f"make sim NET=mnist: error: RTL_SAMPLES=4 (--rtl-samples): MNIST's t10k split "
+                                       f"in {folder} has 3 held-out samples; RTL_SAMPLES must be 0..3\n")
+    assert not out.exists()
+
+
+def test_rtl_samples_not_given_is_20_or_every_held_out_sample_if_fewer():
+    from spikecore.app.demo import rtl_sample_count
+
+    assert rtl_sample_count(None, 5, "x") == 5 and rtl_sample_count(None, 360, "x") == 20
+    assert rtl_sample_count(5, 5, "x") == 5 and rtl_sample_count(0, 5, "x") == 0
+
+
+def test_make_sim_passes_rtl_samples_only_when_given():
+    # Not given, the demos choose (20, or every held-out sample if fewer): HELD_OUT=5 alone must not be refused.
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    for net in ("NET=mnist", "NET=digits"):
+        dry = subprocess.run(["make", "-n", "-C", str(root), "sim", net], capture_output=True, text=True,
+                             check=True, env={k: v for k, v in os.environ.items() if k != "RTL_SAMPLES"}).stdout
+        assert "--rtl-samples" not in dry
+        given = subprocess.run(["make", "-n", "-C", str(root), "sim", net, "RTL_SAMPLES=0"], capture_output=True,
+                               text=True, check=True).stdout
+        assert "--rtl-samples 0" in given
 
 
 # --- the upsampled digits -----------------------------------------------------------------------------------
@@ -211,7 +289,19 @@ def test_make_sim_net_mnist_writes_the_board_and_link_fields(tmp_path, capsys):
     assert sum(report["cores_per_chip"]) == report["cores_used"] and report["cores_per_chip"][0] == 128
     assert report["golden_equals_integer_reference"] is True
     assert report["top1_agreement"] >= 0.995 and report["held_out_samples"] == 12
-    assert report["net"] == "mnist" and report["energy"] is None
+    assert report["net"] == "mnist"
+    # Energy (profile's rule): the cores of both chips priced over the 12 samples, links counted, not priced. The
+    # synaptic ops and spikes it priced (golden board, sample by sample) equal the batch's, counted apart.
+    energy = report["energy"]
+    assert energy["inferences"] == 12 and energy["chips"] == 2 and energy["links_priced"] is False
+    assert report["energy_pj_per_inference"] == energy["energy_pj_per_inference"] > 0
+    assert sum(c["pj_per_inference"] for c in energy["per_chip"]) == pytest.approx(report["energy_pj_per_inference"])
+    assert energy["per_kind"]["synaptic_op"]["count_per_inference"] == pytest.approx(report["synops_per_inference"])
+    assert energy["per_kind"]["spike"]["count_per_inference"] == pytest.approx(report["spikes_per_inference"])
+    assert report["energy"]["link_energy_included"] is False
+    assert (f"energy per inference         {report['energy_pj_per_inference'] / 1000:.3f} nJ  (the cores of 2 "
+            "chips, table loihi: ") in stdout
+    assert "mean of 12 held-out samples; link energy not included: no table prices a chip-to-chip link)" in stdout
     # the link events the golden board counted equal those derived from the reference and the placement
     data, _ = load_28x28(None, 0)
     model = train_mnist_mlp(data, 0)
@@ -260,7 +350,7 @@ def test_rtl_samples_of_a_small_mlp_on_two_chips_match_the_golden_board(tmp_path
     assert rtl["mismatches"] == 0 and rtl["records_compared"] > 20
 
 
-def test_a_saved_model_of_another_input_size_or_a_table_is_refused_in_one_line(tmp_path, capsys):
+def test_a_saved_model_of_another_input_size_or_a_bad_table_is_refused_in_one_line(tmp_path, capsys):
     path = tmp_path / "m64.pt"
     torch.save(nn.Sequential(nn.Linear(64, 10)), path)
     folder = _mnist_folder(tmp_path)
@@ -269,9 +359,12 @@ def test_a_saved_model_of_another_input_size_or_a_table_is_refused_in_one_line(t
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert err.startswith(f"make sim NET=mnist: error: model file {path}: does not take the 784 input features")
-    assert mnist_main(["--table", "odin"]) == 2
-    assert capsys.readouterr().err == ("make sim NET=mnist: error: --table odin: energy is not priced on a board (the "
-                                       "energy tables price one chip's mesh); TABLE= is for NET=digits\n")
+    # a table prices the board's cores now (links are not priced); a bad one is refused before any work
+    out = tmp_path / "out2"
+    assert mnist_main(["--table", "nosuch", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("make sim NET=mnist: error: ") and "nosuch" in err
+    assert not out.exists()
 
 
 @settings(max_examples=300, deadline=None)

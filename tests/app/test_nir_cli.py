@@ -170,3 +170,39 @@ def test_back_edge_graph_compiles_and_compares_on_the_command_line(tmp_path, cap
     assert "golden model == integer reference (every spike, every output): yes" in text
     agreement = re.search(r"all spiking layers: raster agreement (\d+\.\d+)%", text)
     assert agreement and float(agreement.group(1)) >= 99.0, text
+
+
+def _bias_after_a_full_core(kind: str, recurrent: bool) -> nir.NIRGraph:
+    """input(64) -> Affine (64 non-zero weights per neuron, bias 0.5) -> one LIF or CubaLIF neuron -> output, with
+    an optional Linear from the neuron back into it. On a chip of event_depth 64 the 64 inputs fill a core's
+    events per step, so the bias axon has no room, and neither a recurrent nor a CubaLIF layer may split."""
+    dt, one = 1e-4, (lambda v: np.full(1, float(v)))
+    nodes = {"input": nir.Input(input_type={"input": np.array([64])}),
+             "fc": nir.Affine(weight=np.full((1, 64), 0.1), bias=np.array([0.5])),
+             "lif": nir.CubaLIF(tau_syn=one(2 * dt), tau_mem=one(4 * dt), r=one(4), v_leak=one(0), v_threshold=one(1),
+                                v_reset=one(0), w_in=one(2)) if kind == "CubaLIF" else
+             nir.LIF(tau=one(4 * dt), r=one(4), v_leak=one(0), v_threshold=one(1), v_reset=one(0)),
+             "output": nir.Output(output_type={"output": np.array([1])})}
+    edges = [("input", "fc"), ("fc", "lif"), ("lif", "output")]
+    if recurrent:
+        nodes["rec"] = nir.Linear(weight=np.array([[-0.25]]))
+        edges += [("lif", "rec"), ("rec", "lif")]
+    return nir.NIRGraph(nodes=nodes, edges=edges, type_check=False)
+
+
+@pytest.mark.parametrize(("kind", "recurrent", "inputs", "why"), [
+    ("CubaLIF", False, "64 inputs (a core takes 64 per step)",
+     "it is CubaLIF (its partial sums would add to the membrane, not to the synaptic current: MERGE, "
+     "docs/spec.md §4.8)"),
+    ("LIF", True, "65 inputs (1 of them over the recurrent edge; a core takes 64 per step)",
+     "it has a recurrent edge from itself (a recurrent layer is not split, docs/spec.md §11)"),
+])
+def test_a_bias_axon_refusal_says_why_the_layer_cannot_be_split(tmp_path, capsys, kind, recurrent, inputs, why):
+    # A fresh user's fault: the refusal said the neurons read N inputs, not that (and why) the layer cannot split.
+    path, out = tmp_path / "model.nir", tmp_path / "prog.bin"
+    nir.write(path, _bias_after_a_full_core(kind, recurrent))
+    assert main(["compile", str(path), "--dt", "1e-4", "--chip", "cores=4", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and not out.exists()
+    assert (f"layer 'lif' ({kind} 'lif'): its bias current needs 1 bias axon, but its neurons already read {inputs} "
+            f"and the layer cannot be split over its fan-in: {why}; a chip with deeper buffers holds it: ") in err

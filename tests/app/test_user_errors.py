@@ -8,6 +8,7 @@ all happen before a simulator is built or started.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -368,3 +369,57 @@ def test_make_sim_passes_mode_and_encoding_both_when_both_given():
     alone = subprocess.run(["make", "-n", "-C", str(root), "sim", "ENCODING=rate"],
                            capture_output=True, text=True, check=True).stdout
     assert "--encoding rate" in alone and "--mode" not in alone
+
+
+def _make_sim(*assignments: str) -> subprocess.CompletedProcess:
+    # The real make sim, with the venv stamp taken as up to date (-o): the refusal comes before any Python runs.
+    # A clean environment: no network knob or MAKEFLAGS of an outer make leaks in.
+    root = Path(__file__).resolve().parents[2]
+    knobs = {"NET", "MODEL", "MNIST", "HELD_OUT", "CHIP", "ENCODING", "MODE", "ALLOW_SATURATION", "RTL_SAMPLES",
+             "TABLE", "CLOCK_MHZ", "SEED", "CORES", "WAVES"}
+    env = {k: v for k, v in os.environ.items() if k not in knobs and not k.startswith("MAKE")}
+    return subprocess.run(["make", "-s", "-C", str(root), "-o", "/nonexistent/stamp", "STAMP=/nonexistent/stamp",
+                           "sim", *assignments], capture_output=True, text=True, env=env, timeout=60)
+
+
+@pytest.mark.parametrize("knobs", [["NET=mnist"], ["NET=digits"], ["MODEL=m.pt", "HELD_OUT=5"]])
+def test_make_sim_refuses_seed_with_a_network_knob_it_would_ignore(knobs):
+    # SEED=n re-runs regression program n instead of any network (Makefile); NET=mnist SEED=3 ran seed 3 silently.
+    done = _make_sim("SEED=3", *knobs)
+    assert done.returncode == 2 and done.stdout == ""
+    ours = [line for line in done.stderr.splitlines() if not line.startswith("make: *** ")]
+    assert ours == [f"make sim: error: SEED=3 re-runs random program 3 of the regression (CORES, WAVES=1) instead of a "
+                    f"network, so {' '.join(knobs)} would be ignored: give one or the other"]
+
+
+def test_make_sim_seed_alone_still_reruns_the_regression_program():
+    root = Path(__file__).resolve().parents[2]
+    dry = subprocess.run(["make", "-n", "-C", str(root), "sim", "SEED=3", "CORES=2"], capture_output=True, text=True,
+                         check=True).stdout
+    assert "spikecore.app.sim --seed 3 --cores 2" in dry and "demo" not in dry
+
+
+@pytest.mark.parametrize(("knobs", "message"), [
+    (["HELD_OUT=5"], "HELD_OUT=5 is a NET=mnist setting: the digits demo (NET=digits, the default) runs every "
+                     "held-out sample on one product chip; add NET=mnist or drop HELD_OUT"),
+    (["NET=digits", "CHIP=cores=16"], "CHIP=cores=16 is a NET=mnist setting: the digits demo (NET=digits, the "
+                                      "default) runs every held-out sample on one product chip; add NET=mnist or "
+                                      "drop CHIP"),
+    (["HELD_OUT=5", "CHIP=cores=16"], "HELD_OUT=5 CHIP=cores=16 are NET=mnist settings: the digits demo "
+                                      "(NET=digits, the default) runs every held-out sample on one product chip; "
+                                      "add NET=mnist or drop HELD_OUT and CHIP"),
+])
+def test_make_sim_refuses_the_mnist_only_knobs_without_net_mnist(knobs, message):
+    # A fresh user's fault: make sim HELD_OUT=5 ended in the digits demo's argparse error "unrecognized arguments:
+    # --held-out 5" (HELD_OUT and CHIP steer only NET=mnist).
+    done = _make_sim(*knobs)
+    assert done.returncode == 2 and done.stdout == ""
+    ours = [line for line in done.stderr.splitlines() if not line.startswith("make: *** ")]
+    assert ours == [f"make sim: error: {message}"]
+
+
+def test_make_sim_net_mnist_still_passes_held_out_and_chip():
+    root = Path(__file__).resolve().parents[2]
+    dry = subprocess.run(["make", "-n", "-C", str(root), "sim", "NET=mnist", "HELD_OUT=5", "CHIP=cores=16"],
+                         capture_output=True, text=True, check=True).stdout
+    assert "spikecore.app.demo_mnist" in dry and "--held-out 5" in dry and '--chip "cores=16"' in dry
