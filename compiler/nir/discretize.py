@@ -94,6 +94,7 @@ from spikecore.compiler.ir import (
 )
 from spikecore.compiler.place import DeeperChipNeeded, deeper_chip
 from spikecore.compiler.quantize import bias_current
+from spikecore.compiler.rounding import round_rows
 from spikecore.compiler.saturation import SaturationPolicy
 from spikecore.config import ChipConfig
 from spikecore.errors import SpikeCoreError
@@ -101,6 +102,7 @@ from spikecore.isa import ResetMode
 
 LEVELS = isa.WEIGHT_MAX                  # int8 weights use -127..127
 SPIKE_PAYLOAD = isa.PAYLOAD_MAX          # saturated graded spike: payload 127
+FINE_LEVELS = LEVELS * SPIKE_PAYLOAD     # fine weights ω = 127 a + b: the largest weight of a row is 127 x 127
 #: Membrane units per step one bias axon carries (payload 127 x weight 127), and the two of fine weights (+ 63).
 BIAS_CAPACITY = LEVELS * SPIKE_PAYLOAD
 BIAS_CAPACITY_FINE = LEVELS * SPIKE_PAYLOAD + LEVELS // 2
@@ -289,9 +291,9 @@ def _quantize_layer(layer: DenseNode, index: int, count: int, dt: float, in_unit
         unit = np.maximum(unit, bias_unit)
     w_fine = None
     if fine_sources:   # ω = 127 a + b: a on the payload-127 spike, b on its payload-1 twin (module docstring)
-        w_int, w_fine = split_weights(np.rint(SPIKE_PAYLOAD * weight * in_unit / unit[:, None]))
-    else:
-        w_int = np.rint(weight * in_unit / unit[:, None])
+        w_int, w_fine = split_weights(round_rows(SPIKE_PAYLOAD * weight * in_unit / unit[:, None], FINE_LEVELS))
+    else:   # each row's rounding errors sum to at most half a step (compiler/rounding.py)
+        w_int = round_rows(weight * in_unit / unit[:, None], LEVELS)
     name = layer.name
     w_int = policy.fit(name, "a weight", w_int, -LEVELS, LEVELS, "weight steps",
                        "int8 (of the metadata membrane unit)").astype(np.int64)
@@ -349,9 +351,9 @@ def _quantize_layer(layer: DenseNode, index: int, count: int, dt: float, in_unit
     w_rec = None
     if recurrent is not None:   # weights of the layer's own spikes (payload `payload`), or of the source layer's
         carried = payload if rec_source is None else rec_source[1]
-        omega = np.rint(recurrent / carried / unit[:, None])
+        omega = round_rows(recurrent / carried / unit[:, None], LEVELS)
         if fine_recurrent and graded and role == "hidden" and rec_source is None:   # ω = 127 a + b, b on the twins
-            coarse, fine = split_weights(np.rint(SPIKE_PAYLOAD * recurrent / payload / unit[:, None]))
+            coarse, fine = split_weights(round_rows(SPIKE_PAYLOAD * recurrent / payload / unit[:, None], FINE_LEVELS))
             omega = np.concatenate([coarse, fine], axis=1) if fine.any() else coarse
         w_rec = policy.fit(name, "a recurrent weight", omega, -LEVELS, LEVELS, "weight steps",
                            "int8 (of the metadata membrane unit)").astype(np.int64)
