@@ -379,7 +379,7 @@ def _quantize_layer(layer: DenseNode, index: int, count: int, dt: float, in_unit
 
 def discretize(graph: FloatGraph, dt: float, input_max: float = DEFAULT_INPUT_MAX,
                config: ChipConfig | None = None, fine_weights: bool = False,
-               allow_saturation: bool = False) -> QuantGraph:
+               allow_saturation: bool = False, fine_inputs: bool = False) -> QuantGraph:
     """The integer program of a NIR float graph at step ``dt`` seconds (see the module docstring).
 
     ``input_max``: the largest input magnitude (1 for spike inputs); an input ``x`` is injected as payload
@@ -387,6 +387,8 @@ def discretize(graph: FloatGraph, dt: float, input_max: float = DEFAULT_INPUT_MA
     ``fine_weights``: ~15-bit weights and exact biases through payload-1 twins (module docstring).
     ``allow_saturation``: clip a value that leaves its chip field and record it in ``saturations`` of the
     result, instead of refusing the graph (:mod:`~spikecore.compiler.saturation`).
+    ``fine_inputs``: fine weights on the first layer only (the host's input twins; no hidden twins, no fine
+    bias); ignored with ``fine_weights`` (which includes it) and with a recurrent edge into an earlier layer.
     """
     config = config if config is not None else ChipConfig()
     if not (isinstance(dt, float | int) and math.isfinite(dt) and dt > 0):
@@ -400,6 +402,7 @@ def discretize(graph: FloatGraph, dt: float, input_max: float = DEFAULT_INPUT_MA
     names = {layer.name: k for k, layer in enumerate(graph.layers)}
     cross = {k: names[layer.recurrent_source] for k, layer in enumerate(graph.layers)
              if layer.recurrent_source is not None}
+    fine_inputs = bool(fine_inputs) and not cross and not fine_weights
     if cross and fine_weights:
         k = min(cross)
         raise SpikeCoreError(f"layer '{graph.layers[k].name}': fine weights with a recurrent edge from a later layer "
@@ -409,7 +412,7 @@ def discretize(graph: FloatGraph, dt: float, input_max: float = DEFAULT_INPUT_MA
     guess = dict.fromkeys(cross.values(), SPIKE_PAYLOAD)
     for _ in range(3):
         qgraph, payloads = _discretize_layers(graph, dt, input_max, config, fine_weights, allow_saturation, cross,
-                                              guess)
+                                              guess, fine_inputs)
         actual = {m: payloads[m] for m in guess}
         if actual == guess:
             break
@@ -428,8 +431,8 @@ def discretize(graph: FloatGraph, dt: float, input_max: float = DEFAULT_INPUT_MA
 
 
 def _discretize_layers(graph: FloatGraph, dt: float, input_max: float, config: ChipConfig, fine_weights: bool,
-                       allow_saturation: bool, cross: dict[int, int], guess: dict[int, int]
-                       ) -> tuple[QuantGraph, list[int]]:
+                       allow_saturation: bool, cross: dict[int, int], guess: dict[int, int],
+                       fine_inputs: bool = False) -> tuple[QuantGraph, list[int]]:
     """:func:`discretize` with the payload of every recurrent edge's later source layer given (``guess``)."""
     in_unit = float(input_max) / isa.PAYLOAD_MAX
     q_input = QuantInput(graph.input.name, graph.input.shape, in_unit)
@@ -439,7 +442,8 @@ def _discretize_layers(graph: FloatGraph, dt: float, input_max: float, config: C
     policy = SaturationPolicy(allow=bool(allow_saturation))
     for index, layer in enumerate(graph.layers):
         quant, payload, w_fine = _quantize_layer(layer, index, len(graph.layers), float(dt), in_unit, config,
-                                                 fine_weights, fine_weights and twins_possible, policy,
+                                                 fine_weights, (fine_weights or (fine_inputs and index == 0))
+                                                 and twins_possible, policy,
                                                  fine_recurrent=fine_weights,
                                                  rec_source=(cross[index], guess[cross[index]]) if index in cross
                                                  else None)
@@ -468,6 +472,8 @@ def discretisation_report(graph: QuantGraph) -> str:
     """Per layer: the NIR neuron, its LEAK factors, units, thresholds, reset and what its spikes carry."""
     lines = [f"NIR discretisation: dt = {graph.dt:g} s per step, input payload unit {graph.input.scale:.6g} "
              f"(payload 127 = {graph.input.scale * isa.PAYLOAD_MAX:g})"]
+    if graph.input.twins:
+        lines.append("  the host injects every input's payload-1 twin too (fine weights on the first layer)")
     if graph.period > 1:
         lines.append(f"  {graph.period} chip steps per input step: layer k runs in chip steps t*{graph.period} + k "
                      "(a recurrent edge into an earlier layer, docs/spec.md §11)")
