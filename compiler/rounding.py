@@ -47,17 +47,16 @@ def round_rows(values: np.ndarray, limit: float) -> np.ndarray:
     error = rounded - values
     total = error.sum(axis=1)
     moves = np.floor(np.abs(total) + 0.5 - _TIE).astype(np.int64)
-    rows = np.flatnonzero(moves > 0)
-    if rows.size == 0:
+    if not moves.any():
         return rounded
-    sign = np.sign(total[rows])[:, None]
-    err = error[rows]
-    # a candidate has an error of the row sum's sign (so not 0: on-grid values never move) and stays in range
-    candidate = (np.sign(err) == sign) & (np.abs(rounded[rows] - sign) <= limit)
-    key = np.where(candidate, -np.abs(err), np.inf)
-    order = np.argsort(key, axis=1, kind="stable")
-    rank = np.empty_like(order)
-    np.put_along_axis(rank, order, np.arange(values.shape[1])[None, :].repeat(len(rows), axis=0), axis=1)
-    move = candidate & (rank < moves[rows][:, None])
-    rounded[rows] -= np.where(move, sign, 0.0)
+    sign = np.sign(total)[:, None]
+    # a candidate has an error of the row sum's sign (so not 0: on-grid values never move) and stays in range;
+    # only its (row, column) pairs are sorted, so a mostly-zero matrix (a convolution's) costs its non-zeros
+    candidate = (moves > 0)[:, None] & (np.sign(error) == sign) & (np.abs(rounded - sign) <= limit)
+    rows, cols = np.nonzero(candidate)
+    order = np.lexsort((cols, -np.abs(error[rows, cols]), rows))    # by row, largest |error| first, then column
+    rows, cols = rows[order], cols[order]
+    rank = np.arange(len(rows)) - np.searchsorted(rows, rows, side="left")
+    move = rank < moves[rows]
+    rounded[rows[move], cols[move]] -= sign[rows[move], 0]
     return rounded
