@@ -270,20 +270,20 @@ def compile_nir(graph: Any, dt: float | None = None, reset: str | None = None, c
     float_graph = _timed(t, "frontend", frontend_nir.from_nir, graph, reset, config)
     float_graph = _timed(t, "order", conv_order.reorder_convolutions, float_graph)
 
-    def lay_out(chip: ChipConfig, fine_inputs: bool = False) -> CompiledModel:
+    def lay_out(chip: ChipConfig) -> CompiledModel:
         quant = _timed(t, "quantize", discretize.discretize, float_graph, step, scale, chip, fine, allow_saturation,
                        fine_inputs)
         return _lay_out(float_graph, quant, chip, title, t)
 
     try:
-        return lay_out(config, fine_inputs)
+        return lay_out(config)
     except place.DeeperChipNeeded as first:
         # One layer's deeper buffers can move the refusal to another layer (its fan-out grows with the next
         # layer's twins): try the chips the refusals name, so the hint names one that holds the whole graph.
         chip, bigger = first.chip, first.chip
         for _ in range(4):
             try:
-                lay_out(chip, fine_inputs)
+                lay_out(chip)
             except place.DeeperChipNeeded as again:
                 chip = again.chip
                 continue

@@ -388,7 +388,7 @@ def discretize(graph: FloatGraph, dt: float, input_max: float = DEFAULT_INPUT_MA
     ``allow_saturation``: clip a value that leaves its chip field and record it in ``saturations`` of the
     result, instead of refusing the graph (:mod:`~spikecore.compiler.saturation`).
     ``fine_inputs``: fine weights on the first layer only (the host's input twins; no hidden twins, no fine
-    bias); ignored with ``fine_weights`` (which includes it) and with a recurrent edge into an earlier layer.
+    bias); included in ``fine_weights``; like it, refused with a recurrent edge into an earlier layer.
     """
     config = config if config is not None else ChipConfig()
     if not (isinstance(dt, float | int) and math.isfinite(dt) and dt > 0):
@@ -402,11 +402,13 @@ def discretize(graph: FloatGraph, dt: float, input_max: float = DEFAULT_INPUT_MA
     names = {layer.name: k for k, layer in enumerate(graph.layers)}
     cross = {k: names[layer.recurrent_source] for k, layer in enumerate(graph.layers)
              if layer.recurrent_source is not None}
-    fine_inputs = bool(fine_inputs) and not cross and not fine_weights
-    if cross and fine_weights:
-        k = min(cross)
-        raise SpikeCoreError(f"layer '{graph.layers[k].name}': fine weights with a recurrent edge from a later layer "
-                             f"('{graph.layers[cross[k]].name}') are not supported; compile without fine weights")
+    if not isinstance(fine_inputs, bool):
+        raise SpikeCoreError(f"fine_inputs must be True or False, not {fine_inputs!r}")
+    fine_inputs = fine_inputs and not fine_weights
+    if cross and (fine_weights or fine_inputs):
+        k, what = min(cross), "fine weights" if fine_weights else "fine input weights"
+        raise SpikeCoreError(f"layer '{graph.layers[k].name}': {what} with a recurrent edge from a later layer "
+                             f"('{graph.layers[cross[k]].name}') are not supported; compile without {what}")
     # The payload the source of each such edge emits is known only once that later layer is quantised: guess
     # 127 (graded) and quantise again with the payload it came out with (it depends on its own thresholds).
     guess = dict.fromkeys(cross.values(), SPIKE_PAYLOAD)
