@@ -229,8 +229,8 @@ def _lay_out(float_graph: FloatGraph, quant: QuantGraph, config: ChipConfig, tit
 
 def compile_nir(graph: Any, dt: float | None = None, reset: str | None = None, config: ChipConfig | None = None,
                 input_max: float | None = None, title: str = "model", fine_weights: bool | None = None,
-                calibration_data: Any = None, percentile: float = 100.0, allow_saturation: bool = False
-                ) -> CompiledModel:
+                calibration_data: Any = None, percentile: float = 100.0, allow_saturation: bool = False,
+                fine_inputs: bool = False) -> CompiledModel:
     """Compile a NIR graph (a ``nir.NIRGraph`` or the path of a ``.nir`` file) for SpikeCore.
 
     ``dt`` (seconds per step) is taken from the graph's metadata when it has one, else it must be given.
@@ -242,6 +242,8 @@ def compile_nir(graph: Any, dt: float | None = None, reset: str | None = None, c
     payload-1 twin spikes, at twice the axons and source neurons (docs/nir.md, "Accuracy").
     ``allow_saturation``: clip values that leave their chip field (listed in ``quant.saturations``) instead of
     refusing the graph in one line naming the layer, the neuron, the value needed and the largest representable.
+    ``fine_inputs``: fine weights on the first layer only (the host injects each input's payload-1 twin: twice the
+    input events and first-layer axons, no neurons; docs/compiler.md, "NIR accuracy"); implied by fine weights.
     The discretisation is docs/spec.md §11; running the program is :mod:`~spikecore.app.nir_runtime`.
     """
     from spikecore.compiler import conv_order
@@ -252,7 +254,7 @@ def compile_nir(graph: Any, dt: float | None = None, reset: str | None = None, c
         path = os.fspath(graph)
         try:
             return compile_nir(frontend_nir.read_nir(path), dt, reset, config, input_max, title, fine_weights,
-                               calibration_data, percentile, allow_saturation)
+                               calibration_data, percentile, allow_saturation, fine_inputs)
         except SpikeCoreError as err:  # name the file, once
             text = str(err)
             raise SpikeCoreError(text if text.startswith(f"NIR file {path}") else f"NIR file {path}: {text}") from None
@@ -269,7 +271,8 @@ def compile_nir(graph: Any, dt: float | None = None, reset: str | None = None, c
     float_graph = _timed(t, "order", conv_order.reorder_convolutions, float_graph)
 
     def lay_out(chip: ChipConfig) -> CompiledModel:
-        quant = _timed(t, "quantize", discretize.discretize, float_graph, step, scale, chip, fine, allow_saturation)
+        quant = _timed(t, "quantize", discretize.discretize, float_graph, step, scale, chip, fine, allow_saturation,
+                       fine_inputs)
         return _lay_out(float_graph, quant, chip, title, t)
 
     try:

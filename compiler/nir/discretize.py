@@ -94,6 +94,7 @@ from spikecore.compiler.ir import (
 )
 from spikecore.compiler.place import DeeperChipNeeded, deeper_chip
 from spikecore.compiler.quantize import bias_current
+from spikecore.compiler.rounding import round_rows
 from spikecore.compiler.saturation import SaturationPolicy
 from spikecore.config import ChipConfig
 from spikecore.errors import SpikeCoreError
@@ -101,6 +102,7 @@ from spikecore.isa import ResetMode
 
 LEVELS = isa.WEIGHT_MAX                  # int8 weights use -127..127
 SPIKE_PAYLOAD = isa.PAYLOAD_MAX          # saturated graded spike: payload 127
+FINE_LEVELS = LEVELS * SPIKE_PAYLOAD     # fine weights ω = 127 a + b: the largest weight of a row is 127 x 127
 #: Membrane units per step one bias axon carries (payload 127 x weight 127), and the two of fine weights (+ 63).
 BIAS_CAPACITY = LEVELS * SPIKE_PAYLOAD
 BIAS_CAPACITY_FINE = LEVELS * SPIKE_PAYLOAD + LEVELS // 2
@@ -289,9 +291,9 @@ def _quantize_layer(layer: DenseNode, index: int, count: int, dt: float, in_unit
         unit = np.maximum(unit, bias_unit)
     w_fine = None
     if fine_sources:   # ω = 127 a + b: a on the payload-127 spike, b on its payload-1 twin (module docstring)
-        w_int, w_fine = split_weights(np.rint(SPIKE_PAYLOAD * weight * in_unit / unit[:, None]))
-    else:
-        w_int = np.rint(weight * in_unit / unit[:, None])
+        w_int, w_fine = split_weights(round_rows(SPIKE_PAYLOAD * weight * in_unit / unit[:, None], FINE_LEVELS))
+    else:   # each row's rounding errors sum to at most half a step (compiler/rounding.py)
+        w_int = round_rows(weight * in_unit / unit[:, None], LEVELS)
     name = layer.name
     w_int = policy.fit(name, "a weight", w_int, -LEVELS, LEVELS, "weight steps",
                        "int8 (of the metadata membrane unit)").astype(np.int64)
@@ -357,9 +359,9 @@ def _quantize_layer(layer: DenseNode, index: int, count: int, dt: float, in_unit
     w_rec = None
     if recurrent is not None:   # weights of the layer's own spikes (payload `payload`), or of the source layer's
         carried = payload if rec_source is None else rec_source[1]
-        omega = np.rint(recurrent / carried / unit[:, None])
+        omega = round_rows(recurrent / carried / unit[:, None], LEVELS)
         if fine_recurrent and graded and role == "hidden" and rec_source is None:   # ω = 127 a + b, b on the twins
-            coarse, fine = split_weights(np.rint(SPIKE_PAYLOAD * recurrent / payload / unit[:, None]))
+            coarse, fine = split_weights(round_rows(SPIKE_PAYLOAD * recurrent / payload / unit[:, None], FINE_LEVELS))
             omega = np.concatenate([coarse, fine], axis=1) if fine.any() else coarse
         w_rec = policy.fit(name, "a recurrent weight", omega, -LEVELS, LEVELS, "weight steps",
                            "int8 (of the metadata membrane unit)").astype(np.int64)
@@ -385,7 +387,7 @@ def _quantize_layer(layer: DenseNode, index: int, count: int, dt: float, in_unit
 
 def discretize(graph: FloatGraph, dt: float, input_max: float = DEFAULT_INPUT_MAX,
                config: ChipConfig | None = None, fine_weights: bool = False,
-               allow_saturation: bool = False) -> QuantGraph:
+               allow_saturation: bool = False, fine_inputs: bool = False) -> QuantGraph:
     """The integer program of a NIR float graph at step ``dt`` seconds (see the module docstring).
 
     ``input_max``: the largest input magnitude (1 for spike inputs); an input ``x`` is injected as payload
@@ -393,6 +395,8 @@ def discretize(graph: FloatGraph, dt: float, input_max: float = DEFAULT_INPUT_MA
     ``fine_weights``: ~15-bit weights and exact biases through payload-1 twins (module docstring).
     ``allow_saturation``: clip a value that leaves its chip field and record it in ``saturations`` of the
     result, instead of refusing the graph (:mod:`~spikecore.compiler.saturation`).
+    ``fine_inputs``: fine weights on the first layer only (the host's input twins; no hidden twins, no fine
+    bias); included in ``fine_weights``; like it, refused with a recurrent edge into an earlier layer.
     """
     config = config if config is not None else ChipConfig()
     if not (isinstance(dt, float | int) and math.isfinite(dt) and dt > 0):
@@ -406,16 +410,19 @@ def discretize(graph: FloatGraph, dt: float, input_max: float = DEFAULT_INPUT_MA
     names = {layer.name: k for k, layer in enumerate(graph.layers)}
     cross = {k: names[layer.recurrent_source] for k, layer in enumerate(graph.layers)
              if layer.recurrent_source is not None}
-    if cross and fine_weights:
-        k = min(cross)
-        raise SpikeCoreError(f"layer '{graph.layers[k].name}': fine weights with a recurrent edge from a later layer "
-                             f"('{graph.layers[cross[k]].name}') are not supported; compile without fine weights")
+    if not isinstance(fine_inputs, bool):
+        raise SpikeCoreError(f"fine_inputs must be True or False, not {fine_inputs!r}")
+    fine_inputs = fine_inputs and not fine_weights
+    if cross and (fine_weights or fine_inputs):
+        k, what = min(cross), "fine weights" if fine_weights else "fine input weights"
+        raise SpikeCoreError(f"layer '{graph.layers[k].name}': {what} with a recurrent edge from a later layer "
+                             f"('{graph.layers[cross[k]].name}') are not supported; compile without {what}")
     # The payload the source of each such edge emits is known only once that later layer is quantised: guess
     # 127 (graded) and quantise again with the payload it came out with (it depends on its own thresholds).
     guess = dict.fromkeys(cross.values(), SPIKE_PAYLOAD)
     for _ in range(3):
         qgraph, payloads = _discretize_layers(graph, dt, input_max, config, fine_weights, allow_saturation, cross,
-                                              guess)
+                                              guess, fine_inputs)
         actual = {m: payloads[m] for m in guess}
         if actual == guess:
             break
@@ -434,8 +441,8 @@ def discretize(graph: FloatGraph, dt: float, input_max: float = DEFAULT_INPUT_MA
 
 
 def _discretize_layers(graph: FloatGraph, dt: float, input_max: float, config: ChipConfig, fine_weights: bool,
-                       allow_saturation: bool, cross: dict[int, int], guess: dict[int, int]
-                       ) -> tuple[QuantGraph, list[int]]:
+                       allow_saturation: bool, cross: dict[int, int], guess: dict[int, int],
+                       fine_inputs: bool = False) -> tuple[QuantGraph, list[int]]:
     """:func:`discretize` with the payload of every recurrent edge's later source layer given (``guess``)."""
     in_unit = float(input_max) / isa.PAYLOAD_MAX
     q_input = QuantInput(graph.input.name, graph.input.shape, in_unit)
@@ -445,7 +452,8 @@ def _discretize_layers(graph: FloatGraph, dt: float, input_max: float, config: C
     policy = SaturationPolicy(allow=bool(allow_saturation))
     for index, layer in enumerate(graph.layers):
         quant, payload, w_fine = _quantize_layer(layer, index, len(graph.layers), float(dt), in_unit, config,
-                                                 fine_weights, fine_weights and twins_possible, policy,
+                                                 fine_weights, (fine_weights or (fine_inputs and index == 0))
+                                                 and twins_possible, policy,
                                                  fine_recurrent=fine_weights,
                                                  rec_source=(cross[index], guess[cross[index]]) if index in cross
                                                  else None)
@@ -474,6 +482,8 @@ def discretisation_report(graph: QuantGraph) -> str:
     """Per layer: the NIR neuron, its LEAK factors, units, thresholds, reset and what its spikes carry."""
     lines = [f"NIR discretisation: dt = {graph.dt:g} s per step, input payload unit {graph.input.scale:.6g} "
              f"(payload 127 = {graph.input.scale * isa.PAYLOAD_MAX:g})"]
+    if graph.input.twins:
+        lines.append("  the host injects every input's payload-1 twin too (fine weights on the first layer)")
     if graph.period > 1:
         lines.append(f"  {graph.period} chip steps per input step: layer k runs in chip steps t*{graph.period} + k "
                      "(a recurrent edge into an earlier layer, docs/spec.md §11)")

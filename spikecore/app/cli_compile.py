@@ -5,11 +5,11 @@
                       [--chip "cores=16 weight_bytes=512"] [--allow-saturation]
                       [--frontend torch|tvm] [--dump-ir partition]
     spikecore compile model.nir [--dt SECONDS] [--reset value|subtract] [--input-max X | --calib x.npy]
-                      [--fine-weights] [--out ...] [...]
+                      [--fine-weights | --fine-inputs] [--out ...] [...]
 
 ``--input-max``, ``--calib``, ``--percentile``, ``--chip`` and ``--allow-saturation`` mean the same for both
 kinds of model (and on ``spikecore compare``); ``--encoding``/``--T`` are PyTorch-only, ``--dt``/``--reset``/
-``--fine-weights`` NIR-only; ``--frontend`` is PyTorch-only. ``--mode`` is the old spelling of
+``--fine-weights`` and ``--fine-inputs`` NIR-only; ``--frontend`` is PyTorch-only. ``--mode`` is the old spelling of
 ``--encoding`` (the ``encoding`` argument of :func:`~spikecore.compiler.pipeline.compile_model`), still accepted.
 
 A ``.nir`` file is a NIR graph (docs/nir.md): read with ``nir.read``, discretised at ``dt`` (the graph's
@@ -84,7 +84,7 @@ def _input_shape(model) -> tuple[int, ...] | None:
 #: Options that mean something for one kind of model only. ``--input-max``, ``--calib``, ``--percentile``,
 #: ``--chip`` and ``--allow-saturation`` mean the same for both (and on ``spikecore compare``): the input value
 #: sent as payload 127, the data the ranges come from, which percentile of it, the chip, clip-and-warn.
-NIR_ONLY = ("dt", "reset", "fine_weights")
+NIR_ONLY = ("dt", "reset", "fine_weights", "fine_inputs")
 TORCH_ONLY = ("encoding", "T", "frontend")
 
 
@@ -157,7 +157,7 @@ def _compile_nir(args: argparse.Namespace) -> int:
     compiled = compile_nir(args.model, dt=args.dt, reset=args.reset, config=config, input_max=args.input_max,
                            title=Path(args.model).name, fine_weights=args.fine_weights, calibration_data=data,
                            percentile=100.0 if args.percentile is None else args.percentile,
-                           allow_saturation=args.allow_saturation)
+                           allow_saturation=args.allow_saturation, fine_inputs=bool(args.fine_inputs))
     return _write_outputs(args, compiled)
 
 
@@ -264,4 +264,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     nir_group.add_argument("--fine-weights", action="store_true", default=None, dest="fine_weights",
                            help="~15-bit weights and exact biases through payload-1 twin spikes, at twice the "
                                 "axons and source neurons (densely firing networks; docs/nir.md)")
+    nir_group.add_argument("--fine-inputs", action="store_true", default=None, dest="fine_inputs",
+                           help="fine weights on the first layer only: the host injects each input's payload-1 "
+                                "twin (twice the input events and first-layer axons, no neurons; docs/nir.md)")
     parser.set_defaults(handler=_compile)

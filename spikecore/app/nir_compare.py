@@ -2,7 +2,7 @@
 
     spikecore compare model.nir [--dt S] [--reset value|subtract] [--steps T] [--rate P] [--seed N]
                                 [--inputs x.npy] [--input-max X | --calib data.npy [--percentile P]]
-                                [--chip "cores=16"] [--fine-weights] [--allow-saturation] [--rtl]
+                                [--chip "cores=16"] [--fine-weights | --fine-inputs] [--allow-saturation] [--rtl]
                                 [--sequences N]
 
 ``--dt``, ``--input-max``, ``--calib``, ``--percentile``, ``--chip`` and ``--allow-saturation`` mean what they mean
@@ -131,10 +131,11 @@ def random_spikes(shape: tuple[int, ...], steps: int, rate: float, seed: int) ->
 
 def compare(graph: Any, x: np.ndarray, dt: float | None = None, reset: str | None = None, config=None,
             rtl: bool = False, fine_weights: bool | None = None, input_max: float | None = None,
-            calibration_data: Any = None, percentile: float = 100.0, allow_saturation: bool = False) -> Comparison:
+            calibration_data: Any = None, percentile: float = 100.0, allow_saturation: bool = False,
+            fine_inputs: bool = False) -> Comparison:
     """Compile ``graph`` (a ``nir.NIRGraph`` or a path) and compare its runs on ``x`` ``(T, *input_shape)``.
 
-    ``fine_weights``, ``input_max``, ``percentile``, ``allow_saturation``: as for
+    ``fine_weights``, ``input_max``, ``percentile``, ``allow_saturation``, ``fine_inputs``: as for
     :func:`~spikecore.compiler.pipeline.compile_nir`; the input range comes from ``calibration_data`` when
     given, else from ``x`` itself (unless the graph's metadata or ``input_max`` fixes it). ``inputs_clipped``
     of the result counts the values of ``x`` outside the range."""
@@ -148,7 +149,7 @@ def compare(graph: Any, x: np.ndarray, dt: float | None = None, reset: str | Non
     x = np.asarray(x, dtype=np.float64)
     compiled = compile_nir(graph, dt=dt, reset=reset, config=config, fine_weights=fine_weights, input_max=input_max,
                            calibration_data=x if calibration_data is None else calibration_data,
-                           percentile=percentile, allow_saturation=allow_saturation)
+                           percentile=percentile, allow_saturation=allow_saturation, fine_inputs=fine_inputs)
     step = compiled.quant.dt
     with warnings.catch_warnings():   # the clipped inputs are counted in the result's text instead
         warnings.simplefilter("ignore", UserWarning)
@@ -306,14 +307,15 @@ def _compare(args: argparse.Namespace) -> int:
     percentile = 100.0 if args.percentile is None else args.percentile
     result = _in_file(args.model, lambda: compare(
         graph, x, dt=args.dt, reset=args.reset, config=config, rtl=args.rtl, fine_weights=fine,
-        input_max=args.input_max, calibration_data=data, percentile=percentile, allow_saturation=args.allow_saturation))
+        input_max=args.input_max, calibration_data=data, percentile=percentile, allow_saturation=args.allow_saturation,
+        fine_inputs=args.fine_inputs))
     if args.sequences:
         from spikecore.compiler.pipeline import compile_nir
 
         compiled = _in_file(args.model, lambda: compile_nir(
             graph, dt=args.dt, reset=args.reset, config=config, fine_weights=fine, input_max=args.input_max,
             calibration_data=x if data is None else data, percentile=percentile,
-            allow_saturation=args.allow_saturation))
+            allow_saturation=args.allow_saturation, fine_inputs=args.fine_inputs))
         xs = np.stack([random_spikes(x.shape[1:], len(x), args.rate, args.seed + 1 + i)
                        for i in range(args.sequences)])
         result.notes.append(_in_file(args.model, lambda: class_agreement(graph, compiled, xs, args.reset)).line())
@@ -347,6 +349,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="clip values that do not fit the chip, with a warning, instead of refusing the graph")
     parser.add_argument("--fine-weights", action="store_true", dest="fine_weights",
                         help="compile with fine weights (~15-bit, twice the axons; docs/nir.md)")
+    parser.add_argument("--fine-inputs", action="store_true", dest="fine_inputs",
+                        help="fine weights on the first layer only (input twins from the host; docs/nir.md)")
     parser.add_argument("--rtl", action="store_true",
                         help="also co-simulate the RTL against the golden model; the first run on a chip config "
                              "builds its whole Verilator model (the 128-core product chip without --chip: minutes; "

@@ -93,6 +93,23 @@ def test_fine_weights_flag(model, tmp_path, capsys):
     assert "--fine-weights applies to NIR graphs (.nir) only" in capsys.readouterr().err
 
 
+def test_fine_inputs_flag(model, tmp_path, capsys):
+    """--fine-inputs: only the host's twins (the first layer reads 6 inputs and 6 twins), no neuron twins;
+    compare agrees with the integer reference; the image exports and re-imports to the same bytes."""
+    out = tmp_path / "fine_inputs.bin"
+    assert main(["compile", str(model), "--dt", "1e-3", "--chip", "cores=4", "--fine-inputs", "--out", str(out),
+                 "--report"]) == 0
+    text = capsys.readouterr().out
+    assert "the host injects every input's payload-1 twin too" in text and "twins (payload 1)" not in text
+    assert re.search(r"lif\s+1\s+8\s+8\s+96/256\s+12\s", text)       # 8 neurons x 12 axons: 6 inputs, 6 twins
+    assert main(["compare", str(model), "--dt", "1e-3", "--steps", "40", "--chip", "cores=4", "--fine-inputs"]) == 0
+    assert "golden model == integer reference (every spike, every output): yes" in capsys.readouterr().out
+    assert main(["export", str(out), "--nir", str(tmp_path / "back.nir"), "--dt", "1e-3"]) == 0
+    assert "re-imports to the identical image" in capsys.readouterr().out
+    assert main(["compile", str(tmp_path / "m.pt"), "--fine-inputs"]) == 2
+    assert "--fine-inputs applies to NIR graphs (.nir) only" in capsys.readouterr().err
+
+
 def test_recurrent_cubalif_graph_compiles_and_compares_on_the_command_line(tmp_path, capsys):
     from tests.compiler.test_nir_braille import braille_graph
 

@@ -169,6 +169,10 @@ def test_fine_weights_with_a_back_edge_are_one_line():
     with pytest.raises(SpikeCoreError, match=r"^layer 'lif0': fine weights with a recurrent edge from a later layer "
                                              r"\('lif1'\) are not supported"):
         compile_nir(graph, dt=DT, config=CHIP, fine_weights=True)
+    with pytest.raises(SpikeCoreError, match=r"^layer 'lif0': fine input weights with a recurrent edge from a "
+                                             r"later layer \('lif1'\) are not supported; compile without fine "
+                                             r"input weights$"):
+        compile_nir(graph, dt=DT, config=CHIP, fine_inputs=True)
 
 
 def test_nir_export_of_a_periodic_image_is_one_line():
