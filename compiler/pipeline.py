@@ -230,7 +230,7 @@ def _lay_out(float_graph: FloatGraph, quant: QuantGraph, config: ChipConfig, tit
 def compile_nir(graph: Any, dt: float | None = None, reset: str | None = None, config: ChipConfig | None = None,
                 input_max: float | None = None, title: str = "model", fine_weights: bool | None = None,
                 calibration_data: Any = None, percentile: float = 100.0, allow_saturation: bool = False,
-                fine_inputs: bool = False) -> CompiledModel:
+                fine_inputs: bool | None = None) -> CompiledModel:
     """Compile a NIR graph (a ``nir.NIRGraph`` or the path of a ``.nir`` file) for SpikeCore.
 
     ``dt`` (seconds per step) is taken from the graph's metadata when it has one, else it must be given.
@@ -244,6 +244,10 @@ def compile_nir(graph: Any, dt: float | None = None, reset: str | None = None, c
     refusing the graph in one line naming the layer, the neuron, the value needed and the largest representable.
     ``fine_inputs``: fine weights on the first layer only (the host injects each input's payload-1 twin: twice the
     input events and first-layer axons, no neurons; docs/compiler.md, "NIR accuracy"); implied by fine weights.
+    Default ``None``: on unless a recurrent edge enters an earlier layer
+    (:func:`~spikecore.compiler.nir.discretize.input_twins_by_default`, from the graph alone, never the chip);
+    ``False`` (``--coarse-inputs``) gives the first layer int8 weights. A graph that does not fit ``config`` with
+    the twins but fits without them is refused in one line ending in that hint (never a silent fallback).
     The discretisation is docs/spec.md §11; running the program is :mod:`~spikecore.app.nir_runtime`.
     """
     from spikecore.compiler import conv_order
@@ -270,10 +274,23 @@ def compile_nir(graph: Any, dt: float | None = None, reset: str | None = None, c
     float_graph = _timed(t, "frontend", frontend_nir.from_nir, graph, reset, config)
     float_graph = _timed(t, "order", conv_order.reorder_convolutions, float_graph)
 
-    def lay_out(chip: ChipConfig) -> CompiledModel:
+    twins = [False]    # the program has input twins (placement, not the discretisation, refused it)
+
+    def lay_out(chip: ChipConfig, inputs: bool | None = fine_inputs) -> CompiledModel:
         quant = _timed(t, "quantize", discretize.discretize, float_graph, step, scale, chip, fine, allow_saturation,
-                       fine_inputs)
+                       inputs)
+        twins[0] = quant.input.twins and not fine
         return _lay_out(float_graph, quant, chip, title, t)
+
+    def refuse(err: SpikeCoreError) -> SpikeCoreError:
+        """``err``, ending in the --coarse-inputs hint when only the input twins keep the graph off ``config``."""
+        if twins[0]:
+            try:
+                lay_out(config, False)
+            except SpikeCoreError:
+                return err
+            return SpikeCoreError(f"{err}{COARSE_HINT}")
+        return err
 
     try:
         return lay_out(config)
@@ -283,14 +300,17 @@ def compile_nir(graph: Any, dt: float | None = None, reset: str | None = None, c
         # a chip given smaller buffers than its weight_bytes gives: name the default depths when they hold it
         refusal, chip = first, place.deepest_default(config)
         if chip is None:
-            raise
+            raise refuse(first) from None
+    except SpikeCoreError as err:
+        raise refuse(err) from None
     holds, tried, why = _chip_that_holds(lay_out, chip)
     if holds is not None:
-        raise place.DeeperChipNeeded(refusal.reason, config, holds) from None
+        raise refuse(place.DeeperChipNeeded(refusal.reason, config, holds)) from None
     if isinstance(refusal, place.BoardTooSmall):
-        raise refusal from None
-    raise SpikeCoreError(f'{refusal.reason}; deeper buffers alone do not hold the graph: --chip '
-                         f'"{format_chip(tried, changed_only=True, against=config)}" is refused too ({why})') from None
+        raise refuse(refusal) from None
+    raise refuse(SpikeCoreError(f'{refusal.reason}; deeper buffers alone do not hold the graph: --chip '
+                                f'"{format_chip(tried, changed_only=True, against=config)}" is refused too '
+                                f'({why})')) from None
 
 
 def _chip_that_holds(lay_out, chip: ChipConfig) -> tuple[ChipConfig | None, ChipConfig, SpikeCoreError | None]:
@@ -319,6 +339,10 @@ def _chip_that_holds(lay_out, chip: ChipConfig) -> tuple[ChipConfig | None, Chip
             return None, chip, other
         return chip, chip, None
     return None, chip, why
+
+
+#: The end of a refusal whose graph fits the chip without the input twins (compile_nir's default).
+COARSE_HINT = "; without the input twins it fits this chip: pass --coarse-inputs"
 
 
 def check_round_trip(image: Image, path: str | os.PathLike[str]) -> None:

@@ -387,7 +387,7 @@ def _quantize_layer(layer: DenseNode, index: int, count: int, dt: float, in_unit
 
 def discretize(graph: FloatGraph, dt: float, input_max: float = DEFAULT_INPUT_MAX,
                config: ChipConfig | None = None, fine_weights: bool = False,
-               allow_saturation: bool = False, fine_inputs: bool = False) -> QuantGraph:
+               allow_saturation: bool = False, fine_inputs: bool | None = False) -> QuantGraph:
     """The integer program of a NIR float graph at step ``dt`` seconds (see the module docstring).
 
     ``input_max``: the largest input magnitude (1 for spike inputs); an input ``x`` is injected as payload
@@ -396,7 +396,8 @@ def discretize(graph: FloatGraph, dt: float, input_max: float = DEFAULT_INPUT_MA
     ``allow_saturation``: clip a value that leaves its chip field and record it in ``saturations`` of the
     result, instead of refusing the graph (:mod:`~spikecore.compiler.saturation`).
     ``fine_inputs``: fine weights on the first layer only (the host's input twins; no hidden twins, no fine
-    bias); included in ``fine_weights``; like it, refused with a recurrent edge into an earlier layer.
+    bias); included in ``fine_weights``; like it, refused with a recurrent edge into an earlier layer. ``None``:
+    :func:`input_twins_by_default` (what :func:`~spikecore.compiler.pipeline.compile_nir` passes by default).
     """
     config = config if config is not None else ChipConfig()
     if not (isinstance(dt, float | int) and math.isfinite(dt) and dt > 0):
@@ -410,8 +411,10 @@ def discretize(graph: FloatGraph, dt: float, input_max: float = DEFAULT_INPUT_MA
     names = {layer.name: k for k, layer in enumerate(graph.layers)}
     cross = {k: names[layer.recurrent_source] for k, layer in enumerate(graph.layers)
              if layer.recurrent_source is not None}
+    if fine_inputs is None:
+        fine_inputs = input_twins_by_default(graph)
     if not isinstance(fine_inputs, bool):
-        raise SpikeCoreError(f"fine_inputs must be True or False, not {fine_inputs!r}")
+        raise SpikeCoreError(f"fine_inputs must be True, False or None, not {fine_inputs!r}")
     fine_inputs = fine_inputs and not fine_weights
     if cross and (fine_weights or fine_inputs):
         k, what = min(cross), "fine weights" if fine_weights else "fine input weights"
@@ -438,6 +441,19 @@ def discretize(graph: FloatGraph, dt: float, input_max: float = DEFAULT_INPUT_MA
         qgraph = dataclasses.replace(qgraph, period=period)
         qgraph.check()
     return qgraph
+
+
+def input_twins_by_default(graph: FloatGraph) -> bool:
+    """Whether a NIR compile gives the first layer fine weights from the host's input twins when not told
+    (docs/spec.md §11, "Fine weights"): from the graph alone, never from the chip, so that a graph's program
+    does not depend on the chip it is compiled for.
+
+    Yes when the first layer reads the graph's input (it always does: a layer chain starts at the input, and
+    its spikes or graded values come from the host, which can send twins) and no recurrent edge enters an
+    earlier layer (fine input weights are not supported there). A first layer whose weights are int8-exact
+    gets no twins either way (twins exist only when some fine part is non-zero).
+    """
+    return all(layer.recurrent_source is None for layer in graph.layers)
 
 
 def _discretize_layers(graph: FloatGraph, dt: float, input_max: float, config: ChipConfig, fine_weights: bool,

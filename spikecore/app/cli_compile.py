@@ -5,12 +5,13 @@
                       [--chip "cores=16 weight_bytes=512"] [--allow-saturation]
                       [--frontend torch|tvm] [--dump-ir partition]
     spikecore compile model.nir [--dt SECONDS] [--reset value|subtract] [--input-max X | --calib x.npy]
-                      [--fine-weights | --fine-inputs] [--out ...] [...]
+                      [--fine-weights | --fine-inputs | --coarse-inputs] [--out ...] [...]
 
 ``--input-max``, ``--calib``, ``--percentile``, ``--chip`` and ``--allow-saturation`` mean the same for both
 kinds of model (and on ``spikecore compare``); ``--encoding``/``--T`` are PyTorch-only, ``--dt``/``--reset``/
-``--fine-weights`` and ``--fine-inputs`` NIR-only; ``--frontend`` is PyTorch-only. ``--mode`` is the old spelling of
-``--encoding`` (the ``encoding`` argument of :func:`~spikecore.compiler.pipeline.compile_model`), still accepted.
+``--fine-weights``/``--fine-inputs``/``--coarse-inputs`` NIR-only; ``--frontend`` is PyTorch-only. ``--mode`` is
+the old spelling of ``--encoding`` (the ``encoding`` argument of
+:func:`~spikecore.compiler.pipeline.compile_model`), still accepted.
 
 A ``.nir`` file is a NIR graph (docs/nir.md): read with ``nir.read``, discretised at ``dt`` (the graph's
 metadata ``dt``, else ``--dt``) and laid out by the same placement and codegen.
@@ -84,7 +85,7 @@ def _input_shape(model) -> tuple[int, ...] | None:
 #: Options that mean something for one kind of model only. ``--input-max``, ``--calib``, ``--percentile``,
 #: ``--chip`` and ``--allow-saturation`` mean the same for both (and on ``spikecore compare``): the input value
 #: sent as payload 127, the data the ranges come from, which percentile of it, the chip, clip-and-warn.
-NIR_ONLY = ("dt", "reset", "fine_weights", "fine_inputs")
+NIR_ONLY = ("dt", "reset", "fine_weights", "fine_inputs", "coarse_inputs")
 TORCH_ONLY = ("encoding", "T", "frontend")
 
 
@@ -157,8 +158,18 @@ def _compile_nir(args: argparse.Namespace) -> int:
     compiled = compile_nir(args.model, dt=args.dt, reset=args.reset, config=config, input_max=args.input_max,
                            title=Path(args.model).name, fine_weights=args.fine_weights, calibration_data=data,
                            percentile=100.0 if args.percentile is None else args.percentile,
-                           allow_saturation=args.allow_saturation, fine_inputs=bool(args.fine_inputs))
+                           allow_saturation=args.allow_saturation, fine_inputs=input_twins(args))
     return _write_outputs(args, compiled)
+
+
+def input_twins(args: argparse.Namespace) -> bool | None:
+    """``compile_nir``'s ``fine_inputs`` from ``--fine-inputs`` / ``--coarse-inputs`` (``None``: the graph's
+    default, docs/spec.md §11); both together, or ``--coarse-inputs`` with ``--fine-weights``, are refused."""
+    if args.coarse_inputs and args.fine_inputs:
+        raise SpikeCoreError("--fine-inputs and --coarse-inputs contradict each other; pass one of them")
+    if args.coarse_inputs and args.fine_weights:
+        raise SpikeCoreError("--coarse-inputs contradicts --fine-weights (fine weights include the first layer's)")
+    return False if args.coarse_inputs else True if args.fine_inputs else None
 
 
 def _output(args: argparse.Namespace) -> Path:
@@ -266,5 +277,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                 "axons and source neurons (densely firing networks; docs/nir.md)")
     nir_group.add_argument("--fine-inputs", action="store_true", default=None, dest="fine_inputs",
                            help="fine weights on the first layer only: the host injects each input's payload-1 "
-                                "twin (twice the input events and first-layer axons, no neurons; docs/nir.md)")
+                                "twin (twice the input events and first-layer axons, no neurons; the default "
+                                "unless a recurrent edge enters an earlier layer; docs/nir.md)")
+    nir_group.add_argument("--coarse-inputs", action="store_true", default=None, dest="coarse_inputs",
+                           help="int8 weights on the first layer too: no input twins (half the input events "
+                                "and first-layer axons, less exact; docs/nir.md)")
     parser.set_defaults(handler=_compile)

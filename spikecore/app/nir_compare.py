@@ -2,8 +2,8 @@
 
     spikecore compare model.nir [--dt S] [--reset value|subtract] [--steps T] [--rate P] [--seed N]
                                 [--inputs x.npy] [--input-max X | --calib data.npy [--percentile P]]
-                                [--chip "cores=16"] [--fine-weights | --fine-inputs] [--allow-saturation] [--rtl]
-                                [--sequences N]
+                                [--chip "cores=16"] [--fine-weights | --fine-inputs | --coarse-inputs]
+                                [--allow-saturation] [--rtl] [--sequences N]
 
 ``--dt``, ``--input-max``, ``--calib``, ``--percentile``, ``--chip`` and ``--allow-saturation`` mean what they mean
 on ``spikecore compile``. The input range (the value sent as payload 127) is the graph's metadata, else
@@ -132,7 +132,7 @@ def random_spikes(shape: tuple[int, ...], steps: int, rate: float, seed: int) ->
 def compare(graph: Any, x: np.ndarray, dt: float | None = None, reset: str | None = None, config=None,
             rtl: bool = False, fine_weights: bool | None = None, input_max: float | None = None,
             calibration_data: Any = None, percentile: float = 100.0, allow_saturation: bool = False,
-            fine_inputs: bool = False) -> Comparison:
+            fine_inputs: bool | None = None) -> Comparison:
     """Compile ``graph`` (a ``nir.NIRGraph`` or a path) and compare its runs on ``x`` ``(T, *input_shape)``.
 
     ``fine_weights``, ``input_max``, ``percentile``, ``allow_saturation``, ``fine_inputs``: as for
@@ -281,7 +281,7 @@ def _in_file(path: str, work):
 
 def _compare(args: argparse.Namespace) -> int:
     from spikecore.app.cli import check_steps
-    from spikecore.app.cli_compile import load_array
+    from spikecore.app.cli_compile import input_twins, load_array
     from spikecore.compiler.frontends import nir as frontend_nir
     from spikecore.config import parse_chip
 
@@ -301,6 +301,7 @@ def _compare(args: argparse.Namespace) -> int:
         x = random_spikes(shape, args.steps, args.rate, args.seed)
     config = parse_chip(args.chip) if args.chip else None
     fine = True if args.fine_weights else None
+    twins = input_twins(args)
     data = load_array(args.calib) if args.calib else None
     if args.percentile is not None and data is None and not args.inputs:
         raise SpikeCoreError("--percentile picks the input range from data: give --calib data.npy or --inputs")
@@ -308,14 +309,14 @@ def _compare(args: argparse.Namespace) -> int:
     result = _in_file(args.model, lambda: compare(
         graph, x, dt=args.dt, reset=args.reset, config=config, rtl=args.rtl, fine_weights=fine,
         input_max=args.input_max, calibration_data=data, percentile=percentile, allow_saturation=args.allow_saturation,
-        fine_inputs=args.fine_inputs))
+        fine_inputs=twins))
     if args.sequences:
         from spikecore.compiler.pipeline import compile_nir
 
         compiled = _in_file(args.model, lambda: compile_nir(
             graph, dt=args.dt, reset=args.reset, config=config, fine_weights=fine, input_max=args.input_max,
             calibration_data=x if data is None else data, percentile=percentile,
-            allow_saturation=args.allow_saturation, fine_inputs=args.fine_inputs))
+            allow_saturation=args.allow_saturation, fine_inputs=twins))
         xs = np.stack([random_spikes(x.shape[1:], len(x), args.rate, args.seed + 1 + i)
                        for i in range(args.sequences)])
         result.notes.append(_in_file(args.model, lambda: class_agreement(graph, compiled, xs, args.reset)).line())
@@ -350,7 +351,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--fine-weights", action="store_true", dest="fine_weights",
                         help="compile with fine weights (~15-bit, twice the axons; docs/nir.md)")
     parser.add_argument("--fine-inputs", action="store_true", dest="fine_inputs",
-                        help="fine weights on the first layer only (input twins from the host; docs/nir.md)")
+                        help="fine weights on the first layer only (input twins from the host; the default unless "
+                             "a recurrent edge enters an earlier layer; docs/nir.md)")
+    parser.add_argument("--coarse-inputs", action="store_true", dest="coarse_inputs",
+                        help="int8 weights on the first layer too (no input twins; docs/nir.md)")
     parser.add_argument("--rtl", action="store_true",
                         help="also co-simulate the RTL against the golden model; the first run on a chip config "
                              "builds its whole Verilator model (the 128-core product chip without --chip: minutes; "
