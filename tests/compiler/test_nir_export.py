@@ -60,13 +60,17 @@ def test_export_from_compiler_ir_reimports_to_the_same_bytes(tmp_path, name, gra
     assert result.golden_equals_integer and result.raster_agreement >= 0.995, result.text()
 
 
-def test_export_from_a_bare_image(tmp_path):
-    """Only the image: first-layer bias axons come back as more input features, and still the same bytes."""
+@pytest.mark.parametrize("fine_inputs, features", [(False, 6), (None, 10)])
+def test_export_from_a_bare_image(tmp_path, fine_inputs, features):
+    """Only the image: first-layer bias axons (and input twins, the default) come back as more input features,
+    and still the same bytes: 4 features + the two bias axons, + 4 twins (random weights, none on the int8
+    grid, so every feature has a non-zero fine part)."""
     graph = next(g for n, g, _ in graphs() if n == "if-subtract-threshold")
     graph.metadata = {"dt": 1e-3}
-    compiled = compile_nir(graph, reset="subtract", config=CHIP)
+    compiled = compile_nir(graph, reset="subtract", config=CHIP, fine_inputs=fine_inputs)
+    assert compiled.quant.input.twins == (fine_inputs is None)
     exported = export_image(compiled.image, 1e-3)
-    assert exported.nodes["input"].input_type["input"].tolist() == [6]     # 4 features + the two bias axons
+    assert exported.nodes["input"].input_type["input"].tolist() == [features]
     write_nir(exported, tmp_path / "bare.nir")
     assert encode_image(compile_nir(tmp_path / "bare.nir").image) == encode_image(compiled.image)
 

@@ -72,7 +72,7 @@ def test_if_neuron_without_leak_does_not_drift_with_the_rounded_row():
     x = np.zeros((steps, 11))
     x[:, 1:] = 1.0
     graph = if_neuron_graph(20.0)
-    compiled = compile_nir(graph, dt=1.0)
+    compiled = compile_nir(graph, dt=1.0, fine_inputs=False)   # int8 rows (input twins would make them exact)
     weights = np.array(compiled.quant.layers[0].weight[0])
     assert sorted(weights.tolist()) == [10] * 6 + [11] * 4 + [127]
 
