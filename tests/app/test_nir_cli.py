@@ -110,6 +110,54 @@ def test_fine_inputs_flag(model, tmp_path, capsys):
     assert "--fine-inputs applies to NIR graphs (.nir) only" in capsys.readouterr().err
 
 
+def test_input_twins_are_the_default_and_coarse_inputs_turn_them_off(model, tmp_path, capsys):
+    """No flag: the host's twins (as --fine-inputs, byte for byte); --coarse-inputs: the first layer reads the 6
+    inputs alone (8 neurons x 6 axons = 48 weight bytes); contradicting flags are refused in one line."""
+    default, fine, coarse = tmp_path / "default.bin", tmp_path / "fine.bin", tmp_path / "coarse.bin"
+    chip = ["--dt", "1e-3", "--chip", "cores=4"]
+    assert main(["compile", str(model), *chip, "--out", str(default), "--report"]) == 0
+    assert "the host injects every input's payload-1 twin too" in capsys.readouterr().out
+    assert main(["compile", str(model), *chip, "--fine-inputs", "--out", str(fine)]) == 0
+    assert encode_image(load_image(default)) == encode_image(load_image(fine))
+    assert main(["compile", str(model), *chip, "--coarse-inputs", "--out", str(coarse), "--report"]) == 0
+    text = capsys.readouterr().out
+    assert "payload-1 twin" not in text and re.search(r"lif\s+1\s+8\s+8\s+48/256\s+6\s", text)
+    assert main(["compare", str(model), "--dt", "1e-3", "--steps", "40", "--chip", "cores=4", "--coarse-inputs"]) == 0
+    assert "golden model == integer reference (every spike, every output): yes" in capsys.readouterr().out
+    for flags, message in ((["--fine-inputs", "--coarse-inputs"],
+                            "--fine-inputs and --coarse-inputs contradict each other; pass one of them"),
+                           (["--fine-weights", "--coarse-inputs"],
+                            "--coarse-inputs contradicts --fine-weights (fine weights include the first layer's)")):
+        for command in ("compile", "compare"):
+            out = tmp_path / "both.bin"
+            extra = ["--out", str(out)] if command == "compile" else []
+            assert main([command, str(model), *chip, *flags, *extra]) == 2
+            assert capsys.readouterr().err == f"spikecore: error: {message}\n"
+            assert not out.exists()
+    import torch
+
+    torch.save(torch.nn.Sequential(torch.nn.Linear(2, 2)), tmp_path / "m.pt")
+    assert main(["compile", str(tmp_path / "m.pt"), "--coarse-inputs"]) == 2
+    assert "--coarse-inputs applies to NIR graphs (.nir) only" in capsys.readouterr().err
+
+
+def test_a_graph_that_fits_only_without_input_twins_is_refused_with_the_hint(model, tmp_path, capsys):
+    """Two cores of 64 weight bytes: int8 inputs need 8 x 6 = 48 bytes for the LIF layer and 3 x 8 = 24 for the
+    readout (2 cores); with the twins the LIF layer needs 8 x 12 = 96 bytes, two cores of 4 neurons, and the
+    readout a third. The compiler does not drop the twins itself: one line, ending in the hint."""
+    out = tmp_path / "prog.bin"
+    chip = ["--dt", "1e-3", "--chip", "cores=2 weight_bytes=64"]
+    assert main(["compile", str(model), *chip, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"spikecore: error: NIR file {model}: ")
+    assert err.endswith("; without the input twins it fits this chip: pass --coarse-inputs\n") and not out.exists()
+    assert main(["compile", str(model), *chip, "--coarse-inputs", "--out", str(out)]) == 0
+    assert sorted(load_image(out).cores) == [0, 1]
+    # explicit --fine-inputs: the same refusal
+    assert main(["compile", str(model), *chip, "--fine-inputs", "--out", str(tmp_path / "f.bin")]) == 2
+    assert capsys.readouterr().err.endswith("pass --coarse-inputs\n")
+
+
 def test_recurrent_cubalif_graph_compiles_and_compares_on_the_command_line(tmp_path, capsys):
     from tests.compiler.test_nir_braille import braille_graph
 
