@@ -21,6 +21,7 @@ from spikecore.app.nir_runtime import input_payloads, reference_nir, run_nir, ru
 from spikecore.compiler.pipeline import compile_nir
 from spikecore.config import ChipConfig
 from spikecore.errors import SpikeCoreError
+from spikecore.image import encode_image
 from tests.compiler.test_nir_back_edge_reference import DT, back_edge_graph
 
 CHIP = ChipConfig(cores=4)
@@ -173,6 +174,10 @@ def test_fine_weights_with_a_back_edge_are_one_line():
                                              r"later layer \('lif1'\) are not supported; compile without fine "
                                              r"input weights$"):
         compile_nir(graph, dt=DT, config=CHIP, fine_inputs=True)
+    # the default input twins are off for such a graph (docs/spec.md §11): the same program as without them
+    default, coarse = compile_nir(graph, dt=DT, config=CHIP), compile_nir(graph, dt=DT, config=CHIP, fine_inputs=False)
+    assert not default.quant.input.twins and not default.io.fine_inputs
+    assert encode_image(default.image) == encode_image(coarse.image)
 
 
 def test_nir_export_of_a_periodic_image_is_one_line():
