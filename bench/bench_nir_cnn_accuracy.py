@@ -5,9 +5,11 @@ scale), or the graph of a ``.nir`` file given as the argument (e.g. the publishe
 ``--dt 1`` for ``--chip "chips=4 weight_bytes=4096 event_depth=1024 fanout_depth=256"`` and run by
 ``spikecore compare`` (golden board, cycle-accurate; 8 steps of rate-0.2 random spikes) for seeds 0, 1, 2:
 
-- ``nearest``: every weight rounded to nearest (the rule before compiler/rounding.py);
-- ``rows``: each neuron's row rounded so that its errors sum to at most half a step (the default);
-- ``rows + input twins``: the same with ``--fine-inputs`` (the host's twins give the first layer fine weights).
+- ``nearest, coarse``: every weight int8, rounded to nearest (the rule before compiler/rounding.py);
+- ``rows, coarse``: each neuron's row rounded so that its errors sum to at most half a step, int8 on the first
+  layer too (``--coarse-inputs``);
+- ``rows + twins (default)``: the same with the host's input twins giving the first layer fine weights (the
+  default of a NIR compile, docs/spec.md §11; ``--fine-inputs`` is its explicit form).
 
 Prints per spiking layer and over all cells the raster agreement, and whether golden == integer reference.
 Asserts nothing (tests/compiler/test_nir_rounding.py and tests/app/test_nir_cnn.py hold the effects). About
@@ -47,8 +49,8 @@ def main() -> None:
     config = parse_chip(CHIP)
     print(f"NIR paper CNN, {label}; --dt 1 --chip \"{CHIP}\" --steps 8 --rate 0.2")
     header = None
-    for name, fine_inputs, rounding in (("nearest", False, nearest), ("rows", False, None),
-                                        ("rows + input twins", True, None)):
+    for name, fine_inputs, rounding in (("nearest, coarse", False, nearest), ("rows, coarse", False, None),
+                                        ("rows + twins (default)", None, None)):
         for seed in SEEDS:
             x = random_spikes((2, 34, 34), 8, 0.2, seed)
             start = time.perf_counter()
@@ -56,9 +58,9 @@ def main() -> None:
                 result = compare(graph, x, dt=1.0, config=config, fine_inputs=fine_inputs)
             if header is None:
                 header = " | ".join(f"{layer.name:>6}" for layer in result.layers)
-                print(f"{'rounding':<20} seed | {header} |    all | golden == int | s")
+                print(f"{'rounding':<22} seed | {header} |    all | golden == int | s")
             cells = " | ".join(f"{100 * layer.agreement:6.2f}" for layer in result.layers)
-            print(f"{name:<20} {seed:>4} | {cells} | {100 * result.raster_agreement:6.2f} | "
+            print(f"{name:<22} {seed:>4} | {cells} | {100 * result.raster_agreement:6.2f} | "
                   f"{'yes' if result.golden_equals_integer else 'NO':>13} | {time.perf_counter() - start:.0f}")
 
 
