@@ -150,3 +150,27 @@ def test_fine_weights_on_the_product_chip_are_refused_naming_the_chip_that_holds
                                  'fanout_depth=128"'), err
     assert main(["compile", *common, "--chip", "cores=64 event_depth=128 fanout_depth=128"]) == 0
     assert out.exists()
+
+
+def test_input_twins_that_overflow_the_event_buffer_are_refused_with_both_hints(tmp_path, capsys):
+    """noBias_subtract's lif1 reads 12 inputs, their 12 twins (the default) and its 40 neurons: 64 events per
+    step, more than event_depth=56; without the twins 52. The refusal names the chip that holds the default
+    program and ends with --coarse-inputs, which fits the given chip. With event_depth=32 the chip that holds it
+    is the product's size, and the hint still names it (event_depth=64)."""
+    from spikecore.app.cli import main
+
+    path = tmp_path / "braille.nir"
+    nir.write(path, braille_graph("noBias_subtract"))
+    out = tmp_path / "prog.bin"
+    common = [str(path), "--dt", "1e-4", "--reset", "subtract", "--out", str(out)]
+    assert main(["compile", *common, "--chip", "event_depth=56"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and not out.exists()
+    assert "neuron 0 alone needs up to 64 input events per step, event_depth is 56" in err
+    assert err.endswith('a chip with deeper buffers holds it: pass --chip "event_depth=64"; without the input twins '
+                        "it fits this chip: pass --coarse-inputs\n"), err
+    assert main(["compile", *common, "--chip", "event_depth=56", "--coarse-inputs"]) == 0
+    assert main(["compile", *common, "--chip", "event_depth=64"]) == 0
+    assert main(["compile", *common, "--chip", "event_depth=32"]) == 2   # lif2 reads 39 events: coarse too
+    err = capsys.readouterr().err
+    assert err.endswith('a chip with deeper buffers holds it: pass --chip "event_depth=64"\n'), err
