@@ -173,7 +173,8 @@ def test_property_nir_fixed_point_parameters_reproduced_within_the_step_or_refus
                "output": nir.Output(output_type=np.array([2]))},
         edges=[("input", "fc"), ("fc", "if"), ("if", "output")], metadata={"dt": 1.0})
     try:
-        layer = compile_nir(graph, config=ChipConfig(cores=2)).quant.layers[0]
+        # int8 first layer (--coarse-inputs): the steps this property documents (input twins refine them)
+        layer = compile_nir(graph, config=ChipConfig(cores=2), fine_inputs=False).quant.layers[0]
     except SpikeCoreError:
         return                                               # refused: allowed
     e_in = 1.0 / 127                                         # spike inputs: one payload unit
@@ -188,6 +189,20 @@ def test_property_nir_fixed_point_parameters_reproduced_within_the_step_or_refus
         assert abs(current * unit - bias[j]) <= max(payload, 1) * unit / 2 * (1 + 1e-9)
         thresholds = np.broadcast_to(layer.neuron.threshold, (2,))
         assert (thresholds[j] - 1) * unit <= v_thr * (1 + 1e-9) and thresholds[j] * unit > v_thr * (1 - 1e-9)
+    # the default (input twins, docs/spec.md §11 "Fine weights"): weight a + b/127 steps (a on the input, b on its
+    # twin), within 1/127 step each and half of that per row in sum, on the same unit
+    try:
+        fine = compile_nir(graph, config=ChipConfig(cores=2)).quant.layers[0]
+    except SpikeCoreError:
+        return
+    assert np.array_equal(fine.neuron.membrane_unit, layer.neuron.membrane_unit)
+    twins = fine.weight[:, 3:6] if fine.weight.shape[1] >= 6 else np.zeros((2, 3))
+    assert np.all(np.abs(twins) <= 63)
+    for j in range(2):
+        step = fine.neuron.membrane_unit[j] * 127
+        tol = 1e-12 * abs(weight[j]).max()
+        error = (fine.weight[j, :3] + twins[j] / 127) * step - weight[j]
+        assert np.all(np.abs(error) < step / 127 + tol) and abs(error.sum()) <= step / 254 + 3 * tol
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
