@@ -266,7 +266,8 @@ def test_a_bias_axon_refusal_says_why_the_layer_cannot_be_split(tmp_path, capsys
     # A fresh user's fault: the refusal said the neurons read N inputs, not that (and why) the layer cannot split.
     path, out = tmp_path / "model.nir", tmp_path / "prog.bin"
     nir.write(path, _bias_after_a_full_core(kind, recurrent))
-    assert main(["compile", str(path), "--dt", "1e-4", "--chip", "cores=4", "--out", str(out)]) == 2
+    # --coarse-inputs: the 64 inputs alone fill the events (with the default input twins the layer reads 128)
+    assert main(["compile", str(path), "--dt", "1e-4", "--chip", "cores=4", "--coarse-inputs", "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and not out.exists()
     assert (f"layer 'lif' ({kind} 'lif'): its bias current needs 1 bias axon, but its neurons already read {inputs} "
