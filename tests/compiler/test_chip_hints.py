@@ -27,14 +27,16 @@ def test_shallow_buffers_given_on_a_board_are_refused_naming_the_default_depths_
     # 4 cores of 1024 weight bytes with 32-entry event buffers given: a neuron's 200 sources need >= 7 partial-sum
     # cores per neuron slice, more than the 4 cores. With the 256 events 1024 bytes give (spec §1.1) a core reads
     # all 200: 8 x 200 = 1600 bytes > 1024, so 2 cores of 4 neurons (800 bytes) hold the layer.
+    # int8 first layer (fine_inputs=False): 200 sources; the default's input twins would make them 400
     chip = "cores=2 chips=2 weight_bytes=1024 event_depth=32"
     with pytest.raises(SpikeCoreError) as info:
-        compile_nir(wide_layer(), dt=1.0, config=parse_chip(chip))
+        compile_nir(wide_layer(), dt=1.0, config=parse_chip(chip), fine_inputs=False)
     message = str(info.value)
     assert "\n" not in message and "the board has 4 (2 chips x 2)" in message
     assert message.endswith('; a chip with deeper buffers holds it: pass --chip "cores=2 weight_bytes=1024 '
                             'event_depth=256 chips=2"')
-    compiled = compile_nir(wide_layer(), dt=1.0, config=parse_chip("cores=2 weight_bytes=1024 chips=2"))
+    compiled = compile_nir(wide_layer(), dt=1.0, config=parse_chip("cores=2 weight_bytes=1024 chips=2"),
+                           fine_inputs=False)
     assert len(compiled.placed.cores) == 2 and compiled.quant.merged == ()
     assert compiled.image.config.event_depth == 256
 
