@@ -175,7 +175,10 @@ def resolve_input_max(graph, input_max: float | None, data: Any = None, percenti
 
 def resolve_fine_weights(graph, fine_weights: bool | None) -> bool:
     """Whether to compile with fine weights: the graph's metadata when it says (a different ``fine_weights``
-    is an error), else ``fine_weights``, else no."""
+    is an error), else ``fine_weights``, else no. Raises SpikeCoreError for a ``fine_weights`` not a bool
+    or None (``"no"`` or ``1`` must not read as yes)."""
+    if fine_weights is not None and not isinstance(fine_weights, bool):
+        raise SpikeCoreError(f"fine_weights must be True, False or None, not {fine_weights!r}")
     stored = _metadata_value(graph.metadata, FINE_KEY)
     if stored is not None:
         array = np.asarray(stored).reshape(-1)
