@@ -270,6 +270,15 @@ def graph_input_shape(graph: Any) -> tuple[int, ...]:
     return tuple(int(d) for d in np.asarray(node.input_type["input"]).reshape(-1))
 
 
+def check_samples(path: str, x: np.ndarray, shape: tuple[int, ...], model: str, what: str = "input file",
+                  first: str = "T") -> None:
+    """Refuse (:class:`SpikeCoreError`, one line naming ``path``) an array ``x`` read from ``path`` whose
+    shape is not ``(first, *shape)``, ``shape`` being the per-step input shape of the NIR graph ``model``."""
+    if x.shape[1:] != shape:
+        expected = f"({first}, " + ", ".join(str(d) for d in shape) + ")"
+        raise SpikeCoreError(f"{what} {path}: shape {x.shape}, expected {expected} (the input of {model})")
+
+
 def _in_file(path: str, work):
     """``work()``; a :class:`SpikeCoreError` it raises names the NIR file ``path`` (once), as compile's do."""
     try:
@@ -293,16 +302,15 @@ def _compare(args: argparse.Namespace) -> int:
     shape = _in_file(args.model, lambda: graph_input_shape(graph))
     if args.inputs:
         x = load_array(args.inputs, "input file")
-        if x.shape[1:] != shape:
-            expected = "(T, " + ", ".join(str(d) for d in shape) + ")"
-            raise SpikeCoreError(f"input file {args.inputs}: shape {x.shape}, expected {expected} "
-                                 f"(the input of {args.model})")
+        check_samples(args.inputs, x, shape, args.model)
     else:
         x = random_spikes(shape, args.steps, args.rate, args.seed)
     config = parse_chip(args.chip) if args.chip else None
     fine = True if args.fine_weights else None
     twins = input_twins(args)
     data = load_array(args.calib) if args.calib else None
+    if data is not None:
+        check_samples(args.calib, data, shape, args.model, "calibration file", "N")
     if args.percentile is not None and data is None and not args.inputs:
         raise SpikeCoreError("--percentile picks the input range from data: give --calib data.npy or --inputs")
     percentile = 100.0 if args.percentile is None else args.percentile
