@@ -150,6 +150,7 @@ def _compile(args: argparse.Namespace) -> int:
 def _compile_nir(args: argparse.Namespace) -> int:
     from spikecore.compiler.pipeline import compile_nir
 
+    twins = input_twins(args)
     config = parse_chip(args.chip) if args.chip else None
     data = load_array(args.calib) if args.calib else None
     if data is not None:  # checked as compare's --inputs are
@@ -165,15 +166,22 @@ def _compile_nir(args: argparse.Namespace) -> int:
     compiled = compile_nir(args.model, dt=args.dt, reset=args.reset, config=config, input_max=args.input_max,
                            title=Path(args.model).name, fine_weights=args.fine_weights, calibration_data=data,
                            percentile=100.0 if args.percentile is None else args.percentile,
-                           allow_saturation=args.allow_saturation, fine_inputs=input_twins(args))
+                           allow_saturation=args.allow_saturation, fine_inputs=twins)
     return _write_outputs(args, compiled)
 
 
 def input_twins(args: argparse.Namespace) -> bool | None:
     """``compile_nir``'s ``fine_inputs`` from ``--fine-inputs`` / ``--coarse-inputs`` (``None``: the graph's
-    default, docs/spec.md §11); both together, or ``--coarse-inputs`` with ``--fine-weights``, are refused."""
+    default, docs/spec.md §11); any two of ``--fine-weights``, ``--fine-inputs`` and ``--coarse-inputs``, and a
+    NIR ``--calib`` with ``--input-max`` (either one sets the input range), are refused in one line."""
     if args.coarse_inputs and args.fine_inputs:
         raise SpikeCoreError("--fine-inputs and --coarse-inputs contradict each other; pass one of them")
+    if args.fine_inputs and args.fine_weights:
+        raise SpikeCoreError("--fine-inputs and --fine-weights exclude each other (fine weights include the first "
+                             "layer's); pass one of them")
+    if getattr(args, "calib", None) and args.input_max is not None:
+        raise SpikeCoreError("--calib and --input-max exclude each other (each sets the input range); pass one "
+                             "of them")
     if args.coarse_inputs and args.fine_weights:
         raise SpikeCoreError("--coarse-inputs contradicts --fine-weights (fine weights include the first layer's)")
     return False if args.coarse_inputs else True if args.fine_inputs else None

@@ -294,6 +294,7 @@ def _compare(args: argparse.Namespace) -> int:
     from spikecore.compiler.frontends import nir as frontend_nir
     from spikecore.config import parse_chip
 
+    twins = input_twins(args)
     if not 0 <= args.sequences <= MAX_SEQUENCES:
         raise SpikeCoreError(f"--sequences must be 0..{MAX_SEQUENCES}, not {args.sequences}")
     if not args.inputs:
@@ -307,7 +308,6 @@ def _compare(args: argparse.Namespace) -> int:
         x = random_spikes(shape, args.steps, args.rate, args.seed)
     config = parse_chip(args.chip) if args.chip else None
     fine = True if args.fine_weights else None
-    twins = input_twins(args)
     data = load_array(args.calib) if args.calib else None
     if data is not None:
         check_samples(args.calib, data, shape, args.model, "calibration file", "N")

@@ -43,3 +43,20 @@ def test_calib_of_another_shape_is_refused_on_compile_and_compare(files, capsys)
     one_line(capsys, main(["compile", "g.nir", "--dt", "1", "--chip", "cores=4", "--calib", "bad.npy"]), message)
     one_line(capsys, main(["compare", "g.nir", "--dt", "1", "--chip", "cores=4", "--calib", "bad.npy",
                            "--steps", "5"]), message)
+
+
+@pytest.mark.parametrize("command", ["compile", "compare"])
+@pytest.mark.parametrize("flags, message", [
+    (["--fine-inputs", "--fine-weights"], "--fine-inputs and --fine-weights exclude each other (fine weights include "
+                                          "the first layer's); pass one of them"),
+    (["--calib", "good.npy", "--input-max", "2"], "--calib and --input-max exclude each other (each sets the input "
+                                                  "range); pass one of them"),
+])
+def test_exclusive_flags_together_are_refused(files, capsys, command, flags, message):
+    one_line(capsys, main([command, "g.nir", "--dt", "1", "--chip", "cores=4", "--steps" if command == "compare"
+                           else "--report", *(["5"] if command == "compare" else []), *flags]), message)
+
+
+def test_each_exclusive_flag_alone_works(files):
+    for flags in (["--fine-inputs"], ["--fine-weights"], ["--calib", "good.npy"], ["--input-max", "2"]):
+        assert main(["compile", "g.nir", "--dt", "1", "--chip", "cores=4", *flags]) == 0
