@@ -318,7 +318,13 @@ def _chain(graph) -> tuple[list[str], list[_Loop]]:
     return path, loops
 
 
+#: Fields that must be finite (weights and biases); tau and r may be inf (snnTorch's beta = 1 export, an IF).
+FINITE_FIELDS = ("weight", "bias", "scale", "w_in")
+
+
 def _array(node: Any, name: str, field_name: str) -> np.ndarray:
+    """A node's field as float64, refused in one line naming the NIR node and field when it is missing, not
+    numeric, holds NaN (or infinity, in :data:`FINITE_FIELDS`) or subnormal values."""
     value = getattr(node, field_name, None)
     if value is None:
         raise SpikeCoreError(f"{type_name(node)} '{name}': field {field_name} is missing")
@@ -326,6 +332,9 @@ def _array(node: Any, name: str, field_name: str) -> np.ndarray:
         array = np.asarray(value.detach().cpu().numpy() if hasattr(value, "detach") else value, dtype=np.float64)
     except (TypeError, ValueError) as err:
         raise SpikeCoreError(f"{type_name(node)} '{name}': field {field_name} is not numeric ({err})") from None
+    if np.isnan(array).any() or (field_name in FINITE_FIELDS and np.isinf(array).any()):
+        what = "NaN" if np.isnan(array).any() else "infinity"
+        raise SpikeCoreError(f"{type_name(node)} '{name}': field {field_name} holds {what}")
     finite = array[np.isfinite(array) & (array != 0)]
     if finite.size and np.abs(finite).min() < np.finfo(np.float64).tiny:
         # A subnormal value has no int8 step (max|w| / 127 underflows to 0): refuse it rather than divide by 0.

@@ -119,7 +119,7 @@ def decay_factor(dt: float, tau: np.ndarray, what: str, precision: float = 1e-12
     """
     if not (np.isfinite(tau) & (tau > 0)).all():
         bad = tau[~(np.isfinite(tau) & (tau > 0))][0]
-        raise SpikeCoreError(f"{what}: tau must be finite and positive, found {bad!r}"
+        raise SpikeCoreError(f"{what}: tau must be finite and positive, found {float(bad):g}"
                              " (tau = inf needs r = inf too: snnTorch's beta = 1 export, compiled as IF)")
     ratio = dt / tau
     if (ratio > 1 + max(2 * precision, 1e-12)).any():

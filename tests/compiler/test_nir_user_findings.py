@@ -36,3 +36,28 @@ def test_bools_still_compile():
 def test_fine_weights_not_a_bool_is_refused(value):
     with pytest.raises(SpikeCoreError, match=r"^fine_weights must be True, False or None, not " + repr(value)):
         compile_nir(small_graph(), config=CHIP, fine_weights=value)
+
+
+def nan_weight():
+    w = np.full((3, 4), 0.125)
+    w[1, 2] = np.nan
+    return w
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(weight=nan_weight()), "Linear 'fc': field weight holds NaN"),
+    (dict(weight=np.full((3, 4), np.inf)), "Linear 'fc': field weight holds infinity"),
+    (dict(threshold=np.nan), "LIF 'lif': field v_threshold holds NaN"),
+    (dict(tau=np.nan), "LIF 'lif': field tau holds NaN"),
+])
+def test_nan_names_the_nir_node_and_field(kwargs, message):
+    with pytest.raises(SpikeCoreError) as err:
+        compile_nir(small_graph(**kwargs), config=CHIP)
+    assert str(err.value) == message
+
+
+@pytest.mark.parametrize("tau, shown", [(0.0, "found 0 "), (-0.5, "found -0.5 ")])
+def test_bad_tau_is_printed_as_a_plain_number(tau, shown):
+    with pytest.raises(SpikeCoreError, match=r"^layer 'lif' \(LIF 'lif'\): tau must be finite and positive, ") as err:
+        compile_nir(small_graph(tau=tau), config=CHIP)
+    assert shown in str(err.value) and "np." not in str(err.value)
