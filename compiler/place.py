@@ -76,6 +76,7 @@ from spikecore.compiler.ir import IOMap, NirNeuron, PlacedCore, PlacedProgram, Q
 from spikecore.config import ChipConfig, format_chip
 from spikecore.errors import SpikeCoreError
 from spikecore.isa import FanoutEntry, Instruction, NeuronParams, Opcode
+from spikecore.wording import plural
 
 
 @dataclass(frozen=True)
@@ -540,8 +541,8 @@ def _capacity_refusal(layers: list[QuantDense], slices: list[list[Slice]], merge
                           for k, (layer, s) in enumerate(zip(layers, slices, strict=True)))
     weight_bytes = sum(len(s.axons) * s.count for layer_slices in slices for s in layer_slices)
     if config.chips == 1:
-        return (f"model needs {total} cores ({per_layer}) and {weight_bytes} weight bytes, the chip has "
-                f"{config.cores} cores of {config.weight_bytes} bytes")
+        return (f"model needs {plural(total, 'core')} ({per_layer}) and {weight_bytes} weight bytes, the chip "
+                f"has {plural(config.cores, 'core')} of {config.weight_bytes} bytes")
     chips_needed = -(-total // config.cores)
     links = len(_chip_links(layers, slices, merges, config.cores))
     return (f"model needs {total} cores ({per_layer}), the board has {config.board_cores} ({config.chips} chips x "

@@ -19,6 +19,7 @@ from scipy import sparse
 
 from spikecore.config import ChipConfig
 from spikecore.errors import SpikeCoreError
+from spikecore.wording import plural
 
 #: Largest dense ``(out, in)`` matrix the compiler builds for one layer (2**28 float64 = 2 GiB); a layer the chip
 #: can hold is far below it (at most cores x neurons rows).
@@ -68,8 +69,9 @@ def check_layer_size(label: str, out_features: int, in_features: int, config: Ch
     capacity = config.board_cores * config.neurons
     if out_features > capacity:
         holder = "the chip" if config.chips == 1 else f"the board of {config.chips} chips"
-        raise SpikeCoreError(f"{label} has {out_features} neurons, {holder} holds {capacity} ({config.board_cores} "
-                             f"cores x {config.neurons} neurons); use a larger --chip or a smaller layer")
+        raise SpikeCoreError(f"{label} has {out_features} neurons, {holder} holds {capacity} "
+                             f"({plural(config.board_cores, 'core')} x {plural(config.neurons, 'neuron')}); "
+                             "use a larger --chip or a smaller layer")
     if out_features * in_features > MAX_DENSE_ENTRIES:
         raise SpikeCoreError(f"{label} expands to a {out_features} x {in_features} matrix, more than the compiler's "
                              f"{MAX_DENSE_ENTRIES} entries per layer")

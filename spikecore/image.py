@@ -27,6 +27,7 @@ from spikecore import isa, outputs
 from spikecore.config import CONFIG_FIELDS, ChipConfig
 from spikecore.errors import SpikeCoreError
 from spikecore.isa import CoreImage, FanoutEntry, NeuronParams, Opcode
+from spikecore.wording import plural
 
 
 @dataclass
@@ -377,7 +378,7 @@ def decode_image(data: bytes, name: str = "image") -> Image:
     config = _read_config(tuple(config_values), chips if version >= 2 else 1, name)
     if n_sections > config.board_cores:
         raise SpikeCoreError(f"{name}: header lists {n_sections} core sections, the "
-                             + (f"chip has {config.cores} cores" if config.chips == 1
+                             + (f"chip has {plural(config.cores, 'core')}" if config.chips == 1
                                 else f"board has {config.board_cores} cores"))
 
     cores: dict[int, CoreImage] = {}
