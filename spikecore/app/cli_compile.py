@@ -154,11 +154,11 @@ def _compile_nir(args: argparse.Namespace) -> int:
     config = parse_chip(args.chip) if args.chip else None
     data = load_array(args.calib) if args.calib else None
     if data is not None:  # checked as compare's --inputs are
-        from spikecore.app.nir_compare import _in_file, check_samples, graph_input_shape
+        from spikecore.app.nir_inputs import check_samples, graph_input_shape, in_file
         from spikecore.compiler.frontends import nir as frontend_nir
 
         graph = frontend_nir.read_nir(args.model)
-        check_samples(args.calib, data, _in_file(args.model, lambda: graph_input_shape(graph)), args.model,
+        check_samples(args.calib, data, in_file(args.model, lambda: graph_input_shape(graph)), args.model,
                       "calibration file", "N")
     if args.percentile is not None and data is None:
         raise SpikeCoreError("--percentile picks the input range from data: give --calib data.npy too")

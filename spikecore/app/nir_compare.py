@@ -262,35 +262,11 @@ def rtl_verdict(compiled, x: np.ndarray) -> str:
 MAX_SEQUENCES = 10_000
 
 
-def graph_input_shape(graph: Any) -> tuple[int, ...]:
-    """The per-step input shape of a NIR graph: its ``Input`` node's ``input`` type, e.g. ``(12,)``."""
-    node = next((node for node in graph.nodes.values() if type(node).__name__ == "Input"), None)
-    if node is None:
-        raise SpikeCoreError("the graph has no Input node")
-    return tuple(int(d) for d in np.asarray(node.input_type["input"]).reshape(-1))
-
-
-def check_samples(path: str, x: np.ndarray, shape: tuple[int, ...], model: str, what: str = "input file",
-                  first: str = "T") -> None:
-    """Refuse (:class:`SpikeCoreError`, one line naming ``path``) an array ``x`` read from ``path`` whose
-    shape is not ``(first, *shape)``, ``shape`` being the per-step input shape of the NIR graph ``model``."""
-    if x.shape[1:] != shape:
-        expected = f"({first}, " + ", ".join(str(d) for d in shape) + ")"
-        raise SpikeCoreError(f"{what} {path}: shape {x.shape}, expected {expected} (the input of {model})")
-
-
-def _in_file(path: str, work):
-    """``work()``; a :class:`SpikeCoreError` it raises names the NIR file ``path`` (once), as compile's do."""
-    try:
-        return work()
-    except SpikeCoreError as err:
-        text = str(err)
-        raise SpikeCoreError(text if text.startswith(f"NIR file {path}") else f"NIR file {path}: {text}") from None
-
-
 def _compare(args: argparse.Namespace) -> int:
     from spikecore.app.cli import check_steps
     from spikecore.app.cli_compile import input_twins, load_array
+    from spikecore.app.nir_inputs import check_samples, graph_input_shape
+    from spikecore.app.nir_inputs import in_file as _in_file
     from spikecore.compiler.frontends import nir as frontend_nir
     from spikecore.config import parse_chip
 
