@@ -359,6 +359,8 @@ MALFORMED = {
     "imem_depth too small": (pack(config=(4, 32, 256, 1, 4, 4)),
                              "img.bin: chip config: imem_depth must be an integer from 2 to 4096, not 1"),
     "more sections than cores": (pack(n_sections=5), "img.bin: header lists 5 core sections, the chip has 4 cores"),
+    "more sections than one core": (pack(n_sections=2, config=(1, 32, 256, 8, 4, 4)),
+                                    "img.bin: header lists 2 core sections, the chip has 1 core"),
     "core outside chip": (pack(section(4)), "img.bin: section 0 names core 4, outside the chip (cores 0..3)"),
     "repeated core": (pack(section(1), section(1)), "img.bin: core 1 has two sections"),
     "out of order": (pack(section(2), section(1)),
