@@ -182,7 +182,8 @@ def register_run(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--inputs", metavar="STIM", help="stimulus file (.csv: step,core,axon,payload; or .json)")
     parser.add_argument("--trace", metavar="OUT", help="write the trace records to OUT (.csv or .jsonl)")
     parser.add_argument("--functional", action="store_true",
-                        help="use the fast functional model (same state, no cycle timing or trace)")
+                        help="use the fast functional model: the same state and the same array (board) cycle "
+                             "count, from the timing table of docs/spec.md §5, but no trace records (no --trace)")
     parser.set_defaults(handler=_run)
 
 
