@@ -138,12 +138,14 @@ def register_disasm(subparsers: argparse._SubParsersAction) -> None:
 # --- run ------------------------------------------------------------------------------------------------------
 
 
-def check_steps(steps: int, option: str = "--steps") -> None:
-    """Raise :class:`SpikeCoreError` unless ``0 <= steps <= MAX_STEP`` (docs/spec.md §12)."""
+def check_steps(steps: int, option: str = "--steps", least: int = 1) -> None:
+    """Raise :class:`SpikeCoreError` unless ``least <= steps <= MAX_STEP`` (docs/spec.md §12): the one rule and
+    wording of ``--steps`` for ``run``, ``sim`` and ``profile`` (``least=1``: a run of no step shows nothing);
+    ``spikecore compare`` passes ``least=0``."""
     from spikecore.stimulus import MAX_STEP
 
-    if not 0 <= steps <= MAX_STEP:
-        raise SpikeCoreError(f"{option} must be 0..{MAX_STEP}, not {steps}")
+    if not least <= steps <= MAX_STEP:
+        raise SpikeCoreError(f"{option} must be {least}..{MAX_STEP}, not {steps}")
 
 
 def _run(args: argparse.Namespace) -> int:

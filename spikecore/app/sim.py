@@ -62,8 +62,10 @@ def _check_arguments(args: argparse.Namespace) -> None:
             raise SpikeCoreError(f"--{name} applies to {other} only, not to {given}")
     if args.seed is not None and args.seed < 0:
         raise SpikeCoreError(f"--seed must be 0 or more, not {args.seed}")
-    if args.steps is not None and args.steps < 1:
-        raise SpikeCoreError(f"--steps must be 1 or more, not {args.steps}")
+    if args.steps is not None:
+        from spikecore.app.cli import check_steps  # the one rule of run, sim and profile (docs/spec.md §12)
+
+        check_steps(args.steps)
 
 
 def execute(args: argparse.Namespace, argv: list[str] | None = None) -> int:

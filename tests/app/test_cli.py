@@ -127,7 +127,11 @@ def test_run_image_functional_matches_cycle_summary_lines(capsys, tmp_path: Path
     (["disasm", "{tmp}/bad.s"], "{tmp}/bad.s: not a SpikeCore image (magic b'.cor', expected b'SPKC')"),
     (["disasm", "{tmp}/short.bin"], "{tmp}/short.bin: truncated: header needs 28 bytes at offset 0, 4 remain"),
     (["run", "{tmp}/bad.s"], "{tmp}/bad.s:2: unknown operand 'wbse' for acc (expected neuron, count, wbase)"),
-    (["run", "{tmp}/ok.s", "--steps", "-1"], "--steps must be 0..10000000, not -1"),
+    (["run", "{tmp}/ok.s", "--steps", "-1"], "--steps must be 1..10000000, not -1"),
+    # one rule for run, sim and profile (docs/spec.md §12): a run of no step is refused, not "0 steps"
+    (["run", "{tmp}/ok.s", "--steps", "0"], "--steps must be 1..10000000, not 0"),
+    (["profile", "{tmp}/ok.s", "--steps", "0"], "--steps must be 1..10000000, not 0"),
+    (["profile", "{tmp}/ok.s", "--steps", "10000001"], "--steps must be 1..10000000, not 10000001"),
     (["run", "{tmp}/ok.s", "--trace", "{tmp}/t.txt"], "{tmp}/t.txt: trace file must end in .csv or .jsonl, not '.txt'"),
     (["run", "{tmp}/ok.s", "--trace", "{tmp}/t.csv", "--functional"],
      "--trace needs the cycle-accurate model; the functional model (--functional) emits no trace records"),
