@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from spikecore.app.cli_support import USER_ERRORS, ArgumentParser, OneMeaning, report_error
+from spikecore.app.cli_support import USER_ERRORS, OneMeaning, flow_parser
 from spikecore.config import ChipConfig
 from spikecore.errors import SpikeCoreError
 from spikecore.verif.coverage import FunctionalCoverage
@@ -42,14 +42,18 @@ def add_arguments(parser) -> None:
                              "of --jobs workers; threads: no Dask, --jobs simulator processes from this process")
 
 
+#: The make variable of each flag (the Makefile's ``regress`` target), for messages: ``SEEDS=0 (--seeds)``.
+MAKE_KNOBS = {"--seeds": "SEEDS", "--cores": "CORES", "--board-every": "BOARD_EVERY"}
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = ArgumentParser(prog="python -m spikecore.app.regress", description=__doc__.splitlines()[0])
+    parser = flow_parser("python -m spikecore.app.regress", MAKE_KNOBS, description=__doc__.splitlines()[0])
     add_arguments(parser)
     args = parser.parse_args(argv)
     try:
         return execute(args)
     except USER_ERRORS as err:
-        return report_error(parser.prog, err)
+        return parser.report_error(err)
 
 
 def execute(args) -> int:

@@ -75,7 +75,7 @@ def test_spikecore_usage_errors_are_one_line(capsys, files, argv, expected):
 
 @pytest.mark.parametrize(("main", "argv", "expected"), [
     (demo.main, ["--rtl-samples", "abc"],
-     "make sim: error: argument --rtl-samples: invalid int value: 'abc' (see make sim --help)"),
+     "make sim: error: RTL_SAMPLES=abc (--rtl-samples): invalid int value: 'abc' (see README.md: make sim)"),
     (sim.main, ["--cores", "abc"], "python -m spikecore.app.sim: error: argument --cores: invalid int value: "
                                    "'abc' (see python -m spikecore.app.sim --help)"),
     (regress.main, ["--seeds", "abc"], "python -m spikecore.app.regress: error: argument --seeds: invalid int "
@@ -346,7 +346,8 @@ def test_spikecore_old_and_new_spelling_contradicting_refused(capsys, tmp_path, 
 def test_module_old_and_new_spelling_contradicting_refused(capsys, main, prog, argv, expected):
     with pytest.raises(SystemExit) as info:
         main(argv)
-    one_line(capsys, info.value.code, f"{prog}: error: {expected} (see {prog} --help)")
+    hint = "README.md: make sim" if prog == "make sim" else f"{prog} --help"   # make sim --help is no command
+    one_line(capsys, info.value.code, f"{prog}: error: {expected} (see {hint})")
 
 
 def test_old_and_new_spelling_agreeing_or_repeated_accepted():
