@@ -136,9 +136,9 @@ def check_whole_input_steps(image, steps: int) -> None:
     (a multiple of its period ``D``, docs/spec.md §2): half an input step has no energy or latency per input."""
     period = input_step_period(image)
     if period is not None and steps % period:
+        nearest = sorted({steps - steps % period, steps - steps % period + period} - {0})
         raise SpikeCoreError(f"--steps {steps}: the image runs every {period} chip steps (period {period}, "
-                             f"docs/spec.md §2); give a multiple of {period}, e.g. {steps - steps % period or period}"
-                             f" or {steps - steps % period + period}")
+                             f"docs/spec.md §2); give a multiple of {period}, e.g. {' or '.join(map(str, nearest))}")
 
 
 # --- the command ---------------------------------------------------------------------------------------------
