@@ -67,7 +67,7 @@ sim: $(STAMP)
 ifneq ($(SEED_IGNORES),)
 	@echo "make sim: error: SEED=$(SEED) re-runs random program $(SEED) of the regression (CORES, WAVES=1) instead of a network, so $(SEED_IGNORES) would be ignored: give one or the other" >&2; exit 2
 else ifneq ($(SEED),)
-	$(RUN) $(PY) -m spikecore.app.sim --seed $(SEED) --cores $(CORES) $(if $(filter 1,$(WAVES)),--waves)
+	SPIKECORE_MAKE="make sim" $(RUN) $(PY) -m spikecore.app.sim --seed $(SEED) --cores $(CORES) $(if $(filter 1,$(WAVES)),--waves)
 else ifeq ($(NET),mnist)
 	$(RUN) $(PY) -m spikecore.app.demo_mnist $(if $(RTL_SAMPLES),--rtl-samples $(RTL_SAMPLES)) $(if $(MNIST),--mnist $(MNIST)) \
 		$(if $(filter 0,$(WAVES)),--no-waves) $(if $(CLOCK_MHZ),--clock-mhz $(CLOCK_MHZ)) \
@@ -88,7 +88,7 @@ else
 endif
 
 regress: $(STAMP)
-	$(RUN) $(PY) -m spikecore.app.regress --seeds $(SEEDS) --cores $(CORES) --jobs 2 --board-every $(BOARD_EVERY)
+	SPIKECORE_MAKE="make regress" $(RUN) $(PY) -m spikecore.app.regress --seeds $(SEEDS) --cores $(CORES) --jobs 2 --board-every $(BOARD_EVERY)
 
 waves: $(STAMP)
 	$(RUN) $(PY) -m spikecore waves $(RUN_DIR)

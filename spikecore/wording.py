@@ -16,6 +16,12 @@ def plural(count: int, noun: str, many: str | None = None) -> str:
     return f"{count} {noun if count == 1 else (many or noun + 's')}"
 
 
+def ordinal(number: int) -> str:
+    """``"1st"``, ``"2nd"``, ``"3rd"``, ``"4th"``, ``"11th"``, ``"22nd"``: ``number`` as an English ordinal."""
+    suffix = "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    return f"{number}{suffix}"
+
+
 def array_size(chips: int, cores: int) -> str:
     """What ran: ``"4 cores"`` on one chip, ``"2 chips x 2 cores"`` on a board (``cores`` per chip, spec §13)."""
     return f"{plural(chips, 'chip')} x {plural(cores, 'core')}" if chips > 1 else plural(cores, "core")

@@ -120,6 +120,8 @@ def board_summary(results: list[dict], every: int) -> dict:
         "every": every,
         "programs": len(results),
         "boards": sorted({r.get("chips", 0) for r in results}),
+        # the board sizes no seed ran (a short run): their bins were never tried, so none is listed as missed
+        "boards_not_run": [chips for chips in BOARD_CHIPS if all(r.get("chips") != chips for r in results)],
         "records_compared": sum(r.get("records_compared", 0) for r in results),
         "mismatches": sum(r.get("mismatches", 0) for r in results),
         "failed_programs": len(failures),

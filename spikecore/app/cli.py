@@ -138,12 +138,14 @@ def register_disasm(subparsers: argparse._SubParsersAction) -> None:
 # --- run ------------------------------------------------------------------------------------------------------
 
 
-def check_steps(steps: int, option: str = "--steps") -> None:
-    """Raise :class:`SpikeCoreError` unless ``0 <= steps <= MAX_STEP`` (docs/spec.md §12)."""
+def check_steps(steps: int, option: str = "--steps", least: int = 1) -> None:
+    """Raise :class:`SpikeCoreError` unless ``least <= steps <= MAX_STEP`` (docs/spec.md §12): the one rule and
+    wording of ``--steps`` for ``run``, ``sim`` and ``profile`` (``least=1``: a run of no step shows nothing);
+    ``spikecore compare`` passes ``least=0``."""
     from spikecore.stimulus import MAX_STEP
 
-    if not 0 <= steps <= MAX_STEP:
-        raise SpikeCoreError(f"{option} must be 0..{MAX_STEP}, not {steps}")
+    if not least <= steps <= MAX_STEP:
+        raise SpikeCoreError(f"{option} must be {least}..{MAX_STEP}, not {steps}")
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -182,7 +184,8 @@ def register_run(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--inputs", metavar="STIM", help="stimulus file (.csv: step,core,axon,payload; or .json)")
     parser.add_argument("--trace", metavar="OUT", help="write the trace records to OUT (.csv or .jsonl)")
     parser.add_argument("--functional", action="store_true",
-                        help="use the fast functional model (same state, no cycle timing or trace)")
+                        help="use the fast functional model: the same state and the same array (board) cycle "
+                             "count, from the timing table of docs/spec.md §5, but no trace records (no --trace)")
     parser.set_defaults(handler=_run)
 
 

@@ -17,6 +17,7 @@ else that escapes it (a bug in the project, never the user's input) reported as 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import traceback
 import warnings
@@ -36,10 +37,52 @@ class ArgumentParser(argparse.ArgumentParser):
 
     Sub-parsers made with ``add_subparsers().add_parser`` inherit the class, so every sub-command of a
     command line built from it behaves the same.
+
+    A make flow (``make sim``, ``make regress``) passes ``make_knobs``, ``{flag: make variable}``
+    (``{"--rtl-samples": "RTL_SAMPLES"}``): the user typed the variable, not the flag, so its messages name the
+    variable with its flag and value (``RTL_SAMPLES=-1 (--rtl-samples): must be 0 or more, not -1``), for
+    argparse's usage errors and, through :meth:`report_error`, for the command's own; ``help_hint`` replaces
+    ``<prog> --help`` (``make sim --help`` is no command).
     """
 
+    def __init__(self, *args, make_knobs: dict[str, str] | None = None, help_hint: str | None = None,
+                 **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.make_knobs = dict(make_knobs or {})
+        self.help_hint = help_hint
+        self._given: dict[str, str] = {}
+
+    def parse_known_args(self, args=None, namespace=None):
+        argv = list(sys.argv[1:] if args is None else args)
+        for i, word in enumerate(argv):     # the value of each knob as given, for the messages
+            flag, equals, value = word.partition("=")
+            if flag in self.make_knobs:
+                if equals:
+                    self._given[flag] = value
+                elif i + 1 < len(argv):
+                    self._given[flag] = argv[i + 1]
+        return super().parse_known_args(argv, namespace)
+
+    def in_make_words(self, message: str) -> str:
+        """``message`` with a make knob's flag named as the user wrote it, ``VAR=value (--flag)``."""
+        for flag, variable in self.make_knobs.items():
+            value = self._given.get(flag, "")
+            name = f"{variable}={value} ({flag})"
+            for head in (f"argument {flag}: ", f"{flag} {value}: ", f"{flag} {value!r}: ", f"{flag}: "):
+                if message.startswith(head):
+                    return f"{name}: {message[len(head):]}"
+            if message.startswith(f"{flag} must "):       # "--seeds must be 1 or more, not 0"
+                return f"{name}: {message[len(flag) + 1:]}"
+        return message
+
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        hint = self.help_hint or f"{self.prog} --help"
+        self.exit(2, f"{self.prog}: error: {self.in_make_words(message)} (see {hint})\n")
+
+    def report_error(self, error: BaseException) -> int:
+        """:func:`report_error` under this parser's ``prog``, a make knob named as the user wrote it; returns 2."""
+        print(f"{self.prog}: error: {self.in_make_words(error_message(error))}", file=sys.stderr)
+        return 2
 
 
 class OneMeaning(argparse.Action):
@@ -63,6 +106,19 @@ class OneMeaning(argparse.Action):
         given[option_string] = values
         setattr(namespace, key, given)
         setattr(namespace, self.dest, values)
+
+
+#: Set by the Makefile on a flow's command line (``SPIKECORE_MAKE="make regress"``): the make command the user typed.
+MAKE_FLOW = "SPIKECORE_MAKE"
+
+
+def flow_parser(prog: str, make_knobs: dict[str, str], make: str | None = None, **kwargs) -> ArgumentParser:
+    """The parser of an entry point a make target runs: named ``make`` (default: the :data:`MAKE_FLOW`
+    environment variable) with its knobs named as make variables when run by make, else a plain ``prog``."""
+    make = make or os.environ.get(MAKE_FLOW)
+    if not make:
+        return ArgumentParser(prog=prog, **kwargs)
+    return ArgumentParser(prog=make, make_knobs=make_knobs, help_hint=f"README.md: {make}", **kwargs)
 
 
 def error_message(error: BaseException) -> str:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from spikecore.app.cli_support import USER_ERRORS, ArgumentParser, OneMeaning, report_error
+from spikecore.app.cli_support import USER_ERRORS, OneMeaning, flow_parser
 from spikecore.app.demo_report import (
     accuracy_fields,
     activity_fields,
@@ -176,8 +176,15 @@ def rtl_sample_count(given: int | None, available: int, holder: str) -> int:
     return given
 
 
+#: The make variable of each flag (the Makefile's ``sim`` target), for messages: ``RTL_SAMPLES=-1 (--rtl-samples)``.
+MAKE_KNOBS = {"--rtl-samples": "RTL_SAMPLES", "--model": "MODEL", "--encoding": "ENCODING", "--mode": "MODE",
+              "--mnist": "MNIST", "--table": "TABLE", "--clock-mhz": "CLOCK_MHZ", "--held-out": "HELD_OUT",
+              "--chip": "CHIP"}
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = ArgumentParser(prog="make sim", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = flow_parser("make sim", MAKE_KNOBS, make="make sim", description=__doc__,
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", help="a saved torch.nn.Module (torch.save) taking 64 features; default: train one")
     parser.add_argument("--encoding", "--mode", dest="encoding", action=OneMeaning, choices=("graded", "rate"),
                         default="graded",
@@ -208,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
             raise SpikeCoreError(f"--seed must be 0..{(1 << 32) - 1}, not {args.seed}")
         return run_flow(args)
     except USER_ERRORS as error:
-        return report_error(parser.prog, error)
+        return parser.report_error(error)
 
 
 def energy_per_inference(compiled, x_q: np.ndarray, table_spec: str, clock_mhz: float | None):

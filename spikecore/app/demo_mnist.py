@@ -34,9 +34,10 @@ import numpy as np
 
 from spikecore import isa
 from spikecore.app import demo_report
-from spikecore.app.cli_support import USER_ERRORS, ArgumentParser, OneMeaning, report_error
+from spikecore.app.cli_support import USER_ERRORS, ArgumentParser, OneMeaning, flow_parser
 from spikecore.app.demo import (
     DEFAULT_RTL_SAMPLES,
+    MAKE_KNOBS,
     REPO_ROOT,
     REPORT_VERSION,
     cosimulate_samples,
@@ -51,8 +52,8 @@ from spikecore.wording import plural
 
 def parse_args(argv: list[str] | None) -> tuple[ArgumentParser, argparse.Namespace]:
     """The parser of ``make sim NET=mnist`` and the parsed ``argv`` (a usage error exits 2 in one line)."""
-    parser = ArgumentParser(prog="make sim NET=mnist", description=__doc__,
-                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = flow_parser("make sim NET=mnist", MAKE_KNOBS, make="make sim NET=mnist", description=__doc__,
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--mnist", help="folder with the MNIST IDX files (train/t10k images/labels, optionally .gz)")
     parser.add_argument("--rtl-samples", type=int, default=None,
                         help=f"held-out samples run on the RTL board (0: none; default {DEFAULT_RTL_SAMPLES}, or all "
@@ -104,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
             check_clock(args.clock_mhz)
         return run_flow(args)
     except USER_ERRORS as error:
-        return report_error(parser.prog, error)
+        return parser.report_error(error)
 
 
 #: Held-out samples whose events are counted and priced (the first ones; ~0.1 s of CPU each on the 2 x 128-core

@@ -274,7 +274,7 @@ def _compare(args: argparse.Namespace) -> int:
     if not 0 <= args.sequences <= MAX_SEQUENCES:
         raise SpikeCoreError(f"--sequences must be 0..{MAX_SEQUENCES}, not {args.sequences}")
     if not args.inputs:
-        check_steps(args.steps)
+        check_steps(args.steps, least=0)
     graph = frontend_nir.read_nir(args.model)
     shape = _in_file(args.model, lambda: graph_input_shape(graph))
     if args.inputs:

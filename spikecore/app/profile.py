@@ -8,7 +8,8 @@ Without ``--inputs`` one inference runs with no host events. A board image (``ch
 runs on the golden board: stimuli name global core ids, the figures are per core of every chip and per chip,
 and link events are counted but not priced. ``--steps`` and the stimulus steps are chip steps; an image whose
 cores run every ``D``-th chip step (``.period D``, docs/spec.md §2: a compiled recurrent loop through ``D``
-layers) takes ``D`` chip steps per input step, and the output says both. The counts come from the functional golden
+layers) takes ``D`` chip steps per input step, and the output says both; ``--steps`` must be a multiple of
+``D`` (whole input steps; the default rounds up to one). The counts come from the functional golden
 model, priced by :func:`spikecore.golden.energy.price_runs` (the rule of ``make sim`` too). A
 layer map (``--layers``: JSON ``{"layers": {"name": [core, ...]}}``, as ``spikecore compile --layer-map``
 writes it) adds a per-layer breakdown; without one the plot has one bar per core.
@@ -22,6 +23,7 @@ from pathlib import Path
 
 from spikecore import outputs
 from spikecore.errors import SpikeCoreError
+from spikecore.wording import plural
 
 # --- layer maps ----------------------------------------------------------------------------------------------
 
@@ -34,8 +36,12 @@ def layer_map_dict(layer_of_core: dict[int, str]) -> dict[str, object]:
     return {"layers": layers}
 
 
-def load_layer_map(path: str | Path, cores: int) -> dict[int, str]:
-    """``{core: layer name}`` from a layer map file; one-line :class:`SpikeCoreError` naming the file if invalid."""
+def load_layer_map(path: str | Path, cores: int, chips: int = 1) -> dict[int, str]:
+    """``{core: layer name}`` from a layer map file; one-line :class:`SpikeCoreError` naming the file if invalid.
+
+    ``cores`` counts every core the image has: on a board (``chips > 1``) the global core ids, and the message
+    says board."""
+    holder = "chip" if chips == 1 else f"board of {chips} chips"
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except json.JSONDecodeError as err:
@@ -51,7 +57,7 @@ def load_layer_map(path: str | Path, cores: int) -> dict[int, str]:
             raise SpikeCoreError(f"{path}: layer {name!r}: expected a list of cores, not {type(core_list).__name__}")
         for core in core_list:
             if isinstance(core, bool) or not isinstance(core, int) or not 0 <= core < cores:
-                raise SpikeCoreError(f"{path}: layer {name!r}: core {core!r} is not a core of the chip "
+                raise SpikeCoreError(f"{path}: layer {name!r}: core {core!r} is not a core of the {holder} "
                                      f"(0..{cores - 1})")
             if core in layer_of_core:
                 raise SpikeCoreError(f"{path}: core {core} is in two layers ({layer_of_core[core]!r} and {name!r})")
@@ -116,23 +122,33 @@ def describe_steps(image, steps: int) -> str:
     period 2, docs/spec.md §2)"``; with different periods the periods are listed and no input step is named."""
     period = input_step_period(image)
     if period == 1:
-        return f"{steps} step{'s' * (steps != 1)}"
+        return plural(steps, "step")
     if period is None:
         periods = sorted({core.period for core in image.cores.values()})
-        return (f"{steps} chip step{'s' * (steps != 1)} (the cores' periods differ: "
+        return (f"{plural(steps, 'chip step')} (the cores' periods differ: "
                 f"{', '.join(map(str, periods))}; no single input step, docs/spec.md §2)")
-    return (f"{steps} chip steps = {steps / period:g} input steps (every core runs every {period} chip steps: "
-            f"period {period}, docs/spec.md §2)")
+    return (f"{plural(steps, 'chip step')} = {plural(steps // period, 'input step')} (every core runs every "
+            f"{period} chip steps: period {period}, docs/spec.md §2)")
+
+
+def check_whole_input_steps(image, steps: int) -> None:
+    """Raise :class:`SpikeCoreError` unless ``steps`` chip steps are a whole number of input steps of ``image``
+    (a multiple of its period ``D``, docs/spec.md §2): half an input step has no energy or latency per input."""
+    period = input_step_period(image)
+    if period is not None and steps % period:
+        nearest = sorted({steps - steps % period, steps - steps % period + period} - {0})
+        raise SpikeCoreError(f"--steps {steps}: the image runs every {period} chip steps (period {period}, "
+                             f"docs/spec.md §2); give a multiple of {period}, e.g. {' or '.join(map(str, nearest))}")
 
 
 # --- the command ---------------------------------------------------------------------------------------------
 
 
 def _profile(args: argparse.Namespace) -> int:
-    from spikecore.app.cli import load_program
+    from spikecore.app.cli import check_steps, load_program
     from spikecore.golden.energy import price_runs
     from spikecore.golden.energy_tables import check_clock, resolve_table
-    from spikecore.golden.run import check_reached
+    from spikecore.golden.run import check_stimulus
     from spikecore.stimulus import Stimulus
 
     table = resolve_table(args.table)
@@ -146,14 +162,17 @@ def _profile(args: argparse.Namespace) -> int:
     image = load_program(args.program)
     stimuli = [Stimulus.load(path) for path in args.inputs] if args.inputs else [None]
     steps = args.steps
-    if steps is None:
+    if steps is None:   # through the last stimulus step, rounded up to whole input steps (docs/spec.md §2)
         steps = 1 + max((max(s.events, default=0) for s in stimuli if s is not None), default=0)
-    if steps < 1:
-        raise SpikeCoreError(f"--steps must be 1 or more, not {steps}")
-    for stimulus in stimuli:   # an event at or after --steps would never be injected: refused, not dropped
+        period = input_step_period(image) or 1
+        steps += -steps % period
+    check_steps(steps)
+    check_whole_input_steps(image, steps)
+    for stimulus in stimuli:   # the check and words of run and sim: a late event, a core the image lacks, ...
         if stimulus is not None:
-            check_reached(stimulus, steps)
-    layer_of_core = load_layer_map(args.layers, image.config.board_cores) if args.layers else None
+            check_stimulus(image, stimulus, steps)
+    layer_of_core = (load_layer_map(args.layers, image.config.board_cores, image.config.chips) if args.layers
+                     else None)
     report = price_runs(image, stimuli, steps, table, clock, layer_of_core)
     model = "golden board" if image.config.chips > 1 else "golden model"
     print(f"{args.program}: {len(stimuli)} inference{'s' if len(stimuli) > 1 else ''} of {describe_steps(image, steps)}"
@@ -162,7 +181,7 @@ def _profile(args: argparse.Namespace) -> int:
     if args.json:
         period = input_step_period(image)
         data = {"program": str(args.program), "steps": steps, "chip_steps": steps, "period": period,
-                "input_steps": None if period is None else steps / period, "inputs": list(args.inputs or []),
+                "input_steps": None if period is None else steps // period, "inputs": list(args.inputs or []),
                 "energy_pj_per_inference": report.energy_pj, "latency_us_per_inference": report.latency_us,
                 "energy": report.to_dict()}
         outputs.write_text(args.json, json.dumps(data, indent=2) + "\n")

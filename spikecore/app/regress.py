@@ -10,12 +10,13 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from spikecore.app.cli_support import USER_ERRORS, ArgumentParser, OneMeaning, report_error
+from spikecore.app.cli_support import USER_ERRORS, OneMeaning, flow_parser
 from spikecore.config import ChipConfig
 from spikecore.errors import SpikeCoreError
 from spikecore.verif.coverage import FunctionalCoverage
 from spikecore.verif.edge_programs import VARIANTS
 from spikecore.verif.regress import BATCH, REGRESS_ROOT, run_regression
+from spikecore.wording import ordinal, plural
 
 
 def add_arguments(parser) -> None:
@@ -41,14 +42,18 @@ def add_arguments(parser) -> None:
                              "of --jobs workers; threads: no Dask, --jobs simulator processes from this process")
 
 
+#: The make variable of each flag (the Makefile's ``regress`` target), for messages: ``SEEDS=0 (--seeds)``.
+MAKE_KNOBS = {"--seeds": "SEEDS", "--cores": "CORES", "--board-every": "BOARD_EVERY"}
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = ArgumentParser(prog="python -m spikecore.app.regress", description=__doc__.splitlines()[0])
+    parser = flow_parser("python -m spikecore.app.regress", MAKE_KNOBS, description=__doc__.splitlines()[0])
     add_arguments(parser)
     args = parser.parse_args(argv)
     try:
         return execute(args)
     except USER_ERRORS as err:
-        return report_error(parser.prog, err)
+        return parser.report_error(err)
 
 
 def execute(args) -> int:
@@ -70,24 +75,28 @@ def execute(args) -> int:
                              board_every=args.board_every or None)
     cov = FunctionalCoverage.from_dict(ChipConfig(cores=args.cores), summary["coverage"])
     print("\n".join(cov.report_lines()))
-    print(f"{summary['programs']} programs, {summary['array_cycles']} array cycles, {summary['records_compared']} "
-          f"records compared, {summary['mismatches']} mismatches, {summary['failed_programs']} failed, "
-          f"coverage {summary['coverage']['average_percent']}% in {summary['wall_seconds']} s "
-          f"({args.jobs} jobs); summary: {Path(args.out) / 'summary.json'}")
+    print(f"{plural(summary['programs'], 'program')}, {summary['array_cycles']} array cycles, "
+          f"{summary['records_compared']} records compared, {summary['mismatches']} mismatches, "
+          f"{summary['failed_programs']} failed, coverage {summary['coverage']['average_percent']}% in "
+          f"{summary['wall_seconds']} s ({plural(args.jobs, 'job')}); summary: {Path(args.out) / 'summary.json'}")
     active = list(summary["active_cores"].values())
+    share = summary["fill_min_active_share"]      # None when no fill program ran: nothing to say of it
+    fills = (f"{plural(summary['fill_programs'], 'fill program')} (every core busy: fewest active {share} of the "
+             f"cores)" if share is not None else "no fill program")
     print(f"active cores per program: mean {sum(active) / len(active):.1f} of {args.cores} (min {min(active)}); "
-          f"{summary['fill_programs']} fill programs (every core busy: fewest active "
-          f"{summary['fill_min_active_share']} of the cores); {summary['full_programs']} programs with the FULL check; "
+          f"{fills}; {plural(summary['full_programs'], 'program')} with the FULL check; "
           f"{summary['records_per_second']} records compared per second")
     board = summary.get("board")
     if board:
-        print(f"board seeds (every {board['every']}th): {board['programs']} programs on boards of "
+        print(f"board seeds (every {ordinal(board['every'])}): {plural(board['programs'], 'program')} on boards of "
               f"{', '.join(map(str, board['boards']))} chips, {board['records_compared']} records compared, "
               f"{board['mismatches']} mismatches, {board['failed_programs']} failed")
         for size, bins in board["link_coverage"].items():
             print(f"  links {size}: " + " ".join(f"{name}={hits}" for name, hits in bins.items()))
         print("  split neurons / merges: " + " ".join(f"{name}={hits}" for name, hits in board["fan_in_split"].items()))
         missed = [*board["links_missed"], *(f"fan_in_split:{name}" for name in board.get("split_missed", []))]
+        # a board size no seed ran has no bin hit either: named, so that a short run cannot look fully covered
+        missed += [f"chips{chips}:* (not run)" for chips in board.get("boards_not_run", [])]
         print(f"  board bins never hit: {', '.join(missed) if missed else 'none'}")
     for failure in [*summary["failures"], *(board["failures"] if board else [])]:
         print(f"FAIL seed {failure['seed']}: {failure['reason']}\n  reproduce: {failure['reproduce']}")

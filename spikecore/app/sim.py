@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from spikecore.app.cli_support import USER_ERRORS, ArgumentParser, OneMeaning, report_error
+from spikecore.app.cli_support import USER_ERRORS, ArgumentParser, OneMeaning, flow_parser
 from spikecore.config import ChipConfig
 from spikecore.errors import SpikeCoreError
 from spikecore.golden.run import check_stimulus
@@ -30,8 +30,12 @@ from spikecore.wording import array_size, cycles_noun
 PROG = "python -m spikecore.app.sim"
 
 
+#: The make variable of each flag (``make sim SEED=n``), for messages: ``SEED=abc (--seed)``.
+MAKE_KNOBS = {"--seed": "SEED", "--cores": "CORES"}
+
+
 def build_parser(prog: str = PROG) -> ArgumentParser:
-    parser = ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
+    parser = flow_parser(prog, MAKE_KNOBS, make=None if prog == PROG else prog, description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, help="generate the program of this seed (0 or more)")
     parser.add_argument("--variant", choices=list(VARIANTS), help="with --seed: edge variant (default: by the seed)")
     parser.add_argument("--cores", type=int, help="with --seed: array size (default 4)")
@@ -62,8 +66,10 @@ def _check_arguments(args: argparse.Namespace) -> None:
             raise SpikeCoreError(f"--{name} applies to {other} only, not to {given}")
     if args.seed is not None and args.seed < 0:
         raise SpikeCoreError(f"--seed must be 0 or more, not {args.seed}")
-    if args.steps is not None and args.steps < 1:
-        raise SpikeCoreError(f"--steps must be 1 or more, not {args.steps}")
+    if args.steps is not None:
+        from spikecore.app.cli import check_steps  # the one rule of run, sim and profile (docs/spec.md §12)
+
+        check_steps(args.steps)
 
 
 def execute(args: argparse.Namespace, argv: list[str] | None = None) -> int:
@@ -113,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return execute(args, argv)
     except USER_ERRORS as err:
-        return report_error(parser.prog, err)
+        return parser.report_error(err)
 
 
 if __name__ == "__main__":

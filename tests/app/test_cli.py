@@ -127,7 +127,11 @@ def test_run_image_functional_matches_cycle_summary_lines(capsys, tmp_path: Path
     (["disasm", "{tmp}/bad.s"], "{tmp}/bad.s: not a SpikeCore image (magic b'.cor', expected b'SPKC')"),
     (["disasm", "{tmp}/short.bin"], "{tmp}/short.bin: truncated: header needs 28 bytes at offset 0, 4 remain"),
     (["run", "{tmp}/bad.s"], "{tmp}/bad.s:2: unknown operand 'wbse' for acc (expected neuron, count, wbase)"),
-    (["run", "{tmp}/ok.s", "--steps", "-1"], "--steps must be 0..10000000, not -1"),
+    (["run", "{tmp}/ok.s", "--steps", "-1"], "--steps must be 1..10000000, not -1"),
+    # one rule for run, sim and profile (docs/spec.md §12): a run of no step is refused, not "0 steps"
+    (["run", "{tmp}/ok.s", "--steps", "0"], "--steps must be 1..10000000, not 0"),
+    (["profile", "{tmp}/ok.s", "--steps", "0"], "--steps must be 1..10000000, not 0"),
+    (["profile", "{tmp}/ok.s", "--steps", "10000001"], "--steps must be 1..10000000, not 10000001"),
     (["run", "{tmp}/ok.s", "--trace", "{tmp}/t.txt"], "{tmp}/t.txt: trace file must end in .csv or .jsonl, not '.txt'"),
     (["run", "{tmp}/ok.s", "--trace", "{tmp}/t.csv", "--functional"],
      "--trace needs the cycle-accurate model; the functional model (--functional) emits no trace records"),
@@ -252,3 +256,18 @@ def test_run_on_one_chip_still_says_array_cycles_without_a_size(capsys, source: 
     status, out, _ = run_main(capsys, "run", str(source), "--steps", "1")
     assert status == 0
     assert out.splitlines()[0].startswith("1 step, ") and " array cycles; step starts " in out.splitlines()[0]
+
+
+def test_run_functional_prints_the_cycles_its_help_promises(tmp_path: Path, capsys) -> None:
+    # A fresh user's finding: the help said "no cycle timing" while the summary printed array cycles.
+    from spikecore.golden.run import run
+
+    program = Path(__file__).resolve().parents[2] / "examples" / "if_neuron.s"
+    assert cli.main(["run", str(program), "--steps", "3", "--functional"]) == 0
+    out = capsys.readouterr().out
+    cycles = run(cli.load_program(str(program)), steps=3, chip="cycle").cycles
+    assert f"{cycles} array cycles" in out or f"{cycles:,} array cycles" in out
+    parser = cli.build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    help_text = sub.choices["run"].format_help()
+    assert "no cycle timing" not in help_text and "cycle count" in help_text

@@ -34,7 +34,7 @@ def test_profile_command_prints_and_writes_energy_latency_and_a_plot(tmp_path, c
 @pytest.mark.parametrize("extra, message", [
     (["--table", "truenorth"], "--table 'truenorth': expected loihi, odin, reckon or a .json/.toml table file"),
     (["--clock-mhz", "0"], "--clock-mhz must be a clock frequency > 0 MHz, not 0.0"),
-    (["--steps", "0"], "--steps must be 1 or more, not 0"),
+    (["--steps", "0"], "--steps must be 1..10000000, not 0"),
     (["--json", "out.txt"], "out.txt: must end in .json"),
     (["--layers", "map.json"], "map.json: layer 'x': core 7 is not a core of the chip (0..0)"),
 ])
@@ -153,6 +153,30 @@ def test_profile_of_a_period_image_names_chip_steps_and_input_steps(tmp_path, ca
     assert data["energy"]["per_core"][0]["spikes"] == 2
 
 
+@pytest.mark.parametrize("steps", ["1", "3"])
+def test_profile_refuses_steps_that_are_not_whole_input_steps(tmp_path, capsys, steps):
+    # A fresh user's finding: --steps 3 on a period-2 image printed "3 chip steps = 1.5 input steps".
+    from spikecore.app import cli
+
+    source, _ = _if_neuron_with_period(tmp_path, ".period 2\n")
+    out = tmp_path / "p.json"
+    assert cli.main(["profile", str(source), "--steps", steps, "--json", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"spikecore: error: --steps {steps}: the image runs every 2 chip steps")
+    # by hand: the multiples of 2 next to 1 and 3 (no 0: a run of no step is refused)
+    assert err.endswith({"1": "multiple of 2, e.g. 2\n", "3": "multiple of 2, e.g. 2 or 4\n"}[steps])
+    assert err.count("\n") == 1
+    assert not out.exists()
+
+
+def test_profile_of_one_input_step_says_step_not_steps(tmp_path, capsys):
+    from spikecore.app import cli
+
+    source, _ = _if_neuron_with_period(tmp_path, ".period 2\n")
+    assert cli.main(["profile", str(source), "--steps", "2"]) == 0
+    assert "1 inference of 2 chip steps = 1 input step (every core" in capsys.readouterr().out
+
+
 def test_profile_of_cores_with_different_periods_names_no_input_step(tmp_path, capsys):
     from spikecore.app import cli
 
@@ -164,7 +188,8 @@ def test_profile_of_cores_with_different_periods_names_no_input_step(tmp_path, c
 
 
 @pytest.mark.parametrize(("rows", "steps", "message"), [
-    ("0,4,0,10\n", [], "stimulus file {stim}:2: inject: core must be a board core 0..3, not 4"),   # 2 x 2 cores
+    # 2 x 2 cores: the words of run and sim (tests/app/test_sim_stimulus_checks.py), not the golden model's
+    ("0,4,0,10\n", [], "stimulus file {stim}:2: core 4 out of range 0..3 (the image's board of 2 chips has 4 cores)"),
     ("0,0,0,10\n3,0,0,10\n", ["--steps", "2"],
      "stimulus file {stim}:3: event at step 3, but the run has only 2 steps (0..1); give --steps 4 or more"),
 ])
@@ -178,3 +203,29 @@ def test_profile_refuses_a_stimulus_it_cannot_inject_naming_its_line(tmp_path, c
     assert cli.main(["profile", str(source), "--inputs", str(stim), *steps, "--json", str(out)]) == 2
     assert capsys.readouterr().err == f"spikecore: error: {message.format(stim=stim)}\n"
     assert not out.exists()
+
+
+def test_profile_refuses_a_core_outside_one_chip_in_the_words_of_run(tmp_path, capsys):
+    # examples/if_neuron.s is one chip of 1 core (a fresh user saw the internal "inject: core must be ...")
+    from spikecore.app import cli
+
+    stim = tmp_path / "stim.csv"
+    stim.write_text("step,core,axon,payload\n0,4,0,10\n")
+    program = str(EXAMPLES / "if_neuron.s")
+    assert cli.main(["profile", program, "--inputs", str(stim)]) == 2
+    profile_err = capsys.readouterr().err
+    assert cli.main(["run", program, "--inputs", str(stim)]) == 2
+    assert profile_err == capsys.readouterr().err
+    assert profile_err.startswith(f"spikecore: error: stimulus file {stim}:2: core 4 out of range 0..")
+    assert "inject" not in profile_err
+
+
+def test_profile_layer_map_of_a_board_says_board(tmp_path, capsys):
+    from spikecore.app import cli
+
+    source, layers = tmp_path / "board.s", tmp_path / "map.json"
+    source.write_text(BOARD)
+    layers.write_text(json.dumps({"layers": {"x": [4]}}))
+    assert cli.main(["profile", str(source), "--steps", "2", "--layers", str(layers)]) == 2
+    assert capsys.readouterr().err == (f"spikecore: error: {layers}: layer 'x': core 4 is not a core of the board "
+                                       "of 2 chips (0..3)\n")

@@ -204,7 +204,7 @@ def test_stimulus_core_outside_chip_named():
 
 def test_steps_upper_bound():
     outcome, before, after = _run_stimulus("in.csv", "step,core,axon,payload\n", steps=MAX_STEP + 1)
-    assert_refused(outcome, before, after, f"--steps must be 0..{MAX_STEP}")
+    assert_refused(outcome, before, after, f"--steps must be 1..{MAX_STEP}")
 
 
 # --- --chip strings -------------------------------------------------------------------------------------------

@@ -75,7 +75,7 @@ def test_spikecore_usage_errors_are_one_line(capsys, files, argv, expected):
 
 @pytest.mark.parametrize(("main", "argv", "expected"), [
     (demo.main, ["--rtl-samples", "abc"],
-     "make sim: error: argument --rtl-samples: invalid int value: 'abc' (see make sim --help)"),
+     "make sim: error: RTL_SAMPLES=abc (--rtl-samples): invalid int value: 'abc' (see README.md: make sim)"),
     (sim.main, ["--cores", "abc"], "python -m spikecore.app.sim: error: argument --cores: invalid int value: "
                                    "'abc' (see python -m spikecore.app.sim --help)"),
     (regress.main, ["--seeds", "abc"], "python -m spikecore.app.regress: error: argument --seeds: invalid int "
@@ -112,8 +112,8 @@ def test_error_message_names_the_file_and_joins_lines():
     (["compile", "m4.pt", "--calib", "nan.npy", "--out", "n.bin"], "calibration file nan.npy: holds NaN or infinity"),
     (["compile", "m4.pt", "--calib", "calib4.npy", "--chip", "cores=4 cores=5"],
      "--chip: cores given twice in 'cores=4 cores=5'"),
-    (["sim", "ok.bin", "--steps", "-1"], "--steps must be 1 or more, not -1"),
-    (["sim", "ok.bin", "--steps", "0"], "--steps must be 1 or more, not 0"),
+    (["sim", "ok.bin", "--steps", "-1"], "--steps must be 1..10000000, not -1"),
+    (["sim", "ok.bin", "--steps", "0"], "--steps must be 1..10000000, not 0"),
     (["sim", "missing.bin"], "missing.bin: No such file or directory"),
     (["sim", "folder"], "folder: Is a directory"),
 ])
@@ -135,7 +135,7 @@ SIM = "python -m spikecore.app.sim: error: "
     (["--seed", "-1"], "--seed must be 0 or more, not -1"),
     (["--seed", "3", "--steps", "2"], "--steps applies to --image only, not to --seed"),
     (["--image", "ok.bin", "--cores", "4"], "--cores applies to --seed only, not to --image"),
-    (["--image", "ok.bin", "--steps", "-1"], "--steps must be 1 or more, not -1"),
+    (["--image", "ok.bin", "--steps", "-1"], "--steps must be 1..10000000, not -1"),
     (["--image", "missing.bin"], "missing.bin: No such file or directory"),
     (["--seed", "3", "--cores", "0"], "chip config: cores must be an integer from 1 to 255, not 0"),
     (["--seed", "3", "--cores", "1", "--fault", "bogus"],
@@ -346,7 +346,8 @@ def test_spikecore_old_and_new_spelling_contradicting_refused(capsys, tmp_path, 
 def test_module_old_and_new_spelling_contradicting_refused(capsys, main, prog, argv, expected):
     with pytest.raises(SystemExit) as info:
         main(argv)
-    one_line(capsys, info.value.code, f"{prog}: error: {expected} (see {prog} --help)")
+    hint = "README.md: make sim" if prog == "make sim" else f"{prog} --help"   # make sim --help is no command
+    one_line(capsys, info.value.code, f"{prog}: error: {expected} (see {hint})")
 
 
 def test_old_and_new_spelling_agreeing_or_repeated_accepted():
