@@ -131,9 +131,12 @@ class ChipConfig:
         return default_depths(self.weight_bytes)
 
     def describe(self) -> str:
+        from spikecore.wording import plural
+
         board = f"{self.chips} chips x " if self.chips > 1 else ""
-        return (f"{board}{self.cores} cores x {self.neurons} neurons, {self.weight_bytes} B weights, "
-                f"{self.imem_depth} instructions, {self.event_depth} events, {self.fanout_depth} fan-out entries")
+        return (f"{board}{plural(self.cores, 'core')} x {plural(self.neurons, 'neuron')}, {self.weight_bytes} B "
+                f"weights, {plural(self.imem_depth, 'instruction')}, {plural(self.event_depth, 'event')}, "
+                f"{plural(self.fanout_depth, 'fan-out entry', 'fan-out entries')}")
 
 
 PRODUCT = ChipConfig()
