@@ -342,7 +342,7 @@ def _chip_that_holds(lay_out, chip: ChipConfig) -> tuple[ChipConfig | None, Chip
     why = None
     for _ in range(6):
         try:
-            lay_out(chip)
+            compiled = lay_out(chip)
         except place.DeeperChipNeeded as again:
             chip, why = again.chip, again
             continue
@@ -354,7 +354,8 @@ def _chip_that_holds(lay_out, chip: ChipConfig) -> tuple[ChipConfig | None, Chip
             if isinstance(other, place.BoardTooSmall) and other.board is not None:
                 return other.board, chip, None
             return None, chip, other
-        return chip, chip, None
+        # the image's chip: with ``fit_chips`` the fewest chips that hold the model, not the most allowed
+        return compiled.image.config, chip, None
     return None, chip, why
 
 
