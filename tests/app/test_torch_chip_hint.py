@@ -63,3 +63,22 @@ def test_no_hint_when_no_board_within_the_limits_holds_the_torch_model(mlp784, t
     assert _compile(mlp784, "cores=2 chips=16", tmp_path / "no.bin") == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "model needs " in err and "pass --chip" not in err
+
+
+def test_with_fit_chips_the_hint_names_the_fewest_chips_that_hold_the_model(mlp784):
+    # make sim NET=mnist compiles with fit_chips and up to 16 chips: the hint names the fewest such chips
+    # (17 cores with 1024-deep buffers: ceil(17 / 8) = 3 chips), not the 16 allowed
+    from spikecore.compiler.pipeline import compile_model
+    from spikecore.config import parse_chip
+    from spikecore.errors import SpikeCoreError
+
+    model = torch.load(mlp784[0], weights_only=False)
+    calib = np.load(mlp784[1])
+    x = torch.from_numpy(calib[:1])
+    with pytest.raises(SpikeCoreError) as info:
+        compile_model(model, x, calib, config=parse_chip("cores=8 weight_bytes=4096 event_depth=64 chips=16"),
+                      fit_chips=True)
+    hint = HINT.search(str(info.value) + "\n")
+    assert hint is not None and hint.group(1).endswith(" chips=3"), str(info.value)
+    compiled = compile_model(model, x, calib, config=parse_chip(hint.group(1)))
+    assert 16 < len(compiled.image.cores) <= 24 and compiled.image.config.chips == 3
