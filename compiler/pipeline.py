@@ -188,9 +188,15 @@ def finish_compile(float_graph: FloatGraph, calibration: Any, encoding: str = "g
     quant = _timed(t, "quantize", quantize.quantize, float_graph, calibration, encoding, T, percentile, config,
                    input_max, allow_saturation)
     quant.check()
-    if fit_chips:
-        config = _timed(t, "board size", place.smallest_board, quant, config)
-    return _lay_out(float_graph, quant, config, title, t)
+
+    def lay_out(chip: ChipConfig) -> CompiledModel:
+        q = quant if chip == config else _timed(t, "quantize", quantize.quantize, float_graph, calibration, encoding,
+                                                T, percentile, chip, input_max, allow_saturation)
+        if fit_chips:
+            chip = _timed(t, "board size", place.smallest_board, q, chip)
+        return _lay_out(float_graph, q, chip, title, t)
+
+    return lay_out_or_hint(lay_out, config)
 
 
 def _compile_tvm(model: Any, example_input: Any, finish, t: dict[str, float]) -> CompiledModel:
@@ -292,6 +298,15 @@ def compile_nir(graph: Any, dt: float | None = None, reset: str | None = None, c
             return SpikeCoreError(f"{err}{COARSE_HINT}")
         return err
 
+    return lay_out_or_hint(lay_out, config, refuse)
+
+
+def lay_out_or_hint(lay_out, config: ChipConfig, refuse=lambda err: err) -> CompiledModel:
+    """``lay_out(config)``, or its one-line refusal ending in the ``--chip`` of a chip (or board) that holds the
+    whole model when :func:`_chip_that_holds` finds one. Both frontends (torch/TVM and NIR) refuse through here.
+
+    ``lay_out(chip)`` compiles the model for ``chip`` and raises :class:`SpikeCoreError` when it cannot;
+    ``refuse(err)`` may extend a refusal (NIR: the --coarse-inputs hint). Raises that one-line refusal."""
     try:
         return lay_out(config)
     except place.DeeperChipNeeded as first:
@@ -299,8 +314,9 @@ def compile_nir(graph: Any, dt: float | None = None, reset: str | None = None, c
     except place.BoardTooSmall as first:
         # a chip given smaller buffers than its weight_bytes gives: name the default depths when they hold it
         refusal, chip = first, place.deepest_default(config)
-        if chip is None:
-            raise refuse(first) from None
+        if chip is None:    # then the same chips' board, one chip included, when one of at most 16 holds it
+            raise refuse(first if first.board is None else
+                         place.BoardTooSmall(first.reason, config, first.board)) from None
     except SpikeCoreError as err:
         raise refuse(err) from None
     holds, tried, why = _chip_that_holds(lay_out, chip)
@@ -321,11 +337,12 @@ def _chip_that_holds(lay_out, chip: ChipConfig) -> tuple[ChipConfig | None, Chip
     One layer's deeper buffers can move the refusal to another layer (its fan-out grows with the next layer's
     twins): follow the chips the refusals name. A chip whose depths are below those its ``weight_bytes`` gives
     may then hold every layer but not all of them (a core reads fewer sources, so there are more cores): try the
-    default depths (docs/spec.md §1.1), then the board of more chips the capacity refusal names."""
+    default depths (docs/spec.md §1.1), then the board of more chips (at most ``isa.MAX_CHIPS``, also after one
+    chip) the capacity refusal names."""
     why = None
     for _ in range(6):
         try:
-            lay_out(chip)
+            compiled = lay_out(chip)
         except place.DeeperChipNeeded as again:
             chip, why = again.chip, again
             continue
@@ -334,10 +351,11 @@ def _chip_that_holds(lay_out, chip: ChipConfig) -> tuple[ChipConfig | None, Chip
             if deeper is not None:
                 chip = deeper
                 continue
-            if isinstance(other, place.BoardTooSmall) and other.chip is not None:
-                return other.chip, chip, None
+            if isinstance(other, place.BoardTooSmall) and other.board is not None:
+                return other.board, chip, None
             return None, chip, other
-        return chip, chip, None
+        # the image's chip: with ``fit_chips`` the fewest chips that hold the model, not the most allowed
+        return compiled.image.config, chip, None
     return None, chip, why
 
 

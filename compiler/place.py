@@ -387,9 +387,13 @@ class BoardTooSmall(SpikeCoreError):
     ``isa.MAX_CHIPS`` chips. A chip's sizes alone decide the slicing, so more chips of the same sizes hold the
     same cores (:func:`smallest_board`); ``str()`` ends in the ``--chip`` hint when there is one."""
 
-    def __init__(self, reason: str, config: ChipConfig, chip: ChipConfig | None) -> None:
+    def __init__(self, reason: str, config: ChipConfig, chip: ChipConfig | None,
+                 board: ChipConfig | None = None) -> None:
         super().__init__(reason + ("" if chip is None else chip_hint(chip, config)))
         self.reason, self.config, self.chip = reason, config, chip
+        #: ``config`` with the chips that hold the model, one chip included (None above ``isa.MAX_CHIPS``):
+        #: the board :func:`~spikecore.compiler.pipeline.lay_out_or_hint` names after a one-chip refusal
+        self.board = chip if board is None else board
 
 
 def chip_hint(chip: ChipConfig, config: ChipConfig | None = None) -> str:
@@ -688,8 +692,9 @@ def _place_slices(graph: QuantGraph, config: ChipConfig, slices: list[list[Slice
     total = sum(len(s) for s in slices) + sum(len(m) for m in merges.values())
     if total > config.board_cores:
         chips = -(-total // config.cores)
-        holds = dataclasses.replace(config, chips=chips) if config.chips > 1 and chips <= isa.MAX_CHIPS else None
-        raise BoardTooSmall(_capacity_refusal(layers, slices, merges, config), config, holds)
+        board = dataclasses.replace(config, chips=chips) if chips <= isa.MAX_CHIPS else None
+        raise BoardTooSmall(_capacity_refusal(layers, slices, merges, config), config,
+                            board if config.chips > 1 else None, board)
 
     core_ids, merge_ids = _core_ids(slices, merges, board=config.chips > 1)
 

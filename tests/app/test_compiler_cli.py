@@ -128,6 +128,6 @@ def test_compile_784_64_10_splits_its_fan_in_or_says_what_it_needs(tmp_path, cap
     # the product chip's 256-byte cores: 784 x 64 + 64 x 10 = 50,816 weight bytes on 128 cores cannot fit
     with pytest.raises(SpikeCoreError, match=r"mlp.pt: model needs \d+ cores \(linear: \d+ partial-sum \+ \d+ merging, "
                                              r"linear_1: \d+\) and 50816 weight bytes, the chip has 128 cores of "
-                                             r"256 bytes$"):
+                                             r'256 bytes; a board of 2 chips holds it: pass --chip "chips=2"$'):
         run_compile([str(path), "--calib", str(calib), "--out", str(tmp_path / "no.bin")])
     assert not (tmp_path / "no.bin").exists()

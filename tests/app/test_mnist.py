@@ -7,6 +7,7 @@ import gzip
 import itertools
 import json
 import os
+import re
 import struct
 
 import numpy as np
@@ -393,4 +394,6 @@ def test_the_chip_option_sets_the_chip_and_its_chips_the_most_chips(tmp_path, ca
                        "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("make sim NET=mnist: error: model needs ")
-    assert err.endswith(" weight bytes, the chip has 16 cores of 256 bytes\n")
+    # ... and naming the board of ceil(211..227 / 16) = 14 or 15 such chips that holds it
+    assert re.search(r' weight bytes, the chip has 16 cores of 256 bytes; a board of (1[45]) chips holds it: '
+                     r'pass --chip "cores=16 chips=\1"\n$', err), err

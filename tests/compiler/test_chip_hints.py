@@ -41,17 +41,19 @@ def test_shallow_buffers_given_on_a_board_are_refused_naming_the_default_depths_
     assert compiled.image.config.event_depth == 256
 
 
-def test_a_chip_only_deeper_buffers_cannot_make_hold_the_graph_is_not_named_as_holding_it():
+def test_a_chip_only_deeper_buffers_cannot_make_hold_the_graph_names_the_board_that_does():
     # braille fine weights: the product chip's refusal names event_depth=128 fanout_depth=128
-    # (test_nir_braille); on 16 cores that chip needs more cores than 16, so no hint claims it holds the graph
+    # (test_nir_braille); on 16 cores that chip needs more cores than 16, so the hint names the board of such chips
+    # that holds them (one chip's refusal may name a board), and that board compiles the graph
     name = "bias_zero"
     with pytest.raises(SpikeCoreError) as info:
         compile_nir(braille_graph(name), dt=1e-4, reset=BRAILLE[name][2], config=parse_chip("cores=16"),
                     fine_weights=True)
     message = str(info.value)
-    assert "\n" not in message and "pass --chip" not in message
-    tried = '; deeper buffers alone do not hold the graph: --chip "cores=16 event_depth=128 fanout_depth=128" is '
-    assert tried + "refused too (model needs " in message
-    needed = re.search(r"refused too \(model needs (\d+) cores", message)
-    assert needed is not None and int(needed.group(1)) > 16
-    assert message.endswith("the chip has 16 cores of 256 bytes)")
+    hint = re.search(r'; a board of (\d+) chips with deeper buffers holds it: pass --chip "(cores=16 event_depth=128 '
+                     r'fanout_depth=128 chips=\d+)"$', message)
+    assert "\n" not in message and hint is not None, message
+    compiled = compile_nir(braille_graph(name), dt=1e-4, reset=BRAILLE[name][2], config=parse_chip(hint.group(2)),
+                           fine_weights=True)
+    # more than one chip's 16 cores, and the fewest chips: one chip fewer would not hold them
+    assert 16 * (int(hint.group(1)) - 1) < len(compiled.placed.cores) <= 16 * int(hint.group(1))

@@ -191,7 +191,8 @@ def test_conv_that_does_not_fit_the_chip_is_refused_by_placement():
     # a NIR output layer is split over its fan-in (docs/spec.md §4.8): its 1024 inputs in groups of at most 64 (the
     # event buffer) take 16 partial-sum cores and a merging core, which with the conv's cores exceed 64 cores
     with pytest.raises(SpikeCoreError, match=r"^model needs \d+ cores \(if: \d+, linear: 16 partial-sum \+ 1 merging\) "
-                                             r"and \d+ weight bytes, the chip has 64 cores of 256 bytes$"):
+                                             r"and \d+ weight bytes, the chip has 64 cores of 256 bytes; "
+                                             r'a board of 2 chips holds it: pass --chip "cores=64 chips=2"$'):
         compile_nir(g, config=big)
     # 1024 IF neurons need far more than 32 cores (each core holds at most 32, fewer with wide receptive fields)
     g = graph([nir.Input(np.array([1, 16, 16])), conv, neuron("IF", 4 * 16 * 16),
