@@ -386,8 +386,8 @@ def test_any_bytes_are_read_as_idx_or_refused_with_a_spikecore_error(tmp_path_fa
 
 def test_the_chip_option_sets_the_chip_and_its_chips_the_most_chips(tmp_path, capsys):
     assert mnist_main(["--chip", "cores=0"]) == 2
-    assert capsys.readouterr().err == ("make sim NET=mnist: error: --chip: chip config: cores must be an integer "
-                                       "from 1 to 255, not 0\n")
+    assert capsys.readouterr().err == ("make sim NET=mnist: error: CHIP=cores=0 (--chip): chip config: cores must be "
+                                       "an integer from 1 to 255, not 0\n")
     # one chip of 16 product-sized cores cannot hold the 211..227 cores of the model: refused naming the chip
     folder = _mnist_folder(tmp_path, train=20, test=2)
     assert mnist_main(["--mnist", str(folder), "--chip", "cores=16 chips=1", "--rtl-samples", "0",
