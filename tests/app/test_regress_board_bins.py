@@ -9,18 +9,25 @@ from spikecore.verif.board_regress import board_summary
 from spikecore.verif.coverage import FunctionalCoverage
 
 
+def _regression_returns(monkeypatch, programs: int, board: dict) -> None:
+    """Make ``regress.main`` print a made-up summary of ``programs`` array programs (one FULL, none filling) and
+    the ``board`` seeds' summary, instead of running a regression."""
+    summary = {"passed": True, "programs": programs, "array_cycles": 10, "records_compared": 5, "mismatches": 0,
+               "failed_programs": 0, "failures": [], "active_cores": {str(k): 1 for k in range(programs)},
+               "fill_programs": 0, "fill_min_active_share": None, "full_programs": 1, "records_per_second": 1.0,
+               "wall_seconds": 1.0,
+               "coverage": FunctionalCoverage(ChipConfig(cores=1)).to_dict() | {"average_percent": 0.0},
+               "board": board}
+    monkeypatch.setattr(regress, "run_regression", lambda *args, **kwargs: summary)
+
+
 def test_the_bins_no_board_seed_hit_are_printed(monkeypatch, capsys) -> None:
     # one 2-chip board seed that used link 0->1 in a busy cycle and merged, but never idled, never used 1->0,
     # and hit no other split-neuron bin than merge_add
     result = {"seed": 7, "chips": 2, "passed": True, "records_compared": 40, "mismatches": 0,
               "link_coverage": {"idle": 0, "busy": 1, "0->1": 3, "1->0": 0},
               "coverage": {"coverpoints": {"fan_in_split": {"bins": {"merge_add": 2}}}}}
-    summary = {"passed": True, "programs": 1, "array_cycles": 10, "records_compared": 5, "mismatches": 0,
-               "failed_programs": 0, "failures": [], "active_cores": {"0": 1}, "fill_programs": 0,
-               "fill_min_active_share": None, "full_programs": 1, "records_per_second": 1.0, "wall_seconds": 1.0,
-               "coverage": FunctionalCoverage(ChipConfig(cores=1)).to_dict() | {"average_percent": 0.0},
-               "board": board_summary([result], 8)}
-    monkeypatch.setattr(regress, "run_regression", lambda *args, **kwargs: summary)
+    _regression_returns(monkeypatch, programs=1, board=board_summary([result], 8))
     assert regress.main(["--seeds", "1", "--cores", "1", "--scheduler", "threads"]) == 0
     out = capsys.readouterr().out
     assert "  links chips2: idle=0 busy=1 0->1=3 1->0=0" in out
@@ -38,12 +45,7 @@ def test_the_summary_words_are_plain_english(monkeypatch, capsys) -> None:
     # A fresh user's finding: "every 2th", "1 programs", "fewest active None of the cores"
     result = {"seed": 1, "chips": 2, "passed": True, "records_compared": 40, "mismatches": 0,
               "link_coverage": {}, "coverage": {}}
-    summary = {"passed": True, "programs": 2, "array_cycles": 10, "records_compared": 5, "mismatches": 0,
-               "failed_programs": 0, "failures": [], "active_cores": {"0": 1, "1": 1}, "fill_programs": 0,
-               "fill_min_active_share": None, "full_programs": 1, "records_per_second": 1.0, "wall_seconds": 1.0,
-               "coverage": FunctionalCoverage(ChipConfig(cores=1)).to_dict() | {"average_percent": 0.0},
-               "board": board_summary([result], 2)}
-    monkeypatch.setattr(regress, "run_regression", lambda *args, **kwargs: summary)
+    _regression_returns(monkeypatch, programs=2, board=board_summary([result], 2))
     assert regress.main(["--seeds", "2", "--cores", "2", "--scheduler", "threads"]) == 0
     out = capsys.readouterr().out
     assert "board seeds (every 2nd): 1 program on boards of 2 chips" in out
