@@ -38,7 +38,15 @@ from spikecore.rtl.layout import (
 from spikecore.signature import HISTORY_DEPTH
 from spikecore.trace import BOARD_TRACE_DTYPE, board_records
 from spikecore.verif.config_bus import core_memory_words, signed
-from spikecore.verif.sim_host import _CONFIG_REGISTERS, DEFAULT_STEP_TIMEOUT, SimHost, run_testbench
+from spikecore.verif.sim_host import (
+    _CONFIG_REGISTERS,
+    DEFAULT_STEP_TIMEOUT,
+    SimHost,
+    check_steps,
+    load_and_step,
+    run_testbench,
+    signature_arrays,
+)
 from spikecore.verif.trace_decode import TraceDecoder, decode_history
 
 
@@ -224,16 +232,11 @@ def simulate_board(config: ChipConfig, scenario, *, vcd: str | None = None) -> N
 
 def run_rtl_board(image: Image, stimulus=None, steps: int = 1, *, vcd: str | None = None) -> BoardRtlRun:
     """Load a board ``image``, then per step inject that step's stimulus (global core ids) and run it."""
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
-        raise SpikeCoreError(f"run_rtl_board: steps must be a non-negative integer, not {steps!r}")
+    check_steps(steps, "run_rtl_board")
     result: dict = {}
 
     async def scenario(host: BoardSimHost) -> None:
-        await host.load(image)
-        for step in range(steps):
-            for core, axon, payload in (stimulus.at(step) if stimulus is not None else []):
-                await host.inject(core, axon, payload)
-            await host.step()
+        await load_and_step(host, image, stimulus, steps)
         result["membranes"] = await host.membranes()
         result["drops"] = await host.status(CoreStatus.DROP_COUNT)
         result["spike_counts"] = await host.status(CoreStatus.SPIKE_COUNT)
@@ -248,14 +251,9 @@ def run_rtl_board(image: Image, stimulus=None, steps: int = 1, *, vcd: str | Non
     simulate_board(image.config, scenario, vcd=vcd)
     host = result.pop("host")
     cycles = result["cycles"]
-    signatures = np.zeros((host.chips, cycles), dtype=np.uint32)
-    counts = np.zeros((host.chips, cycles), dtype=np.int64)
-    for chip, observed in enumerate(host.signatures):
-        missing = [c for c in range(cycles) if c not in observed]
-        if missing:
-            raise SpikeCoreError(f"RTL: chip {chip}: no signature observed for cycle {missing[0]} "
-                                 f"(of {len(missing)} missing)")
-        for c in range(cycles):
-            signatures[chip, c], counts[chip, c] = observed[c]
+    per_chip = [signature_arrays(observed, cycles, f"RTL: chip {chip}")
+                for chip, observed in enumerate(host.signatures)]
+    signatures = np.stack([sig for sig, _ in per_chip]).reshape(host.chips, cycles)
+    counts = np.stack([count for _, count in per_chip]).reshape(host.chips, cycles)
     return BoardRtlRun(steps=steps, trace=host.trace, outputs=host.outputs, step_starts=host.step_starts,
                        signatures=signatures, record_counts=counts, **result)

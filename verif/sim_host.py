@@ -323,6 +323,33 @@ class RtlRun:
     event_counts: np.ndarray | None = None   # int64[cores, 5]: the STATUS event counters at the end
 
 
+def check_steps(steps: object, who: str) -> None:
+    """Raise :class:`SpikeCoreError` naming ``who`` unless ``steps`` is a non-negative int (not a bool)."""
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
+        raise SpikeCoreError(f"{who}: steps must be a non-negative integer, not {steps!r}")
+
+
+async def load_and_step(host, image: Image, stimulus, steps: int) -> None:
+    """Load ``image`` through ``host`` (an array or a board host), then per step inject that step's events of
+    ``stimulus`` (a :class:`spikecore.stimulus.Stimulus` or ``None``) and run the step."""
+    await host.load(image)
+    for step in range(steps):
+        for core, axon, payload in (stimulus.at(step) if stimulus is not None else []):
+            await host.inject(core, axon, payload)
+        await host.step()
+
+
+def signature_arrays(observed: dict[int, tuple[int, int]], cycles: int, where: str) -> tuple[np.ndarray, np.ndarray]:
+    """The signatures (uint32) and record counts (int64) of cycles ``0 .. cycles - 1`` from ``observed`` (cycle ->
+    (signature, count)); raises :class:`SpikeCoreError` prefixed by ``where`` when a cycle has none."""
+    missing = [c for c in range(cycles) if c not in observed]
+    if missing:
+        raise SpikeCoreError(f"{where}: no signature observed for cycle {missing[0]} (of {len(missing)} missing)")
+    signatures = np.array([observed[c][0] for c in range(cycles)], dtype=np.uint32)
+    counts = np.array([observed[c][1] for c in range(cycles)], dtype=np.int64)
+    return signatures, counts
+
+
 def run_rtl(image: Image, stimulus=None, steps: int = 1, *, vcd: str | None = None) -> RtlRun:
     """Load ``image``, then per step inject that step's stimulus and run it; return everything observed.
 
@@ -330,16 +357,11 @@ def run_rtl(image: Image, stimulus=None, steps: int = 1, *, vcd: str | None = No
     refused (the array is one chip): run it with :func:`spikecore.verif.board_host.run_rtl_board`, or with
     :func:`spikecore.verif.crosscheck.crosscheck`, which picks the host by ``chips``.
     """
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
-        raise SpikeCoreError(f"run_rtl: steps must be a non-negative integer, not {steps!r}")
+    check_steps(steps, "run_rtl")
     result: dict = {}
 
     async def scenario(host: SimHost) -> None:
-        await host.load(image)
-        for step in range(steps):
-            for core, axon, payload in (stimulus.at(step) if stimulus is not None else []):
-                await host.inject(core, axon, payload)
-            await host.step()
+        await load_and_step(host, image, stimulus, steps)
         result["membranes"] = await host.membranes()
         result["drops"] = await host.drops()
         result["spike_counts"] = await host.spike_counts()
@@ -352,10 +374,6 @@ def run_rtl(image: Image, stimulus=None, steps: int = 1, *, vcd: str | None = No
     simulate(image.config, scenario, vcd=vcd)
     host = result.pop("host")
     cycles = result["cycles"]
-    signatures = np.array([host.signatures.get(c, (0, 0))[0] for c in range(cycles)], dtype=np.uint32)
-    counts = np.array([host.signatures.get(c, (0, 0))[1] for c in range(cycles)], dtype=np.int64)
-    missing = [c for c in range(cycles) if c not in host.signatures]
-    if missing:
-        raise SpikeCoreError(f"RTL: no signature observed for cycle {missing[0]} (of {len(missing)} missing)")
+    signatures, counts = signature_arrays(host.signatures, cycles, "RTL")
     return RtlRun(steps=steps, trace=host.trace, outputs=host.outputs, step_starts=host.step_starts,
                   signatures=signatures, record_counts=counts, **result)
