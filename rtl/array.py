@@ -29,8 +29,8 @@ from spikecore import signature as sigref
 from spikecore.config import ChipConfig
 from spikecore.errors import SpikeCoreError
 from spikecore.rtl.core import Core
-from spikecore.rtl.layout import CHIP_BITS, CONFIG_ADDRESS, LINK_EVENT, MAGIC_WORD, ArrayRegister
-from spikecore.rtl.router import Router
+from spikecore.rtl.layout import CHIP_BITS, CONFIG_ADDRESS, MAGIC_WORD, ArrayRegister
+from spikecore.rtl.router import Router, link_ports
 from spikecore.rtl.trace_port import (
     CORE_RECORD,
     CYCLE_BITS,
@@ -145,13 +145,7 @@ class SpikeCoreArray(wiring.Component):
                 "board_has_work": In(1),
                 "idle_next": Out(1),
                 "board_last": In(1),
-                "link_full": In(1).array(chips),
-                "link_fill": In(range(isa.LINK_QUEUE_DEPTH + 1)).array(chips),
-                "link_push_valid": Out(1).array(chips),
-                "link_push": Out(LINK_EVENT),
-                "link_due": In(1).array(chips),
-                "link_head": In(LINK_EVENT).array(chips),
-                "link_take": Out(1).array(chips),
+                **link_ports(chips),
             }
         super().__init__({**board, **host_ports(), **chip_outputs(config)})
 

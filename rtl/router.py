@@ -36,6 +36,21 @@ def _lowest(m: Module, mask: Value, width: int, shape: range, name: str) -> tupl
     return found, which
 
 
+def link_ports(chips: int) -> dict:
+    """The router's side of the chip-to-chip links of a board of ``chips`` chips (docs/spec.md §13), one entry per
+    destination chip: the out-link's full flag, fill level and push, and the in-link's due head and take. The
+    array passes the same ports through to the board."""
+    return {
+        "link_full": In(1).array(chips),
+        "link_fill": In(range(isa.LINK_QUEUE_DEPTH + 1)).array(chips),
+        "link_push_valid": Out(1).array(chips),
+        "link_push": Out(LINK_EVENT),
+        "link_due": In(1).array(chips),
+        "link_head": In(LINK_EVENT).array(chips),
+        "link_take": Out(1).array(chips),
+    }
+
+
 class Router(wiring.Component):
     """Serial router of an array of ``config.cores`` cores.
 
@@ -81,17 +96,7 @@ class Router(wiring.Component):
         self.chip = chip
         board = {}
         if chip is not None:
-            chips = config.chips
-            board = {
-                "link_full": In(1).array(chips),
-                "link_fill": In(range(isa.LINK_QUEUE_DEPTH + 1)).array(chips),
-                "link_push_valid": Out(1).array(chips),
-                "link_push": Out(LINK_EVENT),
-                "link_due": In(1).array(chips),
-                "link_head": In(LINK_EVENT).array(chips),
-                "link_take": Out(1).array(chips),
-                "idle_next": Out(1),
-            }
+            board = {**link_ports(config.chips), "idle_next": Out(1)}
         super().__init__({
             **board,
             "arm": In(1),
