@@ -101,19 +101,27 @@ def compare_runs(golden: RunResult, rtl: RtlRun | BoardRtlRun, *, allow_empty: b
     problems = _trace_mismatches(golden.trace, rtl.trace)
     check = _checker(problems)
 
-    check("step start", rtl.step_starts, golden.step_starts)
-    check("cycle count", rtl.cycles, golden.cycles)
-    for core in range(golden.membranes.shape[0]):
-        check(f"core {core} membrane", rtl.membranes[core].tolist(), golden.membranes[core].tolist())
-    check("drops", rtl.drops.tolist(), golden.drops.tolist())
-    check("spike counts", rtl.spike_counts.tolist(), golden.spike_counts.tolist())
-    if rtl.event_counts is not None:
-        check("event counters", rtl.event_counts.tolist(), golden.event_counts.tolist())
-    check("host output", rtl.outputs, [tuple(int(v) for v in out) for out in golden.outputs])
+    _check_state(check, golden, rtl, "core", events_optional=True)
 
     problems += _signature_mismatches(golden.trace, golden.cycles, rtl.signatures, rtl.record_counts, rtl.history,
                                       rtl.history_cycles, rtl.sig_records, "")
     return _verdict(problems, len(golden.trace), allow_empty)
+
+
+def _check_state(check, golden: RunResult, rtl: RtlRun | BoardRtlRun, core_label: str, *,
+                 events_optional: bool) -> None:
+    """Compare what both runs end with: step starts, cycle count, every core's membranes (named ``core_label``
+    and its id), drops, spike counts, event counters (skipped when ``events_optional`` and the RTL run read none)
+    and the host output."""
+    check("step start", rtl.step_starts, golden.step_starts)
+    check("cycle count", rtl.cycles, golden.cycles)
+    for core in range(golden.membranes.shape[0]):
+        check(f"{core_label} {core} membrane", rtl.membranes[core].tolist(), golden.membranes[core].tolist())
+    check("drops", rtl.drops.tolist(), golden.drops.tolist())
+    check("spike counts", rtl.spike_counts.tolist(), golden.spike_counts.tolist())
+    if not (events_optional and rtl.event_counts is None):
+        check("event counters", rtl.event_counts.tolist(), golden.event_counts.tolist())
+    check("host output", rtl.outputs, [tuple(int(v) for v in out) for out in golden.outputs])
 
 
 def _compare_board_runs(golden: RunResult, rtl: BoardRtlRun, *, allow_empty: bool) -> int:
@@ -127,14 +135,7 @@ def _compare_board_runs(golden: RunResult, rtl: BoardRtlRun, *, allow_empty: boo
         problems += _signature_mismatches(expected, golden.cycles, rtl.signatures[chip], rtl.record_counts[chip],
                                           rtl.history[chip], rtl.history_cycles[chip], rtl.sig_records[chip],
                                           f"chip {chip} ")
-    check("step start", rtl.step_starts, golden.step_starts)
-    check("cycle count", rtl.cycles, golden.cycles)
-    for core in range(golden.membranes.shape[0]):
-        check(f"board core {core} membrane", rtl.membranes[core].tolist(), golden.membranes[core].tolist())
-    check("drops", rtl.drops.tolist(), golden.drops.tolist())
-    check("spike counts", rtl.spike_counts.tolist(), golden.spike_counts.tolist())
-    check("event counters", rtl.event_counts.tolist(), golden.event_counts.tolist())
-    check("host output", rtl.outputs, [tuple(int(v) for v in out) for out in golden.outputs])
+    _check_state(check, golden, rtl, "board core", events_optional=False)
     return _verdict(problems, len(golden.trace), allow_empty)
 
 
