@@ -17,24 +17,9 @@ from spikecore.golden.cycle import CycleChip
 from spikecore.golden.functional import FunctionalChip
 from spikecore.image import decode_image, encode_image
 from spikecore.isa import CoreImage, TraceKind
+from tests.helpers import PERIOD_PAIR
 
-# Core 0 (every step) fires its neuron each step (weight 1, threshold 1, reset=always) into core 1 axon 0;
-# core 1 accumulates weight 3 per event, with the given period and phase.
-SOURCE = """
-.chip cores=2 neurons=2 weight_bytes=4 imem_depth=4 event_depth=4 fanout_depth=2
-.core 0
-    acc  neuron=0, count=1, wbase=0
-    fire neuron=0, count=1, shift=0, reset=always, graded=0
-    halt
-.weights 0: 1
-.neuron 0 threshold=1 reset=0 init=0 fanout_start=0 fanout_count=1
-.fanout 0: 1:0
-.core 1
-.period {period} {phase}
-    acc  neuron=0, count=1, wbase=0
-    halt
-.weights 0: 3
-"""
+SOURCE = PERIOD_PAIR
 
 
 def records_of(trace: np.ndarray, core: int, kind: TraceKind) -> list[tuple[int, int, int]]:

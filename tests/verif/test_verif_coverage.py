@@ -16,6 +16,7 @@ from spikecore.stimulus import Stimulus
 from spikecore.verif.coverage import FunctionalCoverage, TraceWalkError, coverpoints, export_cocotb_xml
 from spikecore.verif.edge_programs import program_for_seed
 from spikecore.verif.scoreboard import Scoreboard
+from tests.helpers import PERIOD_PAIR
 
 
 def sample(text: str, events: dict[int, list[tuple[int, int, int]]], steps: int) -> FunctionalCoverage:
@@ -205,21 +206,7 @@ def test_every_seed_program_emits_records():
 def test_period_bins_idle_run_and_idle_event():
     # Core 0 fires every step into core 1, which runs only in odd steps (period 2, phase 1): step 0 is an idle
     # step of core 1 receiving an event, step 1 a run step; core 0 (period 1) adds nothing to the coverpoint.
-    text = """
-.chip cores=2 neurons=2 weight_bytes=4 imem_depth=4 event_depth=4 fanout_depth=2
-.core 0
-    acc  neuron=0, count=1, wbase=0
-    fire neuron=0, count=1, shift=0, reset=always, graded=0
-    halt
-.weights 0: 1
-.neuron 0 threshold=1 reset=0 init=0 fanout_start=0 fanout_count=1
-.fanout 0: 1:0
-.core 1
-.period 2 1
-    acc  neuron=0, count=1, wbase=0
-    halt
-.weights 0: 3
-"""
+    text = PERIOD_PAIR.format(period=2, phase=1)
     first = sample(text, {0: [(0, 0, 1)]}, 1)
     assert first.hits["period"] == {"idle_step": 1, "idle_event": 1}
     both = sample(text, {0: [(0, 0, 1)]}, 2)
