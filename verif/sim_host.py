@@ -219,8 +219,9 @@ class SimHost:
 
     async def inject(self, core: int, axon: int, payload: int) -> None:
         """Append ``(axon, payload)`` to ``core``'s input buffer; a full buffer raises SpikeCoreError."""
-        if isinstance(core, bool) or not isinstance(core, int) or not 0 <= core < self.config.cores:
-            raise SpikeCoreError(f"inject: core must be 0..{self.config.cores - 1}, not {core!r}")
+        cores = self.config.board_cores   # the chip's cores (chips = 1), or a board's global core ids
+        if isinstance(core, bool) or not isinstance(core, int) or not 0 <= core < cores:
+            raise SpikeCoreError(f"inject: core must be 0..{cores - 1}, not {core!r}")
         if isinstance(axon, bool) or not isinstance(axon, int) or not 0 <= axon <= isa.AXON_MAX:
             raise SpikeCoreError(f"inject: axon must be 0..{isa.AXON_MAX}, not {axon!r}")
         if (isinstance(payload, bool) or not isinstance(payload, int)
@@ -228,13 +229,17 @@ class SimHost:
             raise SpikeCoreError(f"inject: payload must be {isa.PAYLOAD_MIN}..{isa.PAYLOAD_MAX}, not {payload!r}")
         ctx, dut = self.ctx, self.dut
         ctx.set(dut.inj_valid, 1)
-        ctx.set(dut.inj_core, core)
+        self._drive_inject_core(core)
         ctx.set(dut.inj_axon, axon)
         ctx.set(dut.inj_payload, payload)
         await ctx.tick()
         ctx.set(dut.inj_valid, 0)
         if ctx.get(dut.inj_refused):
             raise SpikeCoreError(f"inject: core {core} input buffer is full ({self.config.event_depth} events)")
+
+    def _drive_inject_core(self, core: int) -> None:
+        """Drive the injection port's core select for ``core`` (a board drives chip and local core)."""
+        self.ctx.set(self.dut.inj_core, core)
 
     async def reset_state(self) -> None:
         """Membranes := init; input buffers, out-queues and drop/spike counters emptied."""
